@@ -1,0 +1,79 @@
+// basinmap — shared declarations of the integration kernel.
+//
+// The host prepends a generated prelude that defines:
+//   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, VEC_LEN   (u32 constants)
+//   P_<name>                                         (offset of each parameter in P)
+// and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
+// and kernel.wgsl. Every composition is validated by naga in the tests.
+
+alias State = array<f32, STATE_DIM>;
+
+// Per-dispatch settings. Rust twin: `engine::gpu::Config` (size checked against naga in tests).
+struct Config {
+    n_total: u32,       // trajectories in this tile
+    index_offset: u32,  // grid index of the tile's first trajectory
+    nx: u32,
+    ny: u32,
+    x_target: u32,      // input slot the x axis sets (NO_TARGET: none)
+    y_target: u32,
+    chunk_start: u32,   // steps already taken before this dispatch
+    chunk_steps: u32,   // steps this dispatch may take
+    max_steps: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    step: f32,          // lr for gd, dt for rk4
+    tol: f32,           // converged when |field| < tol
+    bound: f32,         // diverged when any |x_i| > bound
+    _pad3: f32,
+}
+
+const NO_TARGET: u32 = 0xffffffffu;
+
+// Trajectory status codes. Rust twin: `engine::Status`.
+const RUNNING: u32 = 0u;
+const CONVERGED: u32 = 1u;
+const DIVERGED_POS: u32 = 2u;
+const DIVERGED_NEG: u32 = 3u;
+const UNDECIDED: u32 = 4u;
+const NONFINITE: u32 = 5u;
+
+@group(0) @binding(0) var<uniform> cfg: Config;
+// Base inputs (parameters then start state, N_INPUTS values) followed by the axis tables
+// (nx x-values, then ny y-values), all computed once on the host in f64 and rounded to f32.
+@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+@group(0) @binding(3) var<storage, read_write> status: array<u32>;
+@group(0) @binding(4) var<storage, read_write> steps: array<u32>;
+@group(0) @binding(5) var<storage, read_write> observables: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running: atomic<u32>;
+
+// This invocation's inputs (parameters, then start state).
+var<private> P: array<f32, N_INPUTS>;
+
+// WGSL has no isnan/isinf; compilers may fold `x != x`, so test the exponent bits instead.
+fn is_nonfinite(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u;
+}
+
+fn is_nan(v: f32) -> bool {
+    let bits = bitcast<u32>(v);
+    return (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0u;
+}
+
+fn norm(v: State) -> f32 {
+    var s = 0.0;
+    for (var i = 0u; i < STATE_DIM; i++) {
+        s += v[i] * v[i];
+    }
+    return sqrt(s);
+}
+
+// x + h * v, componentwise.
+fn axpy(x: State, h: f32, v: State) -> State {
+    var r: State;
+    for (var i = 0u; i < STATE_DIM; i++) {
+        r[i] = x[i] + h * v[i];
+    }
+    return r;
+}

@@ -1,0 +1,129 @@
+// basinmap — the integration kernel: one invocation integrates one trajectory.
+//
+// `integrate` runs up to cfg.chunk_steps steps from where the last dispatch stopped, so long runs
+// are cut into short dispatches (no driver watchdog) and the host can stop once every trajectory
+// has settled. `finish` marks the ones still running as undecided and writes the observables.
+
+const WORKGROUP: u32 = 64u;
+
+fn trajectory_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * WORKGROUP;
+}
+
+// Fills P with this trajectory's inputs: the base values with the axis values written over them.
+fn load_inputs(i: u32) {
+    for (var k = 0u; k < N_INPUTS; k++) {
+        P[k] = table[k];
+    }
+    let g = cfg.index_offset + i;
+    let ix = g % cfg.nx;
+    let iy = g / cfg.nx;
+    if (cfg.x_target != NO_TARGET) {
+        P[cfg.x_target] = table[N_INPUTS + ix];
+    }
+    if (cfg.y_target != NO_TARGET) {
+        P[cfg.y_target] = table[N_INPUTS + cfg.nx + iy];
+    }
+}
+
+fn load_state(i: u32) -> State {
+    var x: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        x[k] = state[i * STATE_DIM + k];
+    }
+    return x;
+}
+
+fn store_state(i: u32, x: State) {
+    for (var k = 0u; k < STATE_DIM; k++) {
+        state[i * STATE_DIM + k] = x[k];
+    }
+}
+
+// Where a state that just moved stands: still running, diverged (+/- for 1-D), or non-finite.
+fn escape_status(x: State) -> u32 {
+    for (var k = 0u; k < STATE_DIM; k++) {
+        if (is_nan(x[k])) {
+            return NONFINITE;
+        }
+    }
+    for (var k = 0u; k < STATE_DIM; k++) {
+        if (abs(x[k]) > cfg.bound) {
+            if (x[k] < 0.0) {
+                return DIVERGED_NEG;
+            }
+            return DIVERGED_POS;
+        }
+    }
+    return RUNNING;
+}
+
+@compute @workgroup_size(64)
+fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
+             @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = trajectory_index(gid, groups);
+    if (i >= cfg.n_total) {
+        return;
+    }
+    load_inputs(i);
+    var x: State;
+    var n = cfg.chunk_start;
+    if (n == 0u) {
+        for (var k = 0u; k < STATE_DIM; k++) {
+            x[k] = P[N_PARAMS + k];
+        }
+        status[i] = escape_status(x);
+        steps[i] = 0u;
+    } else {
+        x = load_state(i);
+    }
+    if (status[i] != RUNNING) {
+        if (n == 0u) {
+            store_state(i, x);
+        }
+        return;
+    }
+    let end = min(cfg.chunk_start + cfg.chunk_steps, cfg.max_steps);
+    var s = RUNNING;
+    loop {
+        if (n >= end) {
+            break;
+        }
+        let v = sys_field(x);
+        if (norm(v) < cfg.tol) {
+            s = CONVERGED;
+            break;
+        }
+        x = advance(x, v, cfg.step);
+        n += 1u;
+        s = escape_status(x);
+        if (s != RUNNING) {
+            break;
+        }
+    }
+    store_state(i, x);
+    status[i] = s;
+    steps[i] = n;
+    if (s == RUNNING) {
+        atomicAdd(&running, 1u);
+    }
+}
+
+@compute @workgroup_size(64)
+fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
+          @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = trajectory_index(gid, groups);
+    if (i >= cfg.n_total) {
+        return;
+    }
+    load_inputs(i);
+    let x = load_state(i);
+    if (status[i] == RUNNING) {
+        status[i] = UNDECIDED;
+    }
+    var o: array<f32, N_OBS>;
+    sys_observables(x, &o);
+    for (var k = 0u; k < N_OBS; k++) {
+        observables[i * N_OBS + k] = o[k];
+    }
+}

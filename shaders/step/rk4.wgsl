@@ -1,0 +1,13 @@
+// Classic fourth-order Runge-Kutta step of the flow dx/dt = field(x) with step dt.
+// `v` is field(x), already computed for the convergence test.
+fn advance(x: State, v: State, dt: f32) -> State {
+    let k1 = v;
+    let k2 = sys_field(axpy(x, 0.5 * dt, k1));
+    let k3 = sys_field(axpy(x, 0.5 * dt, k2));
+    let k4 = sys_field(axpy(x, dt, k3));
+    var r: State;
+    for (var i = 0u; i < STATE_DIM; i++) {
+        r[i] = x[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    }
+    return r;
+}

@@ -1,0 +1,131 @@
+//! The command line: `basinmap run | systems | info`.
+
+use basinmap::dynamics::Method;
+use basinmap::scenario::{Axis, EngineChoice, ParamValue, Scenario};
+use basinmap::{Error, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "basinmap", version, about = "Maps where gradient flows end up: basins of attraction and phase diagrams on the GPU")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Integrate a grid of trajectories, label their fixed points, write the maps.
+    ///
+    /// With no arguments: the first-order Landau transition over r × m0.
+    Run(RunArgs),
+    /// List the built-in systems with their state, parameters, defaults and observables.
+    Systems,
+    /// List the adapters wgpu sees and which engine `--engine auto` would pick.
+    Info,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A TOML scenario file; the flags below override what it says.
+    pub scenario: Option<PathBuf>,
+    /// The system (see `basinmap systems`).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// A parameter or starting value: NAME=VALUE, or NAME=v1,v2,... for vector parameters.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The x axis: NAME=START:STOP:COUNT[:log]; NAME is a parameter, a vector element (a[0])
+    /// or a state variable (its starting value).
+    #[arg(long, value_name = "AXIS")]
+    pub x: Option<String>,
+    /// The y axis, as --x.
+    #[arg(long, value_name = "AXIS")]
+    pub y: Option<String>,
+    /// Step rule: gradient descent (gd) or RK4 of the gradient flow.
+    #[arg(long)]
+    pub dynamics: Option<Method>,
+    /// Learning rate of gd.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Time step of rk4.
+    #[arg(long)]
+    pub dt: Option<f64>,
+    /// Most steps per trajectory.
+    #[arg(long)]
+    pub steps: Option<u32>,
+    /// Converged when |gradient| < TOL.
+    #[arg(long)]
+    pub tol: Option<f64>,
+    /// Diverged when some |x_i| > BOUND.
+    #[arg(long)]
+    pub bound: Option<f64>,
+    /// auto: a hardware GPU if there is one, else the CPU; gpu: any adapter (software too).
+    #[arg(long)]
+    pub engine: Option<EngineChoice>,
+    /// Output directory.
+    #[arg(short, long, default_value = "out")]
+    pub output: PathBuf,
+    /// A title recorded with the run.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The scenario: the file (or the default map, or the system's defaults), then the flags.
+    pub fn scenario(&self) -> Result<Scenario> {
+        let mut s = match (&self.scenario, &self.system) {
+            (Some(path), _) => Scenario::from_file(path)?,
+            (None, Some(system)) => Scenario::for_system(system)?,
+            (None, None) => Scenario::default_map(),
+        };
+        if let Some(system) = &self.system {
+            if *system != s.system {
+                basinmap::system::System::by_name(system)?;
+                s.system = system.clone();
+            }
+        }
+        for p in &self.params {
+            let (name, value) = p
+                .split_once('=')
+                .ok_or_else(|| Error::input(format!("--param '{p}': expected NAME=VALUE")))?;
+            let value = ParamValue::parse(value).map_err(|e| Error::input(format!("--param '{p}': {e}")))?;
+            s.params.insert(name.trim().to_string(), value);
+        }
+        if let Some(x) = &self.x {
+            s.x = x.parse::<Axis>()?;
+        }
+        if let Some(y) = &self.y {
+            s.y = Some(y.parse::<Axis>()?);
+        }
+        let d = &mut s.dynamics;
+        if let Some(m) = self.dynamics {
+            d.method = m;
+        }
+        if let Some(v) = self.lr {
+            d.lr = v;
+        }
+        if let Some(v) = self.dt {
+            d.dt = v;
+        }
+        if let Some(v) = self.steps {
+            d.steps = v;
+        }
+        if let Some(v) = self.tol {
+            d.tol = v;
+        }
+        if let Some(v) = self.bound {
+            d.bound = v;
+        }
+        if let Some(e) = self.engine {
+            s.engine = e;
+        }
+        if let Some(t) = &self.title {
+            s.title = Some(t.clone());
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,214 @@
+//! The CPU engine: the kernel of shaders/kernel.wgsl in Rust, one trajectory per task, all
+//! cores (rayon). It computes in f32 like the GPU so that it can serve as the GPU's oracle.
+
+use super::{Engine, EngineInfo, Outcomes, Progress, Status};
+use crate::dynamics::{axpy, norm, Dynamics, Method};
+use crate::plan::Plan;
+use crate::real::Real;
+use crate::system::{Model, ModelVisitor};
+use crate::Result;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Trajectories per rayon task: big enough to amortise scheduling, small enough to balance
+/// the very uneven convergence times near basin boundaries.
+const CHUNK: usize = 256;
+
+/// The CPU engine.
+#[derive(Clone, Debug, Default)]
+pub struct CpuEngine;
+
+impl CpuEngine {
+    pub fn new() -> Self {
+        CpuEngine
+    }
+}
+
+impl Engine for CpuEngine {
+    fn info(&self) -> EngineInfo {
+        EngineInfo {
+            kind: "cpu",
+            device: cpu_name(),
+            detail: format!("{} threads, f32", rayon::current_num_threads()),
+        }
+    }
+
+    fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
+        Ok(plan.system.visit(RunAll { plan, progress }))
+    }
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+struct RunAll<'a> {
+    plan: &'a Plan,
+    progress: Progress<'a>,
+}
+
+impl ModelVisitor for RunAll<'_> {
+    type Output = Outcomes;
+    fn visit<M: Model>(self, model: &M) -> Outcomes {
+        let plan = self.plan;
+        let n_obs = plan.n_obs();
+        let n_params = plan.n_params;
+        let n_state = plan.n_state();
+        let mut out = Outcomes::zeroed(plan.n_trajectories(), n_obs);
+        let base: Vec<f32> = plan.inputs.iter().map(|&v| v as f32).collect();
+        let xs: Vec<f32> = plan.x.values.iter().map(|&v| v as f32).collect();
+        let ys: Vec<f32> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| v as f32).collect());
+        let y_target = plan.y.as_ref().map(|y| y.target);
+        let stepper = Stepper::<f32>::new(&plan.dynamics);
+        let done = AtomicU64::new(0);
+        let total = plan.n_trajectories() as u64;
+        let nx = plan.nx();
+        out.status
+            .par_chunks_mut(CHUNK)
+            .zip(out.steps.par_chunks_mut(CHUNK))
+            .zip(out.observables.par_chunks_mut(CHUNK * n_obs))
+            .enumerate()
+            .for_each(|(c, ((status, steps), obs))| {
+                let mut inputs = base.clone();
+                let mut scratch = Scratch::new(n_state);
+                for j in 0..status.len() {
+                    let i = c * CHUNK + j;
+                    inputs[plan.x.target] = xs[i % nx];
+                    if let Some(t) = y_target {
+                        inputs[t] = ys[i / nx];
+                    }
+                    let (p, start) = inputs.split_at(n_params);
+                    let mut x = start.to_vec();
+                    let (s, n) = stepper.integrate(model, p, &mut x, &mut scratch);
+                    status[j] = s as u32;
+                    steps[j] = n;
+                    model.observables(p, &x, &mut obs[j * n_obs..(j + 1) * n_obs]);
+                }
+                let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
+                (self.progress)(d, total);
+            });
+        out
+    }
+}
+
+/// Work vectors for one trajectory (the state dimension is only known at run time).
+pub struct Scratch<T> {
+    v: Vec<T>,
+    k: [Vec<T>; 4],
+    tmp: Vec<T>,
+}
+
+impl<T: Real> Scratch<T> {
+    pub fn new(n: usize) -> Self {
+        let z = || vec![T::zero(); n];
+        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z() }
+    }
+}
+
+/// The step and stop rule of shaders/kernel.wgsl + shaders/step/*.wgsl, in `T` precision.
+#[derive(Clone, Debug)]
+pub struct Stepper<T> {
+    pub method: Method,
+    pub step: T,
+    pub tol: T,
+    pub bound: T,
+    pub max_steps: u32,
+}
+
+impl<T: Real> Stepper<T> {
+    pub fn new(d: &Dynamics) -> Self {
+        Stepper {
+            method: d.method,
+            step: T::of(d.step_size()),
+            tol: T::of(d.tol),
+            bound: T::of(d.bound),
+            max_steps: d.steps,
+        }
+    }
+
+    /// WGSL `escape_status`: non-finite, diverged (+/-), or still running.
+    pub fn escape_status(&self, x: &[T]) -> Status {
+        if x.iter().any(|v| v.is_nan()) {
+            return Status::Nonfinite;
+        }
+        for &v in x {
+            if v.abs() > self.bound {
+                return if v < T::zero() { Status::DivergedNeg } else { Status::DivergedPos };
+            }
+        }
+        Status::Running
+    }
+
+    /// One step from `x` given `v = field(x)` (WGSL `advance`).
+    fn advance<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) {
+        let h = self.step;
+        match self.method {
+            Method::Gd => {
+                let n = x.len();
+                for i in 0..n {
+                    x[i] = x[i] + h * s.v[i];
+                }
+            }
+            Method::Rk4 => {
+                let half = T::of(0.5) * h;
+                let [k1, k2, k3, k4] = &mut s.k;
+                k1.copy_from_slice(&s.v);
+                axpy(x, half, k1, &mut s.tmp);
+                m.field(p, &s.tmp, k2);
+                axpy(x, half, k2, &mut s.tmp);
+                m.field(p, &s.tmp, k3);
+                axpy(x, h, k3, &mut s.tmp);
+                m.field(p, &s.tmp, k4);
+                let sixth = h / T::of(6.0);
+                let two = T::of(2.0);
+                for i in 0..x.len() {
+                    x[i] = x[i] + sixth * (k1[i] + two * k2[i] + two * k3[i] + k4[i]);
+                }
+            }
+        }
+    }
+
+    /// Integrates one trajectory from `x` in place; returns how it ended and the steps taken.
+    pub fn integrate<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) -> (Status, u32) {
+        let first = self.escape_status(x);
+        if first != Status::Running {
+            return (first, 0);
+        }
+        let mut n = 0u32;
+        while n < self.max_steps {
+            m.field(p, x, &mut s.v);
+            if norm(&s.v) < self.tol {
+                return (Status::Converged, n);
+            }
+            self.advance(m, p, x, s);
+            n += 1;
+            let st = self.escape_status(x);
+            if st != Status::Running {
+                return (st, n);
+            }
+        }
+        (Status::Undecided, n)
+    }
+}
+
+/// Integrates the single trajectory `index` of `plan` in f64 and returns its end state: what the
+/// classifier uses to locate a fixed point precisely.
+pub fn end_state_f64(plan: &Plan, index: usize) -> (Status, Vec<f64>) {
+    struct One<'a>(&'a Plan, usize);
+    impl ModelVisitor for One<'_> {
+        type Output = (Status, Vec<f64>);
+        fn visit<M: Model>(self, m: &M) -> Self::Output {
+            let inputs = self.0.inputs_at(self.1);
+            let (p, start) = inputs.split_at(self.0.n_params);
+            let mut x = start.to_vec();
+            let stepper = Stepper::<f64>::new(&self.0.dynamics);
+            let mut s = Scratch::new(x.len());
+            let (st, _) = stepper.integrate(m, p, &mut x, &mut s);
+            (st, x)
+        }
+    }
+    plan.system.visit(One(plan, index))
+}

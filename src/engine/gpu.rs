@@ -1,0 +1,386 @@
+//! The GPU engine: every wgpu call of basinmap lives here.
+//!
+//! One compute invocation integrates one trajectory (shaders/kernel.wgsl). The grid is cut into
+//! tiles that fit the adapter's buffer limits; each tile is integrated in step-chunks whose
+//! length adapts to keep every dispatch short (~50 ms: no watchdog resets, timely stop once all
+//! trajectories of the tile have settled), then `finish` writes the observables and the host
+//! reads back status, steps and observables.
+
+use super::shader::{compose, Shape};
+use super::{Engine, EngineInfo, Outcomes, Progress};
+use crate::plan::Plan;
+use crate::{Error, Result};
+use bytemuck::{Pod, Zeroable};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wgpu::util::DeviceExt;
+
+/// Invocations per workgroup (`@workgroup_size` in kernel.wgsl).
+pub const WORKGROUP: u32 = 64;
+/// Most trajectories in one tile, whatever the adapter allows: bounds the staging memory.
+const MAX_TILE: usize = 1 << 22;
+/// Target wall time of one dispatch.
+const TARGET_DISPATCH: Duration = Duration::from_millis(50);
+/// Input slot value meaning "this axis is absent".
+const NO_TARGET: u32 = u32::MAX;
+
+/// Rust twin of `Config` in shaders/common.wgsl (size checked against naga in the tests).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct Config {
+    pub n_total: u32,
+    pub index_offset: u32,
+    pub nx: u32,
+    pub ny: u32,
+    pub x_target: u32,
+    pub y_target: u32,
+    pub chunk_start: u32,
+    pub chunk_steps: u32,
+    pub max_steps: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+    pub step: f32,
+    pub tol: f32,
+    pub bound: f32,
+    pub _pad3: f32,
+}
+
+/// A wgpu device ready to integrate plans.
+pub struct GpuEngine {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    /// The first error wgpu reported outside an error scope.
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    // Vulkan, Metal, DX12: the native compute APIs. GL would list llvmpipe a second time.
+    desc.backends = wgpu::Backends::PRIMARY;
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter wgpu sees (for `basinmap info`).
+pub fn adapters() -> Vec<wgpu::AdapterInfo> {
+    pollster::block_on(instance().enumerate_adapters(wgpu::Backends::PRIMARY))
+        .iter()
+        .map(|a| a.get_info())
+        .collect()
+}
+
+/// True for adapters that are real hardware (what `--engine auto` may pick).
+pub fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
+    matches!(
+        info.device_type,
+        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu
+    )
+}
+
+fn preference(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+impl GpuEngine {
+    /// Opens the best adapter: discrete before integrated before virtual GPUs, then (only with
+    /// `allow_software`) software adapters such as llvmpipe. `Ok(None)` when none qualifies.
+    pub fn new(allow_software: bool) -> Result<Option<GpuEngine>> {
+        let instance = instance();
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+        adapters.retain(|a| allow_software || is_hardware(&a.get_info()));
+        adapters.sort_by_key(|a| preference(a.get_info().device_type));
+        let Some(adapter) = adapters.into_iter().next() else {
+            return Ok(None);
+        };
+        let info = adapter.get_info();
+        let al = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: al.max_storage_buffer_binding_size,
+            max_buffer_size: al.max_buffer_size,
+            max_compute_workgroups_per_dimension: al.max_compute_workgroups_per_dimension,
+            ..wgpu::Limits::default()
+        }
+        .using_resolution(wgpu::Limits::default());
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("basinmap"),
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", info.name)))?;
+        let lost = Arc::new(Mutex::new(None));
+        let sink = lost.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        }));
+        Ok(Some(GpuEngine { device, queue, info, lost }))
+    }
+
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    fn check(&self) -> Result<()> {
+        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(Error::Gpu(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Most trajectories per tile under the adapter's binding and workgroup limits.
+    fn max_tile(&self, plan: &Plan) -> usize {
+        let limits = self.device.limits();
+        let widest = 4 * plan.n_state().max(plan.n_obs()).max(1) as u64;
+        let by_binding = (limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / widest) as usize;
+        let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
+            * limits.max_compute_workgroups_per_dimension as usize
+            * WORKGROUP as usize;
+        by_binding.min(by_dispatch).min(MAX_TILE)
+    }
+
+    /// Builds the two pipelines (`integrate`, `finish`) for `plan`, with WGSL validation errors
+    /// returned rather than raised.
+    fn pipelines(&self, plan: &Plan) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline, wgpu::ComputePipeline)> {
+        let source = compose(&Shape::of(plan));
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("basinmap.kernel"),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+            count: None,
+        };
+        let rw = wgpu::BufferBindingType::Storage { read_only: false };
+        let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("basinmap.bindings"),
+            entries: &[
+                entry(0, wgpu::BufferBindingType::Uniform),
+                entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
+                entry(2, rw),
+                entry(3, rw),
+                entry(4, rw),
+                entry(5, rw),
+                entry(6, rw),
+            ],
+        });
+        let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("basinmap.layout"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let make = |entry: &str| {
+            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let integrate = make("integrate");
+        let finish = make("finish");
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("the kernel failed to build: {e}")));
+        }
+        Ok((layout, integrate, finish))
+    }
+
+    /// Copies `bytes` of `src` to the host.
+    fn read(&self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("basinmap.staging"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+        let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?.to_vec();
+        staging.unmap();
+        self.check()?;
+        Ok(data)
+    }
+}
+
+/// Workgroup counts covering `n` invocations within the per-dimension limit.
+fn dispatch_size(n: usize, max_per_dim: u32) -> (u32, u32) {
+    let groups = n.div_ceil(WORKGROUP as usize).max(1);
+    let x = groups.min(max_per_dim as usize);
+    (x as u32, groups.div_ceil(x) as u32)
+}
+
+impl Engine for GpuEngine {
+    fn info(&self) -> EngineInfo {
+        EngineInfo {
+            kind: "gpu",
+            device: self.info.name.clone(),
+            detail: format!("{:?} {:?}, driver {} {}", self.info.backend, self.info.device_type, self.info.driver, self.info.driver_info),
+        }
+    }
+
+    fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
+        let (layout, integrate, finish) = self.pipelines(plan)?;
+        let n = plan.n_trajectories();
+        let (n_state, n_obs) = (plan.n_state(), plan.n_obs());
+        let mut out = Outcomes::zeroed(n, n_obs);
+        let tiles = plan.tiles(self.max_tile(plan));
+        let tile_max = tiles.iter().map(|t| t.len()).max().unwrap_or(0);
+
+        // Inputs then axis values, rounded to f32 once (the CPU engine rounds the same way).
+        let mut table: Vec<f32> = plan.inputs.iter().map(|&v| v as f32).collect();
+        table.extend(plan.x.values.iter().map(|&v| v as f32));
+        if let Some(y) = &plan.y {
+            table.extend(y.values.iter().map(|&v| v as f32));
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let storage = |label: &str, bytes: usize| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.max(4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let table_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("basinmap.table"),
+            contents: bytemuck::cast_slice(&table),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let config_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("basinmap.config"),
+            size: std::mem::size_of::<Config>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let state_buf = storage("basinmap.state", tile_max * n_state * 4);
+        let status_buf = storage("basinmap.status", tile_max * 4);
+        let steps_buf = storage("basinmap.steps", tile_max * 4);
+        let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
+        let running_buf = storage("basinmap.running", 4);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("cannot allocate buffers for {tile_max} trajectories: {e}")));
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("basinmap.bind_group"),
+            layout: &layout,
+            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &running_buf]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                .collect::<Vec<_>>(),
+        });
+
+        let d = &plan.dynamics;
+        let max_per_dim = self.device.limits().max_compute_workgroups_per_dimension;
+        let mut chunk: u32 = 64;
+        let mut done = 0u64;
+        for tile in tiles {
+            let len = tile.len();
+            let (gx, gy) = dispatch_size(len, max_per_dim);
+            let mut config = Config {
+                n_total: len as u32,
+                index_offset: tile.start as u32,
+                nx: plan.nx() as u32,
+                ny: plan.ny() as u32,
+                x_target: plan.x.target as u32,
+                y_target: plan.y.as_ref().map_or(NO_TARGET, |y| y.target as u32),
+                chunk_start: 0,
+                chunk_steps: chunk,
+                max_steps: d.steps,
+                _pad0: 0,
+                _pad1: 0,
+                _pad2: 0,
+                step: d.step_size() as f32,
+                tol: d.tol as f32,
+                bound: d.bound as f32,
+                _pad3: 0.0,
+            };
+            loop {
+                config.chunk_steps = chunk.min(d.steps - config.chunk_start);
+                self.queue.write_buffer(&config_buf, 0, bytemuck::bytes_of(&config));
+                let t0 = Instant::now();
+                let mut enc = self.device.create_command_encoder(&Default::default());
+                enc.clear_buffer(&running_buf, 0, None);
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("basinmap.integrate"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&integrate);
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+                self.queue.submit([enc.finish()]);
+                let running = u32::from_le_bytes(self.read(&running_buf, 4)?[..4].try_into().expect("4 bytes"));
+                let elapsed = t0.elapsed();
+                config.chunk_start += config.chunk_steps;
+                progress(done + (len as u64 - running as u64), n as u64);
+                if running == 0 || config.chunk_start >= d.steps {
+                    break;
+                }
+                // Aim the next dispatch at TARGET_DISPATCH.
+                let scale = TARGET_DISPATCH.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
+                chunk = ((chunk as f64 * scale.clamp(0.25, 4.0)) as u32).clamp(16, 1 << 20);
+            }
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("basinmap.finish"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&finish);
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+            self.queue.submit([enc.finish()]);
+            let status = self.read(&status_buf, (len * 4) as u64)?;
+            let steps = self.read(&steps_buf, (len * 4) as u64)?;
+            let obs = self.read(&obs_buf, (len * n_obs * 4).max(4) as u64)?;
+            out.status[tile.clone()].copy_from_slice(bytemuck::cast_slice(&status));
+            out.steps[tile.clone()].copy_from_slice(bytemuck::cast_slice(&steps));
+            out.observables[tile.start * n_obs..tile.end * n_obs]
+                .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&obs)[..len * n_obs]);
+            done += len as u64;
+            progress(done, n as u64);
+        }
+        self.check()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_covers_every_trajectory() {
+        for (n, max) in [(1usize, 65535u32), (64, 65535), (65, 65535), (10_000_000, 65535), (1000, 3)] {
+            let (x, y) = dispatch_size(n, max);
+            assert!(x <= max);
+            assert!(x as usize * y as usize * WORKGROUP as usize >= n, "{n} {max}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Engines integrate every trajectory of a plan and return its [`Outcomes`].
+//!
+//! Two engines compute the same math: [`gpu::GpuEngine`] (WGSL through wgpu, one invocation per
+//! trajectory) and [`cpu::CpuEngine`] (the same operations in Rust on all cores), which is the
+//! oracle in tests and the engine on machines without a GPU.
+
+pub mod cpu;
+pub mod gpu;
+pub mod shader;
+
+use crate::plan::Plan;
+use crate::scenario::EngineChoice;
+use crate::{Error, Result};
+use serde::Serialize;
+
+/// How a trajectory ended. The numbers are the WGSL constants of shaders/common.wgsl.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[repr(u32)]
+pub enum Status {
+    Running = 0,
+    Converged = 1,
+    DivergedPos = 2,
+    DivergedNeg = 3,
+    Undecided = 4,
+    Nonfinite = 5,
+}
+
+impl Status {
+    pub fn from_code(code: u32) -> Status {
+        match code {
+            1 => Status::Converged,
+            2 => Status::DivergedPos,
+            3 => Status::DivergedNeg,
+            4 => Status::Undecided,
+            5 => Status::Nonfinite,
+            _ => Status::Running,
+        }
+    }
+}
+
+/// Per-trajectory results of a run, a struct of arrays in grid order (x fastest), identical in
+/// layout whichever engine produced it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcomes {
+    /// [`Status`] codes.
+    pub status: Vec<u32>,
+    /// Steps taken before stopping.
+    pub steps: Vec<u32>,
+    /// `n_obs` final observables per trajectory (the system's `observables`, in order).
+    pub observables: Vec<f32>,
+    pub n_obs: usize,
+}
+
+impl Outcomes {
+    /// Outcomes for `n` trajectories, all zero.
+    pub fn zeroed(n: usize, n_obs: usize) -> Outcomes {
+        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs }
+    }
+    pub fn len(&self) -> usize {
+        self.status.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty()
+    }
+    /// The observables of trajectory `i`.
+    pub fn obs(&self, i: usize) -> &[f32] {
+        &self.observables[i * self.n_obs..(i + 1) * self.n_obs]
+    }
+    /// Observable `k` of every trajectory.
+    pub fn column(&self, k: usize) -> Vec<f32> {
+        self.observables.iter().skip(k).step_by(self.n_obs).copied().collect()
+    }
+}
+
+/// What `run.json` records about the engine.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineInfo {
+    /// "gpu" or "cpu".
+    pub kind: &'static str,
+    /// The adapter (GPU) or processor (CPU) description.
+    pub device: String,
+    /// Threads (CPU) or the backend (GPU).
+    pub detail: String,
+}
+
+/// Progress reports: called with the number of trajectory-steps (or trajectories) done.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// An engine that can run plans.
+pub trait Engine {
+    fn info(&self) -> EngineInfo;
+    /// Integrates every trajectory of `plan`.
+    fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes>;
+}
+
+/// Picks the engine for `choice`: `cpu` always works; `gpu` takes any wgpu adapter, software
+/// ones included, and fails with exit code 2 when there is none; `auto` takes a hardware GPU
+/// if there is one and the CPU engine otherwise.
+pub fn select(choice: EngineChoice) -> Result<Box<dyn Engine>> {
+    match choice {
+        EngineChoice::Cpu => Ok(Box::new(cpu::CpuEngine::new())),
+        EngineChoice::Gpu => match gpu::GpuEngine::new(true)? {
+            Some(g) => Ok(Box::new(g)),
+            None => Err(Error::NoAdapter(
+                "--engine gpu: wgpu found no adapter (no GPU driver; on Debian `apt-get install mesa-vulkan-drivers` gives a software one); use --engine cpu".into(),
+            )),
+        },
+        EngineChoice::Auto => match gpu::GpuEngine::new(false)? {
+            Some(g) => Ok(Box::new(g)),
+            None => Ok(Box::new(cpu::CpuEngine::new())),
+        },
+    }
+}

@@ -1,0 +1,50 @@
+//! The library's one error type. Every message is a single line a user can act on.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a basinmap run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input the user gave (flags, scenario file, parameter values) is not acceptable.
+    #[error("{0}")]
+    Input(String),
+    /// A scenario file could not be read or parsed.
+    #[error("scenario {path}: {message}")]
+    Scenario { path: PathBuf, message: String },
+    /// No adapter fits the requested engine.
+    #[error("{0}")]
+    NoAdapter(String),
+    /// The GPU reported an error (validation, out of memory, lost device).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+    /// Writing outputs failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other I/O failure.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// Shorthand for an input error.
+    pub fn input(message: impl Into<String>) -> Self {
+        Error::Input(message.into())
+    }
+
+    /// The process exit code for this error: 2 for what the user can fix in the command,
+    /// 1 for failures of the machine (GPU, disk).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) | Error::Scenario { .. } | Error::NoAdapter(_) => 2,
+            Error::Write { .. } => 2,
+            Error::Gpu(_) | Error::Io(_) => 1,
+        }
+    }
+}
+
+/// Result with the library's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

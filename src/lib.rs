@@ -1,0 +1,30 @@
+//! basinmap maps the phases of parametric families of dynamical systems.
+//!
+//! One run flows one way:
+//!
+//! ```text
+//! Scenario (scenario.rs) → Plan (plan.rs) → Engine (engine/) → Outcomes
+//!        → Classify (classify.rs) → Outputs (render/, io/)
+//! ```
+//!
+//! [`run::execute`] drives the whole flow; each stage can also be used on its own.
+//!
+//! ```no_run
+//! let scenario = basinmap::scenario::Scenario::default_map();
+//! let report = basinmap::run::execute(&scenario, std::path::Path::new("out")).unwrap();
+//! println!("{} attractors", report.attractors.len());
+//! ```
+
+pub mod classify;
+pub mod dynamics;
+pub mod engine;
+pub mod error;
+pub mod io;
+pub mod plan;
+pub mod real;
+pub mod render;
+pub mod run;
+pub mod scenario;
+pub mod system;
+
+pub use error::{Error, Result};

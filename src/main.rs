@@ -1,0 +1,120 @@
+//! The `basinmap` binary: parses the command line, calls the library, prints errors as one line.
+
+mod cli;
+
+use basinmap::engine::{gpu, EngineInfo};
+use basinmap::run::{execute_with, Observer};
+use basinmap::system::{ParamDefault, System};
+use clap::Parser;
+use cli::{Cli, Command, RunArgs};
+use indicatif::{ProgressBar, ProgressStyle};
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Systems => {
+            systems();
+            Ok(())
+        }
+        Command::Info => {
+            info();
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+struct Bar(ProgressBar, bool);
+
+impl Observer for Bar {
+    fn progress(&self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
+    }
+    fn engine(&self, info: &EngineInfo) {
+        if !self.1 {
+            eprintln!("engine: {} ({}; {})", info.kind, info.device, info.detail);
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> basinmap::Result<()> {
+    let scenario = args.scenario()?;
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {elapsed} (eta {eta})")
+            .expect("valid template"),
+    );
+    let observer = Bar(bar, args.quiet);
+    let report = execute_with(&scenario, &args.output, &observer)?;
+    observer.0.finish_and_clear();
+    if args.quiet {
+        return Ok(());
+    }
+    let [nx, ny] = report.grid;
+    println!(
+        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {} converged, {} diverged, {} undecided, {} non-finite",
+        report.timings.integrate,
+        report.steps_per_second,
+        report.counts.converged,
+        report.counts.diverged,
+        report.counts.undecided,
+        report.counts.nonfinite
+    );
+    let names: Vec<&str> = System::by_name(&scenario.system)?.spec().observables.iter().map(|o| o.name).collect();
+    println!("{:>3}  {:<9} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
+    for a in &report.attractors {
+        let loc: Vec<String> = a
+            .observables
+            .iter()
+            .zip(&names)
+            .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
+            .collect();
+        println!("{:>3}  {:<9} {:<9} {:>8.2}%  {}", a.id, a.kind.as_str(), a.stability_str(), 100.0 * a.fraction, loc.join("  "));
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("wrote {} files to {}", report.files.len(), args.output.display());
+    Ok(())
+}
+
+fn systems() {
+    for sys in System::ALL {
+        let s = sys.spec();
+        println!("{} — {}", s.name, s.summary);
+        let state: Vec<String> = s.state.iter().map(|v| format!("{} (start {}; {})", v.name, v.default, v.doc)).collect();
+        println!("  state:       {}", state.join(", "));
+        println!("  parameters:");
+        for p in s.params {
+            let default = match p.default {
+                ParamDefault::Scalar(v) => format!("{v}"),
+                ParamDefault::Vector(v) => v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+            };
+            let kind = if p.integer { ", whole number" } else if matches!(p.default, ParamDefault::Vector(_)) { ", vector" } else { "" };
+            println!("    {:<8} = {:<10} {}{kind}", p.name, default, p.doc);
+        }
+        let obs: Vec<String> = s.observables.iter().map(|o| format!("{} ({})", o.name, o.doc)).collect();
+        println!("  observables: {}", obs.join(", "));
+        println!("  default axes: --x {} --y {}", s.default_axes.0, s.default_axes.1);
+        println!();
+    }
+}
+
+fn info() {
+    let adapters = gpu::adapters();
+    if adapters.is_empty() {
+        println!("wgpu sees no adapter (no Vulkan/Metal/DX12 driver).");
+    }
+    for a in &adapters {
+        let kind = if gpu::is_hardware(a) { "hardware" } else { "software" };
+        println!("{} — {:?}, {:?} ({kind}), driver {} {}", a.name, a.backend, a.device_type, a.driver, a.driver_info);
+    }
+    let auto = if adapters.iter().any(gpu::is_hardware) { "gpu" } else { "cpu" };
+    println!("--engine auto uses: {auto}; CPU engine threads: {}", rayon::current_num_threads());
+}

@@ -1,0 +1,367 @@
+//! The Plan: a scenario resolved against its system — flat input vector, axis targets and
+//! values, validated dynamics — ready for an engine.
+//!
+//! Trajectory `i` of an nx × ny grid sits at `ix = i % nx`, `iy = i / nx`; its inputs are the
+//! base inputs with `inputs[x.target] = x.values[ix]` and `inputs[y.target] = y.values[iy]`.
+//! Both engines receive the axis values rounded once to f32, so they start from identical bits.
+
+use crate::dynamics::Dynamics;
+use crate::scenario::{Axis, ClassifyOptions, EngineChoice, ParamValue, Scenario};
+use crate::system::{ParamDefault, System};
+use crate::{Error, Result};
+use std::ops::Range;
+
+/// A named slot of the flat input vector (parameters first, then the starting state).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    pub name: String,
+    pub offset: usize,
+    pub len: usize,
+    pub is_state: bool,
+}
+
+/// An axis resolved to the input it sets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridAxis {
+    /// As the user wrote it (`gamma`, `a[1]`, `m`).
+    pub name: String,
+    /// Index into the flat inputs.
+    pub target: usize,
+    pub values: Vec<f64>,
+    pub log: bool,
+    /// True when the axis sets a starting value rather than a parameter.
+    pub is_state: bool,
+}
+
+/// A scenario resolved and checked, ready to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub system: System,
+    /// Parameters (flat) then the default starting state.
+    pub inputs: Vec<f64>,
+    pub n_params: usize,
+    /// The shared length of the vector parameters (0 if none).
+    pub vec_len: usize,
+    pub slots: Vec<Slot>,
+    pub x: GridAxis,
+    pub y: Option<GridAxis>,
+    pub dynamics: Dynamics,
+    pub classify: ClassifyOptions,
+    pub engine: EngineChoice,
+}
+
+/// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
+fn bytes_per_trajectory(n_obs: usize) -> u64 {
+    (4 * 4 + 8 * n_obs) as u64
+}
+
+/// Memory this process may use: MemAvailable on Linux, else a conservative 4 GiB.
+pub fn available_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(4 << 30)
+}
+
+impl Plan {
+    /// Resolves `scenario` against its system and checks everything a run needs.
+    pub fn new(scenario: &Scenario) -> Result<Plan> {
+        let system = System::by_name(&scenario.system)?;
+        let spec = system.spec();
+        for name in scenario.params.keys() {
+            if spec.param_index(name).is_none() && spec.state_index(name).is_none() {
+                let known: Vec<_> = spec
+                    .params
+                    .iter()
+                    .map(|p| p.name)
+                    .chain(spec.state.iter().map(|s| s.name))
+                    .collect();
+                return Err(Error::input(format!(
+                    "{}: unknown parameter '{name}' (known: {})",
+                    spec.name,
+                    known.join(", ")
+                )));
+            }
+        }
+
+        // Parameters: scalars, then vectors of one shared length.
+        let mut scalars = Vec::new();
+        let mut vectors: Vec<(&str, Vec<f64>)> = Vec::new();
+        for p in spec.params {
+            let given = scenario.params.get(p.name);
+            match (p.default, given) {
+                (ParamDefault::Scalar(d), None) => scalars.push((p.name, d)),
+                (ParamDefault::Scalar(_), Some(ParamValue::Scalar(v))) => scalars.push((p.name, *v)),
+                (ParamDefault::Scalar(_), Some(ParamValue::Vector(_))) => {
+                    return Err(Error::input(format!("parameter '{}' takes one number, not a list", p.name)))
+                }
+                (ParamDefault::Vector(d), None) => vectors.push((p.name, d.to_vec())),
+                (ParamDefault::Vector(_), Some(ParamValue::Vector(v))) => vectors.push((p.name, v.clone())),
+                (ParamDefault::Vector(_), Some(ParamValue::Scalar(v))) => vectors.push((p.name, vec![*v])),
+            }
+        }
+        for (name, v) in scalars.iter().map(|(n, v)| (n, std::slice::from_ref(v))).chain(vectors.iter().map(|(n, v)| (n, v.as_slice()))) {
+            if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+                return Err(Error::input(format!("parameter '{name}' must be finite, got {bad}")));
+            }
+        }
+        let vec_len = vectors.first().map_or(0, |(_, v)| v.len());
+        if vectors.iter().any(|(_, v)| v.len() != vec_len) || (vectors.len() > 0 && vec_len == 0) {
+            let lens: Vec<String> = vectors.iter().map(|(n, v)| format!("{n} has {}", v.len())).collect();
+            return Err(Error::input(format!(
+                "{}: the vector parameters must have one common, non-zero length ({})",
+                spec.name,
+                lens.join(", ")
+            )));
+        }
+
+        let mut slots = Vec::new();
+        let mut inputs = Vec::new();
+        for (name, v) in &scalars {
+            slots.push(Slot { name: name.to_string(), offset: inputs.len(), len: 1, is_state: false });
+            inputs.push(*v);
+        }
+        for (name, v) in &vectors {
+            slots.push(Slot { name: name.to_string(), offset: inputs.len(), len: v.len(), is_state: false });
+            inputs.extend_from_slice(v);
+        }
+        let n_params = inputs.len();
+        for s in spec.state {
+            let start = match scenario.params.get(s.name) {
+                None => s.default,
+                Some(ParamValue::Scalar(v)) => *v,
+                Some(ParamValue::Vector(_)) => {
+                    return Err(Error::input(format!("start value '{}' takes one number", s.name)))
+                }
+            };
+            slots.push(Slot { name: s.name.to_string(), offset: inputs.len(), len: 1, is_state: true });
+            inputs.push(start);
+        }
+
+        let x = resolve_axis(system, &slots, &scenario.x)?;
+        let y = scenario.y.as_ref().map(|a| resolve_axis(system, &slots, a)).transpose()?;
+        if let Some(y) = &y {
+            if y.target == x.target {
+                return Err(Error::input(format!("the x and y axes both set '{}'", x.name)));
+            }
+        }
+
+        let plan = Plan {
+            system,
+            inputs,
+            n_params,
+            vec_len,
+            slots,
+            x,
+            y,
+            dynamics: scenario.dynamics.clone(),
+            classify: scenario.classify.clone(),
+            engine: scenario.engine,
+        };
+        plan.dynamics.validate()?;
+        plan.validate_params()?;
+        plan.check_size()?;
+        Ok(plan)
+    }
+
+    /// Checks the parameters at the four corners of the grid (axes are monotone).
+    fn validate_params(&self) -> Result<()> {
+        let ends = |a: Option<&GridAxis>| match a {
+            Some(a) => vec![Some((a.target, a.values[0])), Some((a.target, *a.values.last().unwrap()))],
+            None => vec![None],
+        };
+        for xe in ends(Some(&self.x)) {
+            for ye in ends(self.y.as_ref()) {
+                let mut p = self.inputs.clone();
+                for (t, v) in [xe, ye].into_iter().flatten() {
+                    p[t] = v;
+                }
+                self.system.validate(&p[..self.n_params])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_size(&self) -> Result<()> {
+        let n = self.nx() as u64 * self.ny() as u64;
+        if n > u32::MAX as u64 {
+            return Err(Error::input(format!("a grid of {n} trajectories is more than 2^32 - 1")));
+        }
+        let need = n * bytes_per_trajectory(self.n_obs());
+        let have = available_memory();
+        if need > have / 10 * 8 {
+            return Err(Error::input(format!(
+                "a grid of {} x {} needs about {:.1} GiB, more than the {:.1} GiB of memory available; lower COUNT",
+                self.nx(),
+                self.ny(),
+                need as f64 / (1u64 << 30) as f64,
+                have as f64 / (1u64 << 30) as f64
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn nx(&self) -> usize {
+        self.x.values.len()
+    }
+    pub fn ny(&self) -> usize {
+        self.y.as_ref().map_or(1, |y| y.values.len())
+    }
+    pub fn n_trajectories(&self) -> usize {
+        self.nx() * self.ny()
+    }
+    pub fn n_state(&self) -> usize {
+        self.inputs.len() - self.n_params
+    }
+    pub fn n_obs(&self) -> usize {
+        self.system.spec().observables.len()
+    }
+
+    /// The f64 inputs of trajectory `index` (parameters then start).
+    pub fn inputs_at(&self, index: usize) -> Vec<f64> {
+        let mut p = self.inputs.clone();
+        p[self.x.target] = self.x.values[index % self.nx()];
+        if let Some(y) = &self.y {
+            p[y.target] = y.values[index / self.nx()];
+        }
+        p
+    }
+
+    /// The parameter point of trajectory `index` as a group id: trajectories that differ only in
+    /// their start share it. Returns (group, number of groups along x, along y).
+    pub fn group_shape(&self) -> (usize, usize) {
+        let gx = if self.x.is_state { 1 } else { self.nx() };
+        let gy = match &self.y {
+            Some(y) if !y.is_state => y.values.len(),
+            _ => 1,
+        };
+        (gx, gy)
+    }
+
+    /// The group (parameter point) of trajectory `index`, row-major over [`Plan::group_shape`].
+    pub fn group_of(&self, index: usize) -> usize {
+        let (gx, _) = self.group_shape();
+        let ix = if self.x.is_state { 0 } else { index % self.nx() };
+        let iy = match &self.y {
+            Some(y) if !y.is_state => index / self.nx(),
+            _ => 0,
+        };
+        iy * gx + ix
+    }
+
+    /// Splits the trajectories into contiguous tiles of at most `max` each.
+    pub fn tiles(&self, max: usize) -> Vec<Range<usize>> {
+        let n = self.n_trajectories();
+        let max = max.max(1);
+        (0..n.div_ceil(max)).map(|t| t * max..((t + 1) * max).min(n)).collect()
+    }
+}
+
+fn resolve_axis(system: System, slots: &[Slot], axis: &Axis) -> Result<GridAxis> {
+    let spec = system.spec();
+    let (base, index) = match axis.name.split_once('[') {
+        Some((b, rest)) => {
+            let i: usize = rest
+                .strip_suffix(']')
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or_else(|| Error::input(format!("axis '{}': expected NAME[INDEX]", axis.name)))?;
+            (b.trim(), Some(i))
+        }
+        None => (axis.name.as_str(), None),
+    };
+    let slot = slots.iter().find(|s| s.name == base).ok_or_else(|| {
+        let names: Vec<_> = slots.iter().map(|s| s.name.as_str()).collect();
+        Error::input(format!(
+            "axis '{}': {} has no parameter or state variable '{base}' (known: {})",
+            axis.name,
+            spec.name,
+            names.join(", ")
+        ))
+    })?;
+    if let Some(p) = spec.params.iter().find(|p| p.name == base) {
+        if p.integer {
+            return Err(Error::input(format!(
+                "axis '{}': {base} is a whole-number parameter and cannot be an axis; run one map per value",
+                axis.name
+            )));
+        }
+    }
+    let is_vector = matches!(
+        spec.params.iter().find(|p| p.name == base).map(|p| p.default),
+        Some(ParamDefault::Vector(_))
+    );
+    let target = match (is_vector, index) {
+        (false, None) => slot.offset,
+        (true, Some(i)) if i < slot.len => slot.offset + i,
+        (true, Some(_)) => {
+            return Err(Error::input(format!("axis '{}': {base} has {} elements", axis.name, slot.len)))
+        }
+        (true, None) => {
+            return Err(Error::input(format!(
+                "axis '{}': {base} is a vector parameter; name one element, e.g. {base}[0]",
+                axis.name
+            )))
+        }
+        (false, Some(_)) => {
+            return Err(Error::input(format!("axis '{}': {base} is not a vector parameter", axis.name)))
+        }
+    };
+    let values = axis.values();
+    if let Some(bad) = values.iter().find(|v| (**v as f32).is_infinite()) {
+        return Err(Error::input(format!("axis '{}': value {bad} overflows f32", axis.name)));
+    }
+    Ok(GridAxis { name: axis.name.clone(), target, values, log: axis.log, is_state: slot.is_state })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(text: &str) -> Scenario {
+        Scenario::from_toml(text).unwrap()
+    }
+
+    #[test]
+    fn resolves_landau_default() {
+        let p = Plan::new(&Scenario::default_map()).unwrap();
+        assert_eq!(p.n_params, 5);
+        assert_eq!(p.inputs[2], -1.0);
+        assert_eq!(p.x.target, 0);
+        assert_eq!(p.y.as_ref().unwrap().target, 5);
+        assert!(p.y.as_ref().unwrap().is_state);
+        assert_eq!(p.group_shape(), (512, 1));
+        assert_eq!(p.group_of(512 * 3 + 7), 7);
+        let inputs = p.inputs_at(512 * 511 + 511);
+        assert_eq!(inputs[0], 0.5);
+        assert_eq!(inputs[5], 1.5);
+    }
+
+    #[test]
+    fn vector_parameters() {
+        let p = Plan::new(&scenario("system='effective'\nx='a[1]=0.1:1:4'\ny='gamma=0.1:1:3'\n[params]\na=[1,2,3]\nexy=[0.1,0.2,0.3]")).unwrap();
+        assert_eq!(p.vec_len, 3);
+        assert_eq!(p.x.target, 6);
+        assert!(Plan::new(&scenario("system='effective'\nx='gamma=0.1:1:4'\n[params]\na=[1,2,3]")).is_err());
+        assert!(Plan::new(&scenario("system='effective'\nx='a=0.1:1:4'")).is_err());
+        assert!(Plan::new(&scenario("system='effective'\nx='a[2]=0.1:1:4'")).is_err());
+        assert!(Plan::new(&scenario("system='effective'\nx='D=1:3:3'")).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(Plan::new(&scenario("system='nope'\nx='r=0:1:2'")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='q=0:1:2'")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:2'\n[params]\nzz=1")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:2'\ny='r=0:1:2'")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:2'\n[dynamics]\nlr=-0.1")).is_err());
+        assert!(Plan::new(&scenario("system='effective'\nx='gamma=0:1:2'\n[params]\nD=1.5")).is_err());
+        assert!(Plan::new(&scenario("system='effective'\nx='sigma2=-1:1:2'")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:1000000'\ny='m=0:1:1000000'")).is_err());
+    }
+}

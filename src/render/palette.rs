@@ -1,0 +1,47 @@
+//! Colours: a colour-blind-safe categorical palette for fixed-point attractors (Okabe–Ito,
+//! then Paul Tol's "muted"), and fixed colours for the kinds that are not fixed points.
+
+use crate::classify::{Attractor, Kind};
+
+const CATEGORICAL: [[u8; 3]; 16] = [
+    [0x00, 0x72, 0xB2], // blue
+    [0xE6, 0x9F, 0x00], // orange
+    [0x00, 0x9E, 0x73], // bluish green
+    [0xCC, 0x79, 0xA7], // reddish purple
+    [0x56, 0xB4, 0xE9], // sky blue
+    [0xD5, 0x5E, 0x00], // vermillion
+    [0xF0, 0xE4, 0x42], // yellow
+    [0x33, 0x22, 0x88], // indigo
+    [0x88, 0xCC, 0xEE], // cyan
+    [0x44, 0xAA, 0x99], // teal
+    [0x11, 0x77, 0x33], // green
+    [0x99, 0x99, 0x33], // olive
+    [0xDD, 0xCC, 0x77], // sand
+    [0xCC, 0x66, 0x77], // rose
+    [0x88, 0x22, 0x55], // wine
+    [0xAA, 0x44, 0x99], // purple
+];
+
+/// The colour of the pooled attractor and of ids past the palette.
+const POOLED: [u8; 3] = [0xBB, 0xBB, 0xBB];
+
+/// One colour per attractor, in attractor order.
+pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
+    attractors
+        .iter()
+        .map(|a| match a.kind {
+            Kind::Fixed if a.pooled => POOLED,
+            Kind::Fixed => *CATEGORICAL.get(a.id as usize).unwrap_or(&POOLED),
+            Kind::PosInf => [0xF4, 0xA5, 0x82],
+            Kind::NegInf => [0x92, 0xC5, 0xDE],
+            Kind::Inf => [0xE8, 0xE8, 0xE8],
+            Kind::Undecided => [0x6E, 0x6E, 0x6E],
+            Kind::Nonfinite => [0x00, 0x00, 0x00],
+        })
+        .collect()
+}
+
+/// `#rrggbb`.
+pub fn hex(c: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}

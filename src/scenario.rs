@@ -1,0 +1,300 @@
+//! The Scenario: everything that defines a run (system, parameters, axes, dynamics, engine),
+//! read from a TOML file and/or the command line (flags override the file).
+//!
+//! ```toml
+//! title = "first-order Landau transition"
+//! system = "landau"
+//! x = "r=-0.25:0.5:512"          # NAME=START:STOP:COUNT[:log]
+//! y = "m=-1.5:1.5:512"           # a state variable: its starting value
+//! engine = "auto"
+//! [params]
+//! u = -1.0
+//! w = 1.0
+//! [dynamics]
+//! method = "gd"
+//! lr = 0.01
+//! steps = 20000
+//! tol = 1e-5
+//! ```
+
+use crate::dynamics::Dynamics;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+/// A grid axis: `NAME=START:STOP:COUNT` with an optional `:log`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Axis {
+    /// A parameter, a vector parameter's element (`a[1]`), or a state variable.
+    pub name: String,
+    pub start: f64,
+    pub stop: f64,
+    pub count: usize,
+    pub log: bool,
+}
+
+impl Axis {
+    /// The grid values, START and STOP included; geometric for log axes.
+    pub fn values(&self) -> Vec<f64> {
+        let n = self.count;
+        if n == 1 {
+            return vec![self.start];
+        }
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / (n - 1) as f64;
+                if self.log {
+                    (self.start.ln() + t * (self.stop.ln() - self.start.ln())).exp()
+                } else {
+                    self.start + t * (self.stop - self.start)
+                }
+            })
+            .collect()
+    }
+}
+
+impl FromStr for Axis {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Axis> {
+        let bad = |why: &str| {
+            Error::input(format!("axis '{s}': {why} (expected NAME=START:STOP:COUNT[:log])"))
+        };
+        let (name, range) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad("empty name"));
+        }
+        let parts: Vec<&str> = range.split(':').map(str::trim).collect();
+        let log = match parts.len() {
+            3 => false,
+            4 if parts[3] == "log" => true,
+            4 => return Err(bad(&format!("unknown option '{}'", parts[3]))),
+            _ => return Err(bad("wrong number of fields")),
+        };
+        let number = |t: &str, what: &str| -> Result<f64> {
+            let v: f64 = t.parse().map_err(|_| bad(&format!("{what} '{t}' is not a number")))?;
+            if v.is_finite() {
+                Ok(v)
+            } else {
+                Err(bad(&format!("{what} must be finite")))
+            }
+        };
+        let start = number(parts[0], "START")?;
+        let stop = number(parts[1], "STOP")?;
+        let count: usize =
+            parts[2].parse().map_err(|_| bad(&format!("COUNT '{}' is not a whole number", parts[2])))?;
+        if count == 0 {
+            return Err(bad("COUNT must be at least 1"));
+        }
+        if log && (start <= 0.0 || stop <= 0.0) {
+            return Err(bad("a log axis needs START and STOP > 0"));
+        }
+        Ok(Axis { name: name.to_string(), start, stop, count, log })
+    }
+}
+
+impl fmt::Display for Axis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}:{}:{}", self.name, self.start, self.stop, self.count)?;
+        if self.log {
+            write!(f, ":log")?;
+        }
+        Ok(())
+    }
+}
+
+impl TryFrom<String> for Axis {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Axis> {
+        s.parse()
+    }
+}
+
+impl From<Axis> for String {
+    fn from(a: Axis) -> String {
+        a.to_string()
+    }
+}
+
+/// A parameter value: a number or, for vector parameters, a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Scalar(f64),
+    Vector(Vec<f64>),
+}
+
+impl ParamValue {
+    /// Parses `0.5` or `1,0.5,0.25`.
+    pub fn parse(text: &str) -> Result<ParamValue> {
+        let nums: Result<Vec<f64>> = text
+            .split(',')
+            .map(|t| {
+                let t = t.trim();
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| Error::input(format!("'{t}' is not a finite number")))
+            })
+            .collect();
+        let nums = nums?;
+        Ok(if nums.len() == 1 && !text.contains(',') {
+            ParamValue::Scalar(nums[0])
+        } else {
+            ParamValue::Vector(nums)
+        })
+    }
+}
+
+/// Which engine integrates the trajectories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// A hardware GPU if wgpu finds one, else the CPU engine.
+    #[default]
+    Auto,
+    /// Any wgpu adapter, software ones included; an error if there is none.
+    Gpu,
+    /// The CPU engine on all cores.
+    Cpu,
+}
+
+/// Settings of the labeller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifyOptions {
+    /// End states closer than `cluster_tol · (1 + |x|)` are one fixed point.
+    pub cluster_tol: f64,
+    /// Clusters of neighbouring parameter points closer than this fraction of the features'
+    /// overall scale continue one branch.
+    pub match_fraction: f64,
+    /// At most this many distinct fixed-point attractors; the rest are pooled as "other".
+    pub max_attractors: usize,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32 }
+    }
+}
+
+/// Everything that defines a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub system: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamValue>,
+    pub x: Axis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<Axis>,
+    #[serde(default)]
+    pub dynamics: Dynamics,
+    #[serde(default)]
+    pub engine: EngineChoice,
+    #[serde(default)]
+    pub classify: ClassifyOptions,
+}
+
+impl Scenario {
+    /// What `basinmap run` renders with no arguments: the first-order Landau transition
+    /// (u = −1, w = 1) over r × m0, spinodal at r = 1/3, transition at r = 1/4.
+    pub fn default_map() -> Scenario {
+        let mut params = BTreeMap::new();
+        params.insert("u".into(), ParamValue::Scalar(-1.0));
+        params.insert("w".into(), ParamValue::Scalar(1.0));
+        Scenario {
+            title: Some("first-order Landau transition: F = r m^2 - m^4 + m^6".into()),
+            system: "landau".into(),
+            params,
+            x: "r=-0.25:0.5:512".parse().expect("valid axis"),
+            y: Some("m=-1.5:1.5:512".parse().expect("valid axis")),
+            dynamics: Dynamics::default(),
+            engine: EngineChoice::Auto,
+            classify: ClassifyOptions::default(),
+        }
+    }
+
+    /// A scenario for `system` with its default axes (see `basinmap systems`).
+    pub fn for_system(system: &str) -> Result<Scenario> {
+        let sys = crate::system::System::by_name(system)?;
+        let (x, y) = sys.default_axes();
+        Ok(Scenario {
+            title: None,
+            system: system.to_string(),
+            params: BTreeMap::new(),
+            x: x.parse()?,
+            y: Some(y.parse()?),
+            dynamics: Dynamics::default(),
+            engine: EngineChoice::Auto,
+            classify: ClassifyOptions::default(),
+        })
+    }
+
+    /// Reads a TOML scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Scenario {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Self::from_toml(&text).map_err(|e| Error::Scenario {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Parses a TOML scenario.
+    pub fn from_toml(text: &str) -> Result<Scenario> {
+        toml::from_str(text).map_err(|e| Error::input(e.message().replace('\n', " ")))
+    }
+
+    /// The scenario as TOML (written beside the outputs; reads back with [`Scenario::from_toml`]).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_round_trip_and_values() {
+        let a: Axis = "r=-1:1:5".parse().unwrap();
+        assert_eq!(a.values(), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
+        assert_eq!(a.to_string().parse::<Axis>().unwrap(), a);
+        let l: Axis = "lr=0.001:1:4:log".parse().unwrap();
+        let v = l.values();
+        assert!((v[1] - 0.01).abs() < 1e-12 && (v[3] - 1.0).abs() < 1e-12);
+        assert_eq!("x=2:3:1".parse::<Axis>().unwrap().values(), vec![2.0]);
+    }
+
+    #[test]
+    fn axis_errors() {
+        for bad in ["r", "r=1:2", "r=a:2:3", "r=0:1:0", "r=0:1:-3", "r=0:1:3:lin", "r=-1:1:3:log", "=0:1:3", "r=0:inf:3"] {
+            assert!(bad.parse::<Axis>().is_err(), "{bad} should not parse");
+        }
+    }
+
+    #[test]
+    fn scenario_toml_round_trip() {
+        let s = Scenario::default_map();
+        assert_eq!(Scenario::from_toml(&s.to_toml()).unwrap(), s);
+        assert!(Scenario::from_toml("system = 'landau'\nx = 'r=0:1:2'\nbogus = 1").is_err());
+    }
+
+    #[test]
+    fn param_values() {
+        assert_eq!(ParamValue::parse("0.5").unwrap(), ParamValue::Scalar(0.5));
+        assert_eq!(ParamValue::parse("1,0.5").unwrap(), ParamValue::Vector(vec![1.0, 0.5]));
+        assert!(ParamValue::parse("1,x").is_err());
+        assert!(ParamValue::parse("nan").is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! `landau`: the Landau free energy F(m) = r m² + c m³ + u m⁴ + w m⁶ − h m (seeds/002),
+//! flow dm/dt = −F'(m).
+//!
+//! Second order (c = h = w = 0, u > 0): m* = ±sqrt(−r/2u) for r < 0. First order (u < 0, w > 0):
+//! ordered minima for r < u²/(3w), degenerate with m = 0 at r = u²/(4w).
+
+use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
+use crate::real::Real;
+
+pub(super) static SPEC: SystemSpec = SystemSpec {
+    name: "landau",
+    summary: "F(m) = r m^2 + c m^3 + u m^4 + w m^6 - h m, flow dm/dt = -F'(m)",
+    state: &[StateSpec { name: "m", default: 0.5, doc: "order parameter" }],
+    params: &[
+        ParamSpec::real("r", -1.0, "quadratic coefficient (reduced temperature)"),
+        ParamSpec::real("c", 0.0, "cubic coefficient"),
+        ParamSpec::real("u", 1.0, "quartic coefficient"),
+        ParamSpec::real("w", 0.0, "sextic coefficient"),
+        ParamSpec::real("h", 0.0, "external field"),
+    ],
+    observables: &[
+        ObservableSpec { name: "m", doc: "final order parameter" },
+        ObservableSpec { name: "loss", doc: "free energy F(m)" },
+    ],
+    wgsl: include_str!("../../shaders/systems/landau.wgsl"),
+    default_axes: ("r=-1:1:512", "m=-1.5:1.5:512"),
+};
+
+/// The model of `landau` (parameters: r, c, u, w, h).
+pub struct Landau;
+
+impl Model for Landau {
+    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+        let (r, c, u, w, h) = (p[0], p[1], p[2], p[3], p[4]);
+        let m = x[0];
+        let m2 = m * m;
+        let two = T::of(2.0);
+        v[0] = -(two * r * m + T::of(3.0) * c * m2 + T::of(4.0) * u * m2 * m
+            + T::of(6.0) * w * m2 * m2 * m
+            - h);
+    }
+
+    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+        let (r, c, u, w, h) = (p[0], p[1], p[2], p[3], p[4]);
+        let m = x[0];
+        let m2 = m * m;
+        r * m2 + c * m2 * m + u * m2 * m2 + w * m2 * m2 * m2 - h * m
+    }
+
+}

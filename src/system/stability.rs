@@ -1,0 +1,101 @@
+//! Stability of a fixed point from the Hessian of the loss (−Jacobian of the field), in f64.
+
+use super::Model;
+use nalgebra::DMatrix;
+use serde::Serialize;
+
+/// What kind of critical point a fixed point is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stability {
+    /// Every Hessian eigenvalue positive: a stable fixed point.
+    Minimum,
+    /// Eigenvalues of both signs.
+    Saddle,
+    /// Every eigenvalue negative: unstable in every direction.
+    Maximum,
+    /// Some eigenvalue is zero to working precision: the quadratic test cannot decide.
+    Flat,
+}
+
+impl Stability {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stability::Minimum => "minimum",
+            Stability::Saddle => "saddle",
+            Stability::Maximum => "maximum",
+            Stability::Flat => "flat",
+        }
+    }
+}
+
+/// Eigenvalues of the symmetrised Hessian −(J + Jᵀ)/2 at `x`, with J the Jacobian of the field
+/// by central differences of the (analytic) field.
+pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut jac = DMatrix::<f64>::zeros(n, n);
+    let mut xp = x.to_vec();
+    let mut vp = vec![0.0; n];
+    let mut vm = vec![0.0; n];
+    for j in 0..n {
+        let h = 1e-5 * (1.0 + x[j].abs());
+        xp[j] = x[j] + h;
+        model.field(p, &xp, &mut vp);
+        xp[j] = x[j] - h;
+        model.field(p, &xp, &mut vm);
+        xp[j] = x[j];
+        for i in 0..n {
+            jac[(i, j)] = (vp[i] - vm[i]) / (2.0 * h);
+        }
+    }
+    let hess = -(&jac + jac.transpose()) * 0.5;
+    hess.symmetric_eigenvalues().iter().copied().collect()
+}
+
+/// Classifies a fixed point by the signs of the Hessian's eigenvalues. An eigenvalue within
+/// `1e-6 · max(1, max |λ|)` of zero counts as zero.
+pub fn classify_eigenvalues(eigenvalues: &[f64]) -> Stability {
+    let scale = eigenvalues.iter().fold(1.0f64, |m, l| m.max(l.abs()));
+    let eps = 1e-6 * scale;
+    if eigenvalues.iter().any(|l| l.abs() <= eps || !l.is_finite()) {
+        return Stability::Flat;
+    }
+    let pos = eigenvalues.iter().filter(|&&l| l > 0.0).count();
+    match pos {
+        p if p == eigenvalues.len() => Stability::Minimum,
+        0 => Stability::Maximum,
+        _ => Stability::Saddle,
+    }
+}
+
+/// The stability of the fixed point at `x`.
+pub fn stability<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Stability {
+    classify_eigenvalues(&hessian_eigenvalues(model, p, x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::Landau;
+
+    #[test]
+    fn landau_second_order_minima_and_maximum() {
+        // r = -1, u = 1: minima at ±sqrt(1/2), maximum at 0.
+        let p = [-1.0, 0.0, 1.0, 0.0, 0.0];
+        let m = (0.5f64).sqrt();
+        assert_eq!(stability(&Landau, &p, &[m]), Stability::Minimum);
+        assert_eq!(stability(&Landau, &p, &[-m]), Stability::Minimum);
+        assert_eq!(stability(&Landau, &p, &[0.0]), Stability::Maximum);
+        // r = 0: F = m^4 is flat at 0 to second order.
+        let p0 = [0.0, 0.0, 1.0, 0.0, 0.0];
+        assert_eq!(stability(&Landau, &p0, &[0.0]), Stability::Flat);
+    }
+
+    #[test]
+    fn eigenvalue_signs() {
+        assert_eq!(classify_eigenvalues(&[1.0, 2.0]), Stability::Minimum);
+        assert_eq!(classify_eigenvalues(&[-1.0, 2.0]), Stability::Saddle);
+        assert_eq!(classify_eigenvalues(&[-1.0, -2.0]), Stability::Maximum);
+        assert_eq!(classify_eigenvalues(&[0.0, 2.0]), Stability::Flat);
+    }
+}
