@@ -3,7 +3,11 @@
 //! 1. Trajectories that did not converge go to the attractors +∞ / −∞ (1-D systems; `inf` for
 //!    higher dimensions), `undecided` or `nonfinite`.
 //! 2. Converged end states are grouped by their parameter point (trajectories that differ only
-//!    in their start) and clustered within `cluster_tol · (1 + |x|)` (max-norm).
+//!    in their start) and clustered: two end states are one fixed point when they lie within
+//!    `cluster_tol · (1 + |x|)` (max-norm) of each other, or when the gradient stays below the
+//!    stop rule's tolerance along the segment joining them. The stop rule can only place a
+//!    fixed point to within tol/λ (λ the Hessian's smallest eigenvalue), which near a critical
+//!    point exceeds any fixed distance; a continuum of fixed points becomes one attractor.
 //! 3. Clusters of neighbouring parameter points are joined when they are each other's only
 //!    candidate within `match_fraction` of the features' scale and have the same stability, so
 //!    one branch of fixed points keeps one id across the map. Where a branch splits or merges
@@ -107,8 +111,14 @@ struct Cluster {
     obs_sum: Vec<f64>,
     count: u64,
     first_member: usize,
+    last_member: usize,
+    /// Largest max-norm distance of a member from the first one.
+    spread: f64,
     stability: Stability,
 }
+
+/// Most clusters of one parameter point a new end state is compared with.
+const LOOK_BACK: usize = 64;
 
 struct UnionFind(Vec<usize>);
 
@@ -137,6 +147,8 @@ fn max_dist(a: &[f64], b: &[f64]) -> f64 {
 /// * `features`: the observables that locate a fixed point (for the built-in systems, the state).
 /// * `stability(trajectory, centre)`: the stability of the fixed point at `centre` under the
 ///   parameters of `trajectory`.
+/// * `connected(trajectory, a, b)`: whether end states `a` and `b` are joined by a path of small
+///   gradient under the parameters of `trajectory` (see the module header).
 pub fn classify(
     outcomes: &Outcomes,
     groups: &Groups,
@@ -144,6 +156,7 @@ pub fn classify(
     n_state: usize,
     options: &ClassifyOptions,
     stability: &(dyn Fn(usize, &[f64]) -> Stability + Sync),
+    connected: &(dyn Fn(usize, &[f64], &[f64]) -> bool + Sync),
 ) -> Classification {
     let n = outcomes.len();
     let n_obs = outcomes.n_obs;
@@ -165,30 +178,27 @@ pub fn classify(
         let first = clusters.len();
         for &i in members.iter() {
             let f = feat(i);
-            // Leaders are sorted by their first feature: look back only while it is close.
-            let mut hit = None;
-            for c in (first..clusters.len()).rev() {
+            let tol = |v: f64| options.cluster_tol * (1.0 + v.abs());
+            let hit = (first..clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let leader = feat(clusters[c].first_member);
-                let tol = |v: f64| options.cluster_tol * (1.0 + v.abs());
-                if f[0] - leader[0] > tol(leader[0]) {
-                    break;
-                }
-                if f.iter().zip(&leader).all(|(a, b)| (a - b).abs() <= tol(*b)) {
-                    hit = Some(c);
-                    break;
-                }
-            }
+                f.iter().zip(&leader).all(|(a, b)| (a - b).abs() <= tol(*b))
+                    || connected(i, &feat(clusters[c].last_member), &f)
+            });
             let c = hit.unwrap_or_else(|| {
                 clusters.push(Cluster {
                     centre: vec![0.0; f.len()],
                     obs_sum: vec![0.0; n_obs],
                     count: 0,
                     first_member: i,
+                    last_member: i,
+                    spread: 0.0,
                     stability: Stability::Flat,
                 });
                 clusters.len() - 1
             });
             let cl = &mut clusters[c];
+            cl.spread = cl.spread.max(max_dist(&f, &feat(cl.first_member)));
+            cl.last_member = i;
             cl.count += 1;
             cl.centre.iter_mut().zip(&f).for_each(|(s, v)| *s += v);
             cl.obs_sum.iter_mut().zip(outcomes.obs(i)).for_each(|(s, &v)| *s += v as f64);
@@ -276,6 +286,7 @@ pub fn classify(
     }
 
     let mut attractors: Vec<Attractor> = Vec::new();
+    let continuum = 100.0 * options.cluster_tol * (1.0 + scale);
     let n_fixed = order.len().min(cap);
     for id in 0..n_fixed {
         let members: Vec<usize> = order
@@ -286,6 +297,12 @@ pub fn classify(
         let count: u64 = members.iter().map(|&c| clusters[c].count).sum();
         let rep = *members.iter().max_by_key(|&&c| clusters[c].count).expect("a branch has clusters");
         let is_pool = pooled && id == cap - 1;
+        let spread = members.iter().map(|&c| clusters[c].spread).fold(0.0, f64::max);
+        if spread > continuum {
+            warnings.push(format!(
+                "attractor {id} is a continuum of fixed points: at one parameter point its end states spread over {spread:.3}"
+            ));
+        }
         attractors.push(Attractor {
             id: id as u32,
             kind: Kind::Fixed,
@@ -368,7 +385,7 @@ mod tests {
         // One parameter point: two minima at ±1 and some escapes.
         let o = outcomes(&[(1, -1.0), (1, -1.0001), (1, 1.0), (1, 0.9999), (1, 1.0), (2, 9.0), (3, -9.0), (4, 0.3)]);
         let g = Groups { shape: (1, 1), of: vec![0; 8] };
-        let c = classify(&o, &g, &[0], 1, &ClassifyOptions::default(), &|_, _| Stability::Minimum);
+        let c = classify(&o, &g, &[0], 1, &ClassifyOptions::default(), &|_, _| Stability::Minimum, &|_, _, _| false);
         assert_eq!(c.attractors.len(), 5);
         assert_eq!(c.attractors[0].count, 3); // +1 is the larger basin
         assert_eq!(c.labels[..5], [1, 1, 0, 0, 0]);
@@ -391,7 +408,7 @@ mod tests {
         }
         let o = outcomes(&pts);
         let g = Groups { shape: (5, 1), of };
-        let c = classify(&o, &g, &[0], 1, &ClassifyOptions::default(), &|_, _| Stability::Minimum);
+        let c = classify(&o, &g, &[0], 1, &ClassifyOptions::default(), &|_, _| Stability::Minimum, &|_, _, _| false);
         assert_eq!(c.attractors.len(), 3);
         assert!(c.labels[..6].iter().all(|&l| l == c.labels[0]));
         assert_ne!(c.labels[6], c.labels[7]);
@@ -405,10 +422,15 @@ mod tests {
         let o = outcomes(&pts);
         let g = Groups { shape: (1, 1), of: vec![0; 1000] };
         let opts = ClassifyOptions { max_attractors: 8, ..Default::default() };
-        let c = classify(&o, &g, &[0], 1, &opts, &|_, _| Stability::Flat);
+        let c = classify(&o, &g, &[0], 1, &opts, &|_, _| Stability::Flat, &|_, _, _| false);
         assert_eq!(c.attractors.len(), 8);
         assert!(c.attractors[7].pooled);
         assert_eq!(c.attractors.iter().map(|a| a.count).sum::<u64>(), 1000);
         assert_eq!(c.warnings.len(), 1);
+        // Joined by a path of zero gradient, the continuum is one attractor, flagged as such.
+        let c = classify(&o, &g, &[0], 1, &opts, &|_, _| Stability::Flat, &|_, _, _| true);
+        assert_eq!(c.attractors.len(), 1);
+        assert_eq!(c.attractors[0].count, 1000);
+        assert!(c.warnings[0].contains("continuum"), "{:?}", c.warnings);
     }
 }

@@ -10,6 +10,12 @@ use cli::{Cli, Command, RunArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
+    // Mesa's device-select Vulkan layer prints "error: XDG_RUNTIME_DIR is invalid" on headless
+    // machines; wgpu chooses the adapter itself, so the layer is of no use here. Set before any
+    // thread exists.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(&args),
@@ -68,7 +74,8 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     );
     let names: Vec<&str> = System::by_name(&scenario.system)?.spec().observables.iter().map(|o| o.name).collect();
     println!("{:>3}  {:<9} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
-    for a in &report.attractors {
+    const SHOWN: usize = 16;
+    for a in report.attractors.iter().take(SHOWN) {
         let loc: Vec<String> = a
             .observables
             .iter()
@@ -76,6 +83,9 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
             .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
             .collect();
         println!("{:>3}  {:<9} {:<9} {:>8.2}%  {}", a.id, a.kind.as_str(), a.stability_str(), 100.0 * a.fraction, loc.join("  "));
+    }
+    if report.attractors.len() > SHOWN {
+        println!("     ... and {} more in attractors.csv", report.attractors.len() - SHOWN);
     }
     for w in &report.warnings {
         eprintln!("warning: {w}");

@@ -207,6 +207,33 @@ impl Plan {
         Ok(())
     }
 
+    /// Settings that are legal but likely to disappoint, in words.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        // In f32 a step moves x by h·|field|; below half an ulp of x the trajectory stalls, so
+        // gradients much under ulp(x)/h cannot be reached.
+        let h = self.dynamics.step_size();
+        let reach = self.start_scale().max(1.0) * f32::EPSILON as f64 / h;
+        if self.dynamics.tol > 0.0 && self.dynamics.tol < reach {
+            w.push(format!(
+                "--tol {:e} is below what f32 steps of {h} can resolve near |x| = {:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step",
+                self.dynamics.tol,
+                self.start_scale().max(1.0),
+            ));
+        }
+        w
+    }
+
+    /// The largest |starting value| on the grid.
+    fn start_scale(&self) -> f64 {
+        let state = &self.inputs[self.n_params..];
+        let mut m = state.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for a in [Some(&self.x), self.y.as_ref()].into_iter().flatten().filter(|a| a.is_state) {
+            m = a.values.iter().fold(m, |m, v| m.max(v.abs()));
+        }
+        m
+    }
+
     pub fn nx(&self) -> usize {
         self.x.values.len()
     }

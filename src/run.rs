@@ -112,7 +112,7 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
         steps_per_second: counts.total_steps as f64 / integrate.max(1e-9),
         counts,
         attractors: classification.attractors,
-        warnings: classification.warnings,
+        warnings: plan.warnings().into_iter().chain(classification.warnings).collect(),
         files,
     };
     report.timings.write = t3.elapsed().as_secs_f64();
@@ -135,7 +135,32 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
         }
     }
     let stab = |i: usize, centre: &[f64]| plan.system.visit(At(plan, i, centre));
-    classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab)
+    struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
+    impl ModelVisitor for Path<'_> {
+        type Output = bool;
+        fn visit<M: Model>(self, m: &M) -> bool {
+            let Path(plan, i, a, b) = self;
+            let inputs = plan.inputs_at(i);
+            small_gradient_path(m, &inputs[..plan.n_params], a, b, plan.dynamics.tol, plan.classify.cluster_tol)
+        }
+    }
+    let connected = |i: usize, a: &[f64], b: &[f64]| plan.system.visit(Path(plan, i, a, b));
+    classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected)
+}
+
+/// Whether the gradient stays below 2·tol (f32 end states carry rounding) along the segment
+/// from `a` to `b`, sampled every `step` (at most 64 samples).
+pub fn small_gradient_path<M: Model>(m: &M, p: &[f64], a: &[f64], b: &[f64], tol: f64, step: f64) -> bool {
+    let dist = a.iter().zip(b).fold(0.0f64, |d, (x, y)| d.max((x - y).abs()));
+    let samples = ((dist / step.max(1e-12)).ceil() as usize).clamp(2, 64);
+    let mut x = vec![0.0; a.len()];
+    let mut v = vec![0.0; a.len()];
+    (0..=samples).all(|k| {
+        let t = k as f64 / samples as f64;
+        x.iter_mut().zip(a.iter().zip(b)).for_each(|(xi, (ai, bi))| *xi = ai + t * (bi - ai));
+        m.field(p, &x, &mut v);
+        crate::dynamics::norm(&v) <= 2.0 * tol
+    })
 }
 
 /// Writes everything but run.json; returns the file names.

@@ -1,0 +1,155 @@
+//! Maps checked against the exact results of models.md §1–3, on every engine available.
+
+mod common;
+
+use basinmap::classify::Kind;
+use basinmap::engine::Status;
+use basinmap::system::{Effective, Model, Stability};
+use common::{engines, plan, run};
+
+#[test]
+fn linear_labels_match_sign_and_fixed_point() {
+    let a = 0.3;
+    let p = plan(&format!(
+        "system='linear'\nx='k=-1:1:40'\ny='x=-2:2:64'\n[params]\na={a}\n[dynamics]\nlr=0.05\nsteps=50000\ntol=1e-5"
+    ));
+    for (name, engine) in engines() {
+        let (o, c) = run(engine.as_ref(), &p);
+        let mut checked = 0;
+        for i in 0..p.n_trajectories() {
+            let inputs = p.inputs_at(i);
+            let (k, x0) = (inputs[0], inputs[2]);
+            let at = &c.attractors[c.labels[i] as usize];
+            if k > 0.0 && (x0 - a).abs() > 0.05 {
+                let want = if x0 > a { Kind::PosInf } else { Kind::NegInf };
+                assert_eq!(at.kind, want, "{name}: k={k} x0={x0}");
+                checked += 1;
+            } else if k < 0.0 {
+                assert_eq!(at.kind, Kind::Fixed, "{name}: k={k} x0={x0}");
+                assert_eq!(at.stability, Some(Stability::Minimum));
+                let x = o.obs(i)[0] as f64;
+                assert!((x - a).abs() <= 1e-5 / k.abs() + 1e-6, "{name}: k={k} x0={x0} ended at {x}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 2400, "{name}: {checked}");
+        // k < 0 is one branch: a single fixed attractor over the whole half-plane.
+        assert_eq!(c.attractors.iter().filter(|a| a.kind == Kind::Fixed).count(), 1, "{name}");
+    }
+}
+
+#[test]
+fn linear_continuum_at_k_zero_is_survived_and_reported() {
+    let p = plan("system='linear'\nx='k=-1:1:41'\ny='x=-2:2:200'\n[dynamics]\nlr=0.05\nsteps=20000");
+    for (name, engine) in engines() {
+        let (o, c) = run(engine.as_ref(), &p);
+        assert!(c.attractors.len() <= p.classify.max_attractors + 5, "{name}");
+        assert!(c.warnings.iter().any(|w| w.contains("continuum")), "{name}: {:?}", c.warnings);
+        // The k = 0 column: every start is a fixed point and stays put.
+        let ix = 20;
+        assert_eq!(p.x.values[ix], 0.0);
+        let label = c.labels[ix];
+        for iy in 0..p.ny() {
+            let i = iy * p.nx() + ix;
+            assert_eq!(o.status[i], Status::Converged as u32);
+            assert_eq!(o.steps[i], 0);
+            assert_eq!(o.obs(i)[0] as f64, p.y.as_ref().unwrap().values[iy] as f32 as f64);
+            assert_eq!(c.labels[i], label, "{name}: the continuum is one attractor");
+        }
+        assert_eq!(c.attractors[label as usize].stability, Some(Stability::Flat));
+    }
+}
+
+#[test]
+fn landau_second_order_minima() {
+    // u = 1: m* = ±sqrt(-r / 2u) for r < 0.
+    let p = plan("system='landau'\nx='r=-1:-0.05:32'\ny='m=-1:1:32'\n[dynamics]\nsteps=50000\ntol=1e-5");
+    for (name, engine) in engines() {
+        let (o, c) = run(engine.as_ref(), &p);
+        for i in 0..p.n_trajectories() {
+            let inputs = p.inputs_at(i);
+            let (r, m0) = (inputs[0], inputs[5]);
+            let want = m0.signum() * (-r / 2.0).sqrt();
+            let m = o.obs(i)[0] as f64;
+            // The stop rule places m* to within tol / F''(m*), F'' = -4r.
+            assert!((m - want).abs() <= 1e-5 / (-4.0 * r) + 1e-5, "{name}: r={r} m0={m0}: {m} vs {want}");
+        }
+        let fixed: Vec<_> = c.attractors.iter().filter(|a| a.kind == Kind::Fixed).collect();
+        assert_eq!(fixed.len(), 2, "{name}: one branch each side: {fixed:?}");
+        assert!(fixed.iter().all(|a| a.stability == Some(Stability::Minimum)));
+    }
+}
+
+#[test]
+fn landau_first_order_spinodal_and_transition() {
+    // u = -1, w = 1: ordered minima exist for r < u²/(3w) = 1/3, beat m = 0 for r < u²/(4w) = 1/4.
+    let p = plan("system='landau'\nx='r=0.2:0.42:221'\ny='m=-1.5:1.5:24'\n[params]\nu=-1\nw=1\n[dynamics]\nsteps=200000\ntol=1e-5");
+    let step = 0.001;
+    for (name, engine) in engines() {
+        let (o, _) = run(engine.as_ref(), &p);
+        let ordered_at = |ix: usize| {
+            (0..p.ny()).map(|iy| iy * p.nx() + ix).find(|&i| o.status[i] == Status::Converged as u32 && o.obs(i)[0].abs() > 0.3)
+        };
+        let last = (0..p.nx()).filter(|&ix| ordered_at(ix).is_some()).max().expect("some ordered basin");
+        assert!((p.x.values[last] - 1.0 / 3.0).abs() <= step + 1e-9, "{name}: ordered basins vanish at r={}", p.x.values[last]);
+        for ix in 0..p.nx() {
+            let r = p.x.values[ix];
+            if r < 1.0 / 3.0 - step {
+                let i = ordered_at(ix).unwrap_or_else(|| panic!("{name}: no ordered basin at r={r}"));
+                let loss = o.obs(i)[1] as f64;
+                if (r - 0.25).abs() > 2.0 * step {
+                    assert_eq!(loss < 0.0, r < 0.25, "{name}: r={r}: F(m*)={loss}");
+                }
+            }
+        }
+    }
+}
+
+/// The exact nontrivial minimiser of the effective loss (0 if none), by bisection in f64.
+fn effective_minimiser(p: &[f64]) -> f64 {
+    let field = |b: f64| {
+        let mut v = [0.0];
+        Effective.field(p, &[b], &mut v);
+        v[0]
+    };
+    // A minimum with b > 0 is a zero of the field where it goes from + to -.
+    let grid: Vec<f64> = (1..=4000).map(|k| k as f64 * 5e-4).collect();
+    for w in grid.windows(2) {
+        if field(w[0]) > 0.0 && field(w[1]) <= 0.0 {
+            let (mut lo, mut hi) = (w[0], w[1]);
+            for _ in 0..60 {
+                let mid = 0.5 * (lo + hi);
+                if field(mid) > 0.0 { lo = mid } else { hi = mid }
+            }
+            return 0.5 * (lo + hi);
+        }
+    }
+    0.0
+}
+
+#[test]
+fn effective_depth_one_transition_at_norm_exy() {
+    // exy = (0.4, 0.3): ‖exy‖ = 0.5, the second-order transition of Theorem 3.
+    let p = plan("system='effective'\nx='gamma=0.3:0.7:81'\ny='b=0.05:1.5:12'\n[dynamics]\nlr=0.05\nsteps=200000\ntol=1e-6");
+    let (critical, step) = (0.5, 0.005);
+    for (name, engine) in engines() {
+        let (o, _) = run(engine.as_ref(), &p);
+        for ix in 0..p.nx() {
+            let gamma = p.x.values[ix];
+            let inputs = p.inputs_at(ix);
+            let exact = effective_minimiser(&inputs[..p.n_params]);
+            assert_eq!(exact > 0.0, gamma < critical - 1e-9, "the exact minimiser at gamma={gamma}");
+            for iy in 0..p.ny() {
+                let i = iy * p.nx() + ix;
+                let b = o.obs(i)[0] as f64;
+                if gamma <= critical - 3.0 * step {
+                    assert_eq!(o.status[i], Status::Converged as u32, "{name}: gamma={gamma}");
+                    assert!((b - exact).abs() < 2e-3, "{name}: gamma={gamma}: b={b}, exact {exact}");
+                } else if gamma >= critical + step {
+                    // Critical slowing down leaves b near, not at, 0 close to the transition.
+                    assert!(b.abs() < 0.05, "{name}: gamma={gamma}: b={b} in the trivial phase");
+                }
+            }
+        }
+    }
+}
