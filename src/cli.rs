@@ -26,6 +26,7 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct RunArgs {
     /// A TOML scenario file; the flags below override what it says.
     pub scenario: Option<PathBuf>,

@@ -10,6 +10,9 @@ use basinmap::scenario::Scenario;
 /// mesa-vulkan-drivers so that the WGSL really runs. Set BASINMAP_ALLOW_NO_GPU=1 to skip the GPU
 /// half of the tests on a machine without any Vulkan driver; the skip is printed.
 pub fn gpu() -> Option<GpuEngine> {
+    // Mesa's device-select layer prints XDG_RUNTIME_DIR noise on headless machines (see main.rs).
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| std::env::set_var("NODEVICE_SELECT", "1"));
     match GpuEngine::new(true).expect("opening the adapter") {
         Some(g) => Some(g),
         None if std::env::var_os("BASINMAP_ALLOW_NO_GPU").is_some() => {
