@@ -196,6 +196,24 @@ impl GpuEngine {
         Ok((layout, integrate, finish))
     }
 
+    /// Submits one dispatch of `pipeline` over `groups` workgroups, zeroing `clear` first.
+    fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, groups: (u32, u32), clear: Option<&wgpu::Buffer>) {
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        if let Some(buffer) = clear {
+            enc.clear_buffer(buffer, 0, None);
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("basinmap.dispatch"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, 1);
+        }
+        self.queue.submit([enc.finish()]);
+    }
+
     /// Copies `bytes` of `src` to the host.
     fn read(&self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -322,18 +340,7 @@ impl Engine for GpuEngine {
                 config.chunk_steps = chunk.min(d.steps - config.chunk_start);
                 self.queue.write_buffer(&config_buf, 0, bytemuck::bytes_of(&config));
                 let t0 = Instant::now();
-                let mut enc = self.device.create_command_encoder(&Default::default());
-                enc.clear_buffer(&running_buf, 0, None);
-                {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("basinmap.integrate"),
-                        timestamp_writes: None,
-                    });
-                    pass.set_pipeline(&integrate);
-                    pass.set_bind_group(0, &bind_group, &[]);
-                    pass.dispatch_workgroups(gx, gy, 1);
-                }
-                self.queue.submit([enc.finish()]);
+                self.dispatch(&integrate, &bind_group, (gx, gy), Some(&running_buf));
                 let running = u32::from_le_bytes(self.read(&running_buf, 4)?[..4].try_into().expect("4 bytes"));
                 let elapsed = t0.elapsed();
                 config.chunk_start += config.chunk_steps;
@@ -345,17 +352,7 @@ impl Engine for GpuEngine {
                 let scale = TARGET_DISPATCH.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
                 chunk = ((chunk as f64 * scale.clamp(0.25, 4.0)) as u32).clamp(16, 1 << 20);
             }
-            let mut enc = self.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("basinmap.finish"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&finish);
-                pass.set_bind_group(0, &bind_group, &[]);
-                pass.dispatch_workgroups(gx, gy, 1);
-            }
-            self.queue.submit([enc.finish()]);
+            self.dispatch(&finish, &bind_group, (gx, gy), None);
             let status = self.read(&status_buf, (len * 4) as u64)?;
             let steps = self.read(&steps_buf, (len * 4) as u64)?;
             let obs = self.read(&obs_buf, (len * n_obs * 4).max(4) as u64)?;

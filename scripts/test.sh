@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command of basinmap (README, .ci/run): makes sure a Vulkan driver is present so the
+# GPU tests really run the WGSL (Mesa's llvmpipe when the machine has no GPU), then runs every
+# test. A machine with no Vulkan driver at all fails the GPU tests rather than skipping them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_vulkan() {
+  ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' &&
+    ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json /usr/local/share/vulkan/icd.d/*.json >/dev/null 2>&1
+}
+
+if ! have_vulkan; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "scripts/test.sh: no Vulkan driver found; installing Mesa's (mesa-vulkan-drivers) with apt-get" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+  else
+    echo "scripts/test.sh: no Vulkan driver found and no apt-get: install a Vulkan driver (or set BASINMAP_ALLOW_NO_GPU=1 to skip the GPU tests)" >&2
+  fi
+fi
+
+cargo test --release
