@@ -106,11 +106,6 @@ impl Plan {
                 (ParamDefault::Vector(_), Some(ParamValue::Scalar(v))) => vectors.push((p.name, vec![*v])),
             }
         }
-        for (name, v) in scalars.iter().map(|(n, v)| (n, std::slice::from_ref(v))).chain(vectors.iter().map(|(n, v)| (n, v.as_slice()))) {
-            if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
-                return Err(Error::input(format!("parameter '{name}' must be finite, got {bad}")));
-            }
-        }
         let vec_len = vectors.first().map_or(0, |(_, v)| v.len());
         if vectors.iter().any(|(_, v)| v.len() != vec_len) || (vectors.len() > 0 && vec_len == 0) {
             let lens: Vec<String> = vectors.iter().map(|(n, v)| format!("{n} has {}", v.len())).collect();
@@ -142,6 +137,11 @@ impl Plan {
             };
             slots.push(Slot { name: s.name.to_string(), offset: inputs.len(), len: 1, is_state: true });
             inputs.push(start);
+        }
+
+        // TOML allows inf and nan.
+        if let Some(slot) = slots.iter().find(|s| inputs[s.offset..s.offset + s.len].iter().any(|v| !v.is_finite())) {
+            return Err(Error::input(format!("'{}' must be finite", slot.name)));
         }
 
         let x = resolve_axis(system, &slots, &scenario.x)?;
@@ -210,10 +210,10 @@ impl Plan {
     /// Settings that are legal but likely to disappoint, in words.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
-        // In f32 a step moves x by h·|field|; below half an ulp of x the trajectory stalls, so
-        // gradients much under ulp(x)/h cannot be reached.
+        // In f32 a step moves x by h·|field|; below half an ulp of x (≈ |x|·ε/2) it is lost,
+        // so gradients under |x|·ε/(2h) cannot be reached.
         let h = self.dynamics.step_size();
-        let reach = self.start_scale().max(1.0) * f32::EPSILON as f64 / h;
+        let reach = self.start_scale().max(1.0) * f32::EPSILON as f64 / (2.0 * h);
         if self.dynamics.tol > 0.0 && self.dynamics.tol < reach {
             w.push(format!(
                 "--tol {:e} is below what f32 steps of {h} can resolve near |x| = {:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step",
@@ -381,6 +381,14 @@ mod tests {
     }
 
     #[test]
+    fn warns_when_tol_is_out_of_f32_reach() {
+        let mut s = Scenario::default_map();
+        assert!(Plan::new(&s).unwrap().warnings().is_empty());
+        s.dynamics.tol = 1e-6;
+        assert!(Plan::new(&s).unwrap().warnings()[0].contains("--tol 1e-6"));
+    }
+
+    #[test]
     fn rejects_bad_input() {
         assert!(Plan::new(&scenario("system='nope'\nx='r=0:1:2'")).is_err());
         assert!(Plan::new(&scenario("system='landau'\nx='q=0:1:2'")).is_err());
@@ -389,6 +397,8 @@ mod tests {
         assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:2'\n[dynamics]\nlr=-0.1")).is_err());
         assert!(Plan::new(&scenario("system='effective'\nx='gamma=0:1:2'\n[params]\nD=1.5")).is_err());
         assert!(Plan::new(&scenario("system='effective'\nx='sigma2=-1:1:2'")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:2'\n[params]\nu=inf")).is_err());
+        assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:2'\n[params]\nm=nan")).is_err());
         assert!(Plan::new(&scenario("system='landau'\nx='r=0:1:1000000'\ny='m=0:1:1000000'")).is_err());
     }
 }
