@@ -138,7 +138,8 @@ impl UnionFind {
     }
 }
 
-fn max_dist(a: &[f64], b: &[f64]) -> f64 {
+/// Max-norm distance between two feature vectors.
+pub fn max_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
 }
 

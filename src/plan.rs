@@ -213,12 +213,12 @@ impl Plan {
         // In f32 a step moves x by h·|field|; below half an ulp of x (≈ |x|·ε/2) it is lost,
         // so gradients under |x|·ε/(2h) cannot be reached.
         let h = self.dynamics.step_size();
-        let reach = self.start_scale().max(1.0) * f32::EPSILON as f64 / (2.0 * h);
+        let scale = self.start_scale().max(1.0);
+        let reach = scale * f32::EPSILON as f64 / (2.0 * h);
         if self.dynamics.tol > 0.0 && self.dynamics.tol < reach {
             w.push(format!(
-                "--tol {:e} is below what f32 steps of {h} can resolve near |x| = {:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step",
+                "--tol {:e} is below what f32 steps of {h} can resolve near |x| = {scale:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step",
                 self.dynamics.tol,
-                self.start_scale().max(1.0),
             ));
         }
         w

@@ -1,6 +1,6 @@
 //! One run from scenario to files: plan → engine → classify → outputs.
 
-use crate::classify::{classify, Attractor, Classification, Groups};
+use crate::classify::{classify, max_dist, Attractor, Classification, Groups};
 use crate::engine::{self, EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
@@ -151,8 +151,7 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
 /// Whether the gradient stays below 2·tol (f32 end states carry rounding) along the segment
 /// from `a` to `b`, sampled every `step` (at most 64 samples).
 pub fn small_gradient_path<M: Model>(m: &M, p: &[f64], a: &[f64], b: &[f64], tol: f64, step: f64) -> bool {
-    let dist = a.iter().zip(b).fold(0.0f64, |d, (x, y)| d.max((x - y).abs()));
-    let samples = ((dist / step.max(1e-12)).ceil() as usize).clamp(2, 64);
+    let samples = ((max_dist(a, b) / step.max(1e-12)).ceil() as usize).clamp(2, 64);
     let mut x = vec![0.0; a.len()];
     let mut v = vec![0.0; a.len()];
     (0..=samples).all(|k| {
