@@ -1,7 +1,7 @@
 //! The command line: `basinmap run | systems | info`.
 
 use basinmap::dynamics::Method;
-use basinmap::scenario::{Axis, EngineChoice, ParamValue, Scenario};
+use basinmap::scenario::{Axis, CustomDef, EngineChoice, ParamValue, Scenario, SystemChoice};
 use basinmap::{Error, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -20,9 +20,20 @@ pub enum Command {
     /// With no arguments: the first-order Landau transition over r × m0.
     Run(RunArgs),
     /// List the built-in systems with their state, parameters, defaults and observables.
-    Systems,
+    Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.
     Info,
+}
+
+#[derive(Args, Debug)]
+pub struct SystemsArgs {
+    /// Show one system in full: its formula, the field derived from it, its parameters.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
+    /// With --show: print the system's WGSL instead (for a formula system, in the --wgsl file
+    /// format, ready to edit).
+    #[arg(long, requires = "show")]
+    pub emit_wgsl: bool,
 }
 
 #[derive(Args, Debug)]
@@ -31,8 +42,26 @@ pub struct RunArgs {
     /// A TOML scenario file; the flags below override what it says.
     pub scenario: Option<PathBuf>,
     /// The system (see `basinmap systems`).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl"])]
     pub system: Option<String>,
+    /// A user-defined gradient system: the loss as a formula, e.g. "r*m^2 - m^4 + m^6"; the
+    /// flow is its negative gradient (derived symbolically). Needs --state.
+    #[arg(long, value_name = "EXPR", conflicts_with_all = ["field", "wgsl"])]
+    pub loss: Option<String>,
+    /// A user-defined vector field: one formula per state variable, separated by ';', e.g.
+    /// "10*(y - x); x*(28 - z) - y; x*y - 8/3*z". Needs --state.
+    #[arg(long, value_name = "EXPRS", conflicts_with = "wgsl")]
+    pub field: Option<String>,
+    /// A user-defined system in WGSL: a file defining `fn field(x: State, p: Params) -> State`
+    /// and optionally `fn loss(x: State, p: Params) -> f32`. Needs --state.
+    #[arg(long, value_name = "FILE")]
+    pub wgsl: Option<PathBuf>,
+    /// The state variables of a user-defined system, in order: NAME or NAME=START, comma-separated.
+    #[arg(long, value_name = "NAMES")]
+    pub state: Option<String>,
+    /// Print the system's WGSL (for a formula: in the --wgsl file format) and exit without running.
+    #[arg(long)]
+    pub emit_wgsl: bool,
     /// A parameter or starting value: NAME=VALUE, or NAME=v1,v2,... for vector parameters.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -78,16 +107,28 @@ pub struct RunArgs {
 impl RunArgs {
     /// The scenario: the file (or the default map, or the system's defaults), then the flags.
     pub fn scenario(&self) -> Result<Scenario> {
+        let custom = self.loss.is_some() || self.field.is_some() || self.wgsl.is_some() || self.state.is_some();
         let mut s = match (&self.scenario, &self.system) {
             (Some(path), _) => Scenario::from_file(path)?,
             (None, Some(system)) => Scenario::for_system(system)?,
+            (None, None) if custom => {
+                let def = self.custom_def(CustomDef::default())?;
+                Scenario::for_custom(def)?
+            }
             (None, None) => Scenario::default_map(),
         };
         if let Some(system) = &self.system {
-            if *system != s.system {
+            if system != s.system.name() {
                 basinmap::system::System::by_name(system)?;
-                s.system = system.clone();
+                s.system = system.as_str().into();
             }
+        }
+        if custom && self.scenario.is_some() {
+            let base = match &s.system {
+                SystemChoice::Custom(def) => def.clone(),
+                SystemChoice::Named(_) => CustomDef::default(),
+            };
+            s.system = SystemChoice::Custom(self.custom_def(base)?);
         }
         for p in &self.params {
             let (name, value) = p
@@ -128,5 +169,27 @@ impl RunArgs {
             s.title = Some(t.clone());
         }
         Ok(s)
+    }
+
+    /// `base` with the user-defined system flags applied (a definition given here replaces the
+    /// scenario file's).
+    fn custom_def(&self, mut def: CustomDef) -> Result<CustomDef> {
+        if let Some(state) = &self.state {
+            // Split without trimming, so that columns in messages match what was typed.
+            def.state = state.split(',').map(String::from).collect();
+        }
+        if self.loss.is_some() || self.field.is_some() || self.wgsl.is_some() {
+            def.loss = self.loss.clone();
+            def.field = self.field.clone().map(|f| vec![f]);
+            def.wgsl = self.wgsl.clone();
+            def.written_in = None;
+        }
+        if def.loss.is_none() && def.field.is_none() && def.wgsl.is_none() {
+            return Err(Error::input("--state defines the state of a user-defined system: give it a --loss, --field or --wgsl"));
+        }
+        if def.state.is_empty() {
+            return Err(Error::input("a user-defined system needs --state, e.g. --state x,y or --state m=0.5"));
+        }
+        Ok(def)
     }
 }

@@ -1,4 +1,5 @@
-//! The library's one error type. Every message is a single line a user can act on.
+//! The library's one error type. Every message is a single line a user can act on; an error in
+//! the user's own text (a formula, a WGSL file) adds that line with a caret under the fault.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,9 @@ pub enum Error {
     /// Input the user gave (flags, scenario file, parameter values) is not acceptable.
     #[error("{0}")]
     Input(String),
+    /// A fault in a formula or WGSL the user wrote, located in their text.
+    #[error("{0}")]
+    Source(Box<crate::diagnostic::Diagnostic>),
     /// A scenario file could not be read or parsed.
     #[error("scenario {path}: {message}")]
     Scenario { path: PathBuf, message: String },
@@ -39,7 +43,7 @@ impl Error {
     /// 1 for failures of the machine (GPU, disk).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Input(_) | Error::Scenario { .. } | Error::NoAdapter(_) => 2,
+            Error::Input(_) | Error::Source(_) | Error::Scenario { .. } | Error::NoAdapter(_) => 2,
             Error::Write { .. } => 2,
             Error::Gpu(_) | Error::Io(_) => 1,
         }

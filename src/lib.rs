@@ -7,6 +7,9 @@
 //!        → Classify (classify.rs) → Outputs (render/, io/)
 //! ```
 //!
+//! Systems are built in (system/) or defined by the user as a formula (formula/, compiled to
+//! both engines from one graph) or a WGSL file (system/custom.rs).
+//!
 //! [`run::execute`] drives the whole flow; each stage can also be used on its own.
 //!
 //! ```no_run
@@ -16,9 +19,11 @@
 //! ```
 
 pub mod classify;
+pub mod diagnostic;
 pub mod dynamics;
 pub mod engine;
 pub mod error;
+pub mod formula;
 pub mod io;
 pub mod plan;
 pub mod real;

@@ -4,9 +4,11 @@ mod cli;
 
 use basinmap::engine::{gpu, EngineInfo};
 use basinmap::run::{execute_with, Observer};
-use basinmap::system::{ParamDefault, System};
+use basinmap::plan::Plan;
+use basinmap::scenario::{CustomDef, ParamValue, Scenario};
+use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{Cli, Command, RunArgs};
+use cli::{Cli, Command, RunArgs, SystemsArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -19,10 +21,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(&args),
-        Command::Systems => {
-            systems();
-            Ok(())
-        }
+        Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
             Ok(())
@@ -51,6 +50,10 @@ impl Observer for Bar {
 
 fn run(args: &RunArgs) -> basinmap::Result<()> {
     let scenario = args.scenario()?;
+    if args.emit_wgsl {
+        print!("{}", system_wgsl(&Plan::new(&scenario)?.system));
+        return Ok(());
+    }
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {elapsed} (eta {eta})")
@@ -72,14 +75,14 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
         report.counts.undecided,
         report.counts.nonfinite
     );
-    let names: Vec<&str> = System::by_name(&scenario.system)?.spec().observables.iter().map(|o| o.name).collect();
+    let names = &report.observables;
     println!("{:>3}  {:<9} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
     const SHOWN: usize = 16;
     for a in report.attractors.iter().take(SHOWN) {
         let loc: Vec<String> = a
             .observables
             .iter()
-            .zip(&names)
+            .zip(names)
             .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
             .collect();
         println!("{:>3}  {:<9} {:<9} {:>8.2}%  {}", a.id, a.kind.as_str(), a.stability_str(), 100.0 * a.fraction, loc.join("  "));
@@ -94,26 +97,78 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     Ok(())
 }
 
-fn systems() {
-    for sys in System::ALL {
-        let s = sys.spec();
-        println!("{} — {}", s.name, s.summary);
-        let state: Vec<String> = s.state.iter().map(|v| format!("{} (start {}; {})", v.name, v.default, v.doc)).collect();
-        println!("  state:       {}", state.join(", "));
-        println!("  parameters:");
-        for p in s.params {
-            let default = match p.default {
-                ParamDefault::Scalar(v) => format!("{v}"),
-                ParamDefault::Vector(v) => v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
-            };
-            let kind = if p.integer { ", whole number" } else if matches!(p.default, ParamDefault::Vector(_)) { ", vector" } else { "" };
-            println!("    {:<8} = {:<10} {}{kind}", p.name, default, p.doc);
-        }
-        let obs: Vec<String> = s.observables.iter().map(|o| format!("{} ({})", o.name, o.doc)).collect();
-        println!("  observables: {}", obs.join(", "));
-        println!("  default axes: --x {} --y {}", s.default_axes.0, s.default_axes.1);
-        println!();
+/// The WGSL a user can start from: a formula system's in the `--wgsl` format, a built-in
+/// system's own file otherwise.
+fn system_wgsl(system: &System) -> String {
+    match system {
+        System::Custom(c) => c.emit_wgsl(),
+        other => format!(
+            "// basinmap built-in system '{}' (shaders/systems/{0}.wgsl). It uses the kernel's internal\n// interface (P[P_name], VEC_LEN), not the --wgsl file format.\n\n{}",
+            other.spec().name,
+            other.spec().wgsl
+        ),
     }
+}
+
+/// A built-in system that is a formula, rebuilt through the formula compiler.
+fn as_formula(spec: &SystemSpec, formula: &str) -> basinmap::Result<System> {
+    let def = CustomDef {
+        state: spec.state.iter().map(|s| format!("{}={}", s.name, s.default)).collect(),
+        loss: Some(formula.to_string()),
+        ..CustomDef::default()
+    };
+    let mut s = Scenario::for_custom(def)?;
+    for p in spec.params.iter() {
+        if let ParamDefault::Scalar(v) = p.default {
+            s.params.insert(p.name.to_string(), ParamValue::Scalar(v));
+        }
+    }
+    Ok(Plan::new(&s)?.system)
+}
+
+fn systems(args: &SystemsArgs) -> basinmap::Result<()> {
+    let Some(name) = &args.show else {
+        for sys in System::BUILT_IN {
+            describe(sys.spec());
+            println!();
+        }
+        return Ok(());
+    };
+    let sys = System::by_name(name)?;
+    let spec = sys.spec();
+    let compiled = spec.formula.map(|f| as_formula(spec, f)).transpose()?;
+    if args.emit_wgsl {
+        print!("{}", system_wgsl(compiled.as_ref().unwrap_or(&sys)));
+        return Ok(());
+    }
+    describe(spec);
+    if let Some(System::Custom(c)) = &compiled {
+        let f = c.formula().expect("built from a formula");
+        println!("  loss:        {}", f.0.loss_text().unwrap_or_default());
+        for (s, v) in spec.state.iter().zip(f.0.field_text()) {
+            println!("  d{}/dt:       {v}   (-dloss/d{}, derived)", s.name, s.name);
+        }
+        println!("  (the same as: basinmap run --loss \"{}\" --state {})", spec.formula.unwrap_or_default(), spec.state.iter().map(|s| s.name.to_string()).collect::<Vec<_>>().join(","));
+    }
+    Ok(())
+}
+
+fn describe(s: &SystemSpec) {
+    println!("{} — {}", s.name, s.summary);
+    let state: Vec<String> = s.state.iter().map(|v| format!("{} (start {}; {})", v.name, v.default, v.doc)).collect();
+    println!("  state:       {}", state.join(", "));
+    println!("  parameters:");
+    for p in s.params.iter() {
+        let default = match &p.default {
+            ParamDefault::Scalar(v) => format!("{v}"),
+            ParamDefault::Vector(v) => v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+        };
+        let kind = if p.integer { ", whole number" } else if matches!(p.default, ParamDefault::Vector(_)) { ", vector" } else { "" };
+        println!("    {:<8} = {:<10} {}{kind}", p.name, default, p.doc);
+    }
+    let obs: Vec<String> = s.observables.iter().map(|o| format!("{} ({})", o.name, o.doc)).collect();
+    println!("  observables: {}", obs.join(", "));
+    println!("  default axes: --x {} --y {}", s.default_axes.0, s.default_axes.1);
 }
 
 fn info() {

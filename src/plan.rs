@@ -6,8 +6,10 @@
 //! Both engines receive the axis values rounded once to f32, so they start from identical bits.
 
 use crate::dynamics::Dynamics;
-use crate::scenario::{Axis, ClassifyOptions, EngineChoice, ParamValue, Scenario};
-use crate::system::{ParamDefault, System};
+use crate::engine::shader::Shape;
+use crate::scenario::{Axis, ClassifyOptions, EngineChoice, ParamValue, Scenario, SystemChoice};
+use crate::system::{CustomSystem, ParamDefault, System};
+use std::sync::Arc;
 use crate::{Error, Result};
 use std::ops::Range;
 
@@ -72,15 +74,21 @@ pub fn available_memory() -> u64 {
 impl Plan {
     /// Resolves `scenario` against its system and checks everything a run needs.
     pub fn new(scenario: &Scenario) -> Result<Plan> {
-        let system = System::by_name(&scenario.system)?;
+        let system = match &scenario.system {
+            SystemChoice::Named(name) => System::by_name(name)?,
+            SystemChoice::Custom(def) => {
+                let axes: Vec<&str> = [Some(&scenario.x), scenario.y.as_ref()].into_iter().flatten().map(|a| a.name.as_str()).collect();
+                System::Custom(Arc::new(CustomSystem::build(def, &scenario.params, &axes)?))
+            }
+        };
         let spec = system.spec();
         for name in scenario.params.keys() {
             if spec.param_index(name).is_none() && spec.state_index(name).is_none() {
                 let known: Vec<_> = spec
                     .params
                     .iter()
-                    .map(|p| p.name)
-                    .chain(spec.state.iter().map(|s| s.name))
+                    .map(|p| &*p.name)
+                    .chain(spec.state.iter().map(|s| &*s.name))
                     .collect();
                 return Err(Error::input(format!(
                     "{}: unknown parameter '{name}' (known: {})",
@@ -93,17 +101,17 @@ impl Plan {
         // Parameters: scalars, then vectors of one shared length.
         let mut scalars = Vec::new();
         let mut vectors: Vec<(&str, Vec<f64>)> = Vec::new();
-        for p in spec.params {
-            let given = scenario.params.get(p.name);
-            match (p.default, given) {
-                (ParamDefault::Scalar(d), None) => scalars.push((p.name, d)),
-                (ParamDefault::Scalar(_), Some(ParamValue::Scalar(v))) => scalars.push((p.name, *v)),
+        for p in spec.params.iter() {
+            let given = scenario.params.get(&*p.name);
+            match (&p.default, given) {
+                (ParamDefault::Scalar(d), None) => scalars.push((&*p.name, *d)),
+                (ParamDefault::Scalar(_), Some(ParamValue::Scalar(v))) => scalars.push((&*p.name, *v)),
                 (ParamDefault::Scalar(_), Some(ParamValue::Vector(_))) => {
                     return Err(Error::input(format!("parameter '{}' takes one number, not a list", p.name)))
                 }
-                (ParamDefault::Vector(d), None) => vectors.push((p.name, d.to_vec())),
-                (ParamDefault::Vector(_), Some(ParamValue::Vector(v))) => vectors.push((p.name, v.clone())),
-                (ParamDefault::Vector(_), Some(ParamValue::Scalar(v))) => vectors.push((p.name, vec![*v])),
+                (ParamDefault::Vector(d), None) => vectors.push((&*p.name, d.to_vec())),
+                (ParamDefault::Vector(_), Some(ParamValue::Vector(v))) => vectors.push((&*p.name, v.clone())),
+                (ParamDefault::Vector(_), Some(ParamValue::Scalar(v))) => vectors.push((&*p.name, vec![*v])),
             }
         }
         let vec_len = vectors.first().map_or(0, |(_, v)| v.len());
@@ -127,8 +135,8 @@ impl Plan {
             inputs.extend_from_slice(v);
         }
         let n_params = inputs.len();
-        for s in spec.state {
-            let start = match scenario.params.get(s.name) {
+        for s in spec.state.iter() {
+            let start = match scenario.params.get(&*s.name) {
                 None => s.default,
                 Some(ParamValue::Scalar(v)) => *v,
                 Some(ParamValue::Vector(_)) => {
@@ -144,8 +152,8 @@ impl Plan {
             return Err(Error::input(format!("'{}' must be finite", slot.name)));
         }
 
-        let x = resolve_axis(system, &slots, &scenario.x)?;
-        let y = scenario.y.as_ref().map(|a| resolve_axis(system, &slots, a)).transpose()?;
+        let x = resolve_axis(&system, &slots, &scenario.x)?;
+        let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a)).transpose()?;
         if let Some(y) = &y {
             if y.target == x.target {
                 return Err(Error::input(format!("the x and y axes both set '{}'", x.name)));
@@ -167,6 +175,8 @@ impl Plan {
         plan.dynamics.validate()?;
         plan.validate_params()?;
         plan.check_size()?;
+        // A user's WGSL is checked inside the full kernel before any work starts.
+        crate::engine::shader::check_custom(&Shape::of(&plan))?;
         Ok(plan)
     }
 
@@ -290,7 +300,7 @@ impl Plan {
     }
 }
 
-fn resolve_axis(system: System, slots: &[Slot], axis: &Axis) -> Result<GridAxis> {
+fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis) -> Result<GridAxis> {
     let spec = system.spec();
     let (base, index) = match axis.name.split_once('[') {
         Some((b, rest)) => {
@@ -319,10 +329,7 @@ fn resolve_axis(system: System, slots: &[Slot], axis: &Axis) -> Result<GridAxis>
             )));
         }
     }
-    let is_vector = matches!(
-        spec.params.iter().find(|p| p.name == base).map(|p| p.default),
-        Some(ParamDefault::Vector(_))
-    );
+    let is_vector = matches!(spec.params.iter().find(|p| p.name == base).map(|p| &p.default), Some(ParamDefault::Vector(_)));
     let target = match (is_vector, index) {
         (false, None) => slot.offset,
         (true, Some(i)) if i < slot.len => slot.offset + i,

@@ -56,6 +56,8 @@ pub struct Report {
     pub scenario: Scenario,
     pub engine: EngineInfo,
     pub grid: [usize; 2],
+    /// The names of the observables, in the order of each attractor's `observables`.
+    pub observables: Vec<String>,
     pub timings: Timings,
     /// Trajectory-steps per second of the integration stage.
     pub steps_per_second: f64,
@@ -87,7 +89,7 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     let t0 = Instant::now();
     let plan = Plan::new(scenario)?;
     let dir = OutputDir::prepare(out)?;
-    let engine = engine::select(plan.engine)?;
+    let engine = engine::select(plan.engine, &plan.system)?;
     let info = engine.info();
     observer.engine(&info);
     let setup = t0.elapsed().as_secs_f64();
@@ -103,16 +105,27 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     let t3 = Instant::now();
     let files = write_outputs(&plan, &outcomes, &classification, &dir)?;
     let counts = Counts::of(&outcomes);
+    let mut warnings = plan.warnings();
+    if counts.nonfinite > 0 {
+        warnings.push(format!(
+            "{} of {} trajectories ({:.3}%) reached a non-finite value (NaN: the log or square root of a negative number, 0/0, ...); they are labelled nonfinite",
+            counts.nonfinite,
+            counts.trajectories,
+            100.0 * counts.nonfinite as f64 / counts.trajectories.max(1) as f64
+        ));
+    }
+    warnings.extend(classification.warnings);
     let mut report = Report {
         basinmap: env!("CARGO_PKG_VERSION"),
         scenario: scenario.clone(),
         engine: info,
         grid: [plan.nx(), plan.ny()],
+        observables: plan.system.spec().observable_names().into_iter().map(String::from).collect(),
         timings: Timings { setup, integrate, classify: classify_s, write: 0.0 },
         steps_per_second: counts.total_steps as f64 / integrate.max(1e-9),
         counts,
         attractors: classification.attractors,
-        warnings: plan.warnings().into_iter().chain(classification.warnings).collect(),
+        warnings,
         files,
     };
     report.timings.write = t3.elapsed().as_secs_f64();
@@ -134,7 +147,9 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
             stability(m, &inputs[..self.0.n_params], self.2)
         }
     }
-    let stab = |i: usize, centre: &[f64]| plan.system.visit(At(plan, i, centre));
+    let host = plan.system.has_host_model();
+    // A system written in WGSL has no host model: no stability, no path test.
+    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
     struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
     impl ModelVisitor for Path<'_> {
         type Output = bool;
@@ -144,7 +159,7 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
             small_gradient_path(m, &inputs[..plan.n_params], a, b, plan.dynamics.tol, plan.classify.cluster_tol)
         }
     }
-    let connected = |i: usize, a: &[f64], b: &[f64]| plan.system.visit(Path(plan, i, a, b));
+    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, i, a, b)).unwrap_or(false);
     classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected)
 }
 
@@ -178,7 +193,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     write_npy(dir, "labels.npy", &shape, &labels)?;
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
     files.extend(["labels.npy".to_string(), "steps.npy".to_string()]);
-    let names: Vec<&str> = plan.system.spec().observables.iter().map(|o| o.name).collect();
+    let names = plan.system.spec().observable_names();
     for (k, name) in names.iter().enumerate() {
         let file = format!("{name}.npy");
         write_npy(dir, &file, &shape, &outcomes.column(k))?;

@@ -22,7 +22,7 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// A grid axis: `NAME=START:STOP:COUNT` with an optional `:log`.
@@ -164,6 +164,78 @@ pub enum EngineChoice {
     Cpu,
 }
 
+/// A system the user defines instead of naming a built-in one (see [`crate::system::custom`]):
+/// exactly one of `loss`, `field` and `wgsl`.
+///
+/// ```toml
+/// [system]
+/// state = ["m=0.5"]              # NAME or NAME=START
+/// loss = "r*m^2 - m^4 + m^6"     # or field = ["-y", "x"], or wgsl = "my_system.wgsl"
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomDef {
+    /// The state variables in order, `NAME` or `NAME=START` (start 0 when not given).
+    pub state: Vec<String>,
+    /// A loss whose gradient flow is the system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// The vector field's components (each string may hold several, separated by `;`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Vec<String>>,
+    /// A WGSL file defining `fn field` (and optionally `fn loss`); relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wgsl: Option<PathBuf>,
+    /// The scenario file this was read from (for messages and relative paths); none for flags.
+    #[serde(skip)]
+    pub written_in: Option<PathBuf>,
+}
+
+/// The system of a scenario: a built-in one by name, or one the user defines.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SystemChoice {
+    Named(String),
+    Custom(CustomDef),
+}
+
+impl SystemChoice {
+    /// The name for messages: the built-in name or "custom".
+    pub fn name(&self) -> &str {
+        match self {
+            SystemChoice::Named(n) => n,
+            SystemChoice::Custom(_) => "custom",
+        }
+    }
+}
+
+impl From<&str> for SystemChoice {
+    fn from(name: &str) -> Self {
+        SystemChoice::Named(name.to_string())
+    }
+}
+
+// By hand rather than `untagged`, so that a mistake inside `[system]` is reported as such and
+// not as "data did not match any variant".
+impl<'de> Deserialize<'de> for SystemChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SystemChoice;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a built-in system's name or a [system] table")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SystemChoice, E> {
+                Ok(SystemChoice::Named(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<SystemChoice, A::Error> {
+                CustomDef::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(SystemChoice::Custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Settings of the labeller.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -189,7 +261,7 @@ impl Default for ClassifyOptions {
 pub struct Scenario {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    pub system: String,
+    pub system: SystemChoice,
     #[serde(default)]
     pub params: BTreeMap<String, ParamValue>,
     pub x: Axis,
@@ -228,10 +300,29 @@ impl Scenario {
         let (x, y) = sys.default_axes();
         Ok(Scenario {
             title: None,
-            system: system.to_string(),
+            system: system.into(),
             params: BTreeMap::new(),
             x: x.parse()?,
             y: Some(y.parse()?),
+            dynamics: Dynamics::default(),
+            engine: EngineChoice::Auto,
+            classify: ClassifyOptions::default(),
+        })
+    }
+
+    /// A scenario for a user-defined system: x over the first state variable, y over the second
+    /// if there is one, both over [-2, 2].
+    pub fn for_custom(def: CustomDef) -> Result<Scenario> {
+        let name = |entry: &String| entry.split('=').next().unwrap_or("").trim().to_string();
+        let axis = |n: &str| format!("{n}=-2:2:512").parse::<Axis>();
+        let x = axis(&def.state.first().map(name).unwrap_or_default())?;
+        let y = def.state.get(1).map(|e| axis(&name(e))).transpose()?;
+        Ok(Scenario {
+            title: None,
+            system: SystemChoice::Custom(def),
+            params: BTreeMap::new(),
+            x,
+            y,
             dynamics: Dynamics::default(),
             engine: EngineChoice::Auto,
             classify: ClassifyOptions::default(),
@@ -244,10 +335,15 @@ impl Scenario {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        Self::from_toml(&text).map_err(|e| Error::Scenario {
+        let mut s = Self::from_toml(&text).map_err(|e| Error::Scenario {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })
+        })?;
+        if let SystemChoice::Custom(def) = &mut s.system {
+            def.wgsl = def.wgsl.take().map(|w| crate::system::custom::resolve_path(path, &w));
+            def.written_in = Some(path.to_path_buf());
+        }
+        Ok(s)
     }
 
     /// Parses a TOML scenario.

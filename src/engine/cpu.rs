@@ -34,7 +34,7 @@ impl Engine for CpuEngine {
     }
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
-        Ok(plan.system.visit(RunAll { plan, progress }))
+        plan.system.visit(RunAll { plan, progress })
     }
 }
 
@@ -196,7 +196,7 @@ impl<T: Real> Stepper<T> {
 
 /// Integrates the single trajectory `index` of `plan` in f64 and returns its end state: what the
 /// classifier uses to locate a fixed point precisely.
-pub fn end_state_f64(plan: &Plan, index: usize) -> (Status, Vec<f64>) {
+pub fn end_state_f64(plan: &Plan, index: usize) -> Result<(Status, Vec<f64>)> {
     struct One<'a>(&'a Plan, usize);
     impl ModelVisitor for One<'_> {
         type Output = (Status, Vec<f64>);

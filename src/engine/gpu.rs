@@ -148,7 +148,7 @@ impl GpuEngine {
     /// Builds the two pipelines (`integrate`, `finish`) for `plan`, with WGSL validation errors
     /// returned rather than raised.
     fn pipelines(&self, plan: &Plan) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline, wgpu::ComputePipeline)> {
-        let source = compose(&Shape::of(plan));
+        let source = compose(&Shape::of(plan)).source;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("basinmap.kernel"),

@@ -10,6 +10,7 @@ pub mod shader;
 
 use crate::plan::Plan;
 use crate::scenario::EngineChoice;
+use crate::system::System;
 use crate::{Error, Result};
 use serde::Serialize;
 
@@ -93,11 +94,17 @@ pub trait Engine {
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes>;
 }
 
-/// Picks the engine for `choice`: `cpu` always works; `gpu` takes any wgpu adapter, software
-/// ones included, and fails with exit code 2 when there is none; `auto` takes a hardware GPU
-/// if there is one and the CPU engine otherwise.
-pub fn select(choice: EngineChoice) -> Result<Box<dyn Engine>> {
+/// Picks the engine for `choice`: `cpu` works for every system with a CPU model; `gpu` takes
+/// any wgpu adapter, software ones included, and fails with exit code 2 when there is none;
+/// `auto` takes a hardware GPU if there is one and the CPU engine otherwise, or any adapter for
+/// a system that only the GPU can run (one written in WGSL).
+pub fn select(choice: EngineChoice, system: &System) -> Result<Box<dyn Engine>> {
+    let gpu_only = !system.has_host_model();
     match choice {
+        EngineChoice::Cpu if gpu_only => Err(Error::input(
+            "--engine cpu: a system written in WGSL runs only on the GPU engine (use --engine gpu or auto)",
+        )),
+        EngineChoice::Auto if gpu_only => select(EngineChoice::Gpu, system),
         EngineChoice::Cpu => Ok(Box::new(cpu::CpuEngine::new())),
         EngineChoice::Gpu => match gpu::GpuEngine::new(true)? {
             Some(g) => Ok(Box::new(g)),

@@ -10,6 +10,7 @@
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
 use crate::real::Real;
+use std::borrow::Cow;
 use crate::{Error, Result};
 
 /// Parameter slots (scalars first, then the two vectors of one length n).
@@ -24,10 +25,11 @@ const N_SCALARS: usize = 5;
 pub const MAX_DEPTH: f64 = 16.0;
 
 pub(super) static SPEC: SystemSpec = SystemSpec {
-    name: "effective",
-    summary: "the paper's order-parameter loss l(b, gamma), eq. (6) of Ziyin & Ueda",
-    state: &[StateSpec { name: "b", default: 0.5, doc: "order parameter s|U|/d0" }],
-    params: &[
+    name: Cow::Borrowed("effective"),
+    summary: Cow::Borrowed("the paper's order-parameter loss l(b, gamma), eq. (6) of Ziyin & Ueda"),
+    formula: None,
+    state: Cow::Borrowed(&[StateSpec::new("b", 0.5, "order parameter s|U|/d0")]),
+    params: Cow::Borrowed(&[
         ParamSpec::integer("D", 1.0, "depth: number of hidden layers (>= 1)"),
         ParamSpec::real("d0", 1.0, "width of the hidden layers"),
         ParamSpec::real("sigma2", 0.5, "variance of the hidden-unit noise"),
@@ -35,13 +37,13 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
         ParamSpec::real("ey2", 1.0, "E[y^2]"),
         ParamSpec::vector("a", &[1.0, 0.5], "eigenvalues of E[xx^T]"),
         ParamSpec::vector("exy", &[0.4, 0.3], "E[xy] in the eigenbasis of E[xx^T]"),
-    ],
-    observables: &[
-        ObservableSpec { name: "b", doc: "final order parameter" },
-        ObservableSpec { name: "loss", doc: "effective loss l(b, gamma)" },
-    ],
-    wgsl: include_str!("../../shaders/systems/effective.wgsl"),
-    default_axes: ("gamma=0.01:0.8:512", "b=-1.5:1.5:512"),
+    ]),
+    observables: Cow::Borrowed(&[
+        ObservableSpec::new("b", "final order parameter"),
+        ObservableSpec::new("loss", "effective loss l(b, gamma)"),
+    ]),
+    wgsl: Cow::Borrowed(include_str!("../../shaders/systems/effective.wgsl")),
+    default_axes: (Cow::Borrowed("gamma=0.01:0.8:512"), Cow::Borrowed("b=-1.5:1.5:512")),
 };
 
 /// The model of `effective`.

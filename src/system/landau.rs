@@ -6,24 +6,26 @@
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
 use crate::real::Real;
+use std::borrow::Cow;
 
 pub(super) static SPEC: SystemSpec = SystemSpec {
-    name: "landau",
-    summary: "F(m) = r m^2 + c m^3 + u m^4 + w m^6 - h m, flow dm/dt = -F'(m)",
-    state: &[StateSpec { name: "m", default: 0.5, doc: "order parameter" }],
-    params: &[
+    name: Cow::Borrowed("landau"),
+    summary: Cow::Borrowed("F(m) = r m^2 + c m^3 + u m^4 + w m^6 - h m, flow dm/dt = -F'(m)"),
+    formula: Some("r*m^2 + c*m^3 + u*m^4 + w*m^6 - h*m"),
+    state: Cow::Borrowed(&[StateSpec::new("m", 0.5, "order parameter")]),
+    params: Cow::Borrowed(&[
         ParamSpec::real("r", -1.0, "quadratic coefficient (reduced temperature)"),
         ParamSpec::real("c", 0.0, "cubic coefficient"),
         ParamSpec::real("u", 1.0, "quartic coefficient"),
         ParamSpec::real("w", 0.0, "sextic coefficient"),
         ParamSpec::real("h", 0.0, "external field"),
-    ],
-    observables: &[
-        ObservableSpec { name: "m", doc: "final order parameter" },
-        ObservableSpec { name: "loss", doc: "free energy F(m)" },
-    ],
-    wgsl: include_str!("../../shaders/systems/landau.wgsl"),
-    default_axes: ("r=-1:1:512", "m=-1.5:1.5:512"),
+    ]),
+    observables: Cow::Borrowed(&[
+        ObservableSpec::new("m", "final order parameter"),
+        ObservableSpec::new("loss", "free energy F(m)"),
+    ]),
+    wgsl: Cow::Borrowed(include_str!("../../shaders/systems/landau.wgsl")),
+    default_axes: (Cow::Borrowed("r=-1:1:512"), Cow::Borrowed("m=-1.5:1.5:512")),
 };
 
 /// The model of `landau` (parameters: r, c, u, w, h).

@@ -4,21 +4,23 @@
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
 use crate::real::Real;
+use std::borrow::Cow;
 
 pub(super) static SPEC: SystemSpec = SystemSpec {
-    name: "linear",
-    summary: "dx/dt = k (x - a): a repeller at a for k > 0, an attractor for k < 0",
-    state: &[StateSpec { name: "x", default: 1.0, doc: "the state" }],
-    params: &[
+    name: Cow::Borrowed("linear"),
+    summary: Cow::Borrowed("dx/dt = k (x - a): a repeller at a for k > 0, an attractor for k < 0"),
+    formula: Some("-k*(x - a)^2/2"),
+    state: Cow::Borrowed(&[StateSpec::new("x", 1.0, "the state")]),
+    params: Cow::Borrowed(&[
         ParamSpec::real("k", 1.0, "growth rate"),
         ParamSpec::real("a", 0.0, "the fixed point"),
-    ],
-    observables: &[
-        ObservableSpec { name: "x", doc: "final state" },
-        ObservableSpec { name: "loss", doc: "-k (x - a)^2 / 2, whose gradient flow this is" },
-    ],
-    wgsl: include_str!("../../shaders/systems/linear.wgsl"),
-    default_axes: ("k=-1:1:256", "x=-2:2:256"),
+    ]),
+    observables: Cow::Borrowed(&[
+        ObservableSpec::new("x", "final state"),
+        ObservableSpec::new("loss", "-k (x - a)^2 / 2, whose gradient flow this is"),
+    ]),
+    wgsl: Cow::Borrowed(include_str!("../../shaders/systems/linear.wgsl")),
+    default_axes: (Cow::Borrowed("k=-1:1:256"), Cow::Borrowed("x=-2:2:256")),
 };
 
 /// The model of `linear` (parameters: k, a).

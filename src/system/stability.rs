@@ -1,4 +1,7 @@
-//! Stability of a fixed point from the Hessian of the loss (−Jacobian of the field), in f64.
+//! Stability of a fixed point, in f64: for a gradient flow from the Hessian of the loss
+//! (−Jacobian of the field, symmetrised), for any other field from the real parts of the
+//! Jacobian's eigenvalues. The Jacobian is exact where the system knows it (formula systems
+//! differentiate symbolically) and central differences of the field otherwise.
 
 use super::Model;
 use nalgebra::DMatrix;
@@ -16,6 +19,12 @@ pub enum Stability {
     Maximum,
     /// Some eigenvalue is zero to working precision: the quadratic test cannot decide.
     Flat,
+    /// A field that is not a gradient: every eigenvalue of the Jacobian has real part < 0.
+    Stable,
+    /// A field that is not a gradient: every real part > 0.
+    Unstable,
+    /// No host-side model to analyse (a system written in WGSL).
+    Unknown,
 }
 
 impl Stability {
@@ -25,14 +34,19 @@ impl Stability {
             Stability::Saddle => "saddle",
             Stability::Maximum => "maximum",
             Stability::Flat => "flat",
+            Stability::Stable => "stable",
+            Stability::Unstable => "unstable",
+            Stability::Unknown => "unknown",
         }
     }
 }
 
-/// Eigenvalues of the symmetrised Hessian −(J + Jᵀ)/2 at `x`, with J the Jacobian of the field
-/// by central differences of the (analytic) field.
-pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
+/// The Jacobian of the field at `x`: the model's own, or by central differences.
+pub fn jacobian<M: Model>(model: &M, p: &[f64], x: &[f64]) -> DMatrix<f64> {
     let n = x.len();
+    if let Some(j) = model.jacobian(p, x) {
+        return DMatrix::from_row_slice(n, n, &j);
+    }
     let mut jac = DMatrix::<f64>::zeros(n, n);
     let mut xp = x.to_vec();
     let mut vp = vec![0.0; n];
@@ -48,6 +62,12 @@ pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64
             jac[(i, j)] = (vp[i] - vm[i]) / (2.0 * h);
         }
     }
+    jac
+}
+
+/// Eigenvalues of the symmetrised Hessian −(J + Jᵀ)/2 at `x`, J the Jacobian of the field.
+pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
+    let jac = jacobian(model, p, x);
     let hess = -(&jac + jac.transpose()) * 0.5;
     hess.symmetric_eigenvalues().iter().copied().collect()
 }
@@ -68,9 +88,27 @@ pub fn classify_eigenvalues(eigenvalues: &[f64]) -> Stability {
     }
 }
 
+/// Classifies a fixed point of a general field by the real parts of its Jacobian's eigenvalues,
+/// with the same tolerance as [`classify_eigenvalues`].
+pub fn classify_real_parts(real_parts: &[f64]) -> Stability {
+    match classify_eigenvalues(&real_parts.iter().map(|r| -r).collect::<Vec<_>>()) {
+        Stability::Minimum => Stability::Stable,
+        Stability::Maximum => Stability::Unstable,
+        other => other,
+    }
+}
+
 /// The stability of the fixed point at `x`.
 pub fn stability<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Stability {
-    classify_eigenvalues(&hessian_eigenvalues(model, p, x))
+    if model.is_gradient() {
+        return classify_eigenvalues(&hessian_eigenvalues(model, p, x));
+    }
+    let jac = jacobian(model, p, x);
+    if jac.iter().any(|v| !v.is_finite()) {
+        return Stability::Flat;
+    }
+    let re: Vec<f64> = jac.complex_eigenvalues().iter().map(|c| c.re).collect();
+    classify_real_parts(&re)
 }
 
 #[cfg(test)]

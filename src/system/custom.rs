@@ -1,0 +1,335 @@
+//! User-defined systems: a loss or a vector field written as a formula (`--loss`, `--field`), or
+//! as WGSL functions in a file (`--wgsl`).
+//!
+//! A formula is compiled once ([`crate::formula::Compiled`]) into a CPU program and into WGSL of
+//! the same shape a user would write in a file; both kinds then reach the kernel through the same
+//! glue. A user's WGSL file defines
+//!
+//! ```wgsl
+//! fn field(x: State, p: Params) -> State   // dx/dt (required)
+//! fn loss(x: State, p: Params) -> f32      // optional: written as the observable `loss`
+//! ```
+//!
+//! where `State` is `array<f32, STATE_DIM>` in the order of `--state`, and `Params` a struct with
+//! one f32 member per parameter, by name.
+
+use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
+use crate::diagnostic::Diagnostic;
+use crate::engine::shader::{self, UserText};
+use crate::formula::{self, Compiled, Definition, Source};
+use crate::real::Real;
+use crate::scenario::{CustomDef, ParamValue};
+use crate::{Error, Result};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// A formula system as a [`Model`] for the CPU engine and the analysis.
+#[derive(Debug)]
+pub struct FormulaModel(pub Compiled);
+
+impl Model for FormulaModel {
+    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+        self.0.eval_field(p, x, v);
+    }
+    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+        self.0.eval_loss(p, x)
+    }
+    fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
+        out[..x.len()].copy_from_slice(x);
+        if self.0.loss.is_some() {
+            out[x.len()] = self.0.eval_loss(p, x);
+        }
+    }
+    fn is_gradient(&self) -> bool {
+        self.0.loss.is_some()
+    }
+    fn jacobian(&self, p: &[f64], x: &[f64]) -> Option<Vec<f64>> {
+        let mut j = vec![0.0; x.len() * x.len()];
+        self.0.eval_jacobian(p, x, &mut j);
+        Some(j)
+    }
+}
+
+/// The user's part of a system's WGSL and where it came from.
+#[derive(Clone, Copy, Debug)]
+pub struct UserWgsl<'a> {
+    /// Byte offset of the user's text within `SystemSpec::wgsl`.
+    pub offset: usize,
+    pub origin: &'a str,
+    pub text: &'a str,
+}
+
+/// A user-defined system.
+#[derive(Debug)]
+pub struct CustomSystem {
+    spec: SystemSpec,
+    formula: Option<FormulaModel>,
+    /// Where the user's (or the generated) WGSL sits in `spec.wgsl`.
+    user_offset: usize,
+    user_origin: String,
+    user_text: String,
+}
+
+/// Names the kernel glue or WGSL itself needs, beyond WGSL's reserved words.
+const TAKEN: &[&str] = &[
+    "State", "Params", "f32", "f16", "i32", "u32", "bool", "array", "atomic", "ptr", "vec2", "vec3", "vec4", "mat2x2",
+    "mat3x3", "mat4x4", "sampler",
+];
+
+/// A state variable or parameter name must be a plain identifier that is not a function of
+/// the formula language nor a WGSL keyword (it becomes a WGSL name).
+fn check_name(name: &str, what: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok_start = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !ok_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::input(format!(
+            "{what} '{name}': a name is a letter followed by letters, digits or '_'"
+        )));
+    }
+    if formula::is_builtin_name(name) {
+        return Err(Error::input(format!("{what} '{name}' is the name of a function or constant of the formula language")));
+    }
+    if naga::keywords::wgsl::RESERVED.contains(&name) || TAKEN.contains(&name) {
+        return Err(Error::input(format!("{what} '{name}' is a reserved word of WGSL; choose another name")));
+    }
+    Ok(())
+}
+
+/// One `--state` entry: `NAME` or `NAME=START`.
+fn state_entry(entry: &str) -> Result<(String, f64)> {
+    let (name, start) = match entry.split_once('=') {
+        Some((n, v)) => {
+            let v = v.trim();
+            let start: f64 = v
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite())
+                .ok_or_else(|| Error::input(format!("state '{entry}': '{v}' is not a finite number")))?;
+            (n.trim(), start)
+        }
+        None => (entry.trim(), 0.0),
+    };
+    check_name(name, "state variable")?;
+    Ok((name.to_string(), start))
+}
+
+impl CustomSystem {
+    /// Builds and checks the system `def` declares. Its parameters are the names given values in
+    /// `params` and the names the grid axes set (`axis_names`) that are not state variables.
+    pub fn build(def: &CustomDef, params: &BTreeMap<String, ParamValue>, axis_names: &[&str]) -> Result<CustomSystem> {
+        let place = |what: &str| match &def.written_in {
+            Some(file) => format!("{}: [system] {what}", file.display()),
+            None => format!("--{what}"),
+        };
+        if def.state.iter().all(|s| s.trim().is_empty()) {
+            return Err(Error::input("a user-defined system needs its state variables (--state x,y or state = [\"x\", \"y\"])"));
+        }
+        let mut state: Vec<(String, f64)> = Vec::new();
+        for entry in &def.state {
+            let (name, start) = state_entry(entry)?;
+            if state.iter().any(|(n, _)| *n == name) {
+                return Err(Error::input(format!("state variable '{name}' is listed twice")));
+            }
+            state.push((name, start));
+        }
+        let names: Vec<String> = state.iter().map(|(n, _)| n.clone()).collect();
+
+        let mut param_values: BTreeMap<String, f64> = BTreeMap::new();
+        for (name, value) in params {
+            if names.contains(name) {
+                let text = def.state.join(",");
+                let at = text.find(name.as_str()).unwrap_or(0);
+                return Err(Error::Source(Box::new(Diagnostic::at(
+                    &place("state"),
+                    &text,
+                    at..at + name.len(),
+                    format!("'{name}' is both a state variable and a parameter; give its start as --state {name}=VALUE"),
+                ))));
+            }
+            check_name(name, "parameter")?;
+            match value {
+                ParamValue::Scalar(v) => param_values.insert(name.clone(), *v),
+                ParamValue::Vector(_) => {
+                    return Err(Error::input(format!("parameter '{name}': a user-defined system takes one number per parameter")))
+                }
+            };
+        }
+        for a in axis_names {
+            if !names.iter().any(|n| n == a) && !param_values.contains_key(*a) {
+                check_name(a, "axis")?;
+                param_values.insert(a.to_string(), 0.0);
+            }
+        }
+        let param_names: Vec<String> = param_values.keys().cloned().collect();
+
+        let given = [def.loss.is_some(), def.field.is_some(), def.wgsl.is_some()].iter().filter(|g| **g).count();
+        if given != 1 {
+            return Err(Error::input("a user-defined system takes exactly one of a loss (--loss), a field (--field) or a WGSL file (--wgsl)"));
+        }
+        let (formula, user_origin, user_text, has_loss, summary) = if let Some(path) = &def.wgsl {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| Error::input(format!("--wgsl {origin}: {e}")))?;
+            let has_loss = check_user_wgsl(&origin, &text, names.len(), &param_names)?;
+            (None, origin.clone(), text, has_loss, format!("WGSL from {origin}"))
+        } else {
+            let (definition, summary) = if let Some(loss) = &def.loss {
+                (Definition::Loss(Source::new(place("loss"), loss.clone())), format!("loss = {loss}"))
+            } else {
+                let field = def.field.as_ref().expect("one of three was given");
+                if field.is_empty() {
+                    return Err(Error::input(format!("{}: the field has no components", place("field"))));
+                }
+                let sources = field
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| {
+                        let origin = if def.written_in.is_some() && field.len() > 1 { format!("{}[{k}]", place("field")) } else { place("field") };
+                        Source::new(origin, f.clone())
+                    })
+                    .collect();
+                (Definition::Field(sources), format!("field = {}", field.join("; ")))
+            };
+            let compiled = Compiled::new(&definition, &names, &param_names).map_err(|d| Error::Source(Box::new(d)))?;
+            let text = compiled.wgsl().to_string();
+            let has_loss = compiled.loss.is_some();
+            (Some(FormulaModel(compiled)), "the WGSL generated from the formula".to_string(), text, has_loss, summary)
+        };
+
+        let (wgsl, user_offset) = glue(&param_names, &user_text, has_loss);
+        let mut observables: Vec<ObservableSpec> = names
+            .iter()
+            .map(|n| ObservableSpec { name: Cow::Owned(n.clone()), doc: Cow::Borrowed("final state") })
+            .collect();
+        if has_loss {
+            observables.push(ObservableSpec::new("loss", "the loss at the end state"));
+        }
+        let x_axis = format!("{}=-2:2:512", names[0]);
+        let y_axis = names.get(1).map_or(String::new(), |n| format!("{n}=-2:2:512"));
+        let spec = SystemSpec {
+            name: Cow::Borrowed("custom"),
+            summary: Cow::Owned(summary),
+            formula: None,
+            state: Cow::Owned(
+                state.iter().map(|(n, s)| StateSpec { name: Cow::Owned(n.clone()), default: *s, doc: Cow::Borrowed("user-defined") }).collect(),
+            ),
+            params: Cow::Owned(
+                param_values
+                    .iter()
+                    .map(|(n, v)| ParamSpec {
+                        name: Cow::Owned(n.clone()),
+                        default: super::ParamDefault::Scalar(*v),
+                        doc: Cow::Borrowed("user-defined"),
+                        integer: false,
+                    })
+                    .collect(),
+            ),
+            observables: Cow::Owned(observables),
+            wgsl: Cow::Owned(wgsl),
+            default_axes: (Cow::Owned(x_axis), Cow::Owned(y_axis)),
+        };
+        Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text })
+    }
+
+    pub fn spec(&self) -> &SystemSpec {
+        &self.spec
+    }
+
+    /// The CPU model, for formula systems.
+    pub fn formula(&self) -> Option<&FormulaModel> {
+        self.formula.as_ref()
+    }
+
+    /// The user's WGSL (or the WGSL generated from the formula) inside the system's WGSL.
+    pub fn user_wgsl(&self) -> UserWgsl<'_> {
+        UserWgsl { offset: self.user_offset, origin: &self.user_origin, text: &self.user_text }
+    }
+
+    /// What `--emit-wgsl` prints: a file in the `--wgsl` format that reproduces this system.
+    pub fn emit_wgsl(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "// basinmap --wgsl file for: {}", self.spec.summary);
+        let state: Vec<String> = self.spec.state.iter().enumerate().map(|(i, v)| format!("x[{i}] = {}", v.name)).collect();
+        let _ = writeln!(s, "// State = array<f32, {}>: {}", state.len(), state.join(", "));
+        let params: Vec<String> = self.spec.params.iter().map(|p| format!("p.{}", p.name)).collect();
+        let _ = writeln!(s, "// Params: {}", if params.is_empty() { "none".into() } else { params.join(", ") });
+        s.push_str("// fn field is dx/dt; fn loss, if present, is written as the observable `loss`.\n\n");
+        s.push_str(&self.user_text);
+        s
+    }
+}
+
+/// The declarations a user's functions see, ahead of the user's text.
+fn params_struct(params: &[String]) -> String {
+    let members: Vec<String> = if params.is_empty() { vec!["_unused: f32".into()] } else { params.iter().map(|p| format!("{p}: f32")).collect() };
+    format!("struct Params {{ {} }}\n", members.join(", "))
+}
+
+/// The system WGSL of a user-defined system: the Params struct and a function that fills it,
+/// the user's text, then the kernel's `sys_*` entry points calling the user's functions.
+/// Returns it with the byte offset of the user's text.
+fn glue(params: &[String], user: &str, has_loss: bool) -> (String, usize) {
+    let mut s = String::from("// user-defined system: basinmap's glue around the user's functions.\n");
+    s.push_str(&params_struct(params));
+    let values: Vec<String> = if params.is_empty() { vec!["0.0f".into()] } else { params.iter().map(|p| format!("P[P_{p}]")).collect() };
+    let _ = writeln!(s, "fn sys_params() -> Params {{ return Params({}); }}\n", values.join(", "));
+    let offset = s.len();
+    s.push_str(user);
+    s.push_str("\n\nfn sys_field(x: State) -> State { return field(x, sys_params()); }\n");
+    s.push_str("fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {\n");
+    s.push_str("    for (var k = 0u; k < STATE_DIM; k++) { (*o)[k] = x[k]; }\n");
+    if has_loss {
+        s.push_str("    (*o)[STATE_DIM] = loss(x, sys_params());\n");
+    }
+    s.push_str("}\n");
+    (s, offset)
+}
+
+/// Parses and validates a user's WGSL file against the declarations it may use, and checks the
+/// signatures of `field` (required) and `loss` (optional). Returns whether `loss` is defined.
+fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) -> Result<bool> {
+    let prelude = format!("alias State = array<f32, {n_state}>;\nconst STATE_DIM: u32 = {n_state}u;\n{}", params_struct(params));
+    let source = format!("{prelude}{text}");
+    let user = UserText { offset: prelude.len(), origin, text };
+    let module = shader::check(&source, Some(user), origin)?;
+    let at_start = |message: String| Error::Source(Box::new(Diagnostic::at(origin, text, 0..0, message)));
+    let find = |name: &str| module.functions.iter().find(|(_, f)| f.name.as_deref() == Some(name));
+    let is_state = |ty: naga::Handle<naga::Type>| {
+        matches!(module.types[ty].inner, naga::TypeInner::Array { base, size: naga::ArraySize::Constant(n), .. }
+            if n.get() as usize == n_state && module.types[base].inner == naga::TypeInner::Scalar(naga::Scalar::F32))
+    };
+    let is_params = |ty: naga::Handle<naga::Type>| module.types[ty].name.as_deref() == Some("Params");
+    let is_f32 = |ty: naga::Handle<naga::Type>| module.types[ty].inner == naga::TypeInner::Scalar(naga::Scalar::F32);
+    let signature_ok = |f: &naga::Function, result: &dyn Fn(naga::Handle<naga::Type>) -> bool| {
+        f.arguments.len() == 2 && is_state(f.arguments[0].ty) && is_params(f.arguments[1].ty) && f.result.as_ref().is_some_and(|r| result(r.ty))
+    };
+    let span_of = |h| module.functions.get_span(h).to_range().map(|r| r.start.saturating_sub(prelude.len())..r.end.saturating_sub(prelude.len()));
+    let Some((field_h, field)) = find("field") else {
+        return Err(at_start("defines no `fn field(x: State, p: Params) -> State`".into()));
+    };
+    if !signature_ok(field, &is_state) {
+        let span = span_of(field_h).unwrap_or(0..0);
+        return Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, "`field` must be declared `fn field(x: State, p: Params) -> State`"))));
+    }
+    match find("loss") {
+        None => Ok(false),
+        Some((h, f)) if signature_ok(f, &is_f32) => {
+            let _ = h;
+            Ok(true)
+        }
+        Some((h, _)) => {
+            let span = span_of(h).unwrap_or(0..0);
+            Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, "`loss` must be declared `fn loss(x: State, p: Params) -> f32`"))))
+        }
+    }
+}
+
+/// Resolves a path in a scenario file against the file's folder.
+pub fn resolve_path(scenario_file: &Path, path: &Path) -> std::path::PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        scenario_file.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}
