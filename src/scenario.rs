@@ -172,7 +172,7 @@ pub enum EngineChoice {
 /// state = ["m=0.5"]              # NAME or NAME=START
 /// loss = "r*m^2 - m^4 + m^6"     # or field = ["-y", "x"], or wgsl = "my_system.wgsl"
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomDef {
     /// The state variables in order, `NAME` or `NAME=START` (start 0 when not given).
@@ -189,6 +189,13 @@ pub struct CustomDef {
     /// The scenario file this was read from (for messages and relative paths); none for flags.
     #[serde(skip)]
     pub written_in: Option<PathBuf>,
+}
+
+/// Two definitions are equal when they define the same system, wherever they were written.
+impl PartialEq for CustomDef {
+    fn eq(&self, o: &CustomDef) -> bool {
+        (&self.state, &self.loss, &self.field, &self.wgsl) == (&o.state, &o.loss, &o.field, &o.wgsl)
+    }
 }
 
 /// The system of a scenario: a built-in one by name, or one the user defines.

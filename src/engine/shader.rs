@@ -92,15 +92,14 @@ impl UserText<'_> {
     }
 }
 
-/// The message of an error with its chain of causes.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let _ = write!(s, ": {c}");
-        cur = c.source();
+/// The most specific message of an error's chain of causes (naga's outer ones only say which
+/// function and expression, which the caret shows).
+fn innermost(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(c) = cur.source() {
+        cur = c;
     }
-    s
+    cur.to_string()
 }
 
 /// Parses and validates `source` with naga. An error located in `user`'s text is reported
@@ -108,7 +107,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 pub fn check(source: &str, user: Option<UserText>, what: &str) -> Result<naga::Module> {
     let fail = |spans: Vec<naga::Span>, message: String| -> Error {
         if let Some(u) = user {
-            if let Some(r) = spans.iter().find_map(|s| u.map(*s)) {
+            // The narrowest span in the user's text: the expression rather than its function.
+            if let Some(r) = spans.iter().filter_map(|s| u.map(*s)).min_by_key(|r| r.len()) {
                 return Error::Source(Box::new(Diagnostic::at(u.origin, u.text, r, message)));
             }
         }
@@ -120,7 +120,7 @@ pub fn check(source: &str, user: Option<UserText>, what: &str) -> Result<naga::M
     };
     let module = naga::front::wgsl::parse_str(source).map_err(|e| {
         let spans = e.labels().map(|(s, _)| s).collect();
-        let labels: Vec<&str> = e.labels().map(|(_, l)| l).filter(|l| !l.is_empty()).collect();
+        let labels: Vec<&str> = e.labels().map(|(_, l)| l).filter(|l| !l.is_empty() && !e.message().contains(l)).collect();
         let message = if labels.is_empty() { e.message().to_string() } else { format!("{} ({})", e.message(), labels.join("; ")) };
         fail(spans, message)
     })?;
@@ -128,12 +128,7 @@ pub fn check(source: &str, user: Option<UserText>, what: &str) -> Result<naga::M
         .validate(&module)
         .map_err(|e| {
             let spans: Vec<naga::Span> = e.spans().map(|(s, _)| *s).collect();
-            let notes: Vec<&str> = e.spans().map(|(_, l)| l.as_str()).filter(|l| !l.is_empty()).collect();
-            let mut message = chain(e.as_inner());
-            if !notes.is_empty() {
-                let _ = write!(message, " ({})", notes.join("; "));
-            }
-            fail(spans, message)
+            fail(spans, innermost(e.as_inner()))
         })?;
     Ok(module)
 }

@@ -1,0 +1,148 @@
+//! User-defined systems: formulas and WGSL files against built-in systems and independent
+//! integrators, on both engines.
+
+mod common;
+
+use basinmap::engine::cpu::{CpuEngine, Scratch, Stepper};
+use basinmap::engine::{Engine, Status};
+use basinmap::plan::Plan;
+use basinmap::scenario::Scenario;
+use basinmap::system::System;
+use common::{engines, gpu, plan, run};
+
+/// The first-order Landau map, built in and as a formula typed by hand.
+const LANDAU_MAP: &str = "x='r=-0.25:0.5:512'\ny='m=-1.5:1.5:512'\n";
+
+#[test]
+fn landau_formula_gives_the_built_in_labels_on_both_engines() {
+    let built_in = plan(&format!("system='landau'\n{LANDAU_MAP}[params]\nu=-1\nw=1"));
+    let formula = plan(&format!(
+        "{LANDAU_MAP}[system]\nstate=['m']\nloss='r*m^2 + c*m^3 + u*m^4 + w*m^6 - h*m'\n[params]\nc=0\nu=-1\nw=1\nh=0"
+    ));
+    assert!(matches!(formula.system, System::Custom(_)));
+    for (name, engine) in engines() {
+        let (ob, cb) = run(engine.as_ref(), &built_in);
+        let (of, cf) = run(engine.as_ref(), &formula);
+        let n = built_in.n_trajectories();
+        let same = (0..n)
+            .filter(|&i| {
+                let (a, b) = (&cb.attractors[cb.labels[i] as usize], &cf.attractors[cf.labels[i] as usize]);
+                a.kind == b.kind && a.stability == b.stability && (ob.obs(i)[0] - of.obs(i)[0]).abs() < 1e-2
+            })
+            .count();
+        assert!(same as f64 >= 0.999 * n as f64, "{name}: the formula agrees with the built-in on {same} of {n}");
+        assert_eq!(cb.attractors.iter().filter(|a| a.fraction > 0.01).count(), cf.attractors.iter().filter(|a| a.fraction > 0.01).count());
+    }
+}
+
+/// An independent RK4 of Lorenz in f64, straight from the textbook.
+fn lorenz_rk4(mut s: [f64; 3], dt: f64, steps: usize) -> [f64; 3] {
+    let (sigma, rho, beta) = (10.0, 28.0, 8.0 / 3.0);
+    let f = |s: [f64; 3]| [sigma * (s[1] - s[0]), s[0] * (rho - s[2]) - s[1], s[0] * s[1] - beta * s[2]];
+    let add = |a: [f64; 3], k: [f64; 3], h: f64| [a[0] + h * k[0], a[1] + h * k[1], a[2] + h * k[2]];
+    for _ in 0..steps {
+        let k1 = f(s);
+        let k2 = f(add(s, k1, dt / 2.0));
+        let k3 = f(add(s, k2, dt / 2.0));
+        let k4 = f(add(s, k3, dt));
+        for i in 0..3 {
+            s[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+        }
+    }
+    s
+}
+
+const LORENZ: &str = "x='x=1:1:1'\n[system]\nstate=['x', 'y=1', 'z=1']\nfield=['sigma*(y - x)', 'x*(rho - z) - y', 'x*y - beta*z']\n\
+                      [params]\nsigma=10\nrho=28\nbeta=2.6666666666666665\n[dynamics]\nmethod='rk4'\ndt=0.001\nsteps=1000\ntol=0\n";
+
+#[test]
+fn lorenz_field_matches_an_independent_rk4() {
+    let want = lorenz_rk4([1.0, 1.0, 1.0], 0.001, 1000);
+    // The formula's own f64 evaluation is the textbook RK4 up to rounding.
+    let p = plan(LORENZ);
+    let System::Custom(c) = &p.system else { panic!("a custom system") };
+    let model = c.formula().expect("a formula system");
+    let mut x = [1.0, 1.0, 1.0];
+    let (status, n) = Stepper::<f64>::new(&p.dynamics).integrate(model, &p.inputs[..3], &mut x, &mut Scratch::new(3));
+    assert_eq!((status, n), (Status::Undecided, 1000));
+    for i in 0..3 {
+        assert!((x[i] - want[i]).abs() < 1e-10 * want[i].abs().max(1.0), "f64 component {i}: {} vs {}", x[i], want[i]);
+    }
+    // Both engines in f32: t = 1 is short enough that chaos amplifies rounding only a little.
+    for (name, engine) in engines() {
+        let o = engine.run(&p, &|_, _| {}).unwrap();
+        assert_eq!(o.steps[0], 1000, "{name}");
+        for i in 0..3 {
+            let got = o.obs(0)[i] as f64;
+            assert!((got - want[i]).abs() < 1e-4 * want[i].abs().max(1.0), "{name} component {i}: {got} vs {}", want[i]);
+        }
+    }
+}
+
+#[test]
+fn emitted_wgsl_run_as_a_file_reproduces_the_formula_bit_for_bit() {
+    let Some(g) = gpu() else { return };
+    let formula = plan("x='x=-2:2:64'\ny='y=-2:2:64'\n[system]\nstate=['x', 'y']\nloss='a*(x^2 - 1)^2 + (y - x^2)^2 / 4 + exp(-x*y)/10'\n[params]\na=0.5");
+    let System::Custom(c) = &formula.system else { panic!() };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("emitted.wgsl");
+    std::fs::write(&file, c.emit_wgsl()).unwrap();
+    let from_file = plan(&format!(
+        "x='x=-2:2:64'\ny='y=-2:2:64'\n[system]\nstate=['x', 'y']\nwgsl='{}'\n[params]\na=0.5",
+        file.display()
+    ));
+    let a = g.run(&formula, &|_, _| {}).unwrap();
+    let b = g.run(&from_file, &|_, _| {}).unwrap();
+    assert_eq!(a, b);
+    assert!(a.status.iter().filter(|&&s| s == Status::Converged as u32).count() > 4000);
+}
+
+#[test]
+fn non_finite_values_are_labelled_and_counted() {
+    // x − 2√x has its minimum at x = 1, and the flow from any x > 0 stays positive; from x < 0
+    // the square root is NaN at once.
+    let p = plan("x='x=-1:1:40'\n[system]\nstate=['x']\nloss='x - 2*sqrt(x)'\n");
+    for (name, engine) in engines() {
+        let (o, c) = run(engine.as_ref(), &p);
+        let nonfinite = o.status.iter().filter(|&&s| s == Status::Nonfinite as u32).count();
+        assert_eq!(nonfinite, 20, "{name}: the 20 starts x < 0 are non-finite");
+        assert!(c.attractors.iter().any(|a| a.kind.as_str() == "nonfinite" && a.count == 20), "{name}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = basinmap::run::execute(&Scenario::from_toml("x='x=-1:1:40'\nengine='cpu'\n[system]\nstate=['x']\nloss='x - 2*sqrt(x)'\n").unwrap(), dir.path()).unwrap();
+    assert_eq!(report.counts.nonfinite, 20);
+    assert!(report.warnings.iter().any(|w| w.starts_with("20 of 40 trajectories")), "{:?}", report.warnings);
+}
+
+#[test]
+fn field_systems_get_stability_from_the_jacobian() {
+    // A damped rotation: the origin is a stable focus (complex eigenvalues, negative real part).
+    let p = plan("x='x=-1:1:16'\ny='y=-1:1:16'\n[system]\nstate=['x', 'y']\nfield=['-y - d*x; x - d*y']\n[params]\nd=0.5\n[dynamics]\nmethod='rk4'\ndt=0.05");
+    let (_, c) = run(&CpuEngine::new(), &p);
+    let main = &c.attractors[0];
+    assert_eq!((main.kind.as_str(), main.stability), ("fixed", Some(basinmap::system::Stability::Stable)));
+    assert!(main.fraction > 0.99);
+}
+
+#[test]
+fn scenario_files_define_systems_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("double_well.wgsl"), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = -4.0 * x[0] * (x[0] * x[0] - p.a);\n    return v;\n}\n").unwrap();
+    let file = dir.path().join("scenario.toml");
+    std::fs::write(&file, "x='x=-2:2:32'\ny='a=0.5:1.5:8'\n[system]\nstate=['x']\nwgsl='double_well.wgsl'\n").unwrap();
+    let s = Scenario::from_file(&file).unwrap();
+    assert_eq!(Scenario::from_toml(&s.to_toml()).unwrap().system, s.system, "{}", s.to_toml());
+    let p = Plan::new(&s).unwrap();
+    assert_eq!(p.system.spec().observable_names(), ["x"]);
+    if let Some(g) = gpu() {
+        let (o, c) = run(&g, &p);
+        // Wells at ±sqrt(a): every start but x = 0 falls into the one on its side.
+        assert_eq!(c.attractors.iter().filter(|a| a.fraction > 0.4).count(), 2);
+        let end = o.obs(31)[0] as f64;
+        assert!((end - 0.5f64.sqrt()).abs() < 1e-3, "{end}");
+    }
+    assert!(basinmap::engine::select(basinmap::scenario::EngineChoice::Cpu, &p.system).is_err());
+    // A mistake inside [system] is reported as such.
+    let err = Scenario::from_toml("x='x=0:1:2'\n[system]\nstate=['x']\nlos='x^2'\n").unwrap_err().to_string();
+    assert!(err.contains("unknown field `los`"), "{err}");
+}
