@@ -46,11 +46,11 @@ pub struct RunArgs {
     pub system: Option<String>,
     /// A user-defined gradient system: the loss as a formula, e.g. "r*m^2 - m^4 + m^6"; the
     /// flow is its negative gradient (derived symbolically). Needs --state.
-    #[arg(long, value_name = "EXPR", conflicts_with_all = ["field", "wgsl"])]
+    #[arg(long, value_name = "EXPR", conflicts_with_all = ["field", "wgsl"], allow_hyphen_values = true)]
     pub loss: Option<String>,
     /// A user-defined vector field: one formula per state variable, separated by ';', e.g.
     /// "10*(y - x); x*(28 - z) - y; x*y - 8/3*z". Needs --state.
-    #[arg(long, value_name = "EXPRS", conflicts_with = "wgsl")]
+    #[arg(long, value_name = "EXPRS", conflicts_with = "wgsl", allow_hyphen_values = true)]
     pub field: Option<String>,
     /// A user-defined system in WGSL: a file defining `fn field(x: State, p: Params) -> State`
     /// and optionally `fn loss(x: State, p: Params) -> f32`. Needs --state.

@@ -318,10 +318,10 @@ impl Scenario {
     }
 
     /// A scenario for a user-defined system: x over the first state variable, y over the second
-    /// if there is one, both over [-2, 2].
+    /// if there is one, both over [-1.5, 1.5].
     pub fn for_custom(def: CustomDef) -> Result<Scenario> {
         let name = |entry: &String| entry.split('=').next().unwrap_or("").trim().to_string();
-        let axis = |n: &str| format!("{n}=-2:2:512").parse::<Axis>();
+        let axis = |n: &str| format!("{n}=-1.5:1.5:512").parse::<Axis>();
         let x = axis(&def.state.first().map(name).unwrap_or_default())?;
         let y = def.state.get(1).map(|e| axis(&name(e))).transpose()?;
         Ok(Scenario {

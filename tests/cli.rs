@@ -138,3 +138,83 @@ fn systems_and_info_list_what_there_is() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("--engine auto uses"));
 }
+
+/// An error in the user's own text: exit 2, `error: ORIGIN:LINE:COL: message`, then the user's
+/// line and a caret under column COL.
+fn points_at(args: &[&str], at: &str, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all: Vec<&str> = args.to_vec();
+    let out = dir.path().join("o");
+    all.extend(["-o", out.to_str().unwrap()]);
+    let o = basinmap(&all, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{args:?}: {err}");
+    assert!(lines[0].starts_with(&format!("error: {at}: ")) && lines[0].contains(needle), "{args:?}: {err}");
+    let column: usize = at.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(lines[2].find('^'), Some(2 + column - 1), "{args:?}: caret under column {column}:\n{err}");
+    assert!(!out.join("run.json").exists());
+}
+
+#[test]
+fn formula_errors_point_at_the_column() {
+    let loss = |f: &'static str| vec!["run", "--loss", f, "--state", "x", "--param", "r=1"];
+    points_at(&loss("x^2 + r*q"), "--loss:1:9", "unknown name 'q' (state: x; parameters: r)");
+    points_at(&loss("(x^2 + r"), "--loss:1:1", "unclosed '('");
+    points_at(&loss("x^2 + r)"), "--loss:1:8", "unmatched ')'");
+    points_at(&loss("r * x^ * 2"), "--loss:1:6", "'^' is missing its right operand");
+    points_at(&loss("r + exp(x, 2)"), "--loss:1:5", "exp() takes 1 argument, not 2");
+    points_at(&loss("r * sinus(x)"), "--loss:1:5", "unknown function 'sinus'");
+    points_at(&loss("r * x + 0^-1"), "--loss:1:9", "0^-1 is undefined");
+    points_at(&["run", "--loss", "x*r", "--state", "x,r", "--param", "r=1"], "--state:1:3", "both a state variable and a parameter");
+    points_at(&["run", "--field", "-y", "--state", "x,y"], "--field:1:3", "1 component(s) given for 2 state variable(s)");
+}
+
+#[test]
+fn wgsl_errors_point_into_the_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let syntax = dir.path().join("syntax.wgsl");
+    std::fs::write(&syntax, "fn field(x: State, p: Params) -> State {\n    var v: State\n    v[0] = -x[0];\n    return v;\n}\n").unwrap();
+    let types = dir.path().join("types.wgsl");
+    std::fs::write(&types, "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = p.k * x[0] + true;\n    return v;\n}\n").unwrap();
+    let signature = dir.path().join("signature.wgsl");
+    std::fs::write(&signature, "// dx/dt\nfn field(x: State) -> State {\n    return x;\n}\n").unwrap();
+    let run = |f: &std::path::Path| vec!["run".to_string(), "--wgsl".into(), f.display().to_string(), "--state".into(), "x".into(), "--param".into(), "k=1".into()];
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let s = run(&syntax);
+    points_at(&args(&s), &format!("{}:3:5", syntax.display()), "expected `;`");
+    let t = run(&types);
+    points_at(&args(&t), &format!("{}:3:12", types.display()), "can't work with");
+    let g = run(&signature);
+    points_at(&args(&g), &format!("{}:2:1", signature.display()), "`field` must be declared `fn field(x: State, p: Params) -> State`");
+}
+
+#[test]
+fn user_defined_systems_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = basinmap(
+        &["run", "--loss", "(x^2 - 1)^2 + a*y^2", "--state", "x,y=0.3", "--param", "a=0.5", "--x", "x=-2:2:24", "--y", "y=-1:1:16", "-o", out.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["x.npy", "y.npy", "loss.npy", "labels.npy"] {
+        assert_eq!(npy_shape(&out.join(f)), [16, 24], "{f}");
+    }
+    let csv = std::fs::read_to_string(out.join("attractors.csv")).unwrap();
+    assert_eq!(csv.lines().filter(|l| l.contains(",fixed,minimum,")).count(), 2, "the wells at x = ±1:\n{csv}");
+    // --emit-wgsl prints the generated file and runs nothing.
+    let o = basinmap(&["run", "--loss", "(x^2 - 1)^2", "--state", "x", "--emit-wgsl", "-o", dir.path().join("none").to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("fn field(_x: State, _p: Params) -> State") && text.contains("fn loss("), "{text}");
+    assert!(!dir.path().join("none").exists());
+    // The built-in landau, shown as the formula it is, with its derived field.
+    let o = basinmap(&["systems", "--show", "landau"], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("loss:        r * m^2 + c * m^3") && text.contains("dm/dt:"), "{text}");
+    let o = basinmap(&["systems", "--show", "effective", "--emit-wgsl"], &[]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("fn sys_field"));
+}

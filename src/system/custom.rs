@@ -205,8 +205,8 @@ impl CustomSystem {
         if has_loss {
             observables.push(ObservableSpec::new("loss", "the loss at the end state"));
         }
-        let x_axis = format!("{}=-2:2:512", names[0]);
-        let y_axis = names.get(1).map_or(String::new(), |n| format!("{n}=-2:2:512"));
+        let x_axis = format!("{}=-1.5:1.5:512", names[0]);
+        let y_axis = names.get(1).map_or(String::new(), |n| format!("{n}=-1.5:1.5:512"));
         let spec = SystemSpec {
             name: Cow::Borrowed("custom"),
             summary: Cow::Owned(summary),
