@@ -146,3 +146,19 @@ fn scenario_files_define_systems_and_round_trip() {
     let err = Scenario::from_toml("x='x=0:1:2'\n[system]\nstate=['x']\nlos='x^2'\n").unwrap_err().to_string();
     assert!(err.contains("unknown field `los`"), "{err}");
 }
+
+#[test]
+fn the_examples_are_valid_scenarios() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let p = Plan::new(&s).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(p.warnings().is_empty(), "{}: {:?}", path.display(), p.warnings());
+            n += 1;
+        }
+    }
+    assert!(n >= 3);
+}
