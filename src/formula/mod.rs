@@ -84,7 +84,7 @@ fn lower(g: &mut Graph, e: &Expr, scope: Scope, src: &Source, used: &mut [bool])
             g.neg(a)
         }
         ExprKind::Binary(op, a, b) => {
-            let (ea, eb) = (a, b);
+            let base_span = a.span.clone();
             let a = lower(g, a, scope, src, used)?;
             let b = lower(g, b, scope, src, used)?;
             if *op == BinOp::Pow {
@@ -103,12 +103,11 @@ fn lower(g: &mut Graph, e: &Expr, scope: Scope, src: &Source, used: &mut [bool])
                 if let Some(x) = g.constant(a).filter(|x| *x <= 0.0) {
                     if g.constant(b).is_none() {
                         return Err(src.error(
-                            ea.span.clone(),
+                            base_span,
                             format!("{x}^(...) with a variable exponent is undefined (a real power needs a positive base)"),
                         ));
                     }
                 }
-                let _ = eb;
             }
             match op {
                 BinOp::Add => g.add(a, b),

@@ -176,22 +176,19 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.term()?;
-        while self.is("+") || self.is("-") {
-            let op_tok = self.bump();
-            let op = if op_tok.tok == Tok::Sym("+") { BinOp::Add } else { BinOp::Sub };
-            let rhs = self.operand(&op_tok, Self::term)?;
-            lhs = binary(op, lhs, rhs);
-        }
-        Ok(lhs)
+        self.left_assoc([("+", BinOp::Add), ("-", BinOp::Sub)], Self::term)
     }
 
     fn term(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary()?;
-        while self.is("*") || self.is("/") {
+        self.left_assoc([("*", BinOp::Mul), ("/", BinOp::Div)], Self::unary)
+    }
+
+    /// `next { op next }` for the two operators of one precedence level, left-associative.
+    fn left_assoc(&mut self, ops: [(&str, BinOp); 2], next: fn(&mut Self) -> Result<Expr, ParseError>) -> Result<Expr, ParseError> {
+        let mut lhs = next(self)?;
+        while let Some(&(_, op)) = ops.iter().find(|(sym, _)| self.is(sym)) {
             let op_tok = self.bump();
-            let op = if op_tok.tok == Tok::Sym("*") { BinOp::Mul } else { BinOp::Div };
-            let rhs = self.operand(&op_tok, Self::unary)?;
+            let rhs = self.operand(&op_tok, next)?;
             lhs = binary(op, lhs, rhs);
         }
         Ok(lhs)

@@ -314,10 +314,7 @@ fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) 
     }
     match find("loss") {
         None => Ok(false),
-        Some((h, f)) if signature_ok(f, &is_f32) => {
-            let _ = h;
-            Ok(true)
-        }
+        Some((_, f)) if signature_ok(f, &is_f32) => Ok(true),
         Some((h, _)) => {
             let span = span_of(h).unwrap_or(0..0);
             Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, "`loss` must be declared `fn loss(x: State, p: Params) -> f32`"))))
