@@ -42,7 +42,7 @@ pub struct RunArgs {
     /// A TOML scenario file; the flags below override what it says.
     pub scenario: Option<PathBuf>,
     /// The system (see `basinmap systems`).
-    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl"])]
+    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl", "state"])]
     pub system: Option<String>,
     /// A user-defined gradient system: the loss as a formula, e.g. "r*m^2 - m^4 + m^6"; the
     /// flow is its negative gradient (derived symbolically). Needs --state.

@@ -162,3 +162,17 @@ fn the_examples_are_valid_scenarios() {
     }
     assert!(n >= 3);
 }
+
+#[test]
+fn selects_agree_between_engines_even_on_nan() {
+    // step(NaN) is 0 on both engines (log x is NaN for x < 0); min, max and sign are selects too.
+    let p = plan("x='x=-1:1.5:50'\n[system]\nstate=['x']\nfield=['step(log(x)) - x + 0.1*sign(x)*min(max(x, -0.5), 0.5)']\n[dynamics]\nlr=0.05");
+    let Some(g) = gpu() else { return };
+    let (oc, _) = run(&CpuEngine::new(), &p);
+    let (og, _) = run(&g, &p);
+    assert_eq!(oc.status, og.status);
+    assert!(oc.status.iter().all(|&s| s == Status::Converged as u32), "{:?}", oc.status);
+    for i in 0..p.n_trajectories() {
+        assert!((oc.obs(i)[0] - og.obs(i)[0]).abs() < 1e-4, "{i}: {} vs {}", oc.obs(i)[0], og.obs(i)[0]);
+    }
+}

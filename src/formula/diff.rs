@@ -2,7 +2,7 @@
 //! topological order, each derivative built from its operands' derivatives with the graph's
 //! simplifying constructors (so d/dx of r·x² is 2·r·x, not 0·x² + r·(1·x + x·1)).
 
-use super::graph::{Func, Func2, Graph, Node, NodeId};
+use super::graph::{Func, Graph, Node, NodeId};
 use std::collections::HashMap;
 
 /// ∂root/∂(state variable `var`).
@@ -118,26 +118,14 @@ fn rule(g: &mut Graph, id: NodeId, var: usize, d: &HashMap<NodeId, NodeId>) -> N
                     g.sub(one, t2)
                 }
                 Func::Abs => g.call(Func::Sign, a),
-                // Piecewise constant: zero derivative almost everywhere.
+                // Built as selects, never calls.
                 Func::Sign | Func::Step => return zero,
             };
             g.mul(outer, da)
         }
-        Node::Call2(f, a, b) => {
-            // min(a, b)' = a' where a ≤ b (step(b − a) = 1), else b'; max likewise.
-            let (da, db) = (d[&a], d[&b]);
-            if da == db {
-                return da;
-            }
-            let diff = match f {
-                Func2::Min => g.sub(b, a),
-                Func2::Max => g.sub(a, b),
-            };
-            let h = g.call(Func::Step, diff);
-            let t = g.sub(da, db);
-            let ht = g.mul(h, t);
-            g.add(db, ht)
-        }
+        // A select of derivatives: the branch taken is differentiated, the other never evaluated
+        // into it (min, max, sign and step are selects).
+        Node::Select(c, a, b) => g.select(c, d[&a], d[&b]),
     }
 }
 

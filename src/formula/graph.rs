@@ -3,8 +3,14 @@
 //! identities that keep derivatives small (0·x = 0, 1·x = x, x + 0 = x, …).
 //!
 //! Node ids are topologically ordered: a node's operands always have smaller ids.
-//! Every rewrite here is exact in IEEE arithmetic (commuting, negating, x + x = 2x) or folds
-//! constants only; the association the user wrote is kept.
+//! The rewrites are exact in IEEE arithmetic for finite values (commuting, negating, x + x = 2x,
+//! a product of constants with a power of two), and keep the association the user wrote. Like
+//! any computer algebra they also use 0·x = 0, x − x = 0 and 0/x = 0, which drop a NaN or an
+//! infinity of x, and (x^m)^n = x^(mn) for integer powers.
+//!
+//! `min`, `max`, `sign` and `step` become [`Node::Select`] (`c ≥ 0 ? a : b`), whose WGSL `select`
+//! and Rust `if` agree on every input, NaN included (NaN ≥ 0 is false in both); their
+//! derivatives are selects of derivatives.
 
 use std::collections::HashMap;
 
@@ -27,7 +33,7 @@ pub enum Func {
     Tanh,
     Abs,
     Sign,
-    /// Heaviside step: 1 for x ≥ 0, else 0.
+    /// Heaviside step: 1 for x ≥ 0, else 0 (built as a select).
     Step,
 }
 
@@ -94,25 +100,9 @@ impl Func {
             Func::Cosh => a.cosh(),
             Func::Tanh => a.tanh(),
             Func::Abs => a.abs(),
-            // WGSL sign(0) = 0, unlike Rust's signum.
-            Func::Sign => {
-                if a > T::zero() {
-                    T::one()
-                } else if a < T::zero() {
-                    -T::one()
-                } else {
-                    a * T::zero()
-                }
-            }
-            Func::Step => {
-                if a >= T::zero() {
-                    T::one()
-                } else if a < T::zero() {
-                    T::zero()
-                } else {
-                    a
-                }
-            }
+            // As the selects they are built as (NaN: -1 and 0).
+            Func::Sign => select(a, select(-a, T::zero(), T::one()), -T::one()),
+            Func::Step => select(a, T::one(), T::zero()),
         }
     }
 }
@@ -124,11 +114,15 @@ impl Func2 {
             Func2::Max => "max",
         }
     }
-    pub fn apply<T: crate::real::Real>(self, a: T, b: T) -> T {
-        match self {
-            Func2::Min => a.min(b),
-            Func2::Max => a.max(b),
-        }
+}
+
+/// `c ≥ 0 ? a : b`, the semantics of [`Node::Select`] on both back ends.
+#[inline(always)]
+pub fn select<T: PartialOrd + num_traits::Zero>(c: T, a: T, b: T) -> T {
+    if c >= T::zero() {
+        a
+    } else {
+        b
     }
 }
 
@@ -137,9 +131,9 @@ impl Func2 {
 pub enum Node {
     Const(u64),
     /// State variable by index.
-    State(u16),
+    State(u32),
     /// Parameter by index.
-    Param(u16),
+    Param(u32),
     Neg(NodeId),
     Add(NodeId, NodeId),
     Sub(NodeId, NodeId),
@@ -150,26 +144,34 @@ pub enum Node {
     /// A real power a^b = exp(b·log a), defined for a > 0 (a ≥ 0 when b is a constant > 0).
     Pow(NodeId, NodeId),
     Call(Func, NodeId),
-    Call2(Func2, NodeId, NodeId),
+    /// `c ≥ 0 ? a : b` (operands c, a, b).
+    Select(NodeId, NodeId, NodeId),
 }
 
 impl Node {
     /// The operands, in order.
     pub fn operands(&self) -> impl Iterator<Item = NodeId> {
-        let (a, b) = match *self {
-            Node::Const(_) | Node::State(_) | Node::Param(_) => (None, None),
-            Node::Neg(a) | Node::Powi(a, _) | Node::Call(_, a) => (Some(a), None),
-            Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) | Node::Pow(a, b) | Node::Call2(_, a, b) => {
-                (Some(a), Some(b))
-            }
+        let (a, b, c) = match *self {
+            Node::Const(_) | Node::State(_) | Node::Param(_) => (None, None, None),
+            Node::Neg(a) | Node::Powi(a, _) | Node::Call(_, a) => (Some(a), None, None),
+            Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) | Node::Pow(a, b) => (Some(a), Some(b), None),
+            Node::Select(c, a, b) => (Some(c), Some(a), Some(b)),
         };
-        a.into_iter().chain(b)
+        a.into_iter().chain(b).chain(c)
     }
 
     /// True for nodes that are names or numbers, never worth a temporary.
     pub fn is_leaf(&self) -> bool {
         matches!(self, Node::Const(_) | Node::State(_) | Node::Param(_))
     }
+}
+
+/// Whether c·(d·x) = (c·d)·x for every finite x: one factor a power of two (scaling by it is
+/// exact) and c·d a normal f32.
+fn exact_product(c: f64, d: f64) -> bool {
+    let pow2 = |v: f64| v != 0.0 && v.abs().log2().fract() == 0.0;
+    let p = (c * d).abs();
+    (pow2(c) || pow2(d)) && p >= f32::MIN_POSITIVE as f64 && p <= f32::MAX as f64
 }
 
 /// The DAG.
@@ -224,10 +226,10 @@ impl Graph {
         self.intern(Node::Const(v.to_bits()))
     }
     pub fn state(&mut self, i: usize) -> NodeId {
-        self.intern(Node::State(i as u16))
+        self.intern(Node::State(i as u32))
     }
     pub fn param(&mut self, i: usize) -> NodeId {
-        self.intern(Node::Param(i as u16))
+        self.intern(Node::Param(i as u32))
     }
 
     pub fn neg(&mut self, a: NodeId) -> NodeId {
@@ -319,8 +321,9 @@ impl Graph {
                 return self.neg(b);
             }
             match self.node(b) {
-                // c·(d·x) = (c·d)·x: folds the constants of chained derivatives.
-                Node::Mul(d, x) if self.constant(d).is_some() => {
+                // c·(d·x) = (c·d)·x folds the constants of chained derivatives; exact when one
+                // factor is a power of two and the product a normal f32.
+                Node::Mul(d, x) if self.constant(d).is_some_and(|d| exact_product(c, d)) => {
                     let cd = self.konst(c * self.constant(d).unwrap());
                     return self.mul(cd, x);
                 }
@@ -396,6 +399,19 @@ impl Graph {
         if let Some(x) = self.constant(a) {
             return self.konst(f.apply(x));
         }
+        match f {
+            Func::Step => {
+                let (one, zero) = (self.konst(1.0), self.konst(0.0));
+                return self.select(a, one, zero);
+            }
+            Func::Sign => {
+                let (one, zero, minus) = (self.konst(1.0), self.konst(0.0), self.konst(-1.0));
+                let na = self.neg(a);
+                let non_negative = self.select(na, zero, one);
+                return self.select(a, non_negative, minus);
+            }
+            _ => {}
+        }
         match (f, self.node(a)) {
             (Func::Abs, Node::Neg(x)) => self.call(Func::Abs, x),
             (Func::Abs, Node::Call(Func::Abs, _)) => a,
@@ -403,15 +419,24 @@ impl Graph {
         }
     }
 
+    /// `min(a, b)` = (b − a ≥ 0 ? a : b), `max(a, b)` = (a − b ≥ 0 ? a : b).
     pub fn call2(&mut self, f: Func2, a: NodeId, b: NodeId) -> NodeId {
-        if let (Some(x), Some(y)) = (self.constant(a), self.constant(b)) {
-            return self.konst(f.apply(x, y));
+        let c = match f {
+            Func2::Min => self.sub(b, a),
+            Func2::Max => self.sub(a, b),
+        };
+        self.select(c, a, b)
+    }
+
+    /// `c ≥ 0 ? a : b`.
+    pub fn select(&mut self, c: NodeId, a: NodeId, b: NodeId) -> NodeId {
+        if let Some(v) = self.constant(c) {
+            return if v >= 0.0 { a } else { b };
         }
         if a == b {
             return a;
         }
-        let (a, b) = self.order(a, b);
-        self.intern(Node::Call2(f, a, b))
+        self.intern(Node::Select(c, a, b))
     }
 
     /// Rebuilds `roots` with every integer power written as multiplications by repeated squaring
@@ -432,7 +457,7 @@ impl Graph {
                 Node::Powi(a, n) => self.multiply_out(m(a), n),
                 Node::Pow(a, b) => self.intern(Node::Pow(m(a), m(b))),
                 Node::Call(f, a) => self.call(f, m(a)),
-                Node::Call2(f, a, b) => self.call2(f, m(a), m(b)),
+                Node::Select(c, a, b) => self.select(m(c), m(a), m(b)),
             };
             memo.insert(id, new);
         }
@@ -504,7 +529,7 @@ impl Graph {
                 Node::Powi(a, n) => v(a).powi(n),
                 Node::Pow(a, b) => v(a).powf(v(b)),
                 Node::Call(f, a) => f.apply(v(a)),
-                Node::Call2(f, a, b) => f.apply(v(a), v(b)),
+                Node::Select(c, a, b) => select(v(c), v(a), v(b)),
             };
             values.insert(id, r);
         }

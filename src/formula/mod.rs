@@ -140,6 +140,7 @@ fn lower(g: &mut Graph, e: &Expr, scope: Scope, src: &Source, used: &mut [bool])
                 let pow = Expr {
                     kind: ExprKind::Binary(BinOp::Pow, Box::new(args[0].clone()), Box::new(args[1].clone())),
                     span: e.span.clone(),
+                    depth: e.depth,
                 };
                 lower(g, &pow, scope, src, used)?
             } else if scope.state.contains(name) || scope.params.contains(name) {
@@ -234,6 +235,11 @@ impl Compiled {
         let mut roots: Vec<NodeId> = field.clone();
         roots.extend(loss);
         let expanded = g.expand_powers(&roots);
+        // Folding may make a constant the user never wrote (2·3e38 in a derivative): the GPU
+        // computes in f32, so it must fit.
+        if let Some(v) = g.reachable(&expanded).into_iter().filter_map(|i| g.constant(i)).find(|v| (*v as f32).is_infinite()) {
+            return Err(last.error(0..last.text.len(), format!("the derived field needs the constant {v:e}, beyond the range of f32 (about 3.4e38)")));
+        }
         let (ex_field, ex_loss) = expanded.split_at(n);
         let ex_jac = g.expand_powers(&jacobian);
         let names = Names { state, params };
@@ -341,6 +347,13 @@ mod tests {
         assert!(err("r*x + exp").message.contains("is a function"));
         assert!(err("x^2").message.contains("parameter 'r' is declared but the formula never uses it"));
         assert!(err("r*x + 1e39").message.contains("f32"));
+        // 2·3e38 overflows f32: the derivative keeps the factors apart rather than fold them.
+        let big = loss("3e38*x^2 + r", &["x"], &["r"]).unwrap();
+        assert!(big.wgsl().contains("3e38f * (2.0f * x)"), "{}", big.wgsl());
+        let deep = format!("r*{}x{}", "(".repeat(300), ")".repeat(300));
+        assert!(err(&deep).message.contains("nests"));
+        let long = format!("r*x{}", " + x".repeat(100_000));
+        assert!(err(&long).message.contains("nests"));
     }
 
     #[test]

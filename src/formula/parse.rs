@@ -40,6 +40,27 @@ pub enum BinOp {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Levels of nesting below and including this node.
+    pub depth: usize,
+}
+
+/// The deepest nesting a formula may have: the compiler recurses over the tree, and naga
+/// rejects deeply nested WGSL.
+pub const MAX_DEPTH: usize = 200;
+
+impl Expr {
+    fn new(kind: ExprKind, span: Span) -> Result<Expr, ParseError> {
+        let below = match &kind {
+            ExprKind::Number(_) | ExprKind::Name(_) => 0,
+            ExprKind::Neg(a) => a.depth,
+            ExprKind::Binary(_, a, b) => a.depth.max(b.depth),
+            ExprKind::Call { args, .. } => args.iter().map(|a| a.depth).max().unwrap_or(0),
+        };
+        if below + 1 > MAX_DEPTH {
+            return error(span, format!("the formula nests more than {MAX_DEPTH} levels deep (a very long sum? split it with parentheses)"));
+        }
+        Ok(Expr { kind, span, depth: below + 1 })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -141,6 +162,9 @@ fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Open parentheses and prefix signs around the current position: bounds the recursion
+    /// before any tree is built.
+    nesting: usize,
 }
 
 impl Parser {
@@ -176,7 +200,18 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr, ParseError> {
-        self.left_assoc([("+", BinOp::Add), ("-", BinOp::Sub)], Self::term)
+        self.nest()?;
+        let e = self.left_assoc([("+", BinOp::Add), ("-", BinOp::Sub)], Self::term);
+        self.nesting -= 1;
+        e
+    }
+
+    fn nest(&mut self) -> Result<(), ParseError> {
+        self.nesting += 1;
+        if self.nesting > MAX_DEPTH {
+            return error(self.peek().span.clone(), format!("the formula nests more than {MAX_DEPTH} levels deep"));
+        }
+        Ok(())
     }
 
     fn term(&mut self) -> Result<Expr, ParseError> {
@@ -189,7 +224,7 @@ impl Parser {
         while let Some(&(_, op)) = ops.iter().find(|(sym, _)| self.is(sym)) {
             let op_tok = self.bump();
             let rhs = self.operand(&op_tok, next)?;
-            lhs = binary(op, lhs, rhs);
+            lhs = binary(op, lhs, rhs)?;
         }
         Ok(lhs)
     }
@@ -197,12 +232,14 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, ParseError> {
         if self.is("-") || self.is("+") {
             let op_tok = self.bump();
+            self.nest()?;
             let inner = self.operand(&op_tok, Self::unary)?;
+            self.nesting -= 1;
             if op_tok.tok == Tok::Sym("+") {
                 return Ok(inner);
             }
             let span = op_tok.span.start..inner.span.end;
-            return Ok(Expr { kind: ExprKind::Neg(Box::new(inner)), span });
+            return Expr::new(ExprKind::Neg(Box::new(inner)), span);
         }
         self.power()
     }
@@ -212,7 +249,7 @@ impl Parser {
         if self.is("^") || self.is("**") {
             let op_tok = self.bump();
             let exponent = self.operand(&op_tok, Self::unary)?;
-            return Ok(binary(BinOp::Pow, base, exponent));
+            return binary(BinOp::Pow, base, exponent);
         }
         Ok(base)
     }
@@ -236,10 +273,10 @@ impl Parser {
     fn atom(&mut self) -> Result<Expr, ParseError> {
         let t = self.bump();
         match t.tok {
-            Tok::Number(v) => Ok(Expr { kind: ExprKind::Number(v), span: t.span }),
+            Tok::Number(v) => Expr::new(ExprKind::Number(v), t.span),
             Tok::Name(name) => {
                 if !self.is("(") {
-                    return Ok(Expr { kind: ExprKind::Name(name), span: t.span });
+                    return Expr::new(ExprKind::Name(name), t.span);
                 }
                 let open = self.bump();
                 let mut args = Vec::new();
@@ -254,12 +291,12 @@ impl Parser {
                     }
                 }
                 let close = self.expect_close(&open)?;
-                Ok(Expr { kind: ExprKind::Call { name, name_span: t.span.clone(), args }, span: t.span.start..close.end })
+                Expr::new(ExprKind::Call { name, name_span: t.span.clone(), args }, t.span.start..close.end)
             }
             Tok::Sym("(") => {
                 let inner = self.expr()?;
                 let close = self.expect_close(&t)?;
-                Ok(Expr { kind: inner.kind, span: t.span.start..close.end })
+                Ok(Expr { span: t.span.start..close.end, ..inner })
             }
             Tok::Sym(")") => error(t.span, "unmatched ')'"),
             other => error(t.span, format!("expected a number, a name or '(' but found {}", describe(&other))),
@@ -277,9 +314,9 @@ impl Parser {
     }
 }
 
-fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Result<Expr, ParseError> {
     let span = lhs.span.start..rhs.span.end;
-    Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span }
+    Expr::new(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span)
 }
 
 /// Parses one expression.
@@ -298,7 +335,7 @@ pub fn parse_list(text: &str) -> Result<Vec<Expr>, ParseError> {
     if matches!(tokens[0].tok, Tok::End) {
         return error(0..0, "the formula is empty");
     }
-    Parser { tokens, pos: 0 }.list()
+    Parser { tokens, pos: 0, nesting: 0 }.list()
 }
 
 #[cfg(test)]

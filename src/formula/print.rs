@@ -1,8 +1,9 @@
 //! Printing graphs back as text: as a formula (`basinmap systems --show`) and as WGSL (the GPU
-//! back end, and `--emit-wgsl`). Parentheses are placed so that the text parses back to exactly
-//! the graph's association, which matters in floating point: `a + (b - c)` stays so.
+//! back end, and `--emit-wgsl`). Parentheses are placed so that the text keeps exactly the
+//! graph's association, which matters in floating point: `a + (b - c)` stays so. Selects other
+//! than `step` show as `(c >= 0 ? a : b)` in formulas, which is for reading only.
 
-use super::graph::{Func, Graph, Node, NodeId};
+use super::graph::{Graph, Node, NodeId};
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -77,9 +78,14 @@ impl Printer<'_> {
                 Syntax::Formula => (format!("{}^{}", self.wrap(a, ATOM), self.wrap(b, UNARY)), POW),
                 Syntax::Wgsl => (format!("pow({}, {})", self.text(a).0, self.text(b).0), ATOM),
             },
-            Node::Call(Func::Step, a) if self.syntax == Syntax::Wgsl => (format!("step(0.0f, {})", self.text(a).0), ATOM),
             Node::Call(f, a) => (format!("{}({})", f.name(), self.text(a).0), ATOM),
-            Node::Call2(f, a, b) => (format!("{}({}, {})", f.name(), self.text(a).0, self.text(b).0), ATOM),
+            Node::Select(c, a, b) => match self.syntax {
+                Syntax::Formula if self.g.constant(a) == Some(1.0) && self.g.constant(b) == Some(0.0) => {
+                    (format!("step({})", self.text(c).0), ATOM)
+                }
+                Syntax::Formula => (format!("({} >= 0 ? {} : {})", self.text(c).0, self.text(a).0, self.text(b).0), ATOM),
+                Syntax::Wgsl => (format!("select({}, {}, {} >= 0.0f)", self.text(b).0, self.text(a).0, self.wrap(c, ADD)), ATOM),
+            },
         }
     }
 }
@@ -118,7 +124,7 @@ pub fn wgsl_function(g: &Graph, name: &str, returns: Returns, roots: &[NodeId], 
     };
     let _ = writeln!(s, "fn {name}(_x: State, _p: Params) -> {ret} {{");
     // Names first: the state in order, then the parameters.
-    let mut leaves: Vec<(u8, u16)> = order
+    let mut leaves: Vec<(u8, u32)> = order
         .iter()
         .filter_map(|&id| match g.node(id) {
             Node::State(i) => Some((0, i)),
@@ -136,8 +142,16 @@ pub fn wgsl_function(g: &Graph, name: &str, returns: Returns, roots: &[NodeId], 
         }
     }
     let mut p = Printer { g, names, syntax: Syntax::Wgsl, temps: HashMap::new() };
+    // How deep each value's inline text nests; deeper than this it gets a `let` too (naga
+    // refuses expressions nested about 200 deep).
+    const MAX_INLINE_DEPTH: usize = 24;
+    let mut depth: HashMap<NodeId, usize> = HashMap::new();
     for &id in &order {
-        if !g.node(id).is_leaf() && uses[&id] > 1 {
+        let node = g.node(id);
+        let d = if node.is_leaf() { 0 } else { 1 + node.operands().map(|o| depth[&o]).max().unwrap_or(0) };
+        let bind = !node.is_leaf() && (uses[&id] > 1 || d > MAX_INLINE_DEPTH);
+        depth.insert(id, if bind { 0 } else { d });
+        if bind {
             let text = p.text(id).0;
             let t = format!("_{}", p.temps.len());
             let _ = writeln!(s, "    let {t} = {text};");

@@ -5,17 +5,17 @@
 //! binds its temporaries in; each operation is the same IEEE operation on both sides. Registers
 //! are reused once a value's last use is past, so most formulas need fewer than 16.
 
-use super::graph::{Func, Func2, Graph, Node, NodeId};
+use super::graph::{select, Func, Graph, Node, NodeId};
 use crate::real::Real;
 use std::collections::HashMap;
 
-type Reg = u16;
+type Reg = u32;
 
 #[derive(Clone, Copy, Debug)]
 enum Op {
     Const(f64),
-    State(u16),
-    Param(u16),
+    State(u32),
+    Param(u32),
     Neg(Reg),
     Add(Reg, Reg),
     Sub(Reg, Reg),
@@ -23,7 +23,7 @@ enum Op {
     Div(Reg, Reg),
     Pow(Reg, Reg),
     Call(Func, Reg),
-    Call2(Func2, Reg, Reg),
+    Select(Reg, Reg, Reg),
 }
 
 /// A compiled program computing several outputs at once.
@@ -68,12 +68,13 @@ impl Tape {
                 Node::Div(a, b) => Op::Div(r(a), r(b)),
                 Node::Pow(a, b) => Op::Pow(r(a), r(b)),
                 Node::Call(f, a) => Op::Call(f, r(a)),
-                Node::Call2(f, a, b) => Op::Call2(f, r(a), r(b)),
+                Node::Select(c, a, b) => Op::Select(r(c), r(a), r(b)),
                 Node::Powi(..) => unreachable!("Tape::compile needs expanded powers"),
             };
             // Operands whose last use is this instruction free their registers first, so the
             // result may take one of them (the interpreter reads operands before writing).
             let mut operands: Vec<NodeId> = g.node(id).operands().collect();
+            operands.sort_unstable();
             operands.dedup();
             for o in operands {
                 if last_use.get(&o) == Some(&k) {
@@ -121,7 +122,7 @@ impl Tape {
                 Op::Div(a, b) => g(a) / g(b),
                 Op::Pow(a, b) => g(a).powf(g(b)),
                 Op::Call(f, a) => f.apply(g(a)),
-                Op::Call2(f, a, b) => f.apply(g(a), g(b)),
+                Op::Select(c, a, b) => select(g(c), g(a), g(b)),
             };
             regs[dst as usize] = v;
         }

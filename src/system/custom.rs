@@ -112,6 +112,10 @@ fn state_entry(entry: &str) -> Result<(String, f64)> {
         None => (entry.trim(), 0.0),
     };
     check_name(name, "state variable")?;
+    // A state variable's end values go to NAME.npy beside labels.npy, steps.npy and loss.npy.
+    if ["labels", "steps", "loss"].contains(&name) {
+        return Err(Error::input(format!("state variable '{name}' would overwrite {name}.npy among the outputs; choose another name")));
+    }
     Ok((name.to_string(), start))
 }
 
@@ -140,7 +144,16 @@ impl CustomSystem {
         for (name, value) in params {
             if names.contains(name) {
                 let text = def.state.join(",");
-                let at = text.find(name.as_str()).unwrap_or(0);
+                // The entry itself, not a longer name that contains it.
+                let mut at = 0;
+                for entry in &def.state {
+                    let lead = entry.len() - entry.trim_start().len();
+                    if entry.split('=').next().unwrap_or("").trim() == name {
+                        at += lead;
+                        break;
+                    }
+                    at += entry.len() + 1;
+                }
                 return Err(Error::Source(Box::new(Diagnostic::at(
                     &place("state"),
                     &text,

@@ -107,8 +107,12 @@ pub fn stability<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Stability {
     if jac.iter().any(|v| !v.is_finite()) {
         return Stability::Flat;
     }
-    let re: Vec<f64> = jac.complex_eigenvalues().iter().map(|c| c.re).collect();
-    classify_real_parts(&re)
+    // With an iteration cap: nalgebra's default QR iteration has no limit, and some matrices
+    // make it cycle.
+    match nalgebra::linalg::Schur::try_new(jac, f64::EPSILON, 10_000) {
+        Some(schur) => classify_real_parts(&schur.complex_eigenvalues().iter().map(|c| c.re).collect::<Vec<_>>()),
+        None => Stability::Unknown,
+    }
 }
 
 #[cfg(test)]
