@@ -191,6 +191,13 @@ pub struct CustomDef {
     pub written_in: Option<PathBuf>,
 }
 
+impl CustomDef {
+    /// The name part of a `state` entry (`NAME` or `NAME=START`).
+    pub fn state_name(entry: &str) -> &str {
+        entry.split('=').next().unwrap_or("").trim()
+    }
+}
+
 /// Two definitions are equal when they define the same system, wherever they were written.
 impl PartialEq for CustomDef {
     fn eq(&self, o: &CustomDef) -> bool {
@@ -320,10 +327,9 @@ impl Scenario {
     /// A scenario for a user-defined system: x over the first state variable, y over the second
     /// if there is one, both over [-1.5, 1.5].
     pub fn for_custom(def: CustomDef) -> Result<Scenario> {
-        let name = |entry: &String| entry.split('=').next().unwrap_or("").trim().to_string();
-        let axis = |n: &str| format!("{n}=-1.5:1.5:512").parse::<Axis>();
-        let x = axis(&def.state.first().map(name).unwrap_or_default())?;
-        let y = def.state.get(1).map(|e| axis(&name(e))).transpose()?;
+        let axis = |entry: &String| format!("{}=-1.5:1.5:512", CustomDef::state_name(entry)).parse::<Axis>();
+        let x = axis(def.state.first().unwrap_or(&String::new()))?;
+        let y = def.state.get(1).map(axis).transpose()?;
         Ok(Scenario {
             title: None,
             system: SystemChoice::Custom(def),

@@ -104,22 +104,20 @@ pub fn select(choice: EngineChoice, system: &System) -> Result<Box<dyn Engine>> 
         EngineChoice::Cpu if gpu_only => Err(Error::input(
             "--engine cpu: a system written in WGSL runs only on the GPU engine (use --engine gpu or auto)",
         )),
-        EngineChoice::Auto if gpu_only => match gpu::GpuEngine::new(true)? {
+        EngineChoice::Cpu => Ok(Box::new(cpu::CpuEngine::new())),
+        EngineChoice::Auto if !gpu_only => match gpu::GpuEngine::new(false)? {
             Some(g) => Ok(Box::new(g)),
-            None => Err(Error::NoAdapter(
+            None => Ok(Box::new(cpu::CpuEngine::new())),
+        },
+        // --engine gpu, or auto for a system only the GPU can run (a WGSL one): any adapter.
+        _ => match gpu::GpuEngine::new(true)? {
+            Some(g) => Ok(Box::new(g)),
+            None if choice == EngineChoice::Auto => Err(Error::NoAdapter(
                 "a system written in WGSL needs a GPU adapter and wgpu found none (on Debian `apt-get install mesa-vulkan-drivers` gives a software one); write it as a formula (--loss, --field) to run it on the CPU".into(),
             )),
-        },
-        EngineChoice::Cpu => Ok(Box::new(cpu::CpuEngine::new())),
-        EngineChoice::Gpu => match gpu::GpuEngine::new(true)? {
-            Some(g) => Ok(Box::new(g)),
             None => Err(Error::NoAdapter(
                 "--engine gpu: wgpu found no adapter (no GPU driver; on Debian `apt-get install mesa-vulkan-drivers` gives a software one); use --engine cpu".into(),
             )),
-        },
-        EngineChoice::Auto => match gpu::GpuEngine::new(false)? {
-            Some(g) => Ok(Box::new(g)),
-            None => Ok(Box::new(cpu::CpuEngine::new())),
         },
     }
 }

@@ -141,7 +141,7 @@ pub fn check_custom(shape: &Shape) -> Result<()> {
     };
     let comp = compose(shape);
     let user = custom.user_wgsl();
-    let offset = comp.system.start + user.offset;
-    check(&comp.source, Some(UserText { offset, origin: user.origin, text: user.text }), "the generated kernel")?;
+    let in_kernel = UserText { offset: comp.system.start + user.offset, ..user };
+    check(&comp.source, Some(in_kernel), "the generated kernel")?;
     Ok(())
 }

@@ -108,6 +108,8 @@ impl Func {
 }
 
 impl Func2 {
+    pub const ALL: [Func2; 2] = [Func2::Min, Func2::Max];
+
     pub fn name(self) -> &'static str {
         match self {
             Func2::Min => "min",

@@ -36,7 +36,7 @@ impl Source {
 
 /// Names a formula may not use for variables: its functions and constants.
 pub fn is_builtin_name(name: &str) -> bool {
-    name == "pi" || name == "pow" || Func::ALL.iter().any(|f| f.name() == name) || [Func2::Min, Func2::Max].iter().any(|f| f.name() == name)
+    name == "pi" || name == "pow" || Func::ALL.iter().any(|f| f.name() == name) || Func2::ALL.iter().any(|f| f.name() == name)
 }
 
 /// The functions a formula can call, with their arity, for messages and the README.
@@ -130,7 +130,7 @@ fn lower(g: &mut Graph, e: &Expr, scope: Scope, src: &Source, used: &mut [bool])
                 arity(1)?;
                 let a = lower(g, &args[0], scope, src, used)?;
                 g.call(f, a)
-            } else if let Some(f) = [Func2::Min, Func2::Max].into_iter().find(|f| f.name() == name) {
+            } else if let Some(f) = Func2::ALL.into_iter().find(|f| f.name() == name) {
                 arity(2)?;
                 let a = lower(g, &args[0], scope, src, used)?;
                 let b = lower(g, &args[1], scope, src, used)?;

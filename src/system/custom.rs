@@ -52,15 +52,6 @@ impl Model for FormulaModel {
     }
 }
 
-/// The user's part of a system's WGSL and where it came from.
-#[derive(Clone, Copy, Debug)]
-pub struct UserWgsl<'a> {
-    /// Byte offset of the user's text within `SystemSpec::wgsl`.
-    pub offset: usize,
-    pub origin: &'a str,
-    pub text: &'a str,
-}
-
 /// A user-defined system.
 #[derive(Debug)]
 pub struct CustomSystem {
@@ -99,17 +90,16 @@ fn check_name(name: &str, what: &str) -> Result<()> {
 
 /// One `--state` entry: `NAME` or `NAME=START`.
 fn state_entry(entry: &str) -> Result<(String, f64)> {
-    let (name, start) = match entry.split_once('=') {
-        Some((n, v)) => {
+    let name = CustomDef::state_name(entry);
+    let start = match entry.split_once('=') {
+        Some((_, v)) => {
             let v = v.trim();
-            let start: f64 = v
-                .parse()
+            v.parse()
                 .ok()
                 .filter(|s: &f64| s.is_finite())
-                .ok_or_else(|| Error::input(format!("state '{entry}': '{v}' is not a finite number")))?;
-            (n.trim(), start)
+                .ok_or_else(|| Error::input(format!("state '{entry}': '{v}' is not a finite number")))?
         }
-        None => (entry.trim(), 0.0),
+        None => 0.0,
     };
     check_name(name, "state variable")?;
     // A state variable's end values go to NAME.npy beside labels.npy, steps.npy and loss.npy.
@@ -148,7 +138,7 @@ impl CustomSystem {
                 let mut at = 0;
                 for entry in &def.state {
                     let lead = entry.len() - entry.trim_start().len();
-                    if entry.split('=').next().unwrap_or("").trim() == name {
+                    if CustomDef::state_name(entry) == name {
                         at += lead;
                         break;
                     }
@@ -254,9 +244,10 @@ impl CustomSystem {
         self.formula.as_ref()
     }
 
-    /// The user's WGSL (or the WGSL generated from the formula) inside the system's WGSL.
-    pub fn user_wgsl(&self) -> UserWgsl<'_> {
-        UserWgsl { offset: self.user_offset, origin: &self.user_origin, text: &self.user_text }
+    /// The user's WGSL (or the WGSL generated from the formula), its offset counted within
+    /// `SystemSpec::wgsl`.
+    pub fn user_wgsl(&self) -> UserText<'_> {
+        UserText { offset: self.user_offset, origin: &self.user_origin, text: &self.user_text }
     }
 
     /// What `--emit-wgsl` prints: a file in the `--wgsl` format that reproduces this system.
