@@ -22,4 +22,10 @@ if ! have_vulkan; then
   fi
 fi
 
-cargo test --release
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release 2>&1 | tee "$log"
+# One line with the totals over every test binary, and whether the GPU tests had to run.
+if [ -n "${BASINMAP_ALLOW_NO_GPU:-}" ]; then gpu="GPU tests skipped where no adapter (BASINMAP_ALLOW_NO_GPU set)"; else gpu="GPU tests required an adapter"; fi
+awk -v gpu="$gpu" '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "scripts/test.sh: %d tests passed, %d failed, %d ignored; %s\n", p, f, i, gpu }' "$log"
