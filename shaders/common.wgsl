@@ -3,6 +3,7 @@
 // The host prepends a generated prelude that defines:
 //   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, VEC_LEN   (u32 constants)
 //   P_<name>                                         (offset of each parameter in P)
+//   INIT_SCALE                                       (slot of init_scale, or NO_TARGET)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
 // and kernel.wgsl. Every composition is validated by naga in the tests.
 
@@ -19,9 +20,9 @@ struct Config {
     chunk_start: u32,   // steps already taken before this dispatch
     chunk_steps: u32,   // steps this dispatch may take
     max_steps: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    samples: u32,       // trajectories per grid point (random starts)
+    seed_lo: u32,       // the seed of random starts
+    seed_hi: u32,
     step: f32,          // lr for gd, dt for rk4
     tol: f32,           // converged when |field| < tol
     bound: f32,         // diverged when any |x_i| > bound
@@ -47,6 +48,8 @@ const NONFINITE: u32 = 5u;
 @group(0) @binding(4) var<storage, read_write> steps: array<u32>;
 @group(0) @binding(5) var<storage, read_write> observables: array<f32>;
 @group(0) @binding(6) var<storage, read_write> running: atomic<u32>;
+// A system's data set (an mlp's samples: x row-major, then y); one unused value otherwise.
+@group(0) @binding(7) var<storage, read> data: array<f32>;
 
 // This invocation's inputs (parameters, then start state).
 var<private> P: array<f32, N_INPUTS>;

@@ -15,7 +15,7 @@ fn load_inputs(i: u32) {
     for (var k = 0u; k < N_INPUTS; k++) {
         P[k] = table[k];
     }
-    let g = cfg.index_offset + i;
+    let g = (cfg.index_offset + i) / cfg.samples;
     let ix = g % cfg.nx;
     let iy = g / cfg.nx;
     if (cfg.x_target != NO_TARGET) {
@@ -24,6 +24,32 @@ fn load_inputs(i: u32) {
     if (cfg.y_target != NO_TARGET) {
         P[cfg.y_target] = table[N_INPUTS + cfg.nx + iy];
     }
+}
+
+// The start: the start values (axes applied), plus init_scale * N(0, 1) per component for a
+// system with a random start. Component j of sample k at grid point g uses the generator's
+// counter (g, k * ceil(STATE_DIM / 2) + j / 2): the same bits whatever the tiling.
+// Rust twin: `Plan::start_f32`.
+fn initial_state(i: u32) -> State {
+    var x: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        x[k] = P[N_PARAMS + k];
+    }
+    if (INIT_SCALE != NO_TARGET) {
+        let scale = P[INIT_SCALE];
+        let gi = cfg.index_offset + i;
+        let point = gi / cfg.samples;
+        let base = (gi % cfg.samples) * ((STATE_DIM + 1u) / 2u);
+        let key = vec2<u32>(cfg.seed_lo, cfg.seed_hi);
+        for (var j = 0u; j < STATE_DIM; j += 2u) {
+            let z = normal_pair(threefry2x32(key, vec2<u32>(point, base + j / 2u)));
+            x[j] += scale * z.x;
+            if (j + 1u < STATE_DIM) {
+                x[j + 1u] += scale * z.y;
+            }
+        }
+    }
+    return x;
 }
 
 fn load_state(i: u32) -> State {
@@ -69,9 +95,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     var x: State;
     var n = cfg.chunk_start;
     if (n == 0u) {
-        for (var k = 0u; k < STATE_DIM; k++) {
-            x[k] = P[N_PARAMS + k];
-        }
+        x = initial_state(i);
         status[i] = escape_status(x);
         steps[i] = 0u;
     } else {

@@ -51,6 +51,24 @@ impl Kind {
     }
 }
 
+/// The phase of a network a fixed point belongs to, recognised by its invariants so that it keeps
+/// its id and colour across maps: `trivial` (all weights zero, nothing learned) or `learning`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Trivial,
+    Learning,
+}
+
+impl Phase {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Phase::Trivial => "trivial",
+            Phase::Learning => "learning",
+        }
+    }
+}
+
 /// The range and a representative value of one observable over an attractor.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ObservableSummary {
@@ -75,6 +93,9 @@ pub struct Attractor {
     pub representative: usize,
     /// One entry per observable of the system (empty for non-fixed kinds).
     pub observables: Vec<ObservableSummary>,
+    /// For networks: the phase this fixed point belongs to, if it is one of the named ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
 }
 
 impl Attractor {
@@ -315,6 +336,7 @@ pub fn classify(
             observables: (0..n_obs)
                 .map(|k| ObservableSummary { value: clusters[rep].obs_sum[k], min: f64::INFINITY, max: f64::NEG_INFINITY })
                 .collect(),
+            phase: None,
         });
     }
 
@@ -348,6 +370,7 @@ pub fn classify(
             fraction: *count as f64 / n as f64,
             representative: *rep,
             observables: Vec::new(),
+            phase: None,
         });
     }
     let mut labels = vec![0u32; n];
@@ -368,9 +391,79 @@ pub fn classify(
     Classification { labels, attractors, warnings }
 }
 
+impl Classification {
+    /// Merges fixed-point attractor `from` into `into`: labels, counts, fractions and observable
+    /// ranges; the ids above `from` move down by one.
+    pub fn merge(&mut self, into: u32, from: u32) {
+        assert!(into != from, "an attractor cannot merge into itself");
+        let gone = self.attractors.remove(from as usize);
+        let into = if into > from { into - 1 } else { into };
+        let a = &mut self.attractors[into as usize];
+        a.count += gone.count;
+        a.fraction += gone.fraction;
+        for (s, g) in a.observables.iter_mut().zip(&gone.observables) {
+            s.min = s.min.min(g.min);
+            s.max = s.max.max(g.max);
+        }
+        for (k, a) in self.attractors.iter_mut().enumerate() {
+            a.id = k as u32;
+        }
+        for l in self.labels.iter_mut() {
+            if *l == from {
+                *l = into;
+            } else if *l > from {
+                *l -= 1;
+            }
+        }
+    }
+
+    /// Renumbers the attractors so that `first` (ids, in this order) come first; the others keep
+    /// their relative order. Labels follow.
+    pub fn move_to_front(&mut self, first: &[u32]) {
+        let mut order: Vec<u32> = first.to_vec();
+        order.extend((0..self.attractors.len() as u32).filter(|id| !first.contains(id)));
+        let mut new_id = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old as usize] = new as u32;
+        }
+        let mut old: Vec<Option<Attractor>> = self.attractors.drain(..).map(Some).collect();
+        self.attractors = order
+            .iter()
+            .enumerate()
+            .map(|(new, &o)| {
+                let mut a = old[o as usize].take().expect("each id once");
+                a.id = new as u32;
+                a
+            })
+            .collect();
+        for l in self.labels.iter_mut() {
+            *l = new_id[*l as usize];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn move_to_front_renumbers_labels() {
+        let o = outcomes(&[(1, -1.0), (1, 1.0), (1, 1.0), (2, 9.0)]);
+        let g = Groups { shape: (1, 1), of: vec![0; 4] };
+        let mut c = classify(&o, &g, &[0], 1, &ClassifyOptions::default(), &|_, _| Stability::Minimum, &|_, _, _| false);
+        assert_eq!(c.labels, [1, 0, 0, 2]);
+        c.move_to_front(&[1]);
+        assert_eq!(c.labels, [0, 1, 1, 2]);
+        assert_eq!(c.attractors.iter().map(|a| a.id).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(c.attractors[0].count, 1);
+        assert_eq!(c.attractors[2].kind, Kind::PosInf);
+        c.merge(1, 0);
+        assert_eq!(c.labels, [0, 0, 0, 1]);
+        assert_eq!(c.attractors[0].count, 3);
+        assert_eq!(c.attractors[0].observables[0].min, -1.0);
+        assert_eq!(c.attractors[0].observables[0].max, 1.0);
+        assert_eq!(c.attractors.len(), 2);
+    }
 
     fn outcomes(points: &[(u32, f32)]) -> Outcomes {
         Outcomes {

@@ -1,7 +1,7 @@
 //! The command line: `basinmap run | systems | info`.
 
 use basinmap::dynamics::Method;
-use basinmap::scenario::{Axis, CustomDef, EngineChoice, ParamValue, Scenario, SystemChoice};
+use basinmap::scenario::{Activation, Axis, CustomDef, EngineChoice, Parameterisation, ParamValue, Scenario, SystemChoice};
 use basinmap::{Error, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -90,6 +90,19 @@ pub struct RunArgs {
     /// Diverged when some |x_i| > BOUND.
     #[arg(long)]
     pub bound: Option<f64>,
+    /// Independent random initialisations per grid point (deep-linear, mlp): outputs get a
+    /// sample dimension, and fractions.npy the share of each attractor per point.
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// Seed of the random initial weights (the same seed gives the same bits on one adapter).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// mlp: the activation of the hidden layers.
+    #[arg(long)]
+    pub activation: Option<Activation>,
+    /// mlp: standard or mean-field parameterisation.
+    #[arg(long)]
+    pub parameterisation: Option<Parameterisation>,
     /// auto: a hardware GPU if there is one, else the CPU; gpu: any adapter (software too).
     #[arg(long)]
     pub engine: Option<EngineChoice>,
@@ -161,6 +174,18 @@ impl RunArgs {
         }
         if let Some(v) = self.bound {
             d.bound = v;
+        }
+        if let Some(k) = self.samples {
+            s.samples = k;
+        }
+        if let Some(seed) = self.seed {
+            s.seed = seed;
+        }
+        if let Some(a) = self.activation {
+            s.network.activation = a;
+        }
+        if let Some(p) = self.parameterisation {
+            s.network.parameterisation = p;
         }
         if let Some(e) = self.engine {
             s.engine = e;

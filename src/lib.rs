@@ -27,6 +27,7 @@ pub mod formula;
 pub mod io;
 pub mod plan;
 pub mod real;
+pub mod rng;
 pub mod render;
 pub mod run;
 pub mod scenario;

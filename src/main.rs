@@ -128,8 +128,8 @@ fn as_formula(spec: &SystemSpec, formula: &str) -> basinmap::Result<System> {
 
 fn systems(args: &SystemsArgs) -> basinmap::Result<()> {
     let Some(name) = &args.show else {
-        for sys in System::BUILT_IN {
-            describe(sys.spec());
+        for name in System::BUILT_IN {
+            describe(System::by_name(name)?.spec());
             println!();
         }
         return Ok(());

@@ -7,7 +7,7 @@
 
 use crate::dynamics::Dynamics;
 use crate::engine::shader::Shape;
-use crate::scenario::{Axis, ClassifyOptions, EngineChoice, ParamValue, Scenario, SystemChoice};
+use crate::scenario::{Axis, ClassifyOptions, EngineChoice, NetworkOptions, ParamValue, Scenario, SystemChoice};
 use crate::system::{CustomSystem, ParamDefault, System};
 use std::sync::Arc;
 use crate::{Error, Result};
@@ -50,6 +50,10 @@ pub struct Plan {
     pub dynamics: Dynamics,
     pub classify: ClassifyOptions,
     pub engine: EngineChoice,
+    /// Random initialisations per grid point (1 unless the system starts at random).
+    pub samples: usize,
+    /// Seed of the initial weights.
+    pub seed: u64,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -75,13 +79,16 @@ impl Plan {
     /// Resolves `scenario` against its system and checks everything a run needs.
     pub fn new(scenario: &Scenario) -> Result<Plan> {
         let system = match &scenario.system {
-            SystemChoice::Named(name) => System::by_name(name)?,
+            SystemChoice::Named(name) => System::build(name, &scenario.params, &scenario.network)?,
             SystemChoice::Custom(def) => {
                 let axes: Vec<&str> = [Some(&scenario.x), scenario.y.as_ref()].into_iter().flatten().map(|a| a.name.as_str()).collect();
                 System::Custom(Arc::new(CustomSystem::build(def, &scenario.params, &axes)?))
             }
         };
         let spec = system.spec();
+        if !matches!(system, System::Network(_)) && scenario.network != NetworkOptions::default() {
+            return Err(Error::input(format!("{}: a [network] table applies only to deep-linear and mlp", spec.name)));
+        }
         for name in scenario.params.keys() {
             if spec.param_index(name).is_none() && spec.state_index(name).is_none() {
                 let known: Vec<_> = spec
@@ -171,7 +178,10 @@ impl Plan {
             dynamics: scenario.dynamics.clone(),
             classify: scenario.classify.clone(),
             engine: scenario.engine,
+            samples: scenario.samples as usize,
+            seed: scenario.seed,
         };
+        plan.check_samples()?;
         plan.dynamics.validate()?;
         plan.validate_params()?;
         plan.check_size()?;
@@ -198,10 +208,28 @@ impl Plan {
         Ok(())
     }
 
+    fn check_samples(&self) -> Result<()> {
+        if self.samples == 0 {
+            return Err(Error::input("--samples must be at least 1"));
+        }
+        let spec = self.system.spec();
+        if self.samples > 1 && !spec.random_init {
+            return Err(Error::input(format!(
+                "--samples {}: {} starts from given values, so every sample would be the same; samples are for systems with a random initialisation (deep-linear, mlp)",
+                self.samples, spec.name
+            )));
+        }
+        // The generator's counter (sample · ⌈n_state/2⌉ + pair) must not wrap.
+        if self.samples as u64 * (self.n_state() as u64).div_ceil(2) > u32::MAX as u64 {
+            return Err(Error::input(format!("--samples {} is too many for {} weights", self.samples, self.n_state())));
+        }
+        Ok(())
+    }
+
     fn check_size(&self) -> Result<()> {
-        let n = self.nx() as u64 * self.ny() as u64;
+        let n = self.nx() as u64 * self.ny() as u64 * self.samples as u64;
         if n > u32::MAX as u64 {
-            return Err(Error::input(format!("a grid of {n} trajectories is more than 2^32 - 1")));
+            return Err(Error::input(format!("a grid of {n} trajectories (samples included) is more than 2^32 - 1")));
         }
         let need = n * bytes_per_trajectory(self.n_obs());
         let have = available_memory();
@@ -250,8 +278,13 @@ impl Plan {
     pub fn ny(&self) -> usize {
         self.y.as_ref().map_or(1, |y| y.values.len())
     }
+    /// Trajectories: grid points times samples.
     pub fn n_trajectories(&self) -> usize {
-        self.nx() * self.ny()
+        self.nx() * self.ny() * self.samples
+    }
+    /// The grid point (row-major, x fastest) of trajectory `index`; its sample is `index % samples`.
+    pub fn point_of(&self, index: usize) -> usize {
+        index / self.samples
     }
     pub fn n_state(&self) -> usize {
         self.inputs.len() - self.n_params
@@ -262,12 +295,44 @@ impl Plan {
 
     /// The f64 inputs of trajectory `index` (parameters then start).
     pub fn inputs_at(&self, index: usize) -> Vec<f64> {
+        let g = self.point_of(index);
         let mut p = self.inputs.clone();
-        p[self.x.target] = self.x.values[index % self.nx()];
+        p[self.x.target] = self.x.values[g % self.nx()];
         if let Some(y) = &self.y {
-            p[y.target] = y.values[index / self.nx()];
+            p[y.target] = y.values[g / self.nx()];
         }
         p
+    }
+
+    /// The starting state of trajectory `index` as both engines compute it in f32: the start
+    /// values (axes applied), plus init_scale·N(0, 1) per component for a random start.
+    pub fn start_f32(&self, index: usize) -> Vec<f32> {
+        let inputs: Vec<f32> = self.inputs_at(index).iter().map(|&v| v as f32).collect();
+        let mut x = inputs[self.n_params..].to_vec();
+        self.add_init_noise(&inputs, index, &mut x);
+        x
+    }
+
+    /// Adds init_scale·z to `x` for a random start (see shaders/kernel.wgsl `initial_state`).
+    pub fn add_init_noise(&self, inputs_f32: &[f32], index: usize, x: &mut [f32]) {
+        let Some(slot) = self.init_scale_slot() else {
+            return;
+        };
+        let scale = inputs_f32[slot];
+        let key = crate::rng::key(self.seed);
+        let point = self.point_of(index) as u32;
+        let base = (index % self.samples) as u32 * (x.len() as u32).div_ceil(2);
+        for (j, xj) in x.iter_mut().enumerate() {
+            *xj += scale * crate::rng::normal_f32(key, point, base, j as u32);
+        }
+    }
+
+    /// The slot of `init_scale` for systems with a random start.
+    pub fn init_scale_slot(&self) -> Option<usize> {
+        if !self.system.spec().random_init {
+            return None;
+        }
+        self.slots.iter().find(|s| s.name == "init_scale" && !s.is_state).map(|s| s.offset)
     }
 
     /// The parameter point of trajectory `index` as a group id: trajectories that differ only in
@@ -283,6 +348,7 @@ impl Plan {
 
     /// The group (parameter point) of trajectory `index`, row-major over [`Plan::group_shape`].
     pub fn group_of(&self, index: usize) -> usize {
+        let index = self.point_of(index);
         let (gx, _) = self.group_shape();
         let ix = if self.x.is_state { 0 } else { index % self.nx() };
         let iy = match &self.y {

@@ -1,12 +1,12 @@
 //! One run from scenario to files: plan → engine → classify → outputs.
 
-use crate::classify::{classify, max_dist, Attractor, Classification, Groups};
+use crate::classify::{classify, max_dist, Attractor, Classification, Groups, Kind};
 use crate::engine::{self, EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::{basins::basin_image, palette};
 use crate::scenario::Scenario;
-use crate::system::{stability::stability, Model, ModelVisitor, Stability};
+use crate::system::{stability::stability, Model, ModelVisitor, Stability, System};
 use crate::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -134,21 +134,29 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     Ok(report)
 }
 
-/// Labels the outcomes of `plan`: features are the state (the built-in systems' observables
-/// start with it); stability comes from the Hessian at each cluster's centre.
+/// Labels the outcomes of `plan`. Fixed points are located by the system's features: the state
+/// for most systems (stability from the Hessian at each cluster's centre, and the small-gradient
+/// path test), invariant observables for networks (stability at each attractor's representative,
+/// re-integrated in f64; named phases moved to the front).
 pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
     let groups = Groups { shape: plan.group_shape(), of: (0..plan.n_trajectories()).map(|i| plan.group_of(i)).collect() };
-    let features: Vec<usize> = (0..plan.n_state()).collect();
+    let spec = plan.system.spec();
+    let on_state = spec.features.is_none();
+    let features: Vec<usize> = match &spec.features {
+        Some(f) => f.to_vec(),
+        None => (0..plan.n_state()).collect(),
+    };
     struct At<'a>(&'a Plan, usize, &'a [f64]);
     impl ModelVisitor for At<'_> {
         type Output = Stability;
         fn visit<M: Model>(self, m: &M) -> Stability {
             let inputs = self.0.inputs_at(self.1);
-            stability(m, &inputs[..self.0.n_params], self.2)
+            let p = m.hessian_params(&inputs[..self.0.n_params]);
+            stability(m, &p, self.2)
         }
     }
-    let host = plan.system.has_host_model();
     // A system written in WGSL has no host model: no stability, no path test.
+    let host = plan.system.has_host_model() && on_state;
     let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
     struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
     impl ModelVisitor for Path<'_> {
@@ -160,7 +168,91 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
         }
     }
     let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, i, a, b)).unwrap_or(false);
-    classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected)
+    let mut c = classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected);
+    if !on_state && plan.system.has_host_model() {
+        for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
+            a.stability = Some(representative_stability(plan, a.representative));
+        }
+    }
+    if matches!(plan.system, System::Network(_)) {
+        name_phases(plan, &mut c);
+    }
+    c
+}
+
+/// Most weights for which the stability of a network's fixed point is computed (a dense
+/// Hessian by central differences of the gradient).
+const MAX_STABILITY_DIM: usize = 1024;
+
+/// The stability of the fixed point trajectory `index` reaches, re-integrated in f64 from the
+/// same start under its own parameters.
+fn representative_stability(plan: &Plan, index: usize) -> Stability {
+    if plan.n_state() > MAX_STABILITY_DIM {
+        return Stability::Unknown;
+    }
+    struct At<'a>(&'a [f64], &'a [f64]);
+    impl ModelVisitor for At<'_> {
+        type Output = Stability;
+        fn visit<M: Model>(self, m: &M) -> Stability {
+            stability(m, &m.hessian_params(self.0), self.1)
+        }
+    }
+    match crate::engine::cpu::end_state_f64(plan, index) {
+        Ok((Status::Converged, x)) => {
+            let inputs = plan.inputs_at(index);
+            plan.system.visit(At(&inputs[..plan.n_params], &x)).unwrap_or(Stability::Unknown)
+        }
+        _ => Stability::Unknown,
+    }
+}
+
+/// Marks the networks' trivial and learning phases by their end-to-end map, joins the branches of
+/// one phase that never meet at one parameter point (pieces of one branch the matcher could not
+/// join: the trivial point w = 0 is the same everywhere), and moves the phases to the front:
+/// trivial first, then learning, largest first.
+fn name_phases(plan: &Plan, c: &mut Classification) {
+    use crate::classify::Phase;
+    use crate::system::network::{phase_of, E2E_NORM};
+    for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
+        if let Some(o) = a.observables.get(E2E_NORM) {
+            a.phase = phase_of(o.min, o.max);
+        }
+    }
+    let n_groups = plan.group_shape().0 * plan.group_shape().1;
+    for phase in [Phase::Trivial, Phase::Learning] {
+        // Largest first, so pieces join the main branch.
+        let mut ids: Vec<u32> = c.attractors.iter().filter(|a| a.phase == Some(phase)).map(|a| a.id).collect();
+        ids.sort_by_key(|&id| std::cmp::Reverse(c.attractors[id as usize].count));
+        let mut kept: Vec<(u32, Vec<bool>)> = Vec::new();
+        let mut merges = Vec::new();
+        for id in ids {
+            let mut at = vec![false; n_groups];
+            for (i, &l) in c.labels.iter().enumerate() {
+                if l == id {
+                    at[plan.group_of(i)] = true;
+                }
+            }
+            match kept.iter_mut().find(|(_, k)| k.iter().zip(&at).all(|(a, b)| !(*a && *b))) {
+                Some((into, k)) => {
+                    k.iter_mut().zip(&at).for_each(|(a, b)| *a |= *b);
+                    merges.push((*into, id));
+                }
+                None => kept.push((id, at)),
+            }
+        }
+        // Ids shift as attractors merge; representatives do not.
+        let rep = |id: u32| c.attractors[id as usize].representative;
+        let merges: Vec<(usize, usize)> = merges.into_iter().map(|(into, from)| (rep(into), rep(from))).collect();
+        for (into, from) in merges {
+            let id_of = |r: usize| c.attractors.iter().position(|a| a.representative == r).expect("attractor present") as u32;
+            let (into, from) = (id_of(into), id_of(from));
+            c.merge(into, from);
+        }
+    }
+    let ids = |p: Phase| -> Vec<u32> { c.attractors.iter().filter(|a| a.phase == Some(p)).map(|a| a.id).collect() };
+    let mut first = ids(Phase::Trivial);
+    first.extend(ids(Phase::Learning));
+    c.move_to_front(&first);
 }
 
 /// Whether the gradient stays below 2·tol (f32 end states carry rounding) along the segment
@@ -177,13 +269,27 @@ pub fn small_gradient_path<M: Model>(m: &M, p: &[f64], a: &[f64], b: &[f64], tol
     })
 }
 
+/// The fraction of each grid point's `samples` trajectories that reach each attractor:
+/// (points × n_attractors), row-major.
+pub fn fractions(labels: &[u32], samples: usize, n_attractors: usize) -> Vec<f32> {
+    let mut f = vec![0.0f32; labels.len() / samples * n_attractors];
+    for (g, point) in labels.chunks(samples).enumerate() {
+        for &l in point {
+            f[g * n_attractors + l as usize] += 1.0;
+        }
+        f[g * n_attractors..(g + 1) * n_attractors].iter_mut().for_each(|v| *v /= samples as f32);
+    }
+    f
+}
+
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir) -> Result<Vec<String>> {
-    let (nx, ny) = (plan.nx(), plan.ny());
-    let shape = [ny, nx];
+    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+    // Per-trajectory arrays carry a sample dimension when there are several samples.
+    let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
-    let png = basin_image(nx, ny, &c.labels, &outcomes.steps, &colours);
+    let png = basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours);
     let mut bytes = Vec::new();
     png.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .map_err(|e| Error::Write { path: dir.path().join("basins.png"), source: std::io::Error::other(e) })?;
@@ -193,6 +299,11 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     write_npy(dir, "labels.npy", &shape, &labels)?;
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
     files.extend(["labels.npy".to_string(), "steps.npy".to_string()]);
+    if k > 1 {
+        let n_attr = c.attractors.len();
+        write_npy(dir, "fractions.npy", &[ny, nx, n_attr], &fractions(&c.labels, k, n_attr))?;
+        files.push("fractions.npy".to_string());
+    }
     let names = plan.system.spec().observable_names();
     for (k, name) in names.iter().enumerate() {
         let file = format!("{name}.npy");

@@ -250,6 +250,114 @@ impl<'de> Deserialize<'de> for SystemChoice {
     }
 }
 
+/// The activation after each hidden layer of an `mlp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Identity,
+    #[default]
+    Tanh,
+    Relu,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+}
+
+/// How an `mlp` scales its layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parameterisation {
+    /// z = W h and f = U h: the weights carry all the scale.
+    #[default]
+    Standard,
+    /// z = W h / sqrt(fan-in) for hidden layers, f = U h / fan-in for the output.
+    MeanField,
+}
+
+impl Parameterisation {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Parameterisation::Standard => "standard",
+            Parameterisation::MeanField => "mean-field",
+        }
+    }
+}
+
+/// The options of the network systems that are not numbers on the grid: the `mlp`'s activation,
+/// parameterisation and data set.
+///
+/// ```toml
+/// [network]
+/// activation = "tanh"
+/// parameterisation = "mean-field"
+/// n = 72              # generated samples (default: the number of weights)
+/// dim = 8             # input dimension of generated data (default: d0)
+/// teacher = [1, -1]   # y = teacher . x + noise * N(0,1); without it y ~ N(0,1)
+/// noise = 0.1
+/// data_seed = 0
+/// # or: x = "x.npy" and y = "y.npy" (.npy or .csv, relative to the scenario file)
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkOptions {
+    pub activation: Activation,
+    pub parameterisation: Parameterisation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dim: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<Vec<f64>>,
+    pub noise: f64,
+    pub data_seed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<PathBuf>,
+}
+
+impl NetworkOptions {
+    /// The names of the options set to something other than their default.
+    pub fn given(&self) -> Vec<&'static str> {
+        let d = NetworkOptions::default();
+        let mut g = Vec::new();
+        let mut note = |set: bool, name: &'static str| {
+            if set {
+                g.push(name)
+            }
+        };
+        note(self.activation != d.activation, "activation");
+        note(self.parameterisation != d.parameterisation, "parameterisation");
+        note(self.n.is_some(), "n");
+        note(self.dim.is_some(), "dim");
+        note(self.teacher.is_some(), "teacher");
+        note(self.noise != d.noise, "noise");
+        note(self.data_seed != d.data_seed, "data_seed");
+        note(self.x.is_some(), "x");
+        note(self.y.is_some(), "y");
+        g
+    }
+    fn is_default(&self) -> bool {
+        self.given().is_empty()
+    }
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
+}
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
 /// Settings of the labeller.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -287,6 +395,18 @@ pub struct Scenario {
     pub engine: EngineChoice,
     #[serde(default)]
     pub classify: ClassifyOptions,
+    /// Independent random initialisations per grid point (systems with a random start).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub samples: u32,
+    /// The seed of the initial weights.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seed: u64,
+    #[serde(default, skip_serializing_if = "NetworkOptions::is_default")]
+    pub network: NetworkOptions,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl Scenario {
@@ -305,6 +425,9 @@ impl Scenario {
             dynamics: Dynamics::default(),
             engine: EngineChoice::Auto,
             classify: ClassifyOptions::default(),
+            samples: 1,
+            seed: 0,
+            network: NetworkOptions::default(),
         }
     }
 
@@ -321,6 +444,9 @@ impl Scenario {
             dynamics: Dynamics::default(),
             engine: EngineChoice::Auto,
             classify: ClassifyOptions::default(),
+            samples: 1,
+            seed: 0,
+            network: NetworkOptions::default(),
         })
     }
 
@@ -339,6 +465,9 @@ impl Scenario {
             dynamics: Dynamics::default(),
             engine: EngineChoice::Auto,
             classify: ClassifyOptions::default(),
+            samples: 1,
+            seed: 0,
+            network: NetworkOptions::default(),
         })
     }
 
@@ -355,6 +484,9 @@ impl Scenario {
         if let SystemChoice::Custom(def) = &mut s.system {
             def.wgsl = def.wgsl.take().map(|w| crate::system::custom::resolve_path(path, &w));
             def.written_in = Some(path.to_path_buf());
+        }
+        for p in [&mut s.network.x, &mut s.network.y].into_iter().flatten() {
+            *p = crate::system::custom::resolve_path(path, p);
         }
         Ok(s)
     }

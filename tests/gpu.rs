@@ -23,7 +23,8 @@ fn validate(source: &str) -> naga::Module {
 /// Every system × step rule, and `effective` at several vector lengths.
 fn all_shapes() -> Vec<Shape> {
     let mut shapes = Vec::new();
-    for system in System::BUILT_IN {
+    for name in System::BUILT_IN {
+        let system = System::by_name(name).unwrap();
         for method in [Method::Gd, Method::Rk4] {
             let lens: &[usize] = if system == System::Effective { &[1, 2, 5] } else { &[0] };
             for &n in lens {

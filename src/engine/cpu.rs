@@ -76,12 +76,14 @@ impl ModelVisitor for RunAll<'_> {
                 let mut scratch = Scratch::new(n_state);
                 for j in 0..status.len() {
                     let i = c * CHUNK + j;
-                    inputs[plan.x.target] = xs[i % nx];
+                    let g = plan.point_of(i);
+                    inputs[plan.x.target] = xs[g % nx];
                     if let Some(t) = y_target {
-                        inputs[t] = ys[i / nx];
+                        inputs[t] = ys[g / nx];
                     }
                     let (p, start) = inputs.split_at(n_params);
                     let mut x = start.to_vec();
+                    plan.add_init_noise(&inputs, i, &mut x);
                     let (s, n) = stepper.integrate(model, p, &mut x, &mut scratch);
                     status[j] = s as u32;
                     steps[j] = n;
@@ -202,8 +204,8 @@ pub fn end_state_f64(plan: &Plan, index: usize) -> Result<(Status, Vec<f64>)> {
         type Output = (Status, Vec<f64>);
         fn visit<M: Model>(self, m: &M) -> Self::Output {
             let inputs = self.0.inputs_at(self.1);
-            let (p, start) = inputs.split_at(self.0.n_params);
-            let mut x = start.to_vec();
+            let p = &inputs[..self.0.n_params];
+            let mut x: Vec<f64> = self.0.start_f32(self.1).iter().map(|&v| v as f64).collect();
             let stepper = Stepper::<f64>::new(&self.0.dynamics);
             let mut s = Scratch::new(x.len());
             let (st, _) = stepper.integrate(m, p, &mut x, &mut s);

@@ -37,9 +37,9 @@ pub struct Config {
     pub chunk_start: u32,
     pub chunk_steps: u32,
     pub max_steps: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
+    pub samples: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
     pub step: f32,
     pub tol: f32,
     pub bound: f32,
@@ -171,6 +171,7 @@ impl GpuEngine {
                 entry(4, rw),
                 entry(5, rw),
                 entry(6, rw),
+                entry(7, wgpu::BufferBindingType::Storage { read_only: true }),
             ],
         });
         let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -298,13 +299,22 @@ impl Engine for GpuEngine {
         let steps_buf = storage("basinmap.steps", tile_max * 4);
         let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
         let running_buf = storage("basinmap.running", 4);
+        let mut data = plan.system.data();
+        if data.is_empty() {
+            data.push(0.0);
+        }
+        let data_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("basinmap.data"),
+            contents: bytemuck::cast_slice(&data),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("cannot allocate buffers for {tile_max} trajectories: {e}")));
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("basinmap.bind_group"),
             layout: &layout,
-            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &running_buf]
+            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &running_buf, &data_buf]
                 .iter()
                 .enumerate()
                 .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
@@ -328,9 +338,9 @@ impl Engine for GpuEngine {
                 chunk_start: 0,
                 chunk_steps: chunk,
                 max_steps: d.steps,
-                _pad0: 0,
-                _pad1: 0,
-                _pad2: 0,
+                samples: plan.samples as u32,
+                seed_lo: plan.seed as u32,
+                seed_hi: (plan.seed >> 32) as u32,
                 step: d.step_size() as f32,
                 tol: d.tol as f32,
                 bound: d.bound as f32,

@@ -1,5 +1,5 @@
 //! Composes the WGSL of one run: a generated prelude (sizes and parameter offsets), then
-//! shaders/common.wgsl, the system, the step rule and shaders/kernel.wgsl; and checks WGSL with
+//! shaders/common.wgsl, shaders/rng.wgsl, the system, the step rule and shaders/kernel.wgsl; and checks WGSL with
 //! naga, reporting errors in a user's own text where the fault lies there.
 
 use crate::diagnostic::Diagnostic;
@@ -12,6 +12,7 @@ use std::ops::Range;
 
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 pub const KERNEL: &str = include_str!("../../shaders/kernel.wgsl");
+pub const RNG: &str = include_str!("../../shaders/rng.wgsl");
 
 /// The sizes a composition depends on.
 #[derive(Clone, Debug)]
@@ -24,6 +25,8 @@ pub struct Shape {
     pub n_state: usize,
     pub n_obs: usize,
     pub vec_len: usize,
+    /// Slot of init_scale for a random start.
+    pub init_scale: Option<usize>,
 }
 
 impl Shape {
@@ -36,6 +39,7 @@ impl Shape {
             n_state: plan.n_state(),
             n_obs: plan.n_obs(),
             vec_len: plan.vec_len,
+            init_scale: plan.init_scale_slot(),
         }
     }
 }
@@ -61,8 +65,15 @@ pub fn compose(shape: &Shape) -> Composition {
     for (name, offset) in &shape.params {
         let _ = writeln!(s, "const P_{name}: u32 = {offset}u;");
     }
+    match shape.init_scale {
+        Some(slot) => writeln!(s, "const INIT_SCALE: u32 = {slot}u;"),
+        None => writeln!(s, "const INIT_SCALE: u32 = NO_TARGET;"),
+    }
+    .expect("writing to a String");
     s.push('\n');
     s.push_str(COMMON);
+    s.push('\n');
+    s.push_str(RNG);
     s.push('\n');
     let start = s.len();
     s.push_str(&spec.wgsl);

@@ -1,6 +1,6 @@
 //! attractors.csv: one row per attractor.
 //!
-//! Columns: id, kind, stability, count, fraction, colour, then for each observable NAME the
+//! Columns: id, kind, stability, phase (networks: trivial, learning), count, fraction, colour, then for each observable NAME the
 //! value at the attractor's largest cluster (NAME) and its range over the map (NAME_min,
 //! NAME_max). Non-fixed attractors leave the observable columns empty.
 
@@ -9,13 +9,14 @@ use crate::render::palette::hex;
 
 /// The CSV text for `attractors`, with `observables` naming the observable columns.
 pub fn attractors_csv(attractors: &[Attractor], observables: &[&str], colours: &[[u8; 3]]) -> String {
-    let mut s = String::from("id,kind,stability,count,fraction,colour");
+    let mut s = String::from("id,kind,stability,phase,count,fraction,colour");
     for name in observables {
         s += &format!(",{name},{name}_min,{name}_max");
     }
     s.push('\n');
     for (a, colour) in attractors.iter().zip(colours) {
-        s += &format!("{},{},{},{},{:.6},{}", a.id, a.kind.as_str(), a.stability_str(), a.count, a.fraction, hex(*colour));
+        let phase = a.phase.map_or("", |p| p.as_str());
+        s += &format!("{},{},{},{phase},{},{:.6},{}", a.id, a.kind.as_str(), a.stability_str(), a.count, a.fraction, hex(*colour));
         for k in 0..observables.len() {
             match a.observables.get(k) {
                 Some(o) => s += &format!(",{},{},{}", o.value, o.min, o.max),

@@ -3,7 +3,7 @@
 //! holds one complete run.
 
 mod attractors;
-mod npy;
+pub mod npy;
 
 pub use attractors::attractors_csv;
 pub use npy::write_npy;

@@ -1,12 +1,14 @@
-//! basins.png: one pixel per trajectory, x to the right and y upward, coloured by attractor and
+//! basins.png: one pixel per grid point, x to the right and y upward, coloured by attractor and
 //! darkened with the (log) number of steps the trajectory took, so slow convergence near basin
-//! boundaries and critical points shows.
+//! boundaries and critical points shows. With several samples per point the pixel mixes its
+//! samples' colours: the basin fractions, as a colour.
 
 use image::{Rgb, RgbImage};
 
-/// Paints the basin image of an nx × ny map. `labels` and `steps` are in grid order (x fastest,
-/// y ascending); `colours[id]` is the colour of attractor `id`.
-pub fn basin_image(nx: usize, ny: usize, labels: &[u32], steps: &[u32], colours: &[[u8; 3]]) -> RgbImage {
+/// Paints the basin image of an nx × ny map with `samples` trajectories per point. `labels` and
+/// `steps` are in grid order (x fastest, y ascending, samples innermost); `colours[id]` is the
+/// colour of attractor `id`.
+pub fn basin_image(nx: usize, ny: usize, samples: usize, labels: &[u32], steps: &[u32], colours: &[[u8; 3]]) -> RgbImage {
     // Shade each attractor relative to its own slowest trajectory.
     let mut slowest = vec![0u32; colours.len()];
     for (&l, &s) in labels.iter().zip(steps) {
@@ -15,12 +17,14 @@ pub fn basin_image(nx: usize, ny: usize, labels: &[u32], steps: &[u32], colours:
     let mut img = RgbImage::new(nx as u32, ny as u32);
     for iy in 0..ny {
         for ix in 0..nx {
-            let i = iy * nx + ix;
-            let l = labels[i] as usize;
-            let t = if slowest[l] > 0 { (1.0 + steps[i] as f32).ln() / (1.0 + slowest[l] as f32).ln() } else { 0.0 };
-            let shade = 1.0 - 0.55 * t;
-            let c = colours[l];
-            let px = Rgb([0, 1, 2].map(|k| (c[k] as f32 * shade).round() as u8));
+            let mut sum = [0.0f32; 3];
+            for i in (iy * nx + ix) * samples..(iy * nx + ix + 1) * samples {
+                let l = labels[i] as usize;
+                let t = if slowest[l] > 0 { (1.0 + steps[i] as f32).ln() / (1.0 + slowest[l] as f32).ln() } else { 0.0 };
+                let shade = 1.0 - 0.55 * t;
+                (0..3).for_each(|k| sum[k] += colours[l][k] as f32 * shade);
+            }
+            let px = Rgb(sum.map(|v| (v / samples as f32).round() as u8));
             img.put_pixel(ix as u32, (ny - 1 - iy) as u32, px);
         }
     }
@@ -35,10 +39,17 @@ mod tests {
     fn y_points_up_and_slow_is_darker() {
         let labels = [0, 1, 0, 0];
         let steps = [1, 5, 100, 1];
-        let img = basin_image(2, 2, &labels, &steps, &[[200, 100, 50], [10, 20, 30]]);
+        let img = basin_image(2, 2, 1, &labels, &steps, &[[200, 100, 50], [10, 20, 30]]);
         // Row iy = 0 is the bottom row of the picture.
         assert_eq!(img.get_pixel(1, 1).0, [10, 20, 30].map(|v: u8| (v as f32 * 0.45).round() as u8));
         assert!(img.get_pixel(0, 0).0[0] < img.get_pixel(1, 0).0[0]);
         assert_eq!(img.get_pixel(0, 1).0[0], img.get_pixel(1, 0).0[0]);
+    }
+
+    #[test]
+    fn samples_mix_colours() {
+        // One point, two samples reaching different attractors in one step each.
+        let img = basin_image(1, 1, 2, &[0, 1], &[0, 0], &[[200, 0, 0], [0, 100, 0]]);
+        assert_eq!(img.get_pixel(0, 0).0, [100, 50, 0]);
     }
 }

@@ -1,7 +1,7 @@
 //! Colours: a colour-blind-safe categorical palette for fixed-point attractors (Okabe–Ito,
 //! then Paul Tol's "muted"), and fixed colours for the kinds that are not fixed points.
 
-use crate::classify::{Attractor, Kind};
+use crate::classify::{Attractor, Kind, Phase};
 
 const CATEGORICAL: [[u8; 3]; 16] = [
     [0x00, 0x72, 0xB2], // blue
@@ -25,13 +25,25 @@ const CATEGORICAL: [[u8; 3]; 16] = [
 /// The colour of the pooled attractor and of ids past the palette.
 const POOLED: [u8; 3] = [0xBB, 0xBB, 0xBB];
 
-/// One colour per attractor, in attractor order.
+/// One colour per attractor, in attractor order. A network's named phases keep one colour in
+/// every map (trivial: the first, learning: the second); other fixed points take the rest in order.
 pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
+    let phased = attractors.iter().any(|a| a.phase.is_some());
+    let mut next = if phased { 2 } else { 0 };
+    let mut seen_learning = false;
     attractors
         .iter()
         .map(|a| match a.kind {
             Kind::Fixed if a.pooled => POOLED,
-            Kind::Fixed => *CATEGORICAL.get(a.id as usize).unwrap_or(&POOLED),
+            Kind::Fixed if a.phase == Some(Phase::Trivial) => CATEGORICAL[0],
+            Kind::Fixed if a.phase == Some(Phase::Learning) && !seen_learning => {
+                seen_learning = true;
+                CATEGORICAL[1]
+            }
+            Kind::Fixed => {
+                next += 1;
+                *CATEGORICAL.get(next - 1).unwrap_or(&POOLED)
+            }
             Kind::PosInf => [0xF4, 0xA5, 0x82],
             Kind::NegInf => [0x92, 0xC5, 0xDE],
             Kind::Inf => [0xE8, 0xE8, 0xE8],

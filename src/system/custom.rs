@@ -231,6 +231,8 @@ impl CustomSystem {
             observables: Cow::Owned(observables),
             wgsl: Cow::Owned(wgsl),
             default_axes: (Cow::Owned(x_axis), Cow::Owned(y_axis)),
+            features: None,
+            random_init: false,
         };
         Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text })
     }

@@ -44,6 +44,8 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     ]),
     wgsl: Cow::Borrowed(include_str!("../../shaders/systems/effective.wgsl")),
     default_axes: (Cow::Borrowed("gamma=0.01:0.8:512"), Cow::Borrowed("b=-1.5:1.5:512")),
+    features: None,
+    random_init: false,
 };
 
 /// The model of `effective`.

@@ -26,6 +26,8 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     ]),
     wgsl: Cow::Borrowed(include_str!("../../shaders/systems/landau.wgsl")),
     default_axes: (Cow::Borrowed("r=-1:1:512"), Cow::Borrowed("m=-1.5:1.5:512")),
+    features: None,
+    random_init: false,
 };
 
 /// The model of `landau` (parameters: r, c, u, w, h).

@@ -21,6 +21,8 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     ]),
     wgsl: Cow::Borrowed(include_str!("../../shaders/systems/linear.wgsl")),
     default_axes: (Cow::Borrowed("k=-1:1:256"), Cow::Borrowed("x=-2:2:256")),
+    features: None,
+    random_init: false,
 };
 
 /// The model of `linear` (parameters: k, a).

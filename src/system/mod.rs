@@ -13,11 +13,14 @@ pub mod custom;
 mod effective;
 mod landau;
 mod linear;
+pub mod network;
 pub mod stability;
 
 use crate::real::Real;
+use crate::scenario::{NetworkOptions, ParamValue};
 use crate::{Error, Result};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use custom::CustomSystem;
@@ -108,6 +111,12 @@ pub struct SystemSpec {
     pub wgsl: Text,
     /// The x and y axes `basinmap run --system NAME` uses when none are given.
     pub default_axes: (Text, Text),
+    /// The observables that tell fixed points apart (indices); `None`: the state itself.
+    /// Networks use invariants (loss, end-to-end map), as their minima are manifolds in weight space.
+    pub features: Option<Cow<'static, [usize]>>,
+    /// True when the start is the state's start values plus `init_scale`·N(0, 1) per component,
+    /// drawn from the counter-based generator (the system then has an `init_scale` parameter).
+    pub random_init: bool,
 }
 
 impl SystemSpec {
@@ -145,6 +154,11 @@ pub trait Model: Sync {
     fn is_gradient(&self) -> bool {
         true
     }
+    /// The parameters under which the field is exactly −∇loss, for the Hessian test of stability
+    /// (an `mlp`'s per-layer step factors precondition its gradient; they are set to 1 here).
+    fn hessian_params(&self, p: &[f64]) -> Vec<f64> {
+        p.to_vec()
+    }
     /// The exact Jacobian ∂field_i/∂x_j (row-major) if the system knows it; `None` lets the
     /// stability analysis take central differences of the field.
     fn jacobian(&self, _p: &[f64], _x: &[f64]) -> Option<Vec<f64>> {
@@ -164,6 +178,8 @@ pub enum System {
     Linear,
     Landau,
     Effective,
+    /// `deep-linear` or `mlp`: sized by their parameters, so built per scenario.
+    Network(Arc<Network>),
     Custom(Arc<CustomSystem>),
 }
 
@@ -171,21 +187,68 @@ impl PartialEq for System {
     fn eq(&self, other: &System) -> bool {
         match (self, other) {
             (System::Custom(a), System::Custom(b)) => Arc::ptr_eq(a, b),
+            (System::Network(a), System::Network(b)) => Arc::ptr_eq(a, b),
             _ => std::mem::discriminant(self) == std::mem::discriminant(other),
         }
     }
 }
 
-impl System {
-    /// Every built-in system, in the order `basinmap systems` lists them.
-    pub const BUILT_IN: [System; 3] = [System::Linear, System::Landau, System::Effective];
+/// A network system, built for one scenario's shape and data.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub spec: SystemSpec,
+    pub model: NetworkModel,
+}
 
-    /// Looks a built-in system up by its name.
-    pub fn by_name(name: &str) -> Result<System> {
-        Self::BUILT_IN.into_iter().find(|s| s.spec().name == name).ok_or_else(|| {
-            let names: Vec<_> = Self::BUILT_IN.iter().map(|s| s.spec().name.to_string()).collect();
-            Error::input(format!("unknown system '{name}' (known: {})", names.join(", ")))
+/// The model behind a [`Network`].
+#[derive(Clone, Debug)]
+pub enum NetworkModel {
+    DeepLinear(network::DeepLinear),
+    Mlp(network::Mlp),
+}
+
+impl Network {
+    /// Builds `deep-linear` or `mlp` for `params` and `options`; `None` for other names.
+    pub fn build(name: &str, params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) -> Option<Result<Network>> {
+        Some(match name {
+            "deep-linear" => network::deep_linear::build(params, options).map(|(m, spec)| Network { spec, model: NetworkModel::DeepLinear(m) }),
+            "mlp" => network::mlp::build(params, options).map(|(m, spec)| Network { spec, model: NetworkModel::Mlp(m) }),
+            _ => return None,
         })
+    }
+}
+
+impl System {
+    /// The names of the built-in systems, in the order `basinmap systems` lists them.
+    pub const BUILT_IN: [&'static str; 5] = ["linear", "landau", "effective", "deep-linear", "mlp"];
+
+    /// A built-in system by name, with its default parameters.
+    pub fn by_name(name: &str) -> Result<System> {
+        Self::build(name, &BTreeMap::new(), &NetworkOptions::default())
+    }
+
+    /// A built-in system by name, sized for `params` and `options` (networks depend on them).
+    pub fn build(name: &str, params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) -> Result<System> {
+        match name {
+            "linear" => Ok(System::Linear),
+            "landau" => Ok(System::Landau),
+            "effective" => Ok(System::Effective),
+            _ => match Network::build(name, params, options) {
+                Some(n) => Ok(System::Network(Arc::new(n?))),
+                None => Err(Error::input(format!("unknown system '{name}' (known: {})", Self::BUILT_IN.join(", ")))),
+            },
+        }
+    }
+
+    /// The data buffer the GPU kernel reads (an `mlp`'s samples); empty for other systems.
+    pub fn data(&self) -> Vec<f32> {
+        match self {
+            System::Network(n) => match &n.model {
+                NetworkModel::Mlp(m) => m.data.buffer(),
+                NetworkModel::DeepLinear(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
     }
 
     /// The system's description.
@@ -194,6 +257,7 @@ impl System {
             System::Linear => &linear::SPEC,
             System::Landau => &landau::SPEC,
             System::Effective => &effective::SPEC,
+            System::Network(n) => &n.spec,
             System::Custom(c) => c.spec(),
         }
     }
@@ -217,6 +281,10 @@ impl System {
             System::Linear => visitor.visit(&Linear),
             System::Landau => visitor.visit(&Landau),
             System::Effective => visitor.visit(&Effective),
+            System::Network(n) => match &n.model {
+                NetworkModel::DeepLinear(m) => visitor.visit(m),
+                NetworkModel::Mlp(m) => visitor.visit(m),
+            },
             System::Custom(c) => match c.formula() {
                 Some(f) => visitor.visit(f),
                 None => return Err(Error::input(format!(

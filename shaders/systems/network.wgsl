@@ -1,0 +1,90 @@
+// Shared by the network systems (deep-linear, mlp). Rust twin: src/system/network/mod.rs.
+// The host prepends the layout: NET_DEPTH, NET_WIDTH, NET_DIM, NET_WIDEST, NET_U (offset of
+// the output row U), the work-array sizes, and the system defines `fn net_scale(l)`.
+// Weights: W1 (NET_WIDTH x NET_DIM), W2..WD (NET_WIDTH x NET_WIDTH), then U, row-major.
+
+fn net_fan_in(l: u32) -> u32 {
+    if (l == 1u) {
+        return NET_DIM;
+    }
+    return NET_WIDTH;
+}
+
+fn net_offset(l: u32) -> u32 {
+    if (l == 1u) {
+        return 0u;
+    }
+    return NET_WIDTH * NET_DIM + (l - 2u) * NET_WIDTH * NET_WIDTH;
+}
+
+fn net_sq_norm(w: State) -> f32 {
+    var s = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        s += w[k] * w[k];
+    }
+    return s;
+}
+
+// R(w) = |w|^p.
+fn net_regulariser(w: State, p: f32) -> f32 {
+    let r2 = net_sq_norm(w);
+    if (p == 2.0) {
+        return r2;
+    }
+    return pow(r2, p * 0.5);
+}
+
+// c with grad R(w) = c w.
+fn net_regulariser_slope(w: State, p: f32) -> f32 {
+    let r2 = net_sq_norm(w);
+    if (p == 2.0) {
+        return 2.0;
+    }
+    if (r2 == 0.0) {
+        return 0.0;
+    }
+    return p * pow(r2, p * 0.5 - 1.0);
+}
+
+// b = s |U| / d0, s the sign of U's first entry.
+fn net_order_parameter(w: State, d0: f32) -> f32 {
+    var s = 0.0;
+    for (var k = 0u; k < net_fan_in(NET_DEPTH + 1u); k++) {
+        s += w[NET_U + k] * w[NET_U + k];
+    }
+    let b = sqrt(s) / d0;
+    if (w[NET_U] < 0.0) {
+        return -b;
+    }
+    return b;
+}
+
+var<private> NET_ROW: array<f32, NET_WIDEST>;
+var<private> NET_ROW2: array<f32, NET_WIDEST>;
+
+// |c_{D+1} U c_D W_D ... c_1 W_1|: the norm of the end-to-end linear map.
+fn net_end_to_end_norm(w: State) -> f32 {
+    let nu = net_fan_in(NET_DEPTH + 1u);
+    for (var k = 0u; k < nu; k++) {
+        NET_ROW[k] = w[NET_U + k] * net_scale(NET_DEPTH + 1u);
+    }
+    for (var l = NET_DEPTH; l > 0u; l--) {
+        let n = net_fan_in(l);
+        let o = net_offset(l);
+        for (var k = 0u; k < n; k++) {
+            var acc = 0.0;
+            for (var i = 0u; i < NET_WIDTH; i++) {
+                acc += NET_ROW[i] * w[o + i * n + k];
+            }
+            NET_ROW2[k] = acc * net_scale(l);
+        }
+        for (var k = 0u; k < n; k++) {
+            NET_ROW[k] = NET_ROW2[k];
+        }
+    }
+    var s = 0.0;
+    for (var k = 0u; k < NET_DIM; k++) {
+        s += NET_ROW[k] * NET_ROW[k];
+    }
+    return sqrt(s);
+}

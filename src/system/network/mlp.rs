@@ -1,0 +1,264 @@
+//! `mlp`: a fully connected network with an activation after each hidden layer, trained on a
+//! finite data set (models.md §5):
+//!
+//! ```text
+//! z_l = c_l W_l h_{l−1},  h_l = act(z_l),  h_0 = x,   f(x) = c_{D+1} U h_D
+//! ℓ   = mean_i (f(x_i) − y_i)² + γ ‖w‖^p
+//! ```
+//!
+//! Standard parameterisation has every c_l = 1; mean-field has c_l = 1/sqrt(fan-in) for the
+//! hidden layers and c_{D+1} = 1/fan-in for the output (Sohl-Dickstein 2024). Layer l moves by
+//! lr·lr_l·(−∂ℓ/∂W_l): `lr1`, `lr2`, … are per-layer factors on the step and can be grid axes.
+//! The gradient is backpropagation over the whole data set (full batch), written out in
+//! shaders/systems/mlp.wgsl with the same operations in the same order.
+
+use super::data::DataSet;
+use super::deep_linear::check_size;
+use super::{end_to_end_norm, f32_literal, integer_param, network_spec, network_wgsl, order_parameter, regulariser, regulariser_slope, Layout, MAX_DEPTH, MAX_WEIGHTS};
+use crate::real::Real;
+use crate::scenario::{Activation, NetworkOptions, Parameterisation, ParamValue};
+use crate::system::{Model, ObservableSpec, ParamSpec, SystemSpec};
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Parameter slots: these scalars, then lr1..lr{D+1}.
+const D0: usize = 1;
+const GAMMA: usize = 2;
+const REG_POWER: usize = 3;
+const LR1: usize = 5;
+
+const FIXED_PARAMS: [ParamSpec; 5] = [
+    ParamSpec::integer("D", 1.0, "hidden layers"),
+    ParamSpec::integer("d0", 8.0, "width of the hidden layers"),
+    ParamSpec::real("gamma", 0.0, "weight decay"),
+    ParamSpec::real("reg_power", 2.0, "p in R(w) = |w|^p"),
+    ParamSpec::real("init_scale", 1.0, "standard deviation of the initial weights"),
+];
+
+/// The model of `mlp`.
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    pub layout: Layout,
+    pub activation: Activation,
+    /// c_1..c_{D+1}, rounded to f32 (the GPU gets the same bits).
+    pub scales: Vec<f32>,
+    pub data: DataSet,
+}
+
+/// Builds `mlp` for the given parameters and data options.
+pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) -> Result<(Mlp, SystemSpec)> {
+    super::check_unused_options("mlp", options, &["activation", "parameterisation", "n", "dim", "teacher", "noise", "data_seed", "x", "y"])?;
+    let depth = integer_param(params, "mlp", "D", 1, 0..=MAX_DEPTH)?;
+    let width = integer_param(params, "mlp", "d0", 8, 1..=MAX_WEIGHTS)?;
+    let dim_hint = options.dim.unwrap_or(width);
+    let n_weights_for = |dim: usize| Layout { depth, width, dim }.n_weights();
+    let data = DataSet::resolve(options, dim_hint, n_weights_for)?;
+    let layout = Layout { depth, width, dim: data.dim };
+    check_size("mlp", &layout)?;
+    let scales: Vec<f32> = (1..=depth + 1)
+        .map(|l| {
+            let fan_in = layout.fan_in(l) as f64;
+            match (options.parameterisation, l == depth + 1) {
+                (Parameterisation::Standard, _) => 1.0,
+                (Parameterisation::MeanField, false) => (1.0 / fan_in.sqrt()) as f32,
+                (Parameterisation::MeanField, true) => (1.0 / fan_in) as f32,
+            }
+        })
+        .collect();
+    let mut params_spec = FIXED_PARAMS.to_vec();
+    for l in 1..=depth + 1 {
+        let name = format!("lr{l}");
+        let doc = if l == depth + 1 { "step factor of the output layer U".to_string() } else { format!("step factor of layer W{l}") };
+        params_spec.push(ParamSpec { name: name.into(), default: super::super::ParamDefault::Scalar(1.0), doc: doc.into(), integer: false });
+    }
+    let mut consts = String::new();
+    let _ = writeln!(consts, "const NET_N: u32 = {}u;", data.n);
+    let list: Vec<String> = scales.iter().map(|&c| f32_literal(c as f64)).collect();
+    let _ = writeln!(consts, "fn net_scale(l: u32) -> f32 {{\n    let c = array<f32, {}>({});\n    return c[l - 1u];\n}}", scales.len(), list.join(", "));
+    let _ = writeln!(consts, "{}", activation_wgsl(options.activation));
+    let wgsl = network_wgsl(&layout, &consts, include_str!("../../../shaders/systems/mlp.wgsl"));
+    let summary = format!(
+        "a {} network (D = {depth}, d0 = {width}, d = {}) trained on {} samples, {} parameterisation",
+        options.activation.as_str(),
+        data.dim,
+        data.n,
+        options.parameterisation.as_str()
+    );
+    let extra = [ObservableSpec::new("out_rms", "root mean square of the network's outputs over the data")];
+    let mut spec = network_spec("mlp", summary, &layout, params_spec, &extra, wgsl, ("lr1=0.01:100:256:log", "lr2=0.01:100:256:log"));
+    // The function on the data tells fixed points apart: loss and output size.
+    spec.features = Some(vec![0, 5].into());
+    Ok((Mlp { layout, activation: options.activation, scales, data }, spec))
+}
+
+/// `net_act(z)` and `net_act_deriv(z, h)` (h = act(z)) in WGSL.
+fn activation_wgsl(a: Activation) -> String {
+    let (f, df) = match a {
+        Activation::Identity => ("z", "1.0"),
+        Activation::Tanh => ("tanh(z)", "1.0 - h * h"),
+        Activation::Relu => ("max(z, 0.0)", "select(0.0, 1.0, z > 0.0)"),
+        Activation::Sigmoid => ("1.0 / (1.0 + exp(-z))", "h * (1.0 - h)"),
+    };
+    format!("fn net_act(z: f32) -> f32 {{ return {f}; }}\nfn net_act_deriv(z: f32, h: f32) -> f32 {{ return {df}; }}\n")
+}
+
+impl Activation {
+    /// act(z), as in `activation_wgsl`.
+    fn apply<T: Real>(self, z: T) -> T {
+        match self {
+            Activation::Identity => z,
+            Activation::Tanh => z.tanh(),
+            Activation::Relu => z.max(T::zero()),
+            Activation::Sigmoid => T::one() / (T::one() + (-z).exp()),
+        }
+    }
+    /// act'(z) given h = act(z).
+    fn deriv<T: Real>(self, z: T, h: T) -> T {
+        match self {
+            Activation::Identity => T::one(),
+            Activation::Tanh => T::one() - h * h,
+            Activation::Relu => {
+                if z > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+            Activation::Sigmoid => h * (T::one() - h),
+        }
+    }
+}
+
+impl Mlp {
+    fn scales_t<T: Real>(&self) -> Vec<T> {
+        self.scales.iter().map(|&c| T::of(c as f64)).collect()
+    }
+
+    /// The mean squared error over the data and, with `grad`, its gradient in the weights;
+    /// also the root mean square of the outputs.
+    pub fn fit<T: Real>(&self, w: &[T], mut grad: Option<&mut [T]>) -> (T, T) {
+        let Layout { depth, width: h, dim: d } = self.layout;
+        let c = self.scales_t::<T>();
+        let n = self.data.n;
+        let inv_n = T::one() / T::of(n as f64);
+        let nu = self.layout.fan_in(depth + 1);
+        let uo = self.layout.output().start;
+        if let Some(g) = grad.as_deref_mut() {
+            g.iter_mut().for_each(|v| *v = T::zero());
+        }
+        // Activations: h_0 = x (d), then z_l and h_l (h each) for l = 1..D.
+        let mut hs = vec![T::zero(); d + depth * h];
+        let mut zs = vec![T::zero(); depth * h];
+        let mut dh = vec![T::zero(); h.max(d)];
+        let mut dh_prev = vec![T::zero(); h.max(d)];
+        let (mut sse, mut sso) = (T::zero(), T::zero());
+        for s in 0..n {
+            for k in 0..d {
+                hs[k] = T::of(self.data.x[s * d + k] as f64);
+            }
+            for l in 1..=depth {
+                let fan = self.layout.fan_in(l);
+                let o = self.layout.offset(l);
+                let hp = if l == 1 { 0 } else { d + (l - 2) * h };
+                for i in 0..h {
+                    let mut acc = T::zero();
+                    for k in 0..fan {
+                        acc = acc + w[o + i * fan + k] * hs[hp + k];
+                    }
+                    let z = c[l - 1] * acc;
+                    zs[(l - 1) * h + i] = z;
+                    hs[d + (l - 1) * h + i] = self.activation.apply(z);
+                }
+            }
+            let hd = if depth == 0 { 0 } else { d + (depth - 1) * h };
+            let mut acc = T::zero();
+            for k in 0..nu {
+                acc = acc + w[uo + k] * hs[hd + k];
+            }
+            let f = c[depth] * acc;
+            let r = f - T::of(self.data.y[s] as f64);
+            sse = sse + r * r;
+            sso = sso + f * f;
+            let Some(g) = grad.as_deref_mut() else {
+                continue;
+            };
+            let delta = T::of(2.0) * r * inv_n * c[depth];
+            for k in 0..nu {
+                g[uo + k] = g[uo + k] + delta * hs[hd + k];
+                dh[k] = delta * w[uo + k];
+            }
+            for l in (1..=depth).rev() {
+                let fan = self.layout.fan_in(l);
+                let o = self.layout.offset(l);
+                let hp = if l == 1 { 0 } else { d + (l - 2) * h };
+                // dz_i = c_l · ∂/∂z_i; reuse dh for it.
+                for i in 0..h {
+                    let z = zs[(l - 1) * h + i];
+                    let hv = hs[d + (l - 1) * h + i];
+                    dh[i] = dh[i] * self.activation.deriv(z, hv) * c[l - 1];
+                }
+                for k in 0..fan {
+                    let mut acc = T::zero();
+                    for i in 0..h {
+                        g[o + i * fan + k] = g[o + i * fan + k] + dh[i] * hs[hp + k];
+                        acc = acc + w[o + i * fan + k] * dh[i];
+                    }
+                    dh_prev[k] = acc;
+                }
+                std::mem::swap(&mut dh, &mut dh_prev);
+            }
+        }
+        (sse * inv_n, (sso * inv_n).sqrt())
+    }
+}
+
+impl Model for Mlp {
+    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+        self.fit(x, Some(v));
+        let c = p[GAMMA] * regulariser_slope(x, p[REG_POWER]);
+        for l in 1..=self.layout.depth + 1 {
+            let lr = p[LR1 + l - 1];
+            let end = if l == self.layout.depth + 1 { x.len() } else { self.layout.offset(l + 1) };
+            for j in self.layout.offset(l)..end {
+                v[j] = -lr * (v[j] + c * x[j]);
+            }
+        }
+    }
+
+    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+        self.fit(x, None).0 + p[GAMMA] * regulariser(x, p[REG_POWER])
+    }
+
+    fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
+        let (fit, rms) = self.fit(x, None);
+        let reg = regulariser(x, p[REG_POWER]);
+        out[0] = fit + p[GAMMA] * reg;
+        out[1] = fit;
+        out[2] = reg;
+        out[3] = order_parameter(&self.layout, x, p[D0]);
+        out[4] = end_to_end_norm(&self.layout, x, &self.scales_t::<T>());
+        out[5] = rms;
+    }
+
+    fn validate(&self, p: &[f64]) -> Result<()> {
+        if p[REG_POWER] < 1.0 {
+            return Err(Error::input(format!("mlp: reg_power must be >= 1, got {}", p[REG_POWER])));
+        }
+        for l in 1..=self.layout.depth + 1 {
+            let lr = p[LR1 + l - 1];
+            if !(lr > 0.0) {
+                return Err(Error::input(format!("mlp: lr{l} must be positive, got {lr}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Per-layer step factors precondition the gradient flow (same fixed points); the Hessian
+    /// test needs the plain gradient.
+    fn hessian_params(&self, p: &[f64]) -> Vec<f64> {
+        let mut q = p.to_vec();
+        q[LR1..LR1 + self.layout.depth + 1].iter_mut().for_each(|v| *v = 1.0);
+        q
+    }
+}
