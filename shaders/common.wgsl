@@ -3,7 +3,7 @@
 // The host prepends a generated prelude that defines:
 //   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, VEC_LEN   (u32 constants)
 //   P_<name>                                         (offset of each parameter in P)
-//   INIT_SCALE                                       (slot of init_scale, or NO_TARGET)
+//   RANDOM_INIT, INIT_SCALE                          (random start? the slot of init_scale)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
 // and kernel.wgsl. Every composition is validated by naga in the tests.
 
@@ -26,7 +26,7 @@ struct Config {
     step: f32,          // lr for gd, dt for rk4
     tol: f32,           // converged when |field| < tol
     bound: f32,         // diverged when any |x_i| > bound
-    _pad3: f32,
+    canary: u32,        // trips of the canary loop (see `counters`)
 }
 
 const NO_TARGET: u32 = 0xffffffffu;
@@ -47,7 +47,10 @@ const NONFINITE: u32 = 5u;
 @group(0) @binding(3) var<storage, read_write> status: array<u32>;
 @group(0) @binding(4) var<storage, read_write> steps: array<u32>;
 @group(0) @binding(5) var<storage, read_write> observables: array<f32>;
-@group(0) @binding(6) var<storage, read_write> running: atomic<u32>;
+// [0]: trajectories still running after this dispatch. [1]: invocations whose canary loop ran
+// short: some adapters (llvmpipe) stop every loop of an invocation after a fixed total of
+// iterations, which would silently corrupt the state; the host then retries with shorter chunks.
+@group(0) @binding(6) var<storage, read_write> counters: array<atomic<u32>, 2>;
 // A system's data set (an mlp's samples: x row-major, then y); one unused value otherwise.
 @group(0) @binding(7) var<storage, read> data: array<f32>;
 
@@ -79,4 +82,15 @@ fn axpy(x: State, h: f32, v: State) -> State {
         r[i] = x[i] + h * v[i];
     }
     return r;
+}
+
+// Run last in an entry point: counts the invocation in counters[1] if its loops were cut short.
+fn check_canary() {
+    var trips = 0u;
+    for (var k = 0u; k < cfg.canary; k++) {
+        trips += 1u;
+    }
+    if (trips != cfg.canary) {
+        atomicAdd(&counters[1], 1u);
+    }
 }

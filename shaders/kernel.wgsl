@@ -35,7 +35,7 @@ fn initial_state(i: u32) -> State {
     for (var k = 0u; k < STATE_DIM; k++) {
         x[k] = P[N_PARAMS + k];
     }
-    if (INIT_SCALE != NO_TARGET) {
+    if (RANDOM_INIT) {
         let scale = P[INIT_SCALE];
         let gi = cfg.index_offset + i;
         let point = gi / cfg.samples;
@@ -104,6 +104,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     if (status[i] != RUNNING) {
         if (n == 0u) {
             store_state(i, x);
+            check_canary();
         }
         return;
     }
@@ -129,8 +130,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     status[i] = s;
     steps[i] = n;
     if (s == RUNNING) {
-        atomicAdd(&running, 1u);
+        atomicAdd(&counters[0], 1u);
     }
+    check_canary();
 }
 
 @compute @workgroup_size(64)
@@ -150,4 +152,5 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
     for (var k = 0u; k < N_OBS; k++) {
         observables[i * N_OBS + k] = o[k];
     }
+    check_canary();
 }

@@ -45,7 +45,7 @@ fn run_writes_every_output() {
     // Labels read back agree with the counts of attractors.csv.
     let bytes = std::fs::read(out.join("labels.npy")).unwrap();
     let labels: Vec<i32> = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap();
-    let counts: Vec<u64> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse().unwrap()).collect();
+    let counts: Vec<u64> = csv.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
     for (id, &c) in counts.iter().enumerate() {
         assert_eq!(labels.iter().filter(|&&l| l == id as i32).count() as u64, c);
     }

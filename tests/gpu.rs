@@ -20,22 +20,33 @@ fn validate(source: &str) -> naga::Module {
     module
 }
 
-/// Every system × step rule, and `effective` at several vector lengths.
+/// Every system × step rule, `effective` at several vector lengths, the networks at several
+/// depths (D = 0 has no hidden layer) and every activation.
 fn all_shapes() -> Vec<Shape> {
     let mut shapes = Vec::new();
     for name in System::BUILT_IN {
-        let system = System::by_name(name).unwrap();
+        let variants: Vec<String> = match name {
+            "effective" => [1usize, 2, 5]
+                .iter()
+                .map(|&n| {
+                    let v: Vec<String> = (1..=n).map(|k| k.to_string()).collect();
+                    format!("a=[{0}]\nexy=[{0}]\n", v.join(","))
+                })
+                .collect(),
+            "deep-linear" => (0..=3).map(|d| format!("D={d}\nd0=3\n")).collect(),
+            "mlp" => ["identity", "tanh", "relu", "sigmoid"]
+                .iter()
+                .enumerate()
+                .map(|(d, a)| format!("D={d}\n[network]\nactivation='{a}'\nparameterisation='mean-field'\n"))
+                .collect(),
+            _ => vec![String::new()],
+        };
         for method in [Method::Gd, Method::Rk4] {
-            let lens: &[usize] = if system == System::Effective { &[1, 2, 5] } else { &[0] };
-            for &n in lens {
-                let mut s = Scenario::for_system(&system.spec().name).unwrap();
-                s.dynamics.method = method;
-                if n > 0 {
-                    let v: Vec<f64> = (1..=n).map(|k| k as f64).collect();
-                    s.params.insert("a".into(), basinmap::scenario::ParamValue::Vector(v.clone()));
-                    s.params.insert("exy".into(), basinmap::scenario::ParamValue::Vector(v));
-                }
-                shapes.push(Shape::of(&Plan::new(&s).unwrap()));
+            for v in &variants {
+                let system = System::by_name(name).unwrap();
+                let (x, _) = system.default_axes();
+                let toml = format!("system='{name}'\nx='{x}'\n[dynamics]\nmethod='{}'\n[params]\n{v}", method.as_str());
+                shapes.push(Shape::of(&Plan::new(&Scenario::from_toml(&toml).unwrap()).unwrap()));
             }
         }
     }
@@ -45,7 +56,7 @@ fn all_shapes() -> Vec<Shape> {
 #[test]
 fn every_composition_validates_with_naga() {
     let shapes = all_shapes();
-    assert_eq!(shapes.len(), 2 * (1 + 1 + 3));
+    assert_eq!(shapes.len(), 2 * (1 + 1 + 3 + 4 + 4));
     for shape in &shapes {
         let module = validate(&compose(shape).source);
         let entry: Vec<_> = module.entry_points.iter().map(|e| e.name.as_str()).collect();
@@ -119,4 +130,19 @@ fn gpu_tiles_and_chunks_do_not_change_results() {
     let a = g.run(&p, &|_, _| {}).unwrap();
     let b = g.run(&p, &|_, _| {}).unwrap();
     assert_eq!(a, b);
+}
+
+#[test]
+fn long_dispatches_take_every_step() {
+    // One dispatch of 100 000 steps: more loop iterations than llvmpipe lets one invocation run.
+    // The kernel's canary must catch the cut and the engine retry with shorter dispatches, so
+    // every trajectory takes exactly the steps it was given.
+    let Some(g) = gpu() else { return };
+    let p = plan("system='landau'\nx='r=-1:-0.5:4'\ny='m=0.5:1:2'\n[params]\nu=1\nw=0\n[dynamics]\nlr=0.0001\nsteps=100000\ntol=0");
+    let o = g.with_chunk(100_000).run(&p, &|_, _| {}).unwrap();
+    assert!(o.steps.iter().all(|&s| s == 100_000), "{:?}", o.steps);
+    let cpu = basinmap::engine::cpu::CpuEngine::new().run(&p, &|_, _| {}).unwrap();
+    for (a, b) in o.observables.iter().zip(&cpu.observables) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
 }

@@ -21,6 +21,8 @@ pub const WORKGROUP: u32 = 64;
 const MAX_TILE: usize = 1 << 22;
 /// Target wall time of one dispatch.
 const TARGET_DISPATCH: Duration = Duration::from_millis(50);
+/// Trips of the kernel's canary loop (see `counters` in shaders/common.wgsl).
+const CANARY: u32 = 2;
 /// Input slot value meaning "this axis is absent".
 const NO_TARGET: u32 = u32::MAX;
 
@@ -43,7 +45,7 @@ pub struct Config {
     pub step: f32,
     pub tol: f32,
     pub bound: f32,
-    pub _pad3: f32,
+    pub canary: u32,
 }
 
 /// A wgpu device ready to integrate plans.
@@ -53,6 +55,10 @@ pub struct GpuEngine {
     info: wgpu::AdapterInfo,
     /// The first error wgpu reported outside an error scope.
     lost: Arc<Mutex<Option<String>>>,
+    /// A cap on trajectories per tile below the adapter's own (tests: tiling must not matter).
+    tile_cap: Option<usize>,
+    /// Steps per dispatch, fixed (tests); adapted to the dispatch time otherwise.
+    chunk: Option<u32>,
 }
 
 fn instance() -> wgpu::Instance {
@@ -120,7 +126,20 @@ impl GpuEngine {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(Some(GpuEngine { device, queue, info, lost }))
+        Ok(Some(GpuEngine { device, queue, info, lost, tile_cap: None, chunk: None }))
+    }
+
+    /// Starts every tile with `n` steps per dispatch and never takes more (results must not
+    /// depend on it).
+    pub fn with_chunk(mut self, n: u32) -> Self {
+        self.chunk = Some(n.max(1));
+        self
+    }
+
+    /// Caps the trajectories per tile (results must not depend on it).
+    pub fn with_max_tile(mut self, n: usize) -> Self {
+        self.tile_cap = Some(n.max(1));
+        self
     }
 
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
@@ -142,7 +161,7 @@ impl GpuEngine {
         let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
             * limits.max_compute_workgroups_per_dimension as usize
             * WORKGROUP as usize;
-        by_binding.min(by_dispatch).min(MAX_TILE)
+        by_binding.min(by_dispatch).min(MAX_TILE).min(self.tile_cap.unwrap_or(MAX_TILE))
     }
 
     /// Builds the two pipelines (`integrate`, `finish`) for `plan`, with WGSL validation errors
@@ -213,6 +232,13 @@ impl GpuEngine {
             pass.dispatch_workgroups(groups.0, groups.1, 1);
         }
         self.queue.submit([enc.finish()]);
+    }
+
+    /// The kernel's counters: trajectories still running, invocations whose loops were cut short.
+    fn counters(&self, buf: &wgpu::Buffer) -> Result<(u32, u32)> {
+        let bytes = self.read(buf, 8)?;
+        let words: &[u32] = bytemuck::cast_slice(&bytes);
+        Ok((words[0], words[1]))
     }
 
     /// Copies `bytes` of `src` to the host.
@@ -298,7 +324,7 @@ impl Engine for GpuEngine {
         let status_buf = storage("basinmap.status", tile_max * 4);
         let steps_buf = storage("basinmap.steps", tile_max * 4);
         let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
-        let running_buf = storage("basinmap.running", 4);
+        let counters_buf = storage("basinmap.counters", 8);
         let mut data = plan.system.data();
         if data.is_empty() {
             data.push(0.0);
@@ -314,7 +340,7 @@ impl Engine for GpuEngine {
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("basinmap.bind_group"),
             layout: &layout,
-            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &running_buf, &data_buf]
+            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &counters_buf, &data_buf]
                 .iter()
                 .enumerate()
                 .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
@@ -323,7 +349,11 @@ impl Engine for GpuEngine {
 
         let d = &plan.dynamics;
         let max_per_dim = self.device.limits().max_compute_workgroups_per_dimension;
-        let mut chunk: u32 = 64;
+        // Steps per dispatch: adapted to TARGET_DISPATCH, and capped below what made an adapter
+        // cut an invocation's loops short (llvmpipe stops every loop of an invocation after a
+        // fixed total of iterations; the kernel's canary loop reports it).
+        let mut cap: u32 = self.chunk.unwrap_or(1 << 20);
+        let mut chunk: u32 = self.chunk.unwrap_or(64);
         let mut done = 0u64;
         for tile in tiles {
             let len = tile.len();
@@ -344,15 +374,28 @@ impl Engine for GpuEngine {
                 step: d.step_size() as f32,
                 tol: d.tol as f32,
                 bound: d.bound as f32,
-                _pad3: 0.0,
+                canary: CANARY,
             };
             loop {
-                config.chunk_steps = chunk.min(d.steps - config.chunk_start);
+                config.chunk_steps = chunk.min(cap).min(d.steps - config.chunk_start);
                 self.queue.write_buffer(&config_buf, 0, bytemuck::bytes_of(&config));
                 let t0 = Instant::now();
-                self.dispatch(&integrate, &bind_group, (gx, gy), Some(&running_buf));
-                let running = u32::from_le_bytes(self.read(&running_buf, 4)?[..4].try_into().expect("4 bytes"));
+                self.dispatch(&integrate, &bind_group, (gx, gy), Some(&counters_buf));
+                let (running, cut) = self.counters(&counters_buf)?;
                 let elapsed = t0.elapsed();
+                if cut > 0 {
+                    // The tile's state is no longer trustworthy: start it again, shorter.
+                    if config.chunk_steps == 1 {
+                        return Err(Error::Gpu(format!(
+                            "{} stops shader loops after a fixed number of iterations, and one step of this system needs more; use --engine cpu",
+                            self.info.name
+                        )));
+                    }
+                    cap = config.chunk_steps / 2;
+                    chunk = cap;
+                    config.chunk_start = 0;
+                    continue;
+                }
                 config.chunk_start += config.chunk_steps;
                 progress(done + (len as u64 - running as u64), n as u64);
                 if running == 0 || config.chunk_start >= d.steps {
@@ -360,9 +403,15 @@ impl Engine for GpuEngine {
                 }
                 // Aim the next dispatch at TARGET_DISPATCH.
                 let scale = TARGET_DISPATCH.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
-                chunk = ((chunk as f64 * scale.clamp(0.25, 4.0)) as u32).clamp(16, 1 << 20);
+                chunk = ((chunk as f64 * scale.clamp(0.25, 4.0)) as u32).clamp(16.min(cap), cap);
             }
-            self.dispatch(&finish, &bind_group, (gx, gy), None);
+            self.dispatch(&finish, &bind_group, (gx, gy), Some(&counters_buf));
+            if self.counters(&counters_buf)?.1 > 0 {
+                return Err(Error::Gpu(format!(
+                    "{} stops shader loops after a fixed number of iterations, and the observables of this system need more; use --engine cpu",
+                    self.info.name
+                )));
+            }
             let status = self.read(&status_buf, (len * 4) as u64)?;
             let steps = self.read(&steps_buf, (len * 4) as u64)?;
             let obs = self.read(&obs_buf, (len * n_obs * 4).max(4) as u64)?;

@@ -65,11 +65,9 @@ pub fn compose(shape: &Shape) -> Composition {
     for (name, offset) in &shape.params {
         let _ = writeln!(s, "const P_{name}: u32 = {offset}u;");
     }
-    match shape.init_scale {
-        Some(slot) => writeln!(s, "const INIT_SCALE: u32 = {slot}u;"),
-        None => writeln!(s, "const INIT_SCALE: u32 = NO_TARGET;"),
-    }
-    .expect("writing to a String");
+    // The slot must index P even when unused: naga checks constant indices.
+    let _ = writeln!(s, "const RANDOM_INIT: bool = {};", shape.init_scale.is_some());
+    let _ = writeln!(s, "const INIT_SCALE: u32 = {}u;", shape.init_scale.unwrap_or(0));
     s.push('\n');
     s.push_str(COMMON);
     s.push('\n');
