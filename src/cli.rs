@@ -19,10 +19,23 @@ pub enum Command {
     ///
     /// With no arguments: the first-order Landau transition over r × m0.
     Run(RunArgs),
+    /// Record a few trajectories step by step (observables and gradient norm) to trace.csv, with
+    /// trace.png and trace.svg. Takes the same scenario and flags as `run`; every grid point and
+    /// sample is one trajectory (at most 64).
+    Trace(TraceArgs),
     /// List the built-in systems with their state, parameters, defaults and observables.
     Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.
     Info,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Record every N-th step (default: about 2000 records per trajectory).
+    #[arg(long, value_name = "N")]
+    pub every: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -69,7 +82,7 @@ pub struct RunArgs {
     /// or a state variable (its starting value).
     #[arg(long, value_name = "AXIS")]
     pub x: Option<String>,
-    /// The y axis, as --x.
+    /// The y axis, as --x; `none` for a 1-D scan (which also draws curves.png).
     #[arg(long, value_name = "AXIS")]
     pub y: Option<String>,
     /// Step rule: gradient descent (gd) or RK4 of the gradient flow.
@@ -154,7 +167,7 @@ impl RunArgs {
             s.x = x.parse::<Axis>()?;
         }
         if let Some(y) = &self.y {
-            s.y = Some(y.parse::<Axis>()?);
+            s.y = if y == "none" { None } else { Some(y.parse::<Axis>()?) };
         }
         let d = &mut s.dynamics;
         if let Some(m) = self.dynamics {

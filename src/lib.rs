@@ -32,5 +32,6 @@ pub mod render;
 pub mod run;
 pub mod scenario;
 pub mod system;
+pub mod trace;
 
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@ use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{Cli, Command, RunArgs, SystemsArgs};
+use cli::{Cli, Command, RunArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -21,6 +21,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Trace(args) => trace(&args),
         Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
@@ -99,6 +100,25 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
 
 /// The WGSL a user can start from: a formula system's in the `--wgsl` format, a built-in
 /// system's own file otherwise.
+fn trace(args: &TraceArgs) -> basinmap::Result<()> {
+    let scenario = args.run.scenario()?;
+    let plan = Plan::new(&scenario)?;
+    let dir = basinmap::io::OutputDir::prepare(&args.run.output)?;
+    let trace = basinmap::trace::record(&plan, args.every)?;
+    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
+    let files = basinmap::trace::write(&plan, &trace, &dir, &title)?;
+    if !args.run.quiet {
+        let loss = trace.columns.iter().position(|c| c == "loss").unwrap_or(0);
+        for t in &trace.trajectories {
+            let last = t.values.last().map_or(f32::NAN, |r| r[loss]);
+            let steps = t.steps.last().copied().unwrap_or(0);
+            println!("{:<40} {:<10} {steps:>8} steps  {} = {last}", t.label, format!("{:?}", t.status).to_lowercase(), trace.columns[loss]);
+        }
+        println!("wrote {} to {}", files.join(", "), args.run.output.display());
+    }
+    Ok(())
+}
+
 fn system_wgsl(system: &System) -> String {
     match system {
         System::Custom(c) => c.emit_wgsl(),

@@ -4,6 +4,7 @@ use crate::classify::{classify, max_dist, Attractor, Classification, Groups, Kin
 use crate::engine::{self, EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
+use crate::render::curves::{self, Figure, Panel, Series};
 use crate::render::{basins::basin_image, palette};
 use crate::scenario::Scenario;
 use crate::system::{stability::stability, Model, ModelVisitor, Stability, System};
@@ -215,7 +216,7 @@ fn name_phases(plan: &Plan, c: &mut Classification) {
     use crate::system::network::{phase_of, E2E_NORM};
     for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
         if let Some(o) = a.observables.get(E2E_NORM) {
-            a.phase = phase_of(o.min, o.max);
+            a.phase = Some(phase_of(o.value));
         }
     }
     let n_groups = plan.group_shape().0 * plan.group_shape().1;
@@ -282,6 +283,53 @@ pub fn fractions(labels: &[u32], samples: usize, n_attractors: usize) -> Vec<f32
     f
 }
 
+/// A 1-D scan as curves: the final loss, regulariser and order parameter (or, for systems without
+/// them, the first observables) against the scanned value, every trajectory a dot coloured by its
+/// attractor — the paper's Fig. 1 for a network.
+pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]]) -> Figure {
+    let names = plan.system.spec().observable_names();
+    let preferred: Vec<usize> = ["loss", "reg", "b"].iter().filter_map(|n| names.iter().position(|m| m == n)).collect();
+    let shown: Vec<usize> = if preferred.is_empty() { (0..names.len().min(3)).collect() } else { preferred };
+    let panels = shown
+        .iter()
+        .map(|&k| Panel {
+            y_label: names[k].to_string(),
+            log_y: false,
+            series: c
+                .attractors
+                .iter()
+                .map(|a| Series {
+                    label: attractor_label(a),
+                    colour: colours[a.id as usize],
+                    points: (0..outcomes.len())
+                        .filter(|&i| c.labels[i] == a.id && a.kind == Kind::Fixed)
+                        .map(|i| (plan.x.values[plan.point_of(i) % plan.nx()], outcomes.obs(i)[k] as f64))
+                        .collect(),
+                    line: false,
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect(),
+        })
+        .collect();
+    let title = plan_title(plan);
+    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels }
+}
+
+fn attractor_label(a: &Attractor) -> String {
+    let mut words = vec![a.id.to_string(), a.kind.as_str().to_string()];
+    if let Some(p) = a.phase {
+        words.push(p.as_str().to_string());
+    }
+    if let Some(s) = a.stability {
+        words.push(s.as_str().to_string());
+    }
+    words.join(" ")
+}
+
+fn plan_title(plan: &Plan) -> String {
+    format!("{}: final state against {}", plan.system.spec().name, plan.x.name)
+}
+
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
@@ -312,6 +360,13 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     }
     dir.write_bytes("attractors.csv", attractors_csv(&c.attractors, &names, &colours).as_bytes())?;
     files.push("attractors.csv".to_string());
+    if plan.y.is_none() {
+        let fig = scan_figure(plan, outcomes, c, &colours);
+        let size = (1000, 260 * fig.panels.len() as u32 + 60);
+        dir.write_bytes("curves.png", &curves::png(&fig, size)?)?;
+        dir.write_bytes("curves.svg", curves::svg(&fig, size)?.as_bytes())?;
+        files.extend(["curves.png".to_string(), "curves.svg".to_string()]);
+    }
     files.push(RUN_JSON.to_string());
     Ok(files)
 }

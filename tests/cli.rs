@@ -218,3 +218,53 @@ fn user_defined_systems_from_the_command_line() {
     let o = basinmap(&["systems", "--show", "effective", "--emit-wgsl"], &[]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("fn sys_field"));
 }
+
+/// A PNG's (width, height), from its header.
+fn png_size(path: &Path) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (img.width(), img.height())
+}
+
+#[test]
+fn trace_writes_a_csv_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("trace");
+    let o = basinmap(
+        &["trace", "--system", "deep-linear", "--x", "gamma=0.1:0.1:1", "--y", "init_scale=0.05:0.3:2", "--steps", "3000", "--every", "10", "-o", out.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("trace.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), "trajectory,label,step,loss,fit,reg,b,e2e_norm,grad_norm");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Two trajectories, every 10th step, each ending at convergence or the last step.
+    for t in ["0", "1"] {
+        let steps: Vec<u32> = rows.iter().filter(|r| r[0] == t).map(|r| r[2].parse().unwrap()).collect();
+        assert!(steps.len() > 10, "trajectory {t}: {} records", steps.len());
+        assert_eq!(steps[0], 0);
+        assert!(steps.windows(2).all(|w| w[1] > w[0] && (w[1] % 10 == 0 || w[1] == *steps.last().unwrap())));
+    }
+    // Gradient descent never raises the loss at this step size.
+    let loss: Vec<f64> = rows.iter().filter(|r| r[0] == "1").map(|r| r[3].parse().unwrap()).collect();
+    assert!(loss.windows(2).all(|w| w[1] <= w[0] + 1e-6), "loss rose");
+    assert_eq!(png_size(&out.join("trace.png")), (1000, 4 * 300 + 60));
+    assert!(std::fs::read_to_string(out.join("trace.svg")).unwrap().starts_with("<svg"));
+    let o = basinmap(&["trace", "--system", "landau", "-o", out.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at most 64"));
+}
+
+#[test]
+fn one_dimensional_scans_get_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scan");
+    let o = basinmap(&["run", "--system", "deep-linear", "--x", "gamma=0.01:0.8:24", "--y", "none", "--samples", "2", "--engine", "cpu", "-o", out.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(png_size(&out.join("curves.png")), (1000, 3 * 260 + 60));
+    assert_eq!(png_size(&out.join("basins.png")), (24, 1));
+    assert_eq!(npy_shape(&out.join("labels.npy")), [1, 24, 2]);
+    assert!(std::fs::read_to_string(out.join("curves.svg")).unwrap().contains("</svg>"));
+    let csv = std::fs::read_to_string(out.join("attractors.csv")).unwrap();
+    assert!(csv.contains(",trivial,") && csv.contains(",learning,"), "{csv}");
+}

@@ -98,7 +98,8 @@ impl ModelVisitor for RunAll<'_> {
 
 /// Work vectors for one trajectory (the state dimension is only known at run time).
 pub struct Scratch<T> {
-    v: Vec<T>,
+    /// The field at the current state: `advance` steps along it.
+    pub v: Vec<T>,
     k: [Vec<T>; 4],
     tmp: Vec<T>,
 }
@@ -145,7 +146,7 @@ impl<T: Real> Stepper<T> {
     }
 
     /// One step from `x` given `v = field(x)` (WGSL `advance`).
-    fn advance<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) {
+    pub fn advance<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) {
         let h = self.step;
         match self.method {
             Method::Gd => {

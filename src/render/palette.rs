@@ -57,3 +57,8 @@ pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
 pub fn hex(c: [u8; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
+
+/// `n` distinct colours for curves, from the categorical palette (repeating past 16).
+pub fn series_colours(n: usize) -> Vec<[u8; 3]> {
+    (0..n).map(|k| CATEGORICAL[k % CATEGORICAL.len()]).collect()
+}

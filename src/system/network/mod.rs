@@ -174,15 +174,15 @@ pub const E2E_NORM: usize = 4;
 /// tol^{1/D}; their product, the end-to-end map, is far smaller.)
 pub const TRIVIAL_E2E: f64 = 1e-3;
 
-/// The named phase of a fixed point whose end-to-end norm ranges over [min, max] on the map.
-pub fn phase_of(min: f64, max: f64) -> Option<crate::classify::Phase> {
+/// The named phase of a fixed point whose end-to-end norm is `e2e` (at its largest cluster: a
+/// branch that joins the origin continuously, at a second-order transition, is named by its
+/// bulk).
+pub fn phase_of(e2e: f64) -> crate::classify::Phase {
     use crate::classify::Phase;
-    if max < TRIVIAL_E2E {
-        Some(Phase::Trivial)
-    } else if min >= TRIVIAL_E2E {
-        Some(Phase::Learning)
+    if e2e < TRIVIAL_E2E {
+        Phase::Trivial
     } else {
-        None
+        Phase::Learning
     }
 }
 

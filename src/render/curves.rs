@@ -1,0 +1,129 @@
+//! Curve figures (traces over steps, observables along a 1-D scan): stacked panels sharing one
+//! x axis, drawn with plotters to PNG and SVG. Log scales are drawn as log10 of the data, and the
+//! axis label says so.
+
+use super::fonts;
+use crate::{Error, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One line or scatter of a panel.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub label: String,
+    pub colour: [u8; 3],
+    pub points: Vec<(f64, f64)>,
+    /// A line through the points; otherwise dots.
+    pub line: bool,
+}
+
+/// One panel: a y quantity against the shared x.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    pub y_label: String,
+    pub log_y: bool,
+    pub series: Vec<Series>,
+}
+
+/// A figure of stacked panels.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    pub title: String,
+    pub x_label: String,
+    pub log_x: bool,
+    pub panels: Vec<Panel>,
+}
+
+/// Most series a legend lists.
+const MAX_LEGEND: usize = 12;
+
+fn plot_error<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Io(std::io::Error::other(format!("drawing a figure: {e:?}")))
+}
+
+/// log10 where asked; non-finite points (and log of non-positive values) are dropped.
+fn transformed(points: &[(f64, f64)], log_x: bool, log_y: bool) -> Vec<(f64, f64)> {
+    let t = |v: f64, log: bool| if log { if v > 0.0 { v.log10() } else { f64::NAN } } else { v };
+    points.iter().map(|&(x, y)| (t(x, log_x), t(y, log_y))).filter(|(x, y)| x.is_finite() && y.is_finite()).collect()
+}
+
+/// A range around [lo, hi] that is never empty.
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return 0.0..1.0;
+    }
+    let span = (hi - lo).max(1e-12 * lo.abs().max(1.0));
+    lo - 0.05 * span..hi + 0.05 * span
+}
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Result<()> {
+    let text = fonts::available();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let body = if text { root.titled(&fig.title, ("sans-serif", 22)).map_err(plot_error)? } else { root.clone() };
+    let areas = body.split_evenly((fig.panels.len().max(1), 1));
+    let name = |label: &str, log: bool| if log { format!("log10 {label}") } else { label.to_string() };
+    for (area, panel) in areas.iter().zip(&fig.panels) {
+        let series: Vec<(&Series, Vec<(f64, f64)>)> = panel.series.iter().map(|s| (s, transformed(&s.points, fig.log_x, panel.log_y))).collect();
+        let all = series.iter().flat_map(|(_, p)| p.iter());
+        let (x0, x1, y0, y1) = all.fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)));
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .x_label_area_size(if text { 36 } else { 4 })
+            .y_label_area_size(if text { 64 } else { 4 })
+            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
+            .map_err(plot_error)?;
+        let mut mesh = chart.configure_mesh();
+        // Major grid lines only: the minor ones add clutter (and bytes) without information.
+        mesh.light_line_style(WHITE);
+        if text {
+            mesh.x_desc(name(&fig.x_label, fig.log_x)).y_desc(name(&panel.y_label, panel.log_y)).label_style(("sans-serif", 14));
+        } else {
+            mesh.x_labels(0).y_labels(0);
+        }
+        mesh.draw().map_err(plot_error)?;
+        for (s, points) in &series {
+            let colour = RGBColor(s.colour[0], s.colour[1], s.colour[2]);
+            let drawn = if s.line {
+                chart.draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2))).map_err(plot_error)?
+            } else {
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled()))).map_err(plot_error)?
+            };
+            if text && series.len() <= MAX_LEGEND && !s.label.is_empty() {
+                drawn.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3)));
+            }
+        }
+        if text && series.len() <= MAX_LEGEND && series.iter().any(|(s, _)| !s.label.is_empty()) {
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", 13))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_error)?;
+        }
+    }
+    root.present().map_err(plot_error)
+}
+
+/// The figure as PNG bytes, `size` pixels.
+pub fn png(fig: &Figure, size: (u32, u32)) -> Result<Vec<u8>> {
+    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        draw(&root, fig)?;
+    }
+    let mut bytes = Vec::new();
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(&mut bytes, image::codecs::png::CompressionType::Best, image::codecs::png::FilterType::Adaptive);
+    image::ImageEncoder::write_image(encoder, &rgb, size.0, size.1, image::ExtendedColorType::Rgb8).map_err(plot_error)?;
+    Ok(bytes)
+}
+
+/// The figure as SVG text.
+pub fn svg(fig: &Figure, size: (u32, u32)) -> Result<String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        draw(&root, fig)?;
+    }
+    Ok(text)
+}

@@ -1,0 +1,191 @@
+//! `basinmap trace`: a few trajectories recorded step by step — every observable and the norm of
+//! the field — to trace.csv, with trace.png and trace.svg plotting the loss (or first
+//! observable), the data term `fit` and the order parameter `b` where the system has them, and
+//! the field's norm against the step. The paper's Fig. 3 is such a trace: the loss of a D ≥ 2 network rising, then falling,
+//! as it escapes the origin.
+//!
+//! Traces run on the CPU engine's stepper in f32 — the same steps `basinmap run` takes there —
+//! one trajectory per grid point and sample of the scenario.
+
+use crate::engine::cpu::{Scratch, Stepper};
+use crate::engine::Status;
+use crate::io::OutputDir;
+use crate::plan::Plan;
+use crate::render::curves::{self, Figure, Panel, Series};
+use crate::render::palette;
+use crate::system::{Model, ModelVisitor};
+use crate::{Error, Result};
+
+/// Most trajectories one trace records.
+pub const MAX_TRACED: usize = 64;
+/// Records per trajectory when `every` is left to basinmap.
+const TARGET_RECORDS: u32 = 2000;
+
+/// One recorded trajectory.
+#[derive(Clone, Debug)]
+pub struct Traced {
+    /// Its index in the plan (grid point × sample).
+    pub index: usize,
+    /// Its parameter values and sample, for legends: `gamma=0.02 init_scale=0.01`.
+    pub label: String,
+    pub status: Status,
+    /// The step of each record.
+    pub steps: Vec<u32>,
+    /// Per record: the observables, then the field's norm.
+    pub values: Vec<Vec<f32>>,
+}
+
+/// The recorded trajectories and the names of their columns.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    /// Observable names, then `grad_norm`.
+    pub columns: Vec<String>,
+    pub trajectories: Vec<Traced>,
+}
+
+/// Records every trajectory of `plan` every `every` steps (the last step always), or at about
+/// 2000 evenly spaced steps when `every` is `None`.
+pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {
+    let n = plan.n_trajectories();
+    if n > MAX_TRACED {
+        return Err(Error::input(format!(
+            "trace records a few trajectories: this grid has {n}; use at most {MAX_TRACED} (e.g. --x gamma=0.02:0.02:1 with --samples 4)"
+        )));
+    }
+    let every = every.unwrap_or_else(|| plan.dynamics.steps.div_ceil(TARGET_RECORDS)).max(1);
+    struct Record<'a>(&'a Plan, u32);
+    impl ModelVisitor for Record<'_> {
+        type Output = Vec<Traced>;
+        fn visit<M: Model>(self, m: &M) -> Vec<Traced> {
+            let Record(plan, every) = self;
+            (0..plan.n_trajectories()).map(|i| trace_one(plan, m, i, every)).collect()
+        }
+    }
+    let trajectories = plan.system.visit(Record(plan, every))?;
+    let mut columns: Vec<String> = plan.system.spec().observable_names().into_iter().map(String::from).collect();
+    columns.push("grad_norm".into());
+    Ok(Trace { columns, trajectories })
+}
+
+/// The parameters and sample of trajectory `i`, as `name=value` words.
+fn label_of(plan: &Plan, i: usize) -> String {
+    let inputs = plan.inputs_at(i);
+    let mut words: Vec<String> = [Some(&plan.x), plan.y.as_ref()].into_iter().flatten().map(|a| format!("{}={}", a.name, fmt_value(inputs[a.target]))).collect();
+    if plan.samples > 1 {
+        words.push(format!("sample {}", i % plan.samples));
+    }
+    words.join(" ")
+}
+
+fn fmt_value(v: f64) -> String {
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Steps trajectory `i` as the CPU engine does, recording as it goes.
+fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
+    let inputs: Vec<f32> = plan.inputs_at(i).iter().map(|&v| v as f32).collect();
+    let p = &inputs[..plan.n_params];
+    let mut x = plan.start_f32(i);
+    let stepper = Stepper::<f32>::new(&plan.dynamics);
+    let mut s = Scratch::new(x.len());
+    let mut obs = vec![0.0f32; plan.n_obs()];
+    let mut t = Traced { index: i, label: label_of(plan, i), status: Status::Undecided, steps: Vec::new(), values: Vec::new() };
+    let mut keep = |t: &mut Traced, n: u32, x: &[f32], v: &[f32]| {
+        m.observables(p, x, &mut obs);
+        let mut row = obs.clone();
+        row.push(crate::dynamics::norm(v));
+        t.steps.push(n);
+        t.values.push(row);
+    };
+    let mut n = 0u32;
+    let first = stepper.escape_status(&x);
+    if first != Status::Running {
+        t.status = first;
+        return t;
+    }
+    loop {
+        m.field(p, &x, &mut s.v);
+        let converged = crate::dynamics::norm(&s.v) < stepper.tol;
+        if n % every == 0 || converged || n == stepper.max_steps {
+            let v = s.v.clone();
+            keep(&mut t, n, &x, &v);
+        }
+        if converged {
+            t.status = Status::Converged;
+            return t;
+        }
+        if n == stepper.max_steps {
+            return t;
+        }
+        stepper.advance(m, p, &mut x, &mut s);
+        n += 1;
+        let st = stepper.escape_status(&x);
+        if st != Status::Running {
+            // Record where it left, with the field there if it is finite.
+            m.field(p, &x, &mut s.v);
+            let v = s.v.clone();
+            keep(&mut t, n, &x, &v);
+            t.status = st;
+            return t;
+        }
+    }
+}
+
+/// Writes trace.csv, trace.png and trace.svg to `dir`; returns the file names.
+pub fn write(plan: &Plan, trace: &Trace, dir: &OutputDir, title: &str) -> Result<Vec<String>> {
+    let mut csv = String::from("trajectory,label,step");
+    for c in &trace.columns {
+        csv.push(',');
+        csv.push_str(c);
+    }
+    csv.push('\n');
+    for t in &trace.trajectories {
+        for (n, row) in t.steps.iter().zip(&t.values) {
+            csv += &format!("{},\"{}\",{n}", t.index, t.label);
+            for v in row {
+                csv += &format!(",{v}");
+            }
+            csv.push('\n');
+        }
+    }
+    dir.write_bytes("trace.csv", csv.as_bytes())?;
+    let fig = figure(plan, trace, title);
+    dir.write_bytes("trace.png", &curves::png(&fig, (1000, 300 * fig.panels.len() as u32 + 60))?)?;
+    dir.write_bytes("trace.svg", curves::svg(&fig, (1000, 300 * fig.panels.len() as u32 + 60))?.as_bytes())?;
+    Ok(vec!["trace.csv".into(), "trace.png".into(), "trace.svg".into()])
+}
+
+/// Panels: the loss (or the first observable), `fit` and `b` where the system has them, log10
+/// of the field's norm.
+pub fn figure(plan: &Plan, trace: &Trace, title: &str) -> Figure {
+    let names = plan.system.spec().observable_names();
+    let mut shown: Vec<(usize, bool)> = Vec::new();
+    shown.push((names.iter().position(|&n| n == "loss").unwrap_or(0), false));
+    for extra in ["fit", "b"] {
+        if let Some(k) = names.iter().position(|&n| n == extra) {
+            shown.push((k, false));
+        }
+    }
+    shown.push((trace.columns.len() - 1, true));
+    let colours = palette::series_colours(trace.trajectories.len());
+    let panels = shown
+        .into_iter()
+        .map(|(k, log_y)| Panel {
+            y_label: trace.columns[k].clone(),
+            log_y,
+            series: trace
+                .trajectories
+                .iter()
+                .zip(&colours)
+                .map(|(t, &colour)| Series {
+                    label: t.label.clone(),
+                    colour,
+                    points: t.steps.iter().zip(&t.values).map(|(&n, row)| (n as f64, row[k] as f64)).collect(),
+                    line: true,
+                })
+                .collect(),
+        })
+        .collect();
+    Figure { title: title.to_string(), x_label: "step".into(), log_x: false, panels }
+}
