@@ -64,10 +64,7 @@ fn dl_forward(w: State) -> f32 {
                 DL_S[so + i * NET_WIDTH + j] = acc;
             }
         }
-        var vp = 0u;
-        if (l > 1u) {
-            vp = NET_DIM + (l - 2u) * NET_WIDTH;
-        }
+        let vp = net_input_offset(l);
         let vo = NET_DIM + (l - 1u) * NET_WIDTH;
         for (var i = 0u; i < NET_WIDTH; i++) {
             var acc = 0.0;
@@ -124,10 +121,7 @@ fn dl_gradient(w: State) -> State {
                 DL_T[i * n + k] = acc;
             }
         }
-        var vp = 0u;
-        if (l > 1u) {
-            vp = NET_DIM + (l - 2u) * NET_WIDTH;
-        }
+        let vp = net_input_offset(l);
         for (var i = 0u; i < NET_WIDTH; i++) {
             for (var k = 0u; k < n; k++) {
                 var ts = 0.0;
@@ -179,11 +173,5 @@ fn sys_field(x: State) -> State {
 }
 
 fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {
-    let fit = dl_forward(x);
-    let reg = net_regulariser(x, P[P_reg_power]);
-    (*o)[0] = fit + P[P_gamma] * reg;
-    (*o)[1] = fit;
-    (*o)[2] = reg;
-    (*o)[3] = net_order_parameter(x, P[P_d0]);
-    (*o)[4] = net_end_to_end_norm(x);
+    net_common_observables(x, dl_forward(x), o);
 }

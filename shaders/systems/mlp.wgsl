@@ -31,10 +31,7 @@ fn mlp_fit(w: State, with_grad: bool) -> f32 {
         for (var l = 1u; l <= NET_DEPTH; l++) {
             let fan = net_fan_in(l);
             let o = net_offset(l);
-            var hp = 0u;
-            if (l > 1u) {
-                hp = NET_DIM + (l - 2u) * NET_WIDTH;
-            }
+            let hp = net_input_offset(l);
             for (var i = 0u; i < NET_WIDTH; i++) {
                 var acc = 0.0;
                 for (var k = 0u; k < fan; k++) {
@@ -64,10 +61,7 @@ fn mlp_fit(w: State, with_grad: bool) -> f32 {
         for (var l = NET_DEPTH; l > 0u; l--) {
             let fan = net_fan_in(l);
             let o = net_offset(l);
-            var hp = 0u;
-            if (l > 1u) {
-                hp = NET_DIM + (l - 2u) * NET_WIDTH;
-            }
+            let hp = net_input_offset(l);
             for (var i = 0u; i < NET_WIDTH; i++) {
                 let z = MLP_Z[(l - 1u) * NET_WIDTH + i];
                 let hv = MLP_H[NET_DIM + (l - 1u) * NET_WIDTH + i];
@@ -108,12 +102,6 @@ fn sys_field(x: State) -> State {
 }
 
 fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {
-    let fit = mlp_fit(x, false);
-    let reg = net_regulariser(x, P[P_reg_power]);
-    (*o)[0] = fit + P[P_gamma] * reg;
-    (*o)[1] = fit;
-    (*o)[2] = reg;
-    (*o)[3] = net_order_parameter(x, P[P_d0]);
-    (*o)[4] = net_end_to_end_norm(x);
+    net_common_observables(x, mlp_fit(x, false), o);
     (*o)[5] = MLP_RMS;
 }

@@ -17,6 +17,15 @@ fn net_offset(l: u32) -> u32 {
     return NET_WIDTH * NET_DIM + (l - 2u) * NET_WIDTH * NET_WIDTH;
 }
 
+// Offset of layer l's input in an array of activations laid out as x (NET_DIM), then h_1..h_D
+// (NET_WIDTH each).
+fn net_input_offset(l: u32) -> u32 {
+    if (l == 1u) {
+        return 0u;
+    }
+    return NET_DIM + (l - 2u) * NET_WIDTH;
+}
+
 fn net_sq_norm(w: State) -> f32 {
     var s = 0.0;
     for (var k = 0u; k < STATE_DIM; k++) {
@@ -87,4 +96,14 @@ fn net_end_to_end_norm(w: State) -> f32 {
         s += NET_ROW[k] * NET_ROW[k];
     }
     return sqrt(s);
+}
+
+// The observables every network reports first: loss, fit, reg, b, e2e_norm.
+fn net_common_observables(x: State, fit: f32, o: ptr<function, array<f32, N_OBS>>) {
+    let reg = net_regulariser(x, P[P_reg_power]);
+    (*o)[0] = fit + P[P_gamma] * reg;
+    (*o)[1] = fit;
+    (*o)[2] = reg;
+    (*o)[3] = net_order_parameter(x, P[P_d0]);
+    (*o)[4] = net_end_to_end_norm(x);
 }

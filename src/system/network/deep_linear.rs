@@ -120,7 +120,7 @@ impl DeepLinear {
                 }
             }
             // v_l = W_l v_{l−1}
-            let vp = if l == 1 { 0 } else { d + (l - 2) * h };
+            let vp = self.layout.input_offset(l);
             let vo = d + (l - 1) * h;
             for i in 0..h {
                 let mut acc = T::zero();
@@ -196,7 +196,7 @@ impl DeepLinear {
                 }
             }
             // ∂ℓ/∂W_l = 2 t S_{l−1} + ḡ v_{l−1}ᵀ
-            let vp = if l == 1 { 0 } else { d + (l - 2) * h };
+            let vp = self.layout.input_offset(l);
             for i in 0..h {
                 for k in 0..n {
                     let ts = if l == 1 {

@@ -160,7 +160,7 @@ impl Mlp {
             for l in 1..=depth {
                 let fan = self.layout.fan_in(l);
                 let o = self.layout.offset(l);
-                let hp = if l == 1 { 0 } else { d + (l - 2) * h };
+                let hp = self.layout.input_offset(l);
                 for i in 0..h {
                     let mut acc = T::zero();
                     for k in 0..fan {
@@ -191,7 +191,7 @@ impl Mlp {
             for l in (1..=depth).rev() {
                 let fan = self.layout.fan_in(l);
                 let o = self.layout.offset(l);
-                let hp = if l == 1 { 0 } else { d + (l - 2) * h };
+                let hp = self.layout.input_offset(l);
                 // dz_i = c_l · ∂/∂z_i; reuse dh for it.
                 for i in 0..h {
                     let z = zs[(l - 1) * h + i];

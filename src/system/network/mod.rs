@@ -60,6 +60,14 @@ impl Layout {
             self.width * self.dim + (l - 2) * self.width * self.width
         }
     }
+    /// Offset of layer `l`'s input in activations laid out as x (d), then h_1..h_D (d0 each).
+    pub fn input_offset(&self, l: usize) -> usize {
+        if l == 1 {
+            0
+        } else {
+            self.dim + (l - 2) * self.width
+        }
+    }
     /// The output row U.
     pub fn output(&self) -> std::ops::Range<usize> {
         let o = self.offset(self.depth + 1);
