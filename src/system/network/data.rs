@@ -106,26 +106,6 @@ impl DataSet {
         Ok(DataSet { n, dim, x: x.iter().map(|&v| v as f32).collect(), y: y.iter().map(|&v| v as f32).collect() })
     }
 
-    /// The moments a `deep-linear` net with the same weights sees: E[xxᵀ] (d×d), E[xy], E[y²].
-    pub fn moments(&self) -> (Vec<f64>, Vec<f64>, f64) {
-        let (n, d) = (self.n, self.dim);
-        let mut xx = vec![0.0; d * d];
-        let mut xy = vec![0.0; d];
-        let mut yy = 0.0;
-        for s in 0..n {
-            let row = &self.x[s * d..(s + 1) * d];
-            let y = self.y[s] as f64;
-            for i in 0..d {
-                for j in 0..d {
-                    xx[i * d + j] += row[i] as f64 * row[j] as f64 / n as f64;
-                }
-                xy[i] += row[i] as f64 * y / n as f64;
-            }
-            yy += y * y / n as f64;
-        }
-        (xx, xy, yy)
-    }
-
     /// The GPU's data buffer: x then y.
     pub fn buffer(&self) -> Vec<f32> {
         let mut b = self.x.clone();
