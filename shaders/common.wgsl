@@ -3,7 +3,8 @@
 // The host prepends a generated prelude that defines:
 //   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, VEC_LEN   (u32 constants)
 //   P_<name>                                         (offset of each parameter in P)
-//   RANDOM_INIT, INIT_SCALE                          (random start? the slot of init_scale)
+//   RANDOM_INIT, INIT_SCALE, SHARED_INIT             (random start? init_scale's slot? one draw for all points?)
+//   LOSS_RECORD, RECORD_CAP, RECORD_WINDOW           (keep the loss record? see kernel.wgsl)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
 // and kernel.wgsl. Every composition is validated by naga in the tests.
 

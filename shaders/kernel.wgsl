@@ -28,7 +28,8 @@ fn load_inputs(i: u32) {
 
 // The start: the start values (axes applied), plus init_scale * N(0, 1) per component for a
 // system with a random start. Component j of sample k at grid point g uses the generator's
-// counter (g, k * ceil(STATE_DIM / 2) + j / 2): the same bits whatever the tiling.
+// counter (g, k * ceil(STATE_DIM / 2) + j / 2), with g = 0 for every point under SHARED_INIT:
+// the same bits whatever the tiling.
 // Rust twin: `Plan::start_f32`.
 fn initial_state(i: u32) -> State {
     var x: State;
@@ -38,7 +39,10 @@ fn initial_state(i: u32) -> State {
     if (RANDOM_INIT) {
         let scale = P[INIT_SCALE];
         let gi = cfg.index_offset + i;
-        let point = gi / cfg.samples;
+        var point = gi / cfg.samples;
+        if (SHARED_INIT) {
+            point = 0u;
+        }
         let base = (gi % cfg.samples) * ((STATE_DIM + 1u) / 2u);
         let key = vec2<u32>(cfg.seed_lo, cfg.seed_hi);
         for (var j = 0u; j < STATE_DIM; j += 2u) {
@@ -84,6 +88,44 @@ fn escape_status(x: State) -> u32 {
     return RUNNING;
 }
 
+// The loss record (systems with LOSS_RECORD): with r_t = loss(x_t) / loss(x_0) capped at
+// RECORD_CAP, the last four observables hold loss0, the sum of r_t and the sum of r_t over the
+// last RECORD_WINDOW steps while the run goes on; `finish` turns the latter into a mean and adds
+// converged = (mean < 1). A run that stops early counts its last ratio (converged) or the cap
+// (escaped) for the steps it no longer takes. Rust twin: `dynamics::LossRecord`.
+fn record_slot(i: u32) -> u32 {
+    return i * N_OBS + N_OBS - 4u;
+}
+
+fn record_start(i: u32, loss0: f32) {
+    let b = record_slot(i);
+    observables[b] = loss0;
+    observables[b + 1u] = 0.0;
+    observables[b + 2u] = 0.0;
+}
+
+fn record_ratio(i: u32, loss: f32) -> f32 {
+    let r = loss / observables[record_slot(i)];
+    if (is_nan(r) || r > RECORD_CAP) {
+        return RECORD_CAP;
+    }
+    return r;
+}
+
+// Adds ratio r for `count` steps from step t.
+fn record_add(i: u32, t: u32, r: f32, count: u32) {
+    let b = record_slot(i);
+    observables[b + 1u] += r * f32(count);
+    let tail_start = cfg.max_steps - min(RECORD_WINDOW, cfg.max_steps);
+    let end = t + count;
+    let first = max(t, tail_start);
+    var in_tail = 0u;
+    if (end > first) {
+        in_tail = end - first;
+    }
+    observables[b + 2u] += r * f32(in_tail);
+}
+
 @compute @workgroup_size(64)
 fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
              @builtin(num_workgroups) groups: vec3<u32>) {
@@ -104,6 +146,11 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     if (status[i] != RUNNING) {
         if (n == 0u) {
             store_state(i, x);
+            if (LOSS_RECORD) {
+                sys_field(x);
+                record_start(i, sys_last_loss());
+                record_add(i, 0u, RECORD_CAP, cfg.max_steps);
+            }
             check_canary();
         }
         return;
@@ -115,7 +162,19 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             break;
         }
         let v = sys_field(x);
-        if (norm(v) < cfg.tol) {
+        let converged = norm(v) < cfg.tol;
+        if (LOSS_RECORD) {
+            let loss = sys_last_loss();
+            if (n == 0u) {
+                record_start(i, loss);
+            }
+            var count = 1u;
+            if (converged) {
+                count = cfg.max_steps - n;
+            }
+            record_add(i, n, record_ratio(i, loss), count);
+        }
+        if (converged) {
             s = CONVERGED;
             break;
         }
@@ -123,6 +182,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         n += 1u;
         s = escape_status(x);
         if (s != RUNNING) {
+            if (LOSS_RECORD) {
+                record_add(i, n, RECORD_CAP, cfg.max_steps - n);
+            }
             break;
         }
     }
@@ -149,7 +211,15 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     var o: array<f32, N_OBS>;
     sys_observables(x, &o);
-    for (var k = 0u; k < N_OBS; k++) {
+    var n_sys = N_OBS;
+    if (LOSS_RECORD) {
+        n_sys = max(N_OBS, 4u) - 4u;
+        let b = record_slot(i);
+        let tail_mean = observables[b + 2u] / f32(min(RECORD_WINDOW, cfg.max_steps));
+        observables[b + 2u] = tail_mean;
+        observables[b + 3u] = select(0.0, 1.0, tail_mean < 1.0);
+    }
+    for (var k = 0u; k < n_sys; k++) {
         observables[i * N_OBS + k] = o[k];
     }
     check_canary();

@@ -110,6 +110,9 @@ pub struct RunArgs {
     /// Seed of the random initial weights (the same seed gives the same bits on one adapter).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Every grid point starts from the same random draws (as a trainability map needs).
+    #[arg(long)]
+    pub shared_init: bool,
     /// mlp: the activation of the hidden layers.
     #[arg(long)]
     pub activation: Option<Activation>,
@@ -193,6 +196,9 @@ impl RunArgs {
         }
         if let Some(seed) = self.seed {
             s.seed = seed;
+        }
+        if self.shared_init {
+            s.shared_init = true;
         }
         if let Some(a) = self.activation {
             s.network.activation = a;

@@ -111,3 +111,93 @@ pub fn norm<T: Real>(v: &[T]) -> T {
     }
     s.sqrt()
 }
+
+/// Loss/initial-loss ratios above this, or not finite, count as this (a diverging run).
+pub const RECORD_CAP: f64 = 1e6;
+/// The last steps whose mean ratio decides converged/diverged (fewer when a run is shorter).
+pub const RECORD_WINDOW: u32 = 20;
+
+/// The loss record of one trajectory: the trainability measure of Sohl-Dickstein (2024). With
+/// r_t = ℓ(x_t)/ℓ(x_0) for the T = `steps` states before each step, capped at [`RECORD_CAP`],
+/// `sum` = Σ_t r_t (the convergence measure) and `tail` = Σ r_t over the last
+/// [`RECORD_WINDOW`] steps; the run trained when the tail's mean is below 1.
+///
+/// A run that stops early is completed as if it had gone on: one that converged keeps its last
+/// ratio for its remaining steps, one that escaped counts the cap. So the measure does not depend
+/// on tol, on the dispatch size, or on when the host stops a tile.
+/// WGSL twin: the `record_*` functions of shaders/kernel.wgsl.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LossRecord<T> {
+    pub loss0: T,
+    pub sum: T,
+    pub tail: T,
+}
+
+impl<T: Real> LossRecord<T> {
+    /// A record starting at loss `loss0`.
+    pub fn start(loss0: T) -> Self {
+        LossRecord { loss0, sum: T::zero(), tail: T::zero() }
+    }
+
+    /// ℓ/ℓ₀, or the cap when that is not finite or above it.
+    pub fn ratio(&self, loss: T) -> T {
+        let r = loss / self.loss0;
+        let cap = T::of(RECORD_CAP);
+        if r.is_nan() || r > cap {
+            cap
+        } else {
+            r
+        }
+    }
+
+    /// Adds ratio `r` for `count` steps from step `t` of a run of `max_steps`.
+    pub fn add(&mut self, t: u32, r: T, count: u32, max_steps: u32) {
+        self.sum = self.sum + r * T::of(count as f64);
+        let tail_start = max_steps - RECORD_WINDOW.min(max_steps);
+        let end = t + count;
+        let in_tail = end.saturating_sub(t.max(tail_start));
+        self.tail = self.tail + r * T::of(in_tail as f64);
+    }
+
+    /// The recorded observables: ℓ₀, Σ r_t, the tail's mean ratio, and 1 if it trained else 0.
+    pub fn observables(&self, max_steps: u32) -> [T; 4] {
+        let tail_mean = self.tail / T::of(RECORD_WINDOW.min(max_steps) as f64);
+        let trained = if tail_mean < T::one() { T::one() } else { T::zero() };
+        [self.loss0, self.sum, tail_mean, trained]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_counts_the_tail_window_and_completes_early_stops() {
+        // 30 steps: a ratio of 0.5 for steps 0..12, then a stop at step 12 that keeps 0.25.
+        let mut r = LossRecord::start(2.0f64);
+        for t in 0..12 {
+            r.add(t, r.ratio(1.0), 1, 30);
+        }
+        assert_eq!((r.sum, r.tail), (6.0, 1.0), "steps 10 and 11 fall in the last 20");
+        r.add(12, r.ratio(0.5), 18, 30);
+        assert_eq!(r.sum, 6.0 + 18.0 * 0.25);
+        assert_eq!(r.observables(30), [2.0, 10.5, (1.0 + 18.0 * 0.25) / 20.0, 1.0]);
+    }
+
+    #[test]
+    fn record_caps_blow_ups_and_short_runs_use_a_short_window() {
+        let r = LossRecord::start(1.0f32);
+        assert_eq!(r.ratio(f32::INFINITY), RECORD_CAP as f32);
+        assert_eq!(r.ratio(f32::NAN), RECORD_CAP as f32);
+        assert_eq!(r.ratio(3e7), RECORD_CAP as f32);
+        // A 5-step run that escaped at step 2: the cap for steps 2..5, all in its window of 5.
+        let mut r = LossRecord::start(1.0f64);
+        r.add(0, 0.9, 1, 5);
+        r.add(1, 0.8, 1, 5);
+        r.add(2, RECORD_CAP, 3, 5);
+        let [_, sum, tail, trained] = r.observables(5);
+        assert_eq!(sum, 1.7 + 3.0 * RECORD_CAP);
+        assert_eq!(tail, sum / 5.0);
+        assert_eq!(trained, 0.0);
+    }
+}

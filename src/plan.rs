@@ -54,6 +54,8 @@ pub struct Plan {
     pub samples: usize,
     /// Seed of the initial weights.
     pub seed: u64,
+    /// Every grid point draws the same starts (see `Scenario::shared_init`).
+    pub shared_init: bool,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -180,6 +182,7 @@ impl Plan {
             engine: scenario.engine,
             samples: scenario.samples as usize,
             seed: scenario.seed,
+            shared_init: scenario.shared_init,
         };
         plan.check_samples()?;
         plan.dynamics.validate()?;
@@ -218,6 +221,9 @@ impl Plan {
                 "--samples {}: {} starts from given values, so every sample would be the same; samples are for systems with a random initialisation (deep-linear, mlp)",
                 self.samples, spec.name
             )));
+        }
+        if self.shared_init && !spec.random_init {
+            return Err(Error::input(format!("--shared-init: {} starts from given values, not random draws", spec.name)));
         }
         // The generator's counter (sample · ⌈n_state/2⌉ + pair) must not wrap.
         if self.samples as u64 * (self.n_state() as u64).div_ceil(2) > u32::MAX as u64 {
@@ -320,7 +326,7 @@ impl Plan {
         };
         let scale = inputs_f32[slot];
         let key = crate::rng::key(self.seed);
-        let point = self.point_of(index) as u32;
+        let point = if self.shared_init { 0 } else { self.point_of(index) as u32 };
         let base = (index % self.samples) as u32 * (x.len() as u32).div_ceil(2);
         for (j, xj) in x.iter_mut().enumerate() {
             *xj += scale * crate::rng::normal_f32(key, point, base, j as u32);

@@ -5,7 +5,7 @@ use crate::engine::{self, EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::curves::{self, Figure, Panel, Series};
-use crate::render::{basins::basin_image, palette};
+use crate::render::{basins::basin_image, palette, trainability::trainability_image};
 use crate::scenario::Scenario;
 use crate::system::{stability::stability, Model, ModelVisitor, Stability, System};
 use crate::{Error, Result};
@@ -330,6 +330,13 @@ fn plan_title(plan: &Plan) -> String {
     format!("{}: final state against {}", plan.system.spec().name, plan.x.name)
 }
 
+fn write_png(dir: &OutputDir, name: &str, img: &image::RgbImage) -> Result<()> {
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(|e| Error::Write { path: dir.path().join(name), source: std::io::Error::other(e) })?;
+    dir.write_bytes(name, &bytes).map(|_| ())
+}
+
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
@@ -337,12 +344,14 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
-    let png = basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours);
-    let mut bytes = Vec::new();
-    png.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| Error::Write { path: dir.path().join("basins.png"), source: std::io::Error::other(e) })?;
-    dir.write_bytes("basins.png", &bytes)?;
+    write_png(dir, "basins.png", &basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours))?;
     files.push("basins.png".to_string());
+    let names = plan.system.spec().observable_names();
+    if plan.system.spec().loss_record && plan.y.is_some() {
+        let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
+        write_png(dir, "trainability.png", &trainability_image(nx, ny, k, &column("converged"), &column("loss_sum")))?;
+        files.push("trainability.png".to_string());
+    }
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
     write_npy(dir, "labels.npy", &shape, &labels)?;
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
@@ -352,7 +361,6 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
         write_npy(dir, "fractions.npy", &[ny, nx, n_attr], &fractions(&c.labels, k, n_attr))?;
         files.push("fractions.npy".to_string());
     }
-    let names = plan.system.spec().observable_names();
     for (k, name) in names.iter().enumerate() {
         let file = format!("{name}.npy");
         write_npy(dir, &file, &shape, &outcomes.column(k))?;

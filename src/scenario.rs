@@ -401,6 +401,11 @@ pub struct Scenario {
     /// The seed of the initial weights.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub seed: u64,
+    /// Every grid point starts from the same draws (sample k alike everywhere), so that a map
+    /// shows the hyperparameters' effect alone, as in a trainability map; otherwise each point
+    /// draws its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_init: bool,
     #[serde(default, skip_serializing_if = "NetworkOptions::is_default")]
     pub network: NetworkOptions,
 }
@@ -427,6 +432,7 @@ impl Scenario {
             classify: ClassifyOptions::default(),
             samples: 1,
             seed: 0,
+            shared_init: false,
             network: NetworkOptions::default(),
         }
     }
@@ -446,6 +452,7 @@ impl Scenario {
             classify: ClassifyOptions::default(),
             samples: 1,
             seed: 0,
+            shared_init: false,
             network: NetworkOptions::default(),
         })
     }
@@ -467,6 +474,7 @@ impl Scenario {
             classify: ClassifyOptions::default(),
             samples: 1,
             seed: 0,
+            shared_init: false,
             network: NetworkOptions::default(),
         })
     }

@@ -62,7 +62,8 @@ pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {
         }
     }
     let trajectories = plan.system.visit(Record(plan, every))?;
-    let mut columns: Vec<String> = plan.system.spec().observable_names().into_iter().map(String::from).collect();
+    // The loss record's observables describe whole runs, not steps.
+    let mut columns: Vec<String> = plan.system.spec().model_observables().iter().map(|o| o.name.to_string()).collect();
     columns.push("grad_norm".into());
     Ok(Trace { columns, trajectories })
 }
@@ -93,7 +94,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
     let mut t = Traced { index: i, label: label_of(plan, i), status: Status::Undecided, steps: Vec::new(), values: Vec::new() };
     let mut keep = |t: &mut Traced, n: u32, x: &[f32], v: &[f32]| {
         m.observables(p, x, &mut obs);
-        let mut row = obs.clone();
+        let mut row = obs[..plan.system.spec().model_observables().len()].to_vec();
         row.push(crate::dynamics::norm(v));
         t.steps.push(n);
         t.values.push(row);

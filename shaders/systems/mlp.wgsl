@@ -11,6 +11,7 @@ var<private> MLP_DH: array<f32, NET_WIDEST>;
 var<private> MLP_DH2: array<f32, NET_WIDEST>;
 var<private> MLP_GRAD: State;
 var<private> MLP_RMS: f32;
+var<private> MLP_LOSS: f32;  // the loss at the last sys_field's state, for the loss record
 
 // The mean squared error over the data; with `with_grad` its gradient in MLP_GRAD. Leaves the
 // outputs' root mean square in MLP_RMS.
@@ -85,7 +86,7 @@ fn mlp_fit(w: State, with_grad: bool) -> f32 {
 }
 
 fn sys_field(x: State) -> State {
-    mlp_fit(x, true);
+    let fit = mlp_fit(x, true);
     let c = P[P_gamma] * net_regulariser_slope(x, P[P_reg_power]);
     var v: State;
     for (var l = 1u; l <= NET_DEPTH + 1u; l++) {
@@ -98,7 +99,12 @@ fn sys_field(x: State) -> State {
             v[j] = -lr * (MLP_GRAD[j] + c * x[j]);
         }
     }
+    MLP_LOSS = fit + P[P_gamma] * net_regulariser(x, P[P_reg_power]);
     return v;
+}
+
+fn sys_last_loss() -> f32 {
+    return MLP_LOSS;
 }
 
 fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {

@@ -2,10 +2,10 @@
 //! cores (rayon). It computes in f32 like the GPU so that it can serve as the GPU's oracle.
 
 use super::{Engine, EngineInfo, Outcomes, Progress, Status};
-use crate::dynamics::{axpy, norm, Dynamics, Method};
+use crate::dynamics::{axpy, norm, Dynamics, LossRecord, Method, RECORD_CAP};
 use crate::plan::Plan;
 use crate::real::Real;
-use crate::system::{Model, ModelVisitor};
+use crate::system::{Model, ModelVisitor, RECORDED};
 use crate::Result;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +66,7 @@ impl ModelVisitor for RunAll<'_> {
         let done = AtomicU64::new(0);
         let total = plan.n_trajectories() as u64;
         let nx = plan.nx();
+        let recorded = plan.system.spec().loss_record;
         out.status
             .par_chunks_mut(CHUNK)
             .zip(out.steps.par_chunks_mut(CHUNK))
@@ -84,10 +85,18 @@ impl ModelVisitor for RunAll<'_> {
                     let (p, start) = inputs.split_at(n_params);
                     let mut x = start.to_vec();
                     plan.add_init_noise(&inputs, i, &mut x);
-                    let (s, n) = stepper.integrate(model, p, &mut x, &mut scratch);
+                    let out = &mut obs[j * n_obs..(j + 1) * n_obs];
+                    let (s, n) = if recorded {
+                        let mut record = LossRecord::default();
+                        let ended = stepper.integrate_recorded(model, p, &mut x, &mut scratch, Some(&mut record));
+                        out[n_obs - RECORDED.len()..].copy_from_slice(&record.observables(stepper.max_steps));
+                        ended
+                    } else {
+                        stepper.integrate(model, p, &mut x, &mut scratch)
+                    };
                     status[j] = s as u32;
                     steps[j] = n;
-                    model.observables(p, &x, &mut obs[j * n_obs..(j + 1) * n_obs]);
+                    model.observables(p, &x, out);
                 }
                 let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
                 (self.progress)(d, total);
@@ -176,20 +185,59 @@ impl<T: Real> Stepper<T> {
 
     /// Integrates one trajectory from `x` in place; returns how it ended and the steps taken.
     pub fn integrate<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) -> (Status, u32) {
+        self.integrate_recorded(m, p, x, s, None)
+    }
+
+    /// [`Stepper::integrate`], keeping the loss record of the run in `record` if given (WGSL
+    /// `integrate` with `LOSS_RECORD`).
+    pub fn integrate_recorded<M: Model>(
+        &self,
+        m: &M,
+        p: &[T],
+        x: &mut [T],
+        s: &mut Scratch<T>,
+        mut record: Option<&mut LossRecord<T>>,
+    ) -> (Status, u32) {
+        let t_max = self.max_steps;
         let first = self.escape_status(x);
         if first != Status::Running {
+            if let Some(r) = record {
+                *r = LossRecord::start(m.field_and_loss(p, x, &mut s.v));
+                r.add(0, T::of(RECORD_CAP), t_max, t_max);
+            }
             return (first, 0);
         }
         let mut n = 0u32;
-        while n < self.max_steps {
-            m.field(p, x, &mut s.v);
-            if norm(&s.v) < self.tol {
+        while n < t_max {
+            let loss = match record.as_deref_mut() {
+                Some(r) => {
+                    let loss = m.field_and_loss(p, x, &mut s.v);
+                    if n == 0 {
+                        *r = LossRecord::start(loss);
+                    }
+                    Some(loss)
+                }
+                None => {
+                    m.field(p, x, &mut s.v);
+                    None
+                }
+            };
+            let converged = norm(&s.v) < self.tol;
+            if let (Some(r), Some(loss)) = (record.as_deref_mut(), loss) {
+                // A converged run keeps its last ratio for the steps it no longer takes.
+                let count = if converged { t_max - n } else { 1 };
+                r.add(n, r.ratio(loss), count, t_max);
+            }
+            if converged {
                 return (Status::Converged, n);
             }
             self.advance(m, p, x, s);
             n += 1;
             let st = self.escape_status(x);
             if st != Status::Running {
+                if let Some(r) = record {
+                    r.add(n, T::of(RECORD_CAP), t_max - n, t_max);
+                }
                 return (st, n);
             }
         }

@@ -27,6 +27,8 @@ pub struct Shape {
     pub vec_len: usize,
     /// Slot of init_scale for a random start.
     pub init_scale: Option<usize>,
+    /// Every grid point draws the same random start.
+    pub shared_init: bool,
 }
 
 impl Shape {
@@ -40,6 +42,7 @@ impl Shape {
             n_obs: plan.n_obs(),
             vec_len: plan.vec_len,
             init_scale: plan.init_scale_slot(),
+            shared_init: plan.shared_init,
         }
     }
 }
@@ -68,6 +71,14 @@ pub fn compose(shape: &Shape) -> Composition {
     // The slot must index P even when unused: naga checks constant indices.
     let _ = writeln!(s, "const RANDOM_INIT: bool = {};", shape.init_scale.is_some());
     let _ = writeln!(s, "const INIT_SCALE: u32 = {}u;", shape.init_scale.unwrap_or(0));
+    let _ = writeln!(s, "const SHARED_INIT: bool = {};", shape.shared_init);
+    let _ = writeln!(s, "const LOSS_RECORD: bool = {};", spec.loss_record);
+    let _ = writeln!(s, "const RECORD_CAP: f32 = {:?};", crate::dynamics::RECORD_CAP as f32);
+    let _ = writeln!(s, "const RECORD_WINDOW: u32 = {}u;", crate::dynamics::RECORD_WINDOW);
+    if !spec.loss_record {
+        // The kernel names it in code that LOSS_RECORD switches off.
+        let _ = writeln!(s, "fn sys_last_loss() -> f32 {{ return 0.0; }}");
+    }
     s.push('\n');
     s.push_str(COMMON);
     s.push('\n');

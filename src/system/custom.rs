@@ -233,6 +233,7 @@ impl CustomSystem {
             default_axes: (Cow::Owned(x_axis), Cow::Owned(y_axis)),
             features: None,
             random_init: false,
+            loss_record: false,
         };
         Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text })
     }

@@ -23,6 +23,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     default_axes: (Cow::Borrowed("k=-1:1:256"), Cow::Borrowed("x=-2:2:256")),
     features: None,
     random_init: false,
+    loss_record: false,
 };
 
 /// The model of `linear` (parameters: k, a).

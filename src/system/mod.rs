@@ -117,7 +117,22 @@ pub struct SystemSpec {
     /// True when the start is the state's start values plus `init_scale`·N(0, 1) per component,
     /// drawn from the counter-based generator (the system then has an `init_scale` parameter).
     pub random_init: bool,
+    /// True when the engines keep the loss record of every run ([`crate::dynamics::LossRecord`]):
+    /// the last [`RECORDED`] observables are then theirs, and the system's WGSL defines
+    /// `sys_last_loss()`, the loss at the state of the last `sys_field` call.
+    pub loss_record: bool,
 }
+
+/// The observables of the loss record, last in a system's list when it keeps one.
+pub const RECORDED: [ObservableSpec; 4] = [
+    ObservableSpec::new("loss0", "the loss at the start"),
+    ObservableSpec::new(
+        "loss_sum",
+        "convergence measure: the sum over the steps of loss/loss0, each capped at 1e6 (a run that stops early counts its last ratio, or the cap if it escaped, for the steps left)",
+    ),
+    ObservableSpec::new("loss_tail", "mean of loss/loss0 over the last 20 steps"),
+    ObservableSpec::new("converged", "1 when training brought the loss down (loss_tail < 1), 0 when it did not or diverged"),
+];
 
 impl SystemSpec {
     /// Index of a parameter by name.
@@ -127,6 +142,11 @@ impl SystemSpec {
     /// Index of a state variable by name.
     pub fn state_index(&self, name: &str) -> Option<usize> {
         self.state.iter().position(|s| s.name == name)
+    }
+    /// The observables the system's model computes: all but the [`RECORDED`] ones.
+    pub fn model_observables(&self) -> &[ObservableSpec] {
+        let n = self.observables.len() - if self.loss_record { RECORDED.len() } else { 0 };
+        &self.observables[..n]
     }
     /// The observables' names, in order.
     pub fn observable_names(&self) -> Vec<&str> {
@@ -141,7 +161,14 @@ pub trait Model: Sync {
     fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]);
     /// The loss whose negative gradient is the field (NaN for a field that is not a gradient).
     fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T;
-    /// The observables in the order of `SystemSpec::observables`. Default: the state, then loss.
+    /// The field at `x` into `v`, returning the loss at `x`: one pass for systems that compute
+    /// both together (the loss record needs the loss at every step).
+    fn field_and_loss<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
+        self.field(p, x, v);
+        self.loss(p, x)
+    }
+    /// The observables in the order of `SystemSpec::observables` (but for the [`RECORDED`] ones,
+    /// which the engines write). Default: the state, then loss.
     fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
         out[..x.len()].copy_from_slice(x);
         out[x.len()] = self.loss(p, x);

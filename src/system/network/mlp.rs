@@ -17,7 +17,7 @@ use super::deep_linear::check_size;
 use super::{end_to_end_norm, f32_literal, integer_param, network_spec, network_wgsl, order_parameter, regulariser, regulariser_slope, Layout, MAX_DEPTH, MAX_WEIGHTS};
 use crate::real::Real;
 use crate::scenario::{Activation, NetworkOptions, Parameterisation, ParamValue};
-use crate::system::{Model, ObservableSpec, ParamSpec, SystemSpec};
+use crate::system::{Model, ObservableSpec, ParamSpec, SystemSpec, RECORDED};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -85,10 +85,13 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
         data.n,
         options.parameterisation.as_str()
     );
-    let extra = [ObservableSpec::new("out_rms", "root mean square of the network's outputs over the data")];
+    let mut extra = vec![ObservableSpec::new("out_rms", "root mean square of the network's outputs over the data")];
+    extra.extend_from_slice(&RECORDED);
     let mut spec = network_spec("mlp", summary, &layout, params_spec, &extra, wgsl, ("lr1=0.01:100:256:log", "lr2=0.01:100:256:log"));
     // The function on the data tells fixed points apart: loss and output size.
     spec.features = Some(vec![0, 5].into());
+    // Training runs are judged by their loss curves (the trainability map).
+    spec.loss_record = true;
     Ok((Mlp { layout, activation: options.activation, scales, data }, spec))
 }
 
@@ -213,9 +216,10 @@ impl Mlp {
     }
 }
 
-impl Model for Mlp {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
-        self.fit(x, Some(v));
+impl Mlp {
+    /// The field into `v`; returns the data term at `x`.
+    fn field_and_fit<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
+        let (fit, _) = self.fit(x, Some(v));
         let c = p[GAMMA] * regulariser_slope(x, p[REG_POWER]);
         for l in 1..=self.layout.depth + 1 {
             let lr = p[LR1 + l - 1];
@@ -224,6 +228,17 @@ impl Model for Mlp {
                 v[j] = -lr * (v[j] + c * x[j]);
             }
         }
+        fit
+    }
+}
+
+impl Model for Mlp {
+    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+        self.field_and_fit(p, x, v);
+    }
+
+    fn field_and_loss<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
+        self.field_and_fit(p, x, v) + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
     fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {

@@ -240,6 +240,7 @@ fn network_spec(name: &'static str, summary: String, layout: &Layout, params: Ve
         default_axes: (Cow::Borrowed(default_axes.0), Cow::Borrowed(default_axes.1)),
         features: Some(Cow::Owned(vec![0, 4])),
         random_init: true,
+        loss_record: false,
     }
 }
 
