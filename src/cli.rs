@@ -23,6 +23,10 @@ pub enum Command {
     /// trace.png and trace.svg. Takes the same scenario and flags as `run`; every grid point and
     /// sample is one trajectory (at most 64).
     Trace(TraceArgs),
+    /// Evaluate the loss over the grid without integrating (the paper's Fig. 2: the effective
+    /// loss against b for several gamma) to landscape.npy and landscape.png: curves, one per y
+    /// value, for at most 12 y values, a heat map otherwise. Takes the same scenario and flags as `run`.
+    Landscape(RunArgs),
     /// List the built-in systems with their state, parameters, defaults and observables.
     Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.

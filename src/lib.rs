@@ -25,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod formula;
 pub mod io;
+pub mod landscape;
 pub mod plan;
 pub mod real;
 pub mod rng;

@@ -22,6 +22,7 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),
+        Command::Landscape(args) => landscape(&args),
         Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
@@ -98,8 +99,6 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     Ok(())
 }
 
-/// The WGSL a user can start from: a formula system's in the `--wgsl` format, a built-in
-/// system's own file otherwise.
 fn trace(args: &TraceArgs) -> basinmap::Result<()> {
     let scenario = args.run.scenario()?;
     let plan = Plan::new(&scenario)?;
@@ -119,6 +118,30 @@ fn trace(args: &TraceArgs) -> basinmap::Result<()> {
     Ok(())
 }
 
+fn landscape(args: &RunArgs) -> basinmap::Result<()> {
+    let scenario = args.scenario()?;
+    let plan = Plan::new(&scenario)?;
+    let dir = basinmap::io::OutputDir::prepare(&args.output)?;
+    let land = basinmap::landscape::evaluate(&plan)?;
+    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
+    let files = basinmap::landscape::write(&plan, &land, &dir, &title)?;
+    if !args.quiet {
+        if let Some(minima) = land.minima(&plan) {
+            let (param, state) = if plan.x.is_state { (plan.y.as_ref().expect("two axes"), &plan.x) } else { (&plan.x, plan.y.as_ref().expect("two axes")) };
+            println!("{:>12}  {:>12}  {:>12}", param.name, format!("argmin {}", state.name), "min loss");
+            let step = (minima.len() / 12).max(1);
+            for &(ix, iy) in minima.iter().step_by(step) {
+                let (ip, is) = if plan.x.is_state { (iy, ix) } else { (ix, iy) };
+                println!("{:>12.5}  {:>12.5}  {:>12.6}", param.values[ip], state.values[is], land.loss[iy * land.nx + ix]);
+            }
+        }
+        println!("wrote {} to {}", files.join(", "), args.output.display());
+    }
+    Ok(())
+}
+
+/// The WGSL a user can start from: a formula system's in the `--wgsl` format, a built-in
+/// system's own file otherwise.
 fn system_wgsl(system: &System) -> String {
     match system {
         System::Custom(c) => c.emit_wgsl(),

@@ -330,13 +330,6 @@ fn plan_title(plan: &Plan) -> String {
     format!("{}: final state against {}", plan.system.spec().name, plan.x.name)
 }
 
-fn write_png(dir: &OutputDir, name: &str, img: &image::RgbImage) -> Result<()> {
-    let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| Error::Write { path: dir.path().join(name), source: std::io::Error::other(e) })?;
-    dir.write_bytes(name, &bytes).map(|_| ())
-}
-
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
@@ -344,12 +337,12 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
-    write_png(dir, "basins.png", &basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours))?;
+    dir.write_png("basins.png", &basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours))?;
     files.push("basins.png".to_string());
     let names = plan.system.spec().observable_names();
     if plan.system.spec().loss_record && plan.y.is_some() {
         let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
-        write_png(dir, "trainability.png", &trainability_image(nx, ny, k, &column("converged"), &column("loss_sum")))?;
+        dir.write_png("trainability.png", &trainability_image(nx, ny, k, &column("converged"), &column("loss_sum")))?;
         files.push("trainability.png".to_string());
     }
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();

@@ -78,7 +78,8 @@ fn label_of(plan: &Plan, i: usize) -> String {
     words.join(" ")
 }
 
-fn fmt_value(v: f64) -> String {
+/// A parameter value for a legend: 4 decimals at most, trailing zeros dropped.
+pub(crate) fn fmt_value(v: f64) -> String {
     let s = format!("{v:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

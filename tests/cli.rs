@@ -226,6 +226,26 @@ fn png_size(path: &Path) -> (u32, u32) {
 }
 
 #[test]
+fn landscape_draws_curves_or_a_heat_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let curves = dir.path().join("curves");
+    let o = basinmap(&["landscape", "examples/paper/fig2b-landscape-d2.toml", "-o", curves.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(npy_shape(&curves.join("landscape.npy")), [6, 400]);
+    assert!(curves.join("landscape.png").is_file() && curves.join("landscape.svg").is_file());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("argmin b"));
+    let map = dir.path().join("map");
+    let o = basinmap(&["landscape", "--system", "effective", "--param", "D=2", "--x", "gamma=0.01:0.4:50", "--y", "b=-1:1:40", "-o", map.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = image::open(map.join("landscape.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (50, 40));
+    // Samples are refused with a clear error.
+    let o = basinmap(&["landscape", "--system", "mlp", "--samples", "2", "--x", "lr1=1:2:3", "--y", "lr2=1:2:3", "-o", map.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--samples does not apply"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
 fn trace_writes_a_csv_and_figures() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("trace");

@@ -153,3 +153,25 @@ fn effective_depth_one_transition_at_norm_exy() {
         }
     }
 }
+
+#[test]
+fn landscape_minima_show_both_orders_of_transition() {
+    // D = 1: the lowest point over b >= 0 (steps of 1e-3) is the exact minimiser, and reaches 0
+    // at gamma = |exy| = 0.5 continuously.
+    let p = plan("system='effective'\nx='b=0:1.5:1501'\ny='gamma=0.1:0.7:13'\n[params]\nD=1");
+    let land = basinmap::landscape::evaluate(&p).unwrap();
+    let minima = land.minima(&p).expect("b is a state axis");
+    assert_eq!(minima.len(), 13);
+    for &(ix, iy) in &minima {
+        let exact = effective_minimiser(&p.inputs_at(iy * p.nx())[..p.n_params]);
+        let b = p.x.values[ix];
+        assert!((b - exact).abs() <= 1e-3, "gamma={}: argmin {b}, exact {exact}", p.y.as_ref().unwrap().values[iy]);
+    }
+    // D = 2: the global minimum jumps from b* > 0.1 straight to 0 as gamma grows.
+    let p = plan("system='effective'\nx='b=0:1.5:1501'\ny='gamma=0.02:0.4:39'\n[params]\nD=2\nd0=4");
+    let land = basinmap::landscape::evaluate(&p).unwrap();
+    let argmin: Vec<f64> = land.minima(&p).unwrap().iter().map(|&(ix, _)| p.x.values[ix]).collect();
+    let jump = argmin.iter().position(|&b| b == 0.0).expect("the trivial phase is reached");
+    assert!(jump > 0 && argmin[jump - 1] > 0.1, "a jump, not a slide: {argmin:?}");
+    assert!(argmin[jump..].iter().all(|&b| b == 0.0) && argmin[..jump].iter().all(|&b| b > 0.1), "{argmin:?}");
+}

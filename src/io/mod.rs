@@ -64,4 +64,12 @@ impl OutputDir {
     pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         self.write_with(name, |w| w.write_all(bytes))
     }
+
+    /// Encodes `img` as PNG into `name`, atomically.
+    pub fn write_png(&self, name: &str, img: &image::RgbImage) -> Result<PathBuf> {
+        let mut bytes = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .map_err(|e| Error::Write { path: self.path.join(name), source: std::io::Error::other(e) })?;
+        self.write_bytes(name, &bytes)
+    }
 }
