@@ -80,6 +80,15 @@ pub fn available_memory() -> u64 {
 impl Plan {
     /// Resolves `scenario` against its system and checks everything a run needs.
     pub fn new(scenario: &Scenario) -> Result<Plan> {
+        // A full E[xxᵀ] becomes the spectrum and rotated E[xy] that deep-linear takes.
+        let rotated;
+        let scenario = match &scenario.network.xx {
+            Some(path) if scenario.system == SystemChoice::Named("deep-linear".into()) => {
+                rotated = Scenario { params: crate::system::network::deep_linear::diagonalise(&scenario.params, path)?, ..scenario.clone() };
+                &rotated
+            }
+            _ => scenario,
+        };
         let system = match &scenario.system {
             SystemChoice::Named(name) => System::build(name, &scenario.params, &scenario.network)?,
             SystemChoice::Custom(def) => {

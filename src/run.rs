@@ -176,7 +176,7 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
         }
     }
     if matches!(plan.system, System::Network(_)) {
-        name_phases(plan, &mut c);
+        name_phases(plan, outcomes, &mut c);
     }
     c
 }
@@ -211,13 +211,19 @@ fn representative_stability(plan: &Plan, index: usize) -> Stability {
 /// one phase that never meet at one parameter point (pieces of one branch the matcher could not
 /// join: the trivial point w = 0 is the same everywhere), and moves the phases to the front:
 /// trivial first, then learning, largest first.
-fn name_phases(plan: &Plan, c: &mut Classification) {
+fn name_phases(plan: &Plan, outcomes: &Outcomes, c: &mut Classification) {
     use crate::classify::Phase;
     use crate::system::network::{phase_of, E2E_NORM};
-    for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-        if let Some(o) = a.observables.get(E2E_NORM) {
-            a.phase = Some(phase_of(o.value));
+    // A branch that reaches the origin continuously (a second-order transition) holds both
+    // phases: it is named by the phase of most of its trajectories.
+    let mut learning = vec![0u64; c.attractors.len()];
+    for (i, &l) in c.labels.iter().enumerate() {
+        if phase_of(outcomes.obs(i)[E2E_NORM] as f64) == Phase::Learning {
+            learning[l as usize] += 1;
         }
+    }
+    for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
+        a.phase = Some(if 2 * learning[a.id as usize] > a.count { Phase::Learning } else { Phase::Trivial });
     }
     let n_groups = plan.group_shape().0 * plan.group_shape().1;
     for phase in [Phase::Trivial, Phase::Learning] {

@@ -305,6 +305,7 @@ impl Parameterisation {
 /// noise = 0.1
 /// data_seed = 0
 /// # or: x = "x.npy" and y = "y.npy" (.npy or .csv, relative to the scenario file)
+/// # deep-linear only: xx = "cov.npy", E[xx^T] as a full matrix (exy then in the same basis)
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -323,6 +324,10 @@ pub struct NetworkOptions {
     pub x: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub y: Option<PathBuf>,
+    /// deep-linear: E[xxᵀ] as a full d × d matrix (.npy or .csv) instead of its eigenvalues `a`;
+    /// `exy` is then E[xy] in the same (input) basis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xx: Option<PathBuf>,
 }
 
 impl NetworkOptions {
@@ -344,6 +349,7 @@ impl NetworkOptions {
         note(self.data_seed != d.data_seed, "data_seed");
         note(self.x.is_some(), "x");
         note(self.y.is_some(), "y");
+        note(self.xx.is_some(), "xx");
         g
     }
     fn is_default(&self) -> bool {
@@ -493,7 +499,7 @@ impl Scenario {
             def.wgsl = def.wgsl.take().map(|w| crate::system::custom::resolve_path(path, &w));
             def.written_in = Some(path.to_path_buf());
         }
-        for p in [&mut s.network.x, &mut s.network.y].into_iter().flatten() {
+        for p in [&mut s.network.x, &mut s.network.y, &mut s.network.xx].into_iter().flatten() {
             *p = crate::system::custom::resolve_path(path, p);
         }
         Ok(s)

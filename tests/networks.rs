@@ -307,3 +307,35 @@ fn network_input_errors_are_clear() {
     assert!(err("system='mlp'\nx='lr1=1:2:2'\n[network]\nteacher=[1,2]\ndim=3").contains("teacher"));
     assert!(err("system='deep-linear'\nx='D=1:2:2'").contains("whole-number"));
 }
+
+#[test]
+fn a_full_covariance_matrix_is_diagonalised_exactly() {
+    // E[xxᵀ] = R diag(1, 0.5) Rᵀ and E[xy] = R (0.4, 0.3) for a rotation R: the same net.
+    let dir = tempfile::tempdir().unwrap();
+    let (c, s) = (0.3f64.cos(), 0.3f64.sin());
+    let r = [[c, -s], [s, c]];
+    let (a, e) = ([1.0, 0.5], [0.4, 0.3]);
+    let m: Vec<Vec<f64>> = (0..2).map(|i| (0..2).map(|j| (0..2).map(|k| r[i][k] * a[k] * r[j][k]).sum()).collect()).collect();
+    std::fs::write(dir.path().join("xx.csv"), m.iter().map(|row| format!("{},{}\n", row[0], row[1])).collect::<String>()).unwrap();
+    let exy_in: Vec<f64> = (0..2).map(|i| (0..2).map(|k| r[i][k] * e[k]).sum()).collect();
+    let body = "system='deep-linear'\nx='gamma=0.1:0.7:4'\nsamples=2\nseed=3\n[params]\nD=1\nd0=4\nsigma2=0.5\ninit_scale=0.3\n";
+    let dynamics = "[dynamics]\nlr=0.05\nsteps=100000\ntol=1e-6\n";
+    let direct = plan(&format!("{body}a=[1.0,0.5]\nexy=[0.4,0.3]\n{dynamics}"));
+    let rotated = plan(&format!("{body}exy=[{},{}]\n[network]\nxx='{}'\n{dynamics}", exy_in[0], exy_in[1], dir.path().join("xx.csv").display()));
+    // The parameters agree up to the eigenvectors' signs, which the loss does not see.
+    for (u, v) in direct.inputs.iter().zip(&rotated.inputs) {
+        assert!((u.abs() - v.abs()).abs() < 1e-12, "{:?} vs {:?}", direct.inputs, rotated.inputs);
+    }
+    let cpu = CpuEngine::new();
+    let (a_out, b_out) = (cpu.run(&direct, &|_, _| {}).unwrap(), cpu.run(&rotated, &|_, _| {}).unwrap());
+    for (u, v) in a_out.column(0).iter().zip(b_out.column(0)) {
+        assert!((u - v).abs() < 1e-4, "final loss {u} vs {v}");
+    }
+    // Clear errors: both forms, a wrong shape, a system that takes data instead.
+    let err = |toml: String| Plan::new(&Scenario::from_toml(&toml).unwrap()).err().map(|e| e.to_string()).unwrap_or_default();
+    let xx = dir.path().join("xx.csv").display().to_string();
+    assert!(err(format!("{body}a=[1.0,0.5]\nexy=[0.4,0.3]\n[network]\nxx='{xx}'")).contains("not both"));
+    assert!(err(format!("{body}a=[1.0,0.5,0.2]\n[network]\nxx='{xx}'")).contains("not both"));
+    assert!(err(format!("{body}exy=[0.4,0.3,0.1]\n[network]\nxx='{xx}'")).contains("3 x 3"));
+    assert!(err(format!("system='mlp'\nx='lr1=1:2:2'\n[network]\nxx='{xx}'")).contains("does not apply"));
+}

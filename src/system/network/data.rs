@@ -116,7 +116,7 @@ impl DataSet {
 
 /// A .npy array, or a .csv of numbers (one row per line, separated by commas or spaces; a first
 /// line that is not numbers is a header). Returns (shape, values).
-fn read_matrix(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
+pub(super) fn read_matrix(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => read_npy(path),
         Some("csv") | Some("txt") => {

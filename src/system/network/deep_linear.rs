@@ -45,7 +45,7 @@ pub struct DeepLinear {
 
 /// Builds `deep-linear` for the given parameters (D, d0 and the length of `a` size the state).
 pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) -> Result<(DeepLinear, SystemSpec)> {
-    super::check_unused_options("deep-linear", options, &[])?;
+    super::check_unused_options("deep-linear", options, &["xx"])?;
     let depth = integer_param(params, "deep-linear", "D", 2, 0..=MAX_DEPTH)?;
     let width = integer_param(params, "deep-linear", "d0", 4, 1..=MAX_WEIGHTS)?;
     let dim = match params.get("a") {
@@ -277,4 +277,39 @@ impl Model for DeepLinear {
 /// Ridge regression's minimiser for D = 0: w = (A0 + γ I)⁻¹ E[xy] with A0 = diag(a).
 pub fn ridge_solution(a: &[f64], exy: &[f64], gamma: f64) -> Vec<f64> {
     a.iter().zip(exy).map(|(ai, e)| e / (ai + gamma)).collect()
+}
+
+/// Parameters for a full E[xxᵀ] read from `path`: `a` becomes its eigenvalues (descending) and
+/// `exy`, given in the input basis, becomes Vᵀ·exy in the eigenbasis V. The loss depends on the
+/// data only through these, so this is exact.
+pub fn diagonalise(params: &BTreeMap<String, ParamValue>, path: &std::path::Path) -> Result<BTreeMap<String, ParamValue>> {
+    let file = path.display();
+    if params.contains_key("a") {
+        return Err(Error::input(format!("deep-linear: give E[xx^T] as the eigenvalues a or as the matrix xx = \"{file}\", not both")));
+    }
+    let Some(ParamValue::Vector(exy)) = params.get("exy") else {
+        return Err(Error::input(format!("deep-linear: with xx = \"{file}\", give exy = E[xy] in the same basis (a vector)")));
+    };
+    let (shape, values) = super::data::read_matrix(path)?;
+    let d = exy.len();
+    if shape != [d, d] {
+        return Err(Error::input(format!("{file}: E[xx^T] must be {d} x {d} (exy has {d} entries), got shape {shape:?}")));
+    }
+    let m = nalgebra::DMatrix::from_row_slice(d, d, &values);
+    let scale = values.iter().fold(0.0f64, |s, v| s.max(v.abs())).max(f64::MIN_POSITIVE);
+    if values.iter().any(|v| !v.is_finite()) || (&m - m.transpose()).amax() > 1e-9 * scale {
+        return Err(Error::input(format!("{file}: E[xx^T] must be a finite symmetric matrix")));
+    }
+    let eig = nalgebra::SymmetricEigen::new(m);
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
+    if eig.eigenvalues[order[d - 1]] < -1e-12 * scale {
+        return Err(Error::input(format!("{file}: E[xx^T] must be positive semi-definite (an eigenvalue is {})", eig.eigenvalues[order[d - 1]])));
+    }
+    let a: Vec<f64> = order.iter().map(|&k| eig.eigenvalues[k].max(0.0)).collect();
+    let e: Vec<f64> = order.iter().map(|&k| (0..d).map(|i| eig.eigenvectors[(i, k)] * exy[i]).sum()).collect();
+    let mut out = params.clone();
+    out.insert("a".into(), ParamValue::Vector(a));
+    out.insert("exy".into(), ParamValue::Vector(e));
+    Ok(out)
 }

@@ -182,9 +182,8 @@ pub const E2E_NORM: usize = 4;
 /// tol^{1/D}; their product, the end-to-end map, is far smaller.)
 pub const TRIVIAL_E2E: f64 = 1e-3;
 
-/// The named phase of a fixed point whose end-to-end norm is `e2e` (at its largest cluster: a
-/// branch that joins the origin continuously, at a second-order transition, is named by its
-/// bulk).
+/// The named phase of an end state whose end-to-end norm is `e2e` (an attractor takes the phase
+/// of most of its trajectories).
 pub fn phase_of(e2e: f64) -> crate::classify::Phase {
     use crate::classify::Phase;
     if e2e < TRIVIAL_E2E {
