@@ -3,7 +3,7 @@
 //! boundaries and critical points shows. With several samples per point the pixel mixes its
 //! samples' colours: the basin fractions, as a colour.
 
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 
 /// Paints the basin image of an nx × ny map with `samples` trajectories per point. `labels` and
 /// `steps` are in grid order (x fastest, y ascending, samples innermost); `colours[id]` is the
@@ -14,21 +14,12 @@ pub fn basin_image(nx: usize, ny: usize, samples: usize, labels: &[u32], steps: 
     for (&l, &s) in labels.iter().zip(steps) {
         slowest[l as usize] = slowest[l as usize].max(s);
     }
-    let mut img = RgbImage::new(nx as u32, ny as u32);
-    for iy in 0..ny {
-        for ix in 0..nx {
-            let mut sum = [0.0f32; 3];
-            for i in (iy * nx + ix) * samples..(iy * nx + ix + 1) * samples {
-                let l = labels[i] as usize;
-                let t = if slowest[l] > 0 { (1.0 + steps[i] as f32).ln() / (1.0 + slowest[l] as f32).ln() } else { 0.0 };
-                let shade = 1.0 - 0.55 * t;
-                (0..3).for_each(|k| sum[k] += colours[l][k] as f32 * shade);
-            }
-            let px = Rgb(sum.map(|v| (v / samples as f32).round() as u8));
-            img.put_pixel(ix as u32, (ny - 1 - iy) as u32, px);
-        }
-    }
-    img
+    super::sample_mean_image(nx, ny, samples, |i| {
+        let l = labels[i] as usize;
+        let t = if slowest[l] > 0 { (1.0 + steps[i] as f32).ln() / (1.0 + slowest[l] as f32).ln() } else { 0.0 };
+        let shade = 1.0 - 0.55 * t;
+        colours[l].map(|c| c as f32 * shade)
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! loss fell fast, or blew up fast). Shades are ranks within each class, as Sohl-Dickstein's
 //! pictures do, so that the structure near the boundary shows whatever the measure's range.
 
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 
 const TRAINED_LIGHT: [f32; 3] = [0xC6 as f32, 0xDB as f32, 0xEF as f32];
 const TRAINED_DARK: [f32; 3] = [0x08 as f32, 0x30 as f32, 0x6B as f32];
@@ -25,20 +25,11 @@ pub fn trainability_image(nx: usize, ny: usize, samples: usize, converged: &[f32
             shade[i] = rank as f32 / span;
         }
     }
-    let mut img = RgbImage::new(nx as u32, ny as u32);
-    for iy in 0..ny {
-        for ix in 0..nx {
-            let mut sum = [0.0f32; 3];
-            for i in (iy * nx + ix) * samples..(iy * nx + ix + 1) * samples {
-                // Trained: small sums (fast) dark. Failed: large sums (fast blow-up) dark.
-                let (light, dark, t) = if trained[i] { (TRAINED_LIGHT, TRAINED_DARK, 1.0 - shade[i]) } else { (FAILED_LIGHT, FAILED_DARK, shade[i]) };
-                (0..3).for_each(|k| sum[k] += light[k] + (dark[k] - light[k]) * t);
-            }
-            let px = Rgb(sum.map(|v| (v / samples as f32).round() as u8));
-            img.put_pixel(ix as u32, (ny - 1 - iy) as u32, px);
-        }
-    }
-    img
+    super::sample_mean_image(nx, ny, samples, |i| {
+        // Trained: small sums (fast) dark. Failed: large sums (fast blow-up) dark.
+        let (light, dark, t) = if trained[i] { (TRAINED_LIGHT, TRAINED_DARK, 1.0 - shade[i]) } else { (FAILED_LIGHT, FAILED_DARK, shade[i]) };
+        std::array::from_fn(|k| light[k] + (dark[k] - light[k]) * t)
+    })
 }
 
 #[cfg(test)]
