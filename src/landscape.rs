@@ -117,9 +117,7 @@ pub fn write(plan: &Plan, land: &Landscape, dir: &OutputDir, title: &str) -> Res
     let mut files = vec!["landscape.npy".to_string()];
     if land.ny <= MAX_CURVES {
         let fig = land.figure(plan, title);
-        dir.write_bytes("landscape.png", &curves::png(&fig, (1000, 560))?)?;
-        dir.write_bytes("landscape.svg", curves::svg(&fig, (1000, 560))?.as_bytes())?;
-        files.extend(["landscape.png".to_string(), "landscape.svg".to_string()]);
+        files.extend(curves::write(dir, "landscape", &fig, (1000, 560))?);
     } else {
         dir.write_png("landscape.png", &land.image(land.minima(plan).as_deref()))?;
         files.push("landscape.png".to_string());

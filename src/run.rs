@@ -370,9 +370,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     if plan.y.is_none() {
         let fig = scan_figure(plan, outcomes, c, &colours);
         let size = (1000, 260 * fig.panels.len() as u32 + 60);
-        dir.write_bytes("curves.png", &curves::png(&fig, size)?)?;
-        dir.write_bytes("curves.svg", curves::svg(&fig, size)?.as_bytes())?;
-        files.extend(["curves.png".to_string(), "curves.svg".to_string()]);
+        files.extend(curves::write(dir, "curves", &fig, size)?);
     }
     files.push(RUN_JSON.to_string());
     Ok(files)

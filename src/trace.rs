@@ -153,9 +153,9 @@ pub fn write(plan: &Plan, trace: &Trace, dir: &OutputDir, title: &str) -> Result
     }
     dir.write_bytes("trace.csv", csv.as_bytes())?;
     let fig = figure(plan, trace, title);
-    dir.write_bytes("trace.png", &curves::png(&fig, (1000, 300 * fig.panels.len() as u32 + 60))?)?;
-    dir.write_bytes("trace.svg", curves::svg(&fig, (1000, 300 * fig.panels.len() as u32 + 60))?.as_bytes())?;
-    Ok(vec!["trace.csv".into(), "trace.png".into(), "trace.svg".into()])
+    let mut files = vec!["trace.csv".to_string()];
+    files.extend(curves::write(dir, "trace", &fig, (1000, 300 * fig.panels.len() as u32 + 60))?);
+    Ok(files)
 }
 
 /// Panels: the loss (or the first observable), `fit` and `b` where the system has them, log10

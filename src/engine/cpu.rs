@@ -85,18 +85,18 @@ impl ModelVisitor for RunAll<'_> {
                     let (p, start) = inputs.split_at(n_params);
                     let mut x = start.to_vec();
                     plan.add_init_noise(&inputs, i, &mut x);
-                    let out = &mut obs[j * n_obs..(j + 1) * n_obs];
+                    let obs_j = &mut obs[j * n_obs..(j + 1) * n_obs];
                     let (s, n) = if recorded {
                         let mut record = LossRecord::default();
                         let ended = stepper.integrate_recorded(model, p, &mut x, &mut scratch, Some(&mut record));
-                        out[n_obs - RECORDED.len()..].copy_from_slice(&record.observables(stepper.max_steps));
+                        obs_j[n_obs - RECORDED.len()..].copy_from_slice(&record.observables(stepper.max_steps));
                         ended
                     } else {
                         stepper.integrate(model, p, &mut x, &mut scratch)
                     };
                     status[j] = s as u32;
                     steps[j] = n;
-                    model.observables(p, &x, out);
+                    model.observables(p, &x, obs_j);
                 }
                 let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
                 (self.progress)(d, total);

@@ -118,6 +118,14 @@ pub fn png(fig: &Figure, size: (u32, u32)) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Writes the figure to `<stem>.png` and `<stem>.svg` in `dir`; returns the two names.
+pub fn write(dir: &crate::io::OutputDir, stem: &str, fig: &Figure, size: (u32, u32)) -> Result<[String; 2]> {
+    let (png_name, svg_name) = (format!("{stem}.png"), format!("{stem}.svg"));
+    dir.write_bytes(&png_name, &png(fig, size)?)?;
+    dir.write_bytes(&svg_name, svg(fig, size)?.as_bytes())?;
+    Ok([png_name, svg_name])
+}
+
 /// The figure as SVG text.
 pub fn svg(fig: &Figure, size: (u32, u32)) -> Result<String> {
     let mut text = String::new();
