@@ -57,6 +57,8 @@ const NONFINITE: u32 = 5u;
 
 // This invocation's inputs (parameters, then start state).
 var<private> P: array<f32, N_INPUTS>;
+// This invocation's trajectory (its index in the tile), set with P.
+var<private> TRAJECTORY: u32;
 
 // WGSL has no isnan/isinf; compilers may fold `x != x`, so test the exponent bits instead.
 fn is_nonfinite(v: f32) -> bool {

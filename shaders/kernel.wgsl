@@ -10,47 +10,14 @@ fn trajectory_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.x + gid.y * groups.x * WORKGROUP;
 }
 
-// Fills P with this trajectory's inputs: the base values with the axis values written over them.
-fn load_inputs(i: u32) {
-    for (var k = 0u; k < N_INPUTS; k++) {
-        P[k] = table[k];
-    }
-    let g = (cfg.index_offset + i) / cfg.samples;
-    let ix = g % cfg.nx;
-    let iy = g / cfg.nx;
-    if (cfg.x_target != NO_TARGET) {
-        P[cfg.x_target] = table[N_INPUTS + ix];
-    }
-    if (cfg.y_target != NO_TARGET) {
-        P[cfg.y_target] = table[N_INPUTS + cfg.nx + iy];
-    }
-}
-
-// The start: the start values (axes applied), plus init_scale * N(0, 1) per component for a
-// system with a random start. Component j of sample k at grid point g uses the generator's
-// counter (g, k * ceil(STATE_DIM / 2) + j / 2), with g = 0 for every point under SHARED_INIT:
-// the same bits whatever the tiling.
-// Rust twin: `Plan::start_f32`.
+// The start of trajectory i (see `start_pair`).
 fn initial_state(i: u32) -> State {
     var x: State;
-    for (var k = 0u; k < STATE_DIM; k++) {
-        x[k] = P[N_PARAMS + k];
-    }
-    if (RANDOM_INIT) {
-        let scale = P[INIT_SCALE];
-        let gi = cfg.index_offset + i;
-        var point = gi / cfg.samples;
-        if (SHARED_INIT) {
-            point = 0u;
-        }
-        let base = (gi % cfg.samples) * ((STATE_DIM + 1u) / 2u);
-        let key = vec2<u32>(cfg.seed_lo, cfg.seed_hi);
-        for (var j = 0u; j < STATE_DIM; j += 2u) {
-            let z = normal_pair(threefry2x32(key, vec2<u32>(point, base + j / 2u)));
-            x[j] += scale * z.x;
-            if (j + 1u < STATE_DIM) {
-                x[j + 1u] += scale * z.y;
-            }
+    for (var j = 0u; j < STATE_DIM; j += 2u) {
+        let z = start_pair(i, j);
+        x[j] = z.x;
+        if (j + 1u < STATE_DIM) {
+            x[j + 1u] = z.y;
         }
     }
     return x;
@@ -86,44 +53,6 @@ fn escape_status(x: State) -> u32 {
         }
     }
     return RUNNING;
-}
-
-// The loss record (systems with LOSS_RECORD): with r_t = loss(x_t) / loss(x_0) capped at
-// RECORD_CAP, the last four observables hold loss0, the sum of r_t and the sum of r_t over the
-// last RECORD_WINDOW steps while the run goes on; `finish` turns the latter into a mean and adds
-// converged = (mean < 1). A run that stops early counts its last ratio (converged) or the cap
-// (escaped) for the steps it no longer takes. Rust twin: `dynamics::LossRecord`.
-fn record_slot(i: u32) -> u32 {
-    return i * N_OBS + N_OBS - 4u;
-}
-
-fn record_start(i: u32, loss0: f32) {
-    let b = record_slot(i);
-    observables[b] = loss0;
-    observables[b + 1u] = 0.0;
-    observables[b + 2u] = 0.0;
-}
-
-fn record_ratio(i: u32, loss: f32) -> f32 {
-    let r = loss / observables[record_slot(i)];
-    if (is_nan(r) || r > RECORD_CAP) {
-        return RECORD_CAP;
-    }
-    return r;
-}
-
-// Adds ratio r for `count` steps from step t.
-fn record_add(i: u32, t: u32, r: f32, count: u32) {
-    let b = record_slot(i);
-    observables[b + 1u] += r * f32(count);
-    let tail_start = cfg.max_steps - min(RECORD_WINDOW, cfg.max_steps);
-    let end = t + count;
-    let first = max(t, tail_start);
-    var in_tail = 0u;
-    if (end > first) {
-        in_tail = end - first;
-    }
-    observables[b + 2u] += r * f32(in_tail);
 }
 
 @compute @workgroup_size(64)
@@ -164,15 +93,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         let v = sys_field(x);
         let converged = norm(v) < cfg.tol;
         if (LOSS_RECORD) {
-            let loss = sys_last_loss();
-            if (n == 0u) {
-                record_start(i, loss);
-            }
-            var count = 1u;
-            if (converged) {
-                count = cfg.max_steps - n;
-            }
-            record_add(i, n, record_ratio(i, loss), count);
+            record_step(i, n, sys_last_loss(), converged);
         }
         if (converged) {
             s = CONVERGED;
@@ -211,15 +132,10 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     var o: array<f32, N_OBS>;
     sys_observables(x, &o);
-    var n_sys = N_OBS;
     if (LOSS_RECORD) {
-        n_sys = max(N_OBS, 4u) - 4u;
-        let b = record_slot(i);
-        let tail_mean = observables[b + 2u] / f32(min(RECORD_WINDOW, cfg.max_steps));
-        observables[b + 2u] = tail_mean;
-        observables[b + 3u] = select(0.0, 1.0, tail_mean < 1.0);
+        record_finish(i);
     }
-    for (var k = 0u; k < n_sys; k++) {
+    for (var k = 0u; k < system_observables(); k++) {
         observables[i * N_OBS + k] = o[k];
     }
     check_canary();

@@ -33,6 +33,13 @@ impl Method {
             Method::Rk4 => include_str!("../shaders/step/rk4.wgsl"),
         }
     }
+    /// The WGSL of this step rule for the cooperative kernel (shaders/coop.wgsl).
+    pub fn coop_wgsl(&self) -> &'static str {
+        match self {
+            Method::Gd => include_str!("../shaders/step/gd-coop.wgsl"),
+            Method::Rk4 => include_str!("../shaders/step/rk4-coop.wgsl"),
+        }
+    }
 }
 
 /// The dynamics and stop rule of a run.
@@ -125,7 +132,7 @@ pub const RECORD_WINDOW: u32 = 20;
 /// A run that stops early is completed as if it had gone on: one that converged keeps its last
 /// ratio for its remaining steps, one that escaped counts the cap. So the measure does not depend
 /// on tol, on the dispatch size, or on when the host stops a tile.
-/// WGSL twin: the `record_*` functions of shaders/kernel.wgsl.
+/// WGSL twin: the `record_*` functions of shaders/trajectory.wgsl.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LossRecord<T> {
     pub loss0: T,

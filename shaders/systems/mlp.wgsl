@@ -13,6 +13,14 @@ var<private> MLP_GRAD: State;
 var<private> MLP_RMS: f32;
 var<private> MLP_LOSS: f32;  // the loss at the last sys_field's state, for the loss record
 
+fn mlp_sq_norm(w: State) -> f32 {
+    var s = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        s += w[k] * w[k];
+    }
+    return s;
+}
+
 // The mean squared error over the data; with `with_grad` its gradient in MLP_GRAD. Leaves the
 // outputs' root mean square in MLP_RMS.
 fn mlp_fit(w: State, with_grad: bool) -> f32 {
@@ -87,7 +95,7 @@ fn mlp_fit(w: State, with_grad: bool) -> f32 {
 
 fn sys_field(x: State) -> State {
     let fit = mlp_fit(x, true);
-    let c = P[P_gamma] * net_regulariser_slope(x, P[P_reg_power]);
+    let c = P[P_gamma] * net_regulariser_slope(mlp_sq_norm(x), P[P_reg_power]);
     var v: State;
     for (var l = 1u; l <= NET_DEPTH + 1u; l++) {
         let lr = P[P_lr1 + l - 1u];
@@ -99,7 +107,7 @@ fn sys_field(x: State) -> State {
             v[j] = -lr * (MLP_GRAD[j] + c * x[j]);
         }
     }
-    MLP_LOSS = fit + P[P_gamma] * net_regulariser(x, P[P_reg_power]);
+    MLP_LOSS = fit + P[P_gamma] * net_regulariser(mlp_sq_norm(x), P[P_reg_power]);
     return v;
 }
 
@@ -108,6 +116,9 @@ fn sys_last_loss() -> f32 {
 }
 
 fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {
-    net_common_observables(x, mlp_fit(x, false), o);
+    let first = net_common_observables(mlp_fit(x, false));
+    for (var k = 0u; k < 5u; k++) {
+        (*o)[k] = first[k];
+    }
     (*o)[5] = MLP_RMS;
 }

@@ -1,12 +1,13 @@
 //! The GPU engine: every wgpu call of basinmap lives here.
 //!
-//! One compute invocation integrates one trajectory (shaders/kernel.wgsl). The grid is cut into
-//! tiles that fit the adapter's buffer limits; each tile is integrated in step-chunks whose
+//! One compute invocation integrates one trajectory (shaders/kernel.wgsl), or, for systems
+//! written for it (the networks), one workgroup does (shaders/coop.wgsl), its state in workgroup
+//! memory. The grid is cut into tiles that fit the adapter's buffer and dispatch limits; each tile is integrated in step-chunks whose
 //! length adapts to keep every dispatch short (~50 ms: no watchdog resets, timely stop once all
 //! trajectories of the tile have settled), then `finish` writes the observables and the host
 //! reads back status, steps and observables.
 
-use super::shader::{compose, Shape};
+use super::shader::{compose, workgroup_bytes, Shape};
 use super::{Engine, EngineInfo, Outcomes, Progress};
 use crate::plan::Plan;
 use crate::{Error, Result};
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
-/// Invocations per workgroup (`@workgroup_size` in kernel.wgsl).
+/// Invocations per workgroup (`@workgroup_size` in kernel.wgsl and coop.wgsl).
 pub const WORKGROUP: u32 = 64;
 /// Most trajectories in one tile, whatever the adapter allows: bounds the staging memory.
 const MAX_TILE: usize = 1 << 22;
@@ -111,6 +112,7 @@ impl GpuEngine {
             max_storage_buffer_binding_size: al.max_storage_buffer_binding_size,
             max_buffer_size: al.max_buffer_size,
             max_compute_workgroups_per_dimension: al.max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: al.max_compute_workgroup_storage_size,
             ..wgpu::Limits::default()
         }
         .using_resolution(wgpu::Limits::default());
@@ -160,7 +162,7 @@ impl GpuEngine {
         let by_binding = (limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / widest) as usize;
         let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
             * limits.max_compute_workgroups_per_dimension as usize
-            * WORKGROUP as usize;
+            * per_workgroup(plan) as usize;
         by_binding.min(by_dispatch).min(MAX_TILE).min(self.tile_cap.unwrap_or(MAX_TILE))
     }
 
@@ -168,6 +170,18 @@ impl GpuEngine {
     /// returned rather than raised.
     fn pipelines(&self, plan: &Plan) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline, wgpu::ComputePipeline)> {
         let source = compose(&Shape::of(plan)).source;
+        if plan.system.spec().cooperative {
+            let need = workgroup_bytes(&source)?;
+            let allowed = self.device.limits().max_compute_workgroup_storage_size as u64;
+            if need > allowed {
+                return Err(Error::Gpu(format!(
+                    "{} with {} state components needs {need} bytes of workgroup memory per trajectory, and {} allows {allowed}: use --engine cpu, or a smaller network",
+                    plan.system.spec().name,
+                    plan.n_state(),
+                    self.info.name
+                )));
+            }
+        }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("basinmap.kernel"),
@@ -270,9 +284,19 @@ impl GpuEngine {
     }
 }
 
-/// Workgroup counts covering `n` invocations within the per-dimension limit.
-fn dispatch_size(n: usize, max_per_dim: u32) -> (u32, u32) {
-    let groups = n.div_ceil(WORKGROUP as usize).max(1);
+/// Trajectories one workgroup integrates: WORKGROUP, or 1 in the cooperative kernel.
+fn per_workgroup(plan: &Plan) -> u32 {
+    if plan.system.spec().cooperative {
+        1
+    } else {
+        WORKGROUP
+    }
+}
+
+/// Workgroup counts covering `n` trajectories, `per_group` to a workgroup, within the
+/// per-dimension limit.
+fn dispatch_size(n: usize, per_group: u32, max_per_dim: u32) -> (u32, u32) {
+    let groups = n.div_ceil(per_group as usize).max(1);
     let x = groups.min(max_per_dim as usize);
     (x as u32, groups.div_ceil(x) as u32)
 }
@@ -357,7 +381,7 @@ impl Engine for GpuEngine {
         let mut done = 0u64;
         for tile in tiles {
             let len = tile.len();
-            let (gx, gy) = dispatch_size(len, max_per_dim);
+            let (gx, gy) = dispatch_size(len, per_workgroup(plan), max_per_dim);
             let mut config = Config {
                 n_total: len as u32,
                 index_offset: tile.start as u32,
@@ -433,10 +457,12 @@ mod tests {
 
     #[test]
     fn dispatch_covers_every_trajectory() {
-        for (n, max) in [(1usize, 65535u32), (64, 65535), (65, 65535), (10_000_000, 65535), (1000, 3)] {
-            let (x, y) = dispatch_size(n, max);
-            assert!(x <= max);
-            assert!(x as usize * y as usize * WORKGROUP as usize >= n, "{n} {max}");
+        for per in [1, WORKGROUP] {
+            for (n, max) in [(1usize, 65535u32), (64, 65535), (65, 65535), (10_000_000, 65535), (1000, 3)] {
+                let (x, y) = dispatch_size(n, per, max);
+                assert!(x <= max);
+                assert!(x as usize * y as usize * per as usize >= n, "{n} {per} {max}");
+            }
         }
     }
 }

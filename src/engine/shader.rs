@@ -1,6 +1,8 @@
 //! Composes the WGSL of one run: a generated prelude (sizes and parameter offsets), then
-//! shaders/common.wgsl, shaders/rng.wgsl, the system, the step rule and shaders/kernel.wgsl; and checks WGSL with
-//! naga, reporting errors in a user's own text where the fault lies there.
+//! shaders/common.wgsl, shaders/rng.wgsl, the system, the step rule, shaders/trajectory.wgsl and
+//! the kernel (shaders/kernel.wgsl, one invocation per trajectory, or shaders/coop.wgsl, one
+//! workgroup per trajectory, for systems written for it); and checks WGSL with naga, reporting
+//! errors in a user's own text where the fault lies there.
 
 use crate::diagnostic::Diagnostic;
 use crate::dynamics::Method;
@@ -13,6 +15,8 @@ use std::ops::Range;
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 pub const KERNEL: &str = include_str!("../../shaders/kernel.wgsl");
 pub const RNG: &str = include_str!("../../shaders/rng.wgsl");
+pub const TRAJECTORY: &str = include_str!("../../shaders/trajectory.wgsl");
+pub const COOP_KERNEL: &str = include_str!("../../shaders/coop.wgsl");
 
 /// The sizes a composition depends on.
 #[derive(Clone, Debug)]
@@ -87,7 +91,8 @@ pub fn compose(shape: &Shape) -> Composition {
     let start = s.len();
     s.push_str(&spec.wgsl);
     let system = start..s.len();
-    for part in [shape.method.wgsl(), KERNEL] {
+    let (step, kernel) = if spec.cooperative { (shape.method.coop_wgsl(), COOP_KERNEL) } else { (shape.method.wgsl(), KERNEL) };
+    for part in [step, TRAJECTORY, kernel] {
         s.push('\n');
         s.push_str(part);
     }
@@ -164,4 +169,18 @@ pub fn check_custom(shape: &Shape) -> Result<()> {
     let in_kernel = UserText { offset: comp.system.start + user.offset, ..user };
     check(&comp.source, Some(in_kernel), "the generated kernel")?;
     Ok(())
+}
+
+/// Bytes of workgroup memory the kernel of `source` declares (the cooperative kernel keeps a
+/// trajectory's state there; an adapter allows 16 KiB at least).
+pub fn workgroup_bytes(source: &str) -> Result<u64> {
+    let module = check(source, None, "the generated kernel")?;
+    let mut layouter = naga::proc::Layouter::default();
+    layouter.update(module.to_ctx()).map_err(|e| Error::Gpu(format!("laying out the kernel: {e}")))?;
+    Ok(module
+        .global_variables
+        .iter()
+        .filter(|(_, g)| g.space == naga::AddressSpace::WorkGroup)
+        .map(|(_, g)| layouter[g.ty].size as u64)
+        .sum())
 }

@@ -234,6 +234,7 @@ impl CustomSystem {
             features: None,
             random_init: false,
             loss_record: false,
+            cooperative: false,
         };
         Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text })
     }

@@ -29,6 +29,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     features: None,
     random_init: false,
     loss_record: false,
+    cooperative: false,
 };
 
 /// The model of `landau` (parameters: r, c, u, w, h).

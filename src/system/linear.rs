@@ -24,6 +24,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     features: None,
     random_init: false,
     loss_record: false,
+    cooperative: false,
 };
 
 /// The model of `linear` (parameters: k, a).

@@ -121,6 +121,9 @@ pub struct SystemSpec {
     /// the last [`RECORDED`] observables are then theirs, and the system's WGSL defines
     /// `sys_last_loss()`, the loss at the state of the last `sys_field` call.
     pub loss_record: bool,
+    /// True when `wgsl` is written for the cooperative kernel (shaders/coop.wgsl: one workgroup
+    /// per trajectory, the state in workgroup memory), false for the one-invocation kernel.
+    pub cooperative: bool,
 }
 
 /// The observables of the loss record, last in a system's list when it keeps one.

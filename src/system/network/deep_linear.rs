@@ -57,7 +57,8 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     check_size("deep-linear", &layout)?;
     let wgsl = network_wgsl(&layout, "", include_str!("../../../shaders/systems/deep-linear.wgsl"));
     let summary = format!("a deep linear network (D = {depth}, d0 = {width}, d = {dim}) on its population loss with hidden-unit noise");
-    let spec = network_spec("deep-linear", summary, &layout, PARAMS.to_vec(), &[], wgsl, ("gamma=0.01:1:256", "init_scale=0.001:1:128:log"));
+    let mut spec = network_spec("deep-linear", summary, &layout, PARAMS.to_vec(), &[], wgsl, ("gamma=0.01:1:256", "init_scale=0.001:1:128:log"));
+    spec.cooperative = true;
     Ok((DeepLinear { layout }, spec))
 }
 

@@ -102,11 +102,12 @@ impl Layout {
         let _ = writeln!(s, "const NET_WIDEST: u32 = {}u;", self.widest());
         let _ = writeln!(s, "const NET_U: u32 = {}u;", self.output().start);
         let (w, d, depth) = (self.width, self.dim, self.depth);
-        // Sizes of the private work arrays, and offsets that would be negative for D = 0
+        // Sizes of the work arrays, and offsets that would be negative for D = 0
         // (a constant expression that wraps is an error in WGSL, so the host computes them).
         let _ = writeln!(s, "const NET_SQ_LEN: u32 = {}u;", (depth * w * w).max(1));
         let _ = writeln!(s, "const NET_ACT_LEN: u32 = {}u;", d + depth * w);
         let _ = writeln!(s, "const NET_HIDDEN_LEN: u32 = {}u;", (depth * w).max(1));
+        let _ = writeln!(s, "const NET_WW: u32 = {}u;", w * w);
         let _ = writeln!(s, "const NET_T_LEN: u32 = {}u;", w * self.widest());
         let _ = writeln!(s, "const NET_LAST_SQ: u32 = {}u;", depth.saturating_sub(1) * w * w);
         let _ = writeln!(s, "const NET_LAST_ACT: u32 = {}u;", if depth == 0 { 0 } else { d + (depth - 1) * w });
@@ -240,6 +241,7 @@ fn network_spec(name: &'static str, summary: String, layout: &Layout, params: Ve
         features: Some(Cow::Owned(vec![0, 4])),
         random_init: true,
         loss_record: false,
+        cooperative: false,
     }
 }
 

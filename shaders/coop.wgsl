@@ -1,0 +1,217 @@
+// basinmap — the cooperative kernel: one workgroup of COOP invocations integrates one trajectory.
+//
+// For systems whose state is too large for one invocation (the networks: hundreds of weights and
+// matrix-sized work arrays). Private arrays that large spill to slow memory on GPUs and make some
+// shader compilers (llvmpipe's) take minutes; here the state X, the field V and the system's work
+// arrays live in workgroup memory, and the system computes the field with every invocation of the
+// workgroup (each a share of the matrix entries). The control flow is the one of kernel.wgsl and
+// must stay uniform: every value that decides a branch around a barrier comes from `cfg`, a
+// constant, or a workgroupUniformLoad.
+//
+// The system defines `sys_field_coop(lid)` (V <- field(X), ending with a barrier),
+// `sys_observables_coop(lid)` (COOP_OBS[0..] <- its observables, ending with a barrier) and
+// `sys_last_loss()`; the step rule defines `advance_coop(lid, h)` (X <- one step, given V = field(X)).
+
+const COOP: u32 = 64u;
+const NONE: u32 = 0xffffffffu;
+
+var<workgroup> X: State;
+var<workgroup> V: State;
+var<workgroup> COOP_SUM: array<f32, COOP>;
+var<workgroup> COOP_MIN: array<u32, COOP>;
+var<workgroup> COOP_WORD: u32;
+var<workgroup> COOP_OBS: array<f32, N_OBS>;
+
+// The sum over the workgroup of every invocation's `v`, the same for all (a tree reduction).
+fn coop_sum(lid: u32, v: f32) -> f32 {
+    COOP_SUM[lid] = v;
+    workgroupBarrier();
+    for (var s = COOP / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            COOP_SUM[lid] += COOP_SUM[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let total = workgroupUniformLoad(&COOP_SUM[0]);
+    // No invocation may start the next reduction before all have read this one.
+    workgroupBarrier();
+    return total;
+}
+
+// The least of every invocation's `v`, the same for all.
+fn coop_min(lid: u32, v: u32) -> u32 {
+    COOP_MIN[lid] = v;
+    workgroupBarrier();
+    for (var s = COOP / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            COOP_MIN[lid] = min(COOP_MIN[lid], COOP_MIN[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    let least = workgroupUniformLoad(&COOP_MIN[0]);
+    workgroupBarrier();
+    return least;
+}
+
+// Invocation 0's `v`, for all.
+fn coop_broadcast(lid: u32, v: u32) -> u32 {
+    if (lid == 0u) {
+        COOP_WORD = v;
+    }
+    let r = workgroupUniformLoad(&COOP_WORD);
+    workgroupBarrier();
+    return r;
+}
+
+// |X|^2, for all.
+fn coop_sq_norm(lid: u32) -> f32 {
+    var s = 0.0;
+    for (var k = lid; k < STATE_DIM; k += COOP) {
+        s += X[k] * X[k];
+    }
+    return coop_sum(lid, s);
+}
+
+// kernel.wgsl's `escape_status` of X: a NaN anywhere makes it non-finite; otherwise the first
+// component past the bound decides the sign. Each invocation reports its first offender as
+// 2 (k + 1) + (negative), 0 for a NaN, so the least report over the workgroup decides.
+fn coop_escape_status(lid: u32) -> u32 {
+    var report = NONE;
+    for (var k = lid; k < STATE_DIM; k += COOP) {
+        if (is_nan(X[k])) {
+            report = 0u;
+            break;
+        }
+        if (report == NONE && abs(X[k]) > cfg.bound) {
+            report = 2u * (k + 1u) + select(0u, 1u, X[k] < 0.0);
+        }
+    }
+    let least = coop_min(lid, report);
+    if (least == NONE) {
+        return RUNNING;
+    }
+    if (least == 0u) {
+        return NONFINITE;
+    }
+    return select(DIVERGED_POS, DIVERGED_NEG, (least & 1u) == 1u);
+}
+
+fn coop_store_state(lid: u32, i: u32) {
+    for (var k = lid; k < STATE_DIM; k += COOP) {
+        state[i * STATE_DIM + k] = X[k];
+    }
+}
+
+fn coop_load_state(lid: u32, i: u32) {
+    for (var k = lid; k < STATE_DIM; k += COOP) {
+        X[k] = state[i * STATE_DIM + k];
+    }
+    workgroupBarrier();
+}
+
+@compute @workgroup_size(64)
+fn integrate(@builtin(local_invocation_index) lid: u32,
+             @builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = wid.x + wid.y * groups.x;
+    if (i >= cfg.n_total) {
+        return;
+    }
+    load_inputs(i);
+    var n = cfg.chunk_start;
+    var s = RUNNING;
+    if (n == 0u) {
+        for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
+            let z = start_pair(i, j);
+            X[j] = z.x;
+            if (j + 1u < STATE_DIM) {
+                X[j + 1u] = z.y;
+            }
+        }
+        workgroupBarrier();
+        s = coop_escape_status(lid);
+        if (lid == 0u) {
+            status[i] = s;
+            steps[i] = 0u;
+        }
+    } else {
+        coop_load_state(lid, i);
+        s = coop_broadcast(lid, status[i]);
+    }
+    if (s != RUNNING) {
+        if (n == 0u) {
+            coop_store_state(lid, i);
+            if (LOSS_RECORD) {
+                sys_field_coop(lid);
+                if (lid == 0u) {
+                    record_start(i, sys_last_loss());
+                    record_add(i, 0u, RECORD_CAP, cfg.max_steps);
+                }
+            }
+        }
+        check_canary();
+        return;
+    }
+    let end = min(cfg.chunk_start + cfg.chunk_steps, cfg.max_steps);
+    loop {
+        if (n >= end) {
+            break;
+        }
+        sys_field_coop(lid);
+        var sq = 0.0;
+        for (var k = lid; k < STATE_DIM; k += COOP) {
+            sq += V[k] * V[k];
+        }
+        let converged = sqrt(coop_sum(lid, sq)) < cfg.tol;
+        if (LOSS_RECORD && lid == 0u) {
+            record_step(i, n, sys_last_loss(), converged);
+        }
+        if (converged) {
+            s = CONVERGED;
+            break;
+        }
+        advance_coop(lid, cfg.step);
+        n += 1u;
+        s = coop_escape_status(lid);
+        if (s != RUNNING) {
+            if (LOSS_RECORD && lid == 0u) {
+                record_add(i, n, RECORD_CAP, cfg.max_steps - n);
+            }
+            break;
+        }
+    }
+    coop_store_state(lid, i);
+    if (lid == 0u) {
+        status[i] = s;
+        steps[i] = n;
+        if (s == RUNNING) {
+            atomicAdd(&counters[0], 1u);
+        }
+    }
+    check_canary();
+}
+
+@compute @workgroup_size(64)
+fn finish(@builtin(local_invocation_index) lid: u32,
+          @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = wid.x + wid.y * groups.x;
+    if (i >= cfg.n_total) {
+        return;
+    }
+    load_inputs(i);
+    coop_load_state(lid, i);
+    sys_observables_coop(lid);
+    if (lid == 0u) {
+        if (status[i] == RUNNING) {
+            status[i] = UNDECIDED;
+        }
+        if (LOSS_RECORD) {
+            record_finish(i);
+        }
+        for (var k = 0u; k < system_observables(); k++) {
+            observables[i * N_OBS + k] = COOP_OBS[k];
+        }
+    }
+    check_canary();
+}

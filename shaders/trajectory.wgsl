@@ -1,0 +1,106 @@
+// basinmap — what both kernels do for one trajectory around its integration: load its inputs,
+// draw its start, keep its loss record. Appended after the step rule, before the kernel.
+
+// Fills P (and TRAJECTORY) with this trajectory's inputs: the base values with the axis values written over them.
+fn load_inputs(i: u32) {
+    TRAJECTORY = i;
+    for (var k = 0u; k < N_INPUTS; k++) {
+        P[k] = table[k];
+    }
+    let g = (cfg.index_offset + i) / cfg.samples;
+    let ix = g % cfg.nx;
+    let iy = g / cfg.nx;
+    if (cfg.x_target != NO_TARGET) {
+        P[cfg.x_target] = table[N_INPUTS + ix];
+    }
+    if (cfg.y_target != NO_TARGET) {
+        P[cfg.y_target] = table[N_INPUTS + cfg.nx + iy];
+    }
+}
+
+// The start of component pair (j, j + 1): the start values (axes applied), plus
+// init_scale * N(0, 1) per component for a system with a random start. Component j of sample k
+// at grid point g uses the generator's counter (g, k * ceil(STATE_DIM / 2) + j / 2), with g = 0
+// for every point under SHARED_INIT: the same bits whatever the tiling or the kernel. The second
+// value is meaningless when j + 1 == STATE_DIM. Rust twin: `Plan::start_f32`.
+fn start_pair(i: u32, j: u32) -> vec2<f32> {
+    var x = vec2<f32>(P[N_PARAMS + j], P[N_PARAMS + min(j + 1u, STATE_DIM - 1u)]);
+    if (RANDOM_INIT) {
+        let gi = cfg.index_offset + i;
+        var point = gi / cfg.samples;
+        if (SHARED_INIT) {
+            point = 0u;
+        }
+        let base = (gi % cfg.samples) * ((STATE_DIM + 1u) / 2u);
+        let key = vec2<u32>(cfg.seed_lo, cfg.seed_hi);
+        let z = normal_pair(threefry2x32(key, vec2<u32>(point, base + j / 2u)));
+        x += P[INIT_SCALE] * z;
+    }
+    return x;
+}
+
+// The loss record (systems with LOSS_RECORD): with r_t = loss(x_t) / loss(x_0) capped at
+// RECORD_CAP, the last four observables hold loss0, the sum of r_t and the sum of r_t over the
+// last RECORD_WINDOW steps while the run goes on; `finish` turns the latter into a mean and adds
+// converged = (mean < 1). A run that stops early counts its last ratio (converged) or the cap
+// (escaped) for the steps it no longer takes. Rust twin: `dynamics::LossRecord`.
+fn record_slot(i: u32) -> u32 {
+    return i * N_OBS + N_OBS - 4u;
+}
+
+fn record_start(i: u32, loss0: f32) {
+    let b = record_slot(i);
+    observables[b] = loss0;
+    observables[b + 1u] = 0.0;
+    observables[b + 2u] = 0.0;
+}
+
+fn record_ratio(i: u32, loss: f32) -> f32 {
+    let r = loss / observables[record_slot(i)];
+    if (is_nan(r) || r > RECORD_CAP) {
+        return RECORD_CAP;
+    }
+    return r;
+}
+
+// Adds ratio r for `count` steps from step t.
+fn record_add(i: u32, t: u32, r: f32, count: u32) {
+    let b = record_slot(i);
+    observables[b + 1u] += r * f32(count);
+    let tail_start = cfg.max_steps - min(RECORD_WINDOW, cfg.max_steps);
+    let end = t + count;
+    let first = max(t, tail_start);
+    var in_tail = 0u;
+    if (end > first) {
+        in_tail = end - first;
+    }
+    observables[b + 2u] += r * f32(in_tail);
+}
+
+// Records step n's loss; a converged run counts it for every step left.
+fn record_step(i: u32, n: u32, loss: f32, converged: bool) {
+    if (n == 0u) {
+        record_start(i, loss);
+    }
+    var count = 1u;
+    if (converged) {
+        count = cfg.max_steps - n;
+    }
+    record_add(i, n, record_ratio(i, loss), count);
+}
+
+// At the end: turns the tail sum into its mean and adds `converged`.
+fn record_finish(i: u32) {
+    let b = record_slot(i);
+    let tail_mean = observables[b + 2u] / f32(min(RECORD_WINDOW, cfg.max_steps));
+    observables[b + 2u] = tail_mean;
+    observables[b + 3u] = select(0.0, 1.0, tail_mean < 1.0);
+}
+
+// The observables the system itself computes: all but the loss record's.
+fn system_observables() -> u32 {
+    if (LOSS_RECORD) {
+        return max(N_OBS, 4u) - 4u;
+    }
+    return N_OBS;
+}
