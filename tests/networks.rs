@@ -339,3 +339,43 @@ fn a_full_covariance_matrix_is_diagonalised_exactly() {
     assert!(err(format!("{body}exy=[0.4,0.3,0.1]\n[network]\nxx='{xx}'")).contains("3 x 3"));
     assert!(err(format!("system='mlp'\nx='lr1=1:2:2'\n[network]\nxx='{xx}'")).contains("does not apply"));
 }
+
+/// The size the networks must reach on the GPU: D = 3 hidden layers of width 16 (560 weights),
+/// integrated by the cooperative kernel (one workgroup per trajectory), for both step rules.
+/// Every matrix entry is summed in the CPU engine's order; only |w|² and |field|² are reduced in
+/// another order, so the runs agree to f32 rounding: the same statuses, step counts within 1 %
+/// and observables within 1e-4. Tiling must not change a bit.
+#[test]
+fn deep_linear_d3_width16_runs_on_the_gpu_like_the_cpu() {
+    for method in ["method='gd'\nlr=0.01\nsteps=3000", "method='rk4'\ndt=0.03\nsteps=1200"] {
+        let toml = format!("system='deep-linear'\nx='gamma=0.01:0.3:4'\nsamples=2\nseed=1\n[params]\nD=3\nd0=16\n[dynamics]\n{method}\ntol=1e-5");
+        let p = plan(&toml);
+        assert_eq!(p.n_state(), 2 * 16 + 2 * 16 * 16 + 16);
+        let cpu = CpuEngine::new().run(&p, &|_, _| {}).unwrap();
+        let Some(g) = gpu() else { return };
+        let whole = g.run(&p, &|_, _| {}).unwrap();
+        assert_eq!(whole.status, cpu.status, "{method}");
+        assert!(whole.status.iter().any(|&s| s == Status::Converged as u32), "{method}: some runs settle");
+        for (i, (&a, &b)) in cpu.steps.iter().zip(&whole.steps).enumerate() {
+            assert!(a.abs_diff(b) as f64 <= 0.01 * a as f64, "{method}: trajectory {i}: {a} vs {b} steps");
+        }
+        for (i, (&a, &b)) in cpu.observables.iter().zip(&whole.observables).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{method}: observable {i}: {a} vs {b}");
+        }
+        if method.contains("gd") {
+            let tiled = gpu().unwrap().with_max_tile(3).with_chunk(500).run(&p, &|_, _| {}).unwrap();
+            assert_eq!(whole, tiled, "{method}: tiles and dispatch size do not matter");
+        }
+    }
+}
+
+/// A network whose state does not fit one workgroup's memory is refused by name on the GPU
+/// (8100 weights: 64 KiB for the state and its field alone) and runs on the CPU.
+#[test]
+fn a_network_too_large_for_workgroup_memory_is_refused_clearly() {
+    let p = plan("system='deep-linear'\nx='gamma=0.1:0.2:2'\n[params]\nD=1\nd0=2700\n[dynamics]\nsteps=2");
+    let Some(g) = gpu() else { return };
+    let err = g.run(&p, &|_, _| {}).unwrap_err().to_string();
+    assert!(err.contains("workgroup memory") && err.contains("--engine cpu"), "{err}");
+    assert_eq!(CpuEngine::new().run(&p, &|_, _| {}).unwrap().status.len(), 2);
+}

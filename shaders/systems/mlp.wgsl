@@ -1,124 +1,164 @@
 // mlp: a fully connected network with an activation, trained full-batch on a data set
 // (models.md §5): z_l = c_l W_l h_{l-1}, h_l = act(z_l), f = c_{D+1} U h_D,
 //   loss = mean_i (f(x_i) - y_i)^2 + gamma |w|^reg_power,
-// layer l stepping by lr * lr_l. The host prepends NET_N, `net_scale`, `net_act`, `net_act_deriv`.
-// The samples are in `data`: x row-major (NET_N x NET_DIM), then y. Rust twin:
-// src/system/network/mlp.rs (same operations in the same order).
+// layer l stepping by lr * lr_l. The host prepends NET_N, MLP_BATCH, `net_scale`, `net_act`,
+// `net_act_deriv`. The samples are in `data`: x row-major (NET_N x NET_DIM), then y.
+// Run by the cooperative kernel (coop.wgsl): the samples go through in batches of MLP_BATCH,
+// each layer's matrix product shared out over the workgroup one (sample, unit) per invocation;
+// each weight's gradient is summed over the samples in order by one invocation, as in the Rust
+// twin, src/system/network/mlp.rs.
 
-var<private> MLP_H: array<f32, NET_ACT_LEN>;     // h_0 = x, then h_1..h_D
-var<private> MLP_Z: array<f32, NET_HIDDEN_LEN>;  // z_1..z_D
-var<private> MLP_DH: array<f32, NET_WIDEST>;
-var<private> MLP_DH2: array<f32, NET_WIDEST>;
-var<private> MLP_GRAD: State;
-var<private> MLP_RMS: f32;
-var<private> MLP_LOSS: f32;  // the loss at the last sys_field's state, for the loss record
+var<workgroup> MLP_H: array<f32, MLP_H_LEN>;   // per sample of the batch: x, then h_1..h_D
+var<workgroup> MLP_Z: array<f32, MLP_Z_LEN>;   // per sample: z_1..z_D, then the deltas in their place
+var<workgroup> MLP_F: array<f32, MLP_BATCH>;   // per sample: the output
+var<workgroup> MLP_R: array<f32, MLP_BATCH>;   // per sample: the residual f - y
+var<workgroup> MLP_FIT: f32;
+var<workgroup> MLP_RMS: f32;
+var<workgroup> MLP_LOSS: f32;                   // the loss at the last field's state (loss record)
 
-fn mlp_sq_norm(w: State) -> f32 {
-    var s = 0.0;
-    for (var k = 0u; k < STATE_DIM; k++) {
-        s += w[k] * w[k];
+// Layer l (1-based, NET_DEPTH + 1 for U) of weight j.
+fn mlp_layer(j: u32) -> u32 {
+    if (j >= NET_U) {
+        return NET_DEPTH + 1u;
     }
-    return s;
+    if (j < NET_WIDTH * NET_DIM) {
+        return 1u;
+    }
+    return 2u + (j - NET_WIDTH * NET_DIM) / (NET_WIDTH * NET_WIDTH);
 }
 
-// The mean squared error over the data; with `with_grad` its gradient in MLP_GRAD. Leaves the
-// outputs' root mean square in MLP_RMS.
-fn mlp_fit(w: State, with_grad: bool) -> f32 {
+// The mean squared error over the data into MLP_FIT (and the outputs' root mean square into
+// MLP_RMS); with `with_grad` its gradient in V.
+fn mlp_fit(lid: u32, with_grad: bool) {
     let inv_n = 1.0 / f32(NET_N);
     let nu = net_fan_in(NET_DEPTH + 1u);
+    let c_out = net_scale(NET_DEPTH + 1u);
     if (with_grad) {
-        for (var k = 0u; k < STATE_DIM; k++) {
-            MLP_GRAD[k] = 0.0;
+        for (var j = lid; j < STATE_DIM; j += COOP) {
+            V[j] = 0.0;
         }
     }
     var sse = 0.0;
     var sso = 0.0;
-    for (var s = 0u; s < NET_N; s++) {
-        for (var k = 0u; k < NET_DIM; k++) {
-            MLP_H[k] = data[s * NET_DIM + k];
+    for (var b0 = 0u; b0 < NET_N; b0 += MLP_BATCH) {
+        let count = min(MLP_BATCH, NET_N - b0);
+        for (var e = lid; e < count * NET_DIM; e += COOP) {
+            let b = e / NET_DIM;
+            MLP_H[b * NET_ACT_LEN + e % NET_DIM] = data[(b0 + b) * NET_DIM + e % NET_DIM];
         }
+        workgroupBarrier();
         for (var l = 1u; l <= NET_DEPTH; l++) {
             let fan = net_fan_in(l);
             let o = net_offset(l);
             let hp = net_input_offset(l);
-            for (var i = 0u; i < NET_WIDTH; i++) {
+            for (var e = lid; e < count * NET_WIDTH; e += COOP) {
+                let b = e / NET_WIDTH;
+                let i = e % NET_WIDTH;
                 var acc = 0.0;
                 for (var k = 0u; k < fan; k++) {
-                    acc += w[o + i * fan + k] * MLP_H[hp + k];
+                    acc += X[o + i * fan + k] * MLP_H[b * NET_ACT_LEN + hp + k];
                 }
                 let z = net_scale(l) * acc;
-                MLP_Z[(l - 1u) * NET_WIDTH + i] = z;
-                MLP_H[NET_DIM + (l - 1u) * NET_WIDTH + i] = net_act(z);
+                MLP_Z[b * NET_HIDDEN_LEN + (l - 1u) * NET_WIDTH + i] = z;
+                MLP_H[b * NET_ACT_LEN + NET_DIM + (l - 1u) * NET_WIDTH + i] = net_act(z);
             }
+            workgroupBarrier();
         }
-        var acc = 0.0;
-        for (var k = 0u; k < nu; k++) {
-            acc += w[NET_U + k] * MLP_H[NET_LAST_ACT + k];
-        }
-        let f = net_scale(NET_DEPTH + 1u) * acc;
-        let r = f - data[NET_N * NET_DIM + s];
-        sse += r * r;
-        sso += f * f;
-        if (!with_grad) {
-            continue;
-        }
-        let delta = 2.0 * r * inv_n * net_scale(NET_DEPTH + 1u);
-        for (var k = 0u; k < nu; k++) {
-            MLP_GRAD[NET_U + k] += delta * MLP_H[NET_LAST_ACT + k];
-            MLP_DH[k] = delta * w[NET_U + k];
-        }
-        for (var l = NET_DEPTH; l > 0u; l--) {
-            let fan = net_fan_in(l);
-            let o = net_offset(l);
-            let hp = net_input_offset(l);
-            for (var i = 0u; i < NET_WIDTH; i++) {
-                let z = MLP_Z[(l - 1u) * NET_WIDTH + i];
-                let hv = MLP_H[NET_DIM + (l - 1u) * NET_WIDTH + i];
-                MLP_DH[i] = MLP_DH[i] * net_act_deriv(z, hv) * net_scale(l);
+        for (var b = lid; b < count; b += COOP) {
+            var acc = 0.0;
+            for (var k = 0u; k < nu; k++) {
+                acc += X[NET_U + k] * MLP_H[b * NET_ACT_LEN + NET_LAST_ACT + k];
             }
-            for (var k = 0u; k < fan; k++) {
-                var back = 0.0;
-                for (var i = 0u; i < NET_WIDTH; i++) {
-                    MLP_GRAD[o + i * fan + k] += MLP_DH[i] * MLP_H[hp + k];
-                    back += w[o + i * fan + k] * MLP_DH[i];
+            let f = c_out * acc;
+            MLP_F[b] = f;
+            MLP_R[b] = f - data[NET_N * NET_DIM + b0 + b];
+        }
+        workgroupBarrier();
+        // Every invocation sums the batch in sample order (the same values for all).
+        for (var b = 0u; b < count; b++) {
+            sse += MLP_R[b] * MLP_R[b];
+            sso += MLP_F[b] * MLP_F[b];
+        }
+        if (with_grad) {
+            // The deltas, layer by layer down, each over the batch: upstream * act' * c_l.
+            for (var l = NET_DEPTH; l > 0u; l--) {
+                for (var e = lid; e < count * NET_WIDTH; e += COOP) {
+                    let b = e / NET_WIDTH;
+                    let i = e % NET_WIDTH;
+                    var up = 0.0;
+                    if (l == NET_DEPTH) {
+                        up = 2.0 * MLP_R[b] * inv_n * c_out * X[NET_U + i];
+                    } else {
+                        let o = net_offset(l + 1u);
+                        for (var m = 0u; m < NET_WIDTH; m++) {
+                            up += X[o + m * NET_WIDTH + i] * MLP_Z[b * NET_HIDDEN_LEN + l * NET_WIDTH + m];
+                        }
+                    }
+                    let zi = b * NET_HIDDEN_LEN + (l - 1u) * NET_WIDTH + i;
+                    let h = MLP_H[b * NET_ACT_LEN + NET_DIM + (l - 1u) * NET_WIDTH + i];
+                    MLP_Z[zi] = up * net_act_deriv(MLP_Z[zi], h) * net_scale(l);
                 }
-                MLP_DH2[k] = back;
+                workgroupBarrier();
             }
-            for (var k = 0u; k < fan; k++) {
-                MLP_DH[k] = MLP_DH2[k];
+            // Each weight sums its share of the batch in sample order.
+            for (var j = lid; j < STATE_DIM; j += COOP) {
+                let l = mlp_layer(j);
+                var g = V[j];
+                if (l == NET_DEPTH + 1u) {
+                    let k = j - NET_U;
+                    for (var b = 0u; b < count; b++) {
+                        let delta = 2.0 * MLP_R[b] * inv_n * c_out;
+                        g += delta * MLP_H[b * NET_ACT_LEN + NET_LAST_ACT + k];
+                    }
+                } else {
+                    let fan = net_fan_in(l);
+                    let i = (j - net_offset(l)) / fan;
+                    let k = (j - net_offset(l)) % fan;
+                    let hp = net_input_offset(l);
+                    for (var b = 0u; b < count; b++) {
+                        g += MLP_Z[b * NET_HIDDEN_LEN + (l - 1u) * NET_WIDTH + i] * MLP_H[b * NET_ACT_LEN + hp + k];
+                    }
+                }
+                V[j] = g;
             }
         }
+        // The next batch overwrites the work arrays.
+        workgroupBarrier();
     }
-    MLP_RMS = sqrt(sso * inv_n);
-    return sse * inv_n;
+    if (lid == 0u) {
+        MLP_RMS = sqrt(sso * inv_n);
+        MLP_FIT = sse * inv_n;
+    }
+    workgroupBarrier();
 }
 
-fn sys_field(x: State) -> State {
-    let fit = mlp_fit(x, true);
-    let c = P[P_gamma] * net_regulariser_slope(mlp_sq_norm(x), P[P_reg_power]);
-    var v: State;
-    for (var l = 1u; l <= NET_DEPTH + 1u; l++) {
-        let lr = P[P_lr1 + l - 1u];
-        var end = STATE_DIM;
-        if (l <= NET_DEPTH) {
-            end = net_offset(l + 1u);
-        }
-        for (var j = net_offset(l); j < end; j++) {
-            v[j] = -lr * (MLP_GRAD[j] + c * x[j]);
-        }
+fn sys_field_coop(lid: u32) {
+    mlp_fit(lid, true);
+    let r2 = coop_sq_norm(lid);
+    let c = P[P_gamma] * net_regulariser_slope(r2, P[P_reg_power]);
+    for (var j = lid; j < STATE_DIM; j += COOP) {
+        let lr = P[P_lr1 + mlp_layer(j) - 1u];
+        V[j] = -lr * (V[j] + c * X[j]);
     }
-    MLP_LOSS = fit + P[P_gamma] * net_regulariser(mlp_sq_norm(x), P[P_reg_power]);
-    return v;
+    if (lid == 0u) {
+        MLP_LOSS = MLP_FIT + P[P_gamma] * net_regulariser(r2, P[P_reg_power]);
+    }
+    workgroupBarrier();
 }
 
+// Read by invocation 0 only, after the barrier that ends sys_field_coop.
 fn sys_last_loss() -> f32 {
     return MLP_LOSS;
 }
 
-fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {
-    let first = net_common_observables(mlp_fit(x, false));
-    for (var k = 0u; k < 5u; k++) {
-        (*o)[k] = first[k];
+fn sys_observables_coop(lid: u32) {
+    mlp_fit(lid, false);
+    if (lid == 0u) {
+        let first = net_common_observables(MLP_FIT);
+        for (var k = 0u; k < 5u; k++) {
+            COOP_OBS[k] = first[k];
+        }
+        COOP_OBS[5] = MLP_RMS;
     }
-    (*o)[5] = MLP_RMS;
+    workgroupBarrier();
 }

@@ -175,10 +175,12 @@ impl GpuEngine {
             let allowed = self.device.limits().max_compute_workgroup_storage_size as u64;
             if need > allowed {
                 return Err(Error::Gpu(format!(
-                    "{} with {} state components needs {need} bytes of workgroup memory per trajectory, and {} allows {allowed}: use --engine cpu, or a smaller network",
+                    "{} with {} state components needs {:.1} KiB of workgroup memory per trajectory (its state and work arrays), and {} allows {:.1} KiB: use --engine cpu, or a smaller network",
                     plan.system.spec().name,
                     plan.n_state(),
-                    self.info.name
+                    need as f64 / 1024.0,
+                    self.info.name,
+                    allowed as f64 / 1024.0
                 )));
             }
         }

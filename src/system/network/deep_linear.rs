@@ -64,10 +64,12 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
 
 /// Refuses networks whose state would not fit one trajectory.
 pub(super) fn check_size(system: &str, layout: &Layout) -> Result<()> {
-    let n = (layout.depth as u64) * (layout.width as u64).pow(2) + (layout.width * layout.dim + layout.width) as u64;
+    let (depth, w, d) = (layout.depth as u64, layout.width as u64, layout.dim as u64);
+    // Layout::n_weights, without overflow for absurd sizes.
+    let n = if depth == 0 { d } else { w * d + (depth - 1) * w * w + w };
     if n > MAX_WEIGHTS as u64 {
         return Err(Error::input(format!(
-            "{system}: D = {}, d0 = {}, d = {} has {n} weights; one trajectory holds at most {MAX_WEIGHTS} (its state lives in one GPU invocation)",
+            "{system}: D = {}, d0 = {}, d = {} has {n} weights; one trajectory holds at most {MAX_WEIGHTS}",
             layout.depth, layout.width, layout.dim
         )));
     }

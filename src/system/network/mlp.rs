@@ -74,6 +74,10 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     }
     let mut consts = String::new();
     let _ = writeln!(consts, "const NET_N: u32 = {}u;", data.n);
+    let batch = gpu_batch(&layout, data.n);
+    let _ = writeln!(consts, "const MLP_BATCH: u32 = {batch}u;");
+    let _ = writeln!(consts, "const MLP_H_LEN: u32 = {}u;", batch * (layout.dim + depth * width));
+    let _ = writeln!(consts, "const MLP_Z_LEN: u32 = {}u;", batch * (depth * width).max(1));
     let list: Vec<String> = scales.iter().map(|&c| f32_literal(c as f64)).collect();
     let _ = writeln!(consts, "fn net_scale(l: u32) -> f32 {{\n    let c = array<f32, {}>({});\n    return c[l - 1u];\n}}", scales.len(), list.join(", "));
     let _ = writeln!(consts, "{}", activation_wgsl(options.activation));
@@ -92,7 +96,23 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     spec.features = Some(vec![0, 5].into());
     // Training runs are judged by their loss curves (the trainability map).
     spec.loss_record = true;
+    spec.cooperative = true;
     Ok((Mlp { layout, activation: options.activation, scales, data }, spec))
+}
+
+/// Samples the GPU kernel passes through the network at once: the most (a power of two, at most
+/// one per invocation) whose activations fit, with the state and its field, in the 16 KiB of
+/// workgroup memory every adapter offers; 1 when even the state does not (the GPU engine then
+/// needs an adapter that offers more, and says so).
+fn gpu_batch(layout: &Layout, n: usize) -> usize {
+    const BUDGET: usize = 16384 - 1024; // less the kernel's reduction arrays
+    let per_sample = 4 * (layout.dim + 2 * layout.depth * layout.width + 2);
+    let fixed = 2 * 4 * layout.n_weights();
+    let mut batch = 64usize.min(n.next_power_of_two());
+    while batch > 1 && fixed + batch * per_sample > BUDGET {
+        batch /= 2;
+    }
+    batch
 }
 
 /// `net_act(z)` and `net_act_deriv(z, h)` (h = act(z)) in WGSL.
