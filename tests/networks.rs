@@ -340,33 +340,45 @@ fn a_full_covariance_matrix_is_diagonalised_exactly() {
     assert!(err(format!("system='mlp'\nx='lr1=1:2:2'\n[network]\nxx='{xx}'")).contains("does not apply"));
 }
 
-/// The size the networks must reach on the GPU: D = 3 hidden layers of width 16 (560 weights),
-/// integrated by the cooperative kernel (one workgroup per trajectory), for both step rules.
-/// Every matrix entry is summed in the CPU engine's order; only |w|² and |field|² are reduced in
-/// another order, so the runs agree to f32 rounding: the same statuses, step counts within 1 %
-/// and observables within 1e-4. Tiling must not change a bit.
-#[test]
-fn deep_linear_d3_width16_runs_on_the_gpu_like_the_cpu() {
-    for method in ["method='gd'\nlr=0.01\nsteps=3000", "method='rk4'\ndt=0.03\nsteps=1200"] {
-        let toml = format!("system='deep-linear'\nx='gamma=0.01:0.3:4'\nsamples=2\nseed=1\n[params]\nD=3\nd0=16\n[dynamics]\n{method}\ntol=1e-5");
+/// The size the networks must reach on the GPU: D = 3 hidden layers of width 16, integrated by
+/// the cooperative kernel (one workgroup per trajectory), for both step rules. Every matrix entry
+/// and every weight's gradient is summed in the CPU engine's order; only |w|² and |field|² are
+/// reduced in another order, so the runs agree to f32 rounding: the same statuses, step counts
+/// within 1 % and observables within 1e-4. Tiling and dispatch size must not change a bit.
+fn d3_width16_agrees(system: &str, body: &str, n_state: usize, methods: [&str; 2]) {
+    for method in methods {
+        let toml = format!("system='{system}'\nsamples=2\nseed=1\n{body}\n{method}\ntol=1e-5");
         let p = plan(&toml);
-        assert_eq!(p.n_state(), 2 * 16 + 2 * 16 * 16 + 16);
+        assert_eq!(p.n_state(), n_state);
         let cpu = CpuEngine::new().run(&p, &|_, _| {}).unwrap();
         let Some(g) = gpu() else { return };
         let whole = g.run(&p, &|_, _| {}).unwrap();
-        assert_eq!(whole.status, cpu.status, "{method}");
-        assert!(whole.status.iter().any(|&s| s == Status::Converged as u32), "{method}: some runs settle");
+        assert_eq!(whole.status, cpu.status, "{system} {method}");
+        assert!(whole.status.iter().any(|&s| s == Status::Converged as u32), "{system} {method}: some runs settle");
         for (i, (&a, &b)) in cpu.steps.iter().zip(&whole.steps).enumerate() {
-            assert!(a.abs_diff(b) as f64 <= 0.01 * a as f64, "{method}: trajectory {i}: {a} vs {b} steps");
+            assert!(a.abs_diff(b) as f64 <= 0.01 * a as f64, "{system} {method}: trajectory {i}: {a} vs {b} steps");
         }
         for (i, (&a, &b)) in cpu.observables.iter().zip(&whole.observables).enumerate() {
-            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{method}: observable {i}: {a} vs {b}");
+            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{system} {method}: observable {i}: {a} vs {b}");
         }
         if method.contains("gd") {
             let tiled = gpu().unwrap().with_max_tile(3).with_chunk(500).run(&p, &|_, _| {}).unwrap();
-            assert_eq!(whole, tiled, "{method}: tiles and dispatch size do not matter");
+            assert_eq!(whole, tiled, "{system} {method}: tiles and dispatch size do not matter");
         }
     }
+}
+
+#[test]
+fn deep_linear_d3_width16_runs_on_the_gpu_like_the_cpu() {
+    let body = "x='gamma=0.01:0.3:4'\n[params]\nD=3\nd0=16\n[dynamics]";
+    d3_width16_agrees("deep-linear", body, 2 * 16 + 2 * 16 * 16 + 16, ["method='gd'\nlr=0.01\nsteps=3000", "method='rk4'\ndt=0.03\nsteps=1200"]);
+}
+
+#[test]
+fn mlp_d3_width16_runs_on_the_gpu_like_the_cpu() {
+    // 40 samples: batches of 16 on the GPU (what fits 16 KiB with 592 weights), the last partial.
+    let body = "x='gamma=0.05:0.3:4'\n[params]\nD=3\nd0=16\ninit_scale=0.5\n[network]\nactivation='tanh'\ndim=4\nn=40\nteacher=[1,-1,0.5,0]\n[dynamics]";
+    d3_width16_agrees("mlp", body, 4 * 16 + 2 * 16 * 16 + 16, ["method='gd'\nlr=0.1\nsteps=3000", "method='rk4'\ndt=0.2\nsteps=1500"]);
 }
 
 /// A network whose state does not fit one workgroup's memory is refused by name on the GPU
