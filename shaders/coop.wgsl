@@ -109,11 +109,16 @@ fn coop_load_state(lid: u32, i: u32) {
     workgroupBarrier();
 }
 
+// The trajectory of this workgroup (in the tile).
+fn coop_trajectory(wid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return wid.x + wid.y * groups.x;
+}
+
 @compute @workgroup_size(64)
 fn integrate(@builtin(local_invocation_index) lid: u32,
              @builtin(workgroup_id) wid: vec3<u32>,
              @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = wid.x + wid.y * groups.x;
+    let i = coop_trajectory(wid, groups);
     if (i >= cfg.n_total) {
         return;
     }
@@ -182,11 +187,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
     }
     coop_store_state(lid, i);
     if (lid == 0u) {
-        status[i] = s;
-        steps[i] = n;
-        if (s == RUNNING) {
-            atomicAdd(&counters[0], 1u);
-        }
+        end_chunk(i, s, n);
     }
     check_canary();
 }
@@ -195,7 +196,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
 fn finish(@builtin(local_invocation_index) lid: u32,
           @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = wid.x + wid.y * groups.x;
+    let i = coop_trajectory(wid, groups);
     if (i >= cfg.n_total) {
         return;
     }

@@ -110,11 +110,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         }
     }
     store_state(i, x);
-    status[i] = s;
-    steps[i] = n;
-    if (s == RUNNING) {
-        atomicAdd(&counters[0], 1u);
-    }
+    end_chunk(i, s, n);
     check_canary();
 }
 

@@ -18,6 +18,16 @@ fn load_inputs(i: u32) {
     }
 }
 
+// Where trajectory i stands after a chunk of steps: its status, the steps taken, and whether it
+// still runs (counters[0], which the host reads to stop once every trajectory has settled).
+fn end_chunk(i: u32, s: u32, n: u32) {
+    status[i] = s;
+    steps[i] = n;
+    if (s == RUNNING) {
+        atomicAdd(&counters[0], 1u);
+    }
+}
+
 // The start of component pair (j, j + 1): the start values (axes applied), plus
 // init_scale * N(0, 1) per component for a system with a random start. Component j of sample k
 // at grid point g uses the generator's counter (g, k * ceil(STATE_DIM / 2) + j / 2), with g = 0

@@ -328,7 +328,7 @@ impl Plan {
         x
     }
 
-    /// Adds init_scale·z to `x` for a random start (see shaders/kernel.wgsl `initial_state`).
+    /// Adds init_scale·z to `x` for a random start (see shaders/trajectory.wgsl `start_pair`).
     pub fn add_init_noise(&self, inputs_f32: &[f32], index: usize, x: &mut [f32]) {
         let Some(slot) = self.init_scale_slot() else {
             return;

@@ -1,4 +1,4 @@
-//! The CPU engine: the kernel of shaders/kernel.wgsl in Rust, one trajectory per task, all
+//! The CPU engine: the GPU kernels (shaders/kernel.wgsl, shaders/coop.wgsl) in Rust, one trajectory per task, all
 //! cores (rayon). It computes in f32 like the GPU so that it can serve as the GPU's oracle.
 
 use super::{Engine, EngineInfo, Outcomes, Progress, Status};
