@@ -2,10 +2,10 @@
 //!
 //! One compute invocation integrates one trajectory (shaders/kernel.wgsl), or, for systems
 //! written for it (the networks), one workgroup does (shaders/coop.wgsl), its state in workgroup
-//! memory. The grid is cut into tiles that fit the adapter's buffer and dispatch limits; each tile is integrated in step-chunks whose
-//! length adapts to keep every dispatch short (~50 ms: no watchdog resets, timely stop once all
-//! trajectories of the tile have settled), then `finish` writes the observables and the host
-//! reads back status, steps and observables.
+//! memory. The grid is cut into tiles that fit the adapter's buffer and dispatch limits; each
+//! tile is integrated in step-chunks whose length adapts to keep every dispatch short (~50 ms: no
+//! watchdog resets, timely stop once all trajectories of the tile have settled), then `finish`
+//! writes the observables and the host reads back status, steps and observables.
 
 use super::shader::{compose, workgroup_bytes, Shape};
 use super::{Engine, EngineInfo, Outcomes, Progress};
