@@ -29,9 +29,9 @@ use std::fmt::Write;
 pub use deep_linear::DeepLinear;
 pub use mlp::Mlp;
 
-/// The most weights one trajectory may have. On the GPU an `mlp`'s state lives in one
-/// invocation's private memory (and a few copies of it for RK4); a `deep-linear`'s in workgroup
-/// memory with its work arrays, which the adapter's limit bounds further (the GPU engine says so).
+/// The most weights one trajectory may have. On the GPU a network's state lives in workgroup
+/// memory with its work arrays (shaders/coop.wgsl), which the adapter's limit bounds further
+/// (the GPU engine says so).
 pub const MAX_WEIGHTS: usize = 8192;
 /// The deepest network basinmap builds.
 pub const MAX_DEPTH: usize = 16;
