@@ -188,6 +188,8 @@ fn dl_gradient(lid: u32) {
 fn sys_field_coop(lid: u32) {
     dl_forward(lid);
     dl_gradient(lid);
+    // |w|^2 is reduced even for reg_power 2, where the slope ignores it: a branch on P (private,
+    // so not provably uniform) may not skip the reduction's barriers.
     let c = P[P_gamma] * net_regulariser_slope(coop_sq_norm(lid), P[P_reg_power]);
     for (var k = lid; k < STATE_DIM; k += COOP) {
         V[k] = -(V[k] + c * X[k]);

@@ -74,10 +74,12 @@ fn mlp_fit(lid: u32, with_grad: bool) {
             MLP_R[b] = f - data[NET_N * NET_DIM + b0 + b];
         }
         workgroupBarrier();
-        // Every invocation sums the batch in sample order (the same values for all).
-        for (var b = 0u; b < count; b++) {
-            sse += MLP_R[b] * MLP_R[b];
-            sso += MLP_F[b] * MLP_F[b];
+        // Invocation 0 sums the batch in sample order; only it writes MLP_FIT and MLP_RMS.
+        if (lid == 0u) {
+            for (var b = 0u; b < count; b++) {
+                sse += MLP_R[b] * MLP_R[b];
+                sso += MLP_F[b] * MLP_F[b];
+            }
         }
         if (with_grad) {
             // The deltas, layer by layer down, each over the batch: upstream * act' * c_l.
