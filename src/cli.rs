@@ -27,6 +27,16 @@ pub enum Command {
     /// loss against b for several gamma) to landscape.npy and landscape.png: curves, one per y
     /// value, for at most 12 y values, a heat map otherwise. Takes the same scenario and flags as `run`.
     Landscape(RunArgs),
+    /// Scan one parameter finely with many starts per value: the lowest loss L and every fixed
+    /// point per value (sweep.csv), the transitions with their Ehrenfest order, critical value
+    /// (bisected) and exponent, and the hysteresis window with its spinodals (transitions.json,
+    /// hysteresis.csv), plotted to sweep.png and sweep.svg. The x axis is the parameter; the y
+    /// axis, if any, a grid of starting values. Takes the same scenario and flags as `run`.
+    Sweep(SweepArgs),
+    /// Boundary measures of a 2-D map: the boundary fraction, basin entropy and box-counting
+    /// dimension of the basin boundary, from a run's directory (its labels.npy) or a .npy file
+    /// of integer labels; prints them and writes boundary.json beside the labels.
+    Measure(MeasureArgs),
     /// List the built-in systems with their state, parameters, defaults and observables.
     Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.
@@ -40,6 +50,35 @@ pub struct TraceArgs {
     /// Record every N-th step (default: about 2000 records per trajectory).
     #[arg(long, value_name = "N")]
     pub every: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The observable that is the order parameter (default: b or m, else the first).
+    #[arg(long, value_name = "NAME")]
+    pub order: Option<String>,
+    /// Bisection steps for each critical value and spinodal (each step of a critical value
+    /// reruns every start at the midpoint); 0 keeps the sweep's resolution.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub refine: u32,
+    /// Skip the adiabatic continuation up and down (hysteresis and spinodals).
+    #[arg(long)]
+    pub no_hysteresis: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MeasureArgs {
+    /// A run's output directory or a labels .npy file (2-D, integer labels).
+    pub labels: PathBuf,
+    /// Side in pixels of the boxes of the basin entropy.
+    #[arg(long = "box", value_name = "PIXELS", default_value_t = basinmap::analysis::boundary::ENTROPY_BOX)]
+    pub entropy_box: usize,
+    /// Box sides (pixels) of the dimension fit, MIN:MAX (default: 2 up to a sixteenth of the
+    /// shorter side).
+    #[arg(long, value_name = "MIN:MAX")]
+    pub fit_range: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -107,7 +107,7 @@ impl Landscape {
                 line: true,
             })
             .collect();
-        Figure { title: title.to_string(), x_label: plan.x.name.clone(), log_x: plan.x.log, panels: vec![Panel { y_label: "loss".into(), log_y: false, series }] }
+        Figure { title: title.to_string(), x_label: plan.x.name.clone(), log_x: plan.x.log, panels: vec![Panel { y_label: "loss".into(), log_y: false, series }], markers: Vec::new() }
     }
 }
 

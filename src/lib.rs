@@ -18,6 +18,7 @@
 //! println!("{} attractors", report.attractors.len());
 //! ```
 
+pub mod analysis;
 pub mod classify;
 pub mod diagnostic;
 pub mod dynamics;

@@ -8,7 +8,7 @@ use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{Cli, Command, RunArgs, SystemsArgs, TraceArgs};
+use cli::{Cli, Command, MeasureArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -23,6 +23,8 @@ fn main() {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),
         Command::Landscape(args) => landscape(&args),
+        Command::Sweep(args) => sweep(&args),
+        Command::Measure(args) => measure(&args),
         Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
@@ -92,11 +94,116 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     if report.attractors.len() > SHOWN {
         println!("     ... and {} more in attractors.csv", report.attractors.len() - SHOWN);
     }
+    if let Some(b) = &report.boundary {
+        print_boundary(b);
+    }
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     println!("wrote {} files to {}", report.files.len(), args.output.display());
     Ok(())
+}
+
+fn progress_bar(quiet: bool) -> Bar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {elapsed} (eta {eta})")
+            .expect("valid template"),
+    );
+    Bar(bar, quiet)
+}
+
+fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
+    use basinmap::analysis::execute::{sweep, SweepOptions};
+    let scenario = args.run.scenario()?;
+    let options = SweepOptions { order: args.order.clone(), refine: args.refine, hysteresis: !args.no_hysteresis };
+    let observer = progress_bar(args.run.quiet);
+    let report = sweep(&scenario, &options, &args.run.output, &observer)?;
+    observer.0.finish_and_clear();
+    if args.run.quiet {
+        return Ok(());
+    }
+    let s = &report.sweep;
+    println!(
+        "{} values of {} x {} starts in {:.2} s (engine {:.2} s, fixed points {:.2} s, transitions {:.2} s, hysteresis {:.2} s)",
+        s.values,
+        s.parameter,
+        s.starts_per_value,
+        report.seconds.iter().sum::<f64>(),
+        report.seconds[0],
+        report.seconds[1],
+        report.seconds[2],
+        report.seconds[3]
+    );
+    if report.transitions.is_empty() {
+        println!("no transition in {} = [{}, {}]", s.parameter, s.range[0], s.range[1]);
+    }
+    for t in &report.transitions {
+        let half = 0.5 * (t.bracket[1] - t.bracket[0]);
+        let mut line = format!("order {} transition at {} = {:.9} ± {:.1e}", t.order, s.parameter, t.critical, half);
+        match t.order {
+            0 => line += &format!(": L jumps by {:.6}", t.jumps.loss),
+            1 => line += &format!(": latent heat (jump of dL) {:.6}, {} jumps by {:.6}", t.jumps.d1, s.order_parameter, t.order_parameter_jump),
+            _ => {
+                line += &format!(": d2L jumps by {:.6}", t.jumps.d2);
+                if let Some(e) = &t.exponent {
+                    line += &format!(", beta = {:.4} ± {:.4} over |{} - {}*| in [{:.2e}, {:.2e}]", e.beta, e.uncertainty, s.parameter, s.parameter, e.fit_range[0], e.fit_range[1]);
+                }
+            }
+        }
+        println!("{line}");
+    }
+    if let Some(h) = &report.hysteresis {
+        match h.window {
+            Some([lo, hi]) => {
+                let end = |v: Option<f64>| v.map_or("beyond the sweep".to_string(), |v| format!("{v:.9}"));
+                println!("hysteresis: the branches differ for {} in [{lo:.6}, {hi:.6}]; spinodals: down {}, up {}", s.parameter, end(h.spinodal_down), end(h.spinodal_up));
+            }
+            None => println!("hysteresis: none (the branches followed up and down agree)"),
+        }
+    }
+    println!("wrote {} to {}", report.files.join(", "), args.run.output.display());
+    Ok(())
+}
+
+fn measure(args: &MeasureArgs) -> basinmap::Result<()> {
+    use basinmap::analysis::boundary;
+    let path = if args.labels.is_dir() { args.labels.join("labels.npy") } else { args.labels.clone() };
+    let range = args
+        .fit_range
+        .as_deref()
+        .map(|r| {
+            r.split_once(':')
+                .and_then(|(a, b)| Some([a.trim().parse().ok()?, b.trim().parse().ok()?]))
+                .ok_or_else(|| basinmap::Error::input(format!("--fit-range '{r}': expected MIN:MAX in pixels, e.g. 2:64")))
+        })
+        .transpose()?;
+    let (shape, values) = basinmap::io::npy::read_npy(&path)?;
+    let (nx, ny, samples) = match shape[..] {
+        [ny, nx] => (nx, ny, 1),
+        [ny, nx, k] => (nx, ny, k),
+        _ => return Err(basinmap::Error::input(format!("{}: expected a 2-D map of labels (ny, nx) or (ny, nx, samples), got shape {shape:?}", path.display()))),
+    };
+    if values.iter().any(|v| v.fract() != 0.0 || *v < 0.0 || *v > u32::MAX as f64) {
+        return Err(basinmap::Error::input(format!("{}: labels must be whole numbers >= 0", path.display())));
+    }
+    let labels: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+    let labels = boundary::majority_labels(&labels, samples);
+    let m = boundary::measure(&boundary::LabelMap { nx, ny, labels: &labels }, args.entropy_box, range)?;
+    let json = serde_json::to_string_pretty(&m).map_err(|e| basinmap::Error::Io(std::io::Error::other(e)))?;
+    let out = path.with_file_name("boundary.json");
+    std::fs::write(&out, json).map_err(|e| basinmap::Error::Write { path: out.clone(), source: e })?;
+    print_boundary(&m);
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn print_boundary(m: &basinmap::analysis::boundary::BoundaryMeasures) {
+    println!("boundary fraction {:.5}, basin entropy S_b = {:.5}, S_bb = {:.5} (boxes of {} pixels, {} labels)", m.boundary_fraction, m.basin_entropy, m.boundary_basin_entropy, m.entropy_box, m.labels);
+    match &m.dimension {
+        Some(d) => println!("box-counting dimension of the boundary {:.4} ± {:.4} (boxes of {} to {} pixels)", d.dimension, d.stderr, d.fit_range[0], d.fit_range[1]),
+        None => println!("box-counting dimension: none (no boundary, or too few box sizes)"),
+    }
 }
 
 fn trace(args: &TraceArgs) -> basinmap::Result<()> {

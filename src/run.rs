@@ -64,6 +64,9 @@ pub struct Report {
     pub steps_per_second: f64,
     pub counts: Counts,
     pub attractors: Vec<Attractor>,
+    /// Boundary measures of a 2-D map (see `basinmap measure`); per grid point, the label most
+    /// of its samples reached.
+    pub boundary: Option<crate::analysis::boundary::BoundaryMeasures>,
     pub warnings: Vec<String>,
     pub files: Vec<String>,
 }
@@ -116,6 +119,14 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
         ));
     }
     warnings.extend(classification.warnings);
+    let boundary = match plan.y {
+        Some(_) if plan.nx() >= 2 && plan.ny() >= 2 => {
+            use crate::analysis::boundary::{majority_labels, measure, LabelMap, ENTROPY_BOX};
+            let labels = majority_labels(&classification.labels, plan.samples);
+            measure(&LabelMap { nx: plan.nx(), ny: plan.ny(), labels: &labels }, ENTROPY_BOX.min(plan.nx().min(plan.ny())), None).ok()
+        }
+        _ => None,
+    };
     let mut report = Report {
         basinmap: env!("CARGO_PKG_VERSION"),
         scenario: scenario.clone(),
@@ -126,6 +137,7 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
         steps_per_second: counts.total_steps as f64 / integrate.max(1e-9),
         counts,
         attractors: classification.attractors,
+        boundary,
         warnings,
         files,
     };
@@ -183,7 +195,7 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
 
 /// Most weights for which the stability of a network's fixed point is computed (a dense
 /// Hessian by central differences of the gradient).
-const MAX_STABILITY_DIM: usize = 1024;
+pub const MAX_STABILITY_DIM: usize = 1024;
 
 /// The stability of the fixed point trajectory `index` reaches, re-integrated in f64 from the
 /// same start under its own parameters.
@@ -318,7 +330,7 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         })
         .collect();
     let title = plan_title(plan);
-    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels }
+    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers: Vec::new() }
 }
 
 fn attractor_label(a: &Attractor) -> String {

@@ -189,5 +189,5 @@ pub fn figure(plan: &Plan, trace: &Trace, title: &str) -> Figure {
                 .collect(),
         })
         .collect();
-    Figure { title: title.to_string(), x_label: "step".into(), log_x: false, panels }
+    Figure { title: title.to_string(), x_label: "step".into(), log_x: false, panels, markers: Vec::new() }
 }

@@ -16,7 +16,7 @@ pub fn write_npy<T: npyz::AutoSerialize + Copy>(dir: &OutputDir, name: &str, sha
     Ok(())
 }
 
-/// Reads a float array (f64 or f32, C order) from a .npy file: its shape and values.
+/// Reads a float or integer array (C order), as f64, from a .npy file: its shape and values.
 pub fn read_npy(path: &std::path::Path) -> Result<(Vec<usize>, Vec<f64>)> {
     let bad = |message: String| crate::Error::input(format!("{}: {message}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
@@ -26,13 +26,20 @@ pub fn read_npy(path: &std::path::Path) -> Result<(Vec<usize>, Vec<f64>)> {
     }
     let shape: Vec<usize> = file.shape().iter().map(|&s| s as usize).collect();
     let dtype = file.dtype();
-    let values = match file.data::<f64>() {
-        Ok(reader) => reader.into_iter().collect::<std::io::Result<Vec<f64>>>(),
-        Err(_) => match npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(e.to_string()))?.data::<f32>() {
-            Ok(reader) => reader.into_iter().map(|v| v.map(f64::from)).collect(),
-            Err(_) => return Err(bad(format!("holds {}; basinmap reads float64 or float32 arrays", dtype.descr()))),
-        },
+    // Floats, or whole numbers (a run's labels.npy is int32), read as f64.
+    fn read_as<T: npyz::Deserialize + Into<f64>>(bytes: &[u8]) -> Option<std::io::Result<Vec<f64>>> {
+        let reader = npyz::NpyFile::new(bytes).ok()?.data::<T>().ok()?;
+        Some(reader.into_iter().map(|v| v.map(Into::into)).collect())
     }
+    let values = read_as::<f64>(&bytes)
+        .or_else(|| read_as::<f32>(&bytes))
+        .or_else(|| read_as::<i32>(&bytes))
+        .or_else(|| read_as::<u32>(&bytes))
+        .or_else(|| read_as::<i16>(&bytes))
+        .or_else(|| read_as::<u16>(&bytes))
+        .or_else(|| read_as::<u8>(&bytes))
+        .or_else(|| read_as::<i8>(&bytes))
+        .ok_or_else(|| bad(format!("holds {}; basinmap reads float64, float32 or integer arrays of up to 32 bits", dtype.descr())))?
     .map_err(|e| bad(e.to_string()))?;
     Ok((shape, values))
 }

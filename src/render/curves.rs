@@ -25,6 +25,15 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
+/// A vertical line across every panel at `x` (a transition, a spinodal), named in the first
+/// panel's legend.
+#[derive(Clone, Debug)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+    pub colour: [u8; 3],
+}
+
 /// A figure of stacked panels.
 #[derive(Clone, Debug)]
 pub struct Figure {
@@ -32,6 +41,7 @@ pub struct Figure {
     pub x_label: String,
     pub log_x: bool,
     pub panels: Vec<Panel>,
+    pub markers: Vec<Marker>,
 }
 
 /// Most series a legend lists.
@@ -62,10 +72,24 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
     let body = if text { root.titled(&fig.title, ("sans-serif", 22)).map_err(plot_error)? } else { root.clone() };
     let areas = body.split_evenly((fig.panels.len().max(1), 1));
     let name = |label: &str, log: bool| if log { format!("log10 {label}") } else { label.to_string() };
-    for (area, panel) in areas.iter().zip(&fig.panels) {
-        let series: Vec<(&Series, Vec<(f64, f64)>)> = panel.series.iter().map(|s| (s, transformed(&s.points, fig.log_x, panel.log_y))).collect();
+    for (n, (area, panel)) in areas.iter().zip(&fig.panels).enumerate() {
+        // Markers are vertical two-point lines spanning the panel's data range.
+        let marker_series: Vec<Series> = fig
+            .markers
+            .iter()
+            .map(|m| Series { label: if n == 0 { m.label.clone() } else { String::new() }, colour: m.colour, points: vec![(m.x, 0.0)], line: true })
+            .collect();
+        let mut series: Vec<(&Series, Vec<(f64, f64)>)> = panel.series.iter().map(|s| (s, transformed(&s.points, fig.log_x, panel.log_y))).collect();
         let all = series.iter().flat_map(|(_, p)| p.iter());
         let (x0, x1, y0, y1) = all.fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)));
+        if y0.is_finite() && y1.is_finite() {
+            for m in &marker_series {
+                let x = if fig.log_x { m.points[0].0.log10() } else { m.points[0].0 };
+                if x.is_finite() {
+                    series.push((m, vec![(x, y0), (x, y1)]));
+                }
+            }
+        }
         let mut chart = ChartBuilder::on(area)
             .margin(12)
             .x_label_area_size(if text { 36 } else { 4 })

@@ -1,0 +1,259 @@
+//! Measures of a basin boundary from any 2-D label map: the boundary fraction, the basin entropy
+//! of Daza et al. (Sci. Rep. 6, 31416, 2016) and the box-counting dimension of the boundary.
+//!
+//! A pixel is on the boundary when its right or lower neighbour has another label: one pixel
+//! per crossing, so a smooth curve is one pixel thick at every scale and counts as dimension 1.
+
+use crate::{Error, Result};
+use serde::Serialize;
+
+/// Side in pixels of the boxes of the basin entropy (the paper's ε = 5 pixels).
+pub const ENTROPY_BOX: usize = 5;
+
+/// The box-counting fit: log N(ε) against log(1/ε) over box sides `fit_range` (pixels, powers
+/// of two), with the counts at every side measured.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DimensionFit {
+    pub dimension: f64,
+    /// Standard error of the fitted slope.
+    pub stderr: f64,
+    /// Smallest and largest box side (pixels) of the fit.
+    pub fit_range: [usize; 2],
+    /// (box side, boxes holding boundary) at every side from 1 pixel up.
+    pub counts: Vec<(usize, u64)>,
+}
+
+/// What `boundary.json` and run.json's `boundary` hold.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BoundaryMeasures {
+    /// Map size, x then y.
+    pub grid: [usize; 2],
+    /// Distinct labels on the map.
+    pub labels: usize,
+    /// Fraction of pixels with a 4-neighbour of another label.
+    pub boundary_fraction: f64,
+    /// S_b: the mean over boxes of `entropy_box`² pixels of −Σ p ln p (p: each label's share).
+    pub basin_entropy: f64,
+    /// S_bb: the same mean over boxes that hold more than one label (boundary boxes).
+    pub boundary_basin_entropy: f64,
+    pub entropy_box: usize,
+    /// None when the map has no boundary or is too small for two box sides.
+    pub dimension: Option<DimensionFit>,
+}
+
+/// A label map of `nx` × `ny` pixels, row-major (x fastest).
+pub struct LabelMap<'a> {
+    pub nx: usize,
+    pub ny: usize,
+    pub labels: &'a [u32],
+}
+
+impl LabelMap<'_> {
+    fn at(&self, x: usize, y: usize) -> u32 {
+        self.labels[y * self.nx + x]
+    }
+
+    /// Pixels whose right or lower neighbour differs.
+    pub fn boundary_pixels(&self) -> Vec<bool> {
+        let mut b = vec![false; self.nx * self.ny];
+        for y in 0..self.ny {
+            for x in 0..self.nx {
+                let l = self.at(x, y);
+                b[y * self.nx + x] = (x + 1 < self.nx && self.at(x + 1, y) != l) || (y + 1 < self.ny && self.at(x, y + 1) != l);
+            }
+        }
+        b
+    }
+
+    /// Fraction of pixels with any 4-neighbour of another label.
+    pub fn boundary_fraction(&self) -> f64 {
+        let mut n = 0u64;
+        for y in 0..self.ny {
+            for x in 0..self.nx {
+                let l = self.at(x, y);
+                let differs = (x > 0 && self.at(x - 1, y) != l)
+                    || (x + 1 < self.nx && self.at(x + 1, y) != l)
+                    || (y > 0 && self.at(x, y - 1) != l)
+                    || (y + 1 < self.ny && self.at(x, y + 1) != l);
+                n += differs as u64;
+            }
+        }
+        n as f64 / (self.nx * self.ny) as f64
+    }
+
+    /// (S_b, S_bb) over whole boxes of `side` pixels (a partial box at the edge is left out).
+    pub fn basin_entropy(&self, side: usize) -> (f64, f64) {
+        let (bx, by) = (self.nx / side, self.ny / side);
+        let (mut total, mut boundary, mut n_boundary) = (0.0, 0.0, 0usize);
+        let mut counts: Vec<(u32, usize)> = Vec::new();
+        for j in 0..by {
+            for i in 0..bx {
+                counts.clear();
+                for y in j * side..(j + 1) * side {
+                    for x in i * side..(i + 1) * side {
+                        let l = self.at(x, y);
+                        match counts.iter_mut().find(|(k, _)| *k == l) {
+                            Some((_, c)) => *c += 1,
+                            None => counts.push((l, 1)),
+                        }
+                    }
+                }
+                let n = (side * side) as f64;
+                let s: f64 = counts.iter().map(|&(_, c)| c as f64 / n).map(|p| -p * p.ln()).sum();
+                total += s;
+                if counts.len() > 1 {
+                    boundary += s;
+                    n_boundary += 1;
+                }
+            }
+        }
+        let boxes = (bx * by).max(1) as f64;
+        (total / boxes, if n_boundary > 0 { boundary / n_boundary as f64 } else { 0.0 })
+    }
+
+    /// N(ε): boxes of side ε = 1, 2, 4, … (while at least 2 fit each way) that hold a boundary pixel.
+    pub fn box_counts(&self) -> Vec<(usize, u64)> {
+        let boundary = self.boundary_pixels();
+        let mut out = Vec::new();
+        let mut side = 1;
+        while self.nx / side >= 2 && self.ny / side >= 2 {
+            let (bx, by) = (self.nx.div_ceil(side), self.ny.div_ceil(side));
+            let mut hit = vec![false; bx * by];
+            for y in 0..self.ny {
+                for x in 0..self.nx {
+                    if boundary[y * self.nx + x] {
+                        hit[(y / side) * bx + x / side] = true;
+                    }
+                }
+            }
+            out.push((side, hit.iter().filter(|&&h| h).count() as u64));
+            side *= 2;
+        }
+        out
+    }
+}
+
+/// The default fit range: from 2 pixels (the pixel scale itself is digitisation) to the side at
+/// which 16 boxes still fit along the shorter axis.
+pub fn default_fit_range(nx: usize, ny: usize) -> [usize; 2] {
+    let top = (nx.min(ny) / 16).max(4);
+    [2, 1 << top.ilog2()]
+}
+
+/// Least-squares slope of log N against log(1/ε) over the counts whose side is in `range`.
+pub fn fit_dimension(counts: &[(usize, u64)], range: [usize; 2]) -> Option<DimensionFit> {
+    let pts: Vec<(f64, f64)> = counts
+        .iter()
+        .filter(|&&(s, n)| s >= range[0] && s <= range[1] && n > 0)
+        .map(|&(s, n)| (-(s as f64).ln(), (n as f64).ln()))
+        .collect();
+    if pts.len() < 2 {
+        return None;
+    }
+    let (slope, stderr) = linear_fit(&pts);
+    Some(DimensionFit { dimension: slope, stderr, fit_range: range, counts: counts.to_vec() })
+}
+
+/// Ordinary least squares y = a + b x: (b, standard error of b; 0 for two points).
+pub fn linear_fit(pts: &[(f64, f64)]) -> (f64, f64) {
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let b = sxy / sxx;
+    let a = my - b * mx;
+    let rss: f64 = pts.iter().map(|p| (p.1 - a - b * p.0).powi(2)).sum();
+    let se = if pts.len() > 2 { (rss / (n - 2.0) / sxx).sqrt() } else { 0.0 };
+    (b, se)
+}
+
+/// Every measure of `map`; `fit_range` defaults to [`default_fit_range`].
+pub fn measure(map: &LabelMap<'_>, entropy_box: usize, fit_range: Option<[usize; 2]>) -> Result<BoundaryMeasures> {
+    if map.labels.len() != map.nx * map.ny || map.nx < 2 || map.ny < 2 {
+        return Err(Error::input(format!("boundary measures need a 2-D map of at least 2 x 2 pixels, got {} x {}", map.nx, map.ny)));
+    }
+    if entropy_box == 0 || entropy_box > map.nx.min(map.ny) {
+        return Err(Error::input(format!("--box {entropy_box}: must be between 1 and the map's shorter side ({})", map.nx.min(map.ny))));
+    }
+    let range = fit_range.unwrap_or_else(|| default_fit_range(map.nx, map.ny));
+    if range[0] == 0 || range[0] >= range[1] {
+        return Err(Error::input(format!("--fit-range {}:{}: expected two box sides in pixels, the first smaller", range[0], range[1])));
+    }
+    let mut distinct = map.labels.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let (s_b, s_bb) = map.basin_entropy(entropy_box);
+    Ok(BoundaryMeasures {
+        grid: [map.nx, map.ny],
+        labels: distinct.len(),
+        boundary_fraction: map.boundary_fraction(),
+        basin_entropy: s_b,
+        boundary_basin_entropy: s_bb,
+        entropy_box,
+        dimension: fit_dimension(&map.box_counts(), range),
+    })
+}
+
+/// One label per grid point from labels with `samples` per point: the most frequent one (the
+/// smallest id on a tie).
+pub fn majority_labels(labels: &[u32], samples: usize) -> Vec<u32> {
+    if samples <= 1 {
+        return labels.to_vec();
+    }
+    labels
+        .chunks(samples)
+        .map(|point| {
+            let mut sorted = point.to_vec();
+            sorted.sort_unstable();
+            let mut best = (sorted[0], 0usize);
+            for run in sorted.chunk_by(|a, b| a == b) {
+                if run.len() > best.1 {
+                    best = (run[0], run.len());
+                }
+            }
+            best.0
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_straight_edge_has_one_boundary_pixel_per_row_and_dimension_one() {
+        let (nx, ny) = (64, 64);
+        let labels: Vec<u32> = (0..nx * ny).map(|i| ((i % nx) >= 20) as u32).collect();
+        let map = LabelMap { nx, ny, labels: &labels };
+        assert_eq!(map.boundary_pixels().iter().filter(|&&b| b).count(), ny);
+        assert_eq!(map.boundary_fraction(), 2.0 * ny as f64 / (nx * ny) as f64);
+        let m = measure(&map, 4, Some([1, 16])).unwrap();
+        let d = m.dimension.unwrap();
+        assert!((d.dimension - 1.0).abs() < 1e-12, "{d:?}");
+        // Boxes of 4 straddling x = 19|20: one column of 16 boxes, each half and half.
+        assert_eq!(m.basin_entropy, 0.0, "the edge falls between boxes 4 and 5");
+    }
+
+    #[test]
+    fn entropy_of_an_even_split_box_is_ln_2() {
+        let labels = [0, 1, 0, 1];
+        let map = LabelMap { nx: 2, ny: 2, labels: &labels };
+        let (s_b, s_bb) = map.basin_entropy(2);
+        assert!((s_b - 2f64.ln()).abs() < 1e-15 && s_bb == s_b);
+    }
+
+    #[test]
+    fn majority_picks_the_most_frequent_label() {
+        assert_eq!(majority_labels(&[2, 1, 2, 0, 0, 1], 3), vec![2, 0]);
+        assert_eq!(majority_labels(&[3, 1], 2), vec![1]);
+    }
+
+    #[test]
+    fn bad_maps_and_ranges_are_refused() {
+        let labels = [0u32; 8];
+        assert!(measure(&LabelMap { nx: 8, ny: 1, labels: &labels }, 1, None).is_err());
+        assert!(measure(&LabelMap { nx: 4, ny: 2, labels: &labels }, 3, None).is_err());
+        assert!(measure(&LabelMap { nx: 4, ny: 2, labels: &labels }, 1, Some([4, 2])).is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! `basinmap sweep` from scenario to files: sweep.csv, transitions.json, hysteresis.csv and the
+//! figure sweep.png / sweep.svg.
+
+use super::fixed_points::Quantities;
+use super::hysteresis::{self, BranchPoint, Hysteresis};
+use super::sweep::{self, Sweep, SweepSummary};
+use super::transitions::{self, Transition};
+use crate::engine::{self, EngineInfo};
+use crate::io::OutputDir;
+use crate::plan::Plan;
+use crate::render::curves::{self, Figure, Marker, Panel, Series};
+use crate::scenario::Scenario;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// Options of `basinmap sweep`.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// The observable that is the order parameter (default: b or m).
+    pub order: Option<String>,
+    /// Bisection steps for each critical value and spinodal.
+    pub refine: u32,
+    /// Follow the branches up and down (adiabatic continuation).
+    pub hysteresis: bool,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions { order: None, refine: 30, hysteresis: true }
+    }
+}
+
+/// What transitions.json holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepReport {
+    pub basinmap: &'static str,
+    pub scenario: Scenario,
+    pub engine: EngineInfo,
+    pub sweep: SweepSummary,
+    pub transitions: Vec<Transition>,
+    pub hysteresis: Option<Hysteresis>,
+    /// Wall-clock seconds: the engine run, locating fixed points, transitions, hysteresis.
+    pub seconds: [f64; 4],
+    pub files: Vec<String>,
+}
+
+/// Runs the sweep of `scenario` and writes its files to `out`.
+pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: &dyn crate::run::Observer) -> Result<SweepReport> {
+    let plan = Plan::new(scenario)?;
+    sweep::check(&plan)?;
+    let q = Quantities::of(&plan, options.order.as_deref())?;
+    let dir = OutputDir::prepare(out)?;
+    let engine = engine::select(plan.engine, &plan.system)?;
+    let info = engine.info();
+    observer.engine(&info);
+
+    let t0 = Instant::now();
+    let outcomes = engine.run(&plan, &|d, t| observer.progress(d, t))?;
+    let t1 = Instant::now();
+    let labels = crate::run::label(&plan, &outcomes).labels;
+    let points = sweep::points_of(&plan, &outcomes, Some(&labels), &q)?;
+    let t2 = Instant::now();
+    let transitions = transitions::analyse(&plan, engine.as_ref(), &q, &points, options.refine)?;
+    let t3 = Instant::now();
+    let (up, down, hyst) = if options.hysteresis {
+        let (u, d, h) = hysteresis::analyse(&plan, &q, &points, options.refine)?;
+        (u, d, Some(h))
+    } else {
+        (Vec::new(), Vec::new(), None)
+    };
+    let t4 = Instant::now();
+
+    let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points };
+    let mut files = Vec::new();
+    dir.write_bytes("sweep.csv", sweep::csv(&sweep).as_bytes())?;
+    files.push("sweep.csv".to_string());
+    if !up.is_empty() {
+        dir.write_bytes("hysteresis.csv", hysteresis::csv(&sweep.parameter, &sweep.quantities, &up, &down).as_bytes())?;
+        files.push("hysteresis.csv".to_string());
+    }
+    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: sweep of {}", plan.system.spec().name, plan.x.name));
+    let fig = figure(&plan, &sweep, &transitions, hyst.as_ref(), &up, &down, title);
+    files.extend(curves::write(&dir, "sweep", &fig, (1000, 220 * fig.panels.len() as u32 + 60))?);
+    files.push("transitions.json".to_string());
+    let report = SweepReport {
+        basinmap: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.clone(),
+        engine: info,
+        sweep: SweepSummary::of(&plan, &sweep),
+        transitions,
+        hysteresis: hyst,
+        seconds: [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map(|d| d.as_secs_f64()),
+        files,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    dir.write_bytes("transitions.json", json.as_bytes())?;
+    Ok(report)
+}
+
+/// The sweep figure: L with every fixed point's loss, L', L'' and the order parameter (every
+/// fixed point a dot coloured by attractor; the branches followed up and down as lines), with
+/// the transitions and spinodals marked.
+pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Option<&Hysteresis>, up: &[BranchPoint], down: &[BranchPoint], title: String) -> Figure {
+    const LINE: [u8; 3] = [0x22, 0x22, 0x22];
+    const UP: [u8; 3] = [0xD5, 0x5E, 0x00];
+    const DOWN: [u8; 3] = [0x00, 0x72, 0xB2];
+    let q = &sweep.quantities;
+    let line = |label: &str, colour, f: &dyn Fn(&super::sweep::SweepPoint) -> f64| Series {
+        label: label.to_string(),
+        colour,
+        points: sweep.points.iter().map(|p| (p.value, f(p))).collect(),
+        line: true,
+    };
+    let stable_dots = |stable: bool, get: &dyn Fn(&crate::analysis::fixed_points::FixedPoint) -> f64| Series {
+        label: if stable { "stable fixed points".into() } else { "unstable fixed points".into() },
+        colour: if stable { [0x00, 0x9E, 0x73] } else { [0xCC, 0x79, 0xA7] },
+        points: sweep
+            .points
+            .iter()
+            .flat_map(|p| p.fixed_points.iter().filter(|f| f.point.is_stable() == stable).map(move |f| (p.value, get(&f.point))))
+            .collect(),
+        line: false,
+    };
+    let mut order_panel = vec![stable_dots(true, &|f| f.order), stable_dots(false, &|f| f.order)];
+    if !up.is_empty() {
+        order_panel.push(Series { label: "followed upward".into(), colour: UP, points: up.iter().map(|b| (b.value, b.point.order)).collect(), line: true });
+        order_panel.push(Series { label: "followed downward".into(), colour: DOWN, points: down.iter().map(|b| (b.value, b.point.order)).collect(), line: true });
+    }
+    let mut markers: Vec<Marker> = transitions
+        .iter()
+        .map(|t| Marker { x: t.critical, label: format!("order {} at {:.6}", t.order, t.critical), colour: [0xD5, 0x00, 0x00] })
+        .collect();
+    if let Some(h) = hyst {
+        for (s, name) in [(h.spinodal_down, "spinodal (down)"), (h.spinodal_up, "spinodal (up)")] {
+            if let Some(v) = s {
+                markers.push(Marker { x: v, label: format!("{name} at {v:.6}"), colour: [0x88, 0x88, 0x88] });
+            }
+        }
+    }
+    // A difference quotient across a jump of L or L' is a spike of height jump/spacing that says
+    // nothing more than the marker does and would flatten the rest of the panel: left out.
+    let spacing = |v: f64| sweep.points.windows(2).find(|w| w[1].value >= v).map_or(0.0, |w| (w[1].value - w[0].value).abs());
+    let near_jump = |v: f64, below: u8| transitions.iter().any(|t| t.order < below && (v - t.critical).abs() <= 1.01 * spacing(t.critical));
+    let panels = vec![
+        Panel { y_label: "L (lowest loss)".into(), log_y: false, series: vec![stable_dots(true, &|f| f.loss), stable_dots(false, &|f| f.loss), line("L", LINE, &|p| p.loss)] },
+        Panel { y_label: "dL".into(), log_y: false, series: vec![line("dL", LINE, &|p| if near_jump(p.value, 1) { f64::NAN } else { p.d1 })] },
+        Panel { y_label: "d2L".into(), log_y: false, series: vec![line("d2L", LINE, &|p| if near_jump(p.value, 2) { f64::NAN } else { p.d2 })] },
+        Panel { y_label: q.order_name.clone(), log_y: false, series: order_panel },
+    ];
+    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers }
+}

@@ -1,0 +1,209 @@
+//! `basinmap sweep`: one parameter scanned finely, many starts per value. For every value: each
+//! distinct fixed point the starts reached (located in f64), the lowest loss L (the estimate of
+//! the global minimum), the order parameter there, and the numerical derivatives L' and L''.
+
+use super::fixed_points::{distinct, FixedPoint, Quantities};
+use crate::engine::{Engine, Outcomes};
+use crate::plan::Plan;
+use crate::{Error, Result};
+use serde::Serialize;
+
+/// One distinct fixed point at one value of the swept parameter.
+#[derive(Clone, Debug)]
+pub struct SweepFixedPoint {
+    pub point: FixedPoint,
+    /// The attractor id the run's classifier gave most of its trajectories (-1 when unknown).
+    pub attractor: i64,
+    /// Share of this value's trajectories that reached it.
+    pub share: f64,
+}
+
+/// One value of the swept parameter.
+#[derive(Clone, Debug)]
+pub struct SweepPoint {
+    pub value: f64,
+    pub fixed_points: Vec<SweepFixedPoint>,
+    /// L: the lowest loss of a fixed point reached that is not a saddle or maximum (NaN when none).
+    pub loss: f64,
+    /// The order parameter of the fixed point with loss L.
+    pub order: f64,
+    /// dL/dparameter and d²L/dparameter² (central differences; one-sided at the ends).
+    pub d1: f64,
+    pub d2: f64,
+}
+
+/// A whole sweep.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    pub parameter: String,
+    pub quantities: Quantities,
+    pub points: Vec<SweepPoint>,
+}
+
+/// Checks that `plan` is a sweep: x a parameter, y (if any) a starting value.
+pub fn check(plan: &Plan) -> Result<()> {
+    if plan.x.is_state {
+        return Err(Error::input(format!("sweep: the x axis must be a parameter, but '{}' is a starting value", plan.x.name)));
+    }
+    if let Some(y) = plan.y.as_ref().filter(|y| !y.is_state) {
+        return Err(Error::input(format!(
+            "sweep: the y axis sets the parameter '{}'; a sweep scans one parameter, and its y axis (if any) is a grid of starting values",
+            y.name
+        )));
+    }
+    if !plan.system.has_host_model() {
+        return Err(Error::input("sweep: a system written in WGSL has no host model to locate fixed points in f64; write it as a formula (--loss)"));
+    }
+    Ok(())
+}
+
+/// The fixed points, L and order parameter at every x value of an engine run of `plan`;
+/// `labels` (the classifier's, per trajectory) name the attractors.
+pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Quantities) -> Result<Vec<SweepPoint>> {
+    let nx = plan.nx();
+    let mut by_value: Vec<Vec<usize>> = vec![Vec::new(); nx];
+    for i in 0..plan.n_trajectories() {
+        by_value[plan.point_of(i) % nx].push(i);
+    }
+    let mut points = Vec::with_capacity(nx);
+    for (ix, indices) in by_value.iter().enumerate() {
+        let mut fixed: Vec<SweepFixedPoint> = distinct(plan, outcomes, indices, q)?
+            .into_iter()
+            .map(|(point, members)| SweepFixedPoint {
+                attractor: labels.map_or(-1, |l| majority(members.iter().map(|&i| l[i]))),
+                share: members.len() as f64 / indices.len() as f64,
+                point,
+            })
+            .collect();
+        fixed.sort_by(|a, b| a.point.loss.total_cmp(&b.point.loss));
+        // L is the lowest minimum; a saddle or maximum reached from a start on it does not count.
+        let (loss, order) = fixed.iter().find(|f| f.point.may_be_stable()).map_or((f64::NAN, f64::NAN), |f| (f.point.loss, f.point.order));
+        points.push(SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss, order, d1: f64::NAN, d2: f64::NAN });
+    }
+    derivatives(&mut points);
+    Ok(points)
+}
+
+fn majority(labels: impl Iterator<Item = u32>) -> i64 {
+    let mut v: Vec<u32> = labels.collect();
+    v.sort_unstable();
+    v.chunk_by(|a, b| a == b).max_by_key(|r| r.len()).map_or(-1, |r| r[0] as i64)
+}
+
+/// L' and L'' by the three-point formulas for uneven spacing (log axes).
+pub fn derivatives(points: &mut [SweepPoint]) {
+    let n = points.len();
+    if n < 3 {
+        return;
+    }
+    let x: Vec<f64> = points.iter().map(|p| p.value).collect();
+    let f: Vec<f64> = points.iter().map(|p| p.loss).collect();
+    for i in 0..n {
+        let j = i.clamp(1, n - 2);
+        let (h0, h1) = (x[j] - x[j - 1], x[j + 1] - x[j]);
+        let (f0, f1, f2) = (f[j - 1], f[j], f[j + 1]);
+        let d2 = 2.0 * (h0 * f2 - (h0 + h1) * f1 + h1 * f0) / (h0 * h1 * (h0 + h1));
+        // Derivative of the parabola through the three points, at x[i].
+        let t = x[i] - x[j];
+        let d1_mid = (h0 * h0 * f2 + (h1 * h1 - h0 * h0) * f1 - h1 * h1 * f0) / (h0 * h1 * (h0 + h1));
+        points[i].d1 = d1_mid + d2 * t;
+        points[i].d2 = d2;
+    }
+}
+
+/// Runs `plan` (a sweep) on `engine` and locates the fixed points at every value.
+pub fn run(plan: &Plan, engine: &dyn Engine, q: &Quantities, progress: crate::engine::Progress<'_>) -> Result<(Outcomes, Vec<SweepPoint>)> {
+    check(plan)?;
+    let outcomes = engine.run(plan, progress)?;
+    let labels = crate::run::label(plan, &outcomes).labels;
+    let points = points_of(plan, &outcomes, Some(&labels), q)?;
+    Ok((outcomes, points))
+}
+
+/// The plan restricted to the single swept value `value` (all its starts): what bisection runs.
+pub fn at_value(plan: &Plan, value: f64) -> Plan {
+    let mut p = plan.clone();
+    p.x.values = vec![value];
+    p
+}
+
+/// The fixed points at one value, from a fresh engine run over all the sweep's starts.
+pub fn point_at(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64) -> Result<SweepPoint> {
+    let sub = at_value(plan, value);
+    let outcomes = engine.run(&sub, &|_, _| {})?;
+    let mut pts = points_of(&sub, &outcomes, None, q)?;
+    Ok(pts.remove(0))
+}
+
+/// sweep.csv: one row per value and fixed point (a value with none reached has one row with
+/// empty fixed-point columns).
+pub fn csv(sweep: &Sweep) -> String {
+    let q = &sweep.quantities;
+    let mut s = format!(
+        "{},L,dL,d2L,{}_at_L,attractor,fp_loss,fp_{},fp_stability,fp_share,fp_residual\n",
+        sweep.parameter, q.order_name, q.order_name
+    );
+    for p in &sweep.points {
+        let head = format!("{},{},{},{},{}", p.value, p.loss, p.d1, p.d2, p.order);
+        if p.fixed_points.is_empty() {
+            s.push_str(&format!("{head},,,,,,\n"));
+        }
+        for f in &p.fixed_points {
+            s.push_str(&format!(
+                "{head},{},{},{},{},{},{:e}\n",
+                f.attractor,
+                f.point.loss,
+                f.point.order,
+                f.point.stability.as_str(),
+                f.share,
+                f.point.residual
+            ));
+        }
+    }
+    s
+}
+
+/// What a sweep's summary in transitions.json says about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepSummary {
+    pub parameter: String,
+    pub order_parameter: String,
+    pub values: usize,
+    pub range: [f64; 2],
+    pub starts_per_value: usize,
+    /// Values at which no start converged.
+    pub values_without_fixed_point: usize,
+}
+
+impl SweepSummary {
+    pub fn of(plan: &Plan, sweep: &Sweep) -> SweepSummary {
+        SweepSummary {
+            parameter: sweep.parameter.clone(),
+            order_parameter: sweep.quantities.order_name.clone(),
+            values: sweep.points.len(),
+            range: [plan.x.values[0], *plan.x.values.last().expect("an axis has values")],
+            starts_per_value: plan.ny() * plan.samples,
+            values_without_fixed_point: sweep.points.iter().filter(|p| p.fixed_points.is_empty()).count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(x: &[f64], f: impl Fn(f64) -> f64) -> Vec<SweepPoint> {
+        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0 }).collect()
+    }
+
+    #[test]
+    fn derivatives_are_exact_for_a_parabola_on_uneven_spacing() {
+        let x = [0.0, 0.1, 0.3, 0.35, 0.8, 1.0];
+        let mut p = pts(&x, |v| 3.0 * v * v - 2.0 * v + 1.0);
+        derivatives(&mut p);
+        for q in &p {
+            assert!((q.d1 - (6.0 * q.value - 2.0)).abs() < 1e-12, "{} {}", q.value, q.d1);
+            assert!((q.d2 - 6.0).abs() < 1e-10);
+        }
+    }
+}
