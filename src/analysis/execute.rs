@@ -114,12 +114,12 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
         line: true,
     };
     let stable_dots = |stable: bool, get: &dyn Fn(&crate::analysis::fixed_points::FixedPoint) -> f64| Series {
-        label: if stable { "stable fixed points".into() } else { "unstable fixed points".into() },
+        label: if stable { "minima (flat ones too)".into() } else { "saddles and maxima".into() },
         colour: if stable { [0x00, 0x9E, 0x73] } else { [0xCC, 0x79, 0xA7] },
         points: sweep
             .points
             .iter()
-            .flat_map(|p| p.fixed_points.iter().filter(|f| f.point.is_stable() == stable).map(move |f| (p.value, get(&f.point))))
+            .flat_map(|p| p.fixed_points.iter().filter(|f| f.point.may_be_stable() == stable).map(move |f| (p.value, get(&f.point))))
             .collect(),
         line: false,
     };

@@ -27,10 +27,6 @@ pub struct FixedPoint {
 }
 
 impl FixedPoint {
-    /// A stable minimum (or a stable point of a field).
-    pub fn is_stable(&self) -> bool {
-        matches!(self.stability, Stability::Minimum | Stability::Stable)
-    }
     /// Not known to be unstable: a minimum, a stable point, a degenerate (flat) one at a
     /// critical point, or one whose stability is unknown.
     pub fn may_be_stable(&self) -> bool {
@@ -67,8 +63,12 @@ impl Quantities {
 
 /// Newton's method on field(x) = 0 from `x`, in place, with least-squares steps (the Jacobian is
 /// singular along a network's symmetry directions and at a critical point) and step halving
-/// while |field| does not fall. Returns the final |field|.
+/// until |field| falls and, for a gradient system, the loss does not rise: Newton finds saddles
+/// as readily as minima, and a state on its way down to a minimum must not be carried back up
+/// to the saddle it came from. Returns the final |field|.
 pub fn polish<M: Model>(m: &M, p: &[f64], x: &mut [f64]) -> f64 {
+    let descend = m.is_gradient();
+    let mut loss = if descend { m.loss(p, x) } else { 0.0 };
     let n = x.len();
     let mut v = vec![0.0; n];
     let mut trial = vec![0.0; n];
@@ -94,7 +94,9 @@ pub fn polish<M: Model>(m: &M, p: &[f64], x: &mut [f64]) -> f64 {
             }
             m.field(p, &trial, &mut vt);
             let rt = crate::dynamics::norm(&vt);
-            if rt < r {
+            let lt = if descend { m.loss(p, &trial) } else { 0.0 };
+            if rt < r && (!descend || lt <= loss + 1e-12 * (1.0 + loss.abs())) {
+                loss = lt;
                 x.copy_from_slice(&trial);
                 v.copy_from_slice(&vt);
                 r = rt;
@@ -111,7 +113,8 @@ pub fn polish<M: Model>(m: &M, p: &[f64], x: &mut [f64]) -> f64 {
 }
 
 /// Settles `start` under the flat parameters `p` of `plan`'s system: the f64 flow of the plan's
-/// dynamics (when `flow`), then Newton. `None` when the flow diverges or leaves the finite numbers.
+/// dynamics (when `flow`), then Newton. `None` when the flow diverges or leaves the finite
+/// numbers, or no fixed point is found (|field| stays above 1e-3·tol).
 pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities) -> Result<Option<FixedPoint>> {
     struct Settle<'a>(&'a Plan, &'a [f64], &'a [f64], bool, &'a Quantities);
     impl ModelVisitor for Settle<'_> {
@@ -119,16 +122,25 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
         fn visit<M: Model>(self, m: &M) -> Option<FixedPoint> {
             let Settle(plan, p, start, flow, q) = self;
             let mut x = start.to_vec();
-            if flow {
-                let stepper = Stepper::<f64>::new(&plan.dynamics);
-                let mut s = Scratch::new(x.len());
-                let (status, _) = stepper.integrate(m, p, &mut x, &mut s);
-                if !matches!(status, Status::Converged | Status::Undecided) {
-                    return None;
+            let stepper = Stepper::<f64>::new(&plan.dynamics);
+            let mut s = Scratch::new(x.len());
+            let accept = (1e-3 * plan.dynamics.tol).max(1e-10);
+            let mut residual = f64::INFINITY;
+            // Near a critical point the flow is slower than any step budget: flow and polish
+            // again, a few budgets at most.
+            for _ in 0..if flow { 5 } else { 1 } {
+                if flow {
+                    let (status, _) = stepper.integrate(m, p, &mut x, &mut s);
+                    if !matches!(status, Status::Converged | Status::Undecided) {
+                        return None;
+                    }
+                }
+                residual = polish(m, p, &mut x);
+                if residual <= accept {
+                    break;
                 }
             }
-            let residual = polish(m, p, &mut x);
-            if !residual.is_finite() || x.iter().any(|v| !v.is_finite()) {
+            if !(residual <= accept) || x.iter().any(|v| !v.is_finite()) {
                 return None;
             }
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];

@@ -14,6 +14,9 @@ use crate::system::{Model, ModelVisitor};
 use crate::Result;
 use serde::Serialize;
 
+/// Fewest sweep values on which the branches must differ to make a hysteresis window.
+pub const MIN_WINDOW: usize = 3;
+
 /// One step of a continuation.
 #[derive(Clone, Debug)]
 pub struct BranchPoint {
@@ -52,46 +55,53 @@ fn same_branch(a: &[f64], b: &[f64]) -> bool {
 }
 
 /// The branch from `from` continued to `value`: the flow then Newton, and whether it is still
-/// the same stable minimum.
+/// the same branch and not unstable (flat counts as stable: a network's minima are flat along
+/// their symmetries).
 fn continue_to(plan: &Plan, q: &Quantities, from: &FixedPoint, value: f64) -> Result<(Option<FixedPoint>, bool)> {
     let p = params_at(plan, value);
     let fp = settle(plan, &p, &from.state, true, q)?;
-    let kept = fp.as_ref().is_some_and(|f| f.is_stable() && same_branch(&f.state, &from.state));
+    let kept = fp.as_ref().is_some_and(|f| f.may_be_stable() && same_branch(&f.state, &from.state));
     Ok((fp, kept))
 }
 
-/// `x` pushed by `size`·(1 + |x|) along the Hessian's most negative direction.
-fn kick(plan: &Plan, value: f64, x: &[f64], size: f64) -> Result<Vec<f64>> {
-    struct Kick<'a>(&'a [f64], &'a [f64], f64);
+/// `x` pushed by `size`·(1 + |x|) along the Hessian's most negative direction plus a tenth as
+/// much in a random direction (fixed by `attempt`): a push along one eigenvector alone can stay
+/// in an invariant subspace (one hidden unit of a network) and stop at the saddle inside it.
+fn kick(plan: &Plan, value: f64, x: &[f64], size: f64, attempt: u32) -> Result<Vec<f64>> {
+    struct Kick<'a>(&'a [f64], &'a [f64], f64, u32);
     impl ModelVisitor for Kick<'_> {
         type Output = Vec<f64>;
         fn visit<M: Model>(self, m: &M) -> Vec<f64> {
-            let (p, x, size) = (self.0, self.1, self.2);
+            let Kick(p, x, size, attempt) = self;
             let jac = crate::system::stability::jacobian(m, p, x);
             let hess = -(&jac + jac.transpose()) * 0.5;
             let eig = hess.symmetric_eigen();
             let (k, _) = eig.eigenvalues.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("a state has a component");
             let dir = eig.eigenvectors.column(k);
+            let key = crate::rng::key(0x6b69636b);
+            let noise: Vec<f64> = (0..x.len() as u32).map(|j| crate::rng::normal_f32(key, attempt, 0, j) as f64).collect();
+            let noise_norm = crate::dynamics::norm(&noise).max(1e-300);
             let size = size * (1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
-            x.iter().zip(dir.iter()).map(|(xi, di)| xi + size * di).collect()
+            x.iter().zip(dir.iter()).zip(&noise).map(|((xi, di), ni)| xi + size * (di + 0.1 * ni / noise_norm)).collect()
         }
     }
-    plan.system.visit(Kick(&params_at(plan, value), x, size))
+    plan.system.visit(Kick(&params_at(plan, value), x, size, attempt))
 }
 
-/// Where the state goes after its branch ended at `value`: from a stable point it settled on,
-/// nowhere; from an unstable one, the flow after a push along the unstable direction, with
-/// pushes growing tenfold (a small push near a weakly unstable point would take longer than the
-/// step budget to leave it, and Newton would bring it back).
+/// Where the state goes after its branch ended at `value`: from a point that is not unstable,
+/// nowhere; from an unstable one, the flow after a push off it, with pushes growing tenfold (a
+/// small push near a weakly unstable point would take longer than the step budget to leave it,
+/// and Newton would bring it back), and again from any saddle the flow stops at.
 fn fall(plan: &Plan, q: &Quantities, value: f64, settled: Option<FixedPoint>) -> Result<Option<FixedPoint>> {
-    let Some(f) = settled else { return Ok(None) };
-    if f.is_stable() {
-        return Ok(Some(f));
-    }
-    for size in [1e-3, 1e-2, 1e-1] {
-        let pushed = kick(plan, value, &f.state, size)?;
-        if let Some(g) = settle(plan, &params_at(plan, value), &pushed, true, q)?.filter(|g| g.is_stable()) {
-            return Ok(Some(g));
+    let Some(mut f) = settled else { return Ok(None) };
+    for attempt in 0..6u32 {
+        if f.may_be_stable() {
+            break;
+        }
+        let size = [1e-3, 1e-2, 1e-1][attempt as usize % 3];
+        let pushed = kick(plan, value, &f.state, size, attempt)?;
+        if let Some(g) = settle(plan, &params_at(plan, value), &pushed, true, q)? {
+            f = g;
         }
     }
     Ok(Some(f))
@@ -143,7 +153,7 @@ fn spinodal(plan: &Plan, q: &Quantities, from: &FixedPoint, a: f64, b: f64, step
 /// finds where the two branches differ, and refines the window's ends.
 pub fn analyse(plan: &Plan, q: &Quantities, points: &[SweepPoint], refine: u32) -> Result<(Vec<BranchPoint>, Vec<BranchPoint>, Hysteresis)> {
     let values: Vec<f64> = points.iter().map(|p| p.value).collect();
-    let global = |p: &SweepPoint| p.fixed_points.iter().find(|f| f.point.is_stable()).map(|f| f.point.clone());
+    let global = |p: &SweepPoint| p.fixed_points.iter().find(|f| f.point.may_be_stable()).map(|f| f.point.clone());
     let none = Hysteresis { window: None, spinodal_up: None, spinodal_down: None, bisection_steps: 0 };
     let (Some(first), Some(last)) = (points.first().and_then(global), points.last().and_then(global)) else {
         return Ok((Vec::new(), Vec::new(), none));
@@ -159,9 +169,14 @@ pub fn analyse(plan: &Plan, q: &Quantities, points: &[SweepPoint], refine: u32) 
     let differs: Vec<usize> = (0..values.len())
         .filter(|&i| (up[i].point.order.abs() - down[i].point.order.abs()).abs() > 1e-3 * scale || (up[i].point.loss - down[i].point.loss).abs() > 1e-9 * (1.0 + up[i].point.loss.abs()))
         .collect();
+    // Fewer than three differing values is below the sweep's resolution: at a continuous
+    // transition the branch that is about to move can lag its twin by one value.
     let (Some(&i0), Some(&i1)) = (differs.first(), differs.last()) else {
         return Ok((up, down, none));
     };
+    if differs.len() < MIN_WINDOW {
+        return Ok((up, down, none));
+    }
     // The up branch ends between i1 and i1 + 1; the down branch between i0 - 1 and i0.
     let spinodal_up = if i1 + 1 < values.len() { Some(spinodal(plan, q, &up[i1].point, values[i1], values[i1 + 1], refine)?) } else { None };
     let spinodal_down = if i0 > 0 { Some(spinodal(plan, q, &down[i0].point, values[i0], values[i0 - 1], refine)?) } else { None };

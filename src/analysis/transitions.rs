@@ -193,6 +193,10 @@ pub fn detect(points: &[SweepPoint], det: &Detection) -> Vec<Candidate> {
 /// Locates, classifies and refines every transition of a sweep. `refine` bisection steps run
 /// the sweep's starts again at each midpoint through `engine`.
 pub fn analyse(plan: &Plan, engine: &dyn Engine, q: &Quantities, points: &[SweepPoint], refine: u32) -> Result<Vec<Transition>> {
+    // Values where no minimum was found (every start diverged, or only a saddle was reached)
+    // are left out rather than breaking the fits around them.
+    let kept: Vec<SweepPoint> = points.iter().filter(|p| p.loss.is_finite()).cloned().collect();
+    let points = &kept[..];
     let det = Detection::for_len(points.len());
     let x: Vec<f64> = points.iter().map(|p| p.value).collect();
     let f: Vec<f64> = points.iter().map(|p| p.loss).collect();

@@ -73,17 +73,22 @@ pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64
 }
 
 /// Classifies a fixed point by the signs of the Hessian's eigenvalues. An eigenvalue within
-/// `1e-6 · max(1, max |λ|)` of zero counts as zero.
+/// `1e-6 · max(1, max |λ|)` of zero counts as zero. A negative eigenvalue decides (a saddle, or a
+/// maximum when all are negative) even beside zero ones: the point is unstable either way. Zero
+/// eigenvalues beside positive ones make it flat (a network's minima are manifolds, flat along
+/// their symmetries; a critical point is flat in its soft direction).
 pub fn classify_eigenvalues(eigenvalues: &[f64]) -> Stability {
     let scale = eigenvalues.iter().fold(1.0f64, |m, l| m.max(l.abs()));
     let eps = 1e-6 * scale;
-    if eigenvalues.iter().any(|l| l.abs() <= eps || !l.is_finite()) {
+    if eigenvalues.iter().any(|l| !l.is_finite()) {
         return Stability::Flat;
     }
-    let pos = eigenvalues.iter().filter(|&&l| l > 0.0).count();
-    match pos {
-        p if p == eigenvalues.len() => Stability::Minimum,
-        0 => Stability::Maximum,
+    let neg = eigenvalues.iter().filter(|&&l| l < -eps).count();
+    let pos = eigenvalues.iter().filter(|&&l| l > eps).count();
+    match (neg, pos) {
+        (0, p) if p == eigenvalues.len() => Stability::Minimum,
+        (0, _) => Stability::Flat,
+        (n, _) if n == eigenvalues.len() => Stability::Maximum,
         _ => Stability::Saddle,
     }
 }
@@ -139,5 +144,6 @@ mod tests {
         assert_eq!(classify_eigenvalues(&[-1.0, 2.0]), Stability::Saddle);
         assert_eq!(classify_eigenvalues(&[-1.0, -2.0]), Stability::Maximum);
         assert_eq!(classify_eigenvalues(&[0.0, 2.0]), Stability::Flat);
+        assert_eq!(classify_eigenvalues(&[-1.0, 0.0, 2.0]), Stability::Saddle, "a descent direction decides");
     }
 }
