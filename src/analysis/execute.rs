@@ -50,29 +50,13 @@ pub struct SweepReport {
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: &dyn crate::run::Observer) -> Result<SweepReport> {
     let plan = Plan::new(scenario)?;
     sweep::check(&plan)?;
-    let q = Quantities::of(&plan, options.order.as_deref())?;
     let dir = OutputDir::prepare(out)?;
     let engine = engine::select(plan.engine, &plan.system)?;
     let info = engine.info();
     observer.engine(&info);
 
-    let t0 = Instant::now();
-    let outcomes = engine.run(&plan, &|d, t| observer.progress(d, t))?;
-    let t1 = Instant::now();
-    let labels = crate::run::label(&plan, &outcomes).labels;
-    let points = sweep::points_of(&plan, &outcomes, Some(&labels), &q)?;
-    let t2 = Instant::now();
-    let transitions = transitions::analyse(&plan, engine.as_ref(), &q, &points, options.refine)?;
-    let t3 = Instant::now();
-    let (up, down, hyst) = if options.hysteresis {
-        let (u, d, h) = hysteresis::analyse(&plan, &q, &points, options.refine)?;
-        (u, d, Some(h))
-    } else {
-        (Vec::new(), Vec::new(), None)
-    };
-    let t4 = Instant::now();
-
-    let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points };
+    let a = analyse(&plan, engine.as_ref(), options, &|d, t| observer.progress(d, t))?;
+    let Analysis { sweep, transitions, hysteresis: hyst, up, down, seconds } = a;
     let mut files = Vec::new();
     dir.write_bytes("sweep.csv", sweep::csv(&sweep).as_bytes())?;
     files.push("sweep.csv".to_string());
@@ -91,12 +75,48 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
         sweep: SweepSummary::of(&plan, &sweep),
         transitions,
         hysteresis: hyst,
-        seconds: [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map(|d| d.as_secs_f64()),
+        seconds,
         files,
     };
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
     dir.write_bytes("transitions.json", json.as_bytes())?;
     Ok(report)
+}
+
+/// Everything a sweep finds, before it is written.
+pub struct Analysis {
+    pub sweep: Sweep,
+    pub transitions: Vec<Transition>,
+    pub hysteresis: Option<Hysteresis>,
+    /// The branches followed upward and downward (empty without hysteresis).
+    pub up: Vec<BranchPoint>,
+    pub down: Vec<BranchPoint>,
+    /// Wall-clock seconds: the engine run, locating fixed points, transitions, hysteresis.
+    pub seconds: [f64; 4],
+}
+
+/// Runs the sweep `plan` on `engine` and analyses it: fixed points per value, transitions,
+/// hysteresis.
+pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions, progress: engine::Progress<'_>) -> Result<Analysis> {
+    sweep::check(plan)?;
+    let q = Quantities::of(plan, options.order.as_deref())?;
+    let t0 = Instant::now();
+    let outcomes = engine.run(plan, progress)?;
+    let t1 = Instant::now();
+    let labels = crate::run::label(plan, &outcomes).labels;
+    let points = sweep::points_of(plan, &outcomes, Some(&labels), &q)?;
+    let t2 = Instant::now();
+    let transitions = transitions::analyse(plan, engine, &q, &points, options.refine)?;
+    let t3 = Instant::now();
+    let (up, down, hysteresis) = if options.hysteresis {
+        let (u, d, h) = hysteresis::analyse(plan, &q, &points, options.refine)?;
+        (u, d, Some(h))
+    } else {
+        (Vec::new(), Vec::new(), None)
+    };
+    let t4 = Instant::now();
+    let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points };
+    Ok(Analysis { sweep, transitions, hysteresis, up, down, seconds: [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map(|d| d.as_secs_f64()) })
 }
 
 /// The sweep figure: L with every fixed point's loss, L', L'' and the order parameter (every

@@ -111,15 +111,6 @@ pub fn derivatives(points: &mut [SweepPoint]) {
     }
 }
 
-/// Runs `plan` (a sweep) on `engine` and locates the fixed points at every value.
-pub fn run(plan: &Plan, engine: &dyn Engine, q: &Quantities, progress: crate::engine::Progress<'_>) -> Result<(Outcomes, Vec<SweepPoint>)> {
-    check(plan)?;
-    let outcomes = engine.run(plan, progress)?;
-    let labels = crate::run::label(plan, &outcomes).labels;
-    let points = points_of(plan, &outcomes, Some(&labels), q)?;
-    Ok((outcomes, points))
-}
-
 /// The plan restricted to the single swept value `value` (all its starts): what bisection runs.
 pub fn at_value(plan: &Plan, value: f64) -> Plan {
     let mut p = plan.clone();

@@ -84,8 +84,8 @@ pub struct Transition {
 }
 
 /// Quadratic least squares of `f` against `t` (scaled by `s` for conditioning): the value, first
-/// and second derivative at t = at, and their variances.
-fn quad_fit(t: &[f64], f: &[f64], s: f64, at: f64) -> ([f64; 3], [f64; 3]) {
+/// and second derivative at t = at, their variances, and the residual sum of squares.
+fn quad_fit(t: &[f64], f: &[f64], s: f64, at: f64) -> ([f64; 3], [f64; 3], f64) {
     use nalgebra::{Matrix3, Vector3};
     let mut ata = Matrix3::<f64>::zeros();
     let mut atb = Vector3::<f64>::zeros();
@@ -96,7 +96,7 @@ fn quad_fit(t: &[f64], f: &[f64], s: f64, at: f64) -> ([f64; 3], [f64; 3]) {
         atb += row * fi;
     }
     let Some(inv) = ata.try_inverse() else {
-        return ([f64::NAN; 3], [f64::INFINITY; 3]);
+        return ([f64::NAN; 3], [f64::INFINITY; 3], f64::INFINITY);
     };
     let c = inv * atb;
     let rss: f64 = t.iter().zip(f).map(|(&ti, &fi)| {
@@ -110,20 +110,20 @@ fn quad_fit(t: &[f64], f: &[f64], s: f64, at: f64) -> ([f64; 3], [f64; 3]) {
     let grads = [Vector3::new(1.0, u0, u0 * u0), Vector3::new(0.0, 1.0 / s, 2.0 * u0 / s), Vector3::new(0.0, 0.0, 2.0 / (s * s))];
     let est = grads.map(|g| g.dot(&c));
     let vars = grads.map(|g| var * (g.transpose() * inv * g)[0]);
-    (est, vars)
+    (est, vars, rss)
 }
 
 /// The one-sided fits around interval `k` (between values k and k+1), evaluated at `at`:
-/// the jumps and their standard errors.
-fn jumps_at(x: &[f64], f: &[f64], k: usize, w: usize, at: f64) -> (Jumps, [f64; 3]) {
+/// the jumps, their standard errors, and the two fits' residual sum of squares.
+fn jumps_at(x: &[f64], f: &[f64], k: usize, w: usize, at: f64) -> (Jumps, [f64; 3], f64) {
     let s = (x[k + 1] - x[k]) * w as f64;
     let left: Vec<f64> = x[k + 1 - w..=k].iter().map(|v| v - at).collect();
     let right: Vec<f64> = x[k + 1..=k + w].iter().map(|v| v - at).collect();
-    let (l, lv) = quad_fit(&left, &f[k + 1 - w..=k], s, 0.0);
-    let (r, rv) = quad_fit(&right, &f[k + 1..=k + w], s, 0.0);
+    let (l, lv, l_rss) = quad_fit(&left, &f[k + 1 - w..=k], s, 0.0);
+    let (r, rv, r_rss) = quad_fit(&right, &f[k + 1..=k + w], s, 0.0);
     let d = [r[0] - l[0], r[1] - l[1], r[2] - l[2]];
     let se = [0, 1, 2].map(|j| (lv[j] + rv[j]).sqrt());
-    (Jumps { loss: d[0], d1: d[1], d2: d[2] }, se)
+    (Jumps { loss: d[0], d1: d[1], d2: d[2] }, se, l_rss + r_rss)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -141,6 +141,8 @@ pub struct Candidate {
     pub interval: usize,
     pub order: u8,
     pub significance: [f64; 3],
+    /// Residual sum of squares of the interval's two one-sided fits.
+    pub rss: f64,
 }
 
 /// Intervals where L or a derivative jumps, one per transition, with their Ehrenfest order.
@@ -156,31 +158,33 @@ pub fn detect(points: &[SweepPoint], det: &Detection) -> Vec<Candidate> {
     let width = (x[n - 1] - x[0]).abs().max(1e-300);
     let floor = [scale * 1e-9, scale * 1e-9 / width, scale * 1e-9 / (width * width)];
     let intervals: Vec<usize> = (w - 1..n - w).filter(|&k| f[k + 1 - w..=k + w].iter().all(|v| v.is_finite())).collect();
-    let stats: Vec<(Jumps, [f64; 3])> = intervals.iter().map(|&k| jumps_at(&x, &f, k, w, 0.5 * (x[k] + x[k + 1]))).collect();
+    let stats: Vec<(Jumps, [f64; 3], f64)> = intervals.iter().map(|&k| jumps_at(&x, &f, k, w, 0.5 * (x[k] + x[k + 1]))).collect();
     let abs = |j: &Jumps| [j.loss.abs(), j.d1.abs(), j.d2.abs()];
     // The fits' smooth bias varies along the sweep (a flat phase has none): its local median.
     let reach = 4 * w;
     let mut candidates: Vec<Candidate> = Vec::new();
-    for (n, (&k, (j, se))) in intervals.iter().zip(&stats).enumerate() {
+    for (n, (&k, (j, se, rss))) in intervals.iter().zip(&stats).enumerate() {
         let a = abs(j);
         let h = x[k + 1] - x[k];
         let around = n.saturating_sub(reach)..(n + reach + 1).min(stats.len());
-        let background: [f64; 3] = [0, 1, 2].map(|d| median(stats[around.clone()].iter().map(|(j, _)| abs(j)[d]).collect()));
+        let background: [f64; 3] = [0, 1, 2].map(|d| median(stats[around.clone()].iter().map(|(j, _, _)| abs(j)[d]).collect()));
         let sig: [f64; 3] = [0, 1, 2].map(|d| a[d] / (det.sigmas * se[d]).max(det.over_median * background[d]).max(floor[d]));
         // The lowest derivative that jumps by more than the next one's jump can explain.
         let order = (0..3).find(|&d| sig[d] > 1.0 && (d == 2 || a[d] > h * a[d + 1]));
         if let Some(order) = order {
-            candidates.push(Candidate { interval: k, order: order as u8, significance: sig });
+            candidates.push(Candidate { interval: k, order: order as u8, significance: sig, rss: *rss });
         }
     }
     // Neighbouring intervals see the same transition; the one whose windows do not straddle
-    // it has the cleanest fits, so the strongest jump of its own order.
+    // it is where the two fits leave the least residual (the least-squares change point).
     let mut out: Vec<Candidate> = Vec::new();
+    let mut last_seen = 0;
     for c in candidates {
+        let joins = !out.is_empty() && c.interval <= last_seen + w;
+        last_seen = c.interval;
         match out.last_mut() {
-            Some(last) if c.interval <= last.interval + w => {
-                let key = |c: &Candidate| c.significance[c.order as usize];
-                if key(&c) > key(last) {
+            Some(last) if joins => {
+                if c.rss < last.rss {
                     *last = c;
                 }
             }
@@ -251,7 +255,7 @@ pub fn analyse(plan: &Plan, engine: &dyn Engine, q: &Quantities, points: &[Sweep
         }
         let critical = 0.5 * (lo + hi);
         let fit_k = k.clamp(det.window - 1, points.len() - det.window - 1);
-        let (jumps, _) = jumps_at(&x, &f, fit_k, det.window, critical);
+        let (jumps, _, _) = jumps_at(&x, &f, fit_k, det.window, critical);
         let exponent = if c.order == 2 { fit_exponent(&x, &b, critical, k, b_lo > b_hi, zero) } else { None };
         out.push(Transition {
             order: c.order,

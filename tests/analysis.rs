@@ -1,0 +1,166 @@
+//! Sweeps, transitions, hysteresis and boundary measures against the exact results of
+//! models.md and the seeds (Landau theory, the paper's effective loss), on every engine.
+
+mod common;
+
+use basinmap::analysis::boundary::{measure, LabelMap};
+use basinmap::analysis::execute::{analyse, Analysis, SweepOptions};
+use basinmap::engine::cpu::CpuEngine;
+use basinmap::engine::Engine;
+use basinmap::system::{Effective, Model};
+use common::{engines, plan};
+
+fn sweep(engine: &dyn Engine, toml: &str) -> Analysis {
+    analyse(&plan(toml), engine, &SweepOptions::default(), &|_, _| {}).expect("sweep runs")
+}
+
+const LANDAU: &str = "system='landau'\nx='r=-0.5:0.5:1001'\ny='m=-1.5:1.5:8'\n[dynamics]\nlr=0.01\nsteps=20000\ntol=1e-5\n[params]\n";
+
+#[test]
+fn landau_second_order_at_r0_with_beta_one_half() {
+    for (name, engine) in engines() {
+        let a = sweep(engine.as_ref(), &format!("{LANDAU}u=1.0"));
+        assert_eq!(a.transitions.len(), 1, "{name}: {:?}", a.transitions);
+        let t = &a.transitions[0];
+        assert_eq!(t.order, 2, "{name}");
+        assert!(t.critical.abs() < 1e-6, "{name}: r* = {}", t.critical);
+        // d2L jumps from -1/(2u) to 0.
+        assert!((t.jumps.d2 - 0.5).abs() < 0.025, "{name}: {:?}", t.jumps);
+        let e = t.exponent.as_ref().expect("a continuous transition has an exponent");
+        assert!((e.beta - 0.5).abs() < 0.05, "{name}: beta {e:?}");
+        assert!(a.hysteresis.as_ref().unwrap().window.is_none(), "{name}: a continuous transition has no hysteresis");
+    }
+}
+
+#[test]
+fn landau_first_order_jump_and_spinodal_are_exact() {
+    // F = r m^2 + u m^4 + w m^6 with u = -1, w = 2: r* = u^2/(4w) = 1/8, spinodal u^2/(3w) = 1/6.
+    let (u, w) = (-1.0f64, 2.0f64);
+    let r_star = u * u / (4.0 * w);
+    // At r*, the ordered minimum has m^2 = -u/(2w); dL/dr = m^2 there and 0 on the other side.
+    let m2 = -u / (2.0 * w);
+    for (name, engine) in engines() {
+        let a = sweep(engine.as_ref(), &format!("{LANDAU}u={u}\nw={w}"));
+        assert_eq!(a.transitions.len(), 1, "{name}: {:?}", a.transitions);
+        let t = &a.transitions[0];
+        assert_eq!(t.order, 1, "{name}");
+        assert!((t.critical - r_star).abs() < 1e-6, "{name}: r* = {}", t.critical);
+        let heat = t.latent_heat.expect("order 1 has a latent heat");
+        assert!((heat.abs() - m2).abs() < 0.05 * m2, "{name}: latent heat {heat}, exact {m2}");
+        assert!((t.order_parameter_jump.abs() - m2.sqrt()).abs() < 0.05 * m2.sqrt(), "{name}: jump {}", t.order_parameter_jump);
+        let h = a.hysteresis.as_ref().unwrap();
+        let up = h.spinodal_up.expect("the ordered branch ends inside the sweep");
+        assert!((up - u * u / (3.0 * w)).abs() < 1e-6, "{name}: spinodal {up}");
+        // m = 0 stops being a minimum at r = 0.
+        assert!(h.spinodal_down.expect("m = 0 loses stability inside the sweep").abs() < 1e-5, "{name}: {h:?}");
+    }
+}
+
+/// The weight decay where the learning minimum b > 0 of the effective loss disappears, found
+/// independently of basinmap's analysis: a dense scan of the loss over b for an interior local
+/// minimum, bisected in gamma.
+fn effective_spinodal(params: &[f64], gamma_at: usize, lo: f64, hi: f64) -> f64 {
+    let has_learning_minimum = |g: f64| {
+        let mut p = params.to_vec();
+        p[gamma_at] = g;
+        let f: Vec<f64> = (0..20001).map(|i| Effective.loss(&p, &[0.02 + 2.0 * i as f64 / 20000.0])).collect();
+        f.windows(3).any(|w| w[1] < w[0] && w[1] < w[2])
+    };
+    let (mut lo, mut hi) = (lo, hi);
+    assert!(has_learning_minimum(lo) && !has_learning_minimum(hi));
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if has_learning_minimum(mid) {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+const EFFECTIVE: &str = "system='effective'\nx='gamma=0.01:0.8:801'\ny='b=-1.5:1.5:8'\n[dynamics]\nlr=0.01\nsteps=20000\ntol=1e-5\n[params]\nd0=1\nsigma2=0.5\na=[1.0, 0.5]\nexy=[0.4, 0.3]\n";
+
+#[test]
+fn effective_depth1_second_order_at_the_norm_of_exy() {
+    let a = sweep(&CpuEngine::new(), &format!("{EFFECTIVE}D=1"));
+    assert_eq!(a.transitions.len(), 1, "{:?}", a.transitions);
+    let t = &a.transitions[0];
+    assert_eq!(t.order, 2);
+    assert!((t.critical - 0.5).abs() < 1e-6, "gamma* = {}", t.critical);
+    let e = t.exponent.as_ref().unwrap();
+    assert!((e.beta - 0.5).abs() < 0.05, "{e:?}");
+}
+
+#[test]
+fn effective_depth2_first_order_and_the_window_closes_at_the_upper_spinodal() {
+    let toml = format!("{EFFECTIVE}D=2");
+    let a = sweep(&CpuEngine::new(), &toml);
+    assert_eq!(a.transitions.len(), 1, "{:?}", a.transitions);
+    let t = &a.transitions[0];
+    assert_eq!(t.order, 1);
+    assert!(t.order_parameter_jump.abs() > 0.3, "b jumps: {t:?}");
+    let p = plan(&toml);
+    let exact = effective_spinodal(&p.inputs[..p.n_params], p.x.target, t.critical, 0.8);
+    let h = a.hysteresis.unwrap();
+    let [lo, hi] = h.window.expect("a first-order transition has a metastable window");
+    assert!((hi - exact).abs() < 1e-6, "window {lo}..{hi}, spinodal {exact}");
+    assert!(h.spinodal_down.is_none(), "b = 0 is a local minimum for every gamma (the paper)");
+    assert!(lo < t.critical && t.critical < hi);
+}
+
+#[test]
+fn ridge_regression_has_no_transition() {
+    // D = 0: the paper's Theorem 1.
+    let toml = "system='deep-linear'\nx='gamma=0.01:0.8:200'\nsamples=4\n[params]\nD=0\nd0=4\ninit_scale=0.3\na=[1.0, 0.5]\nexy=[0.4, 0.3]\n[dynamics]\nlr=0.01\nsteps=100000\ntol=1e-5";
+    let a = sweep(&CpuEngine::new(), toml);
+    assert!(a.transitions.is_empty(), "{:?}", a.transitions);
+    assert!(a.sweep.points.iter().all(|p| p.loss.is_finite()));
+}
+
+#[test]
+fn a_sweep_needs_a_parameter_axis_and_a_loss() {
+    let err = |toml: &str| analyse(&plan(toml), &CpuEngine::new(), &SweepOptions::default(), &|_, _| {}).err().expect("refused").to_string();
+    assert!(err("system='landau'\nx='m=-1:1:10'").contains("must be a parameter"));
+    assert!(err("system='landau'\nx='r=-1:1:10'\ny='u=1:2:3'").contains("scans one parameter"));
+    let field = "x='a=-1:1:10'\n[system]\nstate=['x']\nfield=['a - x']";
+    assert!(err(field).contains("needs a loss"), "{}", err(field));
+}
+
+/// A disc of radius r in an n × n map.
+fn disc(n: usize, r: f64) -> Vec<u32> {
+    let c = n as f64 / 2.0;
+    (0..n * n).map(|i| (((i % n) as f64 + 0.5 - c).hypot((i / n) as f64 + 0.5 - c) < r) as u32).collect()
+}
+
+#[test]
+fn a_circle_boundary_has_dimension_one() {
+    let n = 2048;
+    let labels = disc(n, 0.37 * n as f64);
+    let m = measure(&LabelMap { nx: n, ny: n, labels: &labels }, 5, None).unwrap();
+    let d = m.dimension.unwrap();
+    assert!((d.dimension - 1.0).abs() < 0.05, "{d:?}");
+    // A digital circle has about max(|cos|, |sin|) boundary pixels per unit length on each side,
+    // 2√2/π on average: 2 · (2√2/π) · 2πr / n² of the map.
+    let expect = 8.0 * 2f64.sqrt() * 0.37 * n as f64 / (n * n) as f64;
+    assert!((m.boundary_fraction / expect - 1.0).abs() < 0.1, "{} vs {expect}", m.boundary_fraction);
+    assert!(m.basin_entropy > 0.0 && m.basin_entropy < 0.05 && m.boundary_basin_entropy > 0.1);
+}
+
+#[test]
+fn the_sierpinski_triangle_has_dimension_log2_3() {
+    // Pascal's triangle mod 2: pixel (x, y) is in the set when x & y == 0; on a 2^k grid, boxes
+    // of side 2^s holding it number exactly 3^(k-s).
+    let n = 2048usize;
+    let labels: Vec<u32> = (0..n * n).map(|i| ((i % n) & (i / n) == 0) as u32).collect();
+    let m = measure(&LabelMap { nx: n, ny: n, labels: &labels }, 5, None).unwrap();
+    let d = m.dimension.unwrap();
+    assert!((d.dimension - 3f64.log2()).abs() < 0.05, "{d:?}");
+}
+
+#[test]
+fn a_map_without_boundary_has_none() {
+    let labels = vec![3u32; 64 * 64];
+    let m = measure(&LabelMap { nx: 64, ny: 64, labels: &labels }, 5, None).unwrap();
+    assert_eq!((m.boundary_fraction, m.basin_entropy, m.dimension), (0.0, 0.0, None));
+}
