@@ -27,6 +27,8 @@ struct Config {
     step: f32,          // lr for gd, dt for rk4
     tol: f32,           // converged when |field| < tol
     bound: f32,         // diverged when any |x_i| > bound
+    noise: f32,         // sqrt(2 lr T) of Langevin dynamics; 0: no noise (and no convergence under noise)
+    escape2: f32,       // escaped when |x - start|^2 > escape2; 0: no escape test
     canary: u32,        // trips of the canary loop (see `counters`)
 }
 
@@ -39,6 +41,7 @@ const DIVERGED_POS: u32 = 2u;
 const DIVERGED_NEG: u32 = 3u;
 const UNDECIDED: u32 = 4u;
 const NONFINITE: u32 = 5u;
+const ESCAPED: u32 = 6u;
 
 @group(0) @binding(0) var<uniform> cfg: Config;
 // Base inputs (parameters then start state, N_INPUTS values) followed by the axis tables

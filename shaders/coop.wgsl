@@ -109,6 +109,34 @@ fn coop_load_state(lid: u32, i: u32) {
     workgroupBarrier();
 }
 
+// X plus step n's Langevin noise, each invocation its component pairs (kernel.wgsl `add_noise`).
+fn coop_add_noise(lid: u32, i: u32, n: u32) {
+    for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
+        let z = langevin_pair(i, n, j);
+        X[j] += cfg.noise * z.x;
+        if (j + 1u < STATE_DIM) {
+            X[j + 1u] += cfg.noise * z.y;
+        }
+    }
+    workgroupBarrier();
+}
+
+// Whether X is farther than the escape radius from the start, drawn again pair by pair (the
+// sum is reduced in tree order, so it may differ from the CPU's in the last bits).
+fn coop_escaped(lid: u32, i: u32) -> bool {
+    var d2 = 0.0;
+    for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
+        let z0 = start_pair(i, j);
+        let d = X[j] - z0.x;
+        d2 += d * d;
+        if (j + 1u < STATE_DIM) {
+            let e = X[j + 1u] - z0.y;
+            d2 += e * e;
+        }
+    }
+    return coop_sum(lid, d2) > cfg.escape2;
+}
+
 // The trajectory of this workgroup (in the tile).
 fn coop_trajectory(wid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return wid.x + wid.y * groups.x;
@@ -167,7 +195,8 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         for (var k = lid; k < STATE_DIM; k += COOP) {
             sq += V[k] * V[k];
         }
-        let converged = sqrt(coop_sum(lid, sq)) < cfg.tol;
+        let field_norm = sqrt(coop_sum(lid, sq));
+        let converged = cfg.noise == 0.0 && field_norm < cfg.tol;
         if (LOSS_RECORD && lid == 0u) {
             record_step(i, n, sys_last_loss(), converged);
         }
@@ -176,8 +205,14 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
             break;
         }
         advance_coop(lid, cfg.step);
+        if (cfg.noise > 0.0) {
+            coop_add_noise(lid, i, n);
+        }
         n += 1u;
         s = coop_escape_status(lid);
+        if (s == RUNNING && cfg.escape2 > 0.0 && coop_escaped(lid, i)) {
+            s = ESCAPED;
+        }
         if (s != RUNNING) {
             if (LOSS_RECORD && lid == 0u) {
                 record_add(i, n, RECORD_CAP, cfg.max_steps - n);

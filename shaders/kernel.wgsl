@@ -55,6 +55,29 @@ fn escape_status(x: State) -> u32 {
     return RUNNING;
 }
 
+// x plus step n's Langevin noise (Rust twin: `Stepper::add_noise`).
+fn add_noise(x: State, i: u32, n: u32) -> State {
+    var r = x;
+    for (var j = 0u; j < STATE_DIM; j += 2u) {
+        let z = langevin_pair(i, n, j);
+        r[j] += cfg.noise * z.x;
+        if (j + 1u < STATE_DIM) {
+            r[j + 1u] += cfg.noise * z.y;
+        }
+    }
+    return r;
+}
+
+// Farther than the escape radius from the start x0 (Rust twin: `Stepper::status_after_step`).
+fn escaped(x: State, x0: State) -> bool {
+    var d2 = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        let d = x[k] - x0[k];
+        d2 += d * d;
+    }
+    return d2 > cfg.escape2;
+}
+
 @compute @workgroup_size(64)
 fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
              @builtin(num_workgroups) groups: vec3<u32>) {
@@ -86,12 +109,17 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     let end = min(cfg.chunk_start + cfg.chunk_steps, cfg.max_steps);
     var s = RUNNING;
+    // The start, for the escape test: drawn again rather than stored (it is a pure function of i).
+    var x0: State;
+    if (cfg.escape2 > 0.0) {
+        x0 = initial_state(i);
+    }
     loop {
         if (n >= end) {
             break;
         }
         let v = sys_field(x);
-        let converged = norm(v) < cfg.tol;
+        let converged = cfg.noise == 0.0 && norm(v) < cfg.tol;
         if (LOSS_RECORD) {
             record_step(i, n, sys_last_loss(), converged);
         }
@@ -100,8 +128,14 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             break;
         }
         x = advance(x, v, cfg.step);
+        if (cfg.noise > 0.0) {
+            x = add_noise(x, i, n);
+        }
         n += 1u;
         s = escape_status(x);
+        if (s == RUNNING && cfg.escape2 > 0.0 && escaped(x, x0)) {
+            s = ESCAPED;
+        }
         if (s != RUNNING) {
             if (LOSS_RECORD) {
                 record_add(i, n, RECORD_CAP, cfg.max_steps - n);

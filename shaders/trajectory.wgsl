@@ -49,6 +49,14 @@ fn start_pair(i: u32, j: u32) -> vec2<f32> {
     return x;
 }
 
+// Langevin noise of component pair (j, j + 1) at step n: two N(0, 1) values under the seed's key
+// mixed with the pair index and "LANG", at counter (global trajectory index, n): the same bits
+// whatever the tiling or the kernel. Rust twin: `dynamics::langevin_pair`.
+fn langevin_pair(i: u32, n: u32, j: u32) -> vec2<f32> {
+    let key = vec2<u32>(cfg.seed_lo ^ ((j / 2u) * 0x9E3779B9u), cfg.seed_hi ^ 0x4C414E47u);
+    return normal_pair(threefry2x32(key, vec2<u32>(cfg.index_offset + i, n)));
+}
+
 // The loss record (systems with LOSS_RECORD): with r_t = loss(x_t) / loss(x_0) capped at
 // RECORD_CAP, the last four observables hold loss0, the sum of r_t and the sum of r_t over the
 // last RECORD_WINDOW steps while the run goes on; `finish` turns the latter into a mean and adds

@@ -36,6 +36,9 @@ pub enum Kind {
     Undecided,
     #[serde(rename = "nonfinite")]
     Nonfinite,
+    /// Left the ball of radius `escape` around its start (a noise run).
+    #[serde(rename = "escaped")]
+    Escaped,
 }
 
 impl Kind {
@@ -47,6 +50,7 @@ impl Kind {
             Kind::Inf => "inf",
             Kind::Undecided => "undecided",
             Kind::Nonfinite => "nonfinite",
+            Kind::Escaped => "escaped",
         }
     }
 }
@@ -347,6 +351,7 @@ pub fn classify(
             Status::DivergedNeg if n_state == 1 => Kind::NegInf,
             Status::DivergedPos | Status::DivergedNeg => Kind::Inf,
             Status::Nonfinite => Kind::Nonfinite,
+            Status::Escaped => Kind::Escaped,
             _ => Kind::Undecided,
         }
     };

@@ -33,6 +33,13 @@ pub enum Command {
     /// hysteresis.csv), plotted to sweep.png and sweep.svg. The x axis is the parameter; the y
     /// axis, if any, a grid of starting values. Takes the same scenario and flags as `run`.
     Sweep(SweepArgs),
+    /// Metastability under noise: runs the scenario's trajectories under Langevin noise at each
+    /// temperature until they leave the ball of radius --escape around their start, and fits
+    /// ln(mean escape time) against 1/T (Arrhenius/Kramers): the fitted barrier, beside the
+    /// landscape's own for 1-D systems. Writes kramers.csv, kramers.json, kramers.png/svg and
+    /// escape_times.png/svg. Takes the same scenario and flags as `run` (use --samples for many
+    /// noise realisations per start).
+    Kramers(KramersArgs),
     /// Boundary measures of a 2-D map: the boundary fraction, basin entropy and box-counting
     /// dimension of the basin boundary, from a run's directory (its labels.npy) or a .npy file
     /// of integer labels; prints them and writes boundary.json beside the labels.
@@ -66,6 +73,27 @@ pub struct SweepArgs {
     /// Skip the adiabatic continuation up and down (hysteresis and spinodals).
     #[arg(long)]
     pub no_hysteresis: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KramersArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The temperatures: T1,T2,... or START:STOP:COUNT.
+    #[arg(long, value_name = "LIST")]
+    pub temperatures: String,
+}
+
+impl KramersArgs {
+    pub fn temperature_list(&self) -> basinmap::Result<Vec<f64>> {
+        let t = self.temperatures.trim();
+        let bad = || Error::input(format!("--temperatures '{t}': expected T1,T2,... or START:STOP:COUNT"));
+        if t.contains(':') {
+            let axis: Axis = format!("T={t}").parse().map_err(|_| bad())?;
+            return Ok(axis.values());
+        }
+        t.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| bad())).collect()
+    }
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +174,14 @@ pub struct RunArgs {
     /// Diverged when some |x_i| > BOUND.
     #[arg(long)]
     pub bound: Option<f64>,
+    /// Langevin temperature T: each gd step adds sqrt(2·lr·T)·N(0, I) noise (counter-based, so a
+    /// seed gives the same run on any tiling); nothing converges under noise.
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f64>,
+    /// Escape radius: a trajectory that gets farther than this from its start stops as
+    /// `escaped`, its steps the escape time (escape_time.npy).
+    #[arg(long, value_name = "R")]
+    pub escape: Option<f64>,
     /// Independent random initialisations per grid point (deep-linear, mlp): outputs get a
     /// sample dimension, and fractions.npy the share of each attractor per point.
     #[arg(long)]
@@ -233,6 +269,12 @@ impl RunArgs {
         }
         if let Some(v) = self.bound {
             d.bound = v;
+        }
+        if let Some(v) = self.temperature {
+            d.temperature = v;
+        }
+        if let Some(v) = self.escape {
+            d.escape = v;
         }
         if let Some(k) = self.samples {
             s.samples = k;

@@ -1,7 +1,8 @@
 //! Step rules and the stop rule, shared by both engines.
 //!
-//! A trajectory stops when it has converged (|field| < tol, tested before each step), escaped
-//! (|x_i| > bound: diverged, or non-finite), or used up `steps` (undecided). The WGSL of the
+//! A trajectory stops when it has converged (|field| < tol, tested before each step; never under
+//! noise), diverged (|x_i| > bound) or gone non-finite, escaped (farther than `escape` from its
+//! start, when set), or used up `steps` (undecided). The WGSL of the
 //! step rules is in shaders/step/; the CPU versions here follow it operation for operation.
 
 use crate::real::Real;
@@ -57,11 +58,17 @@ pub struct Dynamics {
     pub tol: f64,
     /// Diverged when any |x_i| exceeds this.
     pub bound: f64,
+    /// Langevin temperature T: gd then adds sqrt(2·lr·T)·ξ, ξ ~ N(0, I) from the counter-based
+    /// generator, so the stationary law is the Gibbs measure exp(−loss/T). With T > 0 no
+    /// trajectory converges (the stop rule's tolerance is not used).
+    pub temperature: f64,
+    /// Escaped when the state is farther than this (Euclidean) from its start; 0: never.
+    pub escape: f64,
 }
 
 impl Default for Dynamics {
     fn default() -> Self {
-        Dynamics { method: Method::Gd, lr: 0.01, dt: 0.01, steps: 20_000, tol: 1e-5, bound: 1e6 }
+        Dynamics { method: Method::Gd, lr: 0.01, dt: 0.01, steps: 20_000, tol: 1e-5, bound: 1e6, temperature: 0.0, escape: 0.0 }
     }
 }
 
@@ -72,6 +79,20 @@ impl Dynamics {
             Method::Gd => self.lr,
             Method::Rk4 => self.dt,
         }
+    }
+
+    /// The standard deviation of each step's noise, sqrt(2·lr·T) (0 without noise).
+    pub fn noise_scale(&self) -> f64 {
+        if self.temperature > 0.0 {
+            (2.0 * self.step_size() * self.temperature).sqrt()
+        } else {
+            0.0
+        }
+    }
+
+    /// The same dynamics without noise or escape test: what locating a fixed point needs.
+    pub fn deterministic(&self) -> Dynamics {
+        Dynamics { temperature: 0.0, escape: 0.0, ..self.clone() }
     }
 
     /// Rejects settings no run can use.
@@ -91,6 +112,15 @@ impl Dynamics {
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(Error::input(format!("--tol must be >= 0, got {}", self.tol)));
         }
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(Error::input(format!("--temperature must be >= 0, got {}", self.temperature)));
+        }
+        if self.temperature > 0.0 && self.method != Method::Gd {
+            return Err(Error::input("--temperature: Langevin noise is added to gradient descent steps; use --dynamics gd"));
+        }
+        if !(self.escape.is_finite() && self.escape >= 0.0) {
+            return Err(Error::input(format!("--escape must be a distance >= 0, got {}", self.escape)));
+        }
         if self.steps == 0 {
             return Err(Error::input("--steps must be at least 1"));
         }
@@ -99,6 +129,15 @@ impl Dynamics {
         }
         Ok(())
     }
+}
+
+/// The Langevin noise of component pair (j, j + 1) of trajectory `index` (its global index,
+/// samples included) at step `n`: two N(0, 1) values from Threefry under the seed's key mixed
+/// with the pair and "LANG", at counter (index, n), so every step, component and trajectory
+/// draws its own numbers whatever the tiling. WGSL twin: `langevin_pair` in shaders/trajectory.wgsl.
+pub fn langevin_pair(seed: u64, index: u32, n: u32, j: u32) -> [f32; 2] {
+    let key = [(seed as u32) ^ (j / 2).wrapping_mul(0x9E37_79B9), ((seed >> 32) as u32) ^ 0x4C41_4E47];
+    crate::rng::normal_pair_f32(crate::rng::threefry2x32(key, [index, n]))
 }
 
 /// x + h·v, componentwise (WGSL `axpy`).

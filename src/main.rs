@@ -8,7 +8,7 @@ use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{Cli, Command, MeasureArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
+use cli::{Cli, Command, KramersArgs, MeasureArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -25,6 +25,7 @@ fn main() {
         Command::Landscape(args) => landscape(&args),
         Command::Sweep(args) => sweep(&args),
         Command::Measure(args) => measure(&args),
+        Command::Kramers(args) => kramers(&args),
         Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
@@ -71,13 +72,14 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     }
     let [nx, ny] = report.grid;
     println!(
-        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {} converged, {} diverged, {} undecided, {} non-finite",
+        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {} converged, {} diverged, {} undecided, {} non-finite, {} escaped",
         report.timings.integrate,
         report.steps_per_second,
         report.counts.converged,
         report.counts.diverged,
         report.counts.undecided,
-        report.counts.nonfinite
+        report.counts.nonfinite,
+        report.counts.escaped
     );
     let names = &report.observables;
     println!("{:>3}  {:<9} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
@@ -96,6 +98,9 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     }
     if let Some(b) = &report.boundary {
         print_boundary(b);
+    }
+    if let Some(e) = &report.escape {
+        print_escape(e);
     }
     for w in &report.warnings {
         eprintln!("warning: {w}");
@@ -166,6 +171,26 @@ fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
     Ok(())
 }
 
+fn kramers(args: &KramersArgs) -> basinmap::Result<()> {
+    let scenario = args.run.scenario()?;
+    let temperatures = args.temperature_list()?;
+    let observer = progress_bar(args.run.quiet);
+    let report = basinmap::analysis::execute::kramers(&scenario, &temperatures, &args.run.output, &observer)?;
+    observer.0.finish_and_clear();
+    if args.run.quiet {
+        return Ok(());
+    }
+    for r in &report.runs {
+        print_escape(r);
+    }
+    let f = &report.fit;
+    let truth = f.true_barrier.map_or(String::new(), |b| format!("; the landscape's barrier is {b:.4} ({:+.1}%)", 100.0 * (f.barrier / b - 1.0)));
+    let temps: Vec<String> = f.temperatures.iter().map(|t| format!("{t:.4}")).collect();
+    println!("Kramers fit over T = {}: barrier {:.4} ± {:.4}, prefactor {:.4}{truth}", temps.join(", "), f.barrier, f.barrier_stderr, f.prefactor);
+    println!("wrote {} to {} in {:.2} s", report.files.join(", "), args.run.output.display(), report.seconds);
+    Ok(())
+}
+
 fn measure(args: &MeasureArgs) -> basinmap::Result<()> {
     use basinmap::analysis::boundary;
     let path = if args.labels.is_dir() { args.labels.join("labels.npy") } else { args.labels.clone() };
@@ -196,6 +221,22 @@ fn measure(args: &MeasureArgs) -> basinmap::Result<()> {
     print_boundary(&m);
     println!("wrote {}", out.display());
     Ok(())
+}
+
+fn print_escape(e: &basinmap::analysis::escape::EscapeStats) {
+    let time = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "escape (radius {}, T = {:.4}): {} of {} escaped, {} still inside at the end; mean escape time {} ± {} (censoring included), over the escaped {} (median {})",
+        e.radius,
+        e.temperature,
+        e.escaped,
+        e.trajectories,
+        e.censored,
+        time(e.mean),
+        time(e.mean_stderr),
+        time(e.mean_escaped),
+        time(e.median_escaped)
+    );
 }
 
 fn print_boundary(m: &basinmap::analysis::boundary::BoundaryMeasures) {

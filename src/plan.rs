@@ -225,9 +225,9 @@ impl Plan {
             return Err(Error::input("--samples must be at least 1"));
         }
         let spec = self.system.spec();
-        if self.samples > 1 && !spec.random_init {
+        if self.samples > 1 && !spec.random_init && self.dynamics.temperature == 0.0 {
             return Err(Error::input(format!(
-                "--samples {}: {} starts from given values, so every sample would be the same; samples are for systems with a random initialisation (deep-linear, mlp)",
+                "--samples {}: {} starts from given values and runs without noise, so every sample would be the same; samples are for systems with a random initialisation (deep-linear, mlp) or runs with --temperature",
                 self.samples, spec.name
             )));
         }

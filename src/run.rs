@@ -30,6 +30,8 @@ pub struct Counts {
     pub diverged: u64,
     pub undecided: u64,
     pub nonfinite: u64,
+    /// Left the ball of radius `escape` around their start (noise runs).
+    pub escaped: u64,
     /// Steps taken by all trajectories together.
     pub total_steps: u64,
 }
@@ -42,6 +44,7 @@ impl Counts {
                 Status::Converged => c.converged += 1,
                 Status::DivergedPos | Status::DivergedNeg => c.diverged += 1,
                 Status::Nonfinite => c.nonfinite += 1,
+                Status::Escaped => c.escaped += 1,
                 _ => c.undecided += 1,
             }
             c.total_steps += n as u64;
@@ -67,6 +70,8 @@ pub struct Report {
     /// Boundary measures of a 2-D map (see `basinmap measure`); per grid point, the label most
     /// of its samples reached.
     pub boundary: Option<crate::analysis::boundary::BoundaryMeasures>,
+    /// Escape-time statistics of a run with an escape radius (see `analysis::escape`).
+    pub escape: Option<crate::analysis::escape::EscapeStats>,
     pub warnings: Vec<String>,
     pub files: Vec<String>,
 }
@@ -127,6 +132,7 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
         }
         _ => None,
     };
+    let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(&plan, &outcomes).1);
     let mut report = Report {
         basinmap: env!("CARGO_PKG_VERSION"),
         scenario: scenario.clone(),
@@ -138,6 +144,7 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
         counts,
         attractors: classification.attractors,
         boundary,
+        escape,
         warnings,
         files,
     };
@@ -367,6 +374,11 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     write_npy(dir, "labels.npy", &shape, &labels)?;
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
     files.extend(["labels.npy".to_string(), "steps.npy".to_string()]);
+    if plan.dynamics.escape > 0.0 {
+        let (times, _) = crate::analysis::escape::escape_times(plan, outcomes);
+        write_npy(dir, "escape_time.npy", &shape, &times)?;
+        files.push("escape_time.npy".to_string());
+    }
     if k > 1 {
         let n_attr = c.attractors.len();
         write_npy(dir, "fractions.npy", &[ny, nx, n_attr], &fractions(&c.labels, k, n_attr))?;

@@ -89,7 +89,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
     let inputs: Vec<f32> = plan.inputs_at(i).iter().map(|&v| v as f32).collect();
     let p = &inputs[..plan.n_params];
     let mut x = plan.start_f32(i);
-    let stepper = Stepper::<f32>::new(&plan.dynamics);
+    let stepper = Stepper::<f32>::of_plan(plan);
     let mut s = Scratch::new(x.len());
     let mut obs = vec![0.0f32; plan.n_obs()];
     let mut t = Traced { index: i, label: label_of(plan, i), status: Status::Undecided, steps: Vec::new(), values: Vec::new() };
@@ -101,6 +101,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
         t.values.push(row);
     };
     let mut n = 0u32;
+    let start = stepper.escape_start(&x);
     let first = stepper.escape_status(&x);
     if first != Status::Running {
         t.status = first;
@@ -108,7 +109,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
     }
     loop {
         m.field(p, &x, &mut s.v);
-        let converged = crate::dynamics::norm(&s.v) < stepper.tol;
+        let converged = !stepper.noisy() && crate::dynamics::norm(&s.v) < stepper.tol;
         if n % every == 0 || converged || n == stepper.max_steps {
             let v = s.v.clone();
             keep(&mut t, n, &x, &v);
@@ -121,8 +122,11 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
             return t;
         }
         stepper.advance(m, p, &mut x, &mut s);
+        if stepper.noisy() {
+            stepper.add_noise(&mut x, i as u32, n);
+        }
         n += 1;
-        let st = stepper.escape_status(&x);
+        let st = stepper.status_after_step(&x, &start);
         if st != Status::Running {
             // Record where it left, with the field there if it is finite.
             m.field(p, &x, &mut s.v);

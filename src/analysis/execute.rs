@@ -171,3 +171,117 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     ];
     Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers }
 }
+
+/// What kramers.json holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct KramersReport {
+    pub basinmap: &'static str,
+    pub scenario: Scenario,
+    pub engine: EngineInfo,
+    /// One noise run per temperature.
+    pub runs: Vec<crate::analysis::escape::EscapeStats>,
+    pub fit: crate::analysis::escape::KramersFit,
+    pub seconds: f64,
+    pub files: Vec<String>,
+}
+
+/// `basinmap kramers`: the scenario's trajectories run under Langevin noise at each temperature
+/// until they escape (radius `escape` of its dynamics), then ln(mean escape time) is fitted
+/// against 1/T. Writes kramers.csv, kramers.json, kramers.png/svg and escape_times.png/svg.
+pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: &dyn crate::run::Observer) -> Result<KramersReport> {
+    use crate::analysis::escape::{escape_times, fit, survival, true_barrier};
+    if scenario.dynamics.escape <= 0.0 {
+        return Err(Error::input("kramers: give the escape radius (--escape R, or escape = R under [dynamics]): a trajectory farther than R from its start has left its basin"));
+    }
+    if temperatures.len() < 2 || temperatures.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
+        return Err(Error::input("kramers: --temperatures needs two or more temperatures > 0"));
+    }
+    let t0 = Instant::now();
+    let at = |t: f64| Scenario { dynamics: crate::dynamics::Dynamics { temperature: t, ..scenario.dynamics.clone() }, ..scenario.clone() };
+    let base = Plan::new(&at(temperatures[0]))?;
+    let dir = OutputDir::prepare(out)?;
+    let engine = engine::select(base.engine, &base.system)?;
+    let info = engine.info();
+    observer.engine(&info);
+    let mut runs = Vec::new();
+    let mut curves = Vec::new();
+    for &t in temperatures {
+        let plan = Plan::new(&at(t))?;
+        let outcomes = engine.run(&plan, &|d, n| observer.progress(d, n))?;
+        let (times, stats) = escape_times(&plan, &outcomes);
+        curves.push((t, survival(&times)));
+        runs.push(stats);
+    }
+    let mut fitted = fit(&runs)?;
+    fitted.true_barrier = true_barrier(&base)?;
+
+    let mut csv = String::from("temperature,inverse_temperature,trajectories,escaped,censored,mean_time,mean_time_stderr,mean_time_escaped,median_time_escaped\n");
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in &runs {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.temperature,
+            1.0 / r.temperature,
+            r.trajectories,
+            r.escaped,
+            r.censored,
+            opt(r.mean),
+            opt(r.mean_stderr),
+            opt(r.mean_escaped),
+            opt(r.median_escaped)
+        ));
+    }
+    dir.write_bytes("kramers.csv", csv.as_bytes())?;
+    let mut files = vec!["kramers.csv".to_string()];
+    let name = base.system.spec().name.to_string();
+    let title = scenario.title.clone().unwrap_or_else(|| format!("{name}: escape times under noise"));
+    let inv: Vec<f64> = runs.iter().map(|r| 1.0 / r.temperature).collect();
+    let (lo, hi) = inv.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let mut barrier_label = format!("fit: barrier {:.4} ± {:.4}", fitted.barrier, fitted.barrier_stderr);
+    if let Some(b) = fitted.true_barrier {
+        barrier_label += &format!(" (landscape: {b:.4})");
+    }
+    let arrhenius = Figure {
+        title: format!("{title}: Arrhenius plot"),
+        x_label: "1/T".into(),
+        log_x: false,
+        panels: vec![Panel {
+            y_label: "ln(mean escape time)".into(),
+            log_y: false,
+            series: vec![
+                Series {
+                    label: "mean escape time (censoring included)".into(),
+                    colour: [0x00, 0x72, 0xB2],
+                    points: runs.iter().filter_map(|r| r.mean.map(|m| (1.0 / r.temperature, m.ln()))).collect(),
+                    line: false,
+                },
+                Series {
+                    label: barrier_label,
+                    colour: [0xD5, 0x5E, 0x00],
+                    points: [lo, hi].iter().map(|&x| (x, fitted.prefactor.ln() + fitted.barrier * x)).collect(),
+                    line: true,
+                },
+            ],
+        }],
+        markers: Vec::new(),
+    };
+    files.extend(curves::write(&dir, "kramers", &arrhenius, (900, 560))?);
+    let palette = crate::render::palette::sequential(curves.len());
+    let survival_fig = Figure {
+        title: format!("{title}: share still inside"),
+        x_label: "time (steps x lr)".into(),
+        log_x: false,
+        panels: vec![Panel {
+            y_label: "share not yet escaped".into(),
+            log_y: true,
+            series: curves.into_iter().zip(palette).map(|((t, pts), colour)| Series { label: format!("T = {t:.4}"), colour, points: pts, line: true }).collect(),
+        }],
+        markers: Vec::new(),
+    };
+    files.extend(curves::write(&dir, "escape_times", &survival_fig, (900, 560))?);
+    files.push("kramers.json".to_string());
+    let report = KramersReport { basinmap: env!("CARGO_PKG_VERSION"), scenario: scenario.clone(), engine: info, runs, fit: fitted, seconds: t0.elapsed().as_secs_f64(), files };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    dir.write_bytes("kramers.json", json.as_bytes())?;
+    Ok(report)
+}

@@ -122,7 +122,7 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
         fn visit<M: Model>(self, m: &M) -> Option<FixedPoint> {
             let Settle(plan, p, start, flow, q) = self;
             let mut x = start.to_vec();
-            let stepper = Stepper::<f64>::new(&plan.dynamics);
+            let stepper = Stepper::<f64>::new(&plan.dynamics.deterministic());
             let mut s = Scratch::new(x.len());
             let accept = (1e-3 * plan.dynamics.tol).max(1e-10);
             let mut residual = f64::INFINITY;

@@ -1,12 +1,15 @@
 //! Analysis of runs: sweeps of one parameter with their transitions (Ehrenfest order, critical
-//! value, exponent), hysteresis and spinodals, and measures of basin boundaries.
+//! value, exponent), hysteresis and spinodals, escape times under noise with the Kramers fit, and
+//! measures of basin boundaries.
 //!
 //! ```text
 //! sweep.rs (engine run → fixed points per value, L, L', L'') → transitions.rs, hysteresis.rs
+//! escape.rs (noise runs → escape-time statistics → Arrhenius/Kramers fit over temperatures)
 //! boundary.rs (any label map → boundary fraction, basin entropy, box-counting dimension)
 //! ```
 
 pub mod boundary;
+pub mod escape;
 pub mod execute;
 pub mod fixed_points;
 pub mod hysteresis;

@@ -62,7 +62,7 @@ impl ModelVisitor for RunAll<'_> {
         let xs: Vec<f32> = plan.x.values.iter().map(|&v| v as f32).collect();
         let ys: Vec<f32> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| v as f32).collect());
         let y_target = plan.y.as_ref().map(|y| y.target);
-        let stepper = Stepper::<f32>::new(&plan.dynamics);
+        let stepper = Stepper::<f32>::of_plan(plan);
         let done = AtomicU64::new(0);
         let total = plan.n_trajectories() as u64;
         let nx = plan.nx();
@@ -88,11 +88,11 @@ impl ModelVisitor for RunAll<'_> {
                     let obs_j = &mut obs[j * n_obs..(j + 1) * n_obs];
                     let (s, n) = if recorded {
                         let mut record = LossRecord::default();
-                        let ended = stepper.integrate_recorded(model, p, &mut x, &mut scratch, Some(&mut record));
+                        let ended = stepper.integrate_trajectory(model, p, &mut x, &mut scratch, Some(&mut record), i as u32);
                         obs_j[n_obs - RECORDED.len()..].copy_from_slice(&record.observables(stepper.max_steps));
                         ended
                     } else {
-                        stepper.integrate(model, p, &mut x, &mut scratch)
+                        stepper.integrate_trajectory(model, p, &mut x, &mut scratch, None, i as u32)
                     };
                     status[j] = s as u32;
                     steps[j] = n;
@@ -128,6 +128,12 @@ pub struct Stepper<T> {
     pub tol: T,
     pub bound: T,
     pub max_steps: u32,
+    /// sqrt(2·lr·T) of Langevin dynamics; 0 without noise.
+    pub noise: T,
+    /// The squared escape radius; 0: no escape test.
+    pub escape2: T,
+    /// The seed of the noise (the run's seed).
+    pub seed: u64,
 }
 
 impl<T: Real> Stepper<T> {
@@ -138,7 +144,15 @@ impl<T: Real> Stepper<T> {
             tol: T::of(d.tol),
             bound: T::of(d.bound),
             max_steps: d.steps,
+            noise: T::of(d.noise_scale()),
+            escape2: T::of(d.escape * d.escape),
+            seed: 0,
         }
+    }
+
+    /// The stepper of `plan`: its dynamics and its seed.
+    pub fn of_plan(plan: &Plan) -> Self {
+        Stepper { seed: plan.seed, ..Stepper::new(&plan.dynamics) }
     }
 
     /// WGSL `escape_status`: non-finite, diverged (+/-), or still running.
@@ -185,20 +199,72 @@ impl<T: Real> Stepper<T> {
 
     /// Integrates one trajectory from `x` in place; returns how it ended and the steps taken.
     pub fn integrate<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) -> (Status, u32) {
-        self.integrate_recorded(m, p, x, s, None)
+        self.integrate_trajectory(m, p, x, s, None, 0)
     }
 
     /// [`Stepper::integrate`], keeping the loss record of the run in `record` if given (WGSL
     /// `integrate` with `LOSS_RECORD`).
-    pub fn integrate_recorded<M: Model>(
+    pub fn integrate_recorded<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>, record: Option<&mut LossRecord<T>>) -> (Status, u32) {
+        self.integrate_trajectory(m, p, x, s, record, 0)
+    }
+
+    /// Where `x` stands after a step: [`Stepper::escape_status`], then escaped if farther than
+    /// the escape radius from `start` (empty: no escape test). WGSL: `escape_status`, `escaped`.
+    pub fn status_after_step(&self, x: &[T], start: &[T]) -> Status {
+        let st = self.escape_status(x);
+        if st != Status::Running || start.is_empty() {
+            return st;
+        }
+        let mut d2 = T::zero();
+        for (a, b) in x.iter().zip(start) {
+            d2 = d2 + (*a - *b) * (*a - *b);
+        }
+        if d2 > self.escape2 {
+            Status::Escaped
+        } else {
+            Status::Running
+        }
+    }
+
+    /// Whether this stepper adds noise (then nothing converges).
+    pub fn noisy(&self) -> bool {
+        self.noise > T::zero()
+    }
+
+    /// The start to keep for the escape test (empty without one).
+    pub fn escape_start(&self, x: &[T]) -> Vec<T> {
+        if self.escape2 > T::zero() {
+            x.to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Adds step `n`'s Langevin noise of trajectory `index` to `x` (WGSL `add_noise`).
+    pub fn add_noise(&self, x: &mut [T], index: u32, n: u32) {
+        for j in (0..x.len()).step_by(2) {
+            let z = crate::dynamics::langevin_pair(self.seed, index, n, j as u32);
+            x[j] = x[j] + self.noise * T::of(z[0] as f64);
+            if j + 1 < x.len() {
+                x[j + 1] = x[j + 1] + self.noise * T::of(z[1] as f64);
+            }
+        }
+    }
+
+    /// [`Stepper::integrate_recorded`] for trajectory `index` of its run (its global index, which
+    /// picks its noise), with the escape test against its start.
+    pub fn integrate_trajectory<M: Model>(
         &self,
         m: &M,
         p: &[T],
         x: &mut [T],
         s: &mut Scratch<T>,
         mut record: Option<&mut LossRecord<T>>,
+        index: u32,
     ) -> (Status, u32) {
         let t_max = self.max_steps;
+        let noisy = self.noisy();
+        let start = self.escape_start(x);
         let first = self.escape_status(x);
         if first != Status::Running {
             if let Some(r) = record {
@@ -222,7 +288,7 @@ impl<T: Real> Stepper<T> {
                     None
                 }
             };
-            let converged = norm(&s.v) < self.tol;
+            let converged = !noisy && norm(&s.v) < self.tol;
             if let (Some(r), Some(loss)) = (record.as_deref_mut(), loss) {
                 // A converged run keeps its last ratio for the steps it no longer takes.
                 let count = if converged { t_max - n } else { 1 };
@@ -232,8 +298,11 @@ impl<T: Real> Stepper<T> {
                 return (Status::Converged, n);
             }
             self.advance(m, p, x, s);
+            if noisy {
+                self.add_noise(x, index, n);
+            }
             n += 1;
-            let st = self.escape_status(x);
+            let st = self.status_after_step(x, &start);
             if st != Status::Running {
                 if let Some(r) = record {
                     r.add(n, T::of(RECORD_CAP), t_max - n, t_max);
@@ -245,8 +314,8 @@ impl<T: Real> Stepper<T> {
     }
 }
 
-/// Integrates the single trajectory `index` of `plan` in f64 and returns its end state: what the
-/// classifier uses to locate a fixed point precisely.
+/// Integrates the single trajectory `index` of `plan` in f64, without noise, and returns its end
+/// state: what the classifier uses to locate a fixed point precisely.
 pub fn end_state_f64(plan: &Plan, index: usize) -> Result<(Status, Vec<f64>)> {
     struct One<'a>(&'a Plan, usize);
     impl ModelVisitor for One<'_> {
@@ -255,7 +324,7 @@ pub fn end_state_f64(plan: &Plan, index: usize) -> Result<(Status, Vec<f64>)> {
             let inputs = self.0.inputs_at(self.1);
             let p = &inputs[..self.0.n_params];
             let mut x: Vec<f64> = self.0.start_f32(self.1).iter().map(|&v| v as f64).collect();
-            let stepper = Stepper::<f64>::new(&self.0.dynamics);
+            let stepper = Stepper::<f64>::new(&self.0.dynamics.deterministic());
             let mut s = Scratch::new(x.len());
             let (st, _) = stepper.integrate(m, p, &mut x, &mut s);
             (st, x)

@@ -46,6 +46,8 @@ pub struct Config {
     pub step: f32,
     pub tol: f32,
     pub bound: f32,
+    pub noise: f32,
+    pub escape2: f32,
     pub canary: u32,
 }
 
@@ -400,6 +402,8 @@ impl Engine for GpuEngine {
                 step: d.step_size() as f32,
                 tol: d.tol as f32,
                 bound: d.bound as f32,
+                noise: d.noise_scale() as f32,
+                escape2: (d.escape * d.escape) as f32,
                 canary: CANARY,
             };
             loop {

@@ -24,6 +24,8 @@ pub enum Status {
     DivergedNeg = 3,
     Undecided = 4,
     Nonfinite = 5,
+    /// Left the ball of radius `escape` around its start (noise runs: its escape step).
+    Escaped = 6,
 }
 
 impl Status {
@@ -34,6 +36,7 @@ impl Status {
             3 => Status::DivergedNeg,
             4 => Status::Undecided,
             5 => Status::Nonfinite,
+            6 => Status::Escaped,
             _ => Status::Running,
         }
     }

@@ -49,6 +49,7 @@ pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
             Kind::Inf => [0xE8, 0xE8, 0xE8],
             Kind::Undecided => [0x6E, 0x6E, 0x6E],
             Kind::Nonfinite => [0x00, 0x00, 0x00],
+            Kind::Escaped => [0xCC, 0x33, 0x11],
         })
         .collect()
 }
@@ -61,4 +62,15 @@ pub fn hex(c: [u8; 3]) -> String {
 /// `n` distinct colours for curves, from the categorical palette (repeating past 16).
 pub fn series_colours(n: usize) -> Vec<[u8; 3]> {
     (0..n).map(|k| CATEGORICAL[k % CATEGORICAL.len()]).collect()
+}
+
+/// Viridis (perceptually uniform, colour-blind safe) at `t` in [0, 1].
+pub fn viridis(t: f64) -> [u8; 3] {
+    let c = plotters::prelude::ViridisRGB::get_color(t.clamp(0.0, 1.0));
+    [c.0, c.1, c.2]
+}
+
+/// `n` colours along viridis, for curves ordered by a quantity (temperatures).
+pub fn sequential(n: usize) -> Vec<[u8; 3]> {
+    (0..n).map(|k| viridis(if n > 1 { 0.9 * k as f64 / (n - 1) as f64 } else { 0.0 })).collect()
 }
