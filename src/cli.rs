@@ -103,7 +103,7 @@ pub struct MeasureArgs {
     /// Side in pixels of the boxes of the basin entropy.
     #[arg(long = "box", value_name = "PIXELS", default_value_t = basinmap::analysis::boundary::ENTROPY_BOX)]
     pub entropy_box: usize,
-    /// Box sides (pixels) of the dimension fit, MIN:MAX (default: 2 up to a sixteenth of the
+    /// Box sides (pixels) of the dimension fit, MIN:MAX (default: 2 up to an eighth of the
     /// shorter side).
     #[arg(long, value_name = "MIN:MAX")]
     pub fit_range: Option<String>,

@@ -70,13 +70,19 @@ impl Landscape {
         }
     }
 
-    /// The heat map: viridis over the 2–98 % range of the finite values, minima in white.
-    pub fn image(&self, minima: Option<&[(usize, usize)]>) -> RgbImage {
+    /// The range the heat map's colours span: the 2–98 % range of the finite values.
+    pub fn colour_range(&self) -> (f64, f64) {
         let mut finite: Vec<f64> = self.loss.iter().copied().filter(|v| v.is_finite()).collect();
         finite.sort_by(f64::total_cmp);
         let at = |q: f64| finite.get(((finite.len().saturating_sub(1)) as f64 * q) as usize).copied().unwrap_or(0.0);
         let (lo, hi) = (at(0.02), at(0.98));
-        let span = if hi > lo { hi - lo } else { 1.0 };
+        (lo, if hi > lo { hi } else { lo + 1.0 })
+    }
+
+    /// The heat map: viridis over [`Landscape::colour_range`], minima in white.
+    pub fn image(&self, minima: Option<&[(usize, usize)]>) -> RgbImage {
+        let (lo, hi) = self.colour_range();
+        let span = hi - lo;
         let mut img = RgbImage::new(self.nx as u32, self.ny as u32);
         for iy in 0..self.ny {
             for ix in 0..self.nx {
@@ -119,8 +125,17 @@ pub fn write(plan: &Plan, land: &Landscape, dir: &OutputDir, title: &str) -> Res
         let fig = land.figure(plan, title);
         files.extend(curves::write(dir, "landscape", &fig, (1000, 560))?);
     } else {
-        dir.write_png("landscape.png", &land.image(land.minima(plan).as_deref()))?;
+        let img = land.image(land.minima(plan).as_deref());
+        dir.write_png("landscape.png", &img)?;
         files.push("landscape.png".to_string());
+        if let Some((x, y)) = crate::render::annotated::axes(plan) {
+            use crate::render::annotated::{write, AnnotatedMap, ColourBar};
+            let (lo, hi) = land.colour_range();
+            let legend = if land.minima(plan).is_some() { vec![([255, 255, 255], "the lowest loss along the state axis".to_string())] } else { Vec::new() };
+            let bar = ColourBar { label: "loss".into(), lo, hi, log: false, colour: crate::render::palette::viridis };
+            let map = AnnotatedMap { title: title.to_string(), image: &img, x, y, legend, colour_bar: Some(bar) };
+            files.extend(write(dir, "landscape_annotated", &map)?);
+        }
     }
     Ok(files)
 }

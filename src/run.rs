@@ -67,8 +67,9 @@ pub struct Report {
     pub steps_per_second: f64,
     pub counts: Counts,
     pub attractors: Vec<Attractor>,
-    /// Boundary measures of a 2-D map (see `basinmap measure`); per grid point, the label most
-    /// of its samples reached.
+    /// Boundary measures of a 2-D map (see `basinmap measure`) between attractors, or for a
+    /// trainability map between trained and untrained runs; per grid point, the label most of its
+    /// samples reached.
     pub boundary: Option<crate::analysis::boundary::BoundaryMeasures>,
     /// Escape-time statistics of a run with an escape radius (see `analysis::escape`).
     pub escape: Option<crate::analysis::escape::EscapeStats>,
@@ -127,7 +128,14 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     let boundary = match plan.y {
         Some(_) if plan.nx() >= 2 && plan.ny() >= 2 => {
             use crate::analysis::boundary::{majority_labels, measure, LabelMap, ENTROPY_BOX};
-            let labels = majority_labels(&classification.labels, plan.samples);
+            // A trainability map's boundary is the one between runs that trained and runs that
+            // did not (Sohl-Dickstein 2024); other maps': between attractors.
+            let names = plan.system.spec().observable_names();
+            let per_run: Vec<u32> = match names.iter().position(|&n| n == "converged").filter(|_| plan.system.spec().loss_record) {
+                Some(k) => outcomes.column(k).iter().map(|&v| (v > 0.5) as u32).collect(),
+                None => classification.labels.clone(),
+            };
+            let labels = majority_labels(&per_run, plan.samples);
             measure(&LabelMap { nx: plan.nx(), ny: plan.ny(), labels: &labels }, ENTROPY_BOX.min(plan.nx().min(plan.ny())), None).ok()
         }
         _ => None,
@@ -355,6 +363,70 @@ fn plan_title(plan: &Plan) -> String {
     format!("{}: final state against {}", plan.system.spec().name, plan.x.name)
 }
 
+/// The legend line of an attractor on a map: id, kind, phase, stability, then where it is
+/// (the first observables' representative values, or its share for the other kinds).
+fn legend_label(a: &Attractor, names: &[&str]) -> String {
+    let mut words = attractor_label(a);
+    if a.kind == Kind::Fixed && !a.pooled {
+        let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{n}={}", crate::trace::fmt_value(o.value))).collect();
+        words += &format!(": {}", at.join(" "));
+    }
+    words + &format!(" ({:.1}%)", 100.0 * a.fraction)
+}
+
+/// The annotated versions of a 2-D run's images: the basins with their attractors' legend, the
+/// trainability map with its legend, and the convergence time (and escape time) with a colour
+/// bar. Returns the file names.
+fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir) -> Result<Vec<String>> {
+    use crate::render::annotated::{self, AnnotatedMap, ColourBar};
+    let Some((x, y)) = annotated::axes(plan) else { return Ok(Vec::new()) };
+    let names = plan.system.spec().observable_names();
+    let title = |what: &str| format!("{}: {what} over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str()));
+    let mut files = Vec::new();
+    for &(stem, img) in images {
+        let (what, legend) = match stem {
+            "basins" => ("basins", c.attractors.iter().map(|a| (colours[a.id as usize], legend_label(a, &names))).collect()),
+            _ => (
+                "trainability",
+                vec![
+                    ([0x21, 0x71, 0xB5], "trained (darker: the loss fell faster)".to_string()),
+                    ([0xCB, 0x18, 0x1D], "did not train (darker: blew up faster)".to_string()),
+                ],
+            ),
+        };
+        let map = AnnotatedMap { title: title(what), image: img, x: x.clone(), y: y.clone(), legend, colour_bar: None };
+        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map)?);
+    }
+    // Continuous maps: steps to settle (log), and the escape time of a noise run.
+    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+    let mut continuous: Vec<(&str, &str, Vec<f64>, bool)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), true)];
+    if plan.dynamics.escape > 0.0 {
+        let (times, _) = crate::analysis::escape::escape_times(plan, outcomes);
+        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), false));
+    }
+    for (stem, label, values, log) in continuous {
+        let coord = |v: f64| if log { (1.0 + v).log10() } else { v };
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).map(coord).collect();
+        let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        if !lo.is_finite() {
+            continue;
+        }
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let img = crate::render::sample_mean_image(nx, ny, k, |i| {
+            let v = values[i];
+            if v.is_finite() {
+                crate::render::palette::viridis((coord(v) - lo) / span).map(f32::from)
+            } else {
+                [0x99 as f32; 3]
+            }
+        });
+        let bar = ColourBar { label: if log { format!("1 + {label}") } else { label.to_string() }, lo, hi: lo + span, log, colour: crate::render::palette::viridis };
+        let map = AnnotatedMap { title: title(label), image: &img, x: x.clone(), y: y.clone(), legend: Vec::new(), colour_bar: Some(bar) };
+        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map)?);
+    }
+    Ok(files)
+}
+
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
@@ -362,13 +434,21 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
-    dir.write_png("basins.png", &basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours))?;
+    let basins = basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours);
+    dir.write_png("basins.png", &basins)?;
     files.push("basins.png".to_string());
     let names = plan.system.spec().observable_names();
+    let mut images = vec![("basins", &basins)];
+    let trainability;
     if plan.system.spec().loss_record && plan.y.is_some() {
         let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
-        dir.write_png("trainability.png", &trainability_image(nx, ny, k, &column("converged"), &column("loss_sum")))?;
+        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"));
+        dir.write_png("trainability.png", &trainability)?;
         files.push("trainability.png".to_string());
+        images.push(("trainability", &trainability));
+    }
+    if plan.y.is_some() {
+        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir)?);
     }
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
     write_npy(dir, "labels.npy", &shape, &labels)?;

@@ -134,9 +134,9 @@ impl LabelMap<'_> {
 }
 
 /// The default fit range: from 2 pixels (the pixel scale itself is digitisation) to the side at
-/// which 16 boxes still fit along the shorter axis.
+/// which 8 boxes still fit along the shorter axis.
 pub fn default_fit_range(nx: usize, ny: usize) -> [usize; 2] {
-    let top = (nx.min(ny) / 16).max(4);
+    let top = (nx.min(ny) / 8).max(4);
     [2, 1 << top.ilog2()]
 }
 

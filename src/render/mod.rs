@@ -1,7 +1,8 @@
 //! Pictures of a run: the basin image (one colour per attractor, shaded by convergence time), the
-//! trainability map (runs that trained or not, shaded by their loss curve) and
-//! curve figures (traces, 1-D scans).
+//! trainability map (runs that trained or not, shaded by their loss curve), their annotated
+//! versions (axes, legend or colour bar, title) and curve figures (traces, 1-D scans, sweeps).
 
+pub mod annotated;
 pub mod basins;
 pub mod curves;
 pub mod fonts;
