@@ -103,8 +103,8 @@ pub struct MeasureArgs {
     /// Side in pixels of the boxes of the basin entropy.
     #[arg(long = "box", value_name = "PIXELS", default_value_t = basinmap::analysis::boundary::ENTROPY_BOX)]
     pub entropy_box: usize,
-    /// Box sides (pixels) of the dimension fit, MIN:MAX (default: 2 up to an eighth of the
-    /// shorter side).
+    /// Box sides (pixels) of the dimension fit, MIN:MAX (default: 2 up to a sixteenth of the
+    /// shorter side, at least 8 where 4 boxes of 8 fit).
     #[arg(long, value_name = "MIN:MAX")]
     pub fit_range: Option<String>,
 }

@@ -134,9 +134,11 @@ impl LabelMap<'_> {
 }
 
 /// The default fit range: from 2 pixels (the pixel scale itself is digitisation) to the side at
-/// which 8 boxes still fit along the shorter axis.
+/// which 16 boxes still fit along the shorter axis (fewer boxes overcount by their edges), but
+/// at least 8 pixels where 4 boxes fit, so that small maps get three sizes.
 pub fn default_fit_range(nx: usize, ny: usize) -> [usize; 2] {
-    let top = (nx.min(ny) / 8).max(4);
+    let short = nx.min(ny);
+    let top = (short / 16).max(8.min(short / 4)).max(4);
     [2, 1 << top.ilog2()]
 }
 
