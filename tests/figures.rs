@@ -1,0 +1,108 @@
+//! Every kind of figure basinmap draws is rendered here and checked to be a valid, non-empty
+//! image of the expected size: raw maps, annotated maps (PNG and SVG), curves of scans, traces,
+//! landscapes, sweeps and escape times.
+
+use basinmap::analysis::execute::{kramers, sweep, SweepOptions};
+use basinmap::io::OutputDir;
+use basinmap::plan::Plan;
+use basinmap::render::annotated::SIZE;
+use basinmap::run::{execute, Silent};
+use basinmap::scenario::Scenario;
+use std::path::Path;
+
+fn scenario(toml: &str) -> Scenario {
+    Scenario::from_toml(&format!("engine='cpu'\n{toml}")).expect("valid scenario")
+}
+
+/// A PNG that decodes to `size` (when given) and holds more than one colour.
+fn check_png(path: &Path, size: Option<(u32, u32)>) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8();
+    if let Some(s) = size {
+        assert_eq!(img.dimensions(), s, "{}", path.display());
+    }
+    let first = *img.get_pixel(0, 0);
+    assert!(img.pixels().any(|p| *p != first), "{} is one flat colour", path.display());
+}
+
+/// An SVG of `size` with drawn content (and the embedded map, for annotated ones).
+fn check_svg(path: &Path, size: (u32, u32), embedded_map: bool) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(text.trim_start().starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{}", path.display());
+    assert!(text.contains(&format!("width=\"{}\"", size.0)) && text.contains(&format!("height=\"{}\"", size.1)), "{}", path.display());
+    assert!(text.matches("<polyline").count() + text.matches("<rect").count() + text.matches("<circle").count() > 5, "{} draws nothing", path.display());
+    assert_eq!(text.contains("<image"), embedded_map, "{}", path.display());
+}
+
+#[test]
+fn maps_and_their_annotated_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let report = execute(&scenario("system='landau'\nx='r=-0.25:0.5:48'\ny='m=-1.5:1.5:40'\n[params]\nu=-1.0\nw=1.0"), out).unwrap();
+    check_png(&out.join("basins.png"), Some((48, 40)));
+    for stem in ["basins_annotated", "steps_annotated"] {
+        check_png(&out.join(format!("{stem}.png")), Some(SIZE));
+        check_svg(&out.join(format!("{stem}.svg")), SIZE, true);
+    }
+    assert!(report.boundary.is_some(), "a 2-D map has boundary measures");
+
+    // A trainability map, and a noise run's escape-time map.
+    let t = tempfile::tempdir().unwrap();
+    execute(&scenario("system='mlp'\nx='lr1=1:100000:8:log'\ny='lr2=1:3000:8:log'\nshared_init=true\n[params]\nD=1\nd0=4\n[network]\nactivation='tanh'\nparameterisation='mean-field'\n[dynamics]\nlr=1.0\nsteps=40\ntol=0.0"), t.path()).unwrap();
+    check_png(&t.path().join("trainability.png"), Some((8, 8)));
+    check_png(&t.path().join("trainability_annotated.png"), Some(SIZE));
+    check_svg(&t.path().join("trainability_annotated.svg"), SIZE, true);
+    let e = tempfile::tempdir().unwrap();
+    execute(&scenario("system='landau'\nx='r=-2:-1:6'\ny='m=-1.2:-0.8:5'\nsamples=4\n[params]\nu=1.0\n[dynamics]\nlr=0.01\nsteps=2000\ntemperature=0.4\nescape=0.8"), e.path()).unwrap();
+    check_png(&e.path().join("escape_time_annotated.png"), Some(SIZE));
+    check_svg(&e.path().join("escape_time_annotated.svg"), SIZE, true);
+}
+
+#[test]
+fn curves_of_scans_traces_and_landscapes() {
+    let s = scenario("system='effective'\nx='gamma=0.05:0.8:40'\n[params]\nD=2");
+    let dir = tempfile::tempdir().unwrap();
+    execute(&s, dir.path()).unwrap();
+    // A 1-D scan: 260 pixels per panel (three: loss, b, and one more) plus 60.
+    let img = image::open(dir.path().join("curves.png")).unwrap();
+    assert_eq!(img.width(), 1000);
+    check_png(&dir.path().join("curves.png"), None);
+    check_svg(&dir.path().join("curves.svg"), (1000, img.height()), false);
+
+    let plan = Plan::new(&scenario("system='landau'\nx='r=-1:1:3'\ny='m=0.5:0.5:1'")).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let trace = basinmap::trace::record(&plan, None).unwrap();
+    let files = basinmap::trace::write(&plan, &trace, &OutputDir::prepare(t.path()).unwrap(), "trace").unwrap();
+    assert!(files.iter().any(|f| f == "trace.png") && files.iter().any(|f| f == "trace.svg"), "{files:?}");
+    check_png(&t.path().join("trace.png"), None);
+
+    // A landscape with many y values is a heat map with an annotated version.
+    let plan = Plan::new(&scenario("system='effective'\nx='b=-0.4:0.4:60'\ny='gamma=0.05:0.3:30'\n[params]\nD=2")).unwrap();
+    let l = tempfile::tempdir().unwrap();
+    let land = basinmap::landscape::evaluate(&plan).unwrap();
+    basinmap::landscape::write(&plan, &land, &OutputDir::prepare(l.path()).unwrap(), "landscape").unwrap();
+    check_png(&l.path().join("landscape.png"), Some((60, 30)));
+    check_png(&l.path().join("landscape_annotated.png"), Some(SIZE));
+    check_svg(&l.path().join("landscape_annotated.svg"), SIZE, true);
+}
+
+#[test]
+fn sweep_and_kramers_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario("system='landau'\nx='r=-0.5:0.5:201'\ny='m=-1.5:1.5:6'\n[params]\nu=-1.0\nw=1.0");
+    let report = sweep(&s, &SweepOptions { refine: 5, ..SweepOptions::default() }, dir.path(), &Silent).unwrap();
+    assert_eq!(report.transitions.len(), 1);
+    // Four panels of 220 pixels plus 60.
+    check_png(&dir.path().join("sweep.png"), Some((1000, 940)));
+    check_svg(&dir.path().join("sweep.svg"), (1000, 940), false);
+    for f in ["sweep.csv", "hysteresis.csv", "transitions.json"] {
+        assert!(std::fs::metadata(dir.path().join(f)).unwrap().len() > 100, "{f}");
+    }
+
+    let k = tempfile::tempdir().unwrap();
+    let s = scenario("system='landau'\nx='m=-1:-1:1'\nsamples=200\n[params]\nr=-2.0\nu=1.0\n[dynamics]\nlr=0.01\nsteps=200000\nescape=1.0");
+    kramers(&s, &[0.3, 0.5], k.path(), &Silent).unwrap();
+    for stem in ["kramers", "escape_times"] {
+        check_png(&k.path().join(format!("{stem}.png")), Some((900, 560)));
+        check_svg(&k.path().join(format!("{stem}.svg")), (900, 560), false);
+    }
+}
