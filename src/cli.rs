@@ -107,6 +107,10 @@ pub struct MeasureArgs {
     /// shorter side, at least 8 where 4 boxes of 8 fit).
     #[arg(long, value_name = "MIN:MAX")]
     pub fit_range: Option<String>,
+    /// Where to write the measures (default: boundary.json beside labels.npy, NAME_boundary.json
+    /// beside another NAME.npy).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -217,7 +217,11 @@ fn measure(args: &MeasureArgs) -> basinmap::Result<()> {
     let m = boundary::measure(&boundary::LabelMap { nx, ny, labels: &labels }, args.entropy_box, range)?;
     let json = serde_json::to_string_pretty(&m).map_err(|e| basinmap::Error::Io(std::io::Error::other(e)))?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let out = path.with_file_name(if stem == "labels" { "boundary.json".to_string() } else { format!("{stem}_boundary.json") });
+    let out = match &args.output {
+        Some(o) if o.is_dir() => o.join("boundary.json"),
+        Some(o) => o.clone(),
+        None => path.with_file_name(if stem == "labels" { "boundary.json".to_string() } else { format!("{stem}_boundary.json") }),
+    };
     std::fs::write(&out, json).map_err(|e| basinmap::Error::Write { path: out.clone(), source: e })?;
     print_boundary(&m);
     println!("wrote {}", out.display());

@@ -288,3 +288,58 @@ fn one_dimensional_scans_get_curves() {
     let csv = std::fs::read_to_string(out.join("attractors.csv")).unwrap();
     assert!(csv.contains(",trivial,") && csv.contains(",learning,"), "{csv}");
 }
+
+#[test]
+fn analysis_commands_refuse_bad_input_in_one_line() {
+    rejected(&["sweep", "--system", "landau", "--x", "m=-1:1:10", "--y", "none"], &[], "must be a parameter");
+    rejected(&["sweep", "--system", "landau", "--x", "r=-1:1:10", "--y", "u=1:2:3"], &[], "scans one parameter");
+    rejected(&["sweep", "--system", "landau", "--x", "r=-1:1:10", "--order", "zz"], &[], "--order zz");
+    rejected(&["kramers", "--system", "landau", "--x", "m=-1:-1:1", "--y", "none", "--temperatures", "0.2,0.3"], &[], "--escape");
+    rejected(&["kramers", "--system", "landau", "--x", "m=-1:-1:1", "--y", "none", "--escape", "1", "--temperatures", "0.2"], &[], "two or more temperatures");
+    rejected(&["kramers", "--system", "landau", "--x", "m=-1:-1:1", "--y", "none", "--escape", "1", "--temperatures", "hot"], &[], "--temperatures 'hot'");
+    rejected(&["run", "--system", "landau", "--samples", "4"], &[], "runs with --temperature");
+    rejected(&["run", "--system", "landau", "--temperature", "0.1", "--dynamics", "rk4"], &[], "--dynamics gd");
+    rejected(&["measure", "no-such.npy"], &[], "no-such.npy");
+    let dir = tempfile::tempdir().unwrap();
+    let line = dir.path().join("line.npy");
+    let mut bytes = Vec::new();
+    {
+        use npyz::WriterBuilder;
+        let mut w = npyz::WriteOptions::<i32>::new().default_dtype().shape(&[5]).writer(&mut bytes).begin_nd().unwrap();
+        w.extend([0, 1, 1, 0, 2]).unwrap();
+        w.finish().unwrap();
+    }
+    std::fs::write(&line, bytes).unwrap();
+    rejected(&["measure", line.to_str().unwrap()], &[], "expected a 2-D map");
+}
+
+#[test]
+fn sweep_measure_and_kramers_write_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s");
+    let o = basinmap(&["sweep", "examples/sweep/landau-first-order.toml", "--x", "r=-0.5:0.5:401", "--engine", "cpu", "-o", out.to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("order 1 transition at r = 0.2500000"), "{text}");
+    assert!(text.contains("up 0.33333"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("transitions.json")).unwrap()).unwrap();
+    assert_eq!(json["transitions"][0]["order"], 1);
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(csv.starts_with("r,L,dL,d2L,m_at_L,attractor,fp_loss,fp_m,fp_stability,fp_share,fp_residual\n"), "{csv:.200}");
+
+    let map = dir.path().join("m");
+    let o = basinmap(&["run", "--x", "r=-0.25:0.5:64", "--y", "m=-1.5:1.5:64", "--engine", "cpu", "-q", "-o", map.to_str().unwrap()], &[]);
+    assert!(o.status.success());
+    let o = basinmap(&["measure", map.to_str().unwrap(), "--fit-range", "2:8"], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("box-counting dimension of the boundary"), "{text}");
+    let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(map.join("boundary.json")).unwrap()).unwrap();
+    assert_eq!(b["dimension"]["fit_range"], serde_json::json!([2, 8]));
+
+    let k = dir.path().join("k");
+    let o = basinmap(&["kramers", "--system", "landau", "--param", "r=-2", "--x", "m=-1:-1:1", "--y", "none", "--samples", "100", "--escape", "1", "--steps", "1000000", "--temperatures", "0.3:0.5:3", "--engine", "cpu", "-o", k.to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("Kramers fit over T = 0.3000, 0.4000, 0.5000: barrier"), "{text}");
+    assert!(text.contains("the landscape's barrier is 1.0000"), "{text}");
+}
