@@ -113,7 +113,7 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     let classify_s = t2.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
-    let files = write_outputs(&plan, &outcomes, &classification, &dir)?;
+    let files = write_outputs(&plan, &outcomes, &classification, &dir, scenario.title.as_deref())?;
     let counts = Counts::of(&outcomes);
     let mut warnings = plan.warnings();
     if counts.nonfinite > 0 {
@@ -377,11 +377,15 @@ fn legend_label(a: &Attractor, names: &[&str]) -> String {
 /// The annotated versions of a 2-D run's images: the basins with their attractors' legend, the
 /// trainability map with its legend, and the convergence time (and escape time) with a colour
 /// bar. Returns the file names.
-fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir) -> Result<Vec<String>> {
+fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, scenario_title: Option<&str>) -> Result<Vec<String>> {
     use crate::render::annotated::{self, AnnotatedMap, ColourBar};
     let Some((x, y)) = annotated::axes(plan) else { return Ok(Vec::new()) };
     let names = plan.system.spec().observable_names();
-    let title = |what: &str| format!("{}: {what} over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str()));
+    // The scenario's title when it has one, else the system and the axes.
+    let title = |what: &str| match scenario_title {
+        Some(t) => format!("{t} ({what})"),
+        None => format!("{}: {what} over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str())),
+    };
     let mut files = Vec::new();
     for &(stem, img) in images {
         let (what, legend) = match stem {
@@ -428,7 +432,7 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 }
 
 /// Writes everything but run.json; returns the file names.
-fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir) -> Result<Vec<String>> {
+fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, title: Option<&str>) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     // Per-trajectory arrays carry a sample dimension when there are several samples.
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
@@ -448,7 +452,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
         images.push(("trainability", &trainability));
     }
     if plan.y.is_some() {
-        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir)?);
+        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, title)?);
     }
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
     write_npy(dir, "labels.npy", &shape, &labels)?;

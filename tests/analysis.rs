@@ -164,3 +164,18 @@ fn a_map_without_boundary_has_none() {
     let m = measure(&LabelMap { nx: 64, ny: 64, labels: &labels }, 5, None).unwrap();
     assert_eq!((m.boundary_fraction, m.basin_entropy, m.dimension), (0.0, 0.0, None));
 }
+
+#[test]
+fn deep_linear_nets_second_order_at_depth1_and_first_order_at_depth2() {
+    // The full network (models.md §4), 4 random initialisations per value: the same orders as
+    // the effective loss (the paper's Theorems 2 and 3).
+    let net = |d: u32| format!("system='deep-linear'\nx='gamma=0.01:0.8:200'\nsamples=4\nseed=1\n[params]\nD={d}\nd0=4\ninit_scale=0.3\na=[1.0, 0.5]\nexy=[0.4, 0.3]\n[dynamics]\nlr=0.01\nsteps=100000\ntol=1e-5");
+    let options = SweepOptions { refine: 12, ..SweepOptions::default() };
+    let d1 = analyse(&plan(&net(1)), &CpuEngine::new(), &options, &|_, _| {}).unwrap();
+    assert_eq!(d1.transitions.iter().map(|t| t.order).collect::<Vec<_>>(), vec![2], "{:?}", d1.transitions);
+    assert!((d1.transitions[0].critical - 0.5).abs() < 1e-4, "{:?}", d1.transitions[0]);
+    let d2 = analyse(&plan(&net(2)), &CpuEngine::new(), &options, &|_, _| {}).unwrap();
+    assert_eq!(d2.transitions.iter().map(|t| t.order).collect::<Vec<_>>(), vec![1], "{:?}", d2.transitions);
+    assert!(d2.transitions[0].order_parameter_jump.abs() > 0.1);
+    assert!(d2.hysteresis.unwrap().window.is_some(), "b = 0 stays a local minimum: hysteresis");
+}

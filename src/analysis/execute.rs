@@ -104,19 +104,20 @@ pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions,
     let outcomes = engine.run(plan, progress)?;
     let t1 = Instant::now();
     let labels = crate::run::label(plan, &outcomes).labels;
-    let points = sweep::points_of(plan, &outcomes, Some(&labels), &q)?;
+    let mut points = sweep::points_of(plan, &outcomes, Some(&labels), &q)?;
     let t2 = Instant::now();
-    let transitions = transitions::analyse(plan, engine, &q, &points, options.refine)?;
-    let t3 = Instant::now();
     let (up, down, hysteresis) = if options.hysteresis {
         let (u, d, h) = hysteresis::analyse(plan, &q, &points, options.refine)?;
+        sweep::add_branches(&mut points, &[&u, &d]);
         (u, d, Some(h))
     } else {
         (Vec::new(), Vec::new(), None)
     };
+    let t3 = Instant::now();
+    let transitions = transitions::analyse(plan, engine, &q, &points, options.refine)?;
     let t4 = Instant::now();
     let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points };
-    Ok(Analysis { sweep, transitions, hysteresis, up, down, seconds: [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map(|d| d.as_secs_f64()) })
+    Ok(Analysis { sweep, transitions, hysteresis, up, down, seconds: [t1 - t0, t2 - t1, t4 - t3, t3 - t2].map(|d| d.as_secs_f64()) })
 }
 
 /// The sweep figure: L with every fixed point's loss, L', L'' and the order parameter (every

@@ -12,9 +12,10 @@ use serde::Serialize;
 #[derive(Clone, Debug)]
 pub struct SweepFixedPoint {
     pub point: FixedPoint,
-    /// The attractor id the run's classifier gave most of its trajectories (-1 when unknown).
+    /// The attractor id the run's classifier gave most of its trajectories (-1 when unknown, or
+    /// for a minimum found by continuation rather than from a start).
     pub attractor: i64,
-    /// Share of this value's trajectories that reached it.
+    /// Share of this value's trajectories that reached it (0: found by continuation only).
     pub share: f64,
 }
 
@@ -67,7 +68,7 @@ pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Q
     }
     let mut points = Vec::with_capacity(nx);
     for (ix, indices) in by_value.iter().enumerate() {
-        let mut fixed: Vec<SweepFixedPoint> = distinct(plan, outcomes, indices, q)?
+        let fixed: Vec<SweepFixedPoint> = distinct(plan, outcomes, indices, q)?
             .into_iter()
             .map(|(point, members)| SweepFixedPoint {
                 attractor: labels.map_or(-1, |l| majority(members.iter().map(|&i| l[i]))),
@@ -75,13 +76,39 @@ pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Q
                 point,
             })
             .collect();
-        fixed.sort_by(|a, b| a.point.loss.total_cmp(&b.point.loss));
-        // L is the lowest minimum; a saddle or maximum reached from a start on it does not count.
-        let (loss, order) = fixed.iter().find(|f| f.point.may_be_stable()).map_or((f64::NAN, f64::NAN), |f| (f.point.loss, f.point.order));
-        points.push(SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss, order, d1: f64::NAN, d2: f64::NAN });
+        let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN };
+        p.summarise();
+        points.push(p);
     }
     derivatives(&mut points);
     Ok(points)
+}
+
+impl SweepPoint {
+    /// Sorts the fixed points by loss and takes L and the order parameter from the lowest one
+    /// that is not a saddle or maximum (one reached from a start exactly on it does not count).
+    pub fn summarise(&mut self) {
+        self.fixed_points.sort_by(|a, b| a.point.loss.total_cmp(&b.point.loss));
+        (self.loss, self.order) = self.fixed_points.iter().find(|f| f.point.may_be_stable()).map_or((f64::NAN, f64::NAN), |f| (f.point.loss, f.point.order));
+    }
+}
+
+/// Adds the minima of the branches followed up and down (see hysteresis.rs) to the values where
+/// no start reached them (listed with share 0), and recomputes L and its derivatives: a minimum
+/// whose basin the starts missed at one value is still found by continuation from its
+/// neighbours, so L does not depend on the luck of the draws.
+pub fn add_branches(points: &mut [SweepPoint], branches: &[&[super::hysteresis::BranchPoint]]) {
+    let n = points.len();
+    for branch in branches.iter().filter(|b| b.len() == n) {
+        for (p, b) in points.iter_mut().zip(branch.iter()) {
+            let known = p.fixed_points.iter().any(|f| (f.point.loss - b.point.loss).abs() <= 1e-9 * (1.0 + b.point.loss.abs()) && (f.point.order.abs() - b.point.order.abs()).abs() <= 1e-6 * (1.0 + b.point.order.abs()));
+            if b.value == p.value && b.point.may_be_stable() && !known {
+                p.fixed_points.push(SweepFixedPoint { point: b.point.clone(), attractor: -1, share: 0.0 });
+                p.summarise();
+            }
+        }
+    }
+    derivatives(points);
 }
 
 fn majority(labels: impl Iterator<Item = u32>) -> i64 {
@@ -124,6 +151,27 @@ pub fn point_at(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64) ->
     let outcomes = engine.run(&sub, &|_, _| {})?;
     let mut pts = points_of(&sub, &outcomes, None, q)?;
     Ok(pts.remove(0))
+}
+
+/// The fixed points at `value` from a fresh run of all the sweep's starts, together with the
+/// minima `neighbours` (fixed points at nearby values) continued to `value`: what bisection
+/// compares, so that a side is not judged by a minimum the starts happened to miss.
+pub fn point_with_neighbours(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64, neighbours: &[&FixedPoint]) -> Result<SweepPoint> {
+    let mut p = point_at(plan, engine, q, value)?;
+    let mut params = plan.inputs[..plan.n_params].to_vec();
+    params[plan.x.target] = value;
+    for n in neighbours {
+        if let Some(f) = super::fixed_points::settle(plan, &params, &n.state, true, q)?.filter(|f| f.may_be_stable()) {
+            p.fixed_points.push(SweepFixedPoint { point: f, attractor: -1, share: 0.0 });
+        }
+    }
+    p.summarise();
+    Ok(p)
+}
+
+/// The fixed point with loss L at a value, if any.
+pub fn lowest(p: &SweepPoint) -> Option<&FixedPoint> {
+    p.fixed_points.iter().map(|f| &f.point).find(|f| f.may_be_stable())
 }
 
 /// sweep.csv: one row per value and fixed point (a value with none reached has one row with

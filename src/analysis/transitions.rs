@@ -16,7 +16,7 @@
 
 use super::boundary::linear_fit;
 use super::fixed_points::Quantities;
-use super::sweep::{point_at, SweepPoint};
+use super::sweep::{lowest, point_with_neighbours, SweepPoint};
 use crate::engine::Engine;
 use crate::plan::Plan;
 use crate::Result;
@@ -228,13 +228,16 @@ pub fn analyse(plan: &Plan, engine: &dyn Engine, q: &Quantities, points: &[Sweep
             _ => (b_hi - b_lo).abs() > 1e-6 * (1.0 + b_max),
         };
         let (mut last_lo, mut last_hi) = (b_lo, b_hi);
+        // The minima at the two ends, continued to each midpoint beside what its starts reach.
+        let ends: Vec<_> = [lowest(&points[k]), lowest(&points[k + 1])].into_iter().flatten().cloned().collect();
+        let ends: Vec<&_> = ends.iter().collect();
         if bisectable {
             for _ in 0..refine {
                 let mid = 0.5 * (lo + hi);
                 if mid <= lo || mid >= hi {
                     break;
                 }
-                let pm = point_at(plan, engine, q, mid)?;
+                let pm = point_with_neighbours(plan, engine, q, mid, &ends)?;
                 let bm = pm.order.abs();
                 if !bm.is_finite() {
                     break;

@@ -176,7 +176,7 @@ pub fn png(map: &AnnotatedMap<'_>) -> Result<Vec<u8>> {
         root.present().map_err(plot_error)?;
     }
     let mut bytes = Vec::new();
-    let encoder = image::codecs::png::PngEncoder::new(&mut bytes);
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(&mut bytes, image::codecs::png::CompressionType::Best, image::codecs::png::FilterType::Adaptive);
     image::ImageEncoder::write_image(encoder, &rgb, size.0, size.1, image::ExtendedColorType::Rgb8).map_err(plot_error)?;
     Ok(bytes)
 }
