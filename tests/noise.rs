@@ -104,7 +104,7 @@ fn kramers_fit_finds_the_barrier_within_ten_percent() {
 
 #[test]
 fn noise_needs_gradient_descent_and_sane_values() {
-    let bad = |extra: &str| basinmap::scenario::Scenario::from_toml(&format!("system='landau'\nx='r=-1:1:4'\n[dynamics]\n{extra}")).and_then(|s| Plan::new(&s)).err().expect("refused").to_string();
+    let bad = |extra: &str| basinmap::scenario::Scenario::from_toml(&format!("system='landau'\nx='r=-1:1:4'\n[dynamics]\n{extra}")).and_then(|s| Plan::new(&s)).expect_err("refused").to_string();
     assert!(bad("method='rk4'\ntemperature=0.1").contains("--dynamics gd"));
     assert!(bad("temperature=-1").contains("--temperature"));
     assert!(bad("escape=-0.5").contains("--escape"));

@@ -114,7 +114,8 @@ pub fn polish<M: Model>(m: &M, p: &[f64], x: &mut [f64]) -> f64 {
 
 /// Settles `start` under the flat parameters `p` of `plan`'s system: the f64 flow of the plan's
 /// dynamics (when `flow`), then Newton. `None` when the flow diverges or leaves the finite
-/// numbers, or no fixed point is found (|field| stays above 1e-3·tol).
+/// numbers, or no fixed point is found (|field| stays above 1e-3·tol; above tol for a state of
+/// more than [`MAX_POLISH_DIM`] components, which is not polished).
 pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities) -> Result<Option<FixedPoint>> {
     struct Settle<'a>(&'a Plan, &'a [f64], &'a [f64], bool, &'a Quantities);
     impl ModelVisitor for Settle<'_> {
@@ -124,7 +125,9 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
             let mut x = start.to_vec();
             let stepper = Stepper::<f64>::new(&plan.dynamics.deterministic());
             let mut s = Scratch::new(x.len());
-            let accept = (1e-3 * plan.dynamics.tol).max(1e-10);
+            // Newton reaches rounding; a state too large to polish counts once the f64 flow's own
+            // stop rule holds.
+            let accept = if x.len() > MAX_POLISH_DIM { plan.dynamics.tol.max(1e-10) } else { (1e-3 * plan.dynamics.tol).max(1e-10) };
             let mut residual = f64::INFINITY;
             // Near a critical point the flow is slower than any step budget: flow and polish
             // again, a few budgets at most.
@@ -140,7 +143,7 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
                     break;
                 }
             }
-            if !(residual <= accept) || x.iter().any(|v| !v.is_finite()) {
+            if residual.is_nan() || residual > accept || x.iter().any(|v| !v.is_finite()) {
                 return None;
             }
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
