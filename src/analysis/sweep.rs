@@ -6,6 +6,7 @@ use super::fixed_points::{distinct, FixedPoint, Quantities};
 use crate::engine::{Engine, Outcomes};
 use crate::plan::Plan;
 use crate::{Error, Result};
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// One distinct fixed point at one value of the swept parameter.
@@ -66,20 +67,24 @@ pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Q
     for i in 0..plan.n_trajectories() {
         by_value[plan.point_of(i) % nx].push(i);
     }
-    let mut points = Vec::with_capacity(nx);
-    for (ix, indices) in by_value.iter().enumerate() {
-        let fixed: Vec<SweepFixedPoint> = distinct(plan, outcomes, indices, q)?
-            .into_iter()
-            .map(|(point, members)| SweepFixedPoint {
-                attractor: labels.map_or(-1, |l| majority(members.iter().map(|&i| l[i]))),
-                share: members.len() as f64 / indices.len() as f64,
-                point,
-            })
-            .collect();
-        let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN };
-        p.summarise();
-        points.push(p);
-    }
+    // Values are independent: located in parallel (each a few f64 flows and Newton solves).
+    let mut points = by_value
+        .par_iter()
+        .enumerate()
+        .map(|(ix, indices)| -> Result<SweepPoint> {
+            let fixed: Vec<SweepFixedPoint> = distinct(plan, outcomes, indices, q)?
+                .into_iter()
+                .map(|(point, members)| SweepFixedPoint {
+                    attractor: labels.map_or(-1, |l| majority(members.iter().map(|&i| l[i]))),
+                    share: members.len() as f64 / indices.len() as f64,
+                    point,
+                })
+                .collect();
+            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN };
+            p.summarise();
+            Ok(p)
+        })
+        .collect::<Result<Vec<SweepPoint>>>()?;
     derivatives(&mut points);
     Ok(points)
 }
