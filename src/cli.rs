@@ -44,6 +44,10 @@ pub enum Command {
     /// dimension of the basin boundary, from a run's directory (its labels.npy) or a .npy file
     /// of integer labels; prints them and writes boundary.json beside the labels.
     Measure(MeasureArgs),
+    /// Time the fixed workloads (W1: Landau, 500 fixed steps at 1024²; W2: the same to
+    /// convergence; W3: the trainability map at 256²) on each engine: trajectory-steps/s, GFLOP/s
+    /// and the fraction of the device's peak, median of --repeats runs.
+    Bench(BenchArgs),
     /// List the built-in systems with their state, parameters, defaults and observables.
     Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.
@@ -94,6 +98,26 @@ impl KramersArgs {
         }
         t.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| bad())).collect()
     }
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Workloads to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values = ["w1", "w2", "w3"])]
+    pub workloads: Vec<basinmap::bench::Workload>,
+    /// Engines, comma-separated: cpu, gpu (any adapter, software ones too). Default: the CPU
+    /// engine, and the GPU engine when wgpu finds a hardware GPU.
+    #[arg(long, value_delimiter = ',')]
+    pub engines: Option<Vec<String>>,
+    /// Grid side for every workload, instead of each one's own (1024, 1024, 256).
+    #[arg(long, value_name = "N")]
+    pub size: Option<usize>,
+    /// Timed runs per workload; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Print the results as JSON on stdout (one array), and nothing else there.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

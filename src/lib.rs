@@ -19,6 +19,7 @@
 //! ```
 
 pub mod analysis;
+pub mod bench;
 pub mod classify;
 pub mod diagnostic;
 pub mod dynamics;

@@ -8,7 +8,7 @@ use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{Cli, Command, KramersArgs, MeasureArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
+use cli::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -26,6 +26,7 @@ fn main() {
         Command::Sweep(args) => sweep(&args),
         Command::Measure(args) => measure(&args),
         Command::Kramers(args) => kramers(&args),
+        Command::Bench(args) => bench(&args),
         Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
@@ -188,6 +189,56 @@ fn kramers(args: &KramersArgs) -> basinmap::Result<()> {
     let temps: Vec<String> = f.temperatures.iter().map(|t| format!("{t:.4}")).collect();
     println!("Kramers fit over T = {}: barrier {:.4} ± {:.4}, prefactor {:.4}{truth}", temps.join(", "), f.barrier, f.barrier_stderr, f.prefactor);
     println!("wrote {} to {} in {:.2} s", report.files.join(", "), args.run.output.display(), report.seconds);
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> basinmap::Result<()> {
+    use basinmap::bench::{run, BenchOptions};
+    let engines = args.engines.clone().unwrap_or_else(|| {
+        let mut e = vec!["cpu".to_string()];
+        if gpu::adapters().iter().any(gpu::is_hardware) {
+            e.push("gpu".into());
+        }
+        e
+    });
+    if args.size == Some(0) {
+        return Err(basinmap::Error::input("--size must be at least 1"));
+    }
+    let options = BenchOptions { workloads: args.workloads.clone(), engines, size: args.size, repeats: args.repeats };
+    let json = args.json;
+    let results = run(&options, &mut |r| {
+        if json {
+            return;
+        }
+        let peak = match (r.peak_fraction, r.peak_gflops) {
+            (Some(f), Some(p)) => format!("{:.2}% of {p:.0} GFLOP/s", 100.0 * f),
+            _ => "peak unknown".into(),
+        };
+        println!(
+            "{:?} {} ({}), {}x{}: median {:.3} s of {}; {:.3e} trajectory-steps/s (nominal {:.3e}); {:.2} GFLOP/s, {peak}",
+            r.workload,
+            r.engine,
+            r.device,
+            r.grid[0],
+            r.grid[1],
+            r.median_seconds,
+            r.seconds.len(),
+            r.steps_per_second,
+            r.nominal_steps_per_second,
+            r.gflops
+        );
+        if let Some(l) = &r.lockstep {
+            println!(
+                "   lockstep equivalent: every trajectory {} steps ({:.3e} steps), {:.2} s at W1's rate: early exit is {:.1}x faster",
+                l.max_steps, l.lockstep_steps, l.estimated_seconds, l.speedup
+            );
+        }
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results).map_err(|e| basinmap::Error::Io(std::io::Error::other(e)))?);
+    } else if let Some(r) = results.first() {
+        println!("peak estimate: {}", r.peak_basis);
+    }
     Ok(())
 }
 

@@ -1,0 +1,290 @@
+//! `basinmap bench`: a fixed set of workloads run on every engine asked for, each timed over a
+//! few repeats (median), reporting trajectory-steps per second, the achieved GFLOP/s and its
+//! fraction of the device's peak.
+//!
+//! - W1: first-order Landau (u = −1, w = 1) on r ∈ [−0.5, 0.5] × m0 ∈ [−1.5, 1.5], gd with
+//!   lr 0.01, exactly 500 steps (tol 0: no early exit).
+//! - W2: the same map run to convergence (tol 1e-6, up to 200 000 steps). Beside its time is the
+//!   fixed-step lockstep equivalent that reaches the same labels: every trajectory run for as many
+//!   steps as the slowest needed, timed at W1's rate on the same engine.
+//! - W3: the trainability map (examples/trainability/width8.toml: a tanh net of width 8, 100
+//!   steps) at 256 × 256.
+//!
+//! FLOPs are counted from the kernels' source. Landau: 21 per step (the field 17, the gd step
+//! 2, the stop test's |v|² and square root 2). The mlp: 6·n·P per step (forward and backward
+//! over n samples and P weights, the usual count), activations not counted. Peaks are estimates:
+//! a CPU's logical cores × clock × SIMD lanes × 2 (FMA) × 2 FMA units; a GPU's from a table of
+//! known cards (llvmpipe runs on the CPU, so the CPU's); unknown otherwise.
+
+use crate::engine::{cpu::CpuEngine, gpu, Engine, Outcomes};
+use crate::plan::Plan;
+use crate::scenario::Scenario;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::time::Instant;
+
+/// One of the fixed workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    W1,
+    W2,
+    W3,
+}
+
+impl Workload {
+    pub const ALL: [Workload; 3] = [Workload::W1, Workload::W2, Workload::W3];
+
+    /// Grid side by default.
+    pub fn default_size(self) -> usize {
+        match self {
+            Workload::W1 | Workload::W2 => 1024,
+            Workload::W3 => 256,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Workload::W1 => "landau first order (u=-1, w=1), gd lr 0.01, exactly 500 steps",
+            Workload::W2 => "landau first order, to convergence (tol 1e-6, up to 200000 steps)",
+            Workload::W3 => "trainability map: tanh net width 8, mean-field, 100 steps",
+        }
+    }
+
+    /// The workload's scenario at `n` × `n`.
+    pub fn scenario(self, n: usize) -> Result<Scenario> {
+        let landau = |steps: u32, tol: f64| {
+            format!("system='landau'\nx='r=-0.5:0.5:{n}'\ny='m=-1.5:1.5:{n}'\n[params]\nu=-1.0\nw=1.0\n[dynamics]\nlr=0.01\nsteps={steps}\ntol={tol:e}\n")
+        };
+        let text = match self {
+            Workload::W1 => landau(500, 0.0),
+            Workload::W2 => landau(200_000, 1e-6),
+            Workload::W3 => {
+                let mut s = Scenario::from_toml(include_str!("../examples/trainability/width8.toml"))?;
+                s.x = format!("lr1=10:1000000:{n}:log").parse()?;
+                s.y = Some(format!("lr2=3:300:{n}:log").parse()?);
+                return Ok(s);
+            }
+        };
+        Scenario::from_toml(&text)
+    }
+
+    /// FLOPs per trajectory-step (see the module header).
+    pub fn flops_per_step(self, plan: &Plan) -> f64 {
+        match self {
+            Workload::W1 | Workload::W2 => 21.0,
+            Workload::W3 => {
+                let samples = match &plan.system {
+                    crate::system::System::Network(n) => match &n.model {
+                        crate::system::NetworkModel::Mlp(m) => m.data.n as f64,
+                        crate::system::NetworkModel::DeepLinear(_) => 0.0,
+                    },
+                    _ => 0.0,
+                };
+                6.0 * samples * plan.n_state() as f64
+            }
+        }
+    }
+}
+
+/// The fixed-step lockstep run that reaches W2's labels, estimated at W1's rate.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lockstep {
+    /// Steps the slowest trajectory took: what every lane of a lockstep run must take.
+    pub max_steps: u64,
+    pub lockstep_steps: f64,
+    pub estimated_seconds: f64,
+    /// Estimated lockstep time over W2's measured time.
+    pub speedup: f64,
+}
+
+/// One workload on one engine.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchResult {
+    pub workload: Workload,
+    pub description: &'static str,
+    pub engine: &'static str,
+    pub device: String,
+    pub grid: [usize; 2],
+    /// Every repeat's integration time.
+    pub seconds: Vec<f64>,
+    pub median_seconds: f64,
+    /// Trajectory-steps actually taken (an early stop takes fewer than nominal).
+    pub steps: u64,
+    pub steps_per_second: f64,
+    /// Grid × the step budget, over the median time (the figure for fixed-step workloads).
+    pub nominal_steps_per_second: f64,
+    pub flops_per_step: f64,
+    pub gflops: f64,
+    pub peak_gflops: Option<f64>,
+    pub peak_fraction: Option<f64>,
+    /// How the peak was estimated.
+    pub peak_basis: String,
+    pub lockstep: Option<Lockstep>,
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub workloads: Vec<Workload>,
+    /// "cpu" and/or "gpu".
+    pub engines: Vec<String>,
+    /// Grid side, instead of each workload's default.
+    pub size: Option<usize>,
+    pub repeats: usize,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
+/// The CPU's peak estimate: (GFLOP/s, basis).
+pub fn cpu_peak() -> (Option<f64>, String) {
+    let threads = rayon::current_num_threads() as f64;
+    let mhz = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
+        t.lines().find(|l| l.starts_with("cpu MHz")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.trim().parse::<f64>().ok())
+    });
+    #[cfg(target_arch = "x86_64")]
+    let lanes = if std::arch::is_x86_feature_detected!("avx512f") {
+        16.0
+    } else if std::arch::is_x86_feature_detected!("avx2") {
+        8.0
+    } else {
+        4.0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let lanes = 4.0;
+    match mhz {
+        Some(mhz) => (
+            Some(threads * mhz / 1000.0 * lanes * 2.0 * 2.0),
+            format!("{threads} logical CPUs x {:.2} GHz x {lanes} f32 lanes x 2 (FMA) x 2 FMA units", mhz / 1000.0),
+        ),
+        None => (None, "unknown clock".into()),
+    }
+}
+
+/// fp32 peaks of known GPUs (vendor figures, TFLOP/s, without sparsity).
+const GPU_PEAKS: [(&str, f64); 8] = [
+    ("H200", 67.0),
+    ("H100 PCIe", 51.2),
+    ("H100", 67.0),
+    ("A100", 19.5),
+    ("V100", 15.7),
+    ("RTX 4090", 82.6),
+    ("RTX 3090", 35.6),
+    ("L40S", 91.6),
+];
+
+fn gpu_peak(device: &str) -> (Option<f64>, String) {
+    if device.contains("llvmpipe") {
+        let (p, basis) = cpu_peak();
+        return (p, format!("llvmpipe runs on the CPU: {basis}"));
+    }
+    match GPU_PEAKS.iter().find(|(name, _)| device.contains(name)) {
+        Some((name, tf)) => (Some(tf * 1000.0), format!("{name}: {tf} TFLOP/s fp32 (vendor figure)")),
+        None => (None, format!("no fp32 peak known for {device}")),
+    }
+}
+
+/// Runs every workload of `options` on every engine of it.
+pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Result<Vec<BenchResult>> {
+    if options.repeats == 0 {
+        return Err(Error::input("--repeats must be at least 1"));
+    }
+    let mut engines: Vec<Box<dyn Engine>> = Vec::new();
+    for e in &options.engines {
+        match e.as_str() {
+            "cpu" => engines.push(Box::new(CpuEngine::new())),
+            "gpu" => match gpu::GpuEngine::new(true)? {
+                Some(g) => engines.push(Box::new(g)),
+                None => return Err(Error::NoAdapter("bench --engines gpu: wgpu found no adapter".into())),
+            },
+            other => return Err(Error::input(format!("--engines: unknown engine '{other}' (cpu, gpu)"))),
+        }
+    }
+    let mut results = Vec::new();
+    for engine in &engines {
+        let info = engine.info();
+        let mut w1_rate = None;
+        for &w in &options.workloads {
+            let n = options.size.unwrap_or(w.default_size());
+            let plan = Plan::new(&w.scenario(n)?)?;
+            let mut seconds = Vec::new();
+            let mut last: Option<Outcomes> = None;
+            for _ in 0..options.repeats {
+                let t = Instant::now();
+                let o = engine.run(&plan, &|_, _| {})?;
+                seconds.push(t.elapsed().as_secs_f64());
+                last = Some(o);
+            }
+            let o = last.expect("at least one repeat");
+            let med = median(&seconds);
+            let steps: u64 = o.steps.iter().map(|&s| s as u64).sum();
+            let nominal = plan.n_trajectories() as f64 * plan.dynamics.steps as f64;
+            let rate = steps as f64 / med;
+            if w == Workload::W1 {
+                w1_rate = Some(rate);
+            }
+            let flops = w.flops_per_step(&plan);
+            let gflops = rate * flops / 1e9;
+            let (peak, basis) = if info.kind == "cpu" { cpu_peak() } else { gpu_peak(&info.device) };
+            let lockstep = match (w, w1_rate) {
+                (Workload::W2, Some(r1)) => {
+                    let max_steps = o.steps.iter().copied().max().unwrap_or(0) as u64;
+                    let lockstep_steps = plan.n_trajectories() as f64 * max_steps as f64;
+                    let estimated_seconds = lockstep_steps / r1;
+                    Some(Lockstep { max_steps, lockstep_steps, estimated_seconds, speedup: estimated_seconds / med })
+                }
+                _ => None,
+            };
+            let r = BenchResult {
+                workload: w,
+                description: w.describe(),
+                engine: info.kind,
+                device: info.device.clone(),
+                grid: [n, n],
+                seconds,
+                median_seconds: med,
+                steps,
+                steps_per_second: rate,
+                nominal_steps_per_second: nominal / med,
+                flops_per_step: flops,
+                gflops,
+                peak_gflops: peak,
+                peak_fraction: peak.map(|p| gflops / p),
+                peak_basis: basis,
+                lockstep,
+            };
+            report(&r);
+            results.push(r);
+        }
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workloads_are_valid_plans_of_their_size() {
+        for w in Workload::ALL {
+            let p = Plan::new(&w.scenario(8).unwrap()).unwrap();
+            assert_eq!((p.nx(), p.ny()), (8, 8), "{w:?}");
+            assert!(w.flops_per_step(&p) > 0.0);
+        }
+        let w3 = Plan::new(&Workload::W3.scenario(4).unwrap()).unwrap();
+        // Width 8, one hidden layer: 8·8 + 8 weights, as many samples: 6 · 72 · 72.
+        assert_eq!(w3.n_state(), 72);
+        assert_eq!(Workload::W3.flops_per_step(&w3), 6.0 * 72.0 * 72.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
