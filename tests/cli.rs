@@ -343,3 +343,26 @@ fn sweep_measure_and_kramers_write_their_files() {
     assert!(text.contains("Kramers fit over T = 0.3000, 0.4000, 0.5000: barrier"), "{text}");
     assert!(text.contains("the landscape's barrier is 1.0000"), "{text}");
 }
+
+#[test]
+fn bench_reports_rates_and_flops_as_json() {
+    let o = basinmap(&["bench", "--workloads", "w1,w2", "--size", "16", "--repeats", "2", "--engines", "cpu", "--json"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON alone");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let w1 = &rows[0];
+    assert_eq!((w1["workload"].as_str(), w1["engine"].as_str()), (Some("w1"), Some("cpu")));
+    assert_eq!(w1["seconds"].as_array().unwrap().len(), 2);
+    // W1 takes exactly 500 steps per trajectory.
+    assert_eq!(w1["steps"].as_u64(), Some(16 * 16 * 500));
+    let rate = w1["steps_per_second"].as_f64().unwrap();
+    assert!((w1["gflops"].as_f64().unwrap() - rate * 21.0 / 1e9).abs() < 1e-9 * rate);
+    assert!(rows[1]["lockstep"]["max_steps"].as_u64().unwrap() >= 1);
+    for (args, needle) in [(["bench", "--repeats", "0", "--size", "4"], "--repeats must be at least 1"), (["bench", "--engines", "tpu", "--size", "4"], "unknown engine 'tpu'")] {
+        let o = basinmap(&args, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle) && !err.contains("panicked"), "{err}");
+    }
+}
