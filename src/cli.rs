@@ -48,6 +48,9 @@ pub enum Command {
     /// convergence; W3: the trainability map at 256²) on each engine: trajectory-steps/s, GFLOP/s
     /// and the fraction of the device's peak, median of --repeats runs.
     Bench(BenchArgs),
+    /// Join the parts written by `run --shard K/N` (all N of them, any order) into exactly the
+    /// outputs of one run of the whole map.
+    Merge(MergeArgs),
     /// List the built-in systems with their state, parameters, defaults and observables.
     Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.
@@ -98,6 +101,19 @@ impl KramersArgs {
         }
         t.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| bad())).collect()
     }
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' output directories.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(short, long, default_value = "out")]
+    pub output: PathBuf,
+    /// No summary.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -235,12 +251,24 @@ pub struct RunArgs {
     /// A title recorded with the run.
     #[arg(long)]
     pub title: Option<String>,
+    /// `run` only: compute the K-th of N contiguous parts of the map (1 <= K <= N) and write its
+    /// raw outcomes; `basinmap merge` joins the N parts into the outputs of one run.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
 }
 
 impl RunArgs {
+    /// Refuses the flags that only `run` takes (`--shard`) for another command.
+    pub fn only_for_run(&self, command: &str) -> Result<()> {
+        if self.shard.is_some() {
+            return Err(Error::input(format!("--shard applies to `basinmap run` only, not to `{command}`")));
+        }
+        Ok(())
+    }
+
     /// The scenario: the file (or the default map, or the system's defaults), then the flags.
     pub fn scenario(&self) -> Result<Scenario> {
         let custom = self.loss.is_some() || self.field.is_some() || self.wgsl.is_some() || self.state.is_some();

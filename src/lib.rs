@@ -34,6 +34,7 @@ pub mod rng;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod shard;
 pub mod system;
 pub mod trace;
 

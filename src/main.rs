@@ -8,7 +8,7 @@ use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
+use cli::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -27,6 +27,7 @@ fn main() {
         Command::Measure(args) => measure(&args),
         Command::Kramers(args) => kramers(&args),
         Command::Bench(args) => bench(&args),
+        Command::Merge(args) => merge(&args),
         Command::Systems(args) => systems(&args),
         Command::Info => {
             info();
@@ -60,17 +61,43 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
         print!("{}", system_wgsl(&Plan::new(&scenario)?.system));
         return Ok(());
     }
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {elapsed} (eta {eta})")
-            .expect("valid template"),
-    );
-    let observer = Bar(bar, args.quiet);
+    let observer = progress_bar(args.quiet);
+    if let Some(shard) = &args.shard {
+        let (k, n) = basinmap::shard::parse(shard)?;
+        let info = basinmap::shard::run_shard(&scenario, k, n, &args.output, &observer)?;
+        observer.0.finish_and_clear();
+        if !args.quiet {
+            println!(
+                "shard {k}/{n}: trajectories {}..{} of {} in {:.2} s; wrote {} to {}",
+                info.range[0],
+                info.range[1],
+                info.trajectories,
+                info.integrate,
+                info.files.join(", "),
+                args.output.display()
+            );
+        }
+        return Ok(());
+    }
     let report = execute_with(&scenario, &args.output, &observer)?;
     observer.0.finish_and_clear();
     if args.quiet {
         return Ok(());
     }
+    print_report(&report, &args.output);
+    Ok(())
+}
+
+fn merge(args: &MergeArgs) -> basinmap::Result<()> {
+    let report = basinmap::shard::merge(&args.shards, &args.output)?;
+    if !args.quiet {
+        print_report(&report, &args.output);
+    }
+    Ok(())
+}
+
+/// The summary of a run: counts, rate, the attractors, boundary and escape measures, warnings.
+fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
     let [nx, ny] = report.grid;
     println!(
         "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {} converged, {} diverged, {} undecided, {} non-finite, {} escaped",
@@ -106,8 +133,7 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    println!("wrote {} files to {}", report.files.len(), args.output.display());
-    Ok(())
+    println!("wrote {} files to {}", report.files.len(), output.display());
 }
 
 fn progress_bar(quiet: bool) -> Bar {
@@ -120,6 +146,7 @@ fn progress_bar(quiet: bool) -> Bar {
 }
 
 fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
+    args.run.only_for_run("sweep")?;
     use basinmap::analysis::execute::{sweep, SweepOptions};
     let scenario = args.run.scenario()?;
     let options = SweepOptions { order: args.order.clone(), refine: args.refine, hysteresis: !args.no_hysteresis };
@@ -173,6 +200,7 @@ fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
 }
 
 fn kramers(args: &KramersArgs) -> basinmap::Result<()> {
+    args.run.only_for_run("kramers")?;
     let scenario = args.run.scenario()?;
     let temperatures = args.temperature_list()?;
     let observer = progress_bar(args.run.quiet);
@@ -304,6 +332,7 @@ fn print_boundary(m: &basinmap::analysis::boundary::BoundaryMeasures) {
 }
 
 fn trace(args: &TraceArgs) -> basinmap::Result<()> {
+    args.run.only_for_run("trace")?;
     let scenario = args.run.scenario()?;
     let plan = Plan::new(&scenario)?;
     let dir = basinmap::io::OutputDir::prepare(&args.run.output)?;
@@ -323,6 +352,7 @@ fn trace(args: &TraceArgs) -> basinmap::Result<()> {
 }
 
 fn landscape(args: &RunArgs) -> basinmap::Result<()> {
+    args.only_for_run("landscape")?;
     let scenario = args.scenario()?;
     let plan = Plan::new(&scenario)?;
     let dir = basinmap::io::OutputDir::prepare(&args.output)?;

@@ -56,6 +56,9 @@ pub struct Plan {
     pub seed: u64,
     /// Every grid point draws the same starts (see `Scenario::shared_init`).
     pub shared_init: bool,
+    /// The trajectories this plan computes, when it is one shard of a map (`--shard K/N`);
+    /// `None`: all of them. Engines return outcomes for exactly this range.
+    pub part: Option<Range<usize>>,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -192,6 +195,7 @@ impl Plan {
             samples: scenario.samples as usize,
             seed: scenario.seed,
             shared_init: scenario.shared_init,
+            part: None,
         };
         plan.check_samples()?;
         plan.dynamics.validate()?;
@@ -373,11 +377,32 @@ impl Plan {
         iy * gx + ix
     }
 
-    /// Splits the trajectories into contiguous tiles of at most `max` each.
+    /// The trajectories to compute: the shard's part, or all of them.
+    pub fn range(&self) -> Range<usize> {
+        self.part.clone().unwrap_or(0..self.n_trajectories())
+    }
+
+    /// Restricts the plan to the `k`-th (1-based) of `n` contiguous, near-equal parts of its
+    /// trajectories. Every trajectory's inputs, start and noise depend only on its index, so the
+    /// parts together compute exactly what the whole plan does.
+    pub fn shard(&mut self, k: usize, n: usize) -> Result<()> {
+        let total = self.n_trajectories();
+        if n == 0 || k == 0 || k > n {
+            return Err(Error::input(format!("--shard {k}/{n}: expected K/N with 1 <= K <= N")));
+        }
+        if n > total {
+            return Err(Error::input(format!("--shard {k}/{n}: more shards than the map's {total} trajectories")));
+        }
+        let bound = |j: usize| (total as u128 * j as u128 / n as u128) as usize;
+        self.part = Some(bound(k - 1)..bound(k));
+        Ok(())
+    }
+
+    /// Splits the trajectories of [`Plan::range`] into contiguous tiles of at most `max` each.
     pub fn tiles(&self, max: usize) -> Vec<Range<usize>> {
-        let n = self.n_trajectories();
+        let r = self.range();
         let max = max.max(1);
-        (0..n.div_ceil(max)).map(|t| t * max..((t + 1) * max).min(n)).collect()
+        (0..r.len().div_ceil(max)).map(|t| r.start + t * max..(r.start + (t + 1) * max).min(r.end)).collect()
     }
 }
 

@@ -107,7 +107,12 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     let t1 = Instant::now();
     let outcomes = engine.run(&plan, &|d, t| observer.progress(d, t))?;
     let integrate = t1.elapsed().as_secs_f64();
+    finish(scenario, &plan, &outcomes, info, setup, integrate, &dir)
+}
 
+/// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
+/// files and run.json.
+pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info: EngineInfo, setup: f64, integrate: f64, dir: &OutputDir) -> Result<Report> {
     let t2 = Instant::now();
     let classification = label(&plan, &outcomes);
     let classify_s = t2.elapsed().as_secs_f64();

@@ -57,14 +57,16 @@ impl ModelVisitor for RunAll<'_> {
         let n_obs = plan.n_obs();
         let n_params = plan.n_params;
         let n_state = plan.n_state();
-        let mut out = Outcomes::zeroed(plan.n_trajectories(), n_obs);
+        // A shard computes its part only; outcome k is trajectory first + k.
+        let first = plan.range().start;
+        let mut out = Outcomes::zeroed(plan.range().len(), n_obs);
         let base: Vec<f32> = plan.inputs.iter().map(|&v| v as f32).collect();
         let xs: Vec<f32> = plan.x.values.iter().map(|&v| v as f32).collect();
         let ys: Vec<f32> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| v as f32).collect());
         let y_target = plan.y.as_ref().map(|y| y.target);
         let stepper = Stepper::<f32>::of_plan(plan);
         let done = AtomicU64::new(0);
-        let total = plan.n_trajectories() as u64;
+        let total = plan.range().len() as u64;
         let nx = plan.nx();
         let recorded = plan.system.spec().loss_record;
         out.status
@@ -76,7 +78,7 @@ impl ModelVisitor for RunAll<'_> {
                 let mut inputs = base.clone();
                 let mut scratch = Scratch::new(n_state);
                 for j in 0..status.len() {
-                    let i = c * CHUNK + j;
+                    let i = first + c * CHUNK + j;
                     let g = plan.point_of(i);
                     inputs[plan.x.target] = xs[g % nx];
                     if let Some(t) = y_target {

@@ -316,7 +316,9 @@ impl Engine for GpuEngine {
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
         let (layout, integrate, finish) = self.pipelines(plan)?;
-        let n = plan.n_trajectories();
+        // A shard computes its part only; outcome k is trajectory first + k.
+        let first = plan.range().start;
+        let n = plan.range().len();
         let (n_state, n_obs) = (plan.n_state(), plan.n_obs());
         let mut out = Outcomes::zeroed(n, n_obs);
         let tiles = plan.tiles(self.max_tile(plan));
@@ -445,9 +447,10 @@ impl Engine for GpuEngine {
             let status = self.read(&status_buf, (len * 4) as u64)?;
             let steps = self.read(&steps_buf, (len * 4) as u64)?;
             let obs = self.read(&obs_buf, (len * n_obs * 4).max(4) as u64)?;
-            out.status[tile.clone()].copy_from_slice(bytemuck::cast_slice(&status));
-            out.steps[tile.clone()].copy_from_slice(bytemuck::cast_slice(&steps));
-            out.observables[tile.start * n_obs..tile.end * n_obs]
+            let at = tile.start - first..tile.end - first;
+            out.status[at.clone()].copy_from_slice(bytemuck::cast_slice(&status));
+            out.steps[at.clone()].copy_from_slice(bytemuck::cast_slice(&steps));
+            out.observables[at.start * n_obs..at.end * n_obs]
                 .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&obs)[..len * n_obs]);
             done += len as u64;
             progress(done, n as u64);

@@ -1,0 +1,162 @@
+//! Maps computed on several machines: `basinmap run --shard K/N` computes the K-th of N
+//! contiguous parts of a map's trajectories and writes their raw outcomes; `basinmap merge`
+//! joins the parts and classifies and writes them exactly as one run of the whole map would.
+//!
+//! Every trajectory's inputs, start and noise depend only on its index, and the engines give
+//! the same bits whatever the tiling, so the merged outcomes equal a single run's (on the same
+//! engine and adapter) and so do the labels and arrays classified from them.
+
+use crate::engine::{self, EngineInfo, Outcomes};
+use crate::io::{npy::read_npy, write_npy, OutputDir};
+use crate::plan::Plan;
+use crate::run::{Observer, Report};
+use crate::scenario::Scenario;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The file that marks a complete shard (written last).
+pub const SHARD_JSON: &str = "shard.json";
+
+/// What shard.json holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub basinmap: String,
+    pub scenario: Scenario,
+    /// K and N of `--shard K/N`.
+    pub shard: [usize; 2],
+    /// The trajectories computed: [start, end).
+    pub range: [usize; 2],
+    pub trajectories: usize,
+    /// The engine: kind ("cpu"/"gpu"), device, detail.
+    pub engine: [String; 3],
+    /// Seconds the engine ran.
+    pub integrate: f64,
+    pub files: Vec<String>,
+}
+
+/// Parses `K/N`.
+pub fn parse(text: &str) -> Result<(usize, usize)> {
+    text.split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
+        .ok_or_else(|| Error::input(format!("--shard '{text}': expected K/N, e.g. 3/8")))
+}
+
+/// Runs the `k`-th of `n` parts of `scenario` and writes its outcomes to `out`.
+pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: &dyn Observer) -> Result<ShardInfo> {
+    let mut plan = Plan::new(scenario)?;
+    plan.shard(k, n)?;
+    let dir = OutputDir::prepare(out)?;
+    remove_marker(&dir)?;
+    let engine = engine::select(plan.engine, &plan.system)?;
+    let info = engine.info();
+    observer.engine(&info);
+    let t = Instant::now();
+    let o = engine.run(&plan, &|d, total| observer.progress(d, total))?;
+    let integrate = t.elapsed().as_secs_f64();
+    let len = o.len();
+    write_npy(&dir, "status.npy", &[len], &o.status)?;
+    write_npy(&dir, "steps.npy", &[len], &o.steps)?;
+    write_npy(&dir, "observables.npy", &[len, o.n_obs], &o.observables)?;
+    let range = plan.range();
+    let shard = ShardInfo {
+        basinmap: env!("CARGO_PKG_VERSION").into(),
+        scenario: scenario.clone(),
+        shard: [k, n],
+        range: [range.start, range.end],
+        trajectories: plan.n_trajectories(),
+        engine: [info.kind.to_string(), info.device, info.detail],
+        integrate,
+        files: vec!["status.npy".into(), "steps.npy".into(), "observables.npy".into(), SHARD_JSON.into()],
+    };
+    let json = serde_json::to_string_pretty(&shard).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    dir.write_bytes(SHARD_JSON, json.as_bytes())?;
+    Ok(shard)
+}
+
+fn remove_marker(dir: &OutputDir) -> Result<()> {
+    match std::fs::remove_file(dir.path().join(SHARD_JSON)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Write { path: dir.path().join(SHARD_JSON), source: e }),
+        _ => Ok(()),
+    }
+}
+
+/// One shard read back: its description and outcomes.
+fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
+    let bad = |why: String| Error::input(format!("{}: {why}", dir.display()));
+    let text = std::fs::read_to_string(dir.join(SHARD_JSON)).map_err(|e| bad(format!("no complete shard here ({SHARD_JSON}: {e})")))?;
+    let info: ShardInfo = serde_json::from_str(&text).map_err(|e| bad(format!("{SHARD_JSON} is not a shard's: {e}")))?;
+    let (_, status) = read_npy(&dir.join("status.npy"))?;
+    let (_, steps) = read_npy(&dir.join("steps.npy"))?;
+    let (shape, obs) = read_npy(&dir.join("observables.npy"))?;
+    let len = info.range[1] - info.range[0];
+    let n_obs = shape.get(1).copied().unwrap_or(0);
+    if status.len() != len || steps.len() != len || shape.first() != Some(&len) {
+        return Err(bad(format!("the outcome arrays do not hold the {len} trajectories of shard {}/{}", info.shard[0], info.shard[1])));
+    }
+    let o = Outcomes {
+        status: status.iter().map(|&v| v as u32).collect(),
+        steps: steps.iter().map(|&v| v as u32).collect(),
+        observables: obs.iter().map(|&v| v as f32).collect(),
+        n_obs,
+    };
+    Ok((info, o))
+}
+
+/// Joins the shards in `dirs` (any order) into the outputs of one run of the whole map in `out`.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
+    if dirs.is_empty() {
+        return Err(Error::input("merge: give the shards' directories"));
+    }
+    let mut shards = dirs.iter().map(|d| read_shard(d)).collect::<Result<Vec<_>>>()?;
+    shards.sort_by_key(|(info, _)| info.shard[0]);
+    let (first, _) = &shards[0];
+    let n = first.shard[1];
+    let scenario = first.scenario.clone();
+    for (info, _) in &shards {
+        if info.scenario != scenario {
+            return Err(Error::input(format!("merge: shard {}/{} is of another scenario than shard {}/{}", info.shard[0], info.shard[1], first.shard[0], n)));
+        }
+        if info.shard[1] != n {
+            return Err(Error::input(format!("merge: shard {}/{} does not belong to a split into {n}", info.shard[0], info.shard[1])));
+        }
+    }
+    let ks: Vec<usize> = shards.iter().map(|(i, _)| i.shard[0]).collect();
+    if ks != (1..=n).collect::<Vec<_>>() {
+        let missing: Vec<String> = (1..=n).filter(|k| !ks.contains(k)).map(|k| format!("{k}/{n}")).collect();
+        return Err(Error::input(format!(
+            "merge: need each of the {n} shards exactly once; got {} (missing: {})",
+            ks.iter().map(|k| format!("{k}/{n}")).collect::<Vec<_>>().join(", "),
+            if missing.is_empty() { "none; some appear twice".into() } else { missing.join(", ") }
+        )));
+    }
+    let plan = Plan::new(&scenario)?;
+    let mut all = Outcomes::zeroed(0, plan.n_obs());
+    for (k, (info, o)) in shards.iter().enumerate() {
+        let mut part = plan.clone();
+        part.shard(k + 1, n)?;
+        let r = part.range();
+        if info.range != [r.start, r.end] || o.n_obs != plan.n_obs() {
+            return Err(Error::input(format!("merge: shard {}/{n} holds trajectories {:?}, but this map's part is {:?}", k + 1, info.range, r)));
+        }
+        all.status.extend_from_slice(&o.status);
+        all.steps.extend_from_slice(&o.steps);
+        all.observables.extend_from_slice(&o.observables);
+    }
+    let dir = OutputDir::prepare(out)?;
+    let distinct = |k: usize| {
+        let mut v: Vec<&str> = shards.iter().map(|(i, _)| i.engine[k].as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.join(" + ")
+    };
+    let kind: &'static str = match distinct(0).as_str() {
+        "cpu" => "cpu",
+        "gpu" => "gpu",
+        _ => "mixed",
+    };
+    let info = EngineInfo { kind, device: distinct(1), detail: format!("merged from {n} shards") };
+    let integrate = shards.iter().map(|(i, _)| i.integrate).sum();
+    crate::run::finish(&scenario, &plan, &all, info, 0.0, integrate, &dir)
+}

@@ -1,0 +1,81 @@
+//! `run --shard K/N` and `merge`: the parts of a map merged give exactly the outputs of one run
+//! of the whole map (labels, arrays, attractors, pictures), on the CPU engine and on the GPU.
+
+mod common;
+
+use basinmap::run::{execute, Silent};
+use basinmap::scenario::Scenario;
+use basinmap::shard::{merge, parse, run_shard};
+use std::path::Path;
+
+fn scenario(toml: &str) -> Scenario {
+    Scenario::from_toml(toml).expect("valid scenario")
+}
+
+/// Every output file of a run, but run.json (timings, engine), byte for byte.
+fn same_outputs(a: &Path, b: &Path) {
+    let mut names: Vec<String> = std::fs::read_dir(a).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n != "run.json").collect();
+    names.sort();
+    assert!(names.iter().any(|n| n == "labels.npy") && names.iter().any(|n| n == "basins.png"), "{names:?}");
+    for n in &names {
+        assert_eq!(std::fs::read(a.join(n)).unwrap(), std::fs::read(b.join(n)).unwrap(), "{n} differs");
+    }
+}
+
+fn shards_merge_to_the_whole(toml: &str, n: usize) {
+    let s = scenario(toml);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    execute(&s, &whole).unwrap();
+    let parts: Vec<_> = (1..=n).map(|k| dir.path().join(format!("part{k}"))).collect();
+    // Out of order, as separate machines would finish.
+    for k in (1..=n).rev() {
+        let info = run_shard(&s, k, n, &parts[k - 1], &Silent).unwrap();
+        assert_eq!(info.shard, [k, n]);
+    }
+    let merged = dir.path().join("merged");
+    let mut shuffled = parts.clone();
+    shuffled.rotate_left(1);
+    let report = merge(&shuffled, &merged).unwrap();
+    assert_eq!(report.counts.trajectories as usize, basinmap::plan::Plan::new(&s).unwrap().n_trajectories());
+    same_outputs(&whole, &merged);
+}
+
+#[test]
+fn cpu_shards_merge_to_the_whole_map() {
+    shards_merge_to_the_whole("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:37'\ny='m=-1.5:1.5:23'\n[params]\nu=-1.0\nw=1.0", 4);
+    // Random starts and samples: a shard draws the same starts as the whole run.
+    shards_merge_to_the_whole("engine='cpu'\nsystem='deep-linear'\nx='gamma=0.05:0.8:9'\ny='init_scale=0.01:0.5:5'\nsamples=3\nseed=4\n[params]\nD=2\nd0=2\n[dynamics]\nsteps=3000", 3);
+}
+
+#[test]
+fn gpu_shards_merge_to_the_whole_map() {
+    // Fails without an adapter unless BASINMAP_ALLOW_NO_GPU is set (see tests/common).
+    if common::gpu().is_none() {
+        return;
+    }
+    // Noise too: each trajectory's draws depend on its index in the whole map.
+    shards_merge_to_the_whole("engine='gpu'\nsystem='landau'\nx='r=-0.25:0.5:40'\ny='m=-1.5:1.5:30'\n[params]\nu=-1.0\nw=1.0\n[dynamics]\ntemperature=0.01\nsteps=2000", 3);
+}
+
+#[test]
+fn merge_refuses_incomplete_or_foreign_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:12'\ny='m=-1.5:1.5:10'");
+    let p = |k: usize| dir.path().join(format!("p{k}"));
+    for k in 1..=3 {
+        run_shard(&s, k, 3, &p(k), &Silent).unwrap();
+    }
+    let err = |dirs: &[std::path::PathBuf]| merge(dirs, &dir.path().join("m")).unwrap_err().to_string();
+    assert!(err(&[p(1), p(3)]).contains("missing: 2/3"), "{}", err(&[p(1), p(3)]));
+    assert!(err(&[p(1), p(2), p(2), p(3)]).contains("exactly once"));
+    let other = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.6:12'\ny='m=-1.5:1.5:10'");
+    run_shard(&other, 2, 3, &p(9), &Silent).unwrap();
+    assert!(err(&[p(1), p(9), p(3)]).contains("another scenario"));
+    assert!(err(&[dir.path().join("nothing")]).contains("no complete shard"));
+    let mut plan = basinmap::plan::Plan::new(&s).unwrap();
+    for (k, n) in [(0, 3), (4, 3), (1, 0), (1, 1000)] {
+        assert!(plan.shard(k, n).is_err(), "{k}/{n}");
+    }
+    assert!(parse("3").is_err() && parse("a/b").is_err() && parse("2/5").unwrap() == (2, 5));
+}
