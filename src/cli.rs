@@ -255,6 +255,10 @@ pub struct RunArgs {
     /// raw outcomes; `basinmap merge` joins the N parts into the outputs of one run.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// `run` only: continue an interrupted run in the same output directory, reading back the
+    /// parts it saved (maps of more than 2^20 trajectories are saved part by part as they go).
+    #[arg(long, conflicts_with = "shard")]
+    pub resume: bool,
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -263,8 +267,8 @@ pub struct RunArgs {
 impl RunArgs {
     /// Refuses the flags that only `run` takes (`--shard`) for another command.
     pub fn only_for_run(&self, command: &str) -> Result<()> {
-        if self.shard.is_some() {
-            return Err(Error::input(format!("--shard applies to `basinmap run` only, not to `{command}`")));
+        if self.shard.is_some() || self.resume {
+            return Err(Error::input(format!("--shard and --resume apply to `basinmap run` only, not to `{command}`")));
         }
         Ok(())
     }

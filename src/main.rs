@@ -3,7 +3,7 @@
 mod cli;
 
 use basinmap::engine::{gpu, EngineInfo};
-use basinmap::run::{execute_with, Observer};
+use basinmap::run::Observer;
 use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
@@ -79,7 +79,8 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
         }
         return Ok(());
     }
-    let report = execute_with(&scenario, &args.output, &observer)?;
+    let resume = basinmap::run::Resume { resume: args.resume, ..Default::default() };
+    let report = basinmap::run::execute_resumable(&scenario, &args.output, &observer, &resume)?;
     observer.0.finish_and_clear();
     if args.quiet {
         return Ok(());
@@ -139,7 +140,7 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
 fn progress_bar(quiet: bool) -> Bar {
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {elapsed} (eta {eta})")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {per_sec}, {elapsed} (eta {eta})")
             .expect("valid template"),
     );
     Bar(bar, quiet)

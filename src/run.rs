@@ -96,6 +96,27 @@ pub fn execute(scenario: &Scenario, out: &Path) -> Result<Report> {
 
 /// [`execute`] with progress reports.
 pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) -> Result<Report> {
+    execute_resumable(scenario, out, observer, &Resume::default())
+}
+
+/// How a long run is checkpointed.
+#[derive(Clone, Debug)]
+pub struct Resume {
+    /// Read back the parts an interrupted run of the same scenario saved in the output directory.
+    pub resume: bool,
+    /// Trajectories per saved part (maps with more are computed and saved part by part).
+    pub part_size: usize,
+}
+
+impl Default for Resume {
+    fn default() -> Self {
+        Resume { resume: false, part_size: crate::shard::PART_TRAJECTORIES }
+    }
+}
+
+/// [`execute_with`], saving a map larger than one part as it goes (under `out/.parts/`) so that
+/// an interrupted run continues with `resume` where it stopped, with identical results.
+pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observer, resume: &Resume) -> Result<Report> {
     let t0 = Instant::now();
     let plan = Plan::new(scenario)?;
     let dir = OutputDir::prepare(out)?;
@@ -105,14 +126,25 @@ pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) ->
     let setup = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let outcomes = engine.run(&plan, &|d, t| observer.progress(d, t))?;
-    let integrate = t1.elapsed().as_secs_f64();
-    finish(scenario, &plan, &outcomes, info, setup, integrate, &dir)
+    let in_parts = resume.resume || plan.n_trajectories() > resume.part_size;
+    let (outcomes, integrate, computed) = if in_parts {
+        crate::shard::run_in_parts(scenario, &plan, engine.as_ref(), out, resume.part_size, resume.resume, observer)?
+    } else {
+        let o = engine.run(&plan, &|d, t| observer.progress(d, t))?;
+        (o, t1.elapsed().as_secs_f64(), None)
+    };
+    let report = finish(scenario, &plan, &outcomes, info, setup, integrate, computed, &dir)?;
+    if in_parts {
+        crate::shard::clear_parts(out)?;
+    }
+    Ok(report)
 }
 
 /// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
 /// files and run.json.
-pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info: EngineInfo, setup: f64, integrate: f64, dir: &OutputDir) -> Result<Report> {
+/// `computed_steps`: the trajectory-steps the engine took in `integrate` seconds (fewer than the
+/// map's when a resumed run read some parts back).
+pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir) -> Result<Report> {
     let t2 = Instant::now();
     let classification = label(&plan, &outcomes);
     let classify_s = t2.elapsed().as_secs_f64();
@@ -153,7 +185,7 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info
         grid: [plan.nx(), plan.ny()],
         observables: plan.system.spec().observable_names().into_iter().map(String::from).collect(),
         timings: Timings { setup, integrate, classify: classify_s, write: 0.0 },
-        steps_per_second: counts.total_steps as f64 / integrate.max(1e-9),
+        steps_per_second: computed_steps.unwrap_or(counts.total_steps) as f64 / integrate.max(1e-9),
         counts,
         attractors: classification.attractors,
         boundary,

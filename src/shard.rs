@@ -45,15 +45,22 @@ pub fn parse(text: &str) -> Result<(usize, usize)> {
 
 /// Runs the `k`-th of `n` parts of `scenario` and writes its outcomes to `out`.
 pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: &dyn Observer) -> Result<ShardInfo> {
-    let mut plan = Plan::new(scenario)?;
+    let plan = Plan::new(scenario)?;
+    let engine = engine::select(plan.engine, &plan.system)?;
+    observer.engine(&engine.info());
+    let (info, _) = compute_part(scenario, &plan, engine.as_ref(), k, n, out, &|d, total| observer.progress(d, total))?;
+    Ok(info)
+}
+
+/// Computes part `k` of `n` of `plan` on `engine` and writes it to `out` as a shard.
+fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k: usize, n: usize, out: &Path, progress: engine::Progress<'_>) -> Result<(ShardInfo, Outcomes)> {
+    let mut plan = plan.clone();
     plan.shard(k, n)?;
     let dir = OutputDir::prepare(out)?;
     remove_marker(&dir)?;
-    let engine = engine::select(plan.engine, &plan.system)?;
     let info = engine.info();
-    observer.engine(&info);
     let t = Instant::now();
-    let o = engine.run(&plan, &|d, total| observer.progress(d, total))?;
+    let o = engine.run(&plan, progress)?;
     let integrate = t.elapsed().as_secs_f64();
     let len = o.len();
     write_npy(&dir, "status.npy", &[len], &o.status)?;
@@ -72,7 +79,59 @@ pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: 
     };
     let json = serde_json::to_string_pretty(&shard).map_err(|e| Error::Io(std::io::Error::other(e)))?;
     dir.write_bytes(SHARD_JSON, json.as_bytes())?;
-    Ok(shard)
+    Ok((shard, o))
+}
+
+/// Trajectories per checkpointed part of a long run.
+pub const PART_TRAJECTORIES: usize = 1 << 20;
+
+/// The directory, inside a run's output directory, that holds the parts of a run in progress.
+pub const PARTS_DIR: &str = ".parts";
+
+/// The whole map of `plan` computed in parts of at most `part_size` trajectories, each saved as a
+/// shard under `out/.parts/` as soon as it is done. With `resume`, parts already saved there for
+/// the same scenario are read back instead of computed; otherwise any are discarded first.
+/// Returns the outcomes of the whole map, the seconds the engine ran this time and the
+/// trajectory-steps it took in them.
+pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, out: &Path, part_size: usize, resume: bool, observer: &dyn Observer) -> Result<(Outcomes, f64, Option<u64>)> {
+    let total = plan.n_trajectories();
+    let n = total.div_ceil(part_size.max(1)).max(1);
+    let parts = out.join(PARTS_DIR);
+    if !resume && parts.exists() {
+        std::fs::remove_dir_all(&parts).map_err(|e| Error::Write { path: parts.clone(), source: e })?;
+    }
+    let mut all = Outcomes::zeroed(0, plan.n_obs());
+    let mut integrate = 0.0;
+    let mut computed = 0u64;
+    let mut done = 0u64;
+    for k in 1..=n {
+        let dir = parts.join(k.to_string());
+        let saved = if resume { read_shard(&dir).ok().filter(|(i, _)| i.scenario == *scenario && i.shard == [k, n]) } else { None };
+        let o = match saved {
+            Some((_, o)) => o,
+            None => {
+                let (info, o) = compute_part(scenario, plan, engine, k, n, &dir, &|d, _| observer.progress(done + d, total as u64))?;
+                integrate += info.integrate;
+                computed += o.steps.iter().map(|&s| s as u64).sum::<u64>();
+                o
+            }
+        };
+        done += o.len() as u64;
+        observer.progress(done, total as u64);
+        all.status.extend_from_slice(&o.status);
+        all.steps.extend_from_slice(&o.steps);
+        all.observables.extend_from_slice(&o.observables);
+    }
+    Ok((all, integrate, Some(computed)))
+}
+
+/// Removes the parts of a finished run.
+pub fn clear_parts(out: &Path) -> Result<()> {
+    let parts = out.join(PARTS_DIR);
+    match std::fs::remove_dir_all(&parts) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Write { path: parts, source: e }),
+        _ => Ok(()),
+    }
 }
 
 fn remove_marker(dir: &OutputDir) -> Result<()> {
@@ -158,5 +217,5 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
     };
     let info = EngineInfo { kind, device: distinct(1), detail: format!("merged from {n} shards") };
     let integrate = shards.iter().map(|(i, _)| i.integrate).sum();
-    crate::run::finish(&scenario, &plan, &all, info, 0.0, integrate, &dir)
+    crate::run::finish(&scenario, &plan, &all, info, 0.0, integrate, None, &dir)
 }

@@ -79,3 +79,48 @@ fn merge_refuses_incomplete_or_foreign_shards() {
     }
     assert!(parse("3").is_err() && parse("a/b").is_err() && parse("2/5").unwrap() == (2, 5));
 }
+
+/// Records the progress values an engine reports.
+struct Seen(std::sync::Mutex<Vec<u64>>);
+impl basinmap::run::Observer for Seen {
+    fn progress(&self, done: u64, _total: u64) {
+        self.0.lock().unwrap().push(done);
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_from_its_saved_parts() {
+    use basinmap::run::{execute_resumable, Resume};
+    let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:60'\ny='m=-1.5:1.5:50'\n[params]\nu=-1.0\nw=1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    execute(&s, &whole).unwrap();
+    // 3000 trajectories in parts of 700: 5 parts. Interrupted after the first three.
+    let parts = Resume { resume: false, part_size: 700 };
+    let out = dir.path().join("resumed");
+    for k in 1..=3 {
+        run_shard(&s, k, 5, &out.join(basinmap::shard::PARTS_DIR).join(k.to_string()), &Silent).unwrap();
+    }
+    let seen = Seen(Default::default());
+    execute_resumable(&s, &out, &seen, &Resume { resume: true, ..parts.clone() }).unwrap();
+    // Parts 1-3 were read back (600 trajectories each), not computed: progress starts past them.
+    assert!(seen.0.lock().unwrap().iter().all(|&d| d >= 600), "{:?}", &seen.0.lock().unwrap()[..5]);
+    same_outputs(&whole, &out);
+    assert!(!out.join(basinmap::shard::PARTS_DIR).exists(), "a finished run removes its parts");
+
+    // A saved part is really used: one altered by hand shows in the result.
+    let tampered = dir.path().join("tampered");
+    let p2 = tampered.join(basinmap::shard::PARTS_DIR).join("2");
+    run_shard(&s, 2, 5, &p2, &Silent).unwrap();
+    let steps: Vec<u32> = vec![7; 600];
+    let o = basinmap::io::OutputDir::prepare(&p2).unwrap();
+    basinmap::io::write_npy(&o, "steps.npy", &[600], &steps).unwrap();
+    execute_resumable(&s, &tampered, &Silent, &Resume { resume: true, ..parts.clone() }).unwrap();
+    let (_, got) = basinmap::io::npy::read_npy(&tampered.join("steps.npy")).unwrap();
+    assert!(got[600..1200].iter().all(|&v| v == 7.0) && got[..600].iter().any(|&v| v != 7.0));
+    // Without --resume, saved parts are discarded and everything is computed again.
+    let fresh = dir.path().join("fresh");
+    run_shard(&s, 2, 5, &fresh.join(basinmap::shard::PARTS_DIR).join("2"), &Silent).unwrap();
+    execute_resumable(&s, &fresh, &Silent, &parts).unwrap();
+    same_outputs(&whole, &fresh);
+}
