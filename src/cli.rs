@@ -259,16 +259,25 @@ pub struct RunArgs {
     /// parts it saved (maps of more than 2^20 trajectories are saved part by part as they go).
     #[arg(long, conflicts_with = "shard")]
     pub resume: bool,
+    /// `run` only: `all` spreads the map over every hardware GPU (every adapter with
+    /// --engine gpu when there is no hardware one), each taking the next part when free.
+    #[arg(long, value_name = "one|all", default_value = "one", value_parser = ["one", "all"])]
+    pub devices: String,
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
 }
 
 impl RunArgs {
+    /// `--devices all`.
+    pub fn all_devices(&self) -> bool {
+        self.devices == "all"
+    }
+
     /// Refuses the flags that only `run` takes (`--shard`) for another command.
     pub fn only_for_run(&self, command: &str) -> Result<()> {
-        if self.shard.is_some() || self.resume {
-            return Err(Error::input(format!("--shard and --resume apply to `basinmap run` only, not to `{command}`")));
+        if self.shard.is_some() || self.resume || self.all_devices() {
+            return Err(Error::input(format!("--shard, --resume and --devices apply to `basinmap run` only, not to `{command}`")));
         }
         Ok(())
     }

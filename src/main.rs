@@ -64,7 +64,7 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
     let observer = progress_bar(args.quiet);
     if let Some(shard) = &args.shard {
         let (k, n) = basinmap::shard::parse(shard)?;
-        let info = basinmap::shard::run_shard(&scenario, k, n, &args.output, &observer)?;
+        let info = basinmap::shard::run_shard(&scenario, k, n, &args.output, &observer, args.all_devices())?;
         observer.0.finish_and_clear();
         if !args.quiet {
             println!(
@@ -79,7 +79,7 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
         }
         return Ok(());
     }
-    let resume = basinmap::run::Resume { resume: args.resume, ..Default::default() };
+    let resume = basinmap::run::RunOptions { resume: args.resume, all_devices: args.all_devices(), ..Default::default() };
     let report = basinmap::run::execute_resumable(&scenario, &args.output, &observer, &resume)?;
     observer.0.finish_and_clear();
     if args.quiet {

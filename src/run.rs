@@ -96,31 +96,42 @@ pub fn execute(scenario: &Scenario, out: &Path) -> Result<Report> {
 
 /// [`execute`] with progress reports.
 pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) -> Result<Report> {
-    execute_resumable(scenario, out, observer, &Resume::default())
+    execute_resumable(scenario, out, observer, &RunOptions::default())
 }
 
-/// How a long run is checkpointed.
+/// How a run is carried out (not what it computes: that is the scenario).
 #[derive(Clone, Debug)]
-pub struct Resume {
+pub struct RunOptions {
     /// Read back the parts an interrupted run of the same scenario saved in the output directory.
     pub resume: bool,
     /// Trajectories per saved part (maps with more are computed and saved part by part).
     pub part_size: usize,
+    /// Spread the map over every GPU (`--devices all`).
+    pub all_devices: bool,
 }
 
-impl Default for Resume {
+impl Default for RunOptions {
     fn default() -> Self {
-        Resume { resume: false, part_size: crate::shard::PART_TRAJECTORIES }
+        RunOptions { resume: false, part_size: crate::shard::PART_TRAJECTORIES, all_devices: false }
+    }
+}
+
+/// The engine of `plan`, or with `all_devices` every GPU together.
+pub fn engine_for(plan: &Plan, all_devices: bool) -> Result<Box<dyn engine::Engine>> {
+    if all_devices {
+        engine::select_all(plan.engine)
+    } else {
+        engine::select(plan.engine, &plan.system)
     }
 }
 
 /// [`execute_with`], saving a map larger than one part as it goes (under `out/.parts/`) so that
 /// an interrupted run continues with `resume` where it stopped, with identical results.
-pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observer, resume: &Resume) -> Result<Report> {
+pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observer, resume: &RunOptions) -> Result<Report> {
     let t0 = Instant::now();
     let plan = Plan::new(scenario)?;
     let dir = OutputDir::prepare(out)?;
-    let engine = engine::select(plan.engine, &plan.system)?;
+    let engine = engine_for(&plan, resume.all_devices)?;
     let info = engine.info();
     observer.engine(&info);
     let setup = t0.elapsed().as_secs_f64();

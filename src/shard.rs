@@ -44,9 +44,10 @@ pub fn parse(text: &str) -> Result<(usize, usize)> {
 }
 
 /// Runs the `k`-th of `n` parts of `scenario` and writes its outcomes to `out`.
-pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: &dyn Observer) -> Result<ShardInfo> {
+/// With `all_devices`, the part is spread over every GPU.
+pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: &dyn Observer, all_devices: bool) -> Result<ShardInfo> {
     let plan = Plan::new(scenario)?;
-    let engine = engine::select(plan.engine, &plan.system)?;
+    let engine = crate::run::engine_for(&plan, all_devices)?;
     observer.engine(&engine.info());
     let (info, _) = compute_part(scenario, &plan, engine.as_ref(), k, n, out, &|d, total| observer.progress(d, total))?;
     Ok(info)

@@ -30,7 +30,7 @@ fn shards_merge_to_the_whole(toml: &str, n: usize) {
     let parts: Vec<_> = (1..=n).map(|k| dir.path().join(format!("part{k}"))).collect();
     // Out of order, as separate machines would finish.
     for k in (1..=n).rev() {
-        let info = run_shard(&s, k, n, &parts[k - 1], &Silent).unwrap();
+        let info = run_shard(&s, k, n, &parts[k - 1], &Silent, false).unwrap();
         assert_eq!(info.shard, [k, n]);
     }
     let merged = dir.path().join("merged");
@@ -64,13 +64,13 @@ fn merge_refuses_incomplete_or_foreign_shards() {
     let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:12'\ny='m=-1.5:1.5:10'");
     let p = |k: usize| dir.path().join(format!("p{k}"));
     for k in 1..=3 {
-        run_shard(&s, k, 3, &p(k), &Silent).unwrap();
+        run_shard(&s, k, 3, &p(k), &Silent, false).unwrap();
     }
     let err = |dirs: &[std::path::PathBuf]| merge(dirs, &dir.path().join("m")).unwrap_err().to_string();
     assert!(err(&[p(1), p(3)]).contains("missing: 2/3"), "{}", err(&[p(1), p(3)]));
     assert!(err(&[p(1), p(2), p(2), p(3)]).contains("exactly once"));
     let other = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.6:12'\ny='m=-1.5:1.5:10'");
-    run_shard(&other, 2, 3, &p(9), &Silent).unwrap();
+    run_shard(&other, 2, 3, &p(9), &Silent, false).unwrap();
     assert!(err(&[p(1), p(9), p(3)]).contains("another scenario"));
     assert!(err(&[dir.path().join("nothing")]).contains("no complete shard"));
     let mut plan = basinmap::plan::Plan::new(&s).unwrap();
@@ -90,19 +90,19 @@ impl basinmap::run::Observer for Seen {
 
 #[test]
 fn an_interrupted_run_resumes_from_its_saved_parts() {
-    use basinmap::run::{execute_resumable, Resume};
+    use basinmap::run::{execute_resumable, RunOptions};
     let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:60'\ny='m=-1.5:1.5:50'\n[params]\nu=-1.0\nw=1.0");
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole");
     execute(&s, &whole).unwrap();
     // 3000 trajectories in parts of 700: 5 parts. Interrupted after the first three.
-    let parts = Resume { resume: false, part_size: 700 };
+    let parts = RunOptions { resume: false, part_size: 700, all_devices: false };
     let out = dir.path().join("resumed");
     for k in 1..=3 {
-        run_shard(&s, k, 5, &out.join(basinmap::shard::PARTS_DIR).join(k.to_string()), &Silent).unwrap();
+        run_shard(&s, k, 5, &out.join(basinmap::shard::PARTS_DIR).join(k.to_string()), &Silent, false).unwrap();
     }
     let seen = Seen(Default::default());
-    execute_resumable(&s, &out, &seen, &Resume { resume: true, ..parts.clone() }).unwrap();
+    execute_resumable(&s, &out, &seen, &RunOptions { resume: true, ..parts.clone() }).unwrap();
     // Parts 1-3 were read back (600 trajectories each), not computed: progress starts past them.
     assert!(seen.0.lock().unwrap().iter().all(|&d| d >= 600), "{:?}", &seen.0.lock().unwrap()[..5]);
     same_outputs(&whole, &out);
@@ -111,16 +111,46 @@ fn an_interrupted_run_resumes_from_its_saved_parts() {
     // A saved part is really used: one altered by hand shows in the result.
     let tampered = dir.path().join("tampered");
     let p2 = tampered.join(basinmap::shard::PARTS_DIR).join("2");
-    run_shard(&s, 2, 5, &p2, &Silent).unwrap();
+    run_shard(&s, 2, 5, &p2, &Silent, false).unwrap();
     let steps: Vec<u32> = vec![7; 600];
     let o = basinmap::io::OutputDir::prepare(&p2).unwrap();
     basinmap::io::write_npy(&o, "steps.npy", &[600], &steps).unwrap();
-    execute_resumable(&s, &tampered, &Silent, &Resume { resume: true, ..parts.clone() }).unwrap();
+    execute_resumable(&s, &tampered, &Silent, &RunOptions { resume: true, ..parts.clone() }).unwrap();
     let (_, got) = basinmap::io::npy::read_npy(&tampered.join("steps.npy")).unwrap();
     assert!(got[600..1200].iter().all(|&v| v == 7.0) && got[..600].iter().any(|&v| v != 7.0));
     // Without --resume, saved parts are discarded and everything is computed again.
     let fresh = dir.path().join("fresh");
-    run_shard(&s, 2, 5, &fresh.join(basinmap::shard::PARTS_DIR).join("2"), &Silent).unwrap();
+    run_shard(&s, 2, 5, &fresh.join(basinmap::shard::PARTS_DIR).join("2"), &Silent, false).unwrap();
     execute_resumable(&s, &fresh, &Silent, &parts).unwrap();
     same_outputs(&whole, &fresh);
+}
+
+#[test]
+fn several_engines_share_a_map_with_the_outcomes_of_one() {
+    use basinmap::engine::{cpu::CpuEngine, multi::MultiEngine, Engine};
+    // A deep-linear map with random starts, and a Landau one under noise: outcomes depend on
+    // the trajectory index only.
+    for toml in [
+        "system='deep-linear'\nx='gamma=0.05:0.8:11'\ny='init_scale=0.01:0.5:7'\nsamples=3\nseed=2\n[params]\nD=2\nd0=2\n[dynamics]\nsteps=2000",
+        "system='landau'\nx='r=-0.25:0.5:41'\ny='m=-1.5:1.5:29'\n[dynamics]\nsteps=1500\ntemperature=0.02",
+    ] {
+        let p = basinmap::plan::Plan::new(&scenario(toml)).unwrap();
+        let one = CpuEngine::new().run(&p, &|_, _| {}).unwrap();
+        let three = MultiEngine::new(vec![Box::new(CpuEngine::new()), Box::new(CpuEngine::new()), Box::new(CpuEngine::new())]).unwrap();
+        assert_eq!(three.run(&p, &|_, _| {}).unwrap(), one);
+        // Within a shard too.
+        let mut part = p.clone();
+        part.shard(2, 3).unwrap();
+        let r = part.range();
+        let got = three.run(&part, &|_, _| {}).unwrap();
+        assert_eq!(got.status, one.status[r.clone()]);
+        assert_eq!(got.observables, one.observables[r.start * one.n_obs..r.end * one.n_obs]);
+        if let Some(g) = common::gpu() {
+            let single = g.run(&p, &|_, _| {}).unwrap();
+            // Two devices opened on the one adapter (llvmpipe in CI).
+            let two = MultiEngine::new(vec![Box::new(common::gpu().unwrap()), Box::new(common::gpu().unwrap())]).unwrap();
+            assert_eq!(two.run(&p, &|_, _| {}).unwrap(), single);
+        }
+    }
+    assert!(MultiEngine::new(Vec::new()).is_err());
 }

@@ -87,6 +87,14 @@ pub fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
     )
 }
 
+/// The adapters `GpuEngine::new` may open, best first.
+fn candidates(allow_software: bool) -> Vec<wgpu::Adapter> {
+    let mut adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::PRIMARY));
+    adapters.retain(|a| allow_software || is_hardware(&a.get_info()));
+    adapters.sort_by_key(|a| preference(a.get_info().device_type));
+    adapters
+}
+
 fn preference(t: wgpu::DeviceType) -> u8 {
     match t {
         wgpu::DeviceType::DiscreteGpu => 0,
@@ -101,13 +109,19 @@ impl GpuEngine {
     /// Opens the best adapter: discrete before integrated before virtual GPUs, then (only with
     /// `allow_software`) software adapters such as llvmpipe. `Ok(None)` when none qualifies.
     pub fn new(allow_software: bool) -> Result<Option<GpuEngine>> {
-        let instance = instance();
-        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
-        adapters.retain(|a| allow_software || is_hardware(&a.get_info()));
-        adapters.sort_by_key(|a| preference(a.get_info().device_type));
-        let Some(adapter) = adapters.into_iter().next() else {
-            return Ok(None);
-        };
+        match candidates(allow_software).into_iter().next() {
+            Some(adapter) => Ok(Some(Self::open(adapter)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Opens every adapter that qualifies (see [`GpuEngine::new`]), best first: what
+    /// `--devices all` spreads a map over.
+    pub fn all(allow_software: bool) -> Result<Vec<GpuEngine>> {
+        candidates(allow_software).into_iter().map(Self::open).collect()
+    }
+
+    fn open(adapter: wgpu::Adapter) -> Result<GpuEngine> {
         let info = adapter.get_info();
         let al = adapter.limits();
         let limits = wgpu::Limits {
@@ -130,7 +144,7 @@ impl GpuEngine {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(Some(GpuEngine { device, queue, info, lost, tile_cap: None, chunk: None }))
+        Ok(GpuEngine { device, queue, info, lost, tile_cap: None, chunk: None })
     }
 
     /// Starts every tile with `n` steps per dispatch and never takes more (results must not

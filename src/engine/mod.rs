@@ -6,6 +6,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod multi;
 pub mod shader;
 
 use crate::plan::Plan;
@@ -95,6 +96,25 @@ pub trait Engine {
     fn info(&self) -> EngineInfo;
     /// Integrates every trajectory of `plan`.
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes>;
+}
+
+/// Every GPU for `--devices all`: the hardware adapters, or with `--engine gpu` and none of
+/// those, every adapter (software ones too).
+pub fn select_all(choice: EngineChoice) -> Result<Box<dyn Engine>> {
+    if choice == EngineChoice::Cpu {
+        return Err(Error::input("--devices all spreads a map over GPUs; with --engine cpu every core is already busy"));
+    }
+    let mut gpus = gpu::GpuEngine::all(false)?;
+    if gpus.is_empty() && choice == EngineChoice::Gpu {
+        gpus = gpu::GpuEngine::all(true)?;
+    }
+    if gpus.is_empty() {
+        return Err(Error::NoAdapter("--devices all: wgpu found no hardware GPU (--engine gpu --devices all takes software adapters too)".into()));
+    }
+    if gpus.len() == 1 {
+        return Ok(Box::new(gpus.pop().expect("one")));
+    }
+    Ok(Box::new(multi::MultiEngine::new(gpus.into_iter().map(|g| Box::new(g) as Box<dyn Engine + Send + Sync>).collect())?))
 }
 
 /// Picks the engine for `choice`: `cpu` works for every system with a CPU model; `gpu` takes
