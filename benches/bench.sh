@@ -6,7 +6,7 @@
 #
 # basinmap's times are `basinmap bench --json` (the engine's run only). JAX's exclude
 # compilation. W2 in JAX and NumPy is the lockstep approach: the whole batch steps until its
-# slowest trajectory has converged. W3 is benches/trainability.py. The Python side needs
+# slowest trajectory has converged; it runs in f64, as basinmap's CPU engine runs W2. W3 is benches/trainability.py. The Python side needs
 # `pip install numpy "jax[cpu]"`; an implementation that is not installed is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ have() { python3 -c "import $1" 2>/dev/null; }
 for impl in jax numpy; do
     have "$impl" || { echo "($impl not installed: skipped)" >&2; continue; }
     python3 benches/workloads.py --impl "$impl" --workload w1 --res "$W1" --repeats "$REPEATS" >> "$OUT/python.jsonl"
-    python3 benches/workloads.py --impl "$impl" --workload w2 --res "$W2" --repeats "$REPEATS" >> "$OUT/python.jsonl"
+    python3 benches/workloads.py --impl "$impl" --workload w2 --precision f64 --res "$W2" --repeats "$REPEATS" >> "$OUT/python.jsonl"
     python3 benches/trainability.py --impl "$impl" --res "$W3" --repeats "$REPEATS" > "$OUT/w3-$impl.txt"
     # trainability.py prints "... median X s ..."; keep the median.
     python3 - "$impl" "$W3" "$OUT/w3-$impl.txt" >> "$OUT/python.jsonl" <<'PY'
@@ -44,7 +44,7 @@ rows = []
 for path in sorted(glob.glob(f"{out}/basinmap-*.json")):
     for r in json.load(open(path)):
         name = f"basinmap {r['engine']}"
-        rows.append((r["workload"].lower(), name, r["grid"][0], r["median_seconds"], r["nominal_steps_per_second"] if r["workload"] != "W2" else r["steps_per_second"]))
+        rows.append((r["workload"].lower(), name, r["grid"][0], r["median_seconds"], r["nominal_steps_per_second"] if r["workload"].lower() != "w2" else r["steps_per_second"]))
 for line in open(f"{out}/python.jsonl"):
     r = json.loads(line)
     rows.append((r["workload"], r["impl"], r["res"], r["median_seconds"], r["steps_per_second"]))

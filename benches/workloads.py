@@ -4,7 +4,8 @@
 W1: the first-order Landau flow F = r m^2 - m^4 + m^6 (u = -1, w = 1) on r in [-0.5, 0.5] x
 m0 in [-1.5, 1.5] (RES x RES, f32), gradient descent with lr 0.01, exactly 500 steps.
 W2: the same map run in lockstep until every trajectory has |F'(m)| < 1e-6 or 200 000 steps
-(the fixed-step lockstep approach: vectorised code cannot drop the lanes that finished).
+(the fixed-step lockstep approach: vectorised code cannot drop the lanes that finished); with
+--precision f64, as basinmap runs it on the CPU (f32 steps of 0.01 stall above that tolerance).
 
 Prints one JSON object per workload: the median of REPEATS timings (compilation excluded for
 JAX), the trajectory-steps taken (RES^2 x steps) and their rate.
@@ -84,11 +85,19 @@ def main():
     ap.add_argument("--res", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--max-steps", type=int, default=200_000)
+    ap.add_argument("--precision", choices=["f32", "f64"], default="f32",
+                    help="f64 for W2: f32 steps of 0.01 stall above |F'| = 1e-6")
     args = ap.parse_args()
+    global LR, U, W
+    dt = np.float64 if args.precision == "f64" else np.float32
+    LR, U, W = dt(LR), dt(U), dt(W)
     r, m = grid(args.res)
-    tol = np.float32(1e-6)
+    r, m = r.astype(dt), m.astype(dt)
+    tol = dt(1e-6)
     if args.impl == "jax":
         import jax
+        if args.precision == "f64":
+            jax.config.update("jax_enable_x64", True)
         w1, w2 = jax_fns()
         f = w1 if args.workload == "w1" else w2(args.max_steps, tol)
         jax.block_until_ready(f(r[:8], m[:8]))  # compile outside the timings
@@ -108,7 +117,7 @@ def main():
         times.append(time.perf_counter() - t)
     med = statistics.median(times)
     total = args.res * args.res * steps
-    print(json.dumps({"impl": args.impl, "device": device, "workload": args.workload, "res": args.res, "seconds": times,
+    print(json.dumps({"impl": args.impl, "device": device, "workload": args.workload, "precision": args.precision, "res": args.res, "seconds": times,
                       "median_seconds": med, "steps_per_trajectory": steps, "steps": total, "steps_per_second": total / med}))
 
 

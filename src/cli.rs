@@ -218,6 +218,10 @@ pub struct RunArgs {
     /// Diverged when some |x_i| > BOUND.
     #[arg(long)]
     pub bound: Option<f64>,
+    /// f32 (both engines; the GPU kernels' arithmetic) or f64 (the CPU engine): in f64 a step can
+    /// move x by far less than an f32 ulp, so a tight --tol is reachable.
+    #[arg(long)]
+    pub precision: Option<basinmap::dynamics::Precision>,
     /// Langevin temperature T: each gd step adds sqrt(2·lr·T)·N(0, I) noise (counter-based, so a
     /// seed gives the same run on any tiling); nothing converges under noise.
     #[arg(long, value_name = "T")]
@@ -341,6 +345,9 @@ impl RunArgs {
         }
         if let Some(v) = self.temperature {
             d.temperature = v;
+        }
+        if let Some(v) = self.precision {
+            d.precision = v;
         }
         if let Some(v) = self.escape {
             d.escape = v;

@@ -43,6 +43,18 @@ impl Method {
     }
 }
 
+/// The float type trajectories are integrated in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// f32, as the GPU kernels compute.
+    #[default]
+    F32,
+    /// f64, on the CPU engine: a step can then move x by far less than an f32 ulp, so a tight
+    /// tol is reachable.
+    F64,
+}
+
 /// The dynamics and stop rule of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -64,11 +76,13 @@ pub struct Dynamics {
     pub temperature: f64,
     /// Escaped when the state is farther than this (Euclidean) from its start; 0: never.
     pub escape: f64,
+    /// f32 (both engines) or f64 (the CPU engine).
+    pub precision: Precision,
 }
 
 impl Default for Dynamics {
     fn default() -> Self {
-        Dynamics { method: Method::Gd, lr: 0.01, dt: 0.01, steps: 20_000, tol: 1e-5, bound: 1e6, temperature: 0.0, escape: 0.0 }
+        Dynamics { method: Method::Gd, lr: 0.01, dt: 0.01, steps: 20_000, tol: 1e-5, bound: 1e6, temperature: 0.0, escape: 0.0, precision: Precision::F32 }
     }
 }
 

@@ -258,15 +258,19 @@ fn bench(args: &BenchArgs) -> basinmap::Result<()> {
         );
         if let Some(l) = &r.lockstep {
             println!(
-                "   lockstep equivalent: every trajectory {} steps ({:.3e} steps), {:.2} s at W1's rate: early exit is {:.1}x faster",
+                "   lockstep equivalent: every trajectory {} steps ({:.3e} steps), {:.2} s at this rate per step: early exit is {:.1}x faster",
                 l.max_steps, l.lockstep_steps, l.estimated_seconds, l.speedup
             );
         }
     })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&results).map_err(|e| basinmap::Error::Io(std::io::Error::other(e)))?);
-    } else if let Some(r) = results.first() {
-        println!("peak estimate: {}", r.peak_basis);
+    } else {
+        let mut bases: Vec<&str> = results.iter().map(|r| r.peak_basis.as_str()).collect();
+        bases.dedup();
+        for b in bases {
+            println!("peak estimate: {b}");
+        }
     }
     Ok(())
 }

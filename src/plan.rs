@@ -267,14 +267,18 @@ impl Plan {
     /// Settings that are legal but likely to disappoint, in words.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
-        // In f32 a step moves x by h·|field|; below half an ulp of x (≈ |x|·ε/2) it is lost,
-        // so gradients under |x|·ε/(2h) cannot be reached.
+        // A step moves x by h·|field|; below half an ulp of x (≈ |x|·ε/2) it is lost, so
+        // gradients under |x|·ε/(2h) cannot be reached.
         let h = self.dynamics.step_size();
         let scale = self.start_scale().max(1.0);
-        let reach = scale * f32::EPSILON as f64 / (2.0 * h);
+        let (eps, name) = match self.dynamics.precision {
+            crate::dynamics::Precision::F32 => (f32::EPSILON as f64, "f32"),
+            crate::dynamics::Precision::F64 => (f64::EPSILON, "f64"),
+        };
+        let reach = scale * eps / (2.0 * h);
         if self.dynamics.tol > 0.0 && self.dynamics.tol < reach {
             w.push(format!(
-                "--tol {:e} is below what f32 steps of {h} can resolve near |x| = {scale:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step",
+                "--tol {:e} is below what {name} steps of {h} can resolve near |x| = {scale:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step, or use --precision f64",
                 self.dynamics.tol,
             ));
         }
@@ -332,17 +336,19 @@ impl Plan {
         x
     }
 
-    /// Adds init_scale·z to `x` for a random start (see shaders/trajectory.wgsl `start_pair`).
-    pub fn add_init_noise(&self, inputs_f32: &[f32], index: usize, x: &mut [f32]) {
+    /// Adds init_scale·z to `x` for a random start (see shaders/trajectory.wgsl `start_pair`);
+    /// `inputs` are the trajectory's inputs in the run's precision.
+    pub fn add_init_noise<T: crate::real::Real>(&self, inputs: &[T], index: usize, x: &mut [T]) {
         let Some(slot) = self.init_scale_slot() else {
             return;
         };
-        let scale = inputs_f32[slot];
+        let scale = inputs[slot];
         let key = crate::rng::key(self.seed);
         let point = if self.shared_init { 0 } else { self.point_of(index) as u32 };
         let base = (index % self.samples) as u32 * (x.len() as u32).div_ceil(2);
         for (j, xj) in x.iter_mut().enumerate() {
-            *xj += scale * crate::rng::normal_f32(key, point, base, j as u32);
+            // The f32 draw in any precision: f64 runs start from the same numbers.
+            *xj = *xj + scale * T::of(crate::rng::normal_f32(key, point, base, j as u32) as f64);
         }
     }
 

@@ -119,9 +119,12 @@ impl Default for RunOptions {
 /// The engine of `plan`, or with `all_devices` every GPU together.
 pub fn engine_for(plan: &Plan, all_devices: bool) -> Result<Box<dyn engine::Engine>> {
     if all_devices {
+        if plan.dynamics.precision == crate::dynamics::Precision::F64 {
+            return Err(engine::f64_on_gpu());
+        }
         engine::select_all(plan.engine)
     } else {
-        engine::select(plan.engine, &plan.system)
+        engine::select_for(&plan)
     }
 }
 

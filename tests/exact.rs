@@ -175,3 +175,36 @@ fn landscape_minima_show_both_orders_of_transition() {
     assert!(jump > 0 && argmin[jump - 1] > 0.1, "a jump, not a slide: {argmin:?}");
     assert!(argmin[jump..].iter().all(|&b| b == 0.0) && argmin[..jump].iter().all(|&b| b > 0.1), "{argmin:?}");
 }
+
+#[test]
+fn f64_reaches_a_tolerance_f32_steps_cannot() {
+    use basinmap::engine::cpu::CpuEngine;
+    use basinmap::engine::Engine;
+    // First-order Landau near its ordered minimum m* = sqrt((1 + sqrt(1 - 3r))/3): an f32 step
+    // of 0.01 cannot move m ≈ 0.8 by less than half an ulp, so |F'| stalls above 1e-6.
+    let toml = |precision: &str| format!("system='landau'\nx='r=-0.3:0.2:6'\ny='m=0.6:1.2:5'\n[params]\nu=-1.0\nw=1.0\n[dynamics]\nlr=0.01\nsteps=100000\ntol=1e-6\nprecision='{precision}'");
+    let p32 = plan(&toml("f32"));
+    let p64 = plan(&toml("f64"));
+    assert!(p32.warnings().iter().any(|w| w.contains("f32 steps")), "{:?}", p32.warnings());
+    assert!(p64.warnings().is_empty(), "{:?}", p64.warnings());
+    let o32 = CpuEngine::new().run(&p32, &|_, _| {}).unwrap();
+    let o64 = CpuEngine::new().run(&p64, &|_, _| {}).unwrap();
+    assert!(o32.status.iter().any(|&s| s == Status::Undecided as u32), "some f32 runs stall");
+    assert!(o64.status.iter().all(|&s| s == Status::Converged as u32), "f64 converges everywhere");
+    for i in 0..p64.n_trajectories() {
+        let r = p64.inputs_at(i)[0];
+        let exact = ((1.0 + (1.0 - 3.0 * r).sqrt()) / 3.0).sqrt();
+        // |F'| < 1e-6 places m within 1e-6/F'' of m*; the observable is stored in f32.
+        let m = o64.obs(i)[0] as f64;
+        assert!((m - exact).abs() < 1e-5, "r={r}: m={m}, exact {exact}");
+    }
+    // The GPU kernels compute in f32: f64 is refused there, and auto picks the CPU.
+    let gpu = basinmap::scenario::Scenario::from_toml(&(toml("f64") + "\n")).map(|mut s| {
+        s.engine = basinmap::scenario::EngineChoice::Gpu;
+        s
+    });
+    let gpu_plan = basinmap::plan::Plan::new(&gpu.unwrap()).unwrap();
+    let err = basinmap::engine::select_for(&gpu_plan).err().expect("refused").to_string();
+    assert!(err.contains("--precision f64 runs on the CPU engine"), "{err}");
+    assert_eq!(basinmap::engine::select_for(&p64).unwrap().info().kind, "cpu");
+}

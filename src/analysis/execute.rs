@@ -51,7 +51,7 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
     let plan = Plan::new(scenario)?;
     sweep::check(&plan)?;
     let dir = OutputDir::prepare(out)?;
-    let engine = engine::select(plan.engine, &plan.system)?;
+    let engine = engine::select_for(&plan)?;
     let info = engine.info();
     observer.engine(&info);
 
@@ -201,7 +201,7 @@ pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: 
     let at = |t: f64| Scenario { dynamics: crate::dynamics::Dynamics { temperature: t, ..scenario.dynamics.clone() }, ..scenario.clone() };
     let base = Plan::new(&at(temperatures[0]))?;
     let dir = OutputDir::prepare(out)?;
-    let engine = engine::select(base.engine, &base.system)?;
+    let engine = engine::select_for(&base)?;
     let info = engine.info();
     observer.engine(&info);
     let mut runs = Vec::new();

@@ -2,7 +2,7 @@
 //! cores (rayon). It computes in f32 like the GPU so that it can serve as the GPU's oracle.
 
 use super::{Engine, EngineInfo, Outcomes, Progress, Status};
-use crate::dynamics::{axpy, norm, Dynamics, LossRecord, Method, RECORD_CAP};
+use crate::dynamics::{axpy, norm, Dynamics, LossRecord, Method, Precision, RECORD_CAP};
 use crate::plan::Plan;
 use crate::real::Real;
 use crate::system::{Model, ModelVisitor, RECORDED};
@@ -29,7 +29,7 @@ impl Engine for CpuEngine {
         EngineInfo {
             kind: "cpu",
             device: cpu_name(),
-            detail: format!("{} threads, f32", rayon::current_num_threads()),
+            detail: format!("{} threads", rayon::current_num_threads()),
         }
     }
 
@@ -53,58 +53,69 @@ struct RunAll<'a> {
 impl ModelVisitor for RunAll<'_> {
     type Output = Outcomes;
     fn visit<M: Model>(self, model: &M) -> Outcomes {
-        let plan = self.plan;
-        let n_obs = plan.n_obs();
-        let n_params = plan.n_params;
-        let n_state = plan.n_state();
-        // A shard computes its part only; outcome k is trajectory first + k.
-        let first = plan.range().start;
-        let mut out = Outcomes::zeroed(plan.range().len(), n_obs);
-        let base: Vec<f32> = plan.inputs.iter().map(|&v| v as f32).collect();
-        let xs: Vec<f32> = plan.x.values.iter().map(|&v| v as f32).collect();
-        let ys: Vec<f32> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| v as f32).collect());
-        let y_target = plan.y.as_ref().map(|y| y.target);
-        let stepper = Stepper::<f32>::of_plan(plan);
-        let done = AtomicU64::new(0);
-        let total = plan.range().len() as u64;
-        let nx = plan.nx();
-        let recorded = plan.system.spec().loss_record;
-        out.status
-            .par_chunks_mut(CHUNK)
-            .zip(out.steps.par_chunks_mut(CHUNK))
-            .zip(out.observables.par_chunks_mut(CHUNK * n_obs))
-            .enumerate()
-            .for_each(|(c, ((status, steps), obs))| {
-                let mut inputs = base.clone();
-                let mut scratch = Scratch::new(n_state);
-                for j in 0..status.len() {
-                    let i = first + c * CHUNK + j;
-                    let g = plan.point_of(i);
-                    inputs[plan.x.target] = xs[g % nx];
-                    if let Some(t) = y_target {
-                        inputs[t] = ys[g / nx];
-                    }
-                    let (p, start) = inputs.split_at(n_params);
-                    let mut x = start.to_vec();
-                    plan.add_init_noise(&inputs, i, &mut x);
-                    let obs_j = &mut obs[j * n_obs..(j + 1) * n_obs];
-                    let (s, n) = if recorded {
-                        let mut record = LossRecord::default();
-                        let ended = stepper.integrate_trajectory(model, p, &mut x, &mut scratch, Some(&mut record), i as u32);
-                        obs_j[n_obs - RECORDED.len()..].copy_from_slice(&record.observables(stepper.max_steps));
-                        ended
-                    } else {
-                        stepper.integrate_trajectory(model, p, &mut x, &mut scratch, None, i as u32)
-                    };
-                    status[j] = s as u32;
-                    steps[j] = n;
-                    model.observables(p, &x, obs_j);
-                }
-                let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
-                (self.progress)(d, total);
-            });
-        out
+        match self.plan.dynamics.precision {
+            Precision::F32 => run_all::<M, f32>(self.plan, model, self.progress),
+            Precision::F64 => run_all::<M, f64>(self.plan, model, self.progress),
+        }
     }
+}
+
+/// Every trajectory of `plan`'s range in precision `T` (f32: the GPU kernels' arithmetic).
+fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) -> Outcomes {
+    let n_obs = plan.n_obs();
+    let n_params = plan.n_params;
+    let n_state = plan.n_state();
+    // A shard computes its part only; outcome k is trajectory first + k.
+    let first = plan.range().start;
+    let mut out = Outcomes::zeroed(plan.range().len(), n_obs);
+    let base: Vec<T> = plan.inputs.iter().map(|&v| T::of(v)).collect();
+    let xs: Vec<T> = plan.x.values.iter().map(|&v| T::of(v)).collect();
+    let ys: Vec<T> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect());
+    let y_target = plan.y.as_ref().map(|y| y.target);
+    let stepper = Stepper::<T>::of_plan(plan);
+    let done = AtomicU64::new(0);
+    let total = plan.range().len() as u64;
+    let nx = plan.nx();
+    let recorded = plan.system.spec().loss_record;
+    out.status
+        .par_chunks_mut(CHUNK)
+        .zip(out.steps.par_chunks_mut(CHUNK))
+        .zip(out.observables.par_chunks_mut(CHUNK * n_obs))
+        .enumerate()
+        .for_each(|(c, ((status, steps), obs))| {
+            let mut inputs = base.clone();
+            let mut scratch = Scratch::new(n_state);
+            let mut obs_t = vec![T::zero(); n_obs];
+            for j in 0..status.len() {
+                let i = first + c * CHUNK + j;
+                let g = plan.point_of(i);
+                inputs[plan.x.target] = xs[g % nx];
+                if let Some(t) = y_target {
+                    inputs[t] = ys[g / nx];
+                }
+                let (p, start) = inputs.split_at(n_params);
+                let mut x = start.to_vec();
+                plan.add_init_noise(&inputs, i, &mut x);
+                let (s, n) = if recorded {
+                    let mut record = LossRecord::start(T::zero());
+                    let ended = stepper.integrate_trajectory(model, p, &mut x, &mut scratch, Some(&mut record), i as u32);
+                    obs_t[n_obs - RECORDED.len()..].copy_from_slice(&record.observables(stepper.max_steps));
+                    ended
+                } else {
+                    stepper.integrate_trajectory(model, p, &mut x, &mut scratch, None, i as u32)
+                };
+                status[j] = s as u32;
+                steps[j] = n;
+                model.observables(p, &x, &mut obs_t);
+                // Outcomes are stored in f32 whatever the precision of the integration.
+                for (o, v) in obs[j * n_obs..(j + 1) * n_obs].iter_mut().zip(&obs_t) {
+                    *o = v.f64() as f32;
+                }
+            }
+            let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
+            progress(d, total);
+        });
+    out
 }
 
 /// Work vectors for one trajectory (the state dimension is only known at run time).

@@ -329,6 +329,9 @@ impl Engine for GpuEngine {
     }
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
+        if plan.dynamics.precision == crate::dynamics::Precision::F64 {
+            return Err(super::f64_on_gpu());
+        }
         let (layout, integrate, finish) = self.pipelines(plan)?;
         // A shard computes its part only; outcome k is trajectory first + k.
         let first = plan.range().start;

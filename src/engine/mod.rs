@@ -117,6 +117,24 @@ pub fn select_all(choice: EngineChoice) -> Result<Box<dyn Engine>> {
     Ok(Box::new(multi::MultiEngine::new(gpus.into_iter().map(|g| Box::new(g) as Box<dyn Engine + Send + Sync>).collect())?))
 }
 
+/// The engine for `plan`: [`select`], but a plan in f64 runs on the CPU engine (`auto`), or is
+/// refused on the GPU (its kernels compute in f32).
+pub fn select_for(plan: &Plan) -> Result<Box<dyn Engine>> {
+    if plan.dynamics.precision == crate::dynamics::Precision::F64 {
+        return match plan.engine {
+            EngineChoice::Gpu => Err(f64_on_gpu()),
+            _ if !plan.system.has_host_model() => Err(f64_on_gpu()),
+            _ => Ok(Box::new(cpu::CpuEngine::new())),
+        };
+    }
+    select(plan.engine, &plan.system)
+}
+
+/// The error for f64 on the GPU engine.
+pub fn f64_on_gpu() -> Error {
+    Error::input("--precision f64 runs on the CPU engine (--engine cpu or auto): the GPU kernels compute in f32")
+}
+
 /// Picks the engine for `choice`: `cpu` works for every system with a CPU model; `gpu` takes
 /// any wgpu adapter, software ones included, and fails with exit code 2 when there is none;
 /// `auto` takes a hardware GPU if there is one and the CPU engine otherwise, or any adapter for
