@@ -316,6 +316,13 @@ impl Plan {
         self.system.spec().observables.len()
     }
 
+    /// The flat parameters with the x axis (a parameter) set to `value`: a sweep's parameter point.
+    pub fn params_at_x(&self, value: f64) -> Vec<f64> {
+        let mut p = self.inputs[..self.n_params].to_vec();
+        p[self.x.target] = value;
+        p
+    }
+
     /// The f64 inputs of trajectory `index` (parameters then start).
     pub fn inputs_at(&self, index: usize) -> Vec<f64> {
         let g = self.point_of(index);

@@ -124,7 +124,7 @@ pub fn engine_for(plan: &Plan, all_devices: bool) -> Result<Box<dyn engine::Engi
         }
         engine::select_all(plan.engine)
     } else {
-        engine::select_for(&plan)
+        engine::select_for(plan)
     }
 }
 
@@ -160,12 +160,15 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
 /// map's when a resumed run read some parts back).
 pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir) -> Result<Report> {
     let t2 = Instant::now();
-    let classification = label(&plan, &outcomes);
+    let classification = label(plan, outcomes);
     let classify_s = t2.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
-    let files = write_outputs(&plan, &outcomes, &classification, &dir, scenario.title.as_deref())?;
-    let counts = Counts::of(&outcomes);
+    // Escape times (runs with an escape radius): escape_time.npy, its map, and run.json's stats.
+    let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, outcomes));
+    let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
+    let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
+    let counts = Counts::of(outcomes);
     let mut warnings = plan.warnings();
     if counts.nonfinite > 0 {
         warnings.push(format!(
@@ -191,7 +194,7 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info
         }
         _ => None,
     };
-    let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(&plan, &outcomes).1);
+    let escape = escape.map(|(_, stats)| stats);
     let mut report = Report {
         basinmap: env!("CARGO_PKG_VERSION"),
         scenario: scenario.clone(),
@@ -428,7 +431,7 @@ fn legend_label(a: &Attractor, names: &[&str]) -> String {
 /// The annotated versions of a 2-D run's images: the basins with their attractors' legend, the
 /// trainability map with its legend, and the convergence time (and escape time) with a colour
 /// bar. Returns the file names.
-fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, scenario_title: Option<&str>) -> Result<Vec<String>> {
+fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, scenario_title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
     use crate::render::annotated::{self, AnnotatedMap, ColourBar};
     let Some((x, y)) = annotated::axes(plan) else { return Ok(Vec::new()) };
     let names = plan.system.spec().observable_names();
@@ -455,8 +458,7 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
     // Continuous maps: steps to settle (log), and the escape time of a noise run.
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     let mut continuous: Vec<(&str, &str, Vec<f64>, bool)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), true)];
-    if plan.dynamics.escape > 0.0 {
-        let (times, _) = crate::analysis::escape::escape_times(plan, outcomes);
+    if let Some(times) = escape_times {
         continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), false));
     }
     for (stem, label, values, log) in continuous {
@@ -483,7 +485,7 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 }
 
 /// Writes everything but run.json; returns the file names.
-fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, title: Option<&str>) -> Result<Vec<String>> {
+fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     // Per-trajectory arrays carry a sample dimension when there are several samples.
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
@@ -503,15 +505,14 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
         images.push(("trainability", &trainability));
     }
     if plan.y.is_some() {
-        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, title)?);
+        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, title, escape_times)?);
     }
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
     write_npy(dir, "labels.npy", &shape, &labels)?;
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
     files.extend(["labels.npy".to_string(), "steps.npy".to_string()]);
-    if plan.dynamics.escape > 0.0 {
-        let (times, _) = crate::analysis::escape::escape_times(plan, outcomes);
-        write_npy(dir, "escape_time.npy", &shape, &times)?;
+    if let Some(times) = escape_times {
+        write_npy(dir, "escape_time.npy", &shape, times)?;
         files.push("escape_time.npy".to_string());
     }
     if k > 1 {

@@ -119,9 +119,7 @@ pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engin
         };
         done += o.len() as u64;
         observer.progress(done, total as u64);
-        all.status.extend_from_slice(&o.status);
-        all.steps.extend_from_slice(&o.steps);
-        all.observables.extend_from_slice(&o.observables);
+        all.append(&o);
     }
     Ok((all, integrate, Some(computed)))
 }
@@ -200,9 +198,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
         if info.range != [r.start, r.end] || o.n_obs != plan.n_obs() {
             return Err(Error::input(format!("merge: shard {}/{n} holds trajectories {:?}, but this map's part is {:?}", k + 1, info.range, r)));
         }
-        all.status.extend_from_slice(&o.status);
-        all.steps.extend_from_slice(&o.steps);
-        all.observables.extend_from_slice(&o.observables);
+        all.append(o);
     }
     let dir = OutputDir::prepare(out)?;
     let distinct = |k: usize| {

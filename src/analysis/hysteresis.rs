@@ -40,12 +40,6 @@ pub struct Hysteresis {
     pub bisection_steps: u32,
 }
 
-/// The flat parameters of `plan` with the swept parameter at `value`.
-fn params_at(plan: &Plan, value: f64) -> Vec<f64> {
-    let mut p = plan.inputs[..plan.n_params].to_vec();
-    p[plan.x.target] = value;
-    p
-}
 
 /// Whether two states are one branch: within 20 % of their size (a branch moves by much less
 /// between neighbouring values; a jump to another branch moves by the distance between them).
@@ -58,7 +52,7 @@ fn same_branch(a: &[f64], b: &[f64]) -> bool {
 /// the same branch and not unstable (flat counts as stable: a network's minima are flat along
 /// their symmetries).
 fn continue_to(plan: &Plan, q: &Quantities, from: &FixedPoint, value: f64) -> Result<(Option<FixedPoint>, bool)> {
-    let p = params_at(plan, value);
+    let p = plan.params_at_x(value);
     let fp = settle(plan, &p, &from.state, true, q)?;
     let kept = fp.as_ref().is_some_and(|f| f.may_be_stable() && same_branch(&f.state, &from.state));
     Ok((fp, kept))
@@ -73,9 +67,7 @@ fn kick(plan: &Plan, value: f64, x: &[f64], size: f64, attempt: u32) -> Result<V
         type Output = Vec<f64>;
         fn visit<M: Model>(self, m: &M) -> Vec<f64> {
             let Kick(p, x, size, attempt) = self;
-            let jac = crate::system::stability::jacobian(m, p, x);
-            let hess = -(&jac + jac.transpose()) * 0.5;
-            let eig = hess.symmetric_eigen();
+            let eig = crate::system::stability::hessian(m, p, x).symmetric_eigen();
             let (k, _) = eig.eigenvalues.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("a state has a component");
             let dir = eig.eigenvectors.column(k);
             let key = crate::rng::key(0x6b69636b);
@@ -85,7 +77,7 @@ fn kick(plan: &Plan, value: f64, x: &[f64], size: f64, attempt: u32) -> Result<V
             x.iter().zip(dir.iter()).zip(&noise).map(|((xi, di), ni)| xi + size * (di + 0.1 * ni / noise_norm)).collect()
         }
     }
-    plan.system.visit(Kick(&params_at(plan, value), x, size, attempt))
+    plan.system.visit(Kick(&plan.params_at_x(value), x, size, attempt))
 }
 
 /// Where the state goes after its branch ended at `value`: from a point that is not unstable,
@@ -100,7 +92,7 @@ fn fall(plan: &Plan, q: &Quantities, value: f64, settled: Option<FixedPoint>) ->
         }
         let size = [1e-3, 1e-2, 1e-1][attempt as usize % 3];
         let pushed = kick(plan, value, &f.state, size, attempt)?;
-        if let Some(g) = settle(plan, &params_at(plan, value), &pushed, true, q)? {
+        if let Some(g) = settle(plan, &plan.params_at_x(value), &pushed, true, q)? {
             f = g;
         }
     }

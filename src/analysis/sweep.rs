@@ -163,8 +163,7 @@ pub fn point_at(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64) ->
 /// compares, so that a side is not judged by a minimum the starts happened to miss.
 pub fn point_with_neighbours(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64, neighbours: &[&FixedPoint]) -> Result<SweepPoint> {
     let mut p = point_at(plan, engine, q, value)?;
-    let mut params = plan.inputs[..plan.n_params].to_vec();
-    params[plan.x.target] = value;
+    let params = plan.params_at_x(value);
     for n in neighbours {
         if let Some(f) = super::fixed_points::settle(plan, &params, &n.state, true, q)?.filter(|f| f.may_be_stable()) {
             p.fixed_points.push(SweepFixedPoint { point: f, attractor: -1, share: 0.0 });

@@ -71,6 +71,13 @@ impl Outcomes {
     pub fn obs(&self, i: usize) -> &[f32] {
         &self.observables[i * self.n_obs..(i + 1) * self.n_obs]
     }
+    /// Appends `other`'s trajectories after these (joining the parts of a map in order).
+    pub fn append(&mut self, other: &Outcomes) {
+        debug_assert_eq!(self.n_obs, other.n_obs);
+        self.status.extend_from_slice(&other.status);
+        self.steps.extend_from_slice(&other.steps);
+        self.observables.extend_from_slice(&other.observables);
+    }
     /// Observable `k` of every trajectory.
     pub fn column(&self, k: usize) -> Vec<f32> {
         self.observables.iter().skip(k).step_by(self.n_obs).copied().collect()

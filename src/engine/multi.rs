@@ -84,10 +84,7 @@ impl Engine for MultiEngine {
         }
         let mut out = Outcomes::zeroed(0, plan.n_obs());
         for o in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            let o = o.expect("every part ran");
-            out.status.extend_from_slice(&o.status);
-            out.steps.extend_from_slice(&o.steps);
-            out.observables.extend_from_slice(&o.observables);
+            out.append(&o.expect("every part ran"));
         }
         progress(total, total);
         Ok(out)

@@ -65,11 +65,15 @@ pub fn jacobian<M: Model>(model: &M, p: &[f64], x: &[f64]) -> DMatrix<f64> {
     jac
 }
 
-/// Eigenvalues of the symmetrised Hessian −(J + Jᵀ)/2 at `x`, J the Jacobian of the field.
-pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
+/// The symmetrised Hessian −(J + Jᵀ)/2 at `x`, J the Jacobian of the field.
+pub fn hessian<M: Model>(model: &M, p: &[f64], x: &[f64]) -> DMatrix<f64> {
     let jac = jacobian(model, p, x);
-    let hess = -(&jac + jac.transpose()) * 0.5;
-    hess.symmetric_eigenvalues().iter().copied().collect()
+    -(&jac + jac.transpose()) * 0.5
+}
+
+/// Eigenvalues of [`hessian`] at `x`.
+pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
+    hessian(model, p, x).symmetric_eigenvalues().iter().copied().collect()
 }
 
 /// Classifies a fixed point by the signs of the Hessian's eigenvalues. An eigenvalue within
