@@ -5,6 +5,7 @@
 //! start, when set), or used up `steps` (undecided). The WGSL of the
 //! step rules is in shaders/step/; the CPU versions here follow it operation for operation.
 
+use crate::lanes::Lane;
 use crate::real::Real;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -156,7 +157,7 @@ pub fn langevin_pair(seed: u64, index: u32, n: u32, j: u32) -> [f32; 2] {
 
 /// x + h·v, componentwise (WGSL `axpy`).
 #[inline(always)]
-pub fn axpy<T: Real>(x: &[T], h: T, v: &[T], out: &mut [T]) {
+pub fn axpy<T: Lane>(x: &[T], h: T, v: &[T], out: &mut [T]) {
     for i in 0..x.len() {
         out[i] = x[i] + h * v[i];
     }
@@ -164,12 +165,12 @@ pub fn axpy<T: Real>(x: &[T], h: T, v: &[T], out: &mut [T]) {
 
 /// Euclidean norm (WGSL `norm`).
 #[inline(always)]
-pub fn norm<T: Real>(v: &[T]) -> T {
+pub fn norm<T: Lane>(v: &[T]) -> T {
     let mut s = T::zero();
     for &vi in v {
         s = s + vi * vi;
     }
-    s.sqrt()
+    crate::lanes::sqrt(s)
 }
 
 /// Loss/initial-loss ratios above this, or not finite, count as this (a diverging run).

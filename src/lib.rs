@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod formula;
 pub mod io;
+pub mod lanes;
 pub mod landscape;
 pub mod plan;
 pub mod real;

@@ -1,9 +1,16 @@
-//! The CPU engine: the GPU kernels (shaders/kernel.wgsl, shaders/coop.wgsl) in Rust, one trajectory per task, all
-//! cores (rayon). It computes in f32 like the GPU so that it can serve as the GPU's oracle.
+//! The CPU engine: the GPU kernels (shaders/kernel.wgsl, shaders/coop.wgsl) in Rust on all
+//! cores (rayon). It computes in f32 like the GPU so that it can serve as the GPU's oracle (or
+//! in f64 when asked).
+//!
+//! Trajectories run in SIMD packs ([`super::simd`]) by default; the scalar path here, one
+//! trajectory at a time, is what a pack computes lane by lane, and what the host-side analysis
+//! uses for single trajectories ([`Stepper`]).
 
+use super::simd::{self, Isa};
 use super::{Engine, EngineInfo, Outcomes, Progress, Status};
 use crate::dynamics::{axpy, norm, Dynamics, LossRecord, Method, Precision, RECORD_CAP};
 use crate::plan::Plan;
+use crate::lanes::Lane;
 use crate::real::Real;
 use crate::system::{Model, ModelVisitor, RECORDED};
 use crate::Result;
@@ -15,26 +22,59 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const CHUNK: usize = 256;
 
 /// The CPU engine.
-#[derive(Clone, Debug, Default)]
-pub struct CpuEngine;
+#[derive(Clone, Debug)]
+pub struct CpuEngine {
+    /// SIMD packs with this instruction set, or `None`: one trajectory at a time.
+    simd: Option<Isa>,
+}
+
+impl Default for CpuEngine {
+    fn default() -> Self {
+        CpuEngine::new()
+    }
+}
 
 impl CpuEngine {
+    /// SIMD packs with the widest instruction set the processor has.
     pub fn new() -> Self {
-        CpuEngine
+        CpuEngine { simd: Some(Isa::detect()) }
+    }
+
+    /// SIMD packs with `isa`; an error if the processor lacks it.
+    pub fn with_isa(isa: Isa) -> Result<Self> {
+        if !Isa::available().contains(&isa) {
+            return Err(crate::Error::input(format!("this processor cannot run the {} instruction set", isa.name())));
+        }
+        Ok(CpuEngine { simd: Some(isa) })
+    }
+
+    /// One trajectory at a time (what each SIMD lane computes; the baseline of `basinmap bench`).
+    pub fn scalar() -> Self {
+        CpuEngine { simd: None }
     }
 }
 
 impl Engine for CpuEngine {
     fn info(&self) -> EngineInfo {
+        let threads = rayon::current_num_threads();
         EngineInfo {
             kind: "cpu",
             device: cpu_name(),
-            detail: format!("{} threads", rayon::current_num_threads()),
+            detail: match self.simd {
+                Some(isa) => format!(
+                    "{threads} threads, {} ({} f32 lanes a register), packs of {} f32 / {} f64 trajectories",
+                    isa.name(),
+                    isa.f32_per_register(),
+                    simd::F32_LANES,
+                    simd::F64_LANES
+                ),
+                None => format!("{threads} threads, one trajectory at a time"),
+            },
         }
     }
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
-        plan.system.visit(RunAll { plan, progress })
+        plan.system.visit(RunAll { plan, progress, simd: self.simd })
     }
 }
 
@@ -48,19 +88,24 @@ fn cpu_name() -> String {
 struct RunAll<'a> {
     plan: &'a Plan,
     progress: Progress<'a>,
+    simd: Option<Isa>,
 }
 
 impl ModelVisitor for RunAll<'_> {
     type Output = Outcomes;
     fn visit<M: Model>(self, model: &M) -> Outcomes {
-        match self.plan.dynamics.precision {
-            Precision::F32 => run_all::<M, f32>(self.plan, model, self.progress),
-            Precision::F64 => run_all::<M, f64>(self.plan, model, self.progress),
+        let (plan, progress) = (self.plan, self.progress);
+        match (self.plan.dynamics.precision, self.simd) {
+            (Precision::F32, Some(isa)) => simd::run::<M, f32, { simd::F32_LANES }>(plan, model, isa, progress),
+            (Precision::F64, Some(isa)) => simd::run::<M, f64, { simd::F64_LANES }>(plan, model, isa, progress),
+            (Precision::F32, None) => run_all::<M, f32>(plan, model, progress),
+            (Precision::F64, None) => run_all::<M, f64>(plan, model, progress),
         }
     }
 }
 
-/// Every trajectory of `plan`'s range in precision `T` (f32: the GPU kernels' arithmetic).
+/// Every trajectory of `plan`'s range in precision `T` (f32: the GPU kernels' arithmetic), one
+/// at a time.
 fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) -> Outcomes {
     let n_obs = plan.n_obs();
     let n_params = plan.n_params;
@@ -126,7 +171,7 @@ pub struct Scratch<T> {
     tmp: Vec<T>,
 }
 
-impl<T: Real> Scratch<T> {
+impl<T: Lane> Scratch<T> {
     pub fn new(n: usize) -> Self {
         let z = || vec![T::zero(); n];
         Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z() }
@@ -149,7 +194,7 @@ pub struct Stepper<T> {
     pub seed: u64,
 }
 
-impl<T: Real> Stepper<T> {
+impl<T: Lane> Stepper<T> {
     pub fn new(d: &Dynamics) -> Self {
         Stepper {
             method: d.method,
@@ -168,20 +213,8 @@ impl<T: Real> Stepper<T> {
         Stepper { seed: plan.seed, ..Stepper::new(&plan.dynamics) }
     }
 
-    /// WGSL `escape_status`: non-finite, diverged (+/-), or still running.
-    pub fn escape_status(&self, x: &[T]) -> Status {
-        if x.iter().any(|v| v.is_nan()) {
-            return Status::Nonfinite;
-        }
-        for &v in x {
-            if v.abs() > self.bound {
-                return if v < T::zero() { Status::DivergedNeg } else { Status::DivergedPos };
-            }
-        }
-        Status::Running
-    }
-
-    /// One step from `x` given `v = field(x)` (WGSL `advance`).
+    /// One step from `x` given `v = field(x)` (WGSL `advance`); for a pack, of every lane.
+    #[inline(always)]
     pub fn advance<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) {
         let h = self.step;
         match self.method {
@@ -208,6 +241,21 @@ impl<T: Real> Stepper<T> {
                 }
             }
         }
+    }
+}
+
+impl<T: Real> Stepper<T> {
+    /// WGSL `escape_status`: non-finite, diverged (+/-), or still running.
+    pub fn escape_status(&self, x: &[T]) -> Status {
+        if x.iter().any(|v| v.is_nan()) {
+            return Status::Nonfinite;
+        }
+        for &v in x {
+            if v.abs() > self.bound {
+                return if v < T::zero() { Status::DivergedNeg } else { Status::DivergedPos };
+            }
+        }
+        Status::Running
     }
 
     /// Integrates one trajectory from `x` in place; returns how it ended and the steps taken.

@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod gpu;
 pub mod multi;
 pub mod shader;
+pub mod simd;
 
 use crate::plan::Plan;
 use crate::scenario::EngineChoice;

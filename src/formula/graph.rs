@@ -12,6 +12,7 @@
 //! and Rust `if` agree on every input, NaN included (NaN ≥ 0 is false in both); their
 //! derivatives are selects of derivatives.
 
+use crate::lanes::{self, Lane, Libm};
 use std::collections::HashMap;
 
 pub type NodeId = u32;
@@ -84,22 +85,23 @@ impl Func {
         }
     }
 
-    /// The value in f64 (constant folding, and the CPU back end through [`crate::real::Real`]).
-    pub fn apply<T: crate::real::Real>(self, a: T) -> T {
+    /// The value in f64 (constant folding), and per lane in the CPU back end.
+    #[inline(always)]
+    pub fn apply<T: Lane>(self, a: T) -> T {
         match self {
-            Func::Exp => a.exp(),
-            Func::Log => a.ln(),
-            Func::Sqrt => a.sqrt(),
-            Func::Sin => a.sin(),
-            Func::Cos => a.cos(),
-            Func::Tan => a.tan(),
-            Func::Asin => a.asin(),
-            Func::Acos => a.acos(),
-            Func::Atan => a.atan(),
-            Func::Sinh => a.sinh(),
-            Func::Cosh => a.cosh(),
-            Func::Tanh => a.tanh(),
-            Func::Abs => a.abs(),
+            Func::Exp => lanes::exp(a),
+            Func::Log => lanes::ln(a),
+            Func::Sqrt => lanes::sqrt(a),
+            Func::Sin => a.lanes_libm(Libm::Sin),
+            Func::Cos => a.lanes_libm(Libm::Cos),
+            Func::Tan => a.lanes_libm(Libm::Tan),
+            Func::Asin => a.lanes_libm(Libm::Asin),
+            Func::Acos => a.lanes_libm(Libm::Acos),
+            Func::Atan => a.lanes_libm(Libm::Atan),
+            Func::Sinh => a.lanes_libm(Libm::Sinh),
+            Func::Cosh => a.lanes_libm(Libm::Cosh),
+            Func::Tanh => lanes::tanh(a),
+            Func::Abs => lanes::abs(a),
             // As the selects they are built as (NaN: -1 and 0).
             Func::Sign => select(a, select(-a, T::zero(), T::one()), -T::one()),
             Func::Step => select(a, T::one(), T::zero()),
@@ -120,12 +122,8 @@ impl Func2 {
 
 /// `c ≥ 0 ? a : b`, the semantics of [`Node::Select`] on both back ends.
 #[inline(always)]
-pub fn select<T: PartialOrd + num_traits::Zero>(c: T, a: T, b: T) -> T {
-    if c >= T::zero() {
-        a
-    } else {
-        b
-    }
+pub fn select<T: Lane>(c: T, a: T, b: T) -> T {
+    lanes::select(lanes::ge(c, T::zero()), a, b)
 }
 
 /// One node of the graph. Constants are stored as f64 bits so nodes can be hashed.

@@ -282,19 +282,21 @@ impl Compiled {
         self.field.iter().map(|&f| print::formula(&self.graph, f, &self.names())).collect()
     }
 
-    pub fn eval_field<T: crate::real::Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    pub fn eval_field<T: crate::lanes::Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         self.field_tape.eval(p, x, v);
     }
 
     /// The loss, or NaN for a field that is not a gradient.
-    pub fn eval_loss<T: crate::real::Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    pub fn eval_loss<T: crate::lanes::Lane>(&self, p: &[T], x: &[T]) -> T {
         match &self.loss_tape {
             Some(t) => {
                 let mut out = [T::zero()];
                 t.eval(p, x, &mut out);
                 out[0]
             }
-            None => T::nan(),
+            None => T::of(f64::NAN),
         }
     }
 

@@ -1,12 +1,13 @@
 //! The CPU back end: a graph compiled to a straight-line program over a few registers, run by
-//! a small interpreter in any [`Real`] (f32 mirrors the GPU, f64 serves the analysis).
+//! a small interpreter in any [`Lane`] (f32 mirrors the GPU, f64 serves the analysis, a pack of
+//! lanes serves the CPU engine: each instruction then runs N trajectories).
 //!
 //! Instructions follow the graph's topological order, which is also the order the WGSL back end
 //! binds its temporaries in; each operation is the same IEEE operation on both sides. Registers
 //! are reused once a value's last use is past, so most formulas need fewer than 16.
 
 use super::graph::{select, Func, Graph, Node, NodeId};
-use crate::real::Real;
+use crate::lanes::{self, Lane};
 use std::collections::HashMap;
 
 type Reg = u32;
@@ -97,8 +98,8 @@ impl Tape {
     }
 
     /// Evaluates every output at parameters `p` and state `x` into `out`.
-    #[inline]
-    pub fn eval<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
+    #[inline(always)]
+    pub fn eval<T: Lane>(&self, p: &[T], x: &[T], out: &mut [T]) {
         if self.n_regs <= STACK_REGS {
             let mut regs = [T::zero(); STACK_REGS];
             self.run(&mut regs, p, x, out);
@@ -108,7 +109,8 @@ impl Tape {
         }
     }
 
-    fn run<T: Real>(&self, regs: &mut [T], p: &[T], x: &[T], out: &mut [T]) {
+    #[inline(always)]
+    fn run<T: Lane>(&self, regs: &mut [T], p: &[T], x: &[T], out: &mut [T]) {
         for &(dst, op) in &self.ops {
             let g = |r: Reg| regs[r as usize];
             let v = match op {
@@ -120,7 +122,7 @@ impl Tape {
                 Op::Sub(a, b) => g(a) - g(b),
                 Op::Mul(a, b) => g(a) * g(b),
                 Op::Div(a, b) => g(a) / g(b),
-                Op::Pow(a, b) => g(a).powf(g(b)),
+                Op::Pow(a, b) => lanes::powf(g(a), g(b)),
                 Op::Call(f, a) => f.apply(g(a)),
                 Op::Select(c, a, b) => select(g(c), g(a), g(b)),
             };

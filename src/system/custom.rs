@@ -17,6 +17,7 @@ use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
 use crate::diagnostic::Diagnostic;
 use crate::engine::shader::{self, UserText};
 use crate::formula::{self, Compiled, Definition, Source};
+use crate::lanes::Lane;
 use crate::real::Real;
 use crate::scenario::{CustomDef, ParamValue};
 use crate::{Error, Result};
@@ -30,10 +31,12 @@ use std::path::Path;
 pub struct FormulaModel(pub Compiled);
 
 impl Model for FormulaModel {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         self.0.eval_field(p, x, v);
     }
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         self.0.eval_loss(p, x)
     }
     fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {

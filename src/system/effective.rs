@@ -9,7 +9,7 @@
 //! minimum. The operations follow shaders/systems/effective.wgsl in order.
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
-use crate::real::Real;
+use crate::lanes::Lane;
 use std::borrow::Cow;
 use crate::{Error, Result};
 
@@ -53,7 +53,8 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
 /// The model of `effective`.
 pub struct Effective;
 
-fn int_pow<T: Real>(base: T, n: u32) -> T {
+#[inline(always)]
+fn int_pow<T: Lane>(base: T, n: u32) -> T {
     let mut r = T::one();
     for _ in 0..n {
         r = r * base;
@@ -61,18 +62,27 @@ fn int_pow<T: Real>(base: T, n: u32) -> T {
     r
 }
 
-fn depth<T: Real>(p: &[T]) -> u32 {
-    p[D].round().to_u32().unwrap_or(1)
+/// The depth, the same in every lane (an integer parameter is never a grid axis).
+#[inline(always)]
+fn depth<T: Lane>(p: &[T]) -> u32 {
+    let d = p[D].uniform().round();
+    if (0.0..=u32::MAX as f64).contains(&d) {
+        d as u32
+    } else {
+        1
+    }
 }
 
 /// Splits the flat parameters into the scalars and the two vectors `a`, `exy`.
-fn vectors<T: Real>(p: &[T]) -> (&[T], &[T]) {
+#[inline(always)]
+fn vectors<T: Lane>(p: &[T]) -> (&[T], &[T]) {
     let n = (p.len() - N_SCALARS) / 2;
     (&p[N_SCALARS..N_SCALARS + n], &p[N_SCALARS + n..N_SCALARS + 2 * n])
 }
 
 impl Model for Effective {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         let b = x[0];
         let dd = depth(p);
         let (d0, gamma) = (p[D0], p[GAMMA]);
@@ -89,7 +99,8 @@ impl Model for Effective {
         v[0] = s * d_big_b - T::of(2.0) * gamma * T::of(dd as f64) * d0 * d0 * b;
     }
 
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         let b = x[0];
         let dd = depth(p);
         let (d0, gamma) = (p[D0], p[GAMMA]);

@@ -5,7 +5,7 @@
 //! ordered minima for r < u²/(3w), degenerate with m = 0 at r = u²/(4w).
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
-use crate::real::Real;
+use crate::lanes::Lane;
 use std::borrow::Cow;
 
 pub(super) static SPEC: SystemSpec = SystemSpec {
@@ -36,7 +36,8 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
 pub struct Landau;
 
 impl Model for Landau {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         let (r, c, u, w, h) = (p[0], p[1], p[2], p[3], p[4]);
         let m = x[0];
         let m2 = m * m;
@@ -46,11 +47,11 @@ impl Model for Landau {
             - h);
     }
 
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         let (r, c, u, w, h) = (p[0], p[1], p[2], p[3], p[4]);
         let m = x[0];
         let m2 = m * m;
         r * m2 + c * m2 * m + u * m2 * m2 + w * m2 * m2 * m2 - h * m
     }
-
 }

@@ -3,7 +3,7 @@
 //! Exact: for k > 0, x → sign(x − a)·∞; for k < 0, x → a; for k = 0 every point is fixed.
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
-use crate::real::Real;
+use crate::lanes::Lane;
 use std::borrow::Cow;
 
 pub(super) static SPEC: SystemSpec = SystemSpec {
@@ -31,11 +31,13 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
 pub struct Linear;
 
 impl Model for Linear {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         v[0] = p[0] * (x[0] - p[1]);
     }
 
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         let d = x[0] - p[1];
         -T::of(0.5) * p[0] * d * d
     }

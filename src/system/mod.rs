@@ -16,6 +16,7 @@ mod linear;
 pub mod network;
 pub mod stability;
 
+use crate::lanes::Lane;
 use crate::real::Real;
 use crate::scenario::{NetworkOptions, ParamValue};
 use crate::{Error, Result};
@@ -159,14 +160,20 @@ impl SystemSpec {
 
 /// The math of a system, generic over the float type so one source serves the f32 engine and
 /// the f64 analysis. `p` holds the flat parameters, `x` the state.
+///
+/// The field and the loss are written in [`Lane`] arithmetic, so that the CPU engine evaluates
+/// them for a [`crate::lanes::Pack`] of trajectories at once; implementations mark them
+/// `#[inline(always)]` so that they are compiled into the engine's loop for the instruction set
+/// chosen at run time.
 pub trait Model: Sync {
     /// The vector field dx/dt.
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]);
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]);
     /// The loss whose negative gradient is the field (NaN for a field that is not a gradient).
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T;
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T;
     /// The field at `x` into `v`, returning the loss at `x`: one pass for systems that compute
     /// both together (the loss record needs the loss at every step).
-    fn field_and_loss<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
+    #[inline(always)]
+    fn field_and_loss<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
         self.field(p, x, v);
         self.loss(p, x)
     }

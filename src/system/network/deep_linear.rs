@@ -11,6 +11,7 @@
 //! the same order.
 
 use super::{end_to_end_norm, integer_param, network_spec, network_wgsl, order_parameter, regulariser, regulariser_slope, Layout, MAX_DEPTH, MAX_WEIGHTS};
+use crate::lanes::Lane;
 use crate::real::Real;
 use crate::scenario::{NetworkOptions, ParamValue};
 use crate::system::{Model, ParamSpec, SystemSpec};
@@ -78,12 +79,13 @@ pub(super) fn check_size(system: &str, layout: &Layout) -> Result<()> {
 
 impl DeepLinear {
     /// The scale factors of the layers (all 1: no parameterisation scaling).
-    fn scales<T: Real>(&self) -> Vec<T> {
+    fn scales<T: Lane>(&self) -> Vec<T> {
         vec![T::one(); self.layout.depth + 1]
     }
 
     /// The data term U S_D Uᵀ − 2 U v_D + E[y²]; with `grad`, its gradient in the weights.
-    pub fn fit<T: Real>(&self, p: &[T], w: &[T], grad: Option<&mut [T]>) -> T {
+    #[inline(always)]
+    pub fn fit<T: Lane>(&self, p: &[T], w: &[T], grad: Option<&mut [T]>) -> T {
         let Layout { depth, width: h, dim: d } = self.layout;
         let a = &p[N_SCALARS..N_SCALARS + d];
         let e = &p[N_SCALARS + d..N_SCALARS + 2 * d];
@@ -240,7 +242,8 @@ impl DeepLinear {
 }
 
 impl Model for DeepLinear {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         self.fit(p, x, Some(v));
         let c = p[GAMMA] * regulariser_slope(x, p[REG_POWER]);
         for (vi, &xi) in v.iter_mut().zip(x) {
@@ -248,7 +251,8 @@ impl Model for DeepLinear {
         }
     }
 
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         self.fit(p, x, None) + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 

@@ -15,6 +15,7 @@
 use super::data::DataSet;
 use super::deep_linear::check_size;
 use super::{end_to_end_norm, f32_literal, integer_param, network_spec, network_wgsl, order_parameter, regulariser, regulariser_slope, Layout, MAX_DEPTH, MAX_WEIGHTS};
+use crate::lanes::{self, Lane};
 use crate::real::Real;
 use crate::scenario::{Activation, NetworkOptions, Parameterisation, ParamValue};
 use crate::system::{Model, ObservableSpec, ParamSpec, SystemSpec, RECORDED};
@@ -128,39 +129,36 @@ fn activation_wgsl(a: Activation) -> String {
 
 impl Activation {
     /// act(z), as in `activation_wgsl`.
-    fn apply<T: Real>(self, z: T) -> T {
+    #[inline(always)]
+    fn apply<T: Lane>(self, z: T) -> T {
         match self {
             Activation::Identity => z,
-            Activation::Tanh => z.tanh(),
-            Activation::Relu => z.max(T::zero()),
-            Activation::Sigmoid => T::one() / (T::one() + (-z).exp()),
+            Activation::Tanh => lanes::tanh(z),
+            Activation::Relu => lanes::max(z, T::zero()),
+            Activation::Sigmoid => T::one() / (T::one() + lanes::exp(-z)),
         }
     }
     /// act'(z) given h = act(z).
-    fn deriv<T: Real>(self, z: T, h: T) -> T {
+    #[inline(always)]
+    fn deriv<T: Lane>(self, z: T, h: T) -> T {
         match self {
             Activation::Identity => T::one(),
             Activation::Tanh => T::one() - h * h,
-            Activation::Relu => {
-                if z > T::zero() {
-                    T::one()
-                } else {
-                    T::zero()
-                }
-            }
+            Activation::Relu => lanes::select(lanes::gt(z, T::zero()), T::one(), T::zero()),
             Activation::Sigmoid => h * (T::one() - h),
         }
     }
 }
 
 impl Mlp {
-    fn scales_t<T: Real>(&self) -> Vec<T> {
+    fn scales_t<T: Lane>(&self) -> Vec<T> {
         self.scales.iter().map(|&c| T::of(c as f64)).collect()
     }
 
     /// The mean squared error over the data and, with `grad`, its gradient in the weights;
     /// also the root mean square of the outputs.
-    pub fn fit<T: Real>(&self, w: &[T], mut grad: Option<&mut [T]>) -> (T, T) {
+    #[inline(always)]
+    pub fn fit<T: Lane>(&self, w: &[T], mut grad: Option<&mut [T]>) -> (T, T) {
         let Layout { depth, width: h, dim: d } = self.layout;
         let c = self.scales_t::<T>();
         let n = self.data.n;
@@ -232,13 +230,14 @@ impl Mlp {
                 std::mem::swap(&mut dh, &mut dh_prev);
             }
         }
-        (sse * inv_n, (sso * inv_n).sqrt())
+        (sse * inv_n, lanes::sqrt(sso * inv_n))
     }
 }
 
 impl Mlp {
     /// The field into `v`; returns the data term at `x`.
-    fn field_and_fit<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
+    #[inline(always)]
+    fn field_and_fit<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
         let (fit, _) = self.fit(x, Some(v));
         let c = p[GAMMA] * regulariser_slope(x, p[REG_POWER]);
         for l in 1..=self.layout.depth + 1 {
@@ -253,15 +252,18 @@ impl Mlp {
 }
 
 impl Model for Mlp {
-    fn field<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) {
+    #[inline(always)]
+    fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         self.field_and_fit(p, x, v);
     }
 
-    fn field_and_loss<T: Real>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
+    #[inline(always)]
+    fn field_and_loss<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
         self.field_and_fit(p, x, v) + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
-    fn loss<T: Real>(&self, p: &[T], x: &[T]) -> T {
+    #[inline(always)]
+    fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         self.fit(x, None).0 + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 

@@ -19,6 +19,7 @@ pub mod deep_linear;
 pub mod mlp;
 
 use super::{ObservableSpec, ParamSpec, StateSpec, SystemSpec, Text};
+use crate::lanes::{self, Lane};
 use crate::real::Real;
 use crate::scenario::{NetworkOptions, ParamValue};
 use crate::{Error, Result};
@@ -117,30 +118,33 @@ impl Layout {
 }
 
 /// Squared Euclidean norm.
-pub fn sq_norm<T: Real>(w: &[T]) -> T {
+#[inline(always)]
+pub fn sq_norm<T: Lane>(w: &[T]) -> T {
     w.iter().fold(T::zero(), |s, &v| s + v * v)
 }
 
-/// The regulariser R(w) = ‖w‖^p (p = 2: the sum of squared Frobenius norms).
-pub fn regulariser<T: Real>(w: &[T], p: T) -> T {
+/// The regulariser R(w) = ‖w‖^p (p = 2: the sum of squared Frobenius norms). WGSL:
+/// `net_regulariser`, whose branch on p = 2 is a select per lane here.
+#[inline(always)]
+pub fn regulariser<T: Lane>(w: &[T], p: T) -> T {
     let r2 = sq_norm(w);
-    if p == T::of(2.0) {
-        r2
-    } else {
-        r2.powf(p * T::of(0.5))
+    let two = lanes::eq(p, T::of(2.0));
+    if T::all(two) {
+        return r2;
     }
+    lanes::select(two, r2, lanes::powf(r2, p * T::of(0.5)))
 }
 
 /// c with ∇R(w) = c·w: p‖w‖^{p−2} (2 for p = 2; 0 at w = 0, where ∇R vanishes for p > 1).
-pub fn regulariser_slope<T: Real>(w: &[T], p: T) -> T {
-    let r2 = sq_norm(w);
-    if p == T::of(2.0) {
-        T::of(2.0)
-    } else if r2 == T::zero() {
-        T::zero()
-    } else {
-        p * r2.powf(p * T::of(0.5) - T::one())
+#[inline(always)]
+pub fn regulariser_slope<T: Lane>(w: &[T], p: T) -> T {
+    let two = lanes::eq(p, T::of(2.0));
+    if T::all(two) {
+        return T::of(2.0);
     }
+    let r2 = sq_norm(w);
+    let general = lanes::select(lanes::eq(r2, T::zero()), T::zero(), p * lanes::powf(r2, p * T::of(0.5) - T::one()));
+    lanes::select(two, T::of(2.0), general)
 }
 
 /// The order parameter b = s‖U‖/d0, s the sign of U's first entry (models.md §4).

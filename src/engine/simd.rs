@@ -1,0 +1,486 @@
+//! The CPU engine's SIMD path: trajectories in packs of lanes (structure of arrays), each call
+//! of the model's field computing a whole pack, compiled for the widest instruction set the
+//! processor has and chosen at run time ([`Isa`]).
+//!
+//! A pack holds 64 f32 (or 32 f64) trajectories: four AVX-512 registers of 16 lanes, so every
+//! operation issues four independent instructions and the latency of one hides behind the
+//! others. A pack runs until its last lane has stopped (early exit per lane group); a lane that
+//! stopped computes on unused, its end state already saved.
+//!
+//! Per lane, a pack computes the scalar path's operations in the scalar path's order, and every
+//! decision (converged, diverged, escaped, the loss record) is taken by the scalar path's own
+//! code on the lane's values, so both paths give the same bits (tests/simd.rs checks it).
+
+use super::cpu::{Scratch, Stepper};
+use super::{Outcomes, Progress, Status};
+use crate::dynamics::{norm, LossRecord, RECORD_CAP};
+use crate::lanes::Pack;
+use num_traits::Zero;
+use crate::plan::Plan;
+use crate::real::Real;
+use crate::system::{Model, RECORDED};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Whether any flag is set: a reduction without early exit, so that it vectorises (`any`
+/// stops at the first flag and is a loop over bytes).
+#[inline(always)]
+fn any<const N: usize>(flags: &[bool; N]) -> bool {
+    flags.iter().fold(false, |a, &f| a | f)
+}
+
+/// Lanes per pack in f32 and in f64 (four 512-bit registers' worth).
+pub const F32_LANES: usize = 128;
+pub const F64_LANES: usize = 32;
+
+/// Trajectories per rayon task: a few packs, so that the very uneven stopping times near basin
+/// boundaries still balance over the cores.
+const CHUNK: usize = 4 * F32_LANES;
+
+/// An instruction set the SIMD path is compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512 (F, VL, DQ, BW): 16 f32 lanes per register.
+    Avx512,
+    /// AVX2 with FMA: 8 f32 lanes per register.
+    Avx2,
+    /// What the binary was built for (SSE2 on x86-64).
+    Baseline,
+}
+
+impl Isa {
+    /// The widest instruction set this processor has.
+    pub fn detect() -> Isa {
+        Isa::available()[0]
+    }
+
+    /// Every instruction set this processor can run, widest first.
+    pub fn available() -> Vec<Isa> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512bw")
+            {
+                v.push(Isa::Avx512);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                v.push(Isa::Avx2);
+            }
+        }
+        v.push(Isa::Baseline);
+        v
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+            Isa::Baseline => "baseline",
+        }
+    }
+
+    /// f32 lanes per register.
+    pub fn f32_per_register(self) -> usize {
+        match self {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+            Isa::Baseline => 4,
+        }
+    }
+}
+
+/// Every trajectory of `plan`'s range in precision `T`, `N` lanes per pack, with `isa`.
+pub fn run<M: Model, T: Real, const N: usize>(plan: &Plan, model: &M, isa: Isa, progress: Progress<'_>) -> Outcomes {
+    let job = Job::<M, T, N>::new(plan, model);
+    let first = plan.range().start;
+    let mut out = Outcomes::zeroed(plan.range().len(), job.n_obs);
+    let done = AtomicU64::new(0);
+    let total = plan.range().len() as u64;
+    out.status
+        .par_chunks_mut(CHUNK)
+        .zip(out.steps.par_chunks_mut(CHUNK))
+        .zip(out.observables.par_chunks_mut(CHUNK * job.n_obs))
+        .enumerate()
+        .for_each(|(c, ((status, steps), obs))| {
+            let start = first + c * CHUNK;
+            match isa {
+                // SAFETY: `isa` is one that `Isa::available` found on this processor.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { chunk_avx512(&job, start, status, steps, obs) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { chunk_avx2(&job, start, status, steps, obs) },
+                _ => job.chunk(start, status, steps, obs),
+            }
+            let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
+            progress(d, total);
+        });
+    out
+}
+
+// The same code compiled for wider instruction sets: everything the chunk calls per step is
+// `#[inline(always)]`, so it is all generated inside these functions with their features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+fn chunk_avx512<M: Model, T: Real, const N: usize>(job: &Job<M, T, N>, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
+    job.chunk(start, status, steps, obs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn chunk_avx2<M: Model, T: Real, const N: usize>(job: &Job<M, T, N>, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
+    job.chunk(start, status, steps, obs)
+}
+
+/// What every pack of a run shares.
+struct Job<'a, M, T: Real, const N: usize> {
+    plan: &'a Plan,
+    model: &'a M,
+    /// The plan's parameters and start values in every lane, and the axes' values, in `T`.
+    base_p: Vec<Pack<T, N>>,
+    base_x: Vec<Pack<T, N>>,
+    xs: Vec<T>,
+    ys: Vec<T>,
+    scalar: Stepper<T>,
+    packed: Stepper<Pack<T, N>>,
+    recorded: bool,
+    escape: bool,
+    random_init: bool,
+    /// Whether `norm < tol` can hold at all (not with noise, nor for tol ≤ 0).
+    check_tol: bool,
+    n_obs: usize,
+}
+
+/// A pack's work buffers, reused from pack to pack.
+struct Buffers<T: Real, const N: usize> {
+    p: Vec<Pack<T, N>>,
+    x: Vec<Pack<T, N>>,
+    /// Each lane's start (the escape test measures from it).
+    x0: Vec<Pack<T, N>>,
+    /// The parameters as loaded (a stopped lane takes over a running lane's, see `retire`).
+    p0: Vec<Pack<T, N>>,
+    scratch: Scratch<Pack<T, N>>,
+    inputs: Vec<T>,
+    lane_x: Vec<T>,
+    lane_x0: Vec<T>,
+    lane_p: Vec<T>,
+    /// Each lane's state when it stopped, lane after lane.
+    ends: Vec<T>,
+    records: Vec<LossRecord<T>>,
+    obs: Vec<T>,
+}
+
+/// How each lane of a pack stands.
+struct Lanes<const N: usize> {
+    running: [bool; N],
+    n_running: usize,
+    status: [Status; N],
+    steps: [u32; N],
+}
+
+impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
+    fn new(plan: &'a Plan, model: &'a M) -> Self {
+        let scalar = Stepper::<T>::of_plan(plan);
+        let packed = Stepper::<Pack<T, N>>::of_plan(plan);
+        let splat = |v: &[f64]| v.iter().map(|&v| Pack::splat(T::of(v))).collect();
+        Job {
+            plan,
+            model,
+            base_p: splat(&plan.inputs[..plan.n_params]),
+            base_x: splat(&plan.inputs[plan.n_params..]),
+            xs: plan.x.values.iter().map(|&v| T::of(v)).collect(),
+            ys: plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect()),
+            recorded: plan.system.spec().loss_record,
+            escape: scalar.escape2 > T::zero(),
+            random_init: plan.init_scale_slot().is_some(),
+            check_tol: !scalar.noisy() && scalar.tol > T::zero(),
+            n_obs: plan.n_obs(),
+            scalar,
+            packed,
+        }
+    }
+
+    fn buffers(&self) -> Buffers<T, N> {
+        let (np, ns) = (self.plan.n_params, self.plan.n_state());
+        Buffers {
+            p: self.base_p.clone(),
+            x: self.base_x.clone(),
+            x0: self.base_x.clone(),
+            p0: self.base_p.clone(),
+            scratch: Scratch::new(ns),
+            inputs: vec![T::zero(); np + ns],
+            lane_x: vec![T::zero(); ns],
+            lane_x0: vec![T::zero(); ns],
+            lane_p: vec![T::zero(); np],
+            ends: vec![T::zero(); N * ns],
+            records: vec![LossRecord::start(T::zero()); N],
+            obs: vec![T::zero(); self.n_obs],
+        }
+    }
+
+    /// Trajectories `start..start + status.len()`, pack by pack.
+    #[inline(always)]
+    fn chunk(&self, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
+        let mut b = self.buffers();
+        for s in (0..status.len()).step_by(N) {
+            let lanes = N.min(status.len() - s);
+            self.load(start + s, lanes, &mut b);
+            let end = self.integrate(start + s, lanes, &mut b);
+            for j in 0..lanes {
+                status[s + j] = end.status[j] as u32;
+                steps[s + j] = end.steps[j];
+                self.observe(j, &mut b, &mut obs[(s + j) * self.n_obs..(s + j + 1) * self.n_obs]);
+            }
+        }
+    }
+
+    /// Fills the pack with trajectories `first..first + lanes`; lanes past those repeat the
+    /// last one (they are computed and dropped).
+    fn load(&self, first: usize, lanes: usize, b: &mut Buffers<T, N>) {
+        let plan = self.plan;
+        let (np, nx) = (plan.n_params, plan.nx());
+        b.p.copy_from_slice(&self.base_p);
+        b.x.copy_from_slice(&self.base_x);
+        let set = |b: &mut Buffers<T, N>, target: usize, j: usize, v: T| {
+            if target < np {
+                b.p[target].0[j] = v;
+            } else {
+                b.x[target - np].0[j] = v;
+            }
+        };
+        for j in 0..N {
+            let g = plan.point_of(first + j.min(lanes - 1));
+            set(b, plan.x.target, j, self.xs[g % nx]);
+            if let Some(y) = &plan.y {
+                set(b, y.target, j, self.ys[g / nx]);
+            }
+        }
+        if self.random_init {
+            for j in 0..N {
+                Self::lane(&b.p, j, &mut b.inputs[..np]);
+                Self::lane(&b.x, j, &mut b.inputs[np..]);
+                Self::lane(&b.x, j, &mut b.lane_x);
+                plan.add_init_noise(&b.inputs, first + j.min(lanes - 1), &mut b.lane_x);
+                for (k, &v) in b.lane_x.iter().enumerate() {
+                    b.x[k].0[j] = v;
+                }
+            }
+        }
+        b.x0.copy_from_slice(&b.x);
+        b.p0.copy_from_slice(&b.p);
+        // As the scalar path starts each record (a run of 0 steps keeps it).
+        b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
+    }
+
+    /// Lane `j` of `packs` into `out`.
+    #[inline(always)]
+    fn lane(packs: &[Pack<T, N>], j: usize, out: &mut [T]) {
+        for (o, p) in out.iter_mut().zip(packs) {
+            *o = p.0[j];
+        }
+    }
+
+    /// Ends lane `j` with `status` after `n` steps, keeping its state.
+    fn stop(&self, j: usize, status: Status, n: u32, lanes: &mut Lanes<N>, b: &mut Buffers<T, N>) {
+        let ns = b.x.len();
+        lanes.running[j] = false;
+        lanes.n_running -= 1;
+        lanes.status[j] = status;
+        lanes.steps[j] = n;
+        Self::lane(&b.x, j, &mut b.ends[j * ns..(j + 1) * ns]);
+    }
+
+    /// Gives stopped lane `j` the state, start and parameters of a running lane, so that it
+    /// computes a trajectory that raises no flag of its own (a diverged or converged lane left
+    /// as it is would stop the fast path at every step).
+    fn retire(&self, j: usize, lanes: &Lanes<N>, b: &mut Buffers<T, N>) {
+        let Some(r) = lanes.running.iter().position(|&r| r) else {
+            return;
+        };
+        for packs in [&mut b.x, &mut b.x0, &mut b.p] {
+            for p in packs.iter_mut() {
+                p.0[j] = p.0[r];
+            }
+        }
+    }
+
+    /// [`Stepper::integrate_trajectory`] for every lane of the pack at once.
+    ///
+    /// The per-step tests are reductions over the pack (`all lanes fine?`) that cost a few
+    /// instructions; only when one fails are the lanes looked at one by one.
+    #[inline(always)]
+    fn integrate(&self, first: usize, lanes: usize, b: &mut Buffers<T, N>) -> Lanes<N> {
+        let (sc, model) = (&self.scalar, self.model);
+        let t_max = sc.max_steps;
+        let mut l = Lanes { running: [false; N], n_running: lanes, status: [Status::Undecided; N], steps: [0; N] };
+        l.running[..lanes].iter_mut().for_each(|r| *r = true);
+        // A start that is already out of bounds ends before its first step.
+        for j in 0..lanes {
+            Self::lane(&b.x, j, &mut b.lane_x);
+            let st = sc.escape_status(&b.lane_x);
+            if st != Status::Running {
+                self.stop(j, st, 0, &mut l, b);
+                if self.recorded {
+                    let loss = model.field_and_loss(&b.p, &b.x, &mut b.scratch.v);
+                    b.records[j] = LossRecord::start(loss.0[j]);
+                    b.records[j].add(0, T::of(RECORD_CAP), t_max, t_max);
+                }
+            }
+        }
+        for j in 0..N {
+            if !l.running[j] {
+                self.retire(j, &l, b);
+            }
+        }
+        let mut n = 0u32;
+        while n < t_max && l.n_running > 0 {
+            let loss = if self.recorded {
+                Some(model.field_and_loss(&b.p, &b.x, &mut b.scratch.v))
+            } else {
+                model.field(&b.p, &b.x, &mut b.scratch.v);
+                None
+            };
+            let mut converged = [false; N];
+            if self.check_tol {
+                let size = norm(&b.scratch.v);
+                if (0..N).fold(false, |a, j| a | (size.0[j] < sc.tol)) {
+                    for j in 0..N {
+                        converged[j] = size.0[j] < sc.tol;
+                    }
+                }
+            }
+            if let Some(loss) = loss {
+                for j in (0..N).filter(|&j| l.running[j]) {
+                    let r = &mut b.records[j];
+                    if n == 0 {
+                        *r = LossRecord::start(loss.0[j]);
+                    }
+                    // A converged run keeps its last ratio for the steps it no longer takes.
+                    let count = if converged[j] { t_max - n } else { 1 };
+                    let ratio = r.ratio(loss.0[j]);
+                    r.add(n, ratio, count, t_max);
+                }
+            }
+            if any(&converged) {
+                for j in 0..N {
+                    if converged[j] && l.running[j] {
+                        self.stop(j, Status::Converged, n, &mut l, b);
+                    }
+                }
+                for j in (0..N).filter(|&j| converged[j]) {
+                    self.retire(j, &l, b);
+                }
+                if l.n_running == 0 {
+                    break;
+                }
+            }
+            self.packed.advance(model, &b.p, &mut b.x, &mut b.scratch);
+            if sc.noisy() {
+                for j in (0..lanes).filter(|&j| l.running[j]) {
+                    Self::lane(&b.x, j, &mut b.lane_x);
+                    sc.add_noise(&mut b.lane_x, (first + j) as u32, n);
+                    for (k, &v) in b.lane_x.iter().enumerate() {
+                        b.x[k].0[j] = v;
+                    }
+                }
+            }
+            n += 1;
+            if !self.all_within(b) {
+                self.check_lanes(n, &mut l, b);
+            }
+        }
+        for j in 0..N {
+            if l.running[j] {
+                self.stop(j, Status::Undecided, n, &mut l, b);
+            }
+        }
+        l
+    }
+
+    /// Σ_k |x_k| per lane (NaN if any component is): above the bound whenever a component is,
+    /// since a sum of non-negative floats is at least each of its terms.
+    #[inline(always)]
+    fn size(b: &Buffers<T, N>) -> Pack<T, N> {
+        let mut s = Pack::<T, N>::zero();
+        for xk in &b.x {
+            s = s + crate::lanes::abs(*xk);
+        }
+        s
+    }
+
+    /// The squared distance from the start per lane.
+    #[inline(always)]
+    fn distance2(b: &Buffers<T, N>) -> Pack<T, N> {
+        let mut d2 = Pack::<T, N>::zero();
+        for (xk, x0k) in b.x.iter().zip(&b.x0) {
+            let d = *xk - *x0k;
+            d2 = d2 + d * d;
+        }
+        d2
+    }
+
+    /// Whether no lane can have stopped: every one finite, within the bound and (with an escape
+    /// radius) near its start. A superset of the scalar test, which [`Self::check_lanes`] runs.
+    #[inline(always)]
+    fn all_within(&self, b: &Buffers<T, N>) -> bool {
+        let bound = self.scalar.bound;
+        let size = Self::size(b);
+        let mut ok = (0..N).fold(true, |a, j| a & (size.0[j] <= bound));
+        if self.escape {
+            let d2 = Self::distance2(b);
+            let e2 = self.scalar.escape2;
+            ok &= (0..N).fold(true, |a, j| a & !(d2.0[j] > e2));
+        }
+        ok
+    }
+
+    /// The scalar stop test for each flagged lane after step `n`.
+    #[inline(never)]
+    fn check_lanes(&self, n: u32, l: &mut Lanes<N>, b: &mut Buffers<T, N>) {
+        let (sc, t_max) = (&self.scalar, self.scalar.max_steps);
+        let size = Self::size(b);
+        let d2 = if self.escape { Self::distance2(b) } else { Pack::zero() };
+        let flagged: Vec<usize> = (0..N).filter(|&j| !(size.0[j] <= sc.bound) || d2.0[j] > sc.escape2).collect();
+        for &j in &flagged {
+            if !l.running[j] {
+                continue;
+            }
+            Self::lane(&b.x, j, &mut b.lane_x);
+            let start = if self.escape {
+                Self::lane(&b.x0, j, &mut b.lane_x0);
+                &b.lane_x0[..]
+            } else {
+                &[]
+            };
+            let st = sc.status_after_step(&b.lane_x, start);
+            if st != Status::Running {
+                self.stop(j, st, n, l, b);
+                if self.recorded {
+                    b.records[j].add(n, T::of(RECORD_CAP), t_max - n, t_max);
+                }
+            }
+        }
+        for &j in &flagged {
+            if !l.running[j] {
+                self.retire(j, l, b);
+            }
+        }
+    }
+
+    /// Lane `j`'s observables from its end state, in f32.
+    fn observe(&self, j: usize, b: &mut Buffers<T, N>, out: &mut [f32]) {
+        let ns = b.x.len();
+        Self::lane(&b.p0, j, &mut b.lane_p);
+        if self.recorded {
+            let k = self.n_obs - RECORDED.len();
+            b.obs[k..].copy_from_slice(&b.records[j].observables(self.scalar.max_steps));
+        }
+        self.model.observables(&b.lane_p, &b.ends[j * ns..(j + 1) * ns], &mut b.obs);
+        // Outcomes are stored in f32 whatever the precision of the integration.
+        for (o, v) in out.iter_mut().zip(&b.obs) {
+            *o = v.f64() as f32;
+        }
+    }
+}
