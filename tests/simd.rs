@@ -1,0 +1,98 @@
+//! The CPU engine's SIMD packs against its scalar path: every system, every stop rule, both
+//! precisions and every instruction set this processor has give the same bits, lane for lane
+//! (the packs compute the scalar path's operations in its order, see src/engine/simd.rs).
+
+mod common;
+
+use basinmap::engine::cpu::CpuEngine;
+use basinmap::engine::simd::Isa;
+use basinmap::engine::{Engine, Outcomes};
+use basinmap::plan::Plan;
+use common::plan;
+use proptest::prelude::*;
+
+fn outcomes(engine: &CpuEngine, plan: &Plan) -> Outcomes {
+    engine.run(plan, &|_, _| {}).expect("engine run")
+}
+
+/// Every ISA's packs give the scalar path's status, steps and observables, bit for bit.
+fn packs_match_scalar(plan: &Plan) {
+    let want = outcomes(&CpuEngine::scalar(), plan);
+    for isa in Isa::available() {
+        let got = outcomes(&CpuEngine::with_isa(isa).unwrap(), plan);
+        assert_eq!(got.status, want.status, "{isa:?}: status");
+        assert_eq!(got.steps, want.steps, "{isa:?}: steps");
+        let bits = |o: &Outcomes| o.observables.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "{isa:?}: observables");
+    }
+}
+
+/// Every way a run can end, in one map: converged (at many different steps), diverged both
+/// ways past a small bound, NaN from the start, undecided; a grid that does not fill its last
+/// pack.
+#[test]
+fn landau_every_ending_f32_and_f64() {
+    let base = "system='landau'\nx='r=-1:1:45'\ny='m=-2.5:2.5:29'\n[params]\nu=-1.0\nw=1.0\nh=0.05\n[dynamics]\nlr=0.01\nsteps=4000\ntol=1e-4\nbound=2.2\n";
+    let p = plan(base);
+    packs_match_scalar(&p);
+    let statuses: std::collections::BTreeSet<u32> = outcomes(&CpuEngine::new(), &p).status.into_iter().collect();
+    assert!(statuses.len() >= 3, "the map should converge, diverge and stay undecided: {statuses:?}");
+    packs_match_scalar(&plan(&format!("{base}precision='f64'\n")));
+    // A start that is out of bounds already ends before its first step.
+    packs_match_scalar(&plan("system='landau'\nx='m=-3:3:7'\n[dynamics]\nbound=2.0\n"));
+}
+
+#[test]
+fn effective_and_a_shard_of_it() {
+    let toml = "system='effective'\nx='gamma=0.01:0.8:50'\ny='b=-1.5:1.5:21'\n[params]\nD=2\n[dynamics]\nsteps=3000\n";
+    packs_match_scalar(&plan(toml));
+    // A shard starts mid-pack: its trajectories keep their global index.
+    let mut p = plan(toml);
+    p.shard(2, 3).unwrap();
+    packs_match_scalar(&p);
+}
+
+/// Networks: random starts (init noise per lane), the loss record, tanh and relu, escaped runs.
+#[test]
+fn networks_with_loss_records_and_random_starts() {
+    packs_match_scalar(&plan(
+        "system='mlp'\nx='lr1=0.1:3000:13:log'\ny='lr2=0.1:300:11:log'\nshared_init=true\n[params]\nD=1\nd0=4\n[network]\nactivation='tanh'\nparameterisation='mean-field'\nn=12\n[dynamics]\nlr=1.0\nsteps=60\ntol=0.0\n",
+    ));
+    packs_match_scalar(&plan(
+        "system='mlp'\nx='gamma=0:0.2:9'\ny='init_scale=0.1:1.0:7'\nsamples=3\n[params]\nD=2\nd0=3\nreg_power=1.5\n[network]\nactivation='relu'\nn=8\n[dynamics]\nlr=0.05\nsteps=200\n",
+    ));
+    packs_match_scalar(&plan("system='deep-linear'\nx='gamma=0.05:0.8:9'\ny='init_scale=0.01:0.5:5'\nsamples=3\nseed=4\n[params]\nD=2\nd0=2\n[dynamics]\nsteps=1500"));
+}
+
+/// Formulas (the tape interpreter over packs), RK4, and libm functions lane by lane.
+#[test]
+fn formulas_rk4_and_libm_functions() {
+    packs_match_scalar(&plan(
+        "x='x=-2:2:40'\ny='y=-2:2:31'\n[system]\nstate=['x', 'y']\nloss='a*(x^2 - 1)^2 + (y - x^2)^2 / 4 + exp(-x*y)/10 + sin(x)*cos(y)/20 + 0.01*abs(x)*step(y)'\n[params]\na=0.5\n[dynamics]\nsteps=2000",
+    ));
+    packs_match_scalar(&plan(
+        "x='x=-10:10:33'\n[system]\nstate=['x', 'y=1', 'z=1']\nfield=['sigma*(y - x)', 'x*(rho - z) - y', 'x*y - beta*z']\n[params]\nsigma=10\nrho=28\nbeta=2.6666667\n[dynamics]\nmethod='rk4'\ndt=0.01\nsteps=300\ntol=0\n",
+    ));
+}
+
+/// Langevin noise per lane, and escapes, each with its own stopping step.
+#[test]
+fn noise_and_escape() {
+    packs_match_scalar(&plan(
+        "system='landau'\nx='m=-1:-1:1'\ny='r=-2:-1:3'\nsamples=70\nseed=9\n[params]\nu=1.0\n[dynamics]\nlr=0.01\nsteps=3000\ntemperature=0.3\nescape=1.0",
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+    /// Random Landau landscapes, grids and stop rules.
+    #[test]
+    fn random_landau_maps(r0 in -1.0f64..0.0, r1 in 0.0f64..1.0, c in -0.5f64..0.5, u in -1.5f64..1.5, w in 0.0f64..1.5,
+                          nx in 1usize..70, ny in 1usize..9, tol in prop::sample::select(vec![0.0, 1e-3, 1e-5]),
+                          bound in 1.5f64..50.0, f64_run: bool) {
+        let precision = if f64_run { "f64" } else { "f32" };
+        packs_match_scalar(&plan(&format!(
+            "system='landau'\nx='r={r0}:{r1}:{nx}'\ny='m=-2:2:{ny}'\n[params]\nc={c}\nu={u}\nw={w}\n[dynamics]\nlr=0.01\nsteps=700\ntol={tol}\nbound={bound}\nprecision='{precision}'\n"
+        )));
+    }
+}
