@@ -105,8 +105,11 @@ pub struct Lockstep {
 pub struct BenchResult {
     pub workload: Workload,
     pub description: &'static str,
+    /// `cpu` (SIMD packs), `cpu-scalar` (one trajectory at a time) or `gpu`.
     pub engine: &'static str,
     pub device: String,
+    /// How the engine runs (threads and instruction set, or the adapter's limits).
+    pub detail: String,
     pub grid: [usize; 2],
     /// Every repeat's integration time.
     pub seconds: Vec<f64>,
@@ -201,19 +204,20 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
     if options.repeats == 0 {
         return Err(Error::input("--repeats must be at least 1"));
     }
-    let mut engines: Vec<Box<dyn Engine>> = Vec::new();
+    let mut engines: Vec<(&'static str, Box<dyn Engine>)> = Vec::new();
     for e in &options.engines {
         match e.as_str() {
-            "cpu" => engines.push(Box::new(CpuEngine::new())),
+            "cpu" => engines.push(("cpu", Box::new(CpuEngine::new()))),
+            "cpu-scalar" => engines.push(("cpu-scalar", Box::new(CpuEngine::scalar()))),
             "gpu" => match gpu::GpuEngine::new(true)? {
-                Some(g) => engines.push(Box::new(g)),
+                Some(g) => engines.push(("gpu", Box::new(g))),
                 None => return Err(Error::NoAdapter("bench --engines gpu: wgpu found no adapter".into())),
             },
-            other => return Err(Error::input(format!("--engines: unknown engine '{other}' (cpu, gpu)"))),
+            other => return Err(Error::input(format!("--engines: unknown engine '{other}' (cpu, cpu-scalar, gpu)"))),
         }
     }
     let mut results = Vec::new();
-    for engine in &engines {
+    for (name, engine) in &engines {
         let info = engine.info();
         for &w in &options.workloads {
             let n = options.size.unwrap_or(w.default_size());
@@ -252,8 +256,9 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
             let r = BenchResult {
                 workload: w,
                 description: w.describe(),
-                engine: info.kind,
+                engine: name,
                 device: info.device.clone(),
+                detail: info.detail.clone(),
                 grid: [n, n],
                 seconds,
                 median_seconds: med,

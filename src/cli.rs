@@ -121,8 +121,9 @@ pub struct BenchArgs {
     /// Workloads to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_values = ["w1", "w2", "w3"])]
     pub workloads: Vec<basinmap::bench::Workload>,
-    /// Engines, comma-separated: cpu, gpu (any adapter, software ones too). Default: the CPU
-    /// engine, and the GPU engine when wgpu finds a hardware GPU.
+    /// Engines, comma-separated: cpu (SIMD packs), cpu-scalar (the CPU engine one trajectory at
+    /// a time: the baseline of its SIMD path), gpu (any adapter, software ones too). Default: the
+    /// CPU engine, and the GPU engine when wgpu finds a hardware GPU.
     #[arg(long, value_delimiter = ',')]
     pub engines: Option<Vec<String>>,
     /// Grid side for every workload, instead of each one's own (1024, 1024, 256).

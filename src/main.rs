@@ -256,6 +256,7 @@ fn bench(args: &BenchArgs) -> basinmap::Result<()> {
             r.nominal_steps_per_second,
             r.gflops
         );
+        println!("   {}: {}", r.engine, r.detail);
         if let Some(l) = &r.lockstep {
             println!(
                 "   lockstep equivalent: every trajectory {} steps ({:.3e} steps), {:.2} s at this rate per step: early exit is {:.1}x faster",
