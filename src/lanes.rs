@@ -52,22 +52,9 @@ pub trait Lane:
     fn lanes_max(self, o: Self) -> Self;
     fn lanes_min(self, o: Self) -> Self;
     fn lanes_powf(self, e: Self) -> Self;
-    /// libm functions without a vector form here, by name (sin, cos, tan, asin, acos, atan,
-    /// sinh, cosh).
-    fn lanes_libm(self, f: Libm) -> Self;
-}
-
-/// The functions [`Lane::lanes_libm`] evaluates with libm, lane by lane.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Libm {
-    Sin,
-    Cos,
-    Tan,
-    Asin,
-    Acos,
-    Atan,
-    Sinh,
-    Cosh,
+    /// A function without a vector form here, lane by lane: `f32` or `f64` (libm's `sin`, …)
+    /// on each lane's value.
+    fn lanes_map(self, f32: fn(f32) -> f32, f64: fn(f64) -> f64) -> Self;
 }
 
 #[inline(always)]
@@ -124,7 +111,7 @@ pub fn eq<T: Lane>(a: T, b: T) -> T::Mask {
 }
 
 macro_rules! scalar_lane {
-    ($t:ty, $exp:expr, $tanh:expr) => {
+    ($t:ty, $exp:expr, $tanh:expr, $map:expr) => {
         impl Lane for $t {
             type Mask = bool;
             #[inline(always)]
@@ -191,24 +178,15 @@ macro_rules! scalar_lane {
             fn lanes_powf(self, e: Self) -> Self {
                 self.powf(e)
             }
-            fn lanes_libm(self, f: Libm) -> Self {
-                match f {
-                    Libm::Sin => self.sin(),
-                    Libm::Cos => self.cos(),
-                    Libm::Tan => self.tan(),
-                    Libm::Asin => self.asin(),
-                    Libm::Acos => self.acos(),
-                    Libm::Atan => self.atan(),
-                    Libm::Sinh => self.sinh(),
-                    Libm::Cosh => self.cosh(),
-                }
+            fn lanes_map(self, f32: fn(f32) -> f32, f64: fn(f64) -> f64) -> Self {
+                $map(self, f32, f64)
             }
         }
     };
 }
 
-scalar_lane!(f32, exp_f32, tanh_f32);
-scalar_lane!(f64, f64::exp, f64::tanh);
+scalar_lane!(f32, exp_f32, tanh_f32, |v, f: fn(f32) -> f32, _| f(v));
+scalar_lane!(f64, f64::exp, f64::tanh, |v, _, f: fn(f64) -> f64| f(v));
 
 /// e^x in f32 (Cephes `expf`: Cody–Waite reduction by ln 2, a degree-6 polynomial; ≤ 1 ulp in
 /// the normal range). Results below f32's smallest normal number are 0; NaN stays NaN.
@@ -412,8 +390,8 @@ impl<T: Lane<Mask = bool>, const N: usize> Lane for Pack<T, N> {
     fn lanes_powf(self, e: Self) -> Self {
         self.zip(e, T::lanes_powf)
     }
-    fn lanes_libm(self, f: Libm) -> Self {
-        self.map(|v| v.lanes_libm(f))
+    fn lanes_map(self, f32: fn(f32) -> f32, f64: fn(f64) -> f64) -> Self {
+        self.map(|v| v.lanes_map(f32, f64))
     }
 }
 

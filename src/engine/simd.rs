@@ -162,12 +162,11 @@ struct Job<'a, M, T: Real, const N: usize> {
 
 /// A pack's work buffers, reused from pack to pack.
 struct Buffers<T: Real, const N: usize> {
+    /// The parameters as loaded; `integrate` runs on a copy (see `retire`).
     p: Vec<Pack<T, N>>,
     x: Vec<Pack<T, N>>,
     /// Each lane's start (the escape test measures from it).
     x0: Vec<Pack<T, N>>,
-    /// The parameters as loaded (a stopped lane takes over a running lane's, see `retire`).
-    p0: Vec<Pack<T, N>>,
     scratch: Scratch<Pack<T, N>>,
     inputs: Vec<T>,
     lane_x: Vec<T>,
@@ -215,7 +214,6 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             p: self.base_p.clone(),
             x: self.base_x.clone(),
             x0: self.base_x.clone(),
-            p0: self.base_p.clone(),
             scratch: Scratch::new(ns),
             inputs: vec![T::zero(); np + ns],
             lane_x: vec![T::zero(); ns],
@@ -268,15 +266,12 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             for j in 0..N {
                 Self::lane(&b.p, j, &mut b.inputs[..np]);
                 Self::lane(&b.x, j, &mut b.inputs[np..]);
-                Self::lane(&b.x, j, &mut b.lane_x);
+                b.lane_x.copy_from_slice(&b.inputs[np..]);
                 plan.add_init_noise(&b.inputs, first + j.min(lanes - 1), &mut b.lane_x);
-                for (k, &v) in b.lane_x.iter().enumerate() {
-                    b.x[k].0[j] = v;
-                }
+                Self::set_lane(&mut b.x, j, &b.lane_x);
             }
         }
         b.x0.copy_from_slice(&b.x);
-        b.p0.copy_from_slice(&b.p);
         // As the scalar path starts each record (a run of 0 steps keeps it).
         b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
     }
@@ -286,6 +281,14 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     fn lane(packs: &[Pack<T, N>], j: usize, out: &mut [T]) {
         for (o, p) in out.iter_mut().zip(packs) {
             *o = p.0[j];
+        }
+    }
+
+    /// `values` into lane `j` of `packs`.
+    #[inline(always)]
+    fn set_lane(packs: &mut [Pack<T, N>], j: usize, values: &[T]) {
+        for (p, &v) in packs.iter_mut().zip(values) {
+            p.0[j] = v;
         }
     }
 
@@ -318,20 +321,20 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// instructions; only when one fails are the lanes looked at one by one.
     #[inline(always)]
     fn integrate(&self, first: usize, lanes: usize, b: &mut Buffers<T, N>) -> Lanes<N> {
-        // The parameters in a local array when they fit: the compiler then knows that no store
-        // to the state touches them, and keeps what it computes from them out of the step loop.
-        let mut p_heap = std::mem::take(&mut b.p);
+        // A copy of the parameters, which `retire` changes while `observe` needs them as loaded;
+        // in a local array when they fit: the compiler then knows that no store to the state
+        // touches them, and keeps what it computes from them out of the step loop.
+        let np = b.p.len();
         let mut p_stack = [Pack::<T, N>::zero(); P_STACK];
-        let np = p_heap.len();
+        let mut p_heap = Vec::new();
         let p: &mut [Pack<T, N>] = if np <= P_STACK {
-            p_stack[..np].copy_from_slice(&p_heap);
+            p_stack[..np].copy_from_slice(&b.p);
             &mut p_stack[..np]
         } else {
+            p_heap.extend_from_slice(&b.p);
             &mut p_heap
         };
-        let l = self.integrate_with(first, lanes, p, b);
-        b.p = p_heap;
-        l
+        self.integrate_with(first, lanes, p, b)
     }
 
     #[inline(always)]
@@ -341,13 +344,14 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let mut l = Lanes { running: [false; N], n_running: lanes, status: [Status::Undecided; N], steps: [0; N] };
         l.running[..lanes].iter_mut().for_each(|r| *r = true);
         // A start that is already out of bounds ends before its first step.
+        let mut start_loss = None;
         for j in 0..lanes {
             Self::lane(&b.x, j, &mut b.lane_x);
             let st = sc.escape_status(&b.lane_x);
             if st != Status::Running {
                 self.stop(j, st, 0, &mut l, b);
                 if self.recorded {
-                    let loss = model.field_and_loss(p, &b.x, &mut b.scratch.v);
+                    let loss = *start_loss.get_or_insert_with(|| model.field_and_loss(p, &b.x, &mut b.scratch.v));
                     b.records[j] = LossRecord::start(loss.0[j]);
                     b.records[j].add(0, T::of(RECORD_CAP), t_max, t_max);
                 }
@@ -405,9 +409,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 for j in (0..lanes).filter(|&j| l.running[j]) {
                     Self::lane(&b.x, j, &mut b.lane_x);
                     sc.add_noise(&mut b.lane_x, (first + j) as u32, n);
-                    for (k, &v) in b.lane_x.iter().enumerate() {
-                        b.x[k].0[j] = v;
-                    }
+                    Self::set_lane(&mut b.x, j, &b.lane_x);
                 }
             }
             n += 1;
@@ -496,7 +498,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// Lane `j`'s observables from its end state, in f32.
     fn observe(&self, j: usize, b: &mut Buffers<T, N>, out: &mut [f32]) {
         let ns = b.x.len();
-        Self::lane(&b.p0, j, &mut b.lane_p);
+        Self::lane(&b.p, j, &mut b.lane_p);
         if self.recorded {
             let k = self.n_obs - RECORDED.len();
             b.obs[k..].copy_from_slice(&b.records[j].observables(self.scalar.max_steps));

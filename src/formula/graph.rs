@@ -12,7 +12,7 @@
 //! and Rust `if` agree on every input, NaN included (NaN ≥ 0 is false in both); their
 //! derivatives are selects of derivatives.
 
-use crate::lanes::{self, Lane, Libm};
+use crate::lanes::{self, Lane};
 use std::collections::HashMap;
 
 pub type NodeId = u32;
@@ -92,14 +92,14 @@ impl Func {
             Func::Exp => lanes::exp(a),
             Func::Log => lanes::ln(a),
             Func::Sqrt => lanes::sqrt(a),
-            Func::Sin => a.lanes_libm(Libm::Sin),
-            Func::Cos => a.lanes_libm(Libm::Cos),
-            Func::Tan => a.lanes_libm(Libm::Tan),
-            Func::Asin => a.lanes_libm(Libm::Asin),
-            Func::Acos => a.lanes_libm(Libm::Acos),
-            Func::Atan => a.lanes_libm(Libm::Atan),
-            Func::Sinh => a.lanes_libm(Libm::Sinh),
-            Func::Cosh => a.lanes_libm(Libm::Cosh),
+            Func::Sin => a.lanes_map(f32::sin, f64::sin),
+            Func::Cos => a.lanes_map(f32::cos, f64::cos),
+            Func::Tan => a.lanes_map(f32::tan, f64::tan),
+            Func::Asin => a.lanes_map(f32::asin, f64::asin),
+            Func::Acos => a.lanes_map(f32::acos, f64::acos),
+            Func::Atan => a.lanes_map(f32::atan, f64::atan),
+            Func::Sinh => a.lanes_map(f32::sinh, f64::sinh),
+            Func::Cosh => a.lanes_map(f32::cosh, f64::cosh),
             Func::Tanh => lanes::tanh(a),
             Func::Abs => lanes::abs(a),
             // As the selects they are built as (NaN: -1 and 0).
