@@ -22,7 +22,7 @@ use crate::system::Stability;
 use serde::Serialize;
 
 /// What an attractor is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, PartialOrd, Ord)]
 pub enum Kind {
     #[serde(rename = "fixed")]
     Fixed,

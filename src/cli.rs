@@ -261,9 +261,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     /// `run` only: continue an interrupted run in the same output directory, reading back the
-    /// parts it saved (maps of more than 2^20 trajectories are saved part by part as they go).
+    /// parts it saved (maps of more than 2^20 trajectories are saved part by part as they go,
+    /// streamed ones tile by tile).
     #[arg(long, conflicts_with = "shard")]
     pub resume: bool,
+    /// `run` only: stream a 2-D map to disk tile by tile in bounded memory (maps whose outcomes
+    /// would take over 2 GiB are streamed anyway): the arrays are written in place, basins.png
+    /// row by row, and a deep-zoom pyramid with basins.html to view it.
+    #[arg(long, conflicts_with = "shard")]
+    pub stream: bool,
     /// `run` only: `all` spreads the map over every hardware GPU (every adapter with
     /// --engine gpu when there is no hardware one), each taking the next part when free.
     #[arg(long, value_name = "one|all", default_value = "one", value_parser = ["one", "all"])]
@@ -281,8 +287,8 @@ impl RunArgs {
 
     /// Refuses the flags that only `run` takes (`--shard`) for another command.
     pub fn only_for_run(&self, command: &str) -> Result<()> {
-        if self.shard.is_some() || self.resume || self.all_devices() {
-            return Err(Error::input(format!("--shard, --resume and --devices apply to `basinmap run` only, not to `{command}`")));
+        if self.shard.is_some() || self.resume || self.all_devices() || self.stream {
+            return Err(Error::input(format!("--shard, --resume, --stream and --devices apply to `basinmap run` only, not to `{command}`")));
         }
         Ok(())
     }

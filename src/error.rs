@@ -28,6 +28,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The user stopped the run (Ctrl-C) where it can be resumed.
+    #[error("{0}")]
+    Interrupted(String),
     /// Any other I/O failure.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -40,12 +43,14 @@ impl Error {
     }
 
     /// The process exit code for this error: 2 for what the user can fix in the command,
-    /// 1 for failures of the machine (GPU, disk).
+    /// 1 for failures of the machine (GPU, disk), 130 for a run stopped by Ctrl-C.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) | Error::Source(_) | Error::Scenario { .. } | Error::NoAdapter(_) => 2,
             Error::Write { .. } => 2,
             Error::Gpu(_) | Error::Io(_) => 1,
+            // As a shell reports a process stopped by SIGINT.
+            Error::Interrupted(_) => 130,
         }
     }
 }

@@ -10,7 +10,8 @@
 //! Systems are built in (system/) or defined by the user as a formula (formula/, compiled to
 //! both engines from one graph) or a WGSL file (system/custom.rs).
 //!
-//! [`run::execute`] drives the whole flow; each stage can also be used on its own.
+//! [`run::execute`] drives the whole flow; each stage can also be used on its own. Maps too large
+//! for memory take the same flow tile by tile ([`stream`]).
 //!
 //! ```no_run
 //! let scenario = basinmap::scenario::Scenario::default_map();
@@ -36,6 +37,7 @@ pub mod render;
 pub mod run;
 pub mod scenario;
 pub mod shard;
+pub mod stream;
 pub mod system;
 pub mod trace;
 

@@ -43,7 +43,25 @@ fn main() {
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 struct Bar(ProgressBar, bool);
 
+/// Set by the first Ctrl-C: the run stops after the part or tile in hand, resumable.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The first Ctrl-C asks the run to stop where `--resume` can continue it; a second one ends
+/// the process at once.
+fn stop_on_ctrl_c() {
+    use std::sync::atomic::Ordering;
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the tile in hand (Ctrl-C again to quit now; `--resume` continues)");
+    });
+}
+
 impl Observer for Bar {
+    fn should_stop(&self) -> bool {
+        STOP.load(std::sync::atomic::Ordering::SeqCst)
+    }
     fn progress(&self, done: u64, total: u64) {
         self.0.set_length(total);
         self.0.set_position(done);
@@ -79,7 +97,8 @@ fn run(args: &RunArgs) -> basinmap::Result<()> {
         }
         return Ok(());
     }
-    let resume = basinmap::run::RunOptions { resume: args.resume, all_devices: args.all_devices(), ..Default::default() };
+    stop_on_ctrl_c();
+    let resume = basinmap::run::RunOptions { resume: args.resume, all_devices: args.all_devices(), stream: args.stream, ..Default::default() };
     let report = basinmap::run::execute_resumable(&scenario, &args.output, &observer, &resume)?;
     observer.0.finish_and_clear();
     if args.quiet {

@@ -81,8 +81,17 @@ pub fn available_memory() -> u64 {
 }
 
 impl Plan {
-    /// Resolves `scenario` against its system and checks everything a run needs.
+    /// Resolves `scenario` against its system and checks everything a run needs, the memory to
+    /// hold its outcomes included.
     pub fn new(scenario: &Scenario) -> Result<Plan> {
+        let plan = Plan::resolve(scenario)?;
+        plan.check_memory(plan.n_trajectories())?;
+        Ok(plan)
+    }
+
+    /// [`Plan::new`] without the memory check: for runs that stream their outcomes to disk tile
+    /// by tile (see `stream`), or that decide how to run by the memory it would take.
+    pub fn resolve(scenario: &Scenario) -> Result<Plan> {
         // A full E[xxᵀ] becomes the spectrum and rotated E[xy] that deep-linear takes.
         let rotated;
         let scenario = match &scenario.network.xx {
@@ -250,11 +259,23 @@ impl Plan {
         if n > u32::MAX as u64 {
             return Err(Error::input(format!("a grid of {n} trajectories (samples included) is more than 2^32 - 1")));
         }
-        let need = n * bytes_per_trajectory(self.n_obs());
+        Ok(())
+    }
+
+    /// Host bytes `trajectories` of this plan need when held in memory at once (outcomes,
+    /// labels, scratch).
+    pub fn bytes_in_memory(&self, trajectories: usize) -> u64 {
+        trajectories as u64 * bytes_per_trajectory(self.n_obs())
+    }
+
+    /// Refuses to hold `trajectories` of this plan in memory when they would take more than 80 %
+    /// of the memory available.
+    pub fn check_memory(&self, trajectories: usize) -> Result<()> {
+        let need = self.bytes_in_memory(trajectories);
         let have = available_memory();
         if need > have / 10 * 8 {
             return Err(Error::input(format!(
-                "a grid of {} x {} needs about {:.1} GiB, more than the {:.1} GiB of memory available; lower COUNT",
+                "a grid of {} x {} held in memory needs about {:.1} GiB, more than the {:.1} GiB of memory available; lower COUNT, or stream it to disk (`basinmap run --stream`)",
                 self.nx(),
                 self.ny(),
                 need as f64 / (1u64 << 30) as f64,
@@ -409,6 +430,12 @@ impl Plan {
         let bound = |j: usize| (total as u128 * j as u128 / n as u128) as usize;
         self.part = Some(bound(k - 1)..bound(k));
         Ok(())
+    }
+
+    /// Restricts the plan to the trajectories `range` (a tile of a streamed map).
+    pub fn restrict(&mut self, range: Range<usize>) {
+        debug_assert!(range.end <= self.n_trajectories());
+        self.part = Some(range);
     }
 
     /// Splits the trajectories of [`Plan::range`] into contiguous tiles of at most `max` each.

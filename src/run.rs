@@ -23,7 +23,7 @@ pub struct Timings {
 }
 
 /// How many trajectories ended each way.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct Counts {
     pub trajectories: u64,
     pub converged: u64,
@@ -50,6 +50,29 @@ impl Counts {
             c.total_steps += n as u64;
         }
         c
+    }
+
+    /// Adds the counts of another part of the map.
+    pub fn add(&mut self, other: &Counts) {
+        self.trajectories += other.trajectories;
+        self.converged += other.converged;
+        self.diverged += other.diverged;
+        self.undecided += other.undecided;
+        self.nonfinite += other.nonfinite;
+        self.escaped += other.escaped;
+        self.total_steps += other.total_steps;
+    }
+
+    /// The warning for trajectories that reached a non-finite value, if any did.
+    pub fn nonfinite_warning(&self) -> Option<String> {
+        (self.nonfinite > 0).then(|| {
+            format!(
+                "{} of {} trajectories ({:.3}%) reached a non-finite value (NaN: the log or square root of a negative number, 0/0, ...); they are labelled nonfinite",
+                self.nonfinite,
+                self.trajectories,
+                100.0 * self.nonfinite as f64 / self.trajectories.max(1) as f64
+            )
+        })
     }
 }
 
@@ -83,6 +106,11 @@ pub trait Observer: Sync {
     fn progress(&self, _done: u64, _total: u64) {}
     /// The engine has been chosen.
     fn engine(&self, _info: &EngineInfo) {}
+    /// Whether the user asked the run to stop (Ctrl-C): a run saved part by part stops after the
+    /// part in hand, and `--resume` continues it.
+    fn should_stop(&self) -> bool {
+        false
+    }
 }
 
 /// Does nothing.
@@ -108,13 +136,19 @@ pub struct RunOptions {
     pub part_size: usize,
     /// Spread the map over every GPU (`--devices all`).
     pub all_devices: bool,
+    /// Stream the map to disk tile by tile (see [`crate::stream`]); maps too large to hold in
+    /// memory are streamed without being asked.
+    pub stream: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { resume: false, part_size: crate::shard::PART_TRAJECTORIES, all_devices: false }
+        RunOptions { resume: false, part_size: crate::shard::PART_TRAJECTORIES, all_devices: false, stream: false }
     }
 }
+
+/// Maps whose outcomes would take more host memory than this are streamed to disk.
+pub const STREAM_ABOVE_BYTES: u64 = 2 << 30;
 
 /// The engine of `plan`, or with `all_devices` every GPU together.
 pub fn engine_for(plan: &Plan, all_devices: bool) -> Result<Box<dyn engine::Engine>> {
@@ -130,14 +164,25 @@ pub fn engine_for(plan: &Plan, all_devices: bool) -> Result<Box<dyn engine::Engi
 
 /// [`execute_with`], saving a map larger than one part as it goes (under `out/.parts/`) so that
 /// an interrupted run continues with `resume` where it stopped, with identical results.
+/// A 2-D map is streamed to disk tile by tile (see [`crate::stream`]) when `resume.stream` asks
+/// for it or its outcomes would take more than [`STREAM_ABOVE_BYTES`] or most of the memory.
 pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observer, resume: &RunOptions) -> Result<Report> {
     let t0 = Instant::now();
-    let plan = Plan::new(scenario)?;
+    let plan = Plan::resolve(scenario)?;
+    let n = plan.n_trajectories();
+    let too_big = plan.bytes_in_memory(n) > STREAM_ABOVE_BYTES || plan.check_memory(n).is_err();
+    let stream = resume.stream || (too_big && plan.y.is_some());
+    if !stream {
+        plan.check_memory(n)?;
+    }
     let dir = OutputDir::prepare(out)?;
     let engine = engine_for(&plan, resume.all_devices)?;
     let info = engine.info();
     observer.engine(&info);
     let setup = t0.elapsed().as_secs_f64();
+    if stream {
+        return crate::stream::execute(scenario, &plan, engine.as_ref(), &dir, resume, observer, setup);
+    }
 
     let t1 = Instant::now();
     let in_parts = resume.resume || plan.n_trajectories() > resume.part_size;
@@ -170,14 +215,7 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info
     let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
     let counts = Counts::of(outcomes);
     let mut warnings = plan.warnings();
-    if counts.nonfinite > 0 {
-        warnings.push(format!(
-            "{} of {} trajectories ({:.3}%) reached a non-finite value (NaN: the log or square root of a negative number, 0/0, ...); they are labelled nonfinite",
-            counts.nonfinite,
-            counts.trajectories,
-            100.0 * counts.nonfinite as f64 / counts.trajectories.max(1) as f64
-        ));
-    }
+    warnings.extend(counts.nonfinite_warning());
     warnings.extend(classification.warnings);
     let boundary = match plan.y {
         Some(_) if plan.nx() >= 2 && plan.ny() >= 2 => {
@@ -221,7 +259,22 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info
 /// path test), invariant observables for networks (stability at each attractor's representative,
 /// re-integrated in f64; named phases moved to the front).
 pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
-    let groups = Groups { shape: plan.group_shape(), of: (0..plan.n_trajectories()).map(|i| plan.group_of(i)).collect() };
+    let mut c = label_window(plan, outcomes, 0);
+    if matches!(plan.system, System::Network(_)) {
+        name_phases(plan, outcomes, &mut c);
+    }
+    c
+}
+
+/// [`label`] for the trajectories `start..start + outcomes.len()` of `plan` on their own (a
+/// window of whole rows of a streamed map), without naming network phases; the attractors'
+/// representatives are indices into `outcomes`.
+pub(crate) fn label_window(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
+    let (gx, _) = plan.group_shape();
+    let global: Vec<usize> = (start..start + outcomes.len()).map(|i| plan.group_of(i)).collect();
+    let (first_row, last_row) = global.iter().fold((usize::MAX, 0), |(lo, hi), &g| (lo.min(g / gx), hi.max(g / gx)));
+    let first_row = first_row.min(last_row);
+    let groups = Groups { shape: (gx, last_row - first_row + 1), of: global.iter().map(|g| g - first_row * gx).collect() };
     let spec = plan.system.spec();
     let on_state = spec.features.is_none();
     let features: Vec<usize> = match &spec.features {
@@ -239,7 +292,7 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
     }
     // A system written in WGSL has no host model: no stability, no path test.
     let host = plan.system.has_host_model() && on_state;
-    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
+    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, start + i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
     struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
     impl ModelVisitor for Path<'_> {
         type Output = bool;
@@ -249,15 +302,12 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
             small_gradient_path(m, &inputs[..plan.n_params], a, b, plan.dynamics.tol, plan.classify.cluster_tol)
         }
     }
-    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, i, a, b)).unwrap_or(false);
+    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, start + i, a, b)).unwrap_or(false);
     let mut c = classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected);
     if !on_state && plan.system.has_host_model() {
         for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-            a.stability = Some(representative_stability(plan, a.representative));
+            a.stability = Some(representative_stability(plan, start + a.representative));
         }
-    }
-    if matches!(plan.system, System::Network(_)) {
-        name_phases(plan, outcomes, &mut c);
     }
     c
 }
@@ -419,7 +469,7 @@ fn plan_title(plan: &Plan) -> String {
 
 /// The legend line of an attractor on a map: id, kind, phase, stability, then where it is
 /// (the first observables' representative values, or its share for the other kinds).
-fn legend_label(a: &Attractor, names: &[&str]) -> String {
+pub(crate) fn legend_label(a: &Attractor, names: &[&str]) -> String {
     let mut words = attractor_label(a);
     if a.kind == Kind::Fixed && !a.pooled {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{n}={}", crate::trace::fmt_value(o.value))).collect();

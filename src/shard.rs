@@ -46,7 +46,8 @@ pub fn parse(text: &str) -> Result<(usize, usize)> {
 /// Runs the `k`-th of `n` parts of `scenario` and writes its outcomes to `out`.
 /// With `all_devices`, the part is spread over every GPU.
 pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: &dyn Observer, all_devices: bool) -> Result<ShardInfo> {
-    let plan = Plan::new(scenario)?;
+    // Only the shard's part is held in memory (checked in `compute_part`).
+    let plan = Plan::resolve(scenario)?;
     let engine = crate::run::engine_for(&plan, all_devices)?;
     observer.engine(&engine.info());
     let (info, _) = compute_part(scenario, &plan, engine.as_ref(), k, n, out, &|d, total| observer.progress(d, total))?;
@@ -57,6 +58,7 @@ pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: 
 fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k: usize, n: usize, out: &Path, progress: engine::Progress<'_>) -> Result<(ShardInfo, Outcomes)> {
     let mut plan = plan.clone();
     plan.shard(k, n)?;
+    plan.check_memory(plan.range().len())?;
     let dir = OutputDir::prepare(out)?;
     remove_marker(&dir)?;
     let info = engine.info();
@@ -120,6 +122,9 @@ pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engin
         done += o.len() as u64;
         observer.progress(done, total as u64);
         all.append(&o);
+        if k < n && observer.should_stop() {
+            return Err(Error::Interrupted(format!("stopped after part {k} of {n}; `basinmap run --resume` with the same scenario and output continues")));
+        }
     }
     Ok((all, integrate, Some(computed)))
 }

@@ -97,7 +97,10 @@ fn bad_input_is_a_one_line_error() {
     rejected(&["run", "--param", "r=abc"], &[], "'abc' is not a finite number");
     rejected(&["run", "--x", "r=0:1:0"], &[], "COUNT must be at least 1");
     rejected(&["run", "--x", "r=0:1:200000", "--y", "m=0:1:200000"], &[], "more than 2^32 - 1");
-    rejected(&["run", "--x", "r=0:1:60000", "--y", "m=0:1:60000"], &[], "of memory available");
+    // A map this large is streamed to disk; a shard of it is held in memory.
+    rejected(&["run", "--shard", "1/2", "--x", "r=0:1:60000", "--y", "m=0:1:60000"], &[], "of memory available");
+    rejected(&["run", "--stream", "--x", "r=0:1:100"], &[], "--stream maps 2-D grids");
+    rejected(&["trace", "--stream"], &[], "apply to `basinmap run` only");
     rejected(&["run", "--lr", "-0.1"], &[], "--lr must be a positive number");
     rejected(&["run", "--dynamics", "rk4", "--dt", "0"], &[], "--dt must be a positive number");
     rejected(&["run", "--steps", "-5"], &[], "error");

@@ -96,7 +96,7 @@ fn an_interrupted_run_resumes_from_its_saved_parts() {
     let whole = dir.path().join("whole");
     execute(&s, &whole).unwrap();
     // 3000 trajectories in parts of 700: 5 parts. Interrupted after the first three.
-    let parts = RunOptions { resume: false, part_size: 700, all_devices: false };
+    let parts = RunOptions { part_size: 700, ..Default::default() };
     let out = dir.path().join("resumed");
     for k in 1..=3 {
         run_shard(&s, k, 5, &out.join(basinmap::shard::PARTS_DIR).join(k.to_string()), &Silent, false).unwrap();

@@ -100,7 +100,7 @@ pub struct EngineInfo {
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// An engine that can run plans.
-pub trait Engine {
+pub trait Engine: Send + Sync {
     fn info(&self) -> EngineInfo;
     /// Integrates every trajectory of `plan`.
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes>;

@@ -43,3 +43,89 @@ pub fn read_npy(path: &std::path::Path) -> Result<(Vec<usize>, Vec<f64>)> {
     .map_err(|e| bad(e.to_string()))?;
     Ok((shape, values))
 }
+
+// The arrays below are written as raw little-endian bytes under a `<` dtype.
+#[cfg(target_endian = "big")]
+compile_error!("basinmap writes .npy arrays in place as little-endian bytes");
+
+/// A .npy array of a fixed shape on disk, written in place range by range and read back the
+/// same way, so that a map larger than memory goes to disk tile by tile.
+pub struct NpyArray<T> {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// Bytes before the data.
+    header: u64,
+    len: usize,
+    _element: std::marker::PhantomData<T>,
+}
+
+impl<T: npyz::AutoSerialize + bytemuck::Pod> NpyArray<T> {
+    /// Creates (or truncates) `path` as an array of `shape`, zero-filled.
+    pub fn create(path: &std::path::Path, shape: &[usize]) -> Result<Self> {
+        let fail = |source| crate::Error::Write { path: path.to_path_buf(), source };
+        let mut header = Vec::new();
+        let dims: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
+        npyz::WriteOptions::<T>::new().default_dtype().shape(&dims).writer(&mut header).write_header_only().map_err(fail)?;
+        let len: usize = shape.iter().product();
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path).map_err(fail)?;
+        use std::io::Write;
+        (&file).write_all(&header).map_err(fail)?;
+        file.set_len(header.len() as u64 + (len * std::mem::size_of::<T>()) as u64).map_err(fail)?;
+        Ok(NpyArray { file, path: path.to_path_buf(), header: header.len() as u64, len, _element: Default::default() })
+    }
+
+    /// Opens an array [`NpyArray::create`] made, checking its dtype and shape.
+    pub fn open(path: &std::path::Path, shape: &[usize]) -> Result<Self> {
+        let bad = |why: String| crate::Error::input(format!("{}: {why}", path.display()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| bad(e.to_string()))?;
+        let header = npyz::NpyHeader::from_reader(std::io::BufReader::new(&file)).map_err(|e| bad(format!("not a .npy file ({e})")))?;
+        let want: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
+        if header.shape() != want.as_slice() || header.dtype() != T::default_dtype() {
+            return Err(bad(format!("holds {:?} of {}, not {want:?} of {}", header.shape(), header.dtype().descr(), T::default_dtype().descr())));
+        }
+        let len: usize = shape.iter().product();
+        let bytes = file.metadata().map_err(|e| bad(e.to_string()))?.len();
+        let data = (len * std::mem::size_of::<T>()) as u64;
+        if bytes < data {
+            return Err(bad(format!("is {bytes} bytes long, too short for its shape")));
+        }
+        Ok(NpyArray { file, path: path.to_path_buf(), header: bytes - data, len, _element: Default::default() })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn seek(&mut self, first: usize, n: usize) -> std::io::Result<()> {
+        use std::io::Seek;
+        if first + n > self.len {
+            return Err(std::io::Error::other(format!("elements {first}..{} are outside the array of {}", first + n, self.len)));
+        }
+        self.file.seek(std::io::SeekFrom::Start(self.header + (first * std::mem::size_of::<T>()) as u64)).map(|_| ())
+    }
+
+    /// Writes `data` as elements `first..first + data.len()` (C order).
+    pub fn write_at(&mut self, first: usize, data: &[T]) -> Result<()> {
+        use std::io::Write;
+        self.seek(first, data.len())
+            .and_then(|_| self.file.write_all(bytemuck::cast_slice(data)))
+            .map_err(|source| crate::Error::Write { path: self.path.clone(), source })
+    }
+
+    /// Reads elements `first..first + out.len()` into `out`.
+    pub fn read_at(&mut self, first: usize, out: &mut [T]) -> Result<()> {
+        use std::io::Read;
+        self.seek(first, out.len())
+            .and_then(|_| self.file.read_exact(bytemuck::cast_slice_mut(out)))
+            .map_err(|e| crate::Error::input(format!("{}: {e}", self.path.display())))
+    }
+
+    /// Flushes what was written to the disk.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(|source| crate::Error::Write { path: self.path.clone(), source })
+    }
+}

@@ -16,10 +16,16 @@ pub fn basin_image(nx: usize, ny: usize, samples: usize, labels: &[u32], steps: 
     }
     super::sample_mean_image(nx, ny, samples, |i| {
         let l = labels[i] as usize;
-        let t = if slowest[l] > 0 { (1.0 + steps[i] as f32).ln() / (1.0 + slowest[l] as f32).ln() } else { 0.0 };
-        let shade = 1.0 - 0.55 * t;
-        colours[l].map(|c| c as f32 * shade)
+        shaded(colours[l], steps[i], slowest[l])
     })
+}
+
+/// The colour of a trajectory that took `steps` to reach an attractor of colour `colour` whose
+/// slowest trajectory took `slowest`: darker the slower, on a log scale.
+pub fn shaded(colour: [u8; 3], steps: u32, slowest: u32) -> [f32; 3] {
+    let t = if slowest > 0 { (1.0 + steps as f32).ln() / (1.0 + slowest as f32).ln() } else { 0.0 };
+    let shade = 1.0 - 0.55 * t;
+    colour.map(|c| c as f32 * shade)
 }
 
 #[cfg(test)]

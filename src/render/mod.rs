@@ -7,6 +7,7 @@ pub mod basins;
 pub mod curves;
 pub mod fonts;
 pub mod palette;
+pub mod pyramid;
 pub mod trainability;
 
 use image::{Rgb, RgbImage};
@@ -17,14 +18,20 @@ pub fn sample_mean_image(nx: usize, ny: usize, samples: usize, colour: impl Fn(u
     let mut img = RgbImage::new(nx as u32, ny as u32);
     for iy in 0..ny {
         for ix in 0..nx {
-            let mut sum = [0.0f32; 3];
-            for i in (iy * nx + ix) * samples..(iy * nx + ix + 1) * samples {
-                let c = colour(i);
-                (0..3).for_each(|k| sum[k] += c[k]);
-            }
-            let px = Rgb(sum.map(|v| (v / samples as f32).round() as u8));
-            img.put_pixel(ix as u32, (ny - 1 - iy) as u32, px);
+            let first = (iy * nx + ix) * samples;
+            img.put_pixel(ix as u32, (ny - 1 - iy) as u32, Rgb(mean_pixel(first..first + samples, &colour)));
         }
     }
     img
+}
+
+/// The mean of the colours `colour(i)` over `trajectories` (one pixel's samples), rounded.
+pub fn mean_pixel(trajectories: std::ops::Range<usize>, colour: &impl Fn(usize) -> [f32; 3]) -> [u8; 3] {
+    let n = trajectories.len() as f32;
+    let mut sum = [0.0f32; 3];
+    for i in trajectories {
+        let c = colour(i);
+        (0..3).for_each(|k| sum[k] += c[k]);
+    }
+    sum.map(|v| (v / n).round() as u8)
 }

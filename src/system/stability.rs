@@ -8,7 +8,7 @@ use nalgebra::DMatrix;
 use serde::Serialize;
 
 /// What kind of critical point a fixed point is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stability {
     /// Every Hessian eigenvalue positive: a stable fixed point.

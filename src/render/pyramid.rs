@@ -1,0 +1,329 @@
+//! Images too large to hold in memory, written row by row from the top: one PNG streamed to
+//! disk ([`PngRows`]), and a Deep Zoom pyramid ([`Pyramid`]: `NAME.dzi`, `NAME_files/LEVEL/
+//! COL_ROW.png` tiles of 256 pixels, every level half the one above down to 1 × 1) that
+//! OpenSeadragon shows in a browser, with a small HTML page beside it.
+//!
+//! Each level keeps one row of tiles and one unpaired row in memory, so the pyramid of a
+//! 32768 × 32768 map takes about 2 · 256 · 32768 · 3 bytes (50 MB) however tall the map is.
+
+use crate::{Error, Result};
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+
+/// Tile side of the pyramid, in pixels.
+pub const TILE: usize = 256;
+
+/// The largest pyramid level kept whole as an overview (annotated figures are drawn on it).
+pub const OVERVIEW: usize = 1024;
+
+/// A PNG written row by row, top row first.
+pub struct PngRows {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: png::StreamWriter<'static, std::io::BufWriter<std::fs::File>>,
+}
+
+impl PngRows {
+    /// Starts `path` (written beside it and renamed into place by [`PngRows::finish`]).
+    pub fn create(path: &Path, width: usize, height: usize) -> Result<PngRows> {
+        let partial = path.with_extension("png.partial");
+        let fail = |e: png::EncodingError| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) };
+        let file = std::fs::File::create(&partial).map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let writer = encoder.write_header().map_err(fail)?.into_stream_writer().map_err(fail)?;
+        Ok(PngRows { path: path.to_path_buf(), partial, writer })
+    }
+
+    /// Appends one row of RGB pixels.
+    pub fn push_row(&mut self, row: &[u8]) -> Result<()> {
+        use std::io::Write;
+        self.writer.write_all(row).map_err(|source| Error::Write { path: self.path.clone(), source })
+    }
+
+    /// Ends the image (every row must have been pushed) and moves it into place.
+    pub fn finish(self) -> Result<()> {
+        let fail = |source| Error::Write { path: self.path.clone(), source };
+        self.writer.finish().map_err(|e| fail(std::io::Error::other(e)))?;
+        std::fs::rename(&self.partial, &self.path).map_err(fail)
+    }
+}
+
+/// One level of the pyramid being filled.
+struct Level {
+    index: u32,
+    width: usize,
+    /// Rows of the current row of tiles (RGB, `width` pixels each).
+    band: Vec<u8>,
+    /// Tile rows already written.
+    tile_row: usize,
+    /// A row waiting for its partner to be halved into the level below.
+    unpaired: Option<Vec<u8>>,
+    /// All rows, for the overview level.
+    keep: Option<Vec<u8>>,
+}
+
+/// A Deep Zoom pyramid written as the rows of its full-resolution image arrive, top first.
+pub struct Pyramid {
+    files: PathBuf,
+    /// Level 0 (1 × 1) first.
+    levels: Vec<Level>,
+    height: usize,
+}
+
+impl Pyramid {
+    /// Starts the pyramid of a `width` × `height` image: `dir/NAME.dzi`, `dir/NAME_files/`, and
+    /// `dir/NAME.html`, a page that shows it with OpenSeadragon.
+    pub fn create(dir: &Path, name: &str, width: usize, height: usize, title: &str) -> Result<Pyramid> {
+        let files = dir.join(format!("{name}_files"));
+        let fail = |path: PathBuf| move |source| Error::Write { path, source };
+        if files.exists() {
+            std::fs::remove_dir_all(&files).map_err(fail(files.clone()))?;
+        }
+        let top = levels_above_one(width, height);
+        let mut levels = Vec::new();
+        let mut kept = false;
+        for index in 0..=top {
+            let shrink = top - index;
+            let (w, h) = (width.div_ceil(1 << shrink), height.div_ceil(1 << shrink));
+            std::fs::create_dir_all(files.join(index.to_string())).map_err(fail(files.clone()))?;
+            // The overview: the largest level that fits OVERVIEW (levels run small to large).
+            let keep = w <= OVERVIEW && h <= OVERVIEW;
+            levels.push(Level { index, width: w, band: Vec::new(), tile_row: 0, unpaired: None, keep: keep.then(Vec::new) });
+            kept |= keep;
+        }
+        // Only the largest level within OVERVIEW keeps its rows.
+        if kept {
+            let last = levels.iter().rposition(|l| l.keep.is_some()).expect("one kept");
+            levels.iter_mut().take(last).for_each(|l| l.keep = None);
+        }
+        let dzi = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Image xmlns=\"http://schemas.microsoft.com/deepzoom/2008\" Format=\"png\" Overlap=\"0\" TileSize=\"{TILE}\">\n  <Size Width=\"{width}\" Height=\"{height}\"/>\n</Image>\n"
+        );
+        let dzi_path = dir.join(format!("{name}.dzi"));
+        std::fs::write(&dzi_path, dzi).map_err(fail(dzi_path.clone()))?;
+        let html_path = dir.join(format!("{name}.html"));
+        std::fs::write(&html_path, viewer_page(name, width, height, title)).map_err(fail(html_path.clone()))?;
+        Ok(Pyramid { files, levels, height })
+    }
+
+    /// Appends the next row (RGB) of the full-resolution image, top first.
+    pub fn push_row(&mut self, row: &[u8]) -> Result<()> {
+        let top = self.levels.len() - 1;
+        self.push(top, row.to_vec())
+    }
+
+    fn push(&mut self, level: usize, row: Vec<u8>) -> Result<()> {
+        let l = &mut self.levels[level];
+        debug_assert_eq!(row.len(), 3 * l.width);
+        l.band.extend_from_slice(&row);
+        if let Some(k) = l.keep.as_mut() {
+            k.extend_from_slice(&row);
+        }
+        if l.band.len() == 3 * l.width * TILE {
+            self.write_band(level)?;
+        }
+        if level > 0 {
+            let l = &mut self.levels[level];
+            match l.unpaired.take() {
+                None => l.unpaired = Some(row),
+                Some(above) => {
+                    let half = halve(&above, Some(&row), l.width);
+                    self.push(level - 1, half)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the current row of tiles of `level` and empties it.
+    fn write_band(&mut self, level: usize) -> Result<()> {
+        use rayon::prelude::*;
+        let l = &mut self.levels[level];
+        if l.band.is_empty() {
+            return Ok(());
+        }
+        let (width, rows) = (l.width, l.band.len() / (3 * l.width));
+        let dir = self.files.join(l.index.to_string());
+        let band = std::mem::take(&mut l.band);
+        let tile_row = l.tile_row;
+        l.tile_row += 1;
+        (0..width.div_ceil(TILE)).into_par_iter().try_for_each(|col| {
+            let x0 = col * TILE;
+            let w = TILE.min(width - x0);
+            let mut tile = RgbImage::new(w as u32, rows as u32);
+            for (y, dst) in tile.chunks_exact_mut(3 * w).enumerate() {
+                dst.copy_from_slice(&band[3 * (y * width + x0)..3 * (y * width + x0 + w)]);
+            }
+            let path = dir.join(format!("{col}_{tile_row}.png"));
+            tile.save(&path).map_err(|e| Error::Write { path, source: std::io::Error::other(e) })
+        })
+    }
+
+    /// Writes what is left of every level; returns the overview (the largest level no more
+    /// than [`OVERVIEW`] pixels on a side), once every row has been pushed.
+    pub fn finish(mut self) -> Result<RgbImage> {
+        for level in (0..self.levels.len()).rev() {
+            if let Some(last) = self.levels[level].unpaired.take() {
+                let half = halve(&last, None, self.levels[level].width);
+                self.push(level - 1, half)?;
+            }
+            self.write_band(level)?;
+        }
+        let top = self.levels.len() - 1;
+        let l = self.levels.iter_mut().rev().find(|l| l.keep.is_some()).expect("level 0 is 1 x 1");
+        let rows = l.keep.take().expect("kept");
+        let shrink = top - l.index as usize;
+        let h = self.height.div_ceil(1 << shrink);
+        RgbImage::from_raw(l.width as u32, h as u32, rows).ok_or_else(|| Error::Io(std::io::Error::other("pyramid overview: rows missing")))
+    }
+}
+
+/// The levels above 1 × 1: ⌈log2(max side)⌉.
+fn levels_above_one(width: usize, height: usize) -> u32 {
+    let side = width.max(height).max(1);
+    usize::BITS - (side - 1).leading_zeros()
+}
+
+/// Two rows (or one, at an odd bottom edge) of `width` pixels averaged 2 × 2 into one row of
+/// ⌈width/2⌉, rounding to nearest.
+fn halve(a: &[u8], b: Option<&[u8]>, width: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(3 * width.div_ceil(2));
+    for x in (0..width).step_by(2) {
+        let xs = if x + 1 < width { &[x, x + 1][..] } else { &[x][..] };
+        for c in 0..3 {
+            let mut sum = 0u32;
+            let mut n = 0u32;
+            for row in [Some(a), b].into_iter().flatten() {
+                for &xi in xs {
+                    sum += row[3 * xi + c] as u32;
+                    n += 1;
+                }
+            }
+            out.push(((sum + n / 2) / n) as u8);
+        }
+    }
+    out
+}
+
+/// A page that shows `NAME.dzi` with OpenSeadragon (loaded from a CDN). The tile source is given
+/// inline so the page also works opened straight from disk (file://), where browsers refuse to
+/// fetch the .dzi.
+fn viewer_page(name: &str, width: usize, height: usize, title: &str) -> String {
+    let title = title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<script src="https://cdn.jsdelivr.net/npm/openseadragon@4.1.1/build/openseadragon/openseadragon.min.js"></script>
+<style>html, body {{ margin: 0; height: 100%; background: #222; color: #ddd; font: 14px sans-serif; }}
+#map {{ width: 100%; height: calc(100% - 2em); }} p {{ margin: 0.4em 0.8em; }}</style>
+</head>
+<body>
+<p>{title}: {width} &times; {height} pixels, x to the right and y upward. Scroll to zoom, drag to pan.</p>
+<div id="map"></div>
+<script>
+OpenSeadragon({{
+  id: "map",
+  prefixUrl: "https://cdn.jsdelivr.net/npm/openseadragon@4.1.1/build/openseadragon/images/",
+  showNavigator: true,
+  maxZoomPixelRatio: 8,
+  imageSmoothingEnabled: false,
+  tileSources: {{
+    Image: {{
+      xmlns: "http://schemas.microsoft.com/deepzoom/2008",
+      Url: "{name}_files/",
+      Format: "png",
+      Overlap: "0",
+      TileSize: "{TILE}",
+      Size: {{ Width: "{width}", Height: "{height}" }}
+    }}
+  }}
+}});
+</script>
+</body>
+</html>
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_reach_one_pixel() {
+        assert_eq!(levels_above_one(1, 1), 0);
+        assert_eq!(levels_above_one(2, 1), 1);
+        assert_eq!(levels_above_one(256, 100), 8);
+        assert_eq!(levels_above_one(257, 3), 9);
+        assert_eq!(levels_above_one(32768, 32768), 15);
+    }
+
+    #[test]
+    fn halving_averages_and_keeps_odd_edges() {
+        let a = [0, 0, 0, 10, 10, 10, 7, 8, 9];
+        let b = [20, 20, 20, 30, 30, 30, 9, 8, 7];
+        assert_eq!(halve(&a, Some(&b), 3), vec![15, 15, 15, 8, 8, 8]);
+        assert_eq!(halve(&a, None, 3), vec![5, 5, 5, 7, 8, 9]);
+    }
+
+    /// Every tile of every level is where Deep Zoom puts it, of the right size, and each level
+    /// is the one above halved.
+    #[test]
+    fn pyramid_tiles_every_level() {
+        let (w, h) = (600, 300);
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Pyramid::create(dir.path(), "m", w, h, "test").unwrap();
+        let pixel = |x: usize, y: usize| [(x % 256) as u8, (y % 256) as u8, ((x * 7 + y * 3) % 256) as u8];
+        for y in 0..h {
+            let row: Vec<u8> = (0..w).flat_map(|x| pixel(x, y)).collect();
+            p.push_row(&row).unwrap();
+        }
+        let overview = p.finish().unwrap();
+        let files = dir.path().join("m_files");
+        let top = levels_above_one(w, h);
+        assert_eq!(top, 10);
+        for level in 0..=top {
+            let shrink = top - level;
+            let (lw, lh) = (w.div_ceil(1 << shrink), h.div_ceil(1 << shrink));
+            for col in 0..lw.div_ceil(TILE) {
+                for row in 0..lh.div_ceil(TILE) {
+                    let t = image::open(files.join(format!("{level}/{col}_{row}.png"))).unwrap().to_rgb8();
+                    assert_eq!((t.width() as usize, t.height() as usize), ((lw - col * TILE).min(TILE), (lh - row * TILE).min(TILE)), "level {level} tile {col}_{row}");
+                }
+            }
+            assert_eq!(std::fs::read_dir(files.join(level.to_string())).unwrap().count(), lw.div_ceil(TILE) * lh.div_ceil(TILE));
+        }
+        // Full resolution: tile 2_1 holds pixels from (512, 256).
+        let t = image::open(files.join(format!("{top}/2_1.png"))).unwrap().to_rgb8();
+        assert_eq!(t.get_pixel(5, 7).0, pixel(517, 263));
+        // One level down: the 2 × 2 mean.
+        let t = image::open(files.join(format!("{}/0_0.png", top - 1))).unwrap().to_rgb8();
+        let mean = |c: usize| ((0..4).map(|k| pixel(2 * 3 + k % 2, 2 * 4 + k / 2)[c] as u32).sum::<u32>() + 2) / 4;
+        assert_eq!(t.get_pixel(3, 4).0, [mean(0) as u8, mean(1) as u8, mean(2) as u8]);
+        // The overview is the largest level within OVERVIEW pixels: here the full image.
+        assert_eq!((overview.width(), overview.height()), (600, 300));
+        assert_eq!(overview.get_pixel(517, 263).0, pixel(517, 263));
+        let html = std::fs::read_to_string(dir.path().join("m.html")).unwrap();
+        assert!(html.contains("Url: \"m_files/\"") && html.contains("Width: \"600\""));
+        assert!(std::fs::read_to_string(dir.path().join("m.dzi")).unwrap().contains("Width=\"600\" Height=\"300\""));
+    }
+
+    #[test]
+    fn png_rows_make_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.png");
+        let mut png = PngRows::create(&path, 3, 2).unwrap();
+        png.push_row(&[1, 2, 3, 4, 5, 6, 7, 8, 9]).unwrap();
+        png.push_row(&[9, 8, 7, 6, 5, 4, 3, 2, 1]).unwrap();
+        png.finish().unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(img.get_pixel(1, 0).0, [4, 5, 6]);
+        assert_eq!(img.get_pixel(2, 1).0, [1, 2, 3]);
+    }
+}

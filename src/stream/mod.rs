@@ -1,0 +1,364 @@
+//! Maps larger than memory. The grid is cut into tiles of whole rows; while the engine computes
+//! one tile, the one before is classified (with the last row of the tile before it, so branches
+//! continue across tiles, see [`registry`]) and written in place into the output arrays. Then
+//! the map is painted row by row, top first, into basins.png and its deep-zoom pyramid. Memory
+//! stays at a few tiles whatever the map's size.
+//!
+//! The state after each tile (the attractors so far and the overlap row) is saved beside the
+//! arrays, so a run stopped anywhere continues with `--resume` from its last finished tile and
+//! ends with the same files as a run never stopped.
+
+pub mod registry;
+
+use crate::engine::{Engine, Outcomes};
+use crate::io::{attractors_csv, npy::NpyArray, OutputDir, RUN_JSON};
+use crate::plan::Plan;
+use crate::render::{basins::shaded, mean_pixel, palette, pyramid};
+use crate::run::{Counts, Observer, Report, RunOptions, Timings};
+use crate::scenario::Scenario;
+use crate::{Error, Result};
+use registry::Registry;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The directory, inside the output directory, that holds a streamed run in progress.
+pub const STATE_DIR: &str = ".stream";
+const STATE_JSON: &str = "state.json";
+
+/// Most warnings kept from the tiles' own classifications.
+const MAX_TILE_WARNINGS: usize = 8;
+
+/// Where a streamed run stands after its last finished tile.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct State {
+    basinmap: String,
+    scenario: Scenario,
+    rows_per_tile: usize,
+    tiles_done: usize,
+    registry: Registry,
+    /// The last row of the last tile done: outcomes (observables as f32 bits, so they read
+    /// back exactly) and provisional attractor ids.
+    overlap_status: Vec<u32>,
+    overlap_steps: Vec<u32>,
+    overlap_observables: Vec<u32>,
+    overlap_ids: Vec<u32>,
+    counts: Counts,
+    /// Engine seconds and trajectory-steps of this and earlier sessions.
+    integrate: f64,
+    warnings: Vec<String>,
+}
+
+/// The arrays a streamed run writes in place.
+struct Arrays {
+    labels: NpyArray<i32>,
+    steps: NpyArray<u32>,
+    observables: Vec<NpyArray<f32>>,
+    /// File names, in the state directory and then the output directory.
+    names: Vec<String>,
+}
+
+impl Arrays {
+    fn names(plan: &Plan) -> Vec<String> {
+        let mut names = vec!["labels.npy".to_string(), "steps.npy".to_string()];
+        names.extend(plan.system.spec().observable_names().iter().map(|n| format!("{n}.npy")));
+        names
+    }
+
+    fn create_or_open(plan: &Plan, dir: &Path, shape: &[usize], open: bool) -> Result<Arrays> {
+        let names = Arrays::names(plan);
+        let observables = names[2..]
+            .iter()
+            .map(|n| if open { NpyArray::open(&dir.join(n), shape) } else { NpyArray::create(&dir.join(n), shape) })
+            .collect::<Result<Vec<_>>>()?;
+        let (labels, steps) = if open {
+            (NpyArray::open(&dir.join(&names[0]), shape)?, NpyArray::open(&dir.join(&names[1]), shape)?)
+        } else {
+            (NpyArray::create(&dir.join(&names[0]), shape)?, NpyArray::create(&dir.join(&names[1]), shape)?)
+        };
+        Ok(Arrays { labels, steps, observables, names })
+    }
+
+    /// Writes the outcomes and provisional ids of the trajectories from `first`.
+    fn write(&mut self, first: usize, o: &Outcomes, ids: &[u32]) -> Result<()> {
+        let labels: Vec<i32> = ids.iter().map(|&l| l as i32).collect();
+        self.labels.write_at(first, &labels)?;
+        self.steps.write_at(first, &o.steps)?;
+        for (k, a) in self.observables.iter_mut().enumerate() {
+            a.write_at(first, &o.column(k))?;
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.labels.sync()?;
+        self.steps.sync()?;
+        self.observables.iter().try_for_each(|a| a.sync())
+    }
+}
+
+/// Runs `plan` (a 2-D map) on `engine` streamed to disk in tiles of about `options.part_size`
+/// trajectories (whole rows), writing its files to `dir`; with `options.resume`, continues from
+/// the state a stopped run of the same scenario saved there.
+pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &OutputDir, options: &RunOptions, observer: &dyn Observer, setup: f64) -> Result<Report> {
+    if plan.y.is_none() {
+        return Err(Error::input("--stream maps 2-D grids (give y as well as x); a 1-D scan this large would not fit one image row either"));
+    }
+    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+    let row = nx * k;
+    let rows_per_tile = (options.part_size / row).clamp(1, ny);
+    // Two tiles are in flight (one computed, one classified), each with its window and labels.
+    plan.check_memory(4 * (rows_per_tile + 1) * row)?;
+    let n_tiles = ny.div_ceil(rows_per_tile);
+    let total = plan.n_trajectories();
+    let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
+    let state_dir = dir.path().join(STATE_DIR);
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write { path, source }
+    };
+
+    // A saved state of the same scenario and tiling, with its arrays, or a fresh start.
+    let saved = if options.resume { read_state(&state_dir).filter(|s| s.scenario == *scenario && s.rows_per_tile == rows_per_tile) } else { None };
+    let (mut state, mut arrays) = match saved.map(|s| Arrays::create_or_open(plan, &state_dir, &shape, true).map(|a| (s, a))) {
+        Some(Ok(pair)) => pair,
+        _ => {
+            if state_dir.exists() {
+                std::fs::remove_dir_all(&state_dir).map_err(fail(&state_dir))?;
+            }
+            std::fs::create_dir_all(&state_dir).map_err(fail(&state_dir))?;
+            let fresh = State {
+                basinmap: env!("CARGO_PKG_VERSION").into(),
+                scenario: scenario.clone(),
+                rows_per_tile,
+                tiles_done: 0,
+                registry: Registry::default(),
+                overlap_status: Vec::new(),
+                overlap_steps: Vec::new(),
+                overlap_observables: Vec::new(),
+                overlap_ids: Vec::new(),
+                counts: Counts::default(),
+                integrate: 0.0,
+                warnings: Vec::new(),
+            };
+            (fresh, Arrays::create_or_open(plan, &state_dir, &shape, false)?)
+        }
+    };
+
+    let first_tile = state.tiles_done;
+    let tile_range = |t: usize| t * rows_per_tile * row..((t + 1) * rows_per_tile).min(ny) * row;
+    observer.progress(tile_range(first_tile).start as u64, total as u64);
+    let (mut computed_steps, mut session_seconds) = (0u64, 0.0);
+    // The engine computes tile t + 1 while tile t is classified and written.
+    std::thread::scope(|s| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Outcomes>, f64)>(1);
+        s.spawn(move || {
+            for t in first_tile..n_tiles {
+                let mut tile = plan.clone();
+                tile.restrict(tile_range(t));
+                let start = tile_range(t).start as u64;
+                let t0 = Instant::now();
+                let o = engine.run(&tile, &|d, _| observer.progress(start + d, total as u64));
+                let failed = o.is_err();
+                if tx.send((t, o, t0.elapsed().as_secs_f64())).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for (t, outcomes, seconds) in rx {
+            let outcomes = outcomes?;
+            state.integrate += seconds;
+            session_seconds += seconds;
+            computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();
+            take_tile(plan, &mut state, &mut arrays, tile_range(t).start, &outcomes)?;
+            arrays.sync()?;
+            state.tiles_done = t + 1;
+            write_state(&state_dir, &state)?;
+            observer.progress(tile_range(t).end as u64, total as u64);
+            if t + 1 < n_tiles && observer.should_stop() {
+                return Err(Error::Interrupted(format!(
+                    "stopped after tile {} of {n_tiles}; `basinmap run --resume` with the same scenario and output continues from there",
+                    t + 1
+                )));
+            }
+        }
+        Ok(())
+    })?;
+
+    let t2 = Instant::now();
+    let numbering = state.registry.number(total as u64, plan.classify.max_attractors);
+    let classify_s = t2.elapsed().as_secs_f64();
+
+    // Paint, and rewrite the provisional ids as final ones.
+    let t3 = Instant::now();
+    let colours = palette::colours(&numbering.attractors);
+    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: basins over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str())));
+    let overview = paint(plan, &mut arrays, &numbering, &colours, dir.path(), &state_dir, &title)?;
+    arrays.sync()?;
+    let mut files: Vec<String> = vec!["basins.png".into(), "basins.dzi".into(), "basins.html".into(), "basins_files/".into()];
+    if let Some((x, y)) = crate::render::annotated::axes(plan) {
+        use crate::render::annotated::{write, AnnotatedMap};
+        let names = plan.system.spec().observable_names();
+        let legend = numbering.attractors.iter().map(|a| (colours[a.id as usize], crate::run::legend_label(a, &names))).collect();
+        let map = AnnotatedMap { title: title.clone(), image: &overview, x, y, legend, colour_bar: None };
+        files.extend(write(dir, "basins_annotated", &map)?);
+    }
+    let mut moved = arrays.names.clone();
+    if k > 1 {
+        moved.push("fractions.npy".into());
+    }
+    drop(arrays);
+    for name in &moved {
+        std::fs::rename(state_dir.join(name), dir.path().join(name)).map_err(fail(&dir.path().join(name)))?;
+    }
+    files.extend(moved);
+    let names = plan.system.spec().observable_names();
+    dir.write_bytes("attractors.csv", attractors_csv(&numbering.attractors, &names, &colours).as_bytes())?;
+    files.push("attractors.csv".into());
+    files.push(RUN_JSON.into());
+
+    let mut warnings = plan.warnings();
+    warnings.extend(state.counts.nonfinite_warning());
+    warnings.extend(numbering.warnings.iter().cloned());
+    warnings.extend(state.warnings.iter().cloned());
+    warnings.push(format!(
+        "streamed in {n_tiles} tiles of {rows_per_tile} rows: the images are basins.png, its deep-zoom pyramid (basins.html) and basins_annotated.png drawn on a {}x{} overview; not made for streamed maps: {}",
+        overview.width(),
+        overview.height(),
+        skipped(plan).join(", ")
+    ));
+    let report = Report {
+        basinmap: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.clone(),
+        engine: engine.info(),
+        grid: [nx, ny],
+        observables: names.iter().map(|n| n.to_string()).collect(),
+        // Engine seconds of every session of the run; the rate is this session's.
+        timings: Timings { setup, integrate: state.integrate, classify: classify_s, write: t3.elapsed().as_secs_f64() },
+        steps_per_second: computed_steps as f64 / session_seconds.max(1e-9),
+        counts: state.counts.clone(),
+        attractors: numbering.attractors,
+        boundary: None,
+        escape: None,
+        warnings,
+        files,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    dir.write_bytes(RUN_JSON, json.as_bytes())?;
+    std::fs::remove_dir_all(&state_dir).map_err(fail(&state_dir))?;
+    Ok(report)
+}
+
+/// What an in-memory run of `plan` would also write that a streamed one does not.
+fn skipped(plan: &Plan) -> Vec<&'static str> {
+    let mut s = vec!["boundary measures", "steps_annotated.png"];
+    if plan.system.spec().loss_record {
+        s.push("trainability.png");
+    }
+    if plan.dynamics.escape > 0.0 {
+        s.push("escape_time.npy and its statistics");
+    }
+    if matches!(plan.system, crate::system::System::Network(_)) {
+        s.push("named network phases");
+    }
+    s
+}
+
+/// Classifies one tile (trajectories from `first`) with the overlap row before it, records its
+/// attractors, writes its arrays, and keeps its last row as the next overlap.
+fn take_tile(plan: &Plan, state: &mut State, arrays: &mut Arrays, first: usize, tile: &Outcomes) -> Result<()> {
+    let n_obs = tile.n_obs;
+    let overlap = state.overlap_status.len();
+    let mut window = Outcomes {
+        status: state.overlap_status.clone(),
+        steps: state.overlap_steps.clone(),
+        observables: state.overlap_observables.iter().map(|&b| f32::from_bits(b)).collect(),
+        n_obs,
+    };
+    window.append(tile);
+    let start = first - overlap;
+    let local = crate::run::label_window(plan, &window, start);
+    let ids = state.registry.absorb(&window, start, overlap, &state.overlap_ids, &local);
+    arrays.write(first, tile, &ids)?;
+    state.counts.add(&Counts::of(tile));
+    for w in local.warnings {
+        if state.warnings.len() < MAX_TILE_WARNINGS {
+            let row = plan.point_of(first) / plan.nx();
+            state.warnings.push(format!("in the tile from row {row}: {w}"));
+        }
+    }
+    let row = plan.nx() * plan.samples;
+    let last = tile.len() - row..tile.len();
+    state.overlap_status = tile.status[last.clone()].to_vec();
+    state.overlap_steps = tile.steps[last.clone()].to_vec();
+    state.overlap_observables = tile.observables[last.start * n_obs..last.end * n_obs].iter().map(|v| v.to_bits()).collect();
+    state.overlap_ids = ids[ids.len() - row..].to_vec();
+    Ok(())
+}
+
+/// Paints basins.png and its pyramid from the arrays, top row first, rewriting the labels with
+/// their final ids on the way (and writing fractions.npy when there are several samples).
+/// Returns the pyramid's overview.
+fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &registry::Numbering, colours: &[[u8; 3]], out: &Path, state_dir: &Path, title: &str) -> Result<image::RgbImage> {
+    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+    let row = nx * k;
+    let n_attr = numbering.attractors.len();
+    let mut png = pyramid::PngRows::create(&out.join("basins.png"), nx, ny)?;
+    let mut pyr = pyramid::Pyramid::create(out, "basins", nx, ny, title)?;
+    let mut fractions = (k > 1).then(|| NpyArray::<f32>::create(&state_dir.join("fractions.npy"), &[ny, nx, n_attr])).transpose()?;
+    let band = (crate::shard::PART_TRAJECTORIES / row).clamp(1, ny);
+    let mut labels = vec![0i32; band * row];
+    let mut steps = vec![0u32; band * row];
+    let mut pixels = vec![0u8; 3 * nx];
+    // Bands from the top of the picture (the largest y) down.
+    let mut top = ny;
+    while top > 0 {
+        let bottom = top.saturating_sub(band);
+        let n = (top - bottom) * row;
+        arrays.labels.read_at(bottom * row, &mut labels[..n])?;
+        arrays.steps.read_at(bottom * row, &mut steps[..n])?;
+        for l in labels[..n].iter_mut() {
+            *l = numbering.final_id[*l as usize] as i32;
+        }
+        arrays.labels.write_at(bottom * row, &labels[..n])?;
+        if let Some(f) = fractions.as_mut() {
+            let final_ids: Vec<u32> = labels[..n].iter().map(|&l| l as u32).collect();
+            f.write_at(bottom * nx * n_attr, &crate::run::fractions(&final_ids, k, n_attr))?;
+        }
+        let colour = |i: usize| {
+            let l = labels[i] as usize;
+            shaded(colours[l], steps[i], numbering.slowest[l])
+        };
+        for iy in (bottom..top).rev() {
+            let r = (iy - bottom) * row;
+            for ix in 0..nx {
+                let p = mean_pixel(r + ix * k..r + (ix + 1) * k, &colour);
+                pixels[3 * ix..3 * ix + 3].copy_from_slice(&p);
+            }
+            png.push_row(&pixels)?;
+            pyr.push_row(&pixels)?;
+        }
+        top = bottom;
+    }
+    if let Some(f) = &fractions {
+        f.sync()?;
+    }
+    png.finish()?;
+    pyr.finish()
+}
+
+fn read_state(dir: &Path) -> Option<State> {
+    let text = std::fs::read_to_string(dir.join(STATE_JSON)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Saves the state atomically: written beside its name, then renamed.
+fn write_state(dir: &Path, state: &State) -> Result<()> {
+    let path: PathBuf = dir.join(STATE_JSON);
+    let partial = dir.join(format!("{STATE_JSON}.partial"));
+    let fail = |source| Error::Write { path: path.clone(), source };
+    let json = serde_json::to_vec(state).map_err(|e| fail(std::io::Error::other(e)))?;
+    std::fs::write(&partial, json).map_err(fail)?;
+    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(fail)?;
+    std::fs::rename(&partial, &path).map_err(fail)
+}

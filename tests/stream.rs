@@ -1,0 +1,147 @@
+//! Streamed runs (`run --stream`): tile by tile in bounded memory, they label and paint a map as
+//! a run held in memory does, write its deep-zoom pyramid, and resume after a stop with the
+//! files of a run never stopped.
+
+use basinmap::io::npy::read_npy;
+use basinmap::run::{execute, execute_resumable, Observer, RunOptions, Silent};
+use basinmap::scenario::Scenario;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn scenario(toml: &str) -> Scenario {
+    Scenario::from_toml(toml).expect("valid scenario")
+}
+
+/// Streamed in tiles of `rows` rows.
+fn streamed(rows: usize, nx: usize) -> RunOptions {
+    RunOptions { stream: true, part_size: rows * nx, ..Default::default() }
+}
+
+fn same_file(a: &Path, b: &Path, name: &str) {
+    assert_eq!(std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap(), "{name} differs");
+}
+
+/// The streamed map equals the one held in memory: every array byte for byte, the attractors'
+/// ids, kinds, counts, stability and observable ranges, and basins.png pixel for pixel.
+fn streamed_equals_in_memory(toml: &str, nx: usize, rows: usize) {
+    let s = scenario(toml);
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, tiled) = (dir.path().join("whole"), dir.path().join("tiled"));
+    let a = execute(&s, &whole).unwrap();
+    let b = execute_resumable(&s, &tiled, &Silent, &streamed(rows, nx)).unwrap();
+    assert!(b.warnings.iter().any(|w| w.starts_with("streamed in")), "{:?}", b.warnings);
+    let names = ["labels.npy", "steps.npy"].into_iter().map(String::from).chain(a.observables.iter().map(|o| format!("{o}.npy")));
+    for name in names {
+        same_file(&whole, &tiled, &name);
+    }
+    assert_eq!(a.attractors.len(), b.attractors.len(), "{:?}\n{:?}", a.attractors, b.attractors);
+    assert!(a.attractors.len() >= 2);
+    for (x, y) in a.attractors.iter().zip(&b.attractors) {
+        assert_eq!((x.id, x.kind, x.stability, x.pooled, x.count), (y.id, y.kind, y.stability, y.pooled, y.count));
+        for (p, q) in x.observables.iter().zip(&y.observables) {
+            assert_eq!((p.min, p.max), (q.min, q.max));
+        }
+    }
+    assert_eq!(a.counts, b.counts);
+    let png = |d: &Path| image::open(d.join("basins.png")).unwrap().to_rgb8();
+    assert_eq!(png(&whole), png(&tiled));
+    // Not attractors.csv: an attractor's representative value is the mean over its largest
+    // cluster, which a tile sees only a part of (a parameter point's starts span every tile).
+}
+
+#[test]
+fn a_streamed_map_is_the_map_held_in_memory() {
+    // The default kind of map: y a starting value, so each parameter point's trajectories span
+    // every tile.
+    streamed_equals_in_memory("engine='cpu'\nsystem='landau'\nx='r=-0.5:0.5:61'\ny='m=-1.5:1.5:47'\n[params]\nu=-1.0\nw=1.0", 61, 5);
+    // y a parameter: branches of fixed points continue from tile to tile through the overlap
+    // row (a first-order transition between two minima and the origin).
+    streamed_equals_in_memory("engine='cpu'\nsystem='landau'\nx='m=-1.5:1.5:40'\ny='r=-0.5:0.5:53'\n[params]\nu=-1.0\nw=1.0", 40, 4);
+    // Tiles of one row each.
+    streamed_equals_in_memory("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:17'\ny='m=-1.5:1.5:12'\n[params]\nu=-1.0\nw=1.0", 17, 1);
+}
+
+#[test]
+fn a_streamed_map_with_samples_writes_fractions() {
+    let toml = "engine='cpu'\nsystem='deep-linear'\nx='gamma=0.05:0.8:9'\ny='init_scale=0.01:0.5:7'\nsamples=3\nseed=4\n[params]\nD=2\nd0=2\n[dynamics]\nsteps=3000";
+    let s = scenario(toml);
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, tiled) = (dir.path().join("whole"), dir.path().join("tiled"));
+    execute(&s, &whole).unwrap();
+    let b = execute_resumable(&s, &tiled, &Silent, &streamed(2, 9 * 3)).unwrap();
+    for name in ["steps.npy", "fractions.npy", "labels.npy"] {
+        let (shape, _) = read_npy(&tiled.join(name)).unwrap();
+        assert_eq!(shape[..2], [7, 9], "{name}");
+    }
+    // Without phase naming (in-memory runs only) ids may differ; the partition may not.
+    let (_, la) = read_npy(&whole.join("labels.npy")).unwrap();
+    let (_, lb) = read_npy(&tiled.join("labels.npy")).unwrap();
+    let pairs: std::collections::BTreeSet<(i64, i64)> = la.iter().zip(&lb).map(|(&x, &y)| (x as i64, y as i64)).collect();
+    let firsts: std::collections::BTreeSet<i64> = pairs.iter().map(|p| p.0).collect();
+    assert_eq!(pairs.len(), firsts.len(), "one streamed id per in-memory id: {pairs:?}");
+    assert_eq!(pairs.len(), b.attractors.len());
+    let (_, f) = read_npy(&tiled.join("fractions.npy")).unwrap();
+    for point in f.chunks(b.attractors.len()) {
+        assert!((point.iter().sum::<f64>() - 1.0).abs() < 1e-6);
+    }
+    assert!(b.warnings.iter().any(|w| w.contains("named network phases")));
+}
+
+/// Stops the run when asked the `after`-th time.
+struct StopAfter(AtomicUsize, usize, std::sync::Mutex<Vec<u64>>);
+
+impl Observer for StopAfter {
+    fn progress(&self, done: u64, _total: u64) {
+        self.2.lock().unwrap().push(done);
+    }
+    fn should_stop(&self) -> bool {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1 >= self.1
+    }
+}
+
+#[test]
+fn a_stopped_streamed_run_resumes_to_the_same_files() {
+    let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.5:0.5:300'\ny='m=-1.5:1.5:170'\n[params]\nu=-1.0\nw=1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let (once, stopped) = (dir.path().join("once"), dir.path().join("stopped"));
+    // Tiles of 20 rows: 9 tiles; the pyramid has levels 0..=9.
+    let options = streamed(20, 300);
+    execute_resumable(&s, &once, &Silent, &options).unwrap();
+    let stop = StopAfter(AtomicUsize::new(0), 3, Default::default());
+    let err = execute_resumable(&s, &stopped, &stop, &options).unwrap_err();
+    assert!(err.to_string().contains("stopped after tile 3 of 9") && err.exit_code() == 130, "{err}");
+    assert!(!stopped.join("run.json").exists() && stopped.join(basinmap::stream::STATE_DIR).exists());
+    // Resumed: tiles 1-3 are read back, not computed again.
+    let seen = StopAfter(AtomicUsize::new(0), usize::MAX, Default::default());
+    execute_resumable(&s, &stopped, &seen, &RunOptions { resume: true, ..options.clone() }).unwrap();
+    assert!(seen.2.lock().unwrap().iter().all(|&d| d >= 3 * 20 * 300), "{:?}", seen.2.lock().unwrap());
+    assert!(!stopped.join(basinmap::stream::STATE_DIR).exists(), "a finished run removes its state");
+    for name in ["labels.npy", "steps.npy", "m.npy", "loss.npy", "basins.png", "attractors.csv", "basins.dzi", "basins.html", "basins_annotated.png"] {
+        same_file(&once, &stopped, name);
+    }
+    let mut tiles = 0;
+    for level in 0..=9 {
+        for entry in std::fs::read_dir(once.join("basins_files").join(level.to_string())).unwrap() {
+            let name = entry.unwrap().file_name();
+            same_file(&once.join("basins_files").join(level.to_string()), &stopped.join("basins_files").join(level.to_string()), name.to_str().unwrap());
+            tiles += 1;
+        }
+    }
+    // 300 x 170: 2 x 1 tiles at full size, then 1 per level below.
+    assert_eq!(tiles, 2 + 9);
+    // Without --resume, a saved state is discarded and everything computed again.
+    let again = StopAfter(AtomicUsize::new(0), 2, Default::default());
+    execute_resumable(&s, &stopped, &again, &options).unwrap_err();
+    let fresh = StopAfter(AtomicUsize::new(0), usize::MAX, Default::default());
+    execute_resumable(&s, &stopped, &fresh, &options).unwrap();
+    assert_eq!(fresh.2.lock().unwrap()[0], 0);
+    same_file(&once, &stopped, "labels.npy");
+}
+
+#[test]
+fn streaming_needs_a_2d_map() {
+    let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.5:0.5:100'");
+    let dir = tempfile::tempdir().unwrap();
+    let err = execute_resumable(&s, dir.path(), &Silent, &streamed(1, 100)).unwrap_err();
+    assert!(err.to_string().contains("2-D"), "{err}");
+}
