@@ -26,6 +26,9 @@ use std::time::Instant;
 pub const STATE_DIR: &str = ".stream";
 const STATE_JSON: &str = "state.json";
 
+/// Most fixed-point branches one tile keeps apart before pooling the smallest.
+const TILE_MAX_ATTRACTORS: usize = 1024;
+
 /// Most warnings kept from the tiles' own classifications.
 const MAX_TILE_WARNINGS: usize = 8;
 
@@ -145,6 +148,10 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         }
     };
 
+    // Tiles pool nothing themselves (a pool would join branches the next tiles tell apart):
+    // the cap applies to the whole map's branches at the end.
+    let mut tile_plan = plan.clone();
+    tile_plan.classify.max_attractors = TILE_MAX_ATTRACTORS.max(plan.classify.max_attractors);
     let first_tile = state.tiles_done;
     let tile_range = |t: usize| t * rows_per_tile * row..((t + 1) * rows_per_tile).min(ny) * row;
     observer.progress(tile_range(first_tile).start as u64, total as u64);
@@ -170,7 +177,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
             state.integrate += seconds;
             session_seconds += seconds;
             computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();
-            take_tile(plan, &mut state, &mut arrays, tile_range(t).start, &outcomes)?;
+            take_tile(&tile_plan, &mut state, &mut arrays, tile_range(t).start, &outcomes)?;
             arrays.sync()?;
             state.tiles_done = t + 1;
             write_state(&state_dir, &state)?;
