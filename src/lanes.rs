@@ -52,6 +52,8 @@ pub trait Lane:
     fn lanes_max(self, o: Self) -> Self;
     fn lanes_min(self, o: Self) -> Self;
     fn lanes_powf(self, e: Self) -> Self;
+    /// `self · b + c` rounded once.
+    fn lanes_fma(self, b: Self, c: Self) -> Self;
     /// A function without a vector form here, lane by lane: `f32` or `f64` (libm's `sin`, …)
     /// on each lane's value.
     fn lanes_map(self, f32: fn(f32) -> f32, f64: fn(f64) -> f64) -> Self;
@@ -89,6 +91,12 @@ pub fn min<T: Lane>(a: T, b: T) -> T {
 #[inline(always)]
 pub fn powf<T: Lane>(x: T, e: T) -> T {
     x.lanes_powf(e)
+}
+/// `a · b + c` with one rounding (WGSL `fma`): one instruction where the processor has FMA,
+/// and exactly the same bits in every lane and instruction set (libm's `fma` otherwise).
+#[inline(always)]
+pub fn fma<T: Lane>(a: T, b: T, c: T) -> T {
+    a.lanes_fma(b, c)
 }
 /// `cond ? a : b` per lane (WGSL `select(b, a, cond)`).
 #[inline(always)]
@@ -177,6 +185,10 @@ macro_rules! scalar_lane {
             #[inline(always)]
             fn lanes_powf(self, e: Self) -> Self {
                 self.powf(e)
+            }
+            #[inline(always)]
+            fn lanes_fma(self, b: Self, c: Self) -> Self {
+                self.mul_add(b, c)
             }
             fn lanes_map(self, f32: fn(f32) -> f32, f64: fn(f64) -> f64) -> Self {
                 $map(self, f32, f64)
@@ -389,6 +401,13 @@ impl<T: Lane<Mask = bool>, const N: usize> Lane for Pack<T, N> {
     #[inline(always)]
     fn lanes_powf(self, e: Self) -> Self {
         self.zip(e, T::lanes_powf)
+    }
+    #[inline(always)]
+    fn lanes_fma(mut self, b: Self, c: Self) -> Self {
+        for i in 0..N {
+            self.0[i] = self.0[i].lanes_fma(b.0[i], c.0[i]);
+        }
+        self
     }
     fn lanes_map(self, f32: fn(f32) -> f32, f64: fn(f64) -> f64) -> Self {
         self.map(|v| v.lanes_map(f32, f64))

@@ -99,7 +99,7 @@ fn bad_input_is_a_one_line_error() {
     rejected(&["run", "--x", "r=0:1:200000", "--y", "m=0:1:200000"], &[], "more than 2^32 - 1");
     // A map this large is streamed to disk; a shard of it is held in memory.
     rejected(&["run", "--shard", "1/2", "--x", "r=0:1:60000", "--y", "m=0:1:60000"], &[], "of memory available");
-    rejected(&["run", "--stream", "--x", "r=0:1:100"], &[], "--stream maps 2-D grids");
+    rejected(&["run", "--stream", "--x", "r=0:1:100", "--y", "none"], &[], "--stream maps 2-D grids");
     rejected(&["trace", "--stream"], &[], "apply to `basinmap run` only");
     rejected(&["run", "--lr", "-0.1"], &[], "--lr must be a positive number");
     rejected(&["run", "--dynamics", "rk4", "--dt", "0"], &[], "--dt must be a positive number");

@@ -10,9 +10,10 @@ fn sys_loss(x: State) -> f32 {
 fn sys_field(x: State) -> State {
     let m = x[0];
     let m2 = m * m;
+    // F'(m) = ((6w m^2 + 4u) m^2 + (3c m + 2r)) m - h, Horner with fused multiply-adds (as the CPU).
+    let inner = fma(fma(6.0 * P[P_w], m2, 4.0 * P[P_u]), m2, fma(3.0 * P[P_c], m, 2.0 * P[P_r]));
     var v: State;
-    v[0] = -(2.0 * P[P_r] * m + 3.0 * P[P_c] * m2 + 4.0 * P[P_u] * m2 * m
-             + 6.0 * P[P_w] * m2 * m2 * m - P[P_h]);
+    v[0] = -fma(inner, m, -P[P_h]);
     return v;
 }
 

@@ -213,17 +213,21 @@ impl<T: Lane> Stepper<T> {
         Stepper { seed: plan.seed, ..Stepper::new(&plan.dynamics) }
     }
 
+    /// The gradient-descent step x ← x + lr·v (gd.wgsl), `v` the field at `x`.
+    #[inline(always)]
+    pub fn euler(&self, x: &mut [T], v: &[T]) {
+        let h = self.step;
+        for (xi, &vi) in x.iter_mut().zip(v) {
+            *xi = *xi + h * vi;
+        }
+    }
+
     /// One step from `x` given `v = field(x)` (WGSL `advance`); for a pack, of every lane.
     #[inline(always)]
     pub fn advance<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) {
         let h = self.step;
         match self.method {
-            Method::Gd => {
-                let n = x.len();
-                for i in 0..n {
-                    x[i] = x[i] + h * s.v[i];
-                }
-            }
+            Method::Gd => self.euler(x, &s.v),
             Method::Rk4 => {
                 let half = T::of(0.5) * h;
                 let [k1, k2, k3, k4] = &mut s.k;

@@ -17,7 +17,7 @@
 
 use super::cpu::{Scratch, Stepper};
 use super::{Outcomes, Progress, Status};
-use crate::dynamics::{norm, LossRecord, RECORD_CAP};
+use crate::dynamics::{norm, LossRecord, Method, RECORD_CAP};
 use crate::lanes::Pack;
 use num_traits::Zero;
 use crate::plan::Plan;
@@ -178,6 +178,16 @@ struct Buffers<T: Real, const N: usize> {
     obs: Vec<T>,
 }
 
+/// Why [`Job::steps_until_flag`] returned.
+enum Flag {
+    /// Some lane's field is below the tolerance at the current step (not taken yet).
+    Tolerance,
+    /// Some lane is out of bounds (or far from its start) after the step just taken.
+    Bounds,
+    /// Every step was taken.
+    Done,
+}
+
 /// How each lane of a pack stands.
 struct Lanes<const N: usize> {
     running: [bool; N],
@@ -255,11 +265,25 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 b.x[target - np].0[j] = v;
             }
         };
+        // The grid point of each lane, counted on from the first one's (a division per lane
+        // would cost as much as several steps of a small system).
+        let g = plan.point_of(first);
+        let (mut col, mut row, mut sample) = (g % nx, g / nx, first % plan.samples);
         for j in 0..N {
-            let g = plan.point_of(first + j.min(lanes - 1));
-            set(b, plan.x.target, j, self.xs[g % nx]);
+            set(b, plan.x.target, j, self.xs[col]);
             if let Some(y) = &plan.y {
-                set(b, y.target, j, self.ys[g / nx]);
+                set(b, y.target, j, self.ys[row]);
+            }
+            if j + 1 < lanes {
+                sample += 1;
+                if sample == plan.samples {
+                    sample = 0;
+                    col += 1;
+                    if col == nx {
+                        col = 0;
+                        row += 1;
+                    }
+                }
             }
         }
         if self.random_init {
@@ -363,7 +387,22 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             }
         }
         let mut n = 0u32;
+        // Maps without noise or loss record step in a tight loop until some lane may stop.
+        let tight = !self.recorded && !sc.noisy();
         while n < t_max && l.n_running > 0 {
+            if tight {
+                match self.steps_until_flag(p, b, &mut n) {
+                    // Some lane may have converged at step n: the step below decides.
+                    Flag::Tolerance => {}
+                    Flag::Bounds => {
+                        for j in self.check_lanes(n, &mut l, b) {
+                            self.retire(j, &l, p, b);
+                        }
+                        continue;
+                    }
+                    Flag::Done => break,
+                }
+            }
             let loss = if self.recorded {
                 Some(model.field_and_loss(p, &b.x, &mut b.scratch.v))
             } else {
@@ -413,7 +452,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 }
             }
             n += 1;
-            if !self.all_within(b) {
+            if !self.all_within(&b.x, &b.x0) {
                 for j in self.check_lanes(n, &mut l, b) {
                     self.retire(j, &l, p, b);
                 }
@@ -427,12 +466,89 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         l
     }
 
+    /// Steps every lane from step `n` until one may stop or `max_steps` is reached: the steps of
+    /// [`Self::integrate_with`] without noise or loss record and with nothing that can change
+    /// the parameters, which are copied into a local array here so that the compiler keeps
+    /// what it computes from them (2r, 4u, 6w of Landau) out of the loop.
+    #[inline(always)]
+    fn steps_until_flag(&self, p: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
+        let mut local = [Pack::<T, N>::zero(); P_STACK];
+        let np = p.len();
+        if self.scalar.method == Method::Gd && np <= P_STACK && matches!(M::STATE_LEN, 1 | 2) {
+            // The field's coefficients, computed once: the compiler would not keep them in
+            // registers (5 parameters of 8 registers each), and computed them again each step.
+            self.model.coefficients(p, &mut local[..np]);
+            return match M::STATE_LEN {
+                1 => self.gd_steps_until_flag::<1>(&local[..np], b, n),
+                _ => self.gd_steps_until_flag::<2>(&local[..np], b, n),
+            };
+        }
+        let p: &[Pack<T, N>] = if np <= P_STACK {
+            local[..np].copy_from_slice(p);
+            &local[..np]
+        } else {
+            p
+        };
+        let (sc, model) = (&self.scalar, self.model);
+        while *n < sc.max_steps {
+            model.field(p, &b.x, &mut b.scratch.v);
+            if self.converging(&b.scratch.v) {
+                return Flag::Tolerance;
+            }
+            self.packed.advance(model, p, &mut b.x, &mut b.scratch);
+            *n += 1;
+            if !self.all_within(&b.x, &b.x0) {
+                return Flag::Bounds;
+            }
+        }
+        Flag::Done
+    }
+
+    /// [`Self::steps_until_flag`] for gradient descent on a state of `NS` components, held in
+    /// local arrays: the compiler keeps them in registers through the loop (a state in the
+    /// buffers is stored and loaded back at every step). `k`: the model's coefficients.
+    #[inline(always)]
+    fn gd_steps_until_flag<const NS: usize>(&self, k: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
+        let (sc, model) = (&self.scalar, self.model);
+        let mut x: [Pack<T, N>; NS] = std::array::from_fn(|k| b.x[k]);
+        let mut v = [Pack::<T, N>::zero(); NS];
+        let mut flag = Flag::Done;
+        // A local step count: through `n` the compiler would store it at every step.
+        let mut steps = *n;
+        while steps < sc.max_steps {
+            model.field_of_coefficients(k, &x, &mut v);
+            if self.converging(&v) {
+                flag = Flag::Tolerance;
+                break;
+            }
+            self.packed.euler(&mut x, &v);
+            steps += 1;
+            if !self.all_within(&x, &b.x0) {
+                flag = Flag::Bounds;
+                break;
+            }
+        }
+        *n = steps;
+        b.x[..NS].copy_from_slice(&x);
+        flag
+    }
+
+    /// Whether some lane's field `v` is below the tolerance (never without a tolerance).
+    #[inline(always)]
+    fn converging(&self, v: &[Pack<T, N>]) -> bool {
+        if !self.check_tol {
+            return false;
+        }
+        let size = norm(v);
+        (0..N).fold(false, |a, j| a | (size.0[j] < self.scalar.tol))
+    }
+
     /// Σ_k |x_k| per lane (NaN if any component is): above the bound whenever a component is,
     /// since a sum of non-negative floats is at least each of its terms.
     #[inline(always)]
-    fn size(b: &Buffers<T, N>) -> Pack<T, N> {
+    fn size(x: &[Pack<T, N>]) -> Pack<T, N> {
         let mut s = Pack::<T, N>::zero();
-        for xk in &b.x {
+        for xk in x {
             s = s + crate::lanes::abs(*xk);
         }
         s
@@ -440,9 +556,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
 
     /// The squared distance from the start per lane.
     #[inline(always)]
-    fn distance2(b: &Buffers<T, N>) -> Pack<T, N> {
+    fn distance2(x: &[Pack<T, N>], x0: &[Pack<T, N>]) -> Pack<T, N> {
         let mut d2 = Pack::<T, N>::zero();
-        for (xk, x0k) in b.x.iter().zip(&b.x0) {
+        for (xk, x0k) in x.iter().zip(x0) {
             let d = *xk - *x0k;
             d2 = d2 + d * d;
         }
@@ -452,12 +568,12 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// Whether no lane can have stopped: every one finite, within the bound and (with an escape
     /// radius) near its start. A superset of the scalar test, which [`Self::check_lanes`] runs.
     #[inline(always)]
-    fn all_within(&self, b: &Buffers<T, N>) -> bool {
+    fn all_within(&self, x: &[Pack<T, N>], x0: &[Pack<T, N>]) -> bool {
         let bound = self.scalar.bound;
-        let size = Self::size(b);
+        let size = Self::size(x);
         let mut ok = (0..N).fold(true, |a, j| a & (size.0[j] <= bound));
         if self.escape {
-            let d2 = Self::distance2(b);
+            let d2 = Self::distance2(x, x0);
             let e2 = self.scalar.escape2;
             ok &= (0..N).fold(true, |a, j| a & !(d2.0[j] > e2));
         }
@@ -469,8 +585,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     #[inline(never)]
     fn check_lanes(&self, n: u32, l: &mut Lanes<N>, b: &mut Buffers<T, N>) -> Vec<usize> {
         let (sc, t_max) = (&self.scalar, self.scalar.max_steps);
-        let size = Self::size(b);
-        let d2 = if self.escape { Self::distance2(b) } else { Pack::zero() };
+        let size = Self::size(&b.x);
+        let d2 = if self.escape { Self::distance2(&b.x, &b.x0) } else { Pack::zero() };
         let mut flagged: Vec<usize> = (0..N).filter(|&j| !(size.0[j] <= sc.bound) || d2.0[j] > sc.escape2).collect();
         for &j in &flagged {
             if !l.running[j] {

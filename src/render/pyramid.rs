@@ -324,6 +324,6 @@ mod tests {
         png.finish().unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         assert_eq!(img.get_pixel(1, 0).0, [4, 5, 6]);
-        assert_eq!(img.get_pixel(2, 1).0, [1, 2, 3]);
+        assert_eq!(img.get_pixel(2, 1).0, [3, 2, 1]);
     }
 }

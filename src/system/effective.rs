@@ -81,6 +81,8 @@ fn vectors<T: Lane>(p: &[T]) -> (&[T], &[T]) {
 }
 
 impl Model for Effective {
+    const STATE_LEN: usize = 1;
+
     #[inline(always)]
     fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         let b = x[0];

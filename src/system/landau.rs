@@ -5,7 +5,7 @@
 //! ordered minima for r < u²/(3w), degenerate with m = 0 at r = u²/(4w).
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
-use crate::lanes::Lane;
+use crate::lanes::{fma, Lane};
 use std::borrow::Cow;
 
 pub(super) static SPEC: SystemSpec = SystemSpec {
@@ -36,15 +36,31 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
 pub struct Landau;
 
 impl Model for Landau {
+    const STATE_LEN: usize = 1;
+
     #[inline(always)]
     fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
+        let mut k = [T::zero(); 5];
+        self.coefficients(p, &mut k);
+        self.field_of_coefficients(&k, x, v);
+    }
+
+    /// 2r, 3c, 4u, 6w and h.
+    #[inline(always)]
+    fn coefficients<T: Lane>(&self, p: &[T], k: &mut [T]) {
         let (r, c, u, w, h) = (p[0], p[1], p[2], p[3], p[4]);
+        k[..5].copy_from_slice(&[T::of(2.0) * r, T::of(3.0) * c, T::of(4.0) * u, T::of(6.0) * w, h]);
+    }
+
+    #[inline(always)]
+    fn field_of_coefficients<T: Lane>(&self, k: &[T], x: &[T], v: &mut [T]) {
+        let (r2, c3, u4, w6, h) = (k[0], k[1], k[2], k[3], k[4]);
         let m = x[0];
         let m2 = m * m;
-        let two = T::of(2.0);
-        v[0] = -(two * r * m + T::of(3.0) * c * m2 + T::of(4.0) * u * m2 * m
-            + T::of(6.0) * w * m2 * m2 * m
-            - h);
+        // F'(m) = ((6w m² + 4u) m² + (3c m + 2r)) m − h in Horner form with fused multiply-adds:
+        // five operations a step. landau.wgsl computes the same.
+        let inner = fma(fma(w6, m2, u4), m2, fma(c3, m, r2));
+        v[0] = -fma(inner, m, -h);
     }
 
     #[inline(always)]

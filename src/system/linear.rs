@@ -31,6 +31,8 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
 pub struct Linear;
 
 impl Model for Linear {
+    const STATE_LEN: usize = 1;
+
     #[inline(always)]
     fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
         v[0] = p[0] * (x[0] - p[1]);

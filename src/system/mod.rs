@@ -166,8 +166,23 @@ impl SystemSpec {
 /// `#[inline(always)]` so that they are compiled into the engine's loop for the instruction set
 /// chosen at run time.
 pub trait Model: Sync {
+    /// The state's length where the system fixes it (0: set by the scenario). The CPU engine
+    /// keeps a fixed-length state in registers through its step loop.
+    const STATE_LEN: usize = 0;
     /// The vector field dx/dt.
     fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]);
+    /// What the field computes from the parameters alone (Landau's 2r, 4u, 6w), into `k`, as
+    /// many values as parameters: computed once per trajectory by the CPU engine's step loop,
+    /// which then calls [`Model::field_of_coefficients`]. Default: the parameters themselves.
+    #[inline(always)]
+    fn coefficients<T: Lane>(&self, p: &[T], k: &mut [T]) {
+        k.copy_from_slice(p);
+    }
+    /// The field from [`Model::coefficients`]: the same bits as [`Model::field`].
+    #[inline(always)]
+    fn field_of_coefficients<T: Lane>(&self, k: &[T], x: &[T], v: &mut [T]) {
+        self.field(k, x, v);
+    }
     /// The loss whose negative gradient is the field (NaN for a field that is not a gradient).
     fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T;
     /// The field at `x` into `v`, returning the loss at `x`: one pass for systems that compute
