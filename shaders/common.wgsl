@@ -30,6 +30,7 @@ struct Config {
     noise: f32,         // sqrt(2 lr T) of Langevin dynamics; 0: no noise (and no convergence under noise)
     escape2: f32,       // escaped when |x - start|^2 > escape2; 0: no escape test
     canary: u32,        // trips of the canary loop (see `counters`)
+    workers: u32,       // persistent workers of kernel.wgsl (its `integrate` refills them)
 }
 
 const NO_TARGET: u32 = 0xffffffffu;
@@ -54,7 +55,9 @@ const ESCAPED: u32 = 6u;
 // [0]: trajectories still running after this dispatch. [1]: invocations whose canary loop ran
 // short: some adapters (llvmpipe) stop every loop of an invocation after a fixed total of
 // iterations, which would silently corrupt the state; the host then retries with shorter chunks.
-@group(0) @binding(6) var<storage, read_write> counters: array<atomic<u32>, 2>;
+// [2]: trajectories of the tile started so far (kernel.wgsl's workers take them in order); the
+// host clears [0] and [1] before each dispatch, all of them before each tile. [3]: unused.
+@group(0) @binding(6) var<storage, read_write> counters: array<atomic<u32>, 4>;
 // A system's data set (an mlp's samples: x row-major, then y); one unused value otherwise.
 @group(0) @binding(7) var<storage, read> data: array<f32>;
 

@@ -1,8 +1,9 @@
-// basinmap — the integration kernel: one invocation integrates one trajectory.
+// basinmap — the integration kernel: one invocation integrates one trajectory at a time.
 //
-// `integrate` runs up to cfg.chunk_steps steps from where the last dispatch stopped, so long runs
-// are cut into short dispatches (no driver watchdog) and the host can stop once every trajectory
-// has settled. `finish` marks the ones still running as undecided and writes the observables.
+// `integrate` runs persistent workers for up to cfg.chunk_steps trips each, so long runs are cut
+// into short dispatches (no driver watchdog) and the host can stop once every trajectory has
+// been started and has settled. `finish` marks the ones still running as undecided and writes
+// the observables of every trajectory of the tile.
 
 const WORKGROUP: u32 = 64u;
 
@@ -78,73 +79,132 @@ fn escaped(x: State, x0: State) -> bool {
     return d2 > cfg.escape2;
 }
 
+// The trajectory a worker holds between dispatches, plus one (0: none). Refilling a worker
+// whose trajectory ended with the next one nobody has started keeps every lane busy while
+// stopping times differ by orders of magnitude (near basin boundaries).
+@group(0) @binding(8) var<storage, read_write> workers: array<u32>;
+
+// The next trajectory nobody has started (counters[2] counts them out), or n_total when every
+// one has been: trajectories are started in order, whichever worker takes them.
+fn take() -> u32 {
+    if (atomicLoad(&counters[2]) >= cfg.n_total) {
+        return cfg.n_total;
+    }
+    return min(atomicAdd(&counters[2], 1u), cfg.n_total);
+}
+
+// Persistent workers: invocation w steps its trajectory, and when that one stops (converged,
+// diverged, escaped or at max_steps) takes the next, until it has made cfg.chunk_steps trips
+// through its loop (a step or a start each). One flat loop rather than a loop per trajectory:
+// lanes of a SIMD group that start a new trajectory rejoin the others at the next trip. Each
+// trajectory computes exactly what one invocation running it alone would, whichever worker runs
+// it and wherever a dispatch ends.
 @compute @workgroup_size(64)
 fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
              @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = trajectory_index(gid, groups);
-    if (i >= cfg.n_total) {
+    let w = trajectory_index(gid, groups);
+    if (w >= cfg.workers) {
         return;
     }
-    load_inputs(i);
+    var held = workers[w];
+    var i = 0u;
     var x: State;
-    var n = cfg.chunk_start;
-    if (n == 0u) {
-        x = initial_state(i);
-        status[i] = escape_status(x);
-        steps[i] = 0u;
-    } else {
-        x = load_state(i);
-    }
-    if (status[i] != RUNNING) {
-        if (n == 0u) {
-            store_state(i, x);
-            if (LOSS_RECORD) {
-                sys_field(x);
-                record_start(i, sys_last_loss());
-                record_add(i, 0u, RECORD_CAP, cfg.max_steps);
-            }
-            check_canary();
-        }
-        return;
-    }
-    let end = min(cfg.chunk_start + cfg.chunk_steps, cfg.max_steps);
-    var s = RUNNING;
-    // The start, for the escape test: drawn again rather than stored (it is a pure function of i).
     var x0: State;
-    if (cfg.escape2 > 0.0) {
-        x0 = initial_state(i);
+    var n = 0u;
+    if (held != 0u) {
+        i = held - 1u;
+        load_inputs(i);
+        x = load_state(i);
+        n = steps[i];
+        if (cfg.escape2 > 0.0) {
+            x0 = initial_state(i);
+        }
     }
+    var trip = 0u;
     loop {
-        if (n >= end) {
+        if (trip >= cfg.chunk_steps) {
             break;
         }
-        let v = sys_field(x);
-        let converged = cfg.noise == 0.0 && norm(v) < cfg.tol;
-        if (LOSS_RECORD) {
-            record_step(i, n, sys_last_loss(), converged);
+        if (held == 0u) {
+            trip += 1u;
+            i = take();
+            if (i >= cfg.n_total) {
+                break;
+            }
+            held = i + 1u;
+            load_inputs(i);
+            x = initial_state(i);
+            x0 = x;
+            n = 0u;
+            steps[i] = 0u;
+            let s0 = escape_status(x);
+            status[i] = s0;
+            if (s0 != RUNNING) {
+                // Out of bounds before its first step.
+                store_state(i, x);
+                if (LOSS_RECORD) {
+                    sys_field(x);
+                    record_start(i, sys_last_loss());
+                    record_add(i, 0u, RECORD_CAP, cfg.max_steps);
+                }
+                held = 0u;
+            }
+            continue;
         }
-        if (converged) {
-            s = CONVERGED;
-            break;
+        // The trajectory's steps up to the end of this dispatch's trips or max_steps, in the
+        // tight loop of a kernel of one trajectory per invocation.
+        let start = n;
+        let end = min(cfg.max_steps, n + (cfg.chunk_steps - trip));
+        var s = RUNNING;
+        loop {
+            if (n >= end) {
+                break;
+            }
+            let v = sys_field(x);
+            let converged = cfg.noise == 0.0 && norm(v) < cfg.tol;
+            if (LOSS_RECORD) {
+                record_step(i, n, sys_last_loss(), converged);
+            }
+            if (converged) {
+                s = CONVERGED;
+                break;
+            }
+            x = advance(x, v, cfg.step);
+            if (cfg.noise > 0.0) {
+                x = add_noise(x, i, n);
+            }
+            n += 1u;
+            s = escape_status(x);
+            if (s == RUNNING && cfg.escape2 > 0.0 && escaped(x, x0)) {
+                s = ESCAPED;
+            }
+            if (s != RUNNING) {
+                if (LOSS_RECORD) {
+                    record_add(i, n, RECORD_CAP, cfg.max_steps - n);
+                }
+                break;
+            }
         }
-        x = advance(x, v, cfg.step);
-        if (cfg.noise > 0.0) {
-            x = add_noise(x, i, n);
-        }
-        n += 1u;
-        s = escape_status(x);
-        if (s == RUNNING && cfg.escape2 > 0.0 && escaped(x, x0)) {
-            s = ESCAPED;
+        // A converged run's last trip tested without stepping.
+        trip += max(n - start, 1u);
+        if (s == RUNNING && n >= cfg.max_steps) {
+            // Undecided: `finish` marks it so.
+            s = UNDECIDED;
         }
         if (s != RUNNING) {
-            if (LOSS_RECORD) {
-                record_add(i, n, RECORD_CAP, cfg.max_steps - n);
-            }
-            break;
+            store_state(i, x);
+            steps[i] = n;
+            // A run at max_steps stays RUNNING until `finish` calls it undecided.
+            status[i] = select(s, RUNNING, s == UNDECIDED);
+            held = 0u;
         }
     }
-    store_state(i, x);
-    end_chunk(i, s, n);
+    if (held != 0u) {
+        store_state(i, x);
+        steps[i] = n;
+        atomicAdd(&counters[0], 1u);
+    }
+    workers[w] = held;
     check_canary();
 }
 

@@ -11,8 +11,9 @@
 //! - W3: the trainability map (examples/trainability/width8.toml: a tanh net of width 8, 100
 //!   steps) at 256 × 256.
 //!
-//! FLOPs are counted from the kernels' source. Landau: 21 per step (the field 17, the gd step
-//! 2, the stop test's |v|² and square root 2). The mlp: 6·n·P per step (forward and backward
+//! FLOPs are counted from the kernels' source. Landau: 11 per step (the field in Horner form 9:
+//! one multiply and four fused multiply-adds; the gd step 2), and 2 more where there is a stop
+//! test (|v|² and its square root; W1 has none). The mlp: 6·n·P per step (forward and backward
 //! over n samples and P weights, the usual count), activations not counted. Peaks are estimates:
 //! a CPU's logical cores × clock × SIMD lanes × 2 (FMA) × 2 FMA units; a GPU's from a table of
 //! known cards (llvmpipe runs on the CPU, so the CPU's); unknown otherwise.
@@ -74,7 +75,8 @@ impl Workload {
     /// FLOPs per trajectory-step (see the module header).
     pub fn flops_per_step(self, plan: &Plan) -> f64 {
         match self {
-            Workload::W1 | Workload::W2 => 21.0,
+            Workload::W1 => 11.0,
+            Workload::W2 => 13.0,
             Workload::W3 => {
                 let samples = match &plan.system {
                     crate::system::System::Network(n) => match &n.model {

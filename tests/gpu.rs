@@ -133,6 +133,27 @@ fn gpu_tiles_and_chunks_do_not_change_results() {
 }
 
 #[test]
+fn refilled_workers_give_each_trajectory_its_own_bits() {
+    // Few persistent workers, each taking trajectory after trajectory across many short
+    // dispatches, must give what a worker per trajectory gives, bit for bit: runs that converge
+    // early or late, diverge past a small bound, start out of bounds, or stay undecided; and
+    // under noise with escapes (the noise is drawn at (trajectory, step)).
+    let Some(g) = gpu() else { return };
+    let maps = [
+        "system='landau'\nx='r=-0.25:0.5:60'\ny='m=-3:3:40'\n[params]\nu=-1\nw=1\n[dynamics]\nsteps=3000\nbound=2.5",
+        "system='landau'\nx='m=-1:-1:1'\ny='r=-2:-1:5'\nsamples=40\nseed=4\n[params]\nu=1.0\n[dynamics]\nlr=0.01\nsteps=2000\ntemperature=0.3\nescape=1.0",
+    ];
+    for toml in maps {
+        let p = plan(toml);
+        let alone = g.run(&p, &|_, _| {}).unwrap();
+        let statuses: std::collections::BTreeSet<u32> = alone.status.iter().copied().collect();
+        assert!(statuses.len() >= 2, "{toml}: a map with several kinds of ending ({statuses:?})");
+        let refilled = gpu().unwrap().with_max_workers(5).with_chunk(37).with_max_tile(900).run(&p, &|_, _| {}).unwrap();
+        assert_eq!(alone, refilled, "{toml}");
+    }
+}
+
+#[test]
 fn long_dispatches_take_every_step() {
     // One dispatch of 100 000 steps: more loop iterations than llvmpipe lets one invocation run.
     // The kernel's canary must catch the cut and the engine retry with shorter dispatches, so

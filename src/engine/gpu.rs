@@ -20,6 +20,13 @@ use wgpu::util::DeviceExt;
 pub const WORKGROUP: u32 = 64;
 /// Most trajectories in one tile, whatever the adapter allows: bounds the staging memory.
 const MAX_TILE: usize = 1 << 22;
+/// Most persistent workers of kernel.wgsl: about as many invocations as the largest GPUs keep
+/// resident at once (an H100/H200: 132 multiprocessors × 2048), so that every lane is busy.
+const MAX_WORKERS: usize = 1 << 18;
+/// Bytes of the counters buffer (four u32; see `counters` in shaders/common.wgsl) and of its
+/// part cleared before each dispatch (the third counts the tile's started trajectories).
+const COUNTERS_BYTES: u64 = 16;
+const PER_DISPATCH_COUNTERS: u64 = 8;
 /// Target wall time of one dispatch.
 const TARGET_DISPATCH: Duration = Duration::from_millis(50);
 /// Trips of the kernel's canary loop (see `counters` in shaders/common.wgsl).
@@ -49,6 +56,7 @@ pub struct Config {
     pub noise: f32,
     pub escape2: f32,
     pub canary: u32,
+    pub workers: u32,
 }
 
 /// A wgpu device ready to integrate plans.
@@ -62,6 +70,8 @@ pub struct GpuEngine {
     tile_cap: Option<usize>,
     /// Steps per dispatch, fixed (tests); adapted to the dispatch time otherwise.
     chunk: Option<u32>,
+    /// A cap on persistent workers below MAX_WORKERS (tests: refilling must not matter).
+    workers_cap: Option<usize>,
 }
 
 fn instance() -> wgpu::Instance {
@@ -144,13 +154,20 @@ impl GpuEngine {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(GpuEngine { device, queue, info, lost, tile_cap: None, chunk: None })
+        Ok(GpuEngine { device, queue, info, lost, tile_cap: None, chunk: None, workers_cap: None })
     }
 
     /// Starts every tile with `n` steps per dispatch and never takes more (results must not
     /// depend on it).
     pub fn with_chunk(mut self, n: u32) -> Self {
         self.chunk = Some(n.max(1));
+        self
+    }
+
+    /// Caps the persistent workers of a tile, so that each takes many trajectories one after
+    /// the other (results must not depend on it).
+    pub fn with_max_workers(mut self, n: usize) -> Self {
+        self.workers_cap = Some(n.max(1));
         self
     }
 
@@ -223,6 +240,7 @@ impl GpuEngine {
                 entry(5, rw),
                 entry(6, rw),
                 entry(7, wgpu::BufferBindingType::Storage { read_only: true }),
+                entry(8, rw),
             ],
         });
         let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -248,12 +266,11 @@ impl GpuEngine {
         Ok((layout, integrate, finish))
     }
 
-    /// Submits one dispatch of `pipeline` over `groups` workgroups, zeroing `clear` first.
-    fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, groups: (u32, u32), clear: Option<&wgpu::Buffer>) {
+    /// Submits one dispatch of `pipeline` over `groups` workgroups, zeroing the first `clear.1`
+    /// bytes of `clear.0` first.
+    fn dispatch(&self, pipeline: &wgpu::ComputePipeline, bind_group: &wgpu::BindGroup, groups: (u32, u32), clear: (&wgpu::Buffer, u64)) {
         let mut enc = self.device.create_command_encoder(&Default::default());
-        if let Some(buffer) = clear {
-            enc.clear_buffer(buffer, 0, None);
-        }
+        enc.clear_buffer(clear.0, 0, Some(clear.1));
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("basinmap.dispatch"),
@@ -266,11 +283,47 @@ impl GpuEngine {
         self.queue.submit([enc.finish()]);
     }
 
-    /// The kernel's counters: trajectories still running, invocations whose loops were cut short.
-    fn counters(&self, buf: &wgpu::Buffer) -> Result<(u32, u32)> {
-        let bytes = self.read(buf, 8)?;
+    /// The kernel's counters: trajectories still running, invocations whose loops were cut
+    /// short, trajectories started.
+    fn counters(&self, buf: &wgpu::Buffer) -> Result<(u32, u32, u32)> {
+        let bytes = self.read(buf, COUNTERS_BYTES)?;
         let words: &[u32] = bytemuck::cast_slice(&bytes);
-        Ok((words[0], words[1]))
+        Ok((words[0], words[1], words[2]))
+    }
+
+    /// Zeroes `buffers` (a tile starts with no trajectory started and no worker holding one).
+    fn clear(&self, buffers: &[&wgpu::Buffer]) {
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        for b in buffers {
+            enc.clear_buffer(b, 0, None);
+        }
+        self.queue.submit([enc.finish()]);
+    }
+
+    /// Starts copying a finished tile's counters, status, steps and observables to the host:
+    /// the copy is queued before the next tile's dispatches, which overwrite those buffers, and
+    /// [`Readback::collect`] takes it once the next tile is under way, so that the GPU does not
+    /// wait for the host between tiles.
+    fn start_readback(&self, sources: [(&wgpu::Buffer, u64); 4], at: std::ops::Range<usize>) -> Readback {
+        let total: u64 = sources.iter().map(|s| s.1).sum();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("basinmap.readback"),
+            size: total,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        let mut offset = 0;
+        for (src, bytes) in sources {
+            enc.copy_buffer_to_buffer(src, 0, &staging, offset, bytes);
+            offset += bytes;
+        }
+        self.queue.submit([enc.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        Readback { staging, rx, sizes: sources.map(|s| s.1), at }
     }
 
     /// Copies `bytes` of `src` to the host.
@@ -299,6 +352,48 @@ impl GpuEngine {
         staging.unmap();
         self.check()?;
         Ok(data)
+    }
+}
+
+/// A tile's outcomes on their way to the host (see [`GpuEngine::start_readback`]).
+struct Readback {
+    staging: wgpu::Buffer,
+    rx: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    /// Bytes of counters, status, steps and observables, in that order.
+    sizes: [u64; 4],
+    /// The tile's outcomes' place in the run's.
+    at: std::ops::Range<usize>,
+}
+
+impl Readback {
+    /// Waits for the copy, checks that `finish` ran whole, and writes the tile into `out`.
+    fn collect(self, engine: &GpuEngine, out: &mut Outcomes) -> Result<()> {
+        engine
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        self.rx
+            .recv()
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+        {
+            let data = self.staging.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+            let [c, st, sp, _] = self.sizes.map(|b| b as usize);
+            let counters: &[u32] = bytemuck::cast_slice(&data[..c]);
+            if counters[1] > 0 {
+                return Err(Error::Gpu(format!(
+                    "{} stops shader loops after a fixed number of iterations, and the observables of this system need more; use --engine cpu",
+                    engine.info.name
+                )));
+            }
+            let (len, n_obs) = (self.at.len(), out.n_obs);
+            out.status[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c..c + st]));
+            out.steps[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c + st..c + st + sp]));
+            out.observables[self.at.start * n_obs..self.at.end * n_obs]
+                .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&data[c + st + sp..])[..len * n_obs]);
+        }
+        self.staging.unmap();
+        engine.check()
     }
 }
 
@@ -371,7 +466,11 @@ impl Engine for GpuEngine {
         let status_buf = storage("basinmap.status", tile_max * 4);
         let steps_buf = storage("basinmap.steps", tile_max * 4);
         let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
-        let counters_buf = storage("basinmap.counters", 8);
+        let counters_buf = storage("basinmap.counters", COUNTERS_BYTES as usize);
+        let cooperative = plan.system.spec().cooperative;
+        let max_workers = MAX_WORKERS.min(self.workers_cap.unwrap_or(MAX_WORKERS));
+        let workers_max = if cooperative { 1 } else { tile_max.min(max_workers) };
+        let workers_buf = storage("basinmap.workers", workers_max * 4);
         let mut data = plan.system.data();
         if data.is_empty() {
             data.push(0.0);
@@ -387,7 +486,7 @@ impl Engine for GpuEngine {
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("basinmap.bind_group"),
             layout: &layout,
-            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &counters_buf, &data_buf]
+            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &counters_buf, &data_buf, &workers_buf]
                 .iter()
                 .enumerate()
                 .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
@@ -402,9 +501,11 @@ impl Engine for GpuEngine {
         let mut cap: u32 = self.chunk.unwrap_or(1 << 20);
         let mut chunk: u32 = self.chunk.unwrap_or(64);
         let mut done = 0u64;
+        let mut pending: Option<Readback> = None;
         for tile in tiles {
             let len = tile.len();
-            let (gx, gy) = dispatch_size(len, per_workgroup(plan), max_per_dim);
+            let workers = if cooperative { len } else { len.min(max_workers) };
+            let groups = dispatch_size(workers, per_workgroup(plan), max_per_dim);
             let mut config = Config {
                 n_total: len as u32,
                 index_offset: tile.start as u32,
@@ -424,14 +525,26 @@ impl Engine for GpuEngine {
                 noise: d.noise_scale() as f32,
                 escape2: (d.escape * d.escape) as f32,
                 canary: CANARY,
+                workers: workers as u32,
             };
+            self.clear(&[&counters_buf, &workers_buf]);
+            let mut first_dispatch = true;
             loop {
-                config.chunk_steps = chunk.min(cap).min(d.steps - config.chunk_start);
+                // kernel.wgsl counts trips of its workers' loop (steps and starts); coop.wgsl
+                // steps every trajectory of the tile in lockstep from chunk_start.
+                config.chunk_steps = if cooperative { chunk.min(cap).min(d.steps - config.chunk_start) } else { chunk.min(cap) };
                 self.queue.write_buffer(&config_buf, 0, bytemuck::bytes_of(&config));
                 let t0 = Instant::now();
-                self.dispatch(&integrate, &bind_group, (gx, gy), Some(&counters_buf));
-                let (running, cut) = self.counters(&counters_buf)?;
+                self.dispatch(&integrate, &bind_group, groups, (&counters_buf, PER_DISPATCH_COUNTERS));
+                let (running, cut, started) = self.counters(&counters_buf)?;
                 let elapsed = t0.elapsed();
+                if first_dispatch {
+                    // The last tile's readback was queued before this dispatch and is done by now.
+                    if let Some(r) = pending.take() {
+                        r.collect(self, &mut out)?;
+                    }
+                    first_dispatch = false;
+                }
                 if cut > 0 {
                     // The tile's state is no longer trustworthy: start it again, shorter.
                     if config.chunk_steps == 1 {
@@ -443,34 +556,42 @@ impl Engine for GpuEngine {
                     cap = config.chunk_steps / 2;
                     chunk = cap;
                     config.chunk_start = 0;
+                    self.clear(&[&counters_buf, &workers_buf]);
                     continue;
                 }
                 config.chunk_start += config.chunk_steps;
-                progress(done + (len as u64 - running as u64), n as u64);
-                if running == 0 || config.chunk_start >= d.steps {
+                let settled = if cooperative {
+                    len as u64 - running as u64
+                } else {
+                    (started as u64).min(len as u64) - running as u64
+                };
+                progress(done + settled, n as u64);
+                let finished = if cooperative {
+                    running == 0 || config.chunk_start >= d.steps
+                } else {
+                    running == 0 && started as usize >= len
+                };
+                if finished {
                     break;
                 }
                 // Aim the next dispatch at TARGET_DISPATCH.
                 let scale = TARGET_DISPATCH.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
                 chunk = ((chunk as f64 * scale.clamp(0.25, 4.0)) as u32).clamp(16.min(cap), cap);
             }
-            self.dispatch(&finish, &bind_group, (gx, gy), Some(&counters_buf));
-            if self.counters(&counters_buf)?.1 > 0 {
-                return Err(Error::Gpu(format!(
-                    "{} stops shader loops after a fixed number of iterations, and the observables of this system need more; use --engine cpu",
-                    self.info.name
-                )));
-            }
-            let status = self.read(&status_buf, (len * 4) as u64)?;
-            let steps = self.read(&steps_buf, (len * 4) as u64)?;
-            let obs = self.read(&obs_buf, (len * n_obs * 4).max(4) as u64)?;
+            // Observables of every trajectory of the tile (the workers covered only the first).
+            let (gx, gy) = dispatch_size(len, per_workgroup(plan), max_per_dim);
+            self.dispatch(&finish, &bind_group, (gx, gy), (&counters_buf, COUNTERS_BYTES));
             let at = tile.start - first..tile.end - first;
-            out.status[at.clone()].copy_from_slice(bytemuck::cast_slice(&status));
-            out.steps[at.clone()].copy_from_slice(bytemuck::cast_slice(&steps));
-            out.observables[at.start * n_obs..at.end * n_obs]
-                .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&obs)[..len * n_obs]);
+            let bytes = (len * 4) as u64;
+            pending = Some(self.start_readback(
+                [(&counters_buf, COUNTERS_BYTES), (&status_buf, bytes), (&steps_buf, bytes), (&obs_buf, (len * n_obs * 4).max(4) as u64)],
+                at,
+            ));
             done += len as u64;
             progress(done, n as u64);
+        }
+        if let Some(r) = pending.take() {
+            r.collect(self, &mut out)?;
         }
         self.check()?;
         Ok(out)
