@@ -10,6 +10,9 @@
 //!   steps as the slowest needed, timed at W2's own rate per step on the same engine.
 //! - W3: the trainability map (examples/trainability/width8.toml: a tanh net of width 8, 100
 //!   steps) at 256 × 256.
+//! - Lorenz (only when asked for): σ = 10, ρ = 28, β = 8/3 from (x0, y0, 25) on a 4096 × 2048
+//!   grid (2^23 trajectories; `--size N` makes it 2N × N), RK4 with dt 0.001, exactly 1000 steps,
+//!   in f32: the GPU ensemble figure of the scale issue. 74 FLOPs a step.
 //!
 //! FLOPs are counted from the kernels' source. Landau: 11 per step (the field in Horner form 9:
 //! one multiply and four fused multiply-adds; the gd step 2), and 2 more where there is a stop
@@ -32,16 +35,19 @@ pub enum Workload {
     W1,
     W2,
     W3,
+    /// Lorenz ensemble (the GPU figure of the scale issue); not run unless asked for.
+    Lorenz,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 3] = [Workload::W1, Workload::W2, Workload::W3];
+    pub const ALL: [Workload; 4] = [Workload::W1, Workload::W2, Workload::W3, Workload::Lorenz];
 
-    /// Grid side by default.
+    /// Grid side by default (Lorenz: its y side; x is twice as long, 2^23 trajectories).
     pub fn default_size(self) -> usize {
         match self {
             Workload::W1 | Workload::W2 => 1024,
             Workload::W3 => 256,
+            Workload::Lorenz => 2048,
         }
     }
 
@@ -50,6 +56,7 @@ impl Workload {
             Workload::W1 => "landau first order (u=-1, w=1), gd lr 0.01, exactly 500 steps",
             Workload::W2 => "landau first order, to convergence (tol 1e-6, up to 200000 steps; f64 on the CPU, f32 on a GPU)",
             Workload::W3 => "trainability map: tanh net width 8, mean-field, 100 steps",
+            Workload::Lorenz => "Lorenz (sigma=10, rho=28, beta=8/3) from (x0, y0, 25), rk4 dt 0.001, exactly 1000 steps",
         }
     }
 
@@ -62,6 +69,11 @@ impl Workload {
             Workload::W1 => landau(500, 0.0),
             // In f64: an f32 step of 0.01 cannot bring |F'| below about 3e-6 (see the README).
             Workload::W2 => landau(200_000, 1e-6) + "precision='f64'\n",
+            // A formula system: compiled to WGSL on the GPU, a register program on the CPU.
+            Workload::Lorenz => format!(
+                "x='x=-10:10:{}'\ny='y=-10:10:{n}'\n[system]\nstate=['x', 'y', 'z=25']\nfield=['sigma*(y - x)', 'x*(rho - z) - y', 'x*y - beta*z']\n[params]\nsigma=10.0\nrho=28.0\nbeta=2.6666666666666665\n[dynamics]\nmethod='rk4'\ndt=0.001\nsteps=1000\ntol=0.0\n",
+                2 * n
+            ),
             Workload::W3 => {
                 let mut s = Scenario::from_toml(include_str!("../examples/trainability/width8.toml"))?;
                 s.x = format!("lr1=10:1000000:{n}:log").parse()?;
@@ -77,6 +89,9 @@ impl Workload {
         match self {
             Workload::W1 => 11.0,
             Workload::W2 => 13.0,
+            // Four fields of 8 and RK4's combinations: 3 intermediate states (2 a component)
+            // and the final sum (8 a component), over 3 components.
+            Workload::Lorenz => 4.0 * 8.0 + 3.0 * 3.0 * 2.0 + 3.0 * 8.0,
             Workload::W3 => {
                 let samples = match &plan.system {
                     crate::system::System::Network(n) => match &n.model {
@@ -261,7 +276,7 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
                 engine: name,
                 device: info.device.clone(),
                 detail: info.detail.clone(),
-                grid: [n, n],
+                grid: [plan.nx(), plan.ny()],
                 seconds,
                 median_seconds: med,
                 steps,
@@ -289,7 +304,8 @@ mod tests {
     fn workloads_are_valid_plans_of_their_size() {
         for w in Workload::ALL {
             let p = Plan::new(&w.scenario(8).unwrap()).unwrap();
-            assert_eq!((p.nx(), p.ny()), (8, 8), "{w:?}");
+            let nx = if w == Workload::Lorenz { 16 } else { 8 };
+            assert_eq!((p.nx(), p.ny()), (nx, 8), "{w:?}");
             assert!(w.flops_per_step(&p) > 0.0);
         }
         let w3 = Plan::new(&Workload::W3.scenario(4).unwrap()).unwrap();

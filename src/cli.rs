@@ -118,7 +118,8 @@ pub struct MergeArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Workloads to run, comma-separated.
+    /// Workloads to run, comma-separated: lorenz (2^23 Lorenz trajectories × 1000 RK4 steps:
+    /// a figure for GPUs) runs only when named.
     #[arg(long, value_delimiter = ',', default_values = ["w1", "w2", "w3"])]
     pub workloads: Vec<basinmap::bench::Workload>,
     /// Engines, comma-separated: cpu (SIMD packs), cpu-scalar (the CPU engine one trajectory at
