@@ -305,60 +305,64 @@ impl GpuEngine {
     /// [`Readback::collect`] takes it once the next tile is under way, so that the GPU does not
     /// wait for the host between tiles.
     fn start_readback(&self, sources: [(&wgpu::Buffer, u64); 4], at: std::ops::Range<usize>) -> Readback {
+        Readback { staged: self.stage(&sources), sizes: sources.map(|s| s.1), at }
+    }
+
+    /// Queues copies of `sources` (buffer, bytes), one after the other, into a new staging
+    /// buffer, and its mapping once they are done.
+    fn stage(&self, sources: &[(&wgpu::Buffer, u64)]) -> Staged {
         let total: u64 = sources.iter().map(|s| s.1).sum();
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("basinmap.readback"),
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("basinmap.staging"),
             size: total,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let mut enc = self.device.create_command_encoder(&Default::default());
         let mut offset = 0;
-        for (src, bytes) in sources {
-            enc.copy_buffer_to_buffer(src, 0, &staging, offset, bytes);
+        for &(src, bytes) in sources {
+            enc.copy_buffer_to_buffer(src, 0, &buffer, offset, bytes);
             offset += bytes;
         }
         self.queue.submit([enc.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        Readback { staging, rx, sizes: sources.map(|s| s.1), at }
+        Staged { buffer, rx }
+    }
+
+    /// Waits for a staged copy and returns its bytes.
+    fn fetch(&self, staged: Staged) -> Result<Vec<u8>> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        staged
+            .rx
+            .recv()
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+        let data = staged.buffer.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?.to_vec();
+        staged.buffer.unmap();
+        self.check()?;
+        Ok(data)
     }
 
     /// Copies `bytes` of `src` to the host.
     fn read(&self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("basinmap.staging"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
-        self.queue.submit([enc.finish()]);
-        let slice = staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("readback was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-        let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?.to_vec();
-        staging.unmap();
-        self.check()?;
-        Ok(data)
+        self.fetch(self.stage(&[(src, bytes)]))
     }
+}
+
+/// A copy to the host under way (see [`GpuEngine::stage`]).
+struct Staged {
+    buffer: wgpu::Buffer,
+    rx: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
 }
 
 /// A tile's outcomes on their way to the host (see [`GpuEngine::start_readback`]).
 struct Readback {
-    staging: wgpu::Buffer,
-    rx: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    staged: Staged,
     /// Bytes of counters, status, steps and observables, in that order.
     sizes: [u64; 4],
     /// The tile's outcomes' place in the run's.
@@ -368,32 +372,21 @@ struct Readback {
 impl Readback {
     /// Waits for the copy, checks that `finish` ran whole, and writes the tile into `out`.
     fn collect(self, engine: &GpuEngine, out: &mut Outcomes) -> Result<()> {
-        engine
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        self.rx
-            .recv()
-            .map_err(|_| Error::Gpu("readback was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-        {
-            let data = self.staging.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-            let [c, st, sp, _] = self.sizes.map(|b| b as usize);
-            let counters: &[u32] = bytemuck::cast_slice(&data[..c]);
-            if counters[1] > 0 {
-                return Err(Error::Gpu(format!(
-                    "{} stops shader loops after a fixed number of iterations, and the observables of this system need more; use --engine cpu",
-                    engine.info.name
-                )));
-            }
-            let (len, n_obs) = (self.at.len(), out.n_obs);
-            out.status[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c..c + st]));
-            out.steps[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c + st..c + st + sp]));
-            out.observables[self.at.start * n_obs..self.at.end * n_obs]
-                .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&data[c + st + sp..])[..len * n_obs]);
+        let data = engine.fetch(self.staged)?;
+        let [c, st, sp, _] = self.sizes.map(|b| b as usize);
+        let counters: &[u32] = bytemuck::cast_slice(&data[..c]);
+        if counters[1] > 0 {
+            return Err(Error::Gpu(format!(
+                "{} stops shader loops after a fixed number of iterations, and the observables of this system need more; use --engine cpu",
+                engine.info.name
+            )));
         }
-        self.staging.unmap();
-        engine.check()
+        let (len, n_obs) = (self.at.len(), out.n_obs);
+        out.status[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c..c + st]));
+        out.steps[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c + st..c + st + sp]));
+        out.observables[self.at.start * n_obs..self.at.end * n_obs]
+            .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&data[c + st + sp..])[..len * n_obs]);
+        Ok(())
     }
 }
 
