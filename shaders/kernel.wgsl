@@ -95,10 +95,11 @@ fn take() -> u32 {
 
 // Persistent workers: invocation w steps its trajectory, and when that one stops (converged,
 // diverged, escaped or at max_steps) takes the next, until it has made cfg.chunk_steps trips
-// through its loop (a step or a start each). One flat loop rather than a loop per trajectory:
-// lanes of a SIMD group that start a new trajectory rejoin the others at the next trip. Each
-// trajectory computes exactly what one invocation running it alone would, whichever worker runs
-// it and wherever a dispatch ends.
+// (a step or a start each). Where a SIMD group runs in lockstep, a lane whose trajectory stopped
+// waits for its group to leave the step loop (every lane stopped, or the dispatch's trips used)
+// and then takes new work: a group waits at most one dispatch for its slowest lane, not the
+// whole tile. Each trajectory computes exactly what one invocation running it alone would,
+// whichever worker runs it and wherever a dispatch ends.
 @compute @workgroup_size(64)
 fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
              @builtin(num_workgroups) groups: vec3<u32>) {

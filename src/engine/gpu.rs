@@ -571,7 +571,7 @@ impl Engine for GpuEngine {
                 let scale = TARGET_DISPATCH.as_secs_f64() / elapsed.as_secs_f64().max(1e-4);
                 chunk = ((chunk as f64 * scale.clamp(0.25, 4.0)) as u32).clamp(16.min(cap), cap);
             }
-            // Observables of every trajectory of the tile (the workers covered only the first).
+            // Observables: `finish` runs one invocation per trajectory of the tile, not per worker.
             let (gx, gy) = dispatch_size(len, per_workgroup(plan), max_per_dim);
             self.dispatch(&finish, &bind_group, (gx, gy), (&counters_buf, COUNTERS_BYTES));
             let at = tile.start - first..tile.end - first;

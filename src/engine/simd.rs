@@ -474,14 +474,13 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     fn steps_until_flag(&self, p: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
         let mut local = [Pack::<T, N>::zero(); P_STACK];
         let np = p.len();
-        if self.scalar.method == Method::Gd && np <= P_STACK && matches!(M::STATE_LEN, 1 | 2) {
+        // One-component systems (landau, linear, effective) under gd. Longer fixed states
+        // would need their own instances of the loop, compiled for every model and ISA.
+        if self.scalar.method == Method::Gd && np <= P_STACK && M::STATE_LEN == 1 {
             // The field's coefficients, computed once: the compiler would not keep them in
             // registers (5 parameters of 8 registers each), and computed them again each step.
             self.model.coefficients(p, &mut local[..np]);
-            return match M::STATE_LEN {
-                1 => self.gd_steps_until_flag::<1>(&local[..np], b, n),
-                _ => self.gd_steps_until_flag::<2>(&local[..np], b, n),
-            };
+            return self.gd_steps_until_flag::<1>(&local[..np], b, n);
         }
         let p: &[Pack<T, N>] = if np <= P_STACK {
             local[..np].copy_from_slice(p);
@@ -510,7 +509,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     #[inline(always)]
     fn gd_steps_until_flag<const NS: usize>(&self, k: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
         let (sc, model) = (&self.scalar, self.model);
-        let mut x: [Pack<T, N>; NS] = std::array::from_fn(|k| b.x[k]);
+        let mut x: [Pack<T, N>; NS] = std::array::from_fn(|c| b.x[c]);
         let mut v = [Pack::<T, N>::zero(); NS];
         let mut flag = Flag::Done;
         // A local step count: through `n` the compiler would store it at every step.
