@@ -12,6 +12,13 @@ use cli::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, RunArgs,
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
+    // Output piped into a reader that stops early (`basinmap bench | head -1`) ends the program
+    // quietly, as for other command-line tools; Rust ignores SIGPIPE, and println! would panic.
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Mesa's device-select Vulkan layer prints "error: XDG_RUNTIME_DIR is invalid" on headless
     // machines; wgpu chooses the adapter itself, so the layer is of no use here. Set before any
     // thread exists.
