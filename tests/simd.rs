@@ -6,7 +6,7 @@ mod common;
 
 use basinmap::engine::cpu::CpuEngine;
 use basinmap::engine::simd::Isa;
-use basinmap::engine::{Engine, Outcomes};
+use basinmap::engine::{Engine, Outcomes, Status};
 use basinmap::plan::Plan;
 use common::plan;
 use proptest::prelude::*;
@@ -75,6 +75,27 @@ fn formulas_rk4_and_libm_functions() {
     ));
 }
 
+/// Fixed-step runs step by Landau's gradient-descent map, whose bounds are tested every few
+/// steps: lanes that diverge past a small bound at every step count, in the map's reduced form
+/// (c = h = 0), in its full form, and in packs where some lanes have c = 0 and others not (the
+/// scalar path always takes the full form); with noise, and with an escape radius.
+#[test]
+fn fixed_step_maps_stop_where_the_scalar_path_does() {
+    let reduced = "system='landau'\nx='r=-1:1:37'\ny='m=-2.5:2.5:41'\n[params]\nu=-1.0\nw=0.0\n[dynamics]\nlr=0.01\nsteps=500\ntol=0\nbound=2.2\n";
+    let p = plan(reduced);
+    packs_match_scalar(&p);
+    let o = outcomes(&CpuEngine::new(), &p);
+    let diverged_at: std::collections::BTreeSet<u32> = o.status.iter().zip(&o.steps).filter(|(&s, _)| s != Status::Undecided as u32).map(|(_, &n)| n).collect();
+    assert!(diverged_at.len() >= 8, "lanes should leave the bounds at many different steps: {diverged_at:?}");
+    assert!(diverged_at.iter().any(|n| n % 8 != 0), "and between the map's tests: {diverged_at:?}");
+    packs_match_scalar(&plan(&format!("{reduced}precision='f64'\n")));
+    packs_match_scalar(&plan(&reduced.replace("w=0.0", "w=0.0\nc=0.3\nh=-0.02")));
+    // c = 0 exactly in the middle column: packs that mix both forms.
+    packs_match_scalar(&plan("system='landau'\nx='c=-0.4:0.4:9'\ny='m=-2.5:2.5:150'\n[params]\nr=-0.2\nu=-1.0\nw=1.0\n[dynamics]\nlr=0.01\nsteps=300\ntol=0\nbound=2.0\n"));
+    packs_match_scalar(&plan("system='landau'\nx='m=-1:-1:1'\ny='r=-2:-1:3'\nsamples=70\nseed=3\n[params]\nu=1.0\n[dynamics]\nlr=0.01\nsteps=3000\ntol=0\ntemperature=0.3\nescape=1.0"));
+    packs_match_scalar(&plan("system='landau'\nx='m=-1:1:300'\n[params]\nr=-1.0\nu=1.0\n[dynamics]\nlr=0.05\nsteps=400\ntol=0\nescape=0.6"));
+}
+
 /// Langevin noise per lane, and escapes, each with its own stopping step.
 #[test]
 fn noise_and_escape() {
@@ -89,7 +110,9 @@ proptest! {
     #[test]
     fn random_landau_maps(r0 in -1.0f64..0.0, r1 in 0.0f64..1.0, c in -0.5f64..0.5, u in -1.5f64..1.5, w in 0.0f64..1.5,
                           nx in 1usize..70, ny in 1usize..9, tol in prop::sample::select(vec![0.0, 1e-3, 1e-5]),
-                          bound in 1.5f64..50.0, f64_run: bool) {
+                          bound in 1.5f64..50.0, f64_run: bool, symmetric: bool) {
+        // A symmetric landscape (c = 0) takes the reduced form of the map on fixed-step runs.
+        let c = if symmetric { 0.0 } else { c };
         let precision = if f64_run { "f64" } else { "f32" };
         packs_match_scalar(&plan(&format!(
             "system='landau'\nx='r={r0}:{r1}:{nx}'\ny='m=-2:2:{ny}'\n[params]\nc={c}\nu={u}\nw={w}\n[dynamics]\nlr=0.01\nsteps=700\ntol={tol}\nbound={bound}\nprecision='{precision}'\n"

@@ -12,7 +12,7 @@ use crate::dynamics::{axpy, norm, Dynamics, LossRecord, Method, Precision, RECOR
 use crate::plan::Plan;
 use crate::lanes::Lane;
 use crate::real::Real;
-use crate::system::{Model, ModelVisitor, RECORDED};
+use crate::system::{Model, ModelVisitor, GD_MAP_COEFFICIENTS, RECORDED};
 use crate::Result;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -338,31 +338,19 @@ impl<T: Real> Stepper<T> {
             }
             return (first, 0);
         }
+        let mapped = self.maps::<M>(record.is_some());
+        let mut k = [T::zero(); GD_MAP_COEFFICIENTS];
+        if mapped {
+            m.gd_map_coefficients(p, self.step, self.bound, &mut k);
+        }
         let mut n = 0u32;
         while n < t_max {
-            let loss = match record.as_deref_mut() {
-                Some(r) => {
-                    let loss = m.field_and_loss(p, x, &mut s.v);
-                    if n == 0 {
-                        *r = LossRecord::start(loss);
-                    }
-                    Some(loss)
-                }
-                None => {
-                    m.field(p, x, &mut s.v);
-                    None
-                }
-            };
-            let converged = !noisy && norm(&s.v) < self.tol;
-            if let (Some(r), Some(loss)) = (record.as_deref_mut(), loss) {
-                // A converged run keeps its last ratio for the steps it no longer takes.
-                let count = if converged { t_max - n } else { 1 };
-                r.add(n, r.ratio(loss), count, t_max);
-            }
-            if converged {
+            if mapped {
+                // No tolerance: the field is not needed, only the step.
+                m.gd_map(&k, false, x);
+            } else if self.field_step(m, p, x, s, record.as_deref_mut(), n) {
                 return (Status::Converged, n);
             }
-            self.advance(m, p, x, s);
             if noisy {
                 self.add_noise(x, index, n);
             }
@@ -376,6 +364,44 @@ impl<T: Real> Stepper<T> {
             }
         }
         (Status::Undecided, n)
+    }
+
+    /// Step `n` of [`Stepper::integrate_trajectory`] by the field: the field at `x`, the loss
+    /// record and the tolerance test, then the step. Returns true, without stepping, when the
+    /// run converged at `x`.
+    #[inline(always)]
+    fn field_step<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>, mut record: Option<&mut LossRecord<T>>, n: u32) -> bool {
+        let t_max = self.max_steps;
+        let loss = match record.as_deref_mut() {
+            Some(r) => {
+                let loss = m.field_and_loss(p, x, &mut s.v);
+                if n == 0 {
+                    *r = LossRecord::start(loss);
+                }
+                Some(loss)
+            }
+            None => {
+                m.field(p, x, &mut s.v);
+                None
+            }
+        };
+        let converged = !self.noisy() && norm(&s.v) < self.tol;
+        if let (Some(r), Some(loss)) = (record, loss) {
+            // A converged run keeps its last ratio for the steps it no longer takes.
+            let count = if converged { t_max - n } else { 1 };
+            r.add(n, r.ratio(loss), count, t_max);
+        }
+        if converged {
+            return true;
+        }
+        self.advance(m, p, x, s);
+        false
+    }
+
+    /// Whether runs of `M` step by its gradient-descent map ([`Model::gd_map`]): fixed-step
+    /// gradient descent (no tolerance to test the field against) without a loss record.
+    pub fn maps<M: Model>(&self, recorded: bool) -> bool {
+        M::GD_MAP && self.method == Method::Gd && !recorded && !(self.tol > T::zero())
     }
 }
 

@@ -22,7 +22,7 @@ use crate::lanes::Pack;
 use num_traits::Zero;
 use crate::plan::Plan;
 use crate::real::Real;
-use crate::system::{Model, RECORDED};
+use crate::system::{Model, GD_MAP_COEFFICIENTS, RECORDED};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,6 +39,12 @@ pub const F64_LANES: usize = 32;
 
 /// Parameters kept in a local array (see `Job::integrate`); more stay on the heap.
 const P_STACK: usize = 8;
+
+/// Steps between bound tests where runs step by their model's gradient-descent map: a test
+/// costs about as much as a step of Landau's map. When a lane has left the bounds, the steps
+/// since the last test are taken again one at a time, so the lane stops at the step it would have
+/// stopped at with a test every step.
+const MAP_STEPS_PER_TEST: u32 = 8;
 
 /// Trajectories per rayon task: a few packs, so that the very uneven stopping times near basin
 /// boundaries still balance over the cores.
@@ -157,6 +163,8 @@ struct Job<'a, M, T: Real, const N: usize> {
     random_init: bool,
     /// Whether `norm < tol` can hold at all (not with noise, nor for tol ≤ 0).
     check_tol: bool,
+    /// Whether every step is the model's gradient-descent map ([`Stepper::maps`]).
+    mapped: bool,
     n_obs: usize,
 }
 
@@ -212,6 +220,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             escape: scalar.escape2 > T::zero(),
             random_init: plan.init_scale_slot().is_some(),
             check_tol: !scalar.noisy() && scalar.tol > T::zero(),
+            mapped: scalar.maps::<M>(plan.system.spec().loss_record),
             n_obs: plan.n_obs(),
             scalar,
             packed,
@@ -387,8 +396,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             }
         }
         let mut n = 0u32;
-        // Maps without noise or loss record step in a tight loop until some lane may stop.
-        let tight = !self.recorded && !sc.noisy();
+        // Maps without noise or loss record step in a tight loop until some lane may stop (the
+        // map's loop keeps a one-component state in registers).
+        let tight = !self.recorded && !sc.noisy() && (!self.mapped || M::STATE_LEN == 1);
         while n < t_max && l.n_running > 0 {
             if tight {
                 match self.steps_until_flag(p, b, &mut n) {
@@ -402,6 +412,13 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                     }
                     Flag::Done => break,
                 }
+            }
+            if self.mapped {
+                let mut k = [Pack::<T, N>::zero(); GD_MAP_COEFFICIENTS];
+                model.gd_map_coefficients(p, self.packed.step, self.packed.bound, &mut k);
+                model.gd_map(&k, false, &mut b.x);
+                self.after_step(first, lanes, &mut n, &mut l, p, b);
+                continue;
             }
             let loss = if self.recorded {
                 Some(model.field_and_loss(p, &b.x, &mut b.scratch.v))
@@ -444,19 +461,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 }
             }
             self.packed.advance(model, p, &mut b.x, &mut b.scratch);
-            if sc.noisy() {
-                for j in (0..lanes).filter(|&j| l.running[j]) {
-                    Self::lane(&b.x, j, &mut b.lane_x);
-                    sc.add_noise(&mut b.lane_x, (first + j) as u32, n);
-                    Self::set_lane(&mut b.x, j, &b.lane_x);
-                }
-            }
-            n += 1;
-            if !self.all_within(&b.x, &b.x0) {
-                for j in self.check_lanes(n, &mut l, b) {
-                    self.retire(j, &l, p, b);
-                }
-            }
+            self.after_step(first, lanes, &mut n, &mut l, p, b);
         }
         for j in 0..N {
             if l.running[j] {
@@ -466,12 +471,38 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         l
     }
 
+    /// What follows step `n` of [`Self::integrate_with`]: the noise, and the stop tests.
+    #[inline(always)]
+    fn after_step(&self, first: usize, lanes: usize, n: &mut u32, l: &mut Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>) {
+        let sc = &self.scalar;
+        if sc.noisy() {
+            for j in (0..lanes).filter(|&j| l.running[j]) {
+                Self::lane(&b.x, j, &mut b.lane_x);
+                sc.add_noise(&mut b.lane_x, (first + j) as u32, *n);
+                Self::set_lane(&mut b.x, j, &b.lane_x);
+            }
+        }
+        *n += 1;
+        if !self.all_within(&b.x, &b.x0) {
+            for j in self.check_lanes(*n, l, b) {
+                self.retire(j, l, p, b);
+            }
+        }
+    }
+
     /// Steps every lane from step `n` until one may stop or `max_steps` is reached: the steps of
     /// [`Self::integrate_with`] without noise or loss record and with nothing that can change
     /// the parameters, which are copied into a local array here so that the compiler keeps
     /// what it computes from them (2r, 4u, 6w of Landau) out of the loop.
     #[inline(always)]
     fn steps_until_flag(&self, p: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
+        if self.mapped {
+            // Computed once here: retiring a lane, which changes `p`, ends this loop.
+            let mut k = [Pack::<T, N>::zero(); GD_MAP_COEFFICIENTS];
+            let reduced = self.model.gd_map_coefficients(p, self.packed.step, self.packed.bound, &mut k);
+            // Two instances of the loop, each with its form fixed.
+            return if reduced { self.gd_map_steps::<1>(&k, true, b, n) } else { self.gd_map_steps::<1>(&k, false, b, n) };
+        }
         let mut local = [Pack::<T, N>::zero(); P_STACK];
         let np = p.len();
         // One-component systems (landau, linear, effective) under gd. Longer fixed states
@@ -524,6 +555,44 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             steps += 1;
             if !self.all_within(&x, &b.x0) {
                 flag = Flag::Bounds;
+                break;
+            }
+        }
+        *n = steps;
+        b.x[..NS].copy_from_slice(&x);
+        flag
+    }
+
+    /// [`Self::steps_until_flag`] by the model's gradient-descent map, with coefficients `k`, on a
+    /// state of `NS` components held in registers; the bounds are tested every
+    /// [`MAP_STEPS_PER_TEST`] steps.
+    #[inline(always)]
+    fn gd_map_steps<const NS: usize>(&self, k: &[Pack<T, N>], reduced: bool, b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
+        let (t_max, model) = (self.scalar.max_steps, self.model);
+        let mut x: [Pack<T, N>; NS] = std::array::from_fn(|c| b.x[c]);
+        let mut flag = Flag::Done;
+        let mut steps = *n;
+        while steps < t_max {
+            let run = MAP_STEPS_PER_TEST.min(t_max - steps);
+            let before = x;
+            for _ in 0..run {
+                model.gd_map(k, reduced, &mut x);
+            }
+            if self.all_within(&x, &b.x0) {
+                steps += run;
+                continue;
+            }
+            // Some lane has left: the same steps again, a test after each, to stop at the first.
+            x = before;
+            for _ in 0..run {
+                model.gd_map(k, reduced, &mut x);
+                steps += 1;
+                if !self.all_within(&x, &b.x0) {
+                    flag = Flag::Bounds;
+                    break;
+                }
+            }
+            if matches!(flag, Flag::Bounds) {
                 break;
             }
         }

@@ -158,6 +158,9 @@ impl SystemSpec {
     }
 }
 
+/// The most coefficients a [`Model::gd_map`] has (kept in a local array by the engine).
+pub const GD_MAP_COEFFICIENTS: usize = 8;
+
 /// The math of a system, generic over the float type so one source serves the f32 engine and
 /// the f64 analysis. `p` holds the flat parameters, `x` the state.
 ///
@@ -183,6 +186,21 @@ pub trait Model: Sync {
     fn field_of_coefficients<T: Lane>(&self, k: &[T], x: &[T], v: &mut [T]) {
         self.field(k, x, v);
     }
+    /// Whether the model has a gradient-descent map ([`Model::gd_map`]).
+    const GD_MAP: bool = false;
+    /// The coefficients of [`Model::gd_map`] for step `lr` into `k` (at most
+    /// [`GD_MAP_COEFFICIENTS`]), computed once per trajectory. Returns true when every lane may
+    /// take the map's reduced form at every state whose components are all within `bound`.
+    #[inline(always)]
+    fn gd_map_coefficients<T: Lane>(&self, _p: &[T], _lr: T, _bound: T, _k: &mut [T]) -> bool {
+        false
+    }
+    /// One gradient-descent step `x ← x + lr·field(x)` computed as one map of `x`, with `lr`
+    /// folded into the coefficients: fewer operations than the field and the step apart, for
+    /// fixed-step runs, which do not need the field itself. `reduced`: a cheaper form that gives
+    /// the full form's bits where [`Model::gd_map_coefficients`] allowed it.
+    #[inline(always)]
+    fn gd_map<T: Lane>(&self, _k: &[T], _reduced: bool, _x: &mut [T]) {}
     /// The loss whose negative gradient is the field (NaN for a field that is not a gradient).
     fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T;
     /// The field at `x` into `v`, returning the loss at `x`: one pass for systems that compute
