@@ -180,10 +180,13 @@ struct Buffers<T: Real, const N: usize> {
     lane_x: Vec<T>,
     lane_x0: Vec<T>,
     lane_p: Vec<T>,
-    /// Each lane's state when it stopped, lane after lane.
-    ends: Vec<T>,
+    /// Each lane's state when it stopped.
+    ends: Vec<Pack<T, N>>,
     records: Vec<LossRecord<T>>,
+    /// Each lane's observables, lane after lane.
     obs: Vec<T>,
+    /// The model's observables of the pack, when it computes them a pack at a time.
+    obs_packs: Vec<Pack<T, N>>,
 }
 
 /// Why [`Job::steps_until_flag`] returned.
@@ -238,9 +241,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             lane_x: vec![T::zero(); ns],
             lane_x0: vec![T::zero(); ns],
             lane_p: vec![T::zero(); np],
-            ends: vec![T::zero(); N * ns],
+            ends: vec![Pack::zero(); ns],
+            obs_packs: vec![Pack::zero(); self.n_obs],
             records: vec![LossRecord::start(T::zero()); N],
-            obs: vec![T::zero(); self.n_obs],
+            obs: vec![T::zero(); N * self.n_obs],
         }
     }
 
@@ -255,7 +259,13 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             for j in 0..lanes {
                 status[s + j] = end.status[j] as u32;
                 steps[s + j] = end.steps[j];
-                self.observe(j, &mut b, &mut obs[(s + j) * self.n_obs..(s + j + 1) * self.n_obs]);
+            }
+            self.observe(lanes, &mut b);
+            // Outcomes are stored in f32 whatever the precision of the integration; the whole
+            // pack at once (a copy per trajectory is a call to `memcpy` for a few bytes).
+            let k = self.n_obs;
+            for (o, v) in obs[s * k..(s + lanes) * k].iter_mut().zip(&b.obs) {
+                *o = v.f64() as f32;
             }
         }
     }
@@ -309,6 +319,17 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
     }
 
+    /// The state's length: a constant where the model fixes it, so that copies of a lane's
+    /// state compile to moves (a call to `memcpy` per trajectory costs as much as several steps).
+    #[inline(always)]
+    fn state_len(b: &Buffers<T, N>) -> usize {
+        if M::STATE_LEN > 0 {
+            M::STATE_LEN
+        } else {
+            b.x.len()
+        }
+    }
+
     /// Lane `j` of `packs` into `out`.
     #[inline(always)]
     fn lane(packs: &[Pack<T, N>], j: usize, out: &mut [T]) {
@@ -327,12 +348,14 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
 
     /// Ends lane `j` with `status` after `n` steps, keeping its state.
     fn stop(&self, j: usize, status: Status, n: u32, lanes: &mut Lanes<N>, b: &mut Buffers<T, N>) {
-        let ns = b.x.len();
+        let ns = Self::state_len(b);
         lanes.running[j] = false;
         lanes.n_running -= 1;
         lanes.status[j] = status;
         lanes.steps[j] = n;
-        Self::lane(&b.x, j, &mut b.ends[j * ns..(j + 1) * ns]);
+        for c in 0..ns {
+            b.ends[c].0[j] = b.x[c].0[j];
+        }
     }
 
     /// Gives stopped lane `j` the state, start and parameters of a running lane, so that it
@@ -376,9 +399,11 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let t_max = sc.max_steps;
         let mut l = Lanes { running: [false; N], n_running: lanes, status: [Status::Undecided; N], steps: [0; N] };
         l.running[..lanes].iter_mut().for_each(|r| *r = true);
-        // A start that is already out of bounds ends before its first step.
+        // A start that is already out of bounds ends before its first step (the lanes are looked
+        // at one by one only when the pack's test flags one).
         let mut start_loss = None;
-        for j in 0..lanes {
+        let flagged = if self.all_within(&b.x, &b.x0) { 0 } else { lanes };
+        for j in 0..flagged {
             Self::lane(&b.x, j, &mut b.lane_x);
             let st = sc.escape_status(&b.lane_x);
             if st != Status::Running {
@@ -679,18 +704,28 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         flagged
     }
 
-    /// Lane `j`'s observables from its end state, in f32.
-    fn observe(&self, j: usize, b: &mut Buffers<T, N>, out: &mut [f32]) {
-        let ns = b.x.len();
-        Self::lane(&b.p, j, &mut b.lane_p);
-        if self.recorded {
-            let k = self.n_obs - RECORDED.len();
-            b.obs[k..].copy_from_slice(&b.records[j].observables(self.scalar.max_steps));
+    /// The observables of lanes `..lanes` from their end states, lane after lane into `b.obs`:
+    /// the model's for the whole pack at once where it can, else lane by lane.
+    fn observe(&self, lanes: usize, b: &mut Buffers<T, N>) {
+        let k = self.n_obs;
+        let own = if self.recorded { k - RECORDED.len() } else { k };
+        if self.model.observables_lanes(&b.p, &b.ends, &mut b.obs_packs[..own]) {
+            for j in 0..lanes {
+                for c in 0..own {
+                    b.obs[j * k + c] = b.obs_packs[c].0[j];
+                }
+            }
+        } else {
+            for j in 0..lanes {
+                Self::lane(&b.p, j, &mut b.lane_p);
+                Self::lane(&b.ends, j, &mut b.lane_x);
+                self.model.observables(&b.lane_p, &b.lane_x, &mut b.obs[j * k..(j + 1) * k]);
+            }
         }
-        self.model.observables(&b.lane_p, &b.ends[j * ns..(j + 1) * ns], &mut b.obs);
-        // Outcomes are stored in f32 whatever the precision of the integration.
-        for (o, v) in out.iter_mut().zip(&b.obs) {
-            *o = v.f64() as f32;
+        if self.recorded {
+            for j in 0..lanes {
+                b.obs[j * k + own..(j + 1) * k].copy_from_slice(&b.records[j].observables(self.scalar.max_steps));
+            }
         }
     }
 }

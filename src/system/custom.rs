@@ -18,7 +18,6 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::shader::{self, UserText};
 use crate::formula::{self, Compiled, Definition, Source};
 use crate::lanes::Lane;
-use crate::real::Real;
 use crate::scenario::{CustomDef, ParamValue};
 use crate::{Error, Result};
 use std::borrow::Cow;
@@ -39,11 +38,13 @@ impl Model for FormulaModel {
     fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T {
         self.0.eval_loss(p, x)
     }
-    fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
+    #[inline(always)]
+    fn observables_lanes<T: Lane>(&self, p: &[T], x: &[T], out: &mut [T]) -> bool {
         out[..x.len()].copy_from_slice(x);
         if self.0.loss.is_some() {
             out[x.len()] = self.0.eval_loss(p, x);
         }
+        true
     }
     fn is_gradient(&self) -> bool {
         self.0.loss.is_some()

@@ -213,8 +213,16 @@ pub trait Model: Sync {
     /// The observables in the order of `SystemSpec::observables` (but for the [`RECORDED`] ones,
     /// which the engines write). Default: the state, then loss.
     fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
+        self.observables_lanes(p, x, out);
+    }
+    /// [`Model::observables`] in [`Lane`] arithmetic, which the CPU engine computes for a whole
+    /// pack of trajectories at once; returns true. A model that overrides `observables` overrides
+    /// this to return false (then the engine calls `observables` lane by lane).
+    #[inline(always)]
+    fn observables_lanes<T: Lane>(&self, p: &[T], x: &[T], out: &mut [T]) -> bool {
         out[..x.len()].copy_from_slice(x);
         out[x.len()] = self.loss(p, x);
+        true
     }
     /// Checks parameter values that are legal numbers but not legal for this system.
     fn validate(&self, _p: &[f64]) -> Result<()> {

@@ -256,6 +256,11 @@ impl Model for DeepLinear {
         self.fit(p, x, None) + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
+    /// Lane by lane: the fit and the norms are written for one trajectory.
+    fn observables_lanes<T: Lane>(&self, _p: &[T], _x: &[T], _out: &mut [T]) -> bool {
+        false
+    }
+
     fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
         let fit = self.fit(p, x, None);
         let reg = regulariser(x, p[REG_POWER]);

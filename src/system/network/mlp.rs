@@ -267,6 +267,11 @@ impl Model for Mlp {
         self.fit(x, None).0 + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
+    /// Lane by lane: the fit and the norms are written for one trajectory.
+    fn observables_lanes<T: Lane>(&self, _p: &[T], _x: &[T], _out: &mut [T]) -> bool {
+        false
+    }
+
     fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
         let (fit, rms) = self.fit(x, None);
         let reg = regulariser(x, p[REG_POWER]);
