@@ -14,12 +14,18 @@
 //!   grid (2^23 trajectories; `--size N` makes it 2N × N), RK4 with dt 0.001, exactly 1000 steps,
 //!   in f32: the GPU ensemble figure of the scale issue. 74 FLOPs a step.
 //!
-//! FLOPs are counted from the kernels' source. Landau: 11 per step (the field in Horner form 9:
-//! one multiply and four fused multiply-adds; the gd step 2), and 2 more where there is a stop
-//! test (|v|² and its square root; W1 has none). The mlp: 6·n·P per step (forward and backward
-//! over n samples and P weights, the usual count), activations not counted. Peaks are estimates:
-//! a CPU's logical cores × clock × SIMD lanes × 2 (FMA) × 2 FMA units; a GPU's from a table of
-//! known cards (llvmpipe runs on the CPU, so the CPU's); unknown otherwise.
+//! FLOPs are counted from the kernels' source. Landau on the GPU: 11 per step (the field in
+//! Horner form 9: one multiply and four fused multiply-adds; the gd step 2), and 2 more where
+//! there is a stop test (|v|² and its square root; W1 has none). Landau on the CPU with no stop
+//! test (W1) steps by its gradient-descent map: 6 per step (m², two fused multiply-adds and a
+//! multiply). The mlp: 6·n·P per step (forward and backward over n samples and P weights, the
+//! usual count), activations not counted.
+//!
+//! The CPU's peak is measured: independent chains of fused multiply-adds in the widest registers,
+//! on every thread at once ([`measured_cpu_peak`]), which is what the processor sustains and not
+//! what its data sheet says (a Zen 4 core issues one 512-bit FMA a cycle, not two). A GPU's
+//! peak comes from a table of known cards (llvmpipe runs on the CPU, so the CPU's); unknown
+//! otherwise.
 
 use crate::engine::{cpu::CpuEngine, gpu, Engine, Outcomes};
 use crate::plan::Plan;
@@ -84,9 +90,10 @@ impl Workload {
         Scenario::from_toml(&text)
     }
 
-    /// FLOPs per trajectory-step (see the module header).
-    pub fn flops_per_step(self, plan: &Plan) -> f64 {
+    /// FLOPs per trajectory-step on an engine of `kind` ("cpu" or "gpu"; see the module header).
+    pub fn flops_per_step(self, plan: &Plan, kind: &str) -> f64 {
         match self {
+            Workload::W1 if kind == "cpu" => 6.0,
             Workload::W1 => 11.0,
             Workload::W2 => 13.0,
             // Four fields of 8 and RK4's combinations: 3 intermediate states (2 a component)
@@ -167,29 +174,133 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// The CPU's peak estimate in f32 (or f64: half the lanes): (GFLOP/s, basis).
-pub fn cpu_peak(f64: bool) -> (Option<f64>, String) {
-    let threads = rayon::current_num_threads() as f64;
-    let mhz = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
-        t.lines().find(|l| l.starts_with("cpu MHz")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.trim().parse::<f64>().ok())
-    });
-    #[cfg(target_arch = "x86_64")]
-    let lanes = if std::arch::is_x86_feature_detected!("avx512f") {
-        16.0
-    } else if std::arch::is_x86_feature_detected!("avx2") {
-        8.0
-    } else {
-        4.0
+/// FMA chains per thread in [`measured_cpu_peak`]: enough to hide an FMA's latency (4 cycles)
+/// behind the throughput of two pipes.
+const PEAK_CHAINS: usize = 12;
+
+/// The CPU's measured peak in f32 (or f64: half the lanes), in GFLOP/s, with how it was measured:
+/// [`PEAK_CHAINS`] independent chains of fused multiply-adds in the widest registers the
+/// processor has, on every thread of the pool at once, for about 0.2 s.
+pub fn measured_cpu_peak(f64: bool) -> (Option<f64>, String) {
+    use crate::engine::simd::Isa;
+    use rayon::prelude::*;
+    let isa = Isa::detect();
+    // Lanes per instruction (the fallback is scalar, and counts in f32 either way).
+    let lanes = match isa {
+        Isa::Baseline => 1,
+        _ => isa.f32_per_register() / if f64 { 2 } else { 1 },
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let lanes = 4.0;
-    let (lanes, kind) = if f64 { (lanes / 2.0, "f64") } else { (lanes, "f32") };
-    match mhz {
-        Some(mhz) => (
-            Some(threads * mhz / 1000.0 * lanes * 2.0 * 2.0),
-            format!("{threads} logical CPUs x {:.2} GHz x {lanes} {kind} lanes x 2 (FMA) x 2 FMA units", mhz / 1000.0),
-        ),
-        None => (None, "unknown clock".into()),
+    let threads = rayon::current_num_threads();
+    // Calibrated on one thread first, so that the timed run is long enough to measure.
+    let mut iterations = 1u64 << 16;
+    loop {
+        let t = Instant::now();
+        std::hint::black_box(fma_chains(isa, f64, iterations));
+        if t.elapsed().as_secs_f64() > 0.02 || iterations > 1 << 40 {
+            break;
+        }
+        iterations *= 2;
+    }
+    iterations *= 8;
+    let t = Instant::now();
+    (0..threads).into_par_iter().for_each(|_| {
+        std::hint::black_box(fma_chains(isa, f64, iterations));
+    });
+    let seconds = t.elapsed().as_secs_f64();
+    let flops = (threads * PEAK_CHAINS * lanes * 2) as f64 * iterations as f64;
+    let kind = if f64 { "f64" } else { "f32" };
+    (
+        Some(flops / seconds / 1e9),
+        format!("measured: {PEAK_CHAINS} chains of {} {kind} FMAs ({lanes} lanes) on each of {threads} threads", isa.name()),
+    )
+}
+
+/// The CPU's peaks in f32 and f64, each measured the first time it is needed in a run.
+#[derive(Default)]
+struct CpuPeaks {
+    f32: std::cell::OnceCell<(Option<f64>, String)>,
+    f64: std::cell::OnceCell<(Option<f64>, String)>,
+}
+
+impl CpuPeaks {
+    fn cpu(&self, f64: bool) -> (Option<f64>, String) {
+        let cell = if f64 { &self.f64 } else { &self.f32 };
+        cell.get_or_init(|| measured_cpu_peak(f64)).clone()
+    }
+}
+
+/// `iterations` rounds of [`PEAK_CHAINS`] independent fused multiply-adds in `isa`'s registers,
+/// written with the instructions themselves: left to the compiler, chains over an array of packs
+/// came out as gathers in one precision and scalar FMAs in the other.
+fn fma_chains(isa: crate::engine::simd::Isa, f64: bool, iterations: u64) -> f64 {
+    use crate::engine::simd::Isa;
+    match isa {
+        // SAFETY: `isa` is the one `Isa::detect` found on this processor.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe {
+            if f64 {
+                peak::avx512_f64(iterations)
+            } else {
+                peak::avx512_f32(iterations)
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe {
+            if f64 {
+                peak::avx2_f64(iterations)
+            } else {
+                peak::avx2_f32(iterations)
+            }
+        },
+        _ => peak::scalar(iterations),
+    }
+}
+
+/// The FMA chains of [`fma_chains`], one function per instruction set and precision.
+mod peak {
+    /// x ← x·a + b with a just below 1, in twelve registers: the values stay finite however
+    /// long it runs, and twelve chains hide the FMA's latency.
+    macro_rules! chains {
+        ($name:ident, $features:literal, $set1:ident, $fma:ident, $store:ident, $t:ty, $n:literal) => {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = $features)]
+            pub fn $name(iterations: u64) -> f64 {
+                use std::arch::x86_64::*;
+                let a = $set1(std::hint::black_box(0.999_999));
+                let b = $set1(std::hint::black_box(1e-7));
+                let mut x = [$set1(1.0); super::PEAK_CHAINS];
+                for _ in 0..iterations {
+                    // A fixed-length loop over registers: unrolled, each chain in its own.
+                    for v in x.iter_mut() {
+                        *v = $fma(*v, a, b);
+                    }
+                }
+                let mut sum = 0.0;
+                for v in x {
+                    let mut out = [0.0 as $t; $n];
+                    // SAFETY: `out` holds exactly one register's lanes.
+                    unsafe { $store(out.as_mut_ptr(), v) };
+                    sum += out.iter().map(|&e| e as f64).sum::<f64>();
+                }
+                sum
+            }
+        };
+    }
+    chains!(avx512_f32, "avx512f", _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps, f32, 16);
+    chains!(avx512_f64, "avx512f", _mm512_set1_pd, _mm512_fmadd_pd, _mm512_storeu_pd, f64, 8);
+    chains!(avx2_f32, "avx2,fma", _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps, f32, 8);
+    chains!(avx2_f64, "avx2,fma", _mm256_set1_pd, _mm256_fmadd_pd, _mm256_storeu_pd, f64, 4);
+
+    /// Without a known vector instruction set: plain multiply-adds (a lower bound).
+    pub fn scalar(iterations: u64) -> f64 {
+        let (a, b) = (std::hint::black_box(0.999_999f32), std::hint::black_box(1e-7f32));
+        let mut x = [1.0f32; super::PEAK_CHAINS];
+        for _ in 0..iterations {
+            for v in x.iter_mut() {
+                *v = *v * a + b;
+            }
+        }
+        x.iter().map(|&v| v as f64).sum()
     }
 }
 
@@ -207,7 +318,7 @@ const GPU_PEAKS: [(&str, f64); 8] = [
 
 fn gpu_peak(device: &str) -> (Option<f64>, String) {
     if device.contains("llvmpipe") {
-        let (p, basis) = cpu_peak(false);
+        let (p, basis) = measured_cpu_peak(false);
         return (p, format!("llvmpipe runs on the CPU: {basis}"));
     }
     match GPU_PEAKS.iter().find(|(name, _)| device.contains(name)) {
@@ -233,6 +344,7 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
             other => return Err(Error::input(format!("--engines: unknown engine '{other}' (cpu, cpu-scalar, gpu)"))),
         }
     }
+    let peaks = CpuPeaks::default();
     let mut results = Vec::new();
     for (name, engine) in &engines {
         let info = engine.info();
@@ -257,10 +369,10 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
             let steps: u64 = o.steps.iter().map(|&s| s as u64).sum();
             let nominal = plan.n_trajectories() as f64 * plan.dynamics.steps as f64;
             let rate = steps as f64 / med;
-            let flops = w.flops_per_step(&plan);
+            let flops = w.flops_per_step(&plan, info.kind);
             let gflops = rate * flops / 1e9;
             let f64 = plan.dynamics.precision == crate::dynamics::Precision::F64;
-            let (peak, basis) = if info.kind == "cpu" { cpu_peak(f64) } else { gpu_peak(&info.device) };
+            let (peak, basis) = if info.kind == "cpu" { peaks.cpu(f64) } else { gpu_peak(&info.device) };
             let lockstep = match w {
                 Workload::W2 => {
                     let max_steps = o.steps.iter().copied().max().unwrap_or(0) as u64;
@@ -306,12 +418,12 @@ mod tests {
             let p = Plan::new(&w.scenario(8).unwrap()).unwrap();
             let nx = if w == Workload::Lorenz { 16 } else { 8 };
             assert_eq!((p.nx(), p.ny()), (nx, 8), "{w:?}");
-            assert!(w.flops_per_step(&p) > 0.0);
+            assert!(w.flops_per_step(&p, "cpu") > 0.0 && w.flops_per_step(&p, "gpu") > 0.0);
         }
         let w3 = Plan::new(&Workload::W3.scenario(4).unwrap()).unwrap();
         // Width 8, one hidden layer: 8·8 + 8 weights, as many samples: 6 · 72 · 72.
         assert_eq!(w3.n_state(), 72);
-        assert_eq!(Workload::W3.flops_per_step(&w3), 6.0 * 72.0 * 72.0);
+        assert_eq!(Workload::W3.flops_per_step(&w3, "cpu"), 6.0 * 72.0 * 72.0);
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }

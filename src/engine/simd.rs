@@ -183,7 +183,8 @@ struct Buffers<T: Real, const N: usize> {
     /// Each lane's state when it stopped.
     ends: Vec<Pack<T, N>>,
     records: Vec<LossRecord<T>>,
-    /// Each lane's observables, lane after lane.
+    /// One lane's observables (lane by lane, for models that do not compute them a pack at a
+    /// time).
     obs: Vec<T>,
     /// The model's observables of the pack, when it computes them a pack at a time.
     obs_packs: Vec<Pack<T, N>>,
@@ -244,7 +245,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             ends: vec![Pack::zero(); ns],
             obs_packs: vec![Pack::zero(); self.n_obs],
             records: vec![LossRecord::start(T::zero()); N],
-            obs: vec![T::zero(); N * self.n_obs],
+            obs: vec![T::zero(); self.n_obs],
         }
     }
 
@@ -260,13 +261,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 status[s + j] = end.status[j] as u32;
                 steps[s + j] = end.steps[j];
             }
-            self.observe(lanes, &mut b);
-            // Outcomes are stored in f32 whatever the precision of the integration; the whole
-            // pack at once (a copy per trajectory is a call to `memcpy` for a few bytes).
-            let k = self.n_obs;
-            for (o, v) in obs[s * k..(s + lanes) * k].iter_mut().zip(&b.obs) {
-                *o = v.f64() as f32;
-            }
+            self.observe(&mut b, &mut obs[s * self.n_obs..(s + lanes) * self.n_obs]);
         }
     }
 
@@ -704,27 +699,33 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         flagged
     }
 
-    /// The observables of lanes `..lanes` from their end states, lane after lane into `b.obs`:
-    /// the model's for the whole pack at once where it can, else lane by lane.
-    fn observe(&self, lanes: usize, b: &mut Buffers<T, N>) {
+    /// The observables of the pack's first lanes from their end states, lane after lane into
+    /// `out` (one lane's observables after another): the model's for the whole pack at once
+    /// where it can, else lane by lane. Outcomes are stored in f32 whatever the precision.
+    fn observe(&self, b: &mut Buffers<T, N>, out: &mut [f32]) {
         let k = self.n_obs;
         let own = if self.recorded { k - RECORDED.len() } else { k };
         if self.model.observables_lanes(&b.p, &b.ends, &mut b.obs_packs[..own]) {
-            for j in 0..lanes {
-                for c in 0..own {
-                    b.obs[j * k + c] = b.obs_packs[c].0[j];
+            for (j, o) in out.chunks_exact_mut(k).enumerate() {
+                for (o, v) in o[..own].iter_mut().zip(&b.obs_packs) {
+                    *o = v.0[j].f64() as f32;
                 }
             }
         } else {
-            for j in 0..lanes {
+            for (j, o) in out.chunks_exact_mut(k).enumerate() {
                 Self::lane(&b.p, j, &mut b.lane_p);
                 Self::lane(&b.ends, j, &mut b.lane_x);
-                self.model.observables(&b.lane_p, &b.lane_x, &mut b.obs[j * k..(j + 1) * k]);
+                self.model.observables(&b.lane_p, &b.lane_x, &mut b.obs);
+                for (o, v) in o[..own].iter_mut().zip(&b.obs) {
+                    *o = v.f64() as f32;
+                }
             }
         }
         if self.recorded {
-            for j in 0..lanes {
-                b.obs[j * k + own..(j + 1) * k].copy_from_slice(&b.records[j].observables(self.scalar.max_steps));
+            for (o, record) in out.chunks_exact_mut(k).zip(&b.records) {
+                for (o, v) in o[own..].iter_mut().zip(record.observables(self.scalar.max_steps)) {
+                    *o = v.f64() as f32;
+                }
             }
         }
     }
