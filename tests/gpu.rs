@@ -163,7 +163,11 @@ fn long_dispatches_take_every_step() {
     let o = g.with_chunk(100_000).run(&p, &|_, _| {}).unwrap();
     assert!(o.steps.iter().all(|&s| s == 100_000), "{:?}", o.steps);
     let cpu = basinmap::engine::cpu::CpuEngine::new().run(&p, &|_, _| {}).unwrap();
-    for (a, b) in o.observables.iter().zip(&cpu.observables) {
-        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    // Both stall where a step of lr·F'(m) no longer moves m in f32, the CPU's map m·(1 − lr·…)
+    // a little sooner than the GPU's m + lr·v: within ulp(1)/(lr·F''(m*)) = 1.2e-7/(1e-4 · 4)
+    // = 3e-4 of the minimum m* = sqrt(−r/2u); the loss, flat there, agrees far closer.
+    for (k, (a, b)) in o.observables.iter().zip(&cpu.observables).enumerate() {
+        let tolerance = if k % 2 == 0 { 3e-4 } else { 1e-6 };
+        assert!((a - b).abs() < tolerance, "observable {k}: {a} vs {b}");
     }
 }
