@@ -294,9 +294,10 @@ fn bench(args: &BenchArgs) -> basinmap::Result<()> {
         println!("{}", serde_json::to_string_pretty(&results).map_err(|e| basinmap::Error::Io(std::io::Error::other(e)))?);
     } else {
         let mut bases: Vec<&str> = results.iter().map(|r| r.peak_basis.as_str()).collect();
+        bases.sort_unstable();
         bases.dedup();
         for b in bases {
-            println!("peak estimate: {b}");
+            println!("peak: {b}");
         }
     }
     Ok(())
