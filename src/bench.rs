@@ -316,9 +316,9 @@ const GPU_PEAKS: [(&str, f64); 8] = [
     ("L40S", 91.6),
 ];
 
-fn gpu_peak(device: &str) -> (Option<f64>, String) {
+fn gpu_peak(device: &str, peaks: &CpuPeaks) -> (Option<f64>, String) {
     if device.contains("llvmpipe") {
-        let (p, basis) = measured_cpu_peak(false);
+        let (p, basis) = peaks.cpu(false);
         return (p, format!("llvmpipe runs on the CPU: {basis}"));
     }
     match GPU_PEAKS.iter().find(|(name, _)| device.contains(name)) {
@@ -372,7 +372,7 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
             let flops = w.flops_per_step(&plan, info.kind);
             let gflops = rate * flops / 1e9;
             let f64 = plan.dynamics.precision == crate::dynamics::Precision::F64;
-            let (peak, basis) = if info.kind == "cpu" { peaks.cpu(f64) } else { gpu_peak(&info.device) };
+            let (peak, basis) = if info.kind == "cpu" { peaks.cpu(f64) } else { gpu_peak(&info.device, &peaks) };
             let lockstep = match w {
                 Workload::W2 => {
                     let max_steps = o.steps.iter().copied().max().unwrap_or(0) as u64;

@@ -314,17 +314,6 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
     }
 
-    /// The state's length: a constant where the model fixes it, so that copies of a lane's
-    /// state compile to moves (a call to `memcpy` per trajectory costs as much as several steps).
-    #[inline(always)]
-    fn state_len(b: &Buffers<T, N>) -> usize {
-        if M::STATE_LEN > 0 {
-            M::STATE_LEN
-        } else {
-            b.x.len()
-        }
-    }
-
     /// Lane `j` of `packs` into `out`.
     #[inline(always)]
     fn lane(packs: &[Pack<T, N>], j: usize, out: &mut [T]) {
@@ -343,7 +332,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
 
     /// Ends lane `j` with `status` after `n` steps, keeping its state.
     fn stop(&self, j: usize, status: Status, n: u32, lanes: &mut Lanes<N>, b: &mut Buffers<T, N>) {
-        let ns = Self::state_len(b);
+        let ns = b.x.len();
         lanes.running[j] = false;
         lanes.n_running -= 1;
         lanes.status[j] = status;
