@@ -5,10 +5,12 @@
 //   P_<name>                                         (offset of each parameter in P)
 //   RANDOM_INIT, INIT_SCALE, SHARED_INIT             (random start? init_scale's slot? one draw for all points?)
 //   LOSS_RECORD, RECORD_CAP, RECORD_WINDOW           (keep the loss record? see kernel.wgsl)
+//   real                                             (f32, or f64 for --precision f64: the
+//                                                     type of the state, parameters and settings)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
 // and kernel.wgsl. Every composition is validated by naga in the tests.
 
-alias State = array<f32, STATE_DIM>;
+alias State = array<real, STATE_DIM>;
 
 // Per-dispatch settings. Rust twin: `engine::gpu::Config` (size checked against naga in tests).
 struct Config {
@@ -24,11 +26,6 @@ struct Config {
     samples: u32,       // trajectories per grid point (random starts)
     seed_lo: u32,       // the seed of random starts
     seed_hi: u32,
-    step: f32,          // lr for gd, dt for rk4
-    tol: f32,           // converged when |field| < tol
-    bound: f32,         // diverged when any |x_i| > bound
-    noise: f32,         // sqrt(2 lr T) of Langevin dynamics; 0: no noise (and no convergence under noise)
-    escape2: f32,       // escaped when |x - start|^2 > escape2; 0: no escape test
     canary: u32,        // trips of the canary loop (see `counters`)
     workers: u32,       // persistent workers of kernel.wgsl (its `integrate` refills them)
 }
@@ -45,10 +42,11 @@ const NONFINITE: u32 = 5u;
 const ESCAPED: u32 = 6u;
 
 @group(0) @binding(0) var<uniform> cfg: Config;
-// Base inputs (parameters then start state, N_INPUTS values) followed by the axis tables
-// (nx x-values, then ny y-values), all computed once on the host in f64 and rounded to f32.
-@group(0) @binding(1) var<storage, read> table: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+// Base inputs (parameters then start state, N_INPUTS values), the axis tables (nx x-values,
+// then ny y-values), then the run's N_SETTINGS settings (see `load_settings`), all computed once
+// on the host in f64 and rounded to `real`.
+@group(0) @binding(1) var<storage, read> table: array<real>;
+@group(0) @binding(2) var<storage, read_write> state: array<real>;
 @group(0) @binding(3) var<storage, read_write> status: array<u32>;
 @group(0) @binding(4) var<storage, read_write> steps: array<u32>;
 @group(0) @binding(5) var<storage, read_write> observables: array<f32>;
@@ -62,7 +60,37 @@ const ESCAPED: u32 = 6u;
 @group(0) @binding(7) var<storage, read> data: array<f32>;
 
 // This invocation's inputs (parameters, then start state).
-var<private> P: array<f32, N_INPUTS>;
+var<private> P: array<real, N_INPUTS>;
+
+// The run's settings, in `real` so that an f64 run steps by the f64 lr (Rust twin:
+// `engine::gpu::settings`), at the end of `table`.
+const N_SETTINGS: u32 = 5u;
+const S_STEP: u32 = 0u;     // lr for gd, dt for rk4
+const S_TOL: u32 = 1u;      // converged when |field| < tol
+const S_BOUND: u32 = 2u;    // diverged when any |x_i| > bound
+const S_NOISE: u32 = 3u;    // sqrt(2 lr T) of Langevin dynamics; 0: no noise (and no convergence under noise)
+const S_ESCAPE2: u32 = 4u;  // escaped when |x - start|^2 > escape2; 0: no escape test
+
+// A setting, read where the cooperative kernel needs it: a read-only storage load at a uniform
+// index is uniform, so it may decide branches around barriers.
+fn setting(k: u32) -> real {
+    return table[N_INPUTS + cfg.nx + cfg.ny + k];
+}
+
+// The same, copied once into registers for kernel.wgsl's step loop (`load_settings`).
+var<private> STEP: real;
+var<private> TOL: real;
+var<private> BOUND: real;
+var<private> NOISE: real;
+var<private> ESCAPE2: real;
+
+fn load_settings() {
+    STEP = setting(S_STEP);
+    TOL = setting(S_TOL);
+    BOUND = setting(S_BOUND);
+    NOISE = setting(S_NOISE);
+    ESCAPE2 = setting(S_ESCAPE2);
+}
 // This invocation's trajectory (its index in the tile), set with P.
 var<private> TRAJECTORY: u32;
 
@@ -76,8 +104,13 @@ fn is_nan(v: f32) -> bool {
     return (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0u;
 }
 
-fn norm(v: State) -> f32 {
-    var s = 0.0;
+// The same for a `real`: narrowing keeps a NaN a NaN (and turns no number into one).
+fn real_is_nan(v: real) -> bool {
+    return is_nan(f32(v));
+}
+
+fn norm(v: State) -> real {
+    var s: real = 0.0;
     for (var i = 0u; i < STATE_DIM; i++) {
         s += v[i] * v[i];
     }
@@ -85,7 +118,7 @@ fn norm(v: State) -> f32 {
 }
 
 // x + h * v, componentwise.
-fn axpy(x: State, h: f32, v: State) -> State {
+fn axpy(x: State, h: real, v: State) -> State {
     var r: State;
     for (var i = 0u; i < STATE_DIM; i++) {
         r[i] = x[i] + h * v[i];

@@ -6,7 +6,8 @@
 // arrays live in workgroup memory, and the system computes the field with every invocation of the
 // workgroup (each a share of the matrix entries). The control flow is the one of kernel.wgsl and
 // must stay uniform: every value that decides a branch around a barrier comes from `cfg`, a
-// constant, or a workgroupUniformLoad.
+// `setting`, a constant, or a workgroupUniformLoad. It computes in f32 only (the networks'
+// tanh and exp have no f64 form in WGSL's targets).
 //
 // The system defines `sys_field_coop(lid)` (V <- field(X), ending with a barrier),
 // `sys_observables_coop(lid)` (COOP_OBS[0..] <- its observables, ending with a barrier) and
@@ -82,7 +83,7 @@ fn coop_escape_status(lid: u32) -> u32 {
             report = 0u;
             break;
         }
-        if (report == NONE && abs(X[k]) > cfg.bound) {
+        if (report == NONE && abs(X[k]) > setting(S_BOUND)) {
             report = 2u * (k + 1u) + select(0u, 1u, X[k] < 0.0);
         }
     }
@@ -113,9 +114,9 @@ fn coop_load_state(lid: u32, i: u32) {
 fn coop_add_noise(lid: u32, i: u32, n: u32) {
     for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
         let z = langevin_pair(i, n, j);
-        X[j] += cfg.noise * z.x;
+        X[j] += setting(S_NOISE) * real(z.x);
         if (j + 1u < STATE_DIM) {
-            X[j + 1u] += cfg.noise * z.y;
+            X[j + 1u] += setting(S_NOISE) * real(z.y);
         }
     }
     workgroupBarrier();
@@ -134,7 +135,7 @@ fn coop_escaped(lid: u32, i: u32) -> bool {
             d2 += e * e;
         }
     }
-    return coop_sum(lid, d2) > cfg.escape2;
+    return coop_sum(lid, d2) > setting(S_ESCAPE2);
 }
 
 // The trajectory of this workgroup (in the tile).
@@ -196,7 +197,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
             sq += V[k] * V[k];
         }
         let field_norm = sqrt(coop_sum(lid, sq));
-        let converged = cfg.noise == 0.0 && field_norm < cfg.tol;
+        let converged = setting(S_NOISE) == 0.0 && field_norm < setting(S_TOL);
         if (LOSS_RECORD && lid == 0u) {
             record_step(i, n, sys_last_loss(), converged);
         }
@@ -204,13 +205,13 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
             s = CONVERGED;
             break;
         }
-        advance_coop(lid, cfg.step);
-        if (cfg.noise > 0.0) {
+        advance_coop(lid, setting(S_STEP));
+        if (setting(S_NOISE) > 0.0) {
             coop_add_noise(lid, i, n);
         }
         n += 1u;
         s = coop_escape_status(lid);
-        if (s == RUNNING && cfg.escape2 > 0.0 && coop_escaped(lid, i)) {
+        if (s == RUNNING && setting(S_ESCAPE2) > 0.0 && coop_escaped(lid, i)) {
             s = ESCAPED;
         }
         if (s != RUNNING) {

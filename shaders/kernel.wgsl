@@ -41,12 +41,12 @@ fn store_state(i: u32, x: State) {
 // Where a state that just moved stands: still running, diverged (+/- for 1-D), or non-finite.
 fn escape_status(x: State) -> u32 {
     for (var k = 0u; k < STATE_DIM; k++) {
-        if (is_nan(x[k])) {
+        if (real_is_nan(x[k])) {
             return NONFINITE;
         }
     }
     for (var k = 0u; k < STATE_DIM; k++) {
-        if (abs(x[k]) > cfg.bound) {
+        if (abs(x[k]) > BOUND) {
             if (x[k] < 0.0) {
                 return DIVERGED_NEG;
             }
@@ -61,9 +61,9 @@ fn add_noise(x: State, i: u32, n: u32) -> State {
     var r = x;
     for (var j = 0u; j < STATE_DIM; j += 2u) {
         let z = langevin_pair(i, n, j);
-        r[j] += cfg.noise * z.x;
+        r[j] += NOISE * real(z.x);
         if (j + 1u < STATE_DIM) {
-            r[j + 1u] += cfg.noise * z.y;
+            r[j + 1u] += NOISE * real(z.y);
         }
     }
     return r;
@@ -71,12 +71,12 @@ fn add_noise(x: State, i: u32, n: u32) -> State {
 
 // Farther than the escape radius from the start x0 (Rust twin: `Stepper::status_after_step`).
 fn escaped(x: State, x0: State) -> bool {
-    var d2 = 0.0;
+    var d2: real = 0.0;
     for (var k = 0u; k < STATE_DIM; k++) {
         let d = x[k] - x0[k];
         d2 += d * d;
     }
-    return d2 > cfg.escape2;
+    return d2 > ESCAPE2;
 }
 
 // The trajectory a worker holds between dispatches, plus one (0: none). Refilling a worker
@@ -107,6 +107,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     if (w >= cfg.workers) {
         return;
     }
+    load_settings();
     var held = workers[w];
     var i = 0u;
     var x: State;
@@ -117,7 +118,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         load_inputs(i);
         x = load_state(i);
         n = steps[i];
-        if (cfg.escape2 > 0.0) {
+        if (ESCAPE2 > 0.0) {
             x0 = initial_state(i);
         }
     }
@@ -162,7 +163,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                 break;
             }
             let v = sys_field(x);
-            let converged = cfg.noise == 0.0 && norm(v) < cfg.tol;
+            let converged = NOISE == 0.0 && norm(v) < TOL;
             if (LOSS_RECORD) {
                 record_step(i, n, sys_last_loss(), converged);
             }
@@ -170,13 +171,13 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                 s = CONVERGED;
                 break;
             }
-            x = advance(x, v, cfg.step);
-            if (cfg.noise > 0.0) {
+            x = advance(x, v, STEP);
+            if (NOISE > 0.0) {
                 x = add_noise(x, i, n);
             }
             n += 1u;
             s = escape_status(x);
-            if (s == RUNNING && cfg.escape2 > 0.0 && escaped(x, x0)) {
+            if (s == RUNNING && ESCAPE2 > 0.0 && escaped(x, x0)) {
                 s = ESCAPED;
             }
             if (s != RUNNING) {
@@ -216,18 +217,19 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
     if (i >= cfg.n_total) {
         return;
     }
+    load_settings();
     load_inputs(i);
     let x = load_state(i);
     if (status[i] == RUNNING) {
         status[i] = UNDECIDED;
     }
-    var o: array<f32, N_OBS>;
+    var o: array<real, N_OBS>;
     sys_observables(x, &o);
     if (LOSS_RECORD) {
         record_finish(i);
     }
     for (var k = 0u; k < system_observables(); k++) {
-        observables[i * N_OBS + k] = o[k];
+        observables[i * N_OBS + k] = f32(o[k]);
     }
     check_canary();
 }

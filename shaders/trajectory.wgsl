@@ -33,8 +33,8 @@ fn end_chunk(i: u32, s: u32, n: u32) {
 // at grid point g uses the generator's counter (g, k * ceil(STATE_DIM / 2) + j / 2), with g = 0
 // for every point under SHARED_INIT: the same bits whatever the tiling or the kernel. The second
 // value is meaningless when j + 1 == STATE_DIM. Rust twin: `Plan::start_f32`.
-fn start_pair(i: u32, j: u32) -> vec2<f32> {
-    var x = vec2<f32>(P[N_PARAMS + j], P[N_PARAMS + min(j + 1u, STATE_DIM - 1u)]);
+fn start_pair(i: u32, j: u32) -> vec2<real> {
+    var x = vec2<real>(P[N_PARAMS + j], P[N_PARAMS + min(j + 1u, STATE_DIM - 1u)]);
     if (RANDOM_INIT) {
         let gi = cfg.index_offset + i;
         var point = gi / cfg.samples;
@@ -44,7 +44,8 @@ fn start_pair(i: u32, j: u32) -> vec2<f32> {
         let base = (gi % cfg.samples) * ((STATE_DIM + 1u) / 2u);
         let key = vec2<u32>(cfg.seed_lo, cfg.seed_hi);
         let z = normal_pair(threefry2x32(key, vec2<u32>(point, base + j / 2u)));
-        x += P[INIT_SCALE] * z;
+        // The f32 draw in any precision, as on the CPU.
+        x += P[INIT_SCALE] * vec2<real>(z);
     }
     return x;
 }

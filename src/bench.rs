@@ -4,8 +4,8 @@
 //!
 //! - W1: first-order Landau (u = −1, w = 1) on r ∈ [−0.5, 0.5] × m0 ∈ [−1.5, 1.5], gd with
 //!   lr 0.01, exactly 500 steps (tol 0: no early exit).
-//! - W2: the same map run to convergence (tol 1e-6, up to 200 000 steps), in f64 on the CPU
-//!   engine (f32 steps of 0.01 stall above that tol) and in f32 on a GPU. Beside its time is the
+//! - W2: the same map run to convergence (tol 1e-6, up to 200 000 steps), in f64 (f32 steps of
+//!   0.01 stall above that tol), or in f32 on a GPU without SHADER_F64. Beside its time is the
 //!   fixed-step lockstep equivalent that reaches the same labels: every trajectory run for as many
 //!   steps as the slowest needed, timed at W2's own rate per step on the same engine.
 //! - W3: the trainability map (examples/trainability/width8.toml: a tanh net of width 8, 100
@@ -60,7 +60,7 @@ impl Workload {
     pub fn describe(self) -> &'static str {
         match self {
             Workload::W1 => "landau first order (u=-1, w=1), gd lr 0.01, exactly 500 steps",
-            Workload::W2 => "landau first order, to convergence (tol 1e-6, up to 200000 steps; f64 on the CPU, f32 on a GPU)",
+            Workload::W2 => "landau first order, to convergence (tol 1e-6, up to 200000 steps; f64, or f32 on a GPU without it)",
             Workload::W3 => "trainability map: tanh net width 8, mean-field, 100 steps",
             Workload::Lorenz => "Lorenz (sigma=10, rho=28, beta=8/3) from (x0, y0, 25), rk4 dt 0.001, exactly 1000 steps",
         }
@@ -131,6 +131,8 @@ pub struct BenchResult {
     pub description: &'static str,
     /// `cpu` (SIMD packs), `cpu-scalar` (one trajectory at a time) or `gpu`.
     pub engine: &'static str,
+    /// The precision the engine computed in: "f32" or "f64".
+    pub precision: &'static str,
     pub device: String,
     /// How the engine runs (threads and instruction set, or the adapter's limits).
     pub detail: String,
@@ -304,26 +306,31 @@ mod peak {
     }
 }
 
-/// fp32 peaks of known GPUs (vendor figures, TFLOP/s, without sparsity).
-const GPU_PEAKS: [(&str, f64); 8] = [
-    ("H200", 67.0),
-    ("H100 PCIe", 51.2),
-    ("H100", 67.0),
-    ("A100", 19.5),
-    ("V100", 15.7),
-    ("RTX 4090", 82.6),
-    ("RTX 3090", 35.6),
-    ("L40S", 91.6),
+/// fp32 and fp64 peaks of known GPUs (vendor figures, TFLOP/s, without sparsity or tensor
+/// cores).
+const GPU_PEAKS: [(&str, f64, f64); 8] = [
+    ("H200", 67.0, 34.0),
+    ("H100 PCIe", 51.2, 25.6),
+    ("H100", 67.0, 34.0),
+    ("A100", 19.5, 9.7),
+    ("V100", 15.7, 7.8),
+    ("RTX 4090", 82.6, 1.29),
+    ("RTX 3090", 35.6, 0.56),
+    ("L40S", 91.6, 1.43),
 ];
 
-fn gpu_peak(device: &str, peaks: &CpuPeaks) -> (Option<f64>, String) {
+fn gpu_peak(device: &str, f64: bool, peaks: &CpuPeaks) -> (Option<f64>, String) {
     if device.contains("llvmpipe") {
-        let (p, basis) = peaks.cpu(false);
+        let (p, basis) = peaks.cpu(f64);
         return (p, format!("llvmpipe runs on the CPU: {basis}"));
     }
-    match GPU_PEAKS.iter().find(|(name, _)| device.contains(name)) {
-        Some((name, tf)) => (Some(tf * 1000.0), format!("{name}: {tf} TFLOP/s fp32 (vendor figure)")),
-        None => (None, format!("no fp32 peak known for {device}")),
+    let kind = if f64 { "fp64" } else { "fp32" };
+    match GPU_PEAKS.iter().find(|(name, ..)| device.contains(name)) {
+        Some(&(name, tf32, tf64)) => {
+            let tf = if f64 { tf64 } else { tf32 };
+            (Some(tf * 1000.0), format!("{name}: {tf} TFLOP/s {kind} (vendor figure)"))
+        }
+        None => (None, format!("no {kind} peak known for {device}")),
     }
 }
 
@@ -332,13 +339,17 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
     if options.repeats == 0 {
         return Err(Error::input("--repeats must be at least 1"));
     }
-    let mut engines: Vec<(&'static str, Box<dyn Engine>)> = Vec::new();
+    // Each engine with whether it computes in f64.
+    let mut engines: Vec<(&'static str, Box<dyn Engine>, bool)> = Vec::new();
     for e in &options.engines {
         match e.as_str() {
-            "cpu" => engines.push(("cpu", Box::new(CpuEngine::new()))),
-            "cpu-scalar" => engines.push(("cpu-scalar", Box::new(CpuEngine::scalar()))),
+            "cpu" => engines.push(("cpu", Box::new(CpuEngine::new()), true)),
+            "cpu-scalar" => engines.push(("cpu-scalar", Box::new(CpuEngine::scalar()), true)),
             "gpu" => match gpu::GpuEngine::new(true)? {
-                Some(g) => engines.push(("gpu", Box::new(g))),
+                Some(g) => {
+                    let f64 = g.has_f64();
+                    engines.push(("gpu", Box::new(g), f64))
+                }
                 None => return Err(Error::NoAdapter("bench --engines gpu: wgpu found no adapter".into())),
             },
             other => return Err(Error::input(format!("--engines: unknown engine '{other}' (cpu, cpu-scalar, gpu)"))),
@@ -346,13 +357,12 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
     }
     let peaks = CpuPeaks::default();
     let mut results = Vec::new();
-    for (name, engine) in &engines {
+    for (name, engine, computes_f64) in &engines {
         let info = engine.info();
         for &w in &options.workloads {
             let n = options.size.unwrap_or(w.default_size());
             let mut scenario = w.scenario(n)?;
-            if info.kind != "cpu" {
-                // The GPU kernels compute in f32.
+            if !computes_f64 {
                 scenario.dynamics.precision = crate::dynamics::Precision::F32;
             }
             let plan = Plan::new(&scenario)?;
@@ -372,7 +382,7 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
             let flops = w.flops_per_step(&plan, info.kind);
             let gflops = rate * flops / 1e9;
             let f64 = plan.dynamics.precision == crate::dynamics::Precision::F64;
-            let (peak, basis) = if info.kind == "cpu" { peaks.cpu(f64) } else { gpu_peak(&info.device, &peaks) };
+            let (peak, basis) = if info.kind == "cpu" { peaks.cpu(f64) } else { gpu_peak(&info.device, f64, &peaks) };
             let lockstep = match w {
                 Workload::W2 => {
                     let max_steps = o.steps.iter().copied().max().unwrap_or(0) as u64;
@@ -386,6 +396,7 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
                 workload: w,
                 description: w.describe(),
                 engine: name,
+                precision: if f64 { "f64" } else { "f32" },
                 device: info.device.clone(),
                 detail: info.detail.clone(),
                 grid: [plan.nx(), plan.ny()],

@@ -220,8 +220,9 @@ pub struct RunArgs {
     /// Diverged when some |x_i| > BOUND.
     #[arg(long)]
     pub bound: Option<f64>,
-    /// f32 (both engines; the GPU kernels' arithmetic) or f64 (the CPU engine): in f64 a step can
-    /// move x by far less than an f32 ulp, so a tight --tol is reachable.
+    /// f32 or f64, on both engines (f64 on a GPU with SHADER_F64; not for the networks, WGSL
+    /// files, or formulas using exp, log, trigonometric or hyperbolic functions or real powers):
+    /// in f64 a step can move x by far less than an f32 ulp, so a tight --tol is reachable.
     #[arg(long)]
     pub precision: Option<basinmap::dynamics::Precision>,
     /// Langevin temperature T: each gd step adds sqrt(2·lr·T)·N(0, I) noise (counter-based, so a

@@ -48,11 +48,11 @@ impl Method {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
-    /// f32, as the GPU kernels compute.
+    /// f32.
     #[default]
     F32,
-    /// f64, on the CPU engine: a step can then move x by far less than an f32 ulp, so a tight
-    /// tol is reachable.
+    /// f64 (on a GPU, where the adapter has SHADER_F64): a step can then move x by far less
+    /// than an f32 ulp, so a tight tol is reachable.
     F64,
 }
 

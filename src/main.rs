@@ -270,10 +270,11 @@ fn bench(args: &BenchArgs) -> basinmap::Result<()> {
             _ => "peak unknown".into(),
         };
         println!(
-            "{:?} {} ({}), {}x{}: median {:.3} s of {}; {:.3e} trajectory-steps/s (nominal {:.3e}); {:.2} GFLOP/s, {peak}",
+            "{:?} {} ({}, {}), {}x{}: median {:.3} s of {}; {:.3e} trajectory-steps/s (nominal {:.3e}); {:.2} GFLOP/s, {peak}",
             r.workload,
             r.engine,
             r.device,
+            r.precision,
             r.grid[0],
             r.grid[1],
             r.median_seconds,

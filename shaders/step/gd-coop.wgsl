@@ -1,5 +1,5 @@
 // Gradient descent for the cooperative kernel: X <- X + lr * V, V = field(X) (gd.wgsl's map).
-fn advance_coop(lid: u32, lr: f32) {
+fn advance_coop(lid: u32, lr: real) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
         X[k] = X[k] + lr * V[k];
     }

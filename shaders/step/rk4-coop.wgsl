@@ -4,7 +4,7 @@ var<workgroup> RK_X0: State;
 var<workgroup> RK_ACC: State;
 
 // Given V = k1 = field(X).
-fn advance_coop(lid: u32, dt: f32) {
+fn advance_coop(lid: u32, dt: real) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
         RK_X0[k] = X[k];
         RK_ACC[k] = V[k];

@@ -1,6 +1,6 @@
 // Classic fourth-order Runge-Kutta step of the flow dx/dt = field(x) with step dt.
 // `v` is field(x), already computed for the convergence test.
-fn advance(x: State, v: State, dt: f32) -> State {
+fn advance(x: State, v: State, dt: real) -> State {
     let k1 = v;
     let k2 = sys_field(axpy(x, 0.5 * dt, k1));
     let k3 = sys_field(axpy(x, 0.5 * dt, k2));

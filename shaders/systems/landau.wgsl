@@ -1,7 +1,7 @@
 // landau: F(m) = r m^2 + c m^3 + u m^4 + w m^6 - h m, flow dm/dt = -F'(m).
 // Rust mirror: src/system/landau.rs.
 
-fn sys_loss(x: State) -> f32 {
+fn sys_loss(x: State) -> real {
     let m = x[0];
     let m2 = m * m;
     return P[P_r] * m2 + P[P_c] * m2 * m + P[P_u] * m2 * m2 + P[P_w] * m2 * m2 * m2 - P[P_h] * m;
@@ -17,7 +17,7 @@ fn sys_field(x: State) -> State {
     return v;
 }
 
-fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {
+fn sys_observables(x: State, o: ptr<function, array<real, N_OBS>>) {
     (*o)[0] = x[0];
     (*o)[1] = sys_loss(x);
 }

@@ -1,7 +1,7 @@
 // linear: dx/dt = k (x - a), the gradient flow of loss = -k (x - a)^2 / 2.
 // Rust mirror: src/system/linear.rs.
 
-fn sys_loss(x: State) -> f32 {
+fn sys_loss(x: State) -> real {
     let d = x[0] - P[P_a];
     return -0.5 * P[P_k] * d * d;
 }
@@ -12,7 +12,7 @@ fn sys_field(x: State) -> State {
     return v;
 }
 
-fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {
+fn sys_observables(x: State, o: ptr<function, array<real, N_OBS>>) {
     (*o)[0] = x[0];
     (*o)[1] = sys_loss(x);
 }

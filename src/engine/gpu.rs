@@ -50,11 +50,6 @@ pub struct Config {
     pub samples: u32,
     pub seed_lo: u32,
     pub seed_hi: u32,
-    pub step: f32,
-    pub tol: f32,
-    pub bound: f32,
-    pub noise: f32,
-    pub escape2: f32,
     pub canary: u32,
     pub workers: u32,
 }
@@ -66,6 +61,8 @@ pub struct GpuEngine {
     info: wgpu::AdapterInfo,
     /// The first error wgpu reported outside an error scope.
     lost: Arc<Mutex<Option<String>>>,
+    /// The device was opened with SHADER_F64: kernels may compute in f64.
+    f64: bool,
     /// A cap on trajectories per tile below the adapter's own (tests: tiling must not matter).
     tile_cap: Option<usize>,
     /// Steps per dispatch, fixed (tests); adapted to the dispatch time otherwise.
@@ -142,9 +139,13 @@ impl GpuEngine {
             ..wgpu::Limits::default()
         }
         .using_resolution(wgpu::Limits::default());
+        // f64 where the adapter has it, for --precision f64 (most hardware does, at a fraction
+        // of the f32 rate on consumer cards).
+        let f64 = adapter.features().contains(wgpu::Features::SHADER_F64);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("basinmap"),
             required_limits: limits,
+            required_features: if f64 { wgpu::Features::SHADER_F64 } else { wgpu::Features::empty() },
             ..Default::default()
         }))
         .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", info.name)))?;
@@ -154,7 +155,7 @@ impl GpuEngine {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(GpuEngine { device, queue, info, lost, tile_cap: None, chunk: None, workers_cap: None })
+        Ok(GpuEngine { device, queue, info, lost, f64, tile_cap: None, chunk: None, workers_cap: None })
     }
 
     /// Starts every tile with `n` steps per dispatch and never takes more (results must not
@@ -181,6 +182,22 @@ impl GpuEngine {
         &self.info
     }
 
+    /// Whether this adapter computes in f64 (SHADER_F64), so that `--precision f64` runs here.
+    pub fn has_f64(&self) -> bool {
+        self.f64
+    }
+
+    /// Why `plan` cannot run on this adapter in its precision, if it cannot.
+    pub fn precision_obstacle(&self, plan: &Plan) -> Option<String> {
+        if plan.dynamics.precision != crate::dynamics::Precision::F64 {
+            return None;
+        }
+        if !self.f64 {
+            return Some(format!("{} has no f64 in shaders (wgpu feature SHADER_F64)", self.info.name));
+        }
+        super::f64_obstacle(&plan.system)
+    }
+
     fn check(&self) -> Result<()> {
         match self.lost.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(e) => Err(Error::Gpu(e)),
@@ -191,7 +208,7 @@ impl GpuEngine {
     /// Most trajectories per tile under the adapter's binding and workgroup limits.
     fn max_tile(&self, plan: &Plan) -> usize {
         let limits = self.device.limits();
-        let widest = 4 * plan.n_state().max(plan.n_obs()).max(1) as u64;
+        let widest = (real_bytes(plan) * plan.n_state()).max(4 * plan.n_obs()).max(4) as u64;
         let by_binding = (limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / widest) as usize;
         let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
             * limits.max_compute_workgroups_per_dimension as usize
@@ -390,6 +407,21 @@ impl Readback {
     }
 }
 
+/// Bytes of the kernel's `real`: 8 for a plan in f64, else 4.
+fn real_bytes(plan: &Plan) -> usize {
+    if plan.dynamics.precision == crate::dynamics::Precision::F64 {
+        8
+    } else {
+        4
+    }
+}
+
+/// The run's settings at the end of the kernel's table, in the order of the `S_*` constants of
+/// shaders/common.wgsl.
+fn settings(d: &crate::dynamics::Dynamics) -> [f64; 5] {
+    [d.step_size(), d.tol, d.bound, d.noise_scale(), d.escape * d.escape]
+}
+
 /// Trajectories one workgroup integrates: WORKGROUP, or 1 in the cooperative kernel.
 fn per_workgroup(plan: &Plan) -> u32 {
     if plan.system.spec().cooperative {
@@ -417,8 +449,8 @@ impl Engine for GpuEngine {
     }
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
-        if plan.dynamics.precision == crate::dynamics::Precision::F64 {
-            return Err(super::f64_on_gpu());
+        if let Some(why) = self.precision_obstacle(plan) {
+            return Err(super::f64_refused(&why));
         }
         let (layout, integrate, finish) = self.pipelines(plan)?;
         // A shard computes its part only; outcome k is trajectory first + k.
@@ -429,12 +461,23 @@ impl Engine for GpuEngine {
         let tiles = plan.tiles(self.max_tile(plan));
         let tile_max = tiles.iter().map(|t| t.len()).max().unwrap_or(0);
 
-        // Inputs then axis values, rounded to f32 once (the CPU engine rounds the same way).
-        let mut table: Vec<f32> = plan.inputs.iter().map(|&v| v as f32).collect();
-        table.extend(plan.x.values.iter().map(|&v| v as f32));
-        if let Some(y) = &plan.y {
-            table.extend(y.values.iter().map(|&v| v as f32));
+        let d = &plan.dynamics;
+        // Inputs, axis values and settings, rounded once to the kernel's precision (the CPU
+        // engine rounds the same way).
+        let mut table: Vec<f64> = plan.inputs.clone();
+        table.extend(&plan.x.values);
+        match &plan.y {
+            Some(y) => table.extend(&y.values),
+            // cfg.ny is 1: one unused value keeps the settings where the kernel reads them.
+            None => table.push(0.0),
         }
+        debug_assert_eq!(table.len(), plan.inputs.len() + plan.nx() + plan.ny());
+        table.extend(settings(d));
+        let table_bytes: Vec<u8> = if real_bytes(plan) == 8 {
+            bytemuck::cast_slice(&table).to_vec()
+        } else {
+            bytemuck::cast_slice(&table.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
+        };
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let storage = |label: &str, bytes: usize| {
             self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -446,7 +489,7 @@ impl Engine for GpuEngine {
         };
         let table_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("basinmap.table"),
-            contents: bytemuck::cast_slice(&table),
+            contents: &table_bytes,
             usage: wgpu::BufferUsages::STORAGE,
         });
         let config_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -455,7 +498,7 @@ impl Engine for GpuEngine {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let state_buf = storage("basinmap.state", tile_max * n_state * 4);
+        let state_buf = storage("basinmap.state", tile_max * n_state * real_bytes(plan));
         let status_buf = storage("basinmap.status", tile_max * 4);
         let steps_buf = storage("basinmap.steps", tile_max * 4);
         let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
@@ -486,7 +529,6 @@ impl Engine for GpuEngine {
                 .collect::<Vec<_>>(),
         });
 
-        let d = &plan.dynamics;
         let max_per_dim = self.device.limits().max_compute_workgroups_per_dimension;
         // Steps per dispatch: adapted to TARGET_DISPATCH, and capped below what made an adapter
         // cut an invocation's loops short (llvmpipe stops every loop of an invocation after a
@@ -512,11 +554,6 @@ impl Engine for GpuEngine {
                 samples: plan.samples as u32,
                 seed_lo: plan.seed as u32,
                 seed_hi: (plan.seed >> 32) as u32,
-                step: d.step_size() as f32,
-                tol: d.tol as f32,
-                bound: d.bound as f32,
-                noise: d.noise_scale() as f32,
-                escape2: (d.escape * d.escape) as f32,
                 canary: CANARY,
                 workers: workers as u32,
             };

@@ -125,22 +125,50 @@ pub fn select_all(choice: EngineChoice) -> Result<Box<dyn Engine>> {
     Ok(Box::new(multi::MultiEngine::new(gpus.into_iter().map(|g| Box::new(g) as Box<dyn Engine + Send + Sync>).collect())?))
 }
 
-/// The engine for `plan`: [`select`], but a plan in f64 runs on the CPU engine (`auto`), or is
-/// refused on the GPU (its kernels compute in f32).
+/// The engine for `plan`: [`select`], except in f64. There `cpu` is the CPU engine; `gpu` takes
+/// any adapter that computes f64 (SHADER_F64) and fails with the reason otherwise; `auto` takes
+/// a hardware GPU that does, for a system its kernel runs in f64, and the CPU engine otherwise.
 pub fn select_for(plan: &Plan) -> Result<Box<dyn Engine>> {
-    if plan.dynamics.precision == crate::dynamics::Precision::F64 {
-        return match plan.engine {
-            EngineChoice::Gpu => Err(f64_on_gpu()),
-            _ if !plan.system.has_host_model() => Err(f64_on_gpu()),
-            _ => Ok(Box::new(cpu::CpuEngine::new())),
-        };
+    if plan.dynamics.precision != crate::dynamics::Precision::F64 {
+        return select(plan.engine, &plan.system);
     }
-    select(plan.engine, &plan.system)
+    if !plan.system.has_host_model() {
+        // A WGSL system runs only on the GPU, and is written in f32.
+        let why = f64_obstacle(&plan.system).unwrap_or_else(|| "the system is written in f32".into());
+        return Err(f64_refused(&why));
+    }
+    match plan.engine {
+        EngineChoice::Cpu => Ok(Box::new(cpu::CpuEngine::new())),
+        EngineChoice::Auto => match gpu::GpuEngine::new(false)? {
+            Some(g) if g.precision_obstacle(plan).is_none() => Ok(Box::new(g)),
+            _ => Ok(Box::new(cpu::CpuEngine::new())),
+        },
+        EngineChoice::Gpu => match gpu::GpuEngine::new(true)? {
+            Some(g) => match g.precision_obstacle(plan) {
+                None => Ok(Box::new(g)),
+                Some(why) => Err(f64_refused(&why)),
+            },
+            None => select(EngineChoice::Gpu, &plan.system),
+        },
+    }
 }
 
-/// The error for f64 on the GPU engine.
-pub fn f64_on_gpu() -> Error {
-    Error::input("--precision f64 runs on the CPU engine (--engine cpu or auto): the GPU kernels compute in f32")
+/// Why the GPU kernels cannot compute `system` in f64, if they cannot: the cooperative kernel
+/// (the networks) computes in f32 only, and so do WGSL files and formulas with functions that
+/// WGSL's targets have only in f32 (exp, tanh, …).
+pub fn f64_obstacle(system: &System) -> Option<String> {
+    if system.spec().cooperative {
+        return Some(format!("the {} kernel computes in f32 (its activations have no f64 form in WGSL's targets)", system.spec().name));
+    }
+    match system {
+        System::Custom(c) => c.f64_obstacle(),
+        _ => None,
+    }
+}
+
+/// The error for `--precision f64` where the GPU cannot compute it.
+pub fn f64_refused(why: &str) -> Error {
+    Error::input(format!("--precision f64 on the GPU: {why}; the CPU engine computes it (--engine cpu)"))
 }
 
 /// Picks the engine for `choice`: `cpu` works for every system with a CPU model; `gpu` takes

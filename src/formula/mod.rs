@@ -13,7 +13,7 @@ pub mod print;
 pub mod tape;
 
 use crate::diagnostic::Diagnostic;
-use graph::{Func, Func2, Graph, NodeId};
+use graph::{Func, Func2, Graph, Node, NodeId};
 use parse::{BinOp, Expr, ExprKind, Span};
 use print::{Names, Returns};
 use tape::Tape;
@@ -186,6 +186,10 @@ pub struct Compiled {
     field_tape: Tape,
     jacobian_tape: Tape,
     wgsl: String,
+    /// The first operation of the executed field or loss that WGSL's targets have only in f32
+    /// (exp, log, trigonometric and hyperbolic functions, real powers): such a formula runs in
+    /// f64 on the CPU engine only.
+    pub f32_only: Option<&'static str>,
 }
 
 impl Compiled {
@@ -240,6 +244,12 @@ impl Compiled {
         if let Some(v) = g.reachable(&expanded).into_iter().filter_map(|i| g.constant(i)).find(|v| (*v as f32).is_infinite()) {
             return Err(last.error(0..last.text.len(), format!("the derived field needs the constant {v:e}, beyond the range of f32 (about 3.4e38)")));
         }
+        let f32_only = g.reachable(&expanded).into_iter().find_map(|i| match g.node(i) {
+            Node::Call(Func::Sqrt | Func::Abs | Func::Sign | Func::Step, _) => None,
+            Node::Call(f, _) => Some(f.name()),
+            Node::Pow(..) => Some("a real power"),
+            _ => None,
+        });
         let (ex_field, ex_loss) = expanded.split_at(n);
         let ex_jac = g.expand_powers(&jacobian);
         let names = Names { state, params };
@@ -260,6 +270,7 @@ impl Compiled {
             field,
             jacobian,
             wgsl,
+            f32_only,
         })
     }
 
@@ -326,11 +337,18 @@ mod tests {
         c.eval_field(&[0.2], &[0.7], &mut v);
         let m: f64 = 0.7;
         assert!((v[0] + (0.4 * m - 4.0 * m.powi(3) + 6.0 * m.powi(5))).abs() < 1e-12);
-        assert!(c.wgsl().contains("fn loss(_x: State, _p: Params) -> f32"));
+        assert!(c.wgsl().contains("fn loss(_x: State, _p: Params) -> real"));
         assert!(c.wgsl().contains("fn field(_x: State, _p: Params) -> State"));
         let mut j = [0.0];
         c.eval_jacobian(&[0.2], &[0.7], &mut j);
         assert!((j[0] + (0.4 - 12.0 * m * m + 30.0 * m.powi(4))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn f32_only_names_the_first_function_without_an_f64_form() {
+        assert_eq!(loss("r*x^2 + abs(x) + sqrt(x*x + 1) + max(x, r)", &["x"], &["r"]).unwrap().f32_only, None);
+        assert_eq!(loss("r*x^2 + tanh(x)", &["x"], &["r"]).unwrap().f32_only, Some("tanh"));
+        assert_eq!(loss("r*x^2 + x^2.5", &["x"], &["r"]).unwrap().f32_only, Some("a real power"));
     }
 
     #[test]
@@ -351,7 +369,7 @@ mod tests {
         assert!(err("r*x + 1e39").message.contains("f32"));
         // 2·3e38 overflows f32: the derivative keeps the factors apart rather than fold them.
         let big = loss("3e38*x^2 + r", &["x"], &["r"]).unwrap();
-        assert!(big.wgsl().contains("3e38f * (2.0f * x)"), "{}", big.wgsl());
+        assert!(big.wgsl().contains("real(3e38) * (real(2.0) * x)"), "{}", big.wgsl());
         let deep = format!("r*{}x{}", "(".repeat(300), ")".repeat(300));
         assert!(err(&deep).message.contains("nests"));
         let long = format!("r*x{}", " + x".repeat(100_000));

@@ -40,9 +40,9 @@ impl Printer<'_> {
     fn constant(&self, v: f64) -> (String, u8) {
         let text = match self.syntax {
             Syntax::Formula => format!("{v:?}"),
-            // The f32 value, printed so that it parses back to the same bits (`f` suffix: an f32
-            // literal, not an abstract float rounded a second time).
-            Syntax::Wgsl => format!("{:?}f", v as f32),
+            // The f64 value as an abstract float, converted to the kernel's `real`: exactly v in
+            // f64, and v rounded once to f32 (as the CPU engine rounds it) in f32.
+            Syntax::Wgsl => format!("real({v:?})"),
         };
         let prec = if text.starts_with('-') { UNARY } else { ATOM };
         (text, prec)
@@ -84,7 +84,7 @@ impl Printer<'_> {
                     (format!("step({})", self.text(c).0), ATOM)
                 }
                 Syntax::Formula => (format!("({} >= 0 ? {} : {})", self.text(c).0, self.text(a).0, self.text(b).0), ATOM),
-                Syntax::Wgsl => (format!("select({}, {}, {} >= 0.0f)", self.text(b).0, self.text(a).0, self.wrap(c, ADD)), ATOM),
+                Syntax::Wgsl => (format!("select({}, {}, {} >= 0.0)", self.text(b).0, self.text(a).0, self.wrap(c, ADD)), ATOM),
             },
         }
     }
@@ -98,7 +98,7 @@ pub fn formula(g: &Graph, root: NodeId, names: &Names) -> String {
 /// What a generated WGSL function returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Returns {
-    /// One f32 (the loss).
+    /// One `real` (the loss).
     Scalar,
     /// A `State` with one root per component (the field).
     State,
@@ -119,7 +119,7 @@ pub fn wgsl_function(g: &Graph, name: &str, returns: Returns, roots: &[NodeId], 
     }
     let mut s = String::new();
     let ret = match returns {
-        Returns::Scalar => "f32",
+        Returns::Scalar => "real",
         Returns::State => "State",
     };
     let _ = writeln!(s, "fn {name}(_x: State, _p: Params) -> {ret} {{");

@@ -11,7 +11,9 @@
 //! ```
 //!
 //! where `State` is `array<f32, STATE_DIM>` in the order of `--state`, and `Params` a struct with
-//! one f32 member per parameter, by name.
+//! one f32 member per parameter, by name. The kernel's glue declares them with its type `real`
+//! (f32, or f64 for `--precision f64`), which is also what the WGSL generated from a formula is
+//! written in: a formula runs in either precision on the GPU, a user's file in f32 only.
 
 use super::{Model, ObservableSpec, ParamSpec, StateSpec, SystemSpec};
 use crate::diagnostic::Diagnostic;
@@ -69,7 +71,7 @@ pub struct CustomSystem {
 
 /// Names the kernel glue or WGSL itself needs, beyond WGSL's reserved words.
 const TAKEN: &[&str] = &[
-    "State", "Params", "f32", "f16", "i32", "u32", "bool", "array", "atomic", "ptr", "vec2", "vec3", "vec4", "mat2x2",
+    "State", "Params", "real", "f32", "f16", "f64", "i32", "u32", "bool", "array", "atomic", "ptr", "vec2", "vec3", "vec4", "mat2x2",
     "mat3x3", "mat4x4", "sampler",
 ];
 
@@ -252,6 +254,15 @@ impl CustomSystem {
         self.formula.as_ref()
     }
 
+    /// Why the GPU cannot run this system in f64, if it cannot: a WGSL file is written in f32,
+    /// and a formula may use a function that WGSL's targets have only in f32.
+    pub fn f64_obstacle(&self) -> Option<String> {
+        match &self.formula {
+            None => Some(format!("{} is written in f32", self.user_origin)),
+            Some(f) => f.0.f32_only.map(|op| format!("the formula uses {op}, which WGSL's targets compute in f32 only")),
+        }
+    }
+
     /// The user's WGSL (or the WGSL generated from the formula), its offset counted within
     /// `SystemSpec::wgsl`.
     pub fn user_wgsl(&self) -> UserText<'_> {
@@ -266,7 +277,8 @@ impl CustomSystem {
         let _ = writeln!(s, "// State = array<f32, {}>: {}", state.len(), state.join(", "));
         let params: Vec<String> = self.spec.params.iter().map(|p| format!("p.{}", p.name)).collect();
         let _ = writeln!(s, "// Params: {}", if params.is_empty() { "none".into() } else { params.join(", ") });
-        s.push_str("// fn field is dx/dt; fn loss, if present, is written as the observable `loss`.\n\n");
+        s.push_str("// fn field is dx/dt; fn loss, if present, is written as the observable `loss`.\n");
+        s.push_str("// `real` is f32 in a --wgsl file (the kernel's type for --precision f32).\n\n");
         s.push_str(&self.user_text);
         s
     }
@@ -274,7 +286,7 @@ impl CustomSystem {
 
 /// The declarations a user's functions see, ahead of the user's text.
 fn params_struct(params: &[String]) -> String {
-    let members: Vec<String> = if params.is_empty() { vec!["_unused: f32".into()] } else { params.iter().map(|p| format!("{p}: f32")).collect() };
+    let members: Vec<String> = if params.is_empty() { vec!["_unused: real".into()] } else { params.iter().map(|p| format!("{p}: real")).collect() };
     format!("struct Params {{ {} }}\n", members.join(", "))
 }
 
@@ -284,12 +296,12 @@ fn params_struct(params: &[String]) -> String {
 fn glue(params: &[String], user: &str, has_loss: bool) -> (String, usize) {
     let mut s = String::from("// user-defined system: basinmap's glue around the user's functions.\n");
     s.push_str(&params_struct(params));
-    let values: Vec<String> = if params.is_empty() { vec!["0.0f".into()] } else { params.iter().map(|p| format!("P[P_{p}]")).collect() };
+    let values: Vec<String> = if params.is_empty() { vec!["0.0".into()] } else { params.iter().map(|p| format!("P[P_{p}]")).collect() };
     let _ = writeln!(s, "fn sys_params() -> Params {{ return Params({}); }}\n", values.join(", "));
     let offset = s.len();
     s.push_str(user);
     s.push_str("\n\nfn sys_field(x: State) -> State { return field(x, sys_params()); }\n");
-    s.push_str("fn sys_observables(x: State, o: ptr<function, array<f32, N_OBS>>) {\n");
+    s.push_str("fn sys_observables(x: State, o: ptr<function, array<real, N_OBS>>) {\n");
     s.push_str("    for (var k = 0u; k < STATE_DIM; k++) { (*o)[k] = x[k]; }\n");
     if has_loss {
         s.push_str("    (*o)[STATE_DIM] = loss(x, sys_params());\n");
@@ -301,7 +313,7 @@ fn glue(params: &[String], user: &str, has_loss: bool) -> (String, usize) {
 /// Parses and validates a user's WGSL file against the declarations it may use, and checks the
 /// signatures of `field` (required) and `loss` (optional). Returns whether `loss` is defined.
 fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) -> Result<bool> {
-    let prelude = format!("alias State = array<f32, {n_state}>;\nconst STATE_DIM: u32 = {n_state}u;\n{}", params_struct(params));
+    let prelude = format!("alias real = f32;\nalias State = array<f32, {n_state}>;\nconst STATE_DIM: u32 = {n_state}u;\n{}", params_struct(params));
     let source = format!("{prelude}{text}");
     let user = UserText { offset: prelude.len(), origin, text };
     let module = shader::check(&source, Some(user), origin)?;
