@@ -179,10 +179,12 @@ fn median(v: &[f64]) -> f64 {
 /// FMA chains per thread in [`measured_cpu_peak`]: enough to hide an FMA's latency (4 cycles)
 /// behind the throughput of two pipes.
 const PEAK_CHAINS: usize = 12;
+/// Timings of the peak measurement, of which the fastest counts.
+const PEAK_TIMINGS: usize = 5;
 
 /// The CPU's measured peak in f32 (or f64: half the lanes), in GFLOP/s, with how it was measured:
 /// [`PEAK_CHAINS`] independent chains of fused multiply-adds in the widest registers the
-/// processor has, on every thread of the pool at once, for about 0.2 s.
+/// processor has, on every thread of the pool at once, the fastest of [`PEAK_TIMINGS`] runs.
 pub fn measured_cpu_peak(f64: bool) -> (Option<f64>, String) {
     use crate::engine::simd::Isa;
     use rayon::prelude::*;
@@ -203,17 +205,23 @@ pub fn measured_cpu_peak(f64: bool) -> (Option<f64>, String) {
         }
         iterations *= 2;
     }
-    iterations *= 8;
-    let t = Instant::now();
-    (0..threads).into_par_iter().for_each(|_| {
-        std::hint::black_box(fma_chains(isa, f64, iterations));
-    });
-    let seconds = t.elapsed().as_secs_f64();
+    iterations *= 2;
+    // The fastest of five timings of about 0.05 s: a shared machine's other work only ever
+    // slows a timing down, so the fastest is the one nearest the processor's own rate.
+    let seconds = (0..PEAK_TIMINGS)
+        .map(|_| {
+            let t = Instant::now();
+            (0..threads).into_par_iter().for_each(|_| {
+                std::hint::black_box(fma_chains(isa, f64, iterations));
+            });
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
     let flops = (threads * PEAK_CHAINS * lanes * 2) as f64 * iterations as f64;
     let kind = if f64 { "f64" } else { "f32" };
     (
         Some(flops / seconds / 1e9),
-        format!("measured: {PEAK_CHAINS} chains of {} {kind} FMAs ({lanes} lanes) on each of {threads} threads", isa.name()),
+        format!("measured: {PEAK_CHAINS} chains of {} {kind} FMAs ({lanes} lanes) on each of {threads} threads, fastest of {PEAK_TIMINGS}", isa.name()),
     )
 }
 

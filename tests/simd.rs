@@ -42,6 +42,25 @@ fn landau_every_ending_f32_and_f64() {
     packs_match_scalar(&plan("system='landau'\nx='m=-3:3:7'\n[dynamics]\nbound=2.0\n"));
 }
 
+/// Lanes are refilled as their trajectories stop, so a lane runs trajectories that started at
+/// different clocks: converged after any number of steps, undecided at a step budget reached at
+/// a different clock in every lane, out of bounds at the start in the middle of the queue, and
+/// under noise (drawn at each trajectory's own step). Each must still compute its own bits.
+#[test]
+fn refilled_lanes_run_each_trajectory_from_its_own_start() {
+    let staggered = "system='landau'\nx='r=-0.6:0.4:70'\ny='m=-2.3:2.3:53'\n[params]\nu=-1.0\nw=1.0\n[dynamics]\nlr=0.01\nsteps=400\ntol=1e-3\nbound=2.2\n";
+    let p = plan(staggered);
+    let o = outcomes(&CpuEngine::new(), &p);
+    let count = |s: Status| o.status.iter().filter(|&&v| v == s as u32).count();
+    assert!(count(Status::Converged) > 1000 && count(Status::Undecided) > 100 && count(Status::DivergedPos) > 10, "a map of mixed endings");
+    let converged_steps: std::collections::BTreeSet<u32> =
+        o.status.iter().zip(&o.steps).filter(|(&s, _)| s == Status::Converged as u32).map(|(_, &n)| n).collect();
+    assert!(converged_steps.len() > 100, "stopping times spread over many steps: {}", converged_steps.len());
+    packs_match_scalar(&p);
+    packs_match_scalar(&plan(&format!("{staggered}precision='f64'\n")));
+    packs_match_scalar(&plan("system='landau'\nx='m=-1.2:1.2:1'\ny='r=-2:-0.5:4'\nsamples=300\nseed=11\n[params]\nu=1.0\n[dynamics]\nlr=0.01\nsteps=1500\ntemperature=0.4\nescape=0.8"));
+}
+
 #[test]
 fn effective_and_a_shard_of_it() {
     let toml = "system='effective'\nx='gamma=0.01:0.8:50'\ny='b=-1.5:1.5:21'\n[params]\nD=2\n[dynamics]\nsteps=3000\n";

@@ -4,12 +4,17 @@
 //!
 //! A pack holds 128 f32 trajectories (eight AVX-512 registers of 16 lanes, so every operation
 //! issues eight independent instructions and the latency of one hides behind the others) or 32
-//! f64 ones (four registers of 8). A pack runs until its last lane has stopped (early exit per
-//! lane group); a lane that stopped takes over a running lane's values and computes on unused,
-//! its end state already saved. The sizes are measured trade-offs: wider packs hide more
-//! latency on fixed-step maps (W1: 64 lanes 0.111 s, 128 lanes 0.089 s, 256 lanes 0.111 s),
-//! narrower ones waste fewer steps where stopping times differ (W2 in f64: 32 lanes 0.058 s,
-//! 64 lanes 0.157 s).
+//! f64 ones (four registers of 8). Each rayon task runs one pack through a chunk of
+//! trajectories: a lane whose trajectory stopped (converged, diverged, escaped, or at its last
+//! step) hands over its outcome and takes the chunk's next trajectory, so that stopping times
+//! that differ by orders of magnitude near basin boundaries leave no lane idle until the chunk
+//! runs out (the default 512² map: 0.28 s with a pack running until its slowest lane, 0.11 s
+//! refilled). Lanes are refilled between steps only, and each keeps its own step count, so a
+//! trajectory computes the same steps whichever lane runs it, and from whichever clock. A lane
+//! with no work left takes over a running lane's values and computes on unused. The sizes are
+//! measured trade-offs: wider packs hide more latency on fixed-step maps (W1: 64 lanes 0.111 s,
+//! 128 lanes 0.089 s, 256 lanes 0.111 s), narrower ones waste fewer steps as a chunk drains (W2
+//! in f64 before refill: 32 lanes 0.058 s, 64 lanes 0.157 s).
 //!
 //! Per lane, a pack computes the scalar path's operations in the scalar path's order, and every
 //! decision (converged, diverged, escaped, the loss record) is taken by the scalar path's own
@@ -200,13 +205,52 @@ enum Flag {
     Done,
 }
 
-/// How each lane of a pack stands.
+/// How each lane of a pack stands, and which of the chunk's trajectories it holds.
 struct Lanes<const N: usize> {
+    /// The lane holds a trajectory that has not stopped.
     running: [bool; N],
     n_running: usize,
-    status: [Status; N],
-    steps: [u32; N],
+    /// The trajectory each lane holds, as its place in the chunk.
+    slot: [usize; N],
+    /// The pack's clock (steps it has taken) when the lane's trajectory started: the trajectory
+    /// has taken `clock - born` steps.
+    born: [u64; N],
+    /// Trajectories of the chunk handed to lanes so far.
+    next: usize,
+    /// Lanes whose trajectory stopped and whose observables are not written yet.
+    stopped: Vec<usize>,
+    /// Every lane holds one of consecutive trajectories started at the same clock (a whole
+    /// pack loaded at once), so that they may all reach their last step together.
+    together: bool,
 }
+
+impl<const N: usize> Lanes<N> {
+    /// Steps lane `j`'s trajectory has taken at pack clock `clock`.
+    #[inline(always)]
+    fn steps(&self, j: usize, clock: u64) -> u32 {
+        (clock - self.born[j]) as u32
+    }
+
+    /// The clock at which the first running lane reaches `t_max` steps.
+    #[inline(always)]
+    fn deadline(&self, t_max: u32) -> u64 {
+        (0..N).filter(|&j| self.running[j]).map(|j| self.born[j] + t_max as u64).min().unwrap_or(0)
+    }
+}
+
+/// Where a chunk's outcomes go.
+struct Out<'o> {
+    /// The grid index of the chunk's first trajectory.
+    start: usize,
+    status: &'o mut [u32],
+    steps: &'o mut [u32],
+    obs: &'o mut [f32],
+}
+
+/// Observables are computed a pack at a time when at least 1/PACKWISE of the lanes stopped
+/// together (a fixed-step map's whole pack), else lane by lane: a pack's observables cost about
+/// as much as a few lanes' one at a time.
+const PACKWISE: usize = 8;
 
 impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     fn new(plan: &'a Plan, model: &'a M) -> Self {
@@ -249,24 +293,17 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         }
     }
 
-    /// Trajectories `start..start + status.len()`, pack by pack.
+    /// Trajectories `start..start + status.len()`, through one pack whose lanes are refilled.
     #[inline(always)]
     fn chunk(&self, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
         let mut b = self.buffers();
-        for s in (0..status.len()).step_by(N) {
-            let lanes = N.min(status.len() - s);
-            self.load(start + s, lanes, &mut b);
-            let end = self.integrate(start + s, lanes, &mut b);
-            for j in 0..lanes {
-                status[s + j] = end.status[j] as u32;
-                steps[s + j] = end.steps[j];
-            }
-            self.observe(&mut b, &mut obs[s * self.n_obs..(s + lanes) * self.n_obs]);
-        }
+        let mut out = Out { start, status, steps, obs };
+        self.integrate(&mut out, &mut b);
     }
 
     /// Fills the pack with trajectories `first..first + lanes`; lanes past those repeat the
     /// last one (they are computed and dropped).
+    #[inline(always)]
     fn load(&self, first: usize, lanes: usize, b: &mut Buffers<T, N>) {
         let plan = self.plan;
         let (np, nx) = (plan.n_params, plan.nx());
@@ -314,6 +351,41 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
     }
 
+    /// Puts trajectory `index` into lane `j` alone: what [`Self::load`] does for a whole pack.
+    fn load_lane(&self, index: usize, j: usize, b: &mut Buffers<T, N>) {
+        let plan = self.plan;
+        let (np, nx) = (plan.n_params, plan.nx());
+        for (v, base) in b.p.iter_mut().zip(&self.base_p) {
+            v.0[j] = base.0[j];
+        }
+        for (v, base) in b.x.iter_mut().zip(&self.base_x) {
+            v.0[j] = base.0[j];
+        }
+        let g = plan.point_of(index);
+        let mut set = |target: usize, v: T| {
+            if target < np {
+                b.p[target].0[j] = v;
+            } else {
+                b.x[target - np].0[j] = v;
+            }
+        };
+        set(plan.x.target, self.xs[g % nx]);
+        if let Some(y) = &plan.y {
+            set(y.target, self.ys[g / nx]);
+        }
+        if self.random_init {
+            Self::lane(&b.p, j, &mut b.inputs[..np]);
+            Self::lane(&b.x, j, &mut b.inputs[np..]);
+            b.lane_x.copy_from_slice(&b.inputs[np..]);
+            plan.add_init_noise(&b.inputs, index, &mut b.lane_x);
+            Self::set_lane(&mut b.x, j, &b.lane_x);
+        }
+        for (x0, x) in b.x0.iter_mut().zip(&b.x) {
+            x0.0[j] = x.0[j];
+        }
+        b.records[j] = LossRecord::start(T::zero());
+    }
+
     /// Lane `j` of `packs` into `out`.
     #[inline(always)]
     fn lane(packs: &[Pack<T, N>], j: usize, out: &mut [T]) {
@@ -330,23 +402,41 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         }
     }
 
-    /// Ends lane `j` with `status` after `n` steps, keeping its state.
-    fn stop(&self, j: usize, status: Status, n: u32, lanes: &mut Lanes<N>, b: &mut Buffers<T, N>) {
-        let ns = b.x.len();
-        lanes.running[j] = false;
-        lanes.n_running -= 1;
-        lanes.status[j] = status;
-        lanes.steps[j] = n;
-        for c in 0..ns {
-            b.ends[c].0[j] = b.x[c].0[j];
+    /// Ends lane `j`'s trajectory with `status` at pack clock `clock`: writes its status and
+    /// steps, and keeps its end state for its observables (written by [`Self::settle`]).
+    fn stop(&self, j: usize, status: Status, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) {
+        l.running[j] = false;
+        l.n_running -= 1;
+        out.status[l.slot[j]] = status as u32;
+        out.steps[l.slot[j]] = l.steps(j, clock);
+        for (end, x) in b.ends.iter_mut().zip(&b.x) {
+            end.0[j] = x.0[j];
         }
+        l.stopped.push(j);
+    }
+
+    /// [`Self::stop`] for every lane, when all hold consecutive trajectories started together.
+    #[inline(always)]
+    fn stop_pack(&self, status: Status, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) {
+        let (first, n) = (l.slot[0], l.steps(0, clock));
+        out.status[first..first + N].fill(status as u32);
+        out.steps[first..first + N].fill(n);
+        b.ends.copy_from_slice(&b.x);
+        l.running = [false; N];
+        l.n_running = 0;
+        l.stopped.clear();
+        l.stopped.extend(0..N);
     }
 
     /// Gives stopped lane `j` the state, start and parameters of a running lane, so that it
     /// computes a trajectory that raises no flag of its own (a diverged or converged lane left
-    /// as it is would stop the fast path at every step).
+    /// as it is would stop the fast path at every step) until it is refilled.
     #[inline(always)]
     fn retire(&self, j: usize, lanes: &Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>) {
+        if lanes.n_running == 0 {
+            // Nothing runs: the pack is about to be loaded anew, or the chunk is done.
+            return;
+        }
         let Some(r) = lanes.running.iter().position(|&r| r) else {
             return;
         };
@@ -355,78 +445,167 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         }
     }
 
-    /// [`Stepper::integrate_trajectory`] for every lane of the pack at once.
-    ///
-    /// The per-step tests are reductions over the pack (`all lanes fine?`) that cost a few
-    /// instructions; only when one fails are the lanes looked at one by one.
-    #[inline(always)]
-    fn integrate(&self, first: usize, lanes: usize, b: &mut Buffers<T, N>) -> Lanes<N> {
-        // A copy of the parameters, which `retire` changes while `observe` needs them as loaded;
-        // in a local array when they fit: the compiler then knows that no store to the state
-        // touches them, and keeps what it computes from them out of the step loop.
-        let np = b.p.len();
-        let mut p_stack = [Pack::<T, N>::zero(); P_STACK];
-        let mut p_heap = Vec::new();
-        let p: &mut [Pack<T, N>] = if np <= P_STACK {
-            p_stack[..np].copy_from_slice(&b.p);
-            &mut p_stack[..np]
-        } else {
-            p_heap.extend_from_slice(&b.p);
-            &mut p_heap
-        };
-        self.integrate_with(first, lanes, p, b)
-    }
-
-    #[inline(always)]
-    fn integrate_with(&self, first: usize, lanes: usize, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>) -> Lanes<N> {
-        let (sc, model) = (&self.scalar, self.model);
-        let t_max = sc.max_steps;
-        let mut l = Lanes { running: [false; N], n_running: lanes, status: [Status::Undecided; N], steps: [0; N] };
-        l.running[..lanes].iter_mut().for_each(|r| *r = true);
-        // A start that is already out of bounds ends before its first step (the lanes are looked
-        // at one by one only when the pack's test flags one).
+    /// The start test of the lanes in `fresh`, which have just taken new trajectories at clock
+    /// `clock`: a start already out of bounds ends before its first step.
+    fn start_test(&self, fresh: impl Iterator<Item = usize>, clock: u64, l: &mut Lanes<N>, p: &[Pack<T, N>], b: &mut Buffers<T, N>, out: &mut Out) {
+        let t_max = self.scalar.max_steps;
         let mut start_loss = None;
-        let flagged = if self.all_within(&b.x, &b.x0) { 0 } else { lanes };
-        for j in 0..flagged {
+        for j in fresh {
             Self::lane(&b.x, j, &mut b.lane_x);
-            let st = sc.escape_status(&b.lane_x);
+            let st = self.scalar.escape_status(&b.lane_x);
             if st != Status::Running {
-                self.stop(j, st, 0, &mut l, b);
+                self.stop(j, st, clock, l, b, out);
                 if self.recorded {
-                    let loss = *start_loss.get_or_insert_with(|| model.field_and_loss(p, &b.x, &mut b.scratch.v));
+                    let loss = *start_loss.get_or_insert_with(|| self.model.field_and_loss(p, &b.x, &mut b.scratch.v));
                     b.records[j] = LossRecord::start(loss.0[j]);
                     b.records[j].add(0, T::of(RECORD_CAP), t_max, t_max);
                 }
             }
         }
-        for j in 0..N {
-            if !l.running[j] {
-                self.retire(j, &l, p, b);
+    }
+
+    /// Hands the chunk's trajectories from `l.next` on to the whole pack at once (every lane is
+    /// stopped): lanes past the chunk's end stay idle.
+    #[inline(always)]
+    fn start_pack(&self, clock: u64, l: &mut Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>, out: &mut Out) {
+        let lanes = N.min(out.status.len() - l.next);
+        self.load(out.start + l.next, lanes, b);
+        p.copy_from_slice(&b.p);
+        for j in 0..lanes {
+            l.running[j] = true;
+            l.slot[j] = l.next + j;
+            l.born[j] = clock;
+        }
+        l.n_running = lanes;
+        l.next += lanes;
+        l.together = lanes == N;
+        // The lanes are looked at one by one only when the pack's test flags one.
+        let flagged = if self.all_within(&b.x, &b.x0) { 0 } else { lanes };
+        self.start_test(0..flagged, clock, l, p, b, out);
+        for j in lanes..N {
+            self.retire(j, l, p, b);
+        }
+    }
+
+    /// Writes the observables of the lanes stopped since the last call, then gives each of them
+    /// the chunk's next trajectory (its start tested: one already out of bounds stops, and its
+    /// lane takes the next) or, once there is none, a running lane's values ([`Self::retire`]).
+    /// Called between steps only, so that a new trajectory starts with its own field.
+    #[inline(always)]
+    fn settle(&self, clock: u64, l: &mut Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>, out: &mut Out) {
+        while !l.stopped.is_empty() {
+            let mut batch = std::mem::take(&mut l.stopped);
+            self.observe(&batch, l, b, out);
+            if l.n_running == 0 && batch.len() == N && l.next < out.status.len() {
+                // A whole pack ended together (a fixed-step map): load the next one at once.
+                self.start_pack(clock, l, p, b, out);
+            } else {
+                let mut idle = Vec::new();
+                for &j in &batch {
+                    if l.next == out.status.len() {
+                        idle.push(j);
+                        continue;
+                    }
+                    self.load_lane(out.start + l.next, j, b);
+                    l.together = false;
+                    for (q, v) in p.iter_mut().zip(&b.p) {
+                        q.0[j] = v.0[j];
+                    }
+                    l.running[j] = true;
+                    l.n_running += 1;
+                    l.slot[j] = l.next;
+                    l.born[j] = clock;
+                    l.next += 1;
+                    self.start_test(std::iter::once(j), clock, l, p, b, out);
+                }
+                for j in idle.into_iter().chain(l.stopped.iter().copied()) {
+                    self.retire(j, l, p, b);
+                }
+            }
+            if l.stopped.is_empty() {
+                // Keep the allocation for the next batch.
+                batch.clear();
+                l.stopped = batch;
             }
         }
-        let mut n = 0u32;
+    }
+
+    /// Every trajectory of the chunk, [`Stepper::integrate_trajectory`] for each, through one
+    /// pack: a lane whose trajectory stopped takes the chunk's next one, so that stopping
+    /// times that differ by orders of magnitude (near basin boundaries) leave no lane idle
+    /// until the chunk runs out.
+    #[inline(always)]
+    fn integrate(&self, out: &mut Out, b: &mut Buffers<T, N>) {
+        // A copy of the parameters, which `retire` changes while `observe` needs them as loaded;
+        // in a local array when they fit: the compiler then knows that no store to the state
+        // touches them, and keeps what it computes from them out of the step loop.
+        let np = b.p.len();
+        let mut p_stack = [Pack::<T, N>::zero(); P_STACK];
+        let mut p_heap = vec![Pack::<T, N>::zero(); if np <= P_STACK { 0 } else { np }];
+        let p: &mut [Pack<T, N>] = if np <= P_STACK { &mut p_stack[..np] } else { &mut p_heap };
+        self.integrate_with(out, p, b)
+    }
+
+    /// The pack's step loop. The per-step tests are reductions over the pack (`all lanes
+    /// fine?`) that cost a few instructions; only when one fails are the lanes looked at one by
+    /// one.
+    #[inline(always)]
+    fn integrate_with(&self, out: &mut Out, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>) {
+        let (sc, model) = (&self.scalar, self.model);
+        let t_max = sc.max_steps;
+        let mut l = Lanes { running: [false; N], n_running: 0, slot: [0; N], born: [0; N], next: 0, stopped: Vec::with_capacity(N), together: false };
+        let mut clock = 0u64;
+        if out.status.is_empty() {
+            return;
+        }
+        self.start_pack(clock, &mut l, p, b, out);
         // Maps without noise or loss record step in a tight loop until some lane may stop (the
         // map's loop keeps a one-component state in registers).
         let tight = !self.recorded && !sc.noisy() && (!self.mapped || M::STATE_LEN == 1);
-        while n < t_max && l.n_running > 0 {
+        // Lanes change only in `settle` (stopped lanes wait there): the deadline is kept.
+        let mut deadline = l.deadline(t_max);
+        loop {
+            if !l.stopped.is_empty() {
+                // Stopped lanes take new work.
+                self.settle(clock, &mut l, p, b, out);
+                deadline = l.deadline(t_max);
+                continue;
+            }
+            if l.n_running == 0 {
+                break;
+            }
+            if clock >= deadline {
+                // Trajectories at their last step are undecided.
+                if l.together && l.n_running == N {
+                    // The whole pack at once (a fixed-step map).
+                    self.stop_pack(Status::Undecided, clock, &mut l, b, out);
+                    continue;
+                }
+                for j in 0..N {
+                    if l.running[j] && l.steps(j, clock) >= t_max {
+                        self.stop(j, Status::Undecided, clock, &mut l, b, out);
+                    }
+                }
+                continue;
+            }
             if tight {
-                match self.steps_until_flag(p, b, &mut n) {
-                    // Some lane may have converged at step n: the step below decides.
+                match self.steps_until_flag(p, b, &mut clock, deadline) {
+                    // Some lane may have converged at this step: the step below decides.
                     Flag::Tolerance => {}
                     Flag::Bounds => {
-                        for j in self.check_lanes(n, &mut l, b) {
+                        for j in self.check_lanes(clock, &mut l, b, out) {
                             self.retire(j, &l, p, b);
                         }
                         continue;
                     }
-                    Flag::Done => break,
+                    Flag::Done => continue,
                 }
             }
             if self.mapped {
                 let mut k = [Pack::<T, N>::zero(); GD_MAP_COEFFICIENTS];
                 model.gd_map_coefficients(p, self.packed.step, self.packed.bound, &mut k);
                 model.gd_map(&k, false, &mut b.x);
-                self.after_step(first, lanes, &mut n, &mut l, p, b);
+                self.after_step(&mut clock, &mut l, p, b, out);
                 continue;
             }
             let loss = if self.recorded {
@@ -446,6 +625,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             }
             if let Some(loss) = loss {
                 for j in (0..N).filter(|&j| l.running[j]) {
+                    let n = l.steps(j, clock);
                     let r = &mut b.records[j];
                     if n == 0 {
                         *r = LossRecord::start(loss.0[j]);
@@ -459,58 +639,57 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             if any(&converged) {
                 for j in 0..N {
                     if converged[j] && l.running[j] {
-                        self.stop(j, Status::Converged, n, &mut l, b);
+                        self.stop(j, Status::Converged, clock, &mut l, b, out);
                     }
                 }
                 for j in (0..N).filter(|&j| converged[j]) {
                     self.retire(j, &l, p, b);
                 }
                 if l.n_running == 0 {
-                    break;
+                    continue;
                 }
             }
             self.packed.advance(model, p, &mut b.x, &mut b.scratch);
-            self.after_step(first, lanes, &mut n, &mut l, p, b);
+            self.after_step(&mut clock, &mut l, p, b, out);
         }
-        for j in 0..N {
-            if l.running[j] {
-                self.stop(j, Status::Undecided, n, &mut l, b);
-            }
-        }
-        l
     }
 
-    /// What follows step `n` of [`Self::integrate_with`]: the noise, and the stop tests.
+    /// What follows a step of [`Self::integrate_with`]: the noise, and the stop tests.
     #[inline(always)]
-    fn after_step(&self, first: usize, lanes: usize, n: &mut u32, l: &mut Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>) {
+    fn after_step(&self, clock: &mut u64, l: &mut Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>, out: &mut Out) {
         let sc = &self.scalar;
         if sc.noisy() {
-            for j in (0..lanes).filter(|&j| l.running[j]) {
+            for j in (0..N).filter(|&j| l.running[j]) {
                 Self::lane(&b.x, j, &mut b.lane_x);
-                sc.add_noise(&mut b.lane_x, (first + j) as u32, *n);
+                sc.add_noise(&mut b.lane_x, (out.start + l.slot[j]) as u32, l.steps(j, *clock));
                 Self::set_lane(&mut b.x, j, &b.lane_x);
             }
         }
-        *n += 1;
+        *clock += 1;
         if !self.all_within(&b.x, &b.x0) {
-            for j in self.check_lanes(*n, l, b) {
+            for j in self.check_lanes(*clock, l, b, out) {
                 self.retire(j, l, p, b);
             }
         }
     }
 
-    /// Steps every lane from step `n` until one may stop or `max_steps` is reached: the steps of
+    /// Steps every lane from pack clock `clock` until one may stop or the clock reaches
+    /// `deadline` (where the first running lane takes its last step): the steps of
     /// [`Self::integrate_with`] without noise or loss record and with nothing that can change
     /// the parameters, which are copied into a local array here so that the compiler keeps
     /// what it computes from them (2r, 4u, 6w of Landau) out of the loop.
     #[inline(always)]
-    fn steps_until_flag(&self, p: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
+    fn steps_until_flag(&self, p: &[Pack<T, N>], b: &mut Buffers<T, N>, clock: &mut u64, deadline: u64) -> Flag {
         if self.mapped {
-            // Computed once here: retiring a lane, which changes `p`, ends this loop.
+            // Computed once here: retiring or refilling a lane, which changes `p`, ends this loop.
             let mut k = [Pack::<T, N>::zero(); GD_MAP_COEFFICIENTS];
             let reduced = self.model.gd_map_coefficients(p, self.packed.step, self.packed.bound, &mut k);
             // Two instances of the loop, each with its form fixed.
-            return if reduced { self.gd_map_steps::<1>(&k, true, b, n) } else { self.gd_map_steps::<1>(&k, false, b, n) };
+            return if reduced {
+                self.gd_map_steps::<1>(&k, true, b, clock, deadline)
+            } else {
+                self.gd_map_steps::<1>(&k, false, b, clock, deadline)
+            };
         }
         let mut local = [Pack::<T, N>::zero(); P_STACK];
         let np = p.len();
@@ -520,7 +699,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             // The field's coefficients, computed once: the compiler would not keep them in
             // registers (5 parameters of 8 registers each), and computed them again each step.
             self.model.coefficients(p, &mut local[..np]);
-            return self.gd_steps_until_flag::<1>(&local[..np], b, n);
+            return self.gd_steps_until_flag::<1>(&local[..np], b, clock, deadline);
         }
         let p: &[Pack<T, N>] = if np <= P_STACK {
             local[..np].copy_from_slice(p);
@@ -528,14 +707,14 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         } else {
             p
         };
-        let (sc, model) = (&self.scalar, self.model);
-        while *n < sc.max_steps {
+        let model = self.model;
+        while *clock < deadline {
             model.field(p, &b.x, &mut b.scratch.v);
             if self.converging(&b.scratch.v) {
                 return Flag::Tolerance;
             }
             self.packed.advance(model, p, &mut b.x, &mut b.scratch);
-            *n += 1;
+            *clock += 1;
             if !self.all_within(&b.x, &b.x0) {
                 return Flag::Bounds;
             }
@@ -547,14 +726,14 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// local arrays: the compiler keeps them in registers through the loop (a state in the
     /// buffers is stored and loaded back at every step). `k`: the model's coefficients.
     #[inline(always)]
-    fn gd_steps_until_flag<const NS: usize>(&self, k: &[Pack<T, N>], b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
-        let (sc, model) = (&self.scalar, self.model);
+    fn gd_steps_until_flag<const NS: usize>(&self, k: &[Pack<T, N>], b: &mut Buffers<T, N>, clock: &mut u64, deadline: u64) -> Flag {
+        let model = self.model;
         let mut x: [Pack<T, N>; NS] = std::array::from_fn(|c| b.x[c]);
         let mut v = [Pack::<T, N>::zero(); NS];
         let mut flag = Flag::Done;
-        // A local step count: through `n` the compiler would store it at every step.
-        let mut steps = *n;
-        while steps < sc.max_steps {
+        // A local step count: through `clock` the compiler would store it at every step.
+        let mut steps = *clock;
+        while steps < deadline {
             model.field_of_coefficients(k, &x, &mut v);
             if self.converging(&v) {
                 flag = Flag::Tolerance;
@@ -567,7 +746,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 break;
             }
         }
-        *n = steps;
+        *clock = steps;
         b.x[..NS].copy_from_slice(&x);
         flag
     }
@@ -576,13 +755,13 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// state of `NS` components held in registers; the bounds are tested every
     /// [`MAP_STEPS_PER_TEST`] steps.
     #[inline(always)]
-    fn gd_map_steps<const NS: usize>(&self, k: &[Pack<T, N>], reduced: bool, b: &mut Buffers<T, N>, n: &mut u32) -> Flag {
-        let (t_max, model) = (self.scalar.max_steps, self.model);
+    fn gd_map_steps<const NS: usize>(&self, k: &[Pack<T, N>], reduced: bool, b: &mut Buffers<T, N>, clock: &mut u64, deadline: u64) -> Flag {
+        let model = self.model;
         let mut x: [Pack<T, N>; NS] = std::array::from_fn(|c| b.x[c]);
         let mut flag = Flag::Done;
-        let mut steps = *n;
-        while steps < t_max {
-            let run = MAP_STEPS_PER_TEST.min(t_max - steps);
+        let mut steps = *clock;
+        while steps < deadline {
+            let run = (MAP_STEPS_PER_TEST as u64).min(deadline - steps);
             let before = x;
             for _ in 0..run {
                 model.gd_map(k, reduced, &mut x);
@@ -605,11 +784,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 break;
             }
         }
-        *n = steps;
+        *clock = steps;
         b.x[..NS].copy_from_slice(&x);
         flag
     }
-
     /// Whether some lane's field `v` is below the tolerance (never without a tolerance).
     #[inline(always)]
     fn converging(&self, v: &[Pack<T, N>]) -> bool {
@@ -657,10 +835,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         ok
     }
 
-    /// The scalar stop test for each flagged lane after step `n`; returns the flagged lanes
-    /// that are stopped now (to retire).
+    /// The scalar stop test for each flagged lane at pack clock `clock`; returns the flagged
+    /// lanes that are stopped now (to retire).
     #[inline(never)]
-    fn check_lanes(&self, n: u32, l: &mut Lanes<N>, b: &mut Buffers<T, N>) -> Vec<usize> {
+    fn check_lanes(&self, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) -> Vec<usize> {
         let (sc, t_max) = (&self.scalar, self.scalar.max_steps);
         let size = Self::size(&b.x);
         let d2 = if self.escape { Self::distance2(&b.x, &b.x0) } else { Pack::zero() };
@@ -678,7 +856,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             };
             let st = sc.status_after_step(&b.lane_x, start);
             if st != Status::Running {
-                self.stop(j, st, n, l, b);
+                let n = l.steps(j, clock);
+                self.stop(j, st, clock, l, b, out);
                 if self.recorded {
                     b.records[j].add(n, T::of(RECORD_CAP), t_max - n, t_max);
                 }
@@ -688,20 +867,33 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         flagged
     }
 
-    /// The observables of the pack's first lanes from their end states, lane after lane into
-    /// `out` (one lane's observables after another): the model's for the whole pack at once
-    /// where it can, else lane by lane. Outcomes are stored in f32 whatever the precision.
-    fn observe(&self, b: &mut Buffers<T, N>, out: &mut [f32]) {
+    /// The observables of the trajectories that stopped in `lanes`, from their end states and
+    /// parameters, into their places in `out`: the model's for the whole pack at once where it
+    /// can and many lanes stopped together, else lane by lane. Outcomes are stored in f32
+    /// whatever the precision.
+    #[inline(always)]
+    fn observe(&self, lanes: &[usize], l: &Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) {
         let k = self.n_obs;
         let own = if self.recorded { k - RECORDED.len() } else { k };
-        if self.model.observables_lanes(&b.p, &b.ends, &mut b.obs_packs[..own]) {
-            for (j, o) in out.chunks_exact_mut(k).enumerate() {
-                for (o, v) in o[..own].iter_mut().zip(&b.obs_packs) {
+        let packwise = lanes.len() * PACKWISE >= N && self.model.observables_lanes(&b.p, &b.ends, &mut b.obs_packs[..own]);
+        let first = l.slot[0];
+        if packwise && !self.recorded && lanes.len() == N && (0..N).all(|j| lanes[j] == j && l.slot[j] == first + j) {
+            // A whole pack of consecutive trajectories (a fixed-step map): one run of outcomes.
+            for (j, o) in out.obs[first * k..(first + N) * k].chunks_exact_mut(k).enumerate() {
+                for (o, v) in o.iter_mut().zip(&b.obs_packs) {
                     *o = v.0[j].f64() as f32;
                 }
             }
-        } else {
-            for (j, o) in out.chunks_exact_mut(k).enumerate() {
+            return;
+        }
+        for &j in lanes {
+            let slot = l.slot[j];
+            let o = &mut out.obs[slot * k..(slot + 1) * k];
+            if packwise {
+                for (o, v) in o[..own].iter_mut().zip(&b.obs_packs) {
+                    *o = v.0[j].f64() as f32;
+                }
+            } else {
                 Self::lane(&b.p, j, &mut b.lane_p);
                 Self::lane(&b.ends, j, &mut b.lane_x);
                 self.model.observables(&b.lane_p, &b.lane_x, &mut b.obs);
@@ -709,10 +901,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                     *o = v.f64() as f32;
                 }
             }
-        }
-        if self.recorded {
-            for (o, record) in out.chunks_exact_mut(k).zip(&b.records) {
-                for (o, v) in o[own..].iter_mut().zip(record.observables(self.scalar.max_steps)) {
+            if self.recorded {
+                for (o, v) in o[own..].iter_mut().zip(b.records[j].observables(self.scalar.max_steps)) {
                     *o = v.f64() as f32;
                 }
             }
