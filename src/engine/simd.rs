@@ -51,9 +51,11 @@ const P_STACK: usize = 8;
 /// stopped at with a test every step.
 const MAP_STEPS_PER_TEST: u32 = 8;
 
-/// Trajectories per rayon task: a few packs, so that the very uneven stopping times near basin
-/// boundaries still balance over the cores.
-const CHUNK: usize = 4 * F32_LANES;
+/// Trajectories per rayon task, which one pack works through: long enough that its lanes stay
+/// busy (a pack idles only as its chunk drains), short enough that the very uneven stopping
+/// times near basin boundaries still balance over the cores. Measured on the default 512² map:
+/// 4 packs' worth 0.09–0.11 s, 16 packs' 0.08 s.
+const CHUNK: usize = 16 * F32_LANES;
 
 /// An instruction set the SIMD path is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
