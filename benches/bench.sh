@@ -6,7 +6,7 @@
 #
 # basinmap's times are `basinmap bench --json` (the engine's run only). JAX's exclude
 # compilation. W2 in JAX and NumPy is the lockstep approach: the whole batch steps until its
-# slowest trajectory has converged; it runs in f64, as basinmap's CPU engine runs W2. W3 is benches/trainability.py. The Python side needs
+# slowest trajectory has converged; it runs in f64, as basinmap runs W2. W3 is benches/trainability.py. The Python side needs
 # `pip install numpy "jax[cpu]"`; an implementation that is not installed is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."

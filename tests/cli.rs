@@ -108,6 +108,13 @@ fn bad_input_is_a_one_line_error() {
     rejected(&["run", "--system", "effective", "--param", "a=1,2,3"], &[], "one common, non-zero length");
     rejected(&["run", "no-such-file.toml"], &[], "no-such-file.toml");
     rejected(&["run", "-o", "/proc/basinmap-cannot-write"], &[], "cannot write");
+    // f64 where the GPU kernels compute in f32 only: refused with the reason, whatever the adapter.
+    rejected(&["run", "--system", "mlp", "--precision", "f64", "--engine", "gpu"], &[], "the mlp kernel computes in f32");
+    rejected(
+        &["run", "--state", "x", "--loss", "x^2 + tanh(x)", "--x", "x=-1:1:8", "--precision", "f64", "--engine", "gpu"],
+        &[],
+        "the formula uses tanh",
+    );
 }
 
 #[test]

@@ -192,10 +192,10 @@ impl GpuEngine {
         if plan.dynamics.precision != crate::dynamics::Precision::F64 {
             return None;
         }
-        if !self.f64 {
-            return Some(format!("{} has no f64 in shaders (wgpu feature SHADER_F64)", self.info.name));
+        if let Some(why) = super::f64_obstacle(&plan.system) {
+            return Some(why);
         }
-        super::f64_obstacle(&plan.system)
+        (!self.f64).then(|| format!("{} has no f64 in shaders (wgpu feature SHADER_F64)", self.info.name))
     }
 
     fn check(&self) -> Result<()> {

@@ -132,18 +132,19 @@ pub fn select_for(plan: &Plan) -> Result<Box<dyn Engine>> {
     if plan.dynamics.precision != crate::dynamics::Precision::F64 {
         return select(plan.engine, &plan.system);
     }
+    let obstacle = f64_obstacle(&plan.system);
     if !plan.system.has_host_model() {
         // A WGSL system runs only on the GPU, and is written in f32.
-        let why = f64_obstacle(&plan.system).unwrap_or_else(|| "the system is written in f32".into());
-        return Err(f64_refused(&why));
+        return Err(f64_refused(&obstacle.unwrap_or_else(|| "the system is written in f32".into())));
     }
-    match plan.engine {
-        EngineChoice::Cpu => Ok(Box::new(cpu::CpuEngine::new())),
-        EngineChoice::Auto => match gpu::GpuEngine::new(false)? {
-            Some(g) if g.precision_obstacle(plan).is_none() => Ok(Box::new(g)),
+    match (plan.engine, obstacle) {
+        (EngineChoice::Cpu, _) | (EngineChoice::Auto, Some(_)) => Ok(Box::new(cpu::CpuEngine::new())),
+        (EngineChoice::Gpu, Some(why)) => Err(f64_refused(&why)),
+        (EngineChoice::Auto, None) => match gpu::GpuEngine::new(false)? {
+            Some(g) if g.has_f64() => Ok(Box::new(g)),
             _ => Ok(Box::new(cpu::CpuEngine::new())),
         },
-        EngineChoice::Gpu => match gpu::GpuEngine::new(true)? {
+        (EngineChoice::Gpu, None) => match gpu::GpuEngine::new(true)? {
             Some(g) => match g.precision_obstacle(plan) {
                 None => Ok(Box::new(g)),
                 Some(why) => Err(f64_refused(&why)),
