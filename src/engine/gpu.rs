@@ -69,6 +69,10 @@ pub struct GpuEngine {
     chunk: Option<u32>,
     /// A cap on persistent workers below MAX_WORKERS (tests: refilling must not matter).
     workers_cap: Option<usize>,
+    /// Staging buffers whose copies have been read, kept for the next ones: a run's readbacks
+    /// (a tile's outcomes, a dispatch's counters) reuse a few buffers instead of allocating
+    /// mappable memory for each.
+    staging: Mutex<Vec<wgpu::Buffer>>,
 }
 
 fn instance() -> wgpu::Instance {
@@ -155,7 +159,7 @@ impl GpuEngine {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(GpuEngine { device, queue, info, lost, f64, tile_cap: None, chunk: None, workers_cap: None })
+        Ok(GpuEngine { device, queue, info, lost, f64, tile_cap: None, chunk: None, workers_cap: None, staging: Mutex::new(Vec::new()) })
     }
 
     /// Starts every tile with `n` steps per dispatch and never takes more (results must not
@@ -325,15 +329,23 @@ impl GpuEngine {
         Readback { staged: self.stage(&sources), sizes: sources.map(|s| s.1), at }
     }
 
-    /// Queues copies of `sources` (buffer, bytes), one after the other, into a new staging
-    /// buffer, and its mapping once they are done.
+    /// Queues copies of `sources` (buffer, bytes), one after the other, into a staging buffer
+    /// (a free one that is large enough, or a new one), and its mapping once they are done.
     fn stage(&self, sources: &[(&wgpu::Buffer, u64)]) -> Staged {
         let total: u64 = sources.iter().map(|s| s.1).sum();
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("basinmap.staging"),
-            size: total,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let free = {
+            let mut pool = self.staging.lock().unwrap_or_else(|p| p.into_inner());
+            // The smallest that fits: a counters read must not take a tile's buffer.
+            let fits = pool.iter().enumerate().filter(|(_, b)| b.size() >= total).min_by_key(|(_, b)| b.size()).map(|(k, _)| k);
+            fits.map(|k| pool.swap_remove(k))
+        };
+        let buffer = free.unwrap_or_else(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("basinmap.staging"),
+                size: total,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
         let mut enc = self.device.create_command_encoder(&Default::default());
         let mut offset = 0;
@@ -343,10 +355,10 @@ impl GpuEngine {
         }
         self.queue.submit([enc.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
-        buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        buffer.slice(..total).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        Staged { buffer, rx }
+        Staged { buffer, len: total, rx }
     }
 
     /// Waits for a staged copy and returns its bytes.
@@ -359,8 +371,9 @@ impl GpuEngine {
             .recv()
             .map_err(|_| Error::Gpu("readback was dropped".into()))?
             .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-        let data = staged.buffer.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?.to_vec();
+        let data = staged.buffer.slice(..staged.len).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?.to_vec();
         staged.buffer.unmap();
+        self.staging.lock().unwrap_or_else(|p| p.into_inner()).push(staged.buffer);
         self.check()?;
         Ok(data)
     }
@@ -374,6 +387,8 @@ impl GpuEngine {
 /// A copy to the host under way (see [`GpuEngine::stage`]).
 struct Staged {
     buffer: wgpu::Buffer,
+    /// Bytes copied (the buffer may be larger).
+    len: u64,
     rx: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
 }
 
@@ -623,6 +638,8 @@ impl Engine for GpuEngine {
         if let Some(r) = pending.take() {
             r.collect(self, &mut out)?;
         }
+        // A tile's staging buffer can be large: not kept past the run.
+        self.staging.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.check()?;
         Ok(out)
     }
