@@ -115,6 +115,11 @@ fn bad_input_is_a_one_line_error() {
         &[],
         "the formula uses tanh",
     );
+    rejected(
+        &["run", "--wgsl", "examples/double-well.wgsl", "--state", "x", "--x", "t=-2:2:8", "--precision", "f64"],
+        &[],
+        "write it as a formula",
+    );
 }
 
 #[test]

@@ -134,8 +134,9 @@ pub fn select_for(plan: &Plan) -> Result<Box<dyn Engine>> {
     }
     let obstacle = f64_obstacle(&plan.system);
     if !plan.system.has_host_model() {
-        // A WGSL system runs only on the GPU, and is written in f32.
-        return Err(f64_refused(&obstacle.unwrap_or_else(|| "the system is written in f32".into())));
+        // A WGSL system runs only on the GPU, and is written in f32: no engine computes it in f64.
+        let why = obstacle.unwrap_or_else(|| "the system is written in f32".into());
+        return Err(Error::input(format!("--precision f64: {why}, and a WGSL system runs on the GPU only; write it as a formula (--loss, --field) for f64")));
     }
     match (plan.engine, obstacle) {
         (EngineChoice::Cpu, _) | (EngineChoice::Auto, Some(_)) => Ok(Box::new(cpu::CpuEngine::new())),
