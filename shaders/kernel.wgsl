@@ -79,6 +79,23 @@ fn escaped(x: State, x0: State) -> bool {
     return d2 > ESCAPE2;
 }
 
+// Steps are the system's gradient-descent map (fixed-step gd: no tolerance to test the field
+// against), as on the CPU (`Stepper::maps`); REDUCED: the map's cheaper form gives its bits.
+var<private> MAPPED: bool;
+var<private> REDUCED: bool;
+// Map steps taken between bounds tests where nothing else can stop a trajectory (no noise, no
+// escape test); a block that leaves the bounds is taken again step by step, to stop at the
+// first step out (Rust twin: `MAP_STEPS_PER_TEST`).
+const MAP_BLOCK: u32 = 8u;
+
+// Loads trajectory i's inputs, and the map's coefficients when it steps by the map.
+fn load_trajectory(i: u32) {
+    load_inputs(i);
+    if (MAPPED) {
+        REDUCED = sys_gd_map_coefficients(STEP, BOUND);
+    }
+}
+
 // The trajectory a worker holds between dispatches, plus one (0: none). Refilling a worker
 // whose trajectory ended with the next one nobody has started keeps every lane busy while
 // stopping times differ by orders of magnitude (near basin boundaries).
@@ -108,6 +125,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         return;
     }
     load_settings();
+    MAPPED = GD_MAP && !(TOL > 0.0);
     var held = workers[w];
     var i = 0u;
     var x: State;
@@ -115,7 +133,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     var n = 0u;
     if (held != 0u) {
         i = held - 1u;
-        load_inputs(i);
+        load_trajectory(i);
         x = load_state(i);
         n = steps[i];
         if (ESCAPE2 > 0.0) {
@@ -134,7 +152,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                 break;
             }
             held = i + 1u;
-            load_inputs(i);
+            load_trajectory(i);
             x = initial_state(i);
             x0 = x;
             n = 0u;
@@ -158,20 +176,41 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         let start = n;
         let end = min(cfg.max_steps, n + (cfg.chunk_steps - trip));
         var s = RUNNING;
+        let blocks = MAPPED && NOISE == 0.0 && !(ESCAPE2 > 0.0);
+        // Steps left to take one at a time after a block that left the bounds.
+        var single = 0u;
         loop {
             if (n >= end) {
                 break;
             }
-            let v = sys_field(x);
-            let converged = NOISE == 0.0 && norm(v) < TOL;
-            if (LOSS_RECORD) {
-                record_step(i, n, sys_last_loss(), converged);
+            if (blocks && single == 0u && end - n >= MAP_BLOCK) {
+                let before = x;
+                for (var k = 0u; k < MAP_BLOCK; k++) {
+                    x = sys_gd_map(x, REDUCED);
+                }
+                if (escape_status(x) == RUNNING) {
+                    n += MAP_BLOCK;
+                    continue;
+                }
+                // Out somewhere in the block: the steps below take it again one at a time.
+                x = before;
+                single = MAP_BLOCK;
             }
-            if (converged) {
-                s = CONVERGED;
-                break;
+            single = max(single, 1u) - 1u;
+            if (MAPPED) {
+                x = sys_gd_map(x, REDUCED);
+            } else {
+                let v = sys_field(x);
+                let converged = NOISE == 0.0 && norm(v) < TOL;
+                if (LOSS_RECORD) {
+                    record_step(i, n, sys_last_loss(), converged);
+                }
+                if (converged) {
+                    s = CONVERGED;
+                    break;
+                }
+                x = advance(x, v, STEP);
             }
-            x = advance(x, v, STEP);
             if (NOISE > 0.0) {
                 x = add_noise(x, i, n);
             }

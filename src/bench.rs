@@ -14,12 +14,11 @@
 //!   grid (2^23 trajectories; `--size N` makes it 2N × N), RK4 with dt 0.001, exactly 1000 steps,
 //!   in f32: the GPU ensemble figure of the scale issue. 74 FLOPs a step.
 //!
-//! FLOPs are counted from the kernels' source. Landau on the GPU: 11 per step (the field in
-//! Horner form 9: one multiply and four fused multiply-adds; the gd step 2), and 2 more where
-//! there is a stop test (|v|² and its square root; W1 has none). Landau on the CPU with no stop
-//! test (W1) steps by its gradient-descent map: 6 per step (m², two fused multiply-adds and a
-//! multiply). The mlp: 6·n·P per step (forward and backward over n samples and P weights, the
-//! usual count), activations not counted.
+//! FLOPs are counted from the kernels' source. Landau with a stop test (W2): 13 per step (the
+//! field in Horner form 9: one multiply and four fused multiply-adds; the gd step 2; |v|² and its
+//! square root 2). Landau with none (W1) steps by its gradient-descent map on either engine: 6 per
+//! step (m², two fused multiply-adds and a multiply). The mlp: 6·n·P per step (forward and
+//! backward over n samples and P weights, the usual count), activations not counted.
 //!
 //! The CPU's peak is measured: independent chains of fused multiply-adds in the widest registers,
 //! on every thread at once ([`measured_cpu_peak`]), which is what the processor sustains and not
@@ -90,11 +89,10 @@ impl Workload {
         Scenario::from_toml(&text)
     }
 
-    /// FLOPs per trajectory-step on an engine of `kind` ("cpu" or "gpu"; see the module header).
-    pub fn flops_per_step(self, plan: &Plan, kind: &str) -> f64 {
+    /// FLOPs per trajectory-step, the same on every engine (see the module header).
+    pub fn flops_per_step(self, plan: &Plan) -> f64 {
         match self {
-            Workload::W1 if kind == "cpu" => 6.0,
-            Workload::W1 => 11.0,
+            Workload::W1 => 6.0,
             Workload::W2 => 13.0,
             // Four fields of 8 and RK4's combinations: 3 intermediate states (2 a component)
             // and the final sum (8 a component), over 3 components.
@@ -387,7 +385,7 @@ pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Resu
             let steps: u64 = o.steps.iter().map(|&s| s as u64).sum();
             let nominal = plan.n_trajectories() as f64 * plan.dynamics.steps as f64;
             let rate = steps as f64 / med;
-            let flops = w.flops_per_step(&plan, info.kind);
+            let flops = w.flops_per_step(&plan);
             let gflops = rate * flops / 1e9;
             let f64 = plan.dynamics.precision == crate::dynamics::Precision::F64;
             let (peak, basis) = if info.kind == "cpu" { peaks.cpu(f64) } else { gpu_peak(&info.device, f64, &peaks) };
@@ -437,12 +435,12 @@ mod tests {
             let p = Plan::new(&w.scenario(8).unwrap()).unwrap();
             let nx = if w == Workload::Lorenz { 16 } else { 8 };
             assert_eq!((p.nx(), p.ny()), (nx, 8), "{w:?}");
-            assert!(w.flops_per_step(&p, "cpu") > 0.0 && w.flops_per_step(&p, "gpu") > 0.0);
+            assert!(w.flops_per_step(&p) > 0.0);
         }
         let w3 = Plan::new(&Workload::W3.scenario(4).unwrap()).unwrap();
         // Width 8, one hidden layer: 8·8 + 8 weights, as many samples: 6 · 72 · 72.
         assert_eq!(w3.n_state(), 72);
-        assert_eq!(Workload::W3.flops_per_step(&w3, "cpu"), 6.0 * 72.0 * 72.0);
+        assert_eq!(Workload::W3.flops_per_step(&w3), 6.0 * 72.0 * 72.0);
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }

@@ -349,7 +349,8 @@ impl<T: Lane<Mask = bool>, const N: usize> Lane for Pack<T, N> {
     }
     #[inline(always)]
     fn all(m: [bool; N]) -> bool {
-        m.iter().all(|&b| b)
+        // Without early exit: the compiler reduces the whole mask in SIMD registers.
+        m.iter().fold(true, |a, &b| a & b)
     }
     #[inline(always)]
     fn pick(m: [bool; N], mut a: Self, b: Self) -> Self {

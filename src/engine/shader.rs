@@ -35,6 +35,10 @@ pub struct Shape {
     pub shared_init: bool,
     /// The kernel computes in f64 (`real` is f64; the adapter needs SHADER_F64).
     pub f64: bool,
+    /// Fixed-step runs may step by the system's gradient-descent map (`sys_gd_map`), as the
+    /// CPU engine does ([`crate::engine::cpu::Stepper::maps`]): gd, no loss record, and a system
+    /// that has one. Whether a run is fixed-step (tol ≤ 0) is the kernel's test.
+    pub gd_map: bool,
 }
 
 impl Shape {
@@ -50,6 +54,7 @@ impl Shape {
             init_scale: plan.init_scale_slot(),
             shared_init: plan.shared_init,
             f64: plan.dynamics.precision == crate::dynamics::Precision::F64,
+            gd_map: plan.dynamics.method == Method::Gd && !plan.system.spec().loss_record && plan.system.has_gd_map(),
         }
     }
 }
@@ -87,6 +92,14 @@ pub fn compose(shape: &Shape) -> Composition {
     if !spec.loss_record {
         // The kernel names it in code that LOSS_RECORD switches off.
         let _ = writeln!(s, "fn sys_last_loss() -> f32 {{ return 0.0; }}");
+    }
+    let _ = writeln!(s, "const GD_MAP: bool = {};", shape.gd_map);
+    // The largest finite `real`: the map's reduced form needs squares within the bound finite.
+    let _ = writeln!(s, "const REAL_MAX: real = real({:?});", if shape.f64 { f64::MAX } else { f32::MAX as f64 });
+    if !shape.system.has_gd_map() {
+        // The kernel names them in code that GD_MAP switches off.
+        let _ = writeln!(s, "fn sys_gd_map_coefficients(lr: real, bound: real) -> bool {{ return false; }}");
+        let _ = writeln!(s, "fn sys_gd_map(x: State, reduced: bool) -> State {{ return x; }}");
     }
     s.push('\n');
     s.push_str(COMMON);

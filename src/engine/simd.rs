@@ -48,7 +48,7 @@ const P_STACK: usize = 8;
 /// Steps between bound tests where runs step by their model's gradient-descent map: a test
 /// costs about as much as a step of Landau's map. When a lane has left the bounds, the steps
 /// since the last test are taken again one at a time, so the lane stops at the step it would have
-/// stopped at with a test every step.
+/// stopped at with a test every step. WGSL twin: `MAP_BLOCK` in shaders/kernel.wgsl.
 const MAP_STEPS_PER_TEST: u32 = 8;
 
 /// Trajectories per rayon task, which one pack works through: long enough that its lanes stay
@@ -311,30 +311,46 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let (np, nx) = (plan.n_params, plan.nx());
         b.p.copy_from_slice(&self.base_p);
         b.x.copy_from_slice(&self.base_x);
-        let set = |b: &mut Buffers<T, N>, target: usize, j: usize, v: T| {
-            if target < np {
-                b.p[target].0[j] = v;
-            } else {
-                b.x[target - np].0[j] = v;
-            }
-        };
         // The grid point of each lane, counted on from the first one's (a division per lane
         // would cost as much as several steps of a small system).
         let g = plan.point_of(first);
         let (mut col, mut row, mut sample) = (g % nx, g / nx, first % plan.samples);
-        for j in 0..N {
-            set(b, plan.x.target, j, self.xs[col]);
-            if let Some(y) = &plan.y {
-                set(b, y.target, j, self.ys[row]);
+        let y_target = plan.y.as_ref().map(|y| y.target);
+        if plan.samples == 1 {
+            // Runs of lanes along a row of the grid: a slice of the x values, one y value.
+            let mut j = 0;
+            while j < lanes {
+                let len = (nx - col).min(lanes - j);
+                Self::target(b, plan.x.target, np).0[j..j + len].copy_from_slice(&self.xs[col..col + len]);
+                if let Some(t) = y_target {
+                    Self::target(b, t, np).0[j..j + len].fill(self.ys[row]);
+                }
+                (j, col) = (j + len, col + len);
+                if col == nx {
+                    (col, row) = (0, row + 1);
+                }
             }
-            if j + 1 < lanes {
-                sample += 1;
-                if sample == plan.samples {
-                    sample = 0;
-                    col += 1;
-                    if col == nx {
-                        col = 0;
-                        row += 1;
+            // Lanes past the chunk's end repeat its last trajectory.
+            for t in std::iter::once(plan.x.target).chain(y_target) {
+                let pack = Self::target(b, t, np);
+                let last = pack.0[lanes - 1];
+                pack.0[lanes..].fill(last);
+            }
+        } else {
+            for j in 0..N {
+                Self::target(b, plan.x.target, np).0[j] = self.xs[col];
+                if let Some(t) = y_target {
+                    Self::target(b, t, np).0[j] = self.ys[row];
+                }
+                if j + 1 < lanes {
+                    sample += 1;
+                    if sample == plan.samples {
+                        sample = 0;
+                        col += 1;
+                        if col == nx {
+                            col = 0;
+                            row += 1;
+                        }
                     }
                 }
             }
@@ -353,6 +369,16 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
     }
 
+    /// The pack of input `target` (a parameter, or a state component after the `np` parameters).
+    #[inline(always)]
+    fn target(b: &mut Buffers<T, N>, target: usize, np: usize) -> &mut Pack<T, N> {
+        if target < np {
+            &mut b.p[target]
+        } else {
+            &mut b.x[target - np]
+        }
+    }
+
     /// Puts trajectory `index` into lane `j` alone: what [`Self::load`] does for a whole pack.
     fn load_lane(&self, index: usize, j: usize, b: &mut Buffers<T, N>) {
         let plan = self.plan;
@@ -364,16 +390,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             v.0[j] = base.0[j];
         }
         let g = plan.point_of(index);
-        let mut set = |target: usize, v: T| {
-            if target < np {
-                b.p[target].0[j] = v;
-            } else {
-                b.x[target - np].0[j] = v;
-            }
-        };
-        set(plan.x.target, self.xs[g % nx]);
+        Self::target(b, plan.x.target, np).0[j] = self.xs[g % nx];
         if let Some(y) = &plan.y {
-            set(y.target, self.ys[g / nx]);
+            Self::target(b, y.target, np).0[j] = self.ys[g / nx];
         }
         if self.random_init {
             Self::lane(&b.p, j, &mut b.inputs[..np]);
@@ -881,9 +900,22 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let first = l.slot[0];
         if packwise && !self.recorded && lanes.len() == N && (0..N).all(|j| lanes[j] == j && l.slot[j] == first + j) {
             // A whole pack of consecutive trajectories (a fixed-step map): one run of outcomes.
-            for (j, o) in out.obs[first * k..(first + N) * k].chunks_exact_mut(k).enumerate() {
-                for (o, v) in o.iter_mut().zip(&b.obs_packs) {
-                    *o = v.0[j].f64() as f32;
+            let run = &mut out.obs[first * k..(first + N) * k];
+            match &b.obs_packs[..] {
+                // The usual two (the state and the loss of a one-component system), interleaved
+                // in one loop that the compiler turns into SIMD shuffles.
+                [a, c] => {
+                    for (o, (a, c)) in run.chunks_exact_mut(2).zip(a.0.iter().zip(&c.0)) {
+                        o[0] = a.f64() as f32;
+                        o[1] = c.f64() as f32;
+                    }
+                }
+                packs => {
+                    for (j, o) in run.chunks_exact_mut(k).enumerate() {
+                        for (o, v) in o.iter_mut().zip(packs) {
+                            *o = v.0[j].f64() as f32;
+                        }
+                    }
                 }
             }
             return;

@@ -74,7 +74,8 @@ impl Model for Landau {
         let (zero, minus_zero) = (T::zero(), T::of(-0.0));
         let (odd_c, odd_h) = (eq(c, zero), eq(h, zero));
         k[0] = select(odd_h, minus_zero, lr * h);
-        k[1] = T::one() - lr * (T::of(2.0) * r);
+        // One rounding (a fused 1 − lr·2r), which a GPU compiler cannot contract differently.
+        k[1] = fma(-lr, T::of(2.0) * r, T::one());
         k[2] = select(odd_c, minus_zero, -(lr * (T::of(3.0) * c)));
         k[3] = -(lr * (T::of(4.0) * u));
         k[4] = -(lr * (T::of(6.0) * w));

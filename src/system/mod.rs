@@ -373,6 +373,19 @@ impl System {
         })
     }
 
+    /// Whether the model has a gradient-descent map ([`Model::GD_MAP`]); its WGSL then defines
+    /// `sys_gd_map_coefficients` and `sys_gd_map`, the same map for the GPU.
+    pub fn has_gd_map(&self) -> bool {
+        struct V;
+        impl ModelVisitor for V {
+            type Output = bool;
+            fn visit<M: Model>(self, _: &M) -> bool {
+                M::GD_MAP
+            }
+        }
+        self.visit(V).unwrap_or(false)
+    }
+
     /// Checks the flat parameter values for this system.
     pub fn validate(&self, p: &[f64]) -> Result<()> {
         struct V<'a>(&'a [f64]);
