@@ -25,7 +25,8 @@ fn sys_observables(x: State, o: ptr<function, array<real, N_OBS>>) {
 // Gradient descent's step as one map of m, for fixed-step runs: m + lr (h - F'(m)) =
 // a0 + a1 m + a2 m^2 + a3 m^3 + a5 m^5 with lr folded into the coefficients, computed once per
 // trajectory. Rust twin: `Landau::gd_map_coefficients` and `Landau::gd_map`, with the same
-// operations, so that both engines step by the same bits.
+// operations, each one rounding or an explicit fma, so that both engines step by the same bits
+// where the adapter fuses fma as the CPU does (llvmpipe rounds its product first).
 var<private> GD_K: array<real, 5>;
 
 // Fills GD_K for step lr; true when the reduced form (c = h = 0: an odd polynomial) gives the
