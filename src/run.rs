@@ -473,7 +473,18 @@ pub(crate) fn legend_label(a: &Attractor, names: &[&str]) -> String {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{n}={}", crate::trace::fmt_value(o.value))).collect();
         words += &format!(": {}", at.join(" "));
     }
-    words + &format!(" ({:.1}%)", 100.0 * a.fraction)
+    words + &format!(" ({})", percent(a.fraction))
+}
+
+/// A share as a percentage for a legend or a table: two decimals, or two significant digits
+/// below 0.1 %, so that an attractor a few trajectories reach reads 0.00038 %, not 0.00 %.
+pub fn percent(fraction: f64) -> String {
+    let p = 100.0 * fraction;
+    if p >= 0.1 || p <= 0.0 || !p.is_finite() {
+        return format!("{p:.2}%");
+    }
+    let decimals = (1.0 - p.log10().floor()) as usize;
+    format!("{p:.decimals$}%")
 }
 
 /// The annotated versions of a 2-D run's images: the basins with their attractors' legend, the
@@ -582,4 +593,18 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     }
     files.push(RUN_JSON.to_string());
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn small_shares_keep_two_significant_digits() {
+        assert_eq!(percent(0.3432), "34.32%");
+        assert_eq!(percent(0.001), "0.10%");
+        assert_eq!(percent(0.0005), "0.050%");
+        assert_eq!(percent(1.0 / 262_144.0), "0.00038%");
+        assert_eq!(percent(0.0), "0.00%");
+    }
 }
