@@ -165,8 +165,13 @@ fn long_dispatches_take_every_step() {
     let cpu = basinmap::engine::cpu::CpuEngine::new().run(&p, &|_, _| {}).unwrap();
     // Both step by Landau's map and stall where a step no longer moves m in f32; where the map's
     // fused multiply-adds are rounded twice (llvmpipe), within ulp(1)/(lr·F''(m*)) =
-    // 1.2e-7/(1e-4 · 4) = 3e-4 of each other at the minimum m* = sqrt(−r/2u).
-    assert_same_map_outcomes(&o, &cpu, 3e-4, "100 000 steps");
+    // 1.2e-7/(1e-4 · 4) = 3e-4 of each other at the minimum m* = sqrt(−r/2u); the loss, flat
+    // there, agrees far closer.
+    assert_eq!(o.status, cpu.status);
+    for (k, (a, b)) in o.observables.iter().zip(&cpu.observables).enumerate() {
+        let tolerance = if k % 2 == 0 { 3e-4 } else { 1e-6 };
+        assert!((a - b).abs() < tolerance, "observable {k}: {a} vs {b}");
+    }
 }
 
 /// GPU outcomes `g` against the CPU's `c` of a fixed-step gd run, which both engines step by the
@@ -215,7 +220,7 @@ fn fixed_step_gd_takes_the_cpus_map() {
         assert!(statuses.len() >= 2, "{what}: a map with several kinds of ending ({statuses:?})");
         assert!(o.steps.iter().any(|&s| s % 8 != 0 && s < 500), "{what}: some trajectory leaves the bounds mid-block");
         let cpu = CpuEngine::new().run(&p, &|_, _| {}).unwrap();
-        let rel = if what == "f64" { 1e-6 } else { 1e-3 };
+        let rel = if p.dynamics.precision == basinmap::dynamics::Precision::F64 { 1e-6 } else { 1e-3 };
         assert_same_map_outcomes(&o, &cpu, rel, what);
         // Short dispatches cut the blocks elsewhere: still the same bits.
         let cut = gpu().unwrap().with_chunk(37).with_max_workers(300).run(&p, &|_, _| {}).unwrap();
