@@ -465,23 +465,24 @@ fn plan_title(plan: &Plan) -> String {
     format!("{}: final state against {}", plan.system.spec().name, plan.x.name)
 }
 
-/// The legend line of an attractor on a map: id, kind, phase, stability, then where it is
-/// (the first observables' representative values, or its share for the other kinds).
+/// The legend line of an attractor on a map: id, kind, phase, stability, its share, then where
+/// it is for a fixed point (the first observables' representative values). The share comes
+/// before the location so that a label cut to the legend's width loses location digits, not it.
 pub(crate) fn legend_label(a: &Attractor, names: &[&str]) -> String {
-    let mut words = attractor_label(a);
+    let mut words = attractor_label(a) + &format!(" ({})", percent(a.fraction, 1));
     if a.kind == Kind::Fixed && !a.pooled {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{n}={}", crate::trace::fmt_value(o.value))).collect();
         words += &format!(": {}", at.join(" "));
     }
-    words + &format!(" ({})", percent(a.fraction))
+    words
 }
 
-/// A share as a percentage for a legend or a table: two decimals, or two significant digits
-/// below 0.1 %, so that an attractor a few trajectories reach reads 0.00038 %, not 0.00 %.
-pub fn percent(fraction: f64) -> String {
+/// A share as a percentage for a legend or a table: `decimals` decimals, or two significant
+/// digits below 0.1 %, so that an attractor a few trajectories reach reads 0.00038 %, not 0.0 %.
+pub fn percent(fraction: f64, decimals: usize) -> String {
     let p = 100.0 * fraction;
     if p >= 0.1 || p <= 0.0 || !p.is_finite() {
-        return format!("{p:.2}%");
+        return format!("{p:.decimals$}%");
     }
     let decimals = (1.0 - p.log10().floor()) as usize;
     format!("{p:.decimals$}%")
@@ -601,10 +602,11 @@ mod tests {
 
     #[test]
     fn small_shares_keep_two_significant_digits() {
-        assert_eq!(percent(0.3432), "34.32%");
-        assert_eq!(percent(0.001), "0.10%");
-        assert_eq!(percent(0.0005), "0.050%");
-        assert_eq!(percent(1.0 / 262_144.0), "0.00038%");
-        assert_eq!(percent(0.0), "0.00%");
+        assert_eq!(percent(0.3432, 2), "34.32%");
+        assert_eq!(percent(0.3432, 1), "34.3%");
+        assert_eq!(percent(0.001, 2), "0.10%");
+        assert_eq!(percent(0.0005, 1), "0.050%");
+        assert_eq!(percent(1.0 / 262_144.0, 2), "0.00038%");
+        assert_eq!(percent(0.0, 1), "0.0%");
     }
 }
