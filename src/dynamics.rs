@@ -139,6 +139,10 @@ impl Dynamics {
         if self.steps == 0 {
             return Err(Error::input("--steps must be at least 1"));
         }
+        // Step counts (and the GPU's signed clocks) are 32-bit signed integers.
+        if self.steps > i32::MAX as u32 {
+            return Err(Error::input(format!("--steps {} is more than 2^31 - 1 = {}", self.steps, i32::MAX)));
+        }
         if (self.step_size() as f32) == 0.0 || (self.bound as f32).is_infinite() {
             return Err(Error::input("step size and bound must be representable in f32"));
         }

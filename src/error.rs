@@ -47,12 +47,25 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) | Error::Source(_) | Error::Scenario { .. } | Error::NoAdapter(_) => 2,
-            Error::Write { .. } => 2,
+            // A directory the user named badly (2), or a disk that filled or failed (1).
+            Error::Write { source, .. } => match source.raw_os_error() {
+                Some(libc_codes::ENOSPC | libc_codes::EDQUOT | libc_codes::EIO) => 1,
+                _ if source.kind() == std::io::ErrorKind::StorageFull => 1,
+                _ => 2,
+            },
             Error::Gpu(_) | Error::Io(_) => 1,
             // As a shell reports a process stopped by SIGINT.
             Error::Interrupted(_) => 130,
         }
     }
+}
+
+/// The errno values of a failing disk (Linux's numbers; other systems report them through
+/// `ErrorKind::StorageFull` or not at all).
+mod libc_codes {
+    pub const EIO: i32 = 5;
+    pub const ENOSPC: i32 = 28;
+    pub const EDQUOT: i32 = 122;
 }
 
 /// Result with the library's error.

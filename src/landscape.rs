@@ -16,7 +16,6 @@ use crate::render::palette;
 use crate::system::{Model, ModelVisitor};
 use crate::{Error, Result};
 use image::{Rgb, RgbImage};
-use plotters::prelude::{ColorMap, ViridisRGB};
 
 /// Most y values drawn as curves; more make a heat map.
 pub const MAX_CURVES: usize = 12;
@@ -70,13 +69,23 @@ impl Landscape {
         }
     }
 
-    /// The range the heat map's colours span: the 2–98 % range of the finite values.
+    /// The range the heat map's colours span: the 2–98 % range of the finite values, widened
+    /// to a span that f64 can resolve when the values are (nearly) constant.
     pub fn colour_range(&self) -> (f64, f64) {
+        let (lo, hi) = self.quantiles(0.02, 0.98);
+        if hi > lo && (hi - lo).is_finite() {
+            return (lo, hi);
+        }
+        let pad = (lo.abs() * 1e-6).max(1.0);
+        if (lo + pad).is_finite() { (lo, lo + pad) } else { (lo - pad, lo) }
+    }
+
+    /// The `a` and `b` quantiles of the finite values (0 and 1: their least and greatest).
+    pub fn quantiles(&self, a: f64, b: f64) -> (f64, f64) {
         let mut finite: Vec<f64> = self.loss.iter().copied().filter(|v| v.is_finite()).collect();
         finite.sort_by(f64::total_cmp);
         let at = |q: f64| finite.get(((finite.len().saturating_sub(1)) as f64 * q) as usize).copied().unwrap_or(0.0);
-        let (lo, hi) = (at(0.02), at(0.98));
-        (lo, if hi > lo { hi } else { lo + 1.0 })
+        (at(a), at(b))
     }
 
     /// The heat map: viridis over [`Landscape::colour_range`], minima in white.
@@ -88,8 +97,7 @@ impl Landscape {
             for ix in 0..self.nx {
                 let v = self.loss[iy * self.nx + ix];
                 let px = if v.is_finite() {
-                    let c = ViridisRGB.get_color(((v - lo) / span).clamp(0.0, 1.0) as f32);
-                    Rgb([c.0, c.1, c.2])
+                    Rgb(palette::viridis((v - lo) / span))
                 } else {
                     Rgb([0, 0, 0])
                 };
@@ -132,7 +140,11 @@ pub fn write(plan: &Plan, land: &Landscape, dir: &OutputDir, title: &str) -> Res
             use crate::render::annotated::{write, AnnotatedMap, ColourBar};
             let (lo, hi) = land.colour_range();
             let legend = if land.minima(plan).is_some() { vec![([255, 255, 255], "the lowest loss along the state axis".to_string())] } else { Vec::new() };
-            let bar = ColourBar { label: "loss".into(), lo, hi, log: false, colour: crate::render::palette::viridis };
+            // The bar spans the 2–98 % range; say so when values lie beyond it.
+            let (min, max) = land.quantiles(0.0, 1.0);
+            let fmt = crate::trace::fmt_value;
+            let label = if min < lo || max > hi { format!("loss (clipped; all: {} to {})", fmt(min), fmt(max)) } else { "loss".to_string() };
+            let bar = ColourBar { label, lo, hi, log: false, colour: crate::render::palette::viridis };
             let map = AnnotatedMap { title: title.to_string(), image: &img, x, y, legend, colour_bar: Some(bar) };
             files.extend(write(dir, "landscape_annotated", &map)?);
         }

@@ -25,7 +25,10 @@ fn main() {
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => exit_on_usage_error(e),
+    };
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),
@@ -47,8 +50,48 @@ fn main() {
     }
 }
 
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-struct Bar(ProgressBar, bool);
+/// `--help` and `--version` print as clap writes them; a usage error is one line on stderr (its
+/// first, without clap's usage block and tip), exit code 2.
+fn exit_on_usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: bad command line");
+    eprintln!("{} (see `basinmap --help`)", first.trim_end());
+    std::process::exit(2);
+}
+
+/// A progress bar on stderr; where stderr is not a terminal (a Slurm log, `nohup`), a plain
+/// progress line every [`LOG_EVERY`] instead. The flag: quiet.
+struct Bar(ProgressBar, bool, Option<ProgressLog>);
+
+/// Seconds between progress lines in a log.
+const LOG_EVERY: f64 = 10.0;
+
+/// When the run started, and when the last progress line was printed.
+struct ProgressLog {
+    start: std::time::Instant,
+    last: std::sync::Mutex<f64>,
+}
+
+impl ProgressLog {
+    fn line(&self, done: u64, total: u64) {
+        let now = self.start.elapsed().as_secs_f64();
+        let Ok(mut last) = self.last.lock() else { return };
+        if now - *last < LOG_EVERY || total == 0 {
+            return;
+        }
+        *last = now;
+        let share = done as f64 / total as f64;
+        let eta = if done > 0 { format!(", about {:.0} s left", now * (1.0 - share) / share) } else { String::new() };
+        eprintln!("progress: {done} of {total} trajectories settled ({:.1}%) after {now:.0} s{eta}", 100.0 * share);
+    }
+}
+
+/// Set once the run says whether it saves its parts: only then can a stop be resumed.
+static RESUMABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Set by the first Ctrl-C: the run stops after the part or tile in hand, resumable.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -58,10 +101,15 @@ static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(
 fn stop_on_ctrl_c() {
     use std::sync::atomic::Ordering;
     let _ = ctrlc::set_handler(|| {
+        if !RESUMABLE.load(Ordering::SeqCst) {
+            // Nothing is saved as this run goes: there is nothing to continue.
+            eprintln!("\nstopped (this run saves no parts, so there is nothing to resume)");
+            std::process::exit(130);
+        }
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\nstopping after the tile in hand (Ctrl-C again to quit now; `--resume` continues)");
+        eprintln!("\nstopping after the part in hand (Ctrl-C again to quit now; `--resume` continues)");
     });
 }
 
@@ -72,6 +120,12 @@ impl Observer for Bar {
     fn progress(&self, done: u64, total: u64) {
         self.0.set_length(total);
         self.0.set_position(done);
+        if let Some(log) = &self.2 {
+            log.line(done, total);
+        }
+    }
+    fn resumable(&self, saves_parts: bool) {
+        RESUMABLE.store(saves_parts, std::sync::atomic::Ordering::SeqCst);
     }
     fn engine(&self, info: &EngineInfo) {
         if !self.1 {
@@ -126,15 +180,19 @@ fn merge(args: &MergeArgs) -> basinmap::Result<()> {
 /// The summary of a run: counts, rate, the attractors, boundary and escape measures, warnings.
 fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
     let [nx, ny] = report.grid;
+    let c = &report.counts;
+    // Kinds no trajectory ended as are left out, past the first three.
+    let mut ends = vec![format!("{} converged", c.converged), format!("{} diverged", c.diverged), format!("{} undecided", c.undecided)];
+    for (n, what) in [(c.stalled, "stalled"), (c.nonfinite, "non-finite"), (c.escaped, "escaped")] {
+        if n > 0 {
+            ends.push(format!("{n} {what}"));
+        }
+    }
     println!(
-        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {} converged, {} diverged, {} undecided, {} non-finite, {} escaped",
+        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {}",
         report.timings.integrate,
         report.steps_per_second,
-        report.counts.converged,
-        report.counts.diverged,
-        report.counts.undecided,
-        report.counts.nonfinite,
-        report.counts.escaped
+        ends.join(", ")
     );
     let names = &report.observables;
     println!("{:>3}  {:<9} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
@@ -169,7 +227,9 @@ fn progress_bar(quiet: bool) -> Bar {
         ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories settled, {per_sec}, {elapsed} (eta {eta})")
             .expect("valid template"),
     );
-    Bar(bar, quiet)
+    use std::io::IsTerminal;
+    let log = (!quiet && !std::io::stderr().is_terminal()).then(|| ProgressLog { start: std::time::Instant::now(), last: std::sync::Mutex::new(0.0) });
+    Bar(bar, quiet, log)
 }
 
 fn sweep(args: &SweepArgs) -> basinmap::Result<()> {

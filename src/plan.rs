@@ -182,6 +182,7 @@ impl Plan {
             return Err(Error::input(format!("'{}' must be finite", slot.name)));
         }
 
+        check_grid_size(scenario, spec.observables.len())?;
         let x = resolve_axis(&system, &slots, &scenario.x)?;
         let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a)).transpose()?;
         if let Some(y) = &y {
@@ -286,7 +287,10 @@ impl Plan {
     }
 
     /// Settings that are legal but likely to disappoint, in words.
-    pub fn warnings(&self) -> Vec<String> {
+    /// `undecided`: trajectories of the run that ended undecided; the warning that `--tol` is
+    /// out of the precision's reach is given only when some did (near the fixed points the
+    /// reach is finer than near the starts it is estimated from, so it often holds anyway).
+    pub fn warnings(&self, undecided: u64) -> Vec<String> {
         let mut w = Vec::new();
         // A step moves x by h·|field|; below half an ulp of x (≈ |x|·ε/2) it is lost, so
         // gradients under |x|·ε/(2h) cannot be reached.
@@ -297,9 +301,10 @@ impl Plan {
             crate::dynamics::Precision::F64 => (f64::EPSILON, "f64"),
         };
         let reach = scale * eps / (2.0 * h);
-        if self.dynamics.tol > 0.0 && self.dynamics.tol < reach {
+        // Under noise nothing converges (the stop rule is off): tol does not matter.
+        if undecided > 0 && self.dynamics.temperature == 0.0 && self.dynamics.tol > 0.0 && self.dynamics.tol < reach {
             w.push(format!(
-                "--tol {:e} is below what {name} steps of {h} can resolve near |x| = {scale:.2} (about {reach:.1e}): trajectories may stall undecided; raise --tol or the step, or use --precision f64",
+                "{undecided} trajectories ended undecided, and --tol {:e} is below what {name} steps of {h} can resolve near |x| = {scale:.2} (about {reach:.1e}): some may have stalled; raise --tol or the step, or use --precision f64",
                 self.dynamics.tol,
             ));
         }
@@ -438,12 +443,48 @@ impl Plan {
         self.part = Some(range);
     }
 
+    /// The coordinates of the per-trajectory arrays' dimensions, in their order: the y axis
+    /// (rows), the x axis, then `sample` (0..K) when there are several samples. axes.npz holds
+    /// them under these names.
+    pub fn axes_arrays(&self) -> Vec<(String, Vec<f64>)> {
+        let mut axes: Vec<(String, Vec<f64>)> = self.y.iter().map(|y| (y.name.clone(), y.values.clone())).collect();
+        axes.push((self.x.name.clone(), self.x.values.clone()));
+        if self.samples > 1 {
+            axes.push(("sample".into(), (0..self.samples).map(|s| s as f64).collect()));
+        }
+        axes
+    }
+
     /// Splits the trajectories of [`Plan::range`] into contiguous tiles of at most `max` each.
     pub fn tiles(&self, max: usize) -> Vec<Range<usize>> {
         let r = self.range();
         let max = max.max(1);
         (0..r.len().div_ceil(max)).map(|t| r.start + t * max..(r.start + (t + 1) * max).min(r.end)).collect()
     }
+}
+
+/// Sizes the grid from the scenario's counts alone, before anything that grows with them is
+/// allocated: at most 2^32 − 1 trajectories, axis values that fit in memory, and for a 1-D scan
+/// (which cannot stream) outcomes that fit in memory.
+fn check_grid_size(scenario: &Scenario, n_obs: usize) -> Result<()> {
+    let nx = scenario.x.count as u64;
+    let ny = scenario.y.as_ref().map_or(1, |y| y.count as u64);
+    let n = nx.checked_mul(ny).and_then(|g| g.checked_mul(scenario.samples as u64));
+    let Some(n) = n.filter(|&n| n <= u32::MAX as u64) else {
+        let samples = if scenario.samples > 1 { format!(" x {} samples", scenario.samples) } else { String::new() };
+        return Err(Error::input(format!("a grid of {nx} x {ny}{samples} trajectories is more than 2^32 - 1")));
+    };
+    let have = available_memory();
+    let axis_bytes = 8 * (nx + ny);
+    let need = if scenario.y.is_none() { axis_bytes + n * bytes_per_trajectory(n_obs) } else { axis_bytes };
+    if need > have / 10 * 8 {
+        return Err(Error::input(format!(
+            "a grid of {nx} x {ny} needs about {:.1} GiB of memory, more than the {:.1} GiB available; lower COUNT",
+            need as f64 / (1u64 << 30) as f64,
+            have as f64 / (1u64 << 30) as f64
+        )));
+    }
+    Ok(())
 }
 
 fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis) -> Result<GridAxis> {
@@ -536,9 +577,10 @@ mod tests {
     #[test]
     fn warns_when_tol_is_out_of_f32_reach() {
         let mut s = Scenario::default_map();
-        assert!(Plan::new(&s).unwrap().warnings().is_empty());
+        assert!(Plan::new(&s).unwrap().warnings(1).is_empty());
         s.dynamics.tol = 1e-6;
-        assert!(Plan::new(&s).unwrap().warnings()[0].contains("--tol 1e-6"));
+        assert!(Plan::new(&s).unwrap().warnings(1)[0].contains("--tol 1e-6"));
+        assert!(Plan::new(&s).unwrap().warnings(0).is_empty(), "no warning when nothing stalled");
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! One run from scenario to files: plan → engine → classify → outputs.
 
-use crate::classify::{classify, max_dist, Attractor, Classification, Groups, Kind};
+use crate::classify::{fractions, label, Attractor, Classification, Kind};
 use crate::engine::{self, EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::curves::{self, Figure, Panel, Series};
 use crate::render::{basins::basin_image, palette, trainability::trainability_image};
 use crate::scenario::Scenario;
-use crate::system::{stability::stability, Model, ModelVisitor, Stability, System};
+
 use crate::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -32,6 +32,10 @@ pub struct Counts {
     pub nonfinite: u64,
     /// Left the ball of radius `escape` around their start (noise runs).
     pub escaped: u64,
+    /// Rest at an unstable fixed point that pushes could not make them leave (see
+    /// [`crate::classify::stalls`]).
+    #[serde(default)]
+    pub stalled: u64,
     /// Steps taken by all trajectories together.
     pub total_steps: u64,
 }
@@ -45,6 +49,7 @@ impl Counts {
                 Status::DivergedPos | Status::DivergedNeg => c.diverged += 1,
                 Status::Nonfinite => c.nonfinite += 1,
                 Status::Escaped => c.escaped += 1,
+                Status::Stalled => c.stalled += 1,
                 _ => c.undecided += 1,
             }
             c.total_steps += n as u64;
@@ -60,7 +65,20 @@ impl Counts {
         self.undecided += other.undecided;
         self.nonfinite += other.nonfinite;
         self.escaped += other.escaped;
+        self.stalled += other.stalled;
         self.total_steps += other.total_steps;
+    }
+
+    /// The warning for trajectories left resting at an unstable fixed point, if any were.
+    pub fn stalled_warning(&self) -> Option<String> {
+        (self.stalled > 0).then(|| {
+            format!(
+                "{} of {} trajectories ({}) rest at an unstable fixed point (a maximum or saddle) that pushes off it could not make them leave within the step budget; they are labelled stalled (raise --steps)",
+                self.stalled,
+                self.trajectories,
+                percent(self.stalled as f64 / self.trajectories.max(1) as f64, 2)
+            )
+        })
     }
 
     /// The warning for trajectories that reached a non-finite value, if any did.
@@ -111,6 +129,9 @@ pub trait Observer: Sync {
     fn should_stop(&self) -> bool {
         false
     }
+    /// Whether this run saves its parts or tiles as it goes (so that a stop can be resumed);
+    /// said once, before the engine starts.
+    fn resumable(&self, _saves_parts: bool) {}
 }
 
 /// Does nothing.
@@ -179,18 +200,20 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
     observer.engine(&info);
     let setup = t0.elapsed().as_secs_f64();
     if stream {
+        observer.resumable(true);
         return crate::stream::execute(scenario, &plan, engine.as_ref(), &dir, resume, observer, setup);
     }
 
     let t1 = Instant::now();
     let in_parts = resume.resume || plan.n_trajectories() > resume.part_size;
+    observer.resumable(in_parts);
     let (outcomes, integrate, computed) = if in_parts {
         crate::shard::run_in_parts(scenario, &plan, engine.as_ref(), out, resume.part_size, resume.resume, observer)?
     } else {
         let o = engine.run(&plan, &|d, t| observer.progress(d, t))?;
         (o, t1.elapsed().as_secs_f64(), None)
     };
-    let report = finish(scenario, &plan, &outcomes, info, setup, integrate, computed, &dir)?;
+    let report = finish(scenario, &plan, outcomes, info, setup, integrate, computed, &dir)?;
     if in_parts {
         crate::shard::clear_parts(out)?;
     }
@@ -201,8 +224,10 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
 /// files and run.json.
 /// `computed_steps`: the trajectory-steps the engine took in `integrate` seconds (fewer than the
 /// map's when a resumed run read some parts back).
-pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir) -> Result<Report> {
+pub(crate) fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir) -> Result<Report> {
     let t2 = Instant::now();
+    let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
+    let outcomes = &outcomes;
     let classification = label(plan, outcomes);
     let classify_s = t2.elapsed().as_secs_f64();
 
@@ -212,8 +237,16 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info
     let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
     let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
     let counts = Counts::of(outcomes);
-    let mut warnings = plan.warnings();
+    let mut warnings = plan.warnings(counts.undecided);
     warnings.extend(counts.nonfinite_warning());
+    warnings.extend(counts.stalled_warning());
+    if stalls.found > crate::classify::stalls::MAX_CONTINUED as u64 {
+        warnings.push(format!(
+            "{} trajectories came to rest at unstable fixed points; the first {} were pushed off and continued, the rest are labelled stalled",
+            stalls.found,
+            crate::classify::stalls::MAX_CONTINUED
+        ));
+    }
     warnings.extend(classification.warnings);
     let boundary = match plan.y {
         Some(_) if plan.nx() >= 2 && plan.ny() >= 2 => {
@@ -252,201 +285,63 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, outcomes: &Outcomes, info
     Ok(report)
 }
 
-/// Labels the outcomes of `plan`. Fixed points are located by the system's features: the state
-/// for most systems (stability from the Hessian at each cluster's centre, and the small-gradient
-/// path test), invariant observables for networks (stability at each attractor's representative,
-/// re-integrated in f64; named phases moved to the front).
-pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
-    let mut c = label_window(plan, outcomes, 0);
-    if matches!(plan.system, System::Network(_)) {
-        name_phases(plan, outcomes, &mut c);
-    }
-    c
-}
-
-/// [`label`] for the trajectories `start..start + outcomes.len()` of `plan` on their own (a
-/// window of whole rows of a streamed map), without naming network phases; the attractors'
-/// representatives are indices into `outcomes`.
-pub(crate) fn label_window(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
-    let (gx, _) = plan.group_shape();
-    let global: Vec<usize> = (start..start + outcomes.len()).map(|i| plan.group_of(i)).collect();
-    let (first_row, last_row) = global.iter().fold((usize::MAX, 0), |(lo, hi), &g| (lo.min(g / gx), hi.max(g / gx)));
-    let first_row = first_row.min(last_row);
-    let groups = Groups { shape: (gx, last_row - first_row + 1), of: global.iter().map(|g| g - first_row * gx).collect() };
-    let spec = plan.system.spec();
-    let on_state = spec.features.is_none();
-    let features: Vec<usize> = match &spec.features {
-        Some(f) => f.to_vec(),
-        None => (0..plan.n_state()).collect(),
-    };
-    struct At<'a>(&'a Plan, usize, &'a [f64]);
-    impl ModelVisitor for At<'_> {
-        type Output = Stability;
-        fn visit<M: Model>(self, m: &M) -> Stability {
-            let inputs = self.0.inputs_at(self.1);
-            let p = m.hessian_params(&inputs[..self.0.n_params]);
-            stability(m, &p, self.2)
-        }
-    }
-    // A system written in WGSL has no host model: no stability, no path test.
-    let host = plan.system.has_host_model() && on_state;
-    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, start + i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
-    struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
-    impl ModelVisitor for Path<'_> {
-        type Output = bool;
-        fn visit<M: Model>(self, m: &M) -> bool {
-            let Path(plan, i, a, b) = self;
-            let inputs = plan.inputs_at(i);
-            small_gradient_path(m, &inputs[..plan.n_params], a, b, plan.dynamics.tol, plan.classify.cluster_tol)
-        }
-    }
-    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, start + i, a, b)).unwrap_or(false);
-    let mut c = classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected);
-    if !on_state && plan.system.has_host_model() {
-        for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-            a.stability = Some(representative_stability(plan, start + a.representative));
-        }
-    }
-    c
-}
-
-/// Most weights for which the stability of a network's fixed point is computed (a dense
-/// Hessian by central differences of the gradient).
-pub const MAX_STABILITY_DIM: usize = 1024;
-
-/// The stability of the fixed point trajectory `index` reaches, re-integrated in f64 from the
-/// same start under its own parameters.
-fn representative_stability(plan: &Plan, index: usize) -> Stability {
-    if plan.n_state() > MAX_STABILITY_DIM {
-        return Stability::Unknown;
-    }
-    struct At<'a>(&'a [f64], &'a [f64]);
-    impl ModelVisitor for At<'_> {
-        type Output = Stability;
-        fn visit<M: Model>(self, m: &M) -> Stability {
-            stability(m, &m.hessian_params(self.0), self.1)
-        }
-    }
-    match crate::engine::cpu::end_state_f64(plan, index) {
-        Ok((Status::Converged, x)) => {
-            let inputs = plan.inputs_at(index);
-            plan.system.visit(At(&inputs[..plan.n_params], &x)).unwrap_or(Stability::Unknown)
-        }
-        _ => Stability::Unknown,
-    }
-}
-
-/// Marks the networks' trivial and learning phases by their end-to-end map, joins the branches of
-/// one phase that never meet at one parameter point (pieces of one branch the matcher could not
-/// join: the trivial point w = 0 is the same everywhere), and moves the phases to the front:
-/// trivial first, then learning, largest first.
-fn name_phases(plan: &Plan, outcomes: &Outcomes, c: &mut Classification) {
-    use crate::classify::Phase;
-    use crate::system::network::{phase_of, E2E_NORM};
-    // A branch that reaches the origin continuously (a second-order transition) holds both
-    // phases: it is named by the phase of most of its trajectories.
-    let mut learning = vec![0u64; c.attractors.len()];
-    for (i, &l) in c.labels.iter().enumerate() {
-        if phase_of(outcomes.obs(i)[E2E_NORM] as f64) == Phase::Learning {
-            learning[l as usize] += 1;
-        }
-    }
-    for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-        a.phase = Some(if 2 * learning[a.id as usize] > a.count { Phase::Learning } else { Phase::Trivial });
-    }
-    let n_groups = plan.group_shape().0 * plan.group_shape().1;
-    for phase in [Phase::Trivial, Phase::Learning] {
-        // Largest first, so pieces join the main branch.
-        let mut ids: Vec<u32> = c.attractors.iter().filter(|a| a.phase == Some(phase)).map(|a| a.id).collect();
-        ids.sort_by_key(|&id| std::cmp::Reverse(c.attractors[id as usize].count));
-        let mut kept: Vec<(u32, Vec<bool>)> = Vec::new();
-        let mut merges = Vec::new();
-        for id in ids {
-            let mut at = vec![false; n_groups];
-            for (i, &l) in c.labels.iter().enumerate() {
-                if l == id {
-                    at[plan.group_of(i)] = true;
-                }
-            }
-            match kept.iter_mut().find(|(_, k)| k.iter().zip(&at).all(|(a, b)| !(*a && *b))) {
-                Some((into, k)) => {
-                    k.iter_mut().zip(&at).for_each(|(a, b)| *a |= *b);
-                    merges.push((*into, id));
-                }
-                None => kept.push((id, at)),
-            }
-        }
-        // Ids shift as attractors merge; representatives do not.
-        let rep = |id: u32| c.attractors[id as usize].representative;
-        let merges: Vec<(usize, usize)> = merges.into_iter().map(|(into, from)| (rep(into), rep(from))).collect();
-        for (into, from) in merges {
-            let id_of = |r: usize| c.attractors.iter().position(|a| a.representative == r).expect("attractor present") as u32;
-            let (into, from) = (id_of(into), id_of(from));
-            c.merge(into, from);
-        }
-    }
-    let ids = |p: Phase| -> Vec<u32> { c.attractors.iter().filter(|a| a.phase == Some(p)).map(|a| a.id).collect() };
-    let mut first = ids(Phase::Trivial);
-    first.extend(ids(Phase::Learning));
-    c.move_to_front(&first);
-}
-
-/// Whether the gradient stays below 2·tol (f32 end states carry rounding) along the segment
-/// from `a` to `b`, sampled every `step` (at most 64 samples).
-pub fn small_gradient_path<M: Model>(m: &M, p: &[f64], a: &[f64], b: &[f64], tol: f64, step: f64) -> bool {
-    let samples = ((max_dist(a, b) / step.max(1e-12)).ceil() as usize).clamp(2, 64);
-    let mut x = vec![0.0; a.len()];
-    let mut v = vec![0.0; a.len()];
-    (0..=samples).all(|k| {
-        let t = k as f64 / samples as f64;
-        x.iter_mut().zip(a.iter().zip(b)).for_each(|(xi, (ai, bi))| *xi = ai + t * (bi - ai));
-        m.field(p, &x, &mut v);
-        crate::dynamics::norm(&v) <= 2.0 * tol
-    })
-}
-
-/// The fraction of each grid point's `samples` trajectories that reach each attractor:
-/// (points × n_attractors), row-major.
-pub fn fractions(labels: &[u32], samples: usize, n_attractors: usize) -> Vec<f32> {
-    let mut f = vec![0.0f32; labels.len() / samples * n_attractors];
-    for (g, point) in labels.chunks(samples).enumerate() {
-        for &l in point {
-            f[g * n_attractors + l as usize] += 1.0;
-        }
-        f[g * n_attractors..(g + 1) * n_attractors].iter_mut().for_each(|v| *v /= samples as f32);
-    }
-    f
-}
-
 /// A 1-D scan as curves: the final loss, regulariser and order parameter (or, for systems without
 /// them, the first observables) against the scanned value, every trajectory a dot coloured by its
 /// attractor — the paper's Fig. 1 for a network.
-pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]]) -> Figure {
+/// The figure of a 1-D scan: per panel one observable's final value against x, one dot per
+/// trajectory in its attractor's colour, every trajectory drawn. Panels: the first observable
+/// (the state, or the order parameter), then the loss, the regulariser and b where the system
+/// has them. Values of trajectories that did not settle and lie far outside the fixed points'
+/// range (a diverged state near --bound) are drawn at the panel's edge, and their legend entry
+/// says so.
+pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], title: Option<&str>) -> Figure {
     let names = plan.system.spec().observable_names();
-    let preferred: Vec<usize> = ["loss", "reg", "b"].iter().filter_map(|n| names.iter().position(|m| m == n)).collect();
-    let shown: Vec<usize> = if preferred.is_empty() { (0..names.len().min(3)).collect() } else { preferred };
+    let mut shown: Vec<usize> = vec![0];
+    shown.extend(["loss", "reg", "b"].iter().filter_map(|n| names.iter().position(|m| m == n)));
+    shown.dedup();
+    let mut seen = std::collections::HashSet::new();
+    shown.retain(|k| seen.insert(*k));
+    shown.truncate(4);
+    let x_of = |i: usize| plan.x.values[plan.point_of(i) % plan.nx()];
     let panels = shown
         .iter()
-        .map(|&k| Panel {
-            y_label: names[k].to_string(),
-            log_y: false,
-            series: c
+        .map(|&k| {
+            let value = |i: usize| outcomes.obs(i)[k] as f64;
+            // The range the fixed points span (all finite values where none settled), widened
+            // by its own span: the window values elsewhere are clipped into.
+            let settled = |i: &usize| c.attractors[c.labels[*i] as usize].kind == Kind::Fixed;
+            let mut range = (0..outcomes.len()).filter(settled).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            if range.0 > range.1 {
+                range = (0..outcomes.len()).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            }
+            let pad = (range.1 - range.0).max(1e-9 * (1.0 + range.0.abs()));
+            let (lo, hi) = (range.0 - pad, range.1 + pad);
+            let series = c
                 .attractors
                 .iter()
-                .map(|a| Series {
-                    label: attractor_label(a),
-                    colour: colours[a.id as usize],
-                    points: (0..outcomes.len())
-                        .filter(|&i| c.labels[i] == a.id && a.kind == Kind::Fixed)
-                        .map(|i| (plan.x.values[plan.point_of(i) % plan.nx()], outcomes.obs(i)[k] as f64))
-                        .collect(),
-                    line: false,
+                .map(|a| {
+                    let mut clipped = false;
+                    let points: Vec<(f64, f64)> = (0..outcomes.len())
+                        .filter(|&i| c.labels[i] == a.id)
+                        .filter_map(|i| {
+                            let v = value(i);
+                            if v.is_nan() || !lo.is_finite() {
+                                return None;
+                            }
+                            let shown = v.clamp(lo, hi);
+                            clipped |= shown != v;
+                            Some((x_of(i), shown))
+                        })
+                        .collect();
+                    let label = if clipped { format!("{} (clipped to the axis)", attractor_label(a)) } else { attractor_label(a) };
+                    Series { label, colour: colours[a.id as usize], points, line: false }
                 })
                 .filter(|s| !s.points.is_empty())
-                .collect(),
+                .collect();
+            Panel { y_label: names[k].to_string(), log_y: false, series }
         })
         .collect();
-    let title = plan_title(plan);
+    let title = title.map_or_else(|| plan_title(plan), str::to_string);
     Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers: Vec::new() }
 }
 
@@ -570,7 +465,8 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
     write_npy(dir, "labels.npy", &shape, &labels)?;
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
-    files.extend(["labels.npy".to_string(), "steps.npy".to_string()]);
+    crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
+    files.extend(["labels.npy".to_string(), "steps.npy".to_string(), "axes.npz".to_string()]);
     if let Some(times) = escape_times {
         write_npy(dir, "escape_time.npy", &shape, times)?;
         files.push("escape_time.npy".to_string());
@@ -588,7 +484,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     dir.write_bytes("attractors.csv", attractors_csv(&c.attractors, &names, &colours).as_bytes())?;
     files.push("attractors.csv".to_string());
     if plan.y.is_none() {
-        let fig = scan_figure(plan, outcomes, c, &colours);
+        let fig = scan_figure(plan, outcomes, c, &colours, title);
         let size = (1000, 260 * fig.panels.len() as u32 + 60);
         files.extend(curves::write(dir, "curves", &fig, size)?);
     }

@@ -487,10 +487,7 @@ impl Scenario {
 
     /// Reads a TOML scenario file.
     pub fn from_file(path: &Path) -> Result<Scenario> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Scenario {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let text = crate::io::read::read_text(path, "scenario", crate::io::read::MAX_SOURCE_BYTES)?;
         let mut s = Self::from_toml(&text).map_err(|e| Error::Scenario {
             path: path.to_path_buf(),
             message: e.to_string(),

@@ -148,12 +148,16 @@ fn remove_marker(dir: &OutputDir) -> Result<()> {
 /// One shard read back: its description and outcomes.
 fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
     let bad = |why: String| Error::input(format!("{}: {why}", dir.display()));
-    let text = std::fs::read_to_string(dir.join(SHARD_JSON)).map_err(|e| bad(format!("no complete shard here ({SHARD_JSON}: {e})")))?;
+    let marker = dir.join(SHARD_JSON);
+    if !marker.is_file() {
+        return Err(bad(format!("no complete shard here (no {SHARD_JSON})")));
+    }
+    let text = crate::io::read::read_text(&marker, "shard", crate::io::read::MAX_STATE_BYTES)?;
     let info: ShardInfo = serde_json::from_str(&text).map_err(|e| bad(format!("{SHARD_JSON} is not a shard's: {e}")))?;
     let (_, status) = read_npy(&dir.join("status.npy"))?;
     let (_, steps) = read_npy(&dir.join("steps.npy"))?;
     let (shape, obs) = read_npy(&dir.join("observables.npy"))?;
-    let len = info.range[1] - info.range[0];
+    let len = info.range[1].checked_sub(info.range[0]).ok_or_else(|| bad(format!("{SHARD_JSON} has the range {:?} backwards", info.range)))?;
     let n_obs = shape.get(1).copied().unwrap_or(0);
     if status.len() != len || steps.len() != len || shape.first() != Some(&len) {
         return Err(bad(format!("the outcome arrays do not hold the {len} trajectories of shard {}/{}", info.shard[0], info.shard[1])));
@@ -171,6 +175,11 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
     if dirs.is_empty() {
         return Err(Error::input("merge: give the shards' directories"));
+    }
+    // The output must not be one of the shards: writing it would overwrite the shard's arrays.
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(same) = dirs.iter().find(|d| canonical(d).is_some() && canonical(d) == canonical(out)) {
+        return Err(Error::input(format!("merge: -o {} is one of the shards; write the merged map to another directory", same.display())));
     }
     let mut shards = dirs.iter().map(|d| read_shard(d)).collect::<Result<Vec<_>>>()?;
     shards.sort_by_key(|(info, _)| info.shard[0]);
@@ -219,5 +228,5 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
     };
     let info = EngineInfo { kind, device: distinct(1), detail: format!("merged from {n} shards") };
     let integrate = shards.iter().map(|(i, _)| i.integrate).sum();
-    crate::run::finish(&scenario, &plan, &all, info, 0.0, integrate, None, &dir)
+    crate::run::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir)
 }

@@ -113,8 +113,13 @@ fn an_interrupted_run_resumes_from_its_saved_parts() {
     let p2 = tampered.join(basinmap::shard::PARTS_DIR).join("2");
     run_shard(&s, 2, 5, &p2, &Silent, false).unwrap();
     let steps: Vec<u32> = vec![7; 600];
-    let o = basinmap::io::OutputDir::prepare(&p2).unwrap();
-    basinmap::io::write_npy(&o, "steps.npy", &[600], &steps).unwrap();
+    // Written over the part's own file (an OutputDir would first clear the part's outputs).
+    use npyz::WriterBuilder;
+    let mut bytes = Vec::new();
+    let mut w = npyz::WriteOptions::<u32>::new().default_dtype().shape(&[600]).writer(&mut bytes).begin_nd().unwrap();
+    w.extend(steps.iter().copied()).unwrap();
+    w.finish().unwrap();
+    std::fs::write(p2.join("steps.npy"), bytes).unwrap();
     execute_resumable(&s, &tampered, &Silent, &RunOptions { resume: true, ..parts.clone() }).unwrap();
     let (_, got) = basinmap::io::npy::read_npy(&tampered.join("steps.npy")).unwrap();
     assert!(got[600..1200].iter().all(|&v| v == 7.0) && got[..600].iter().any(|&v| v != 7.0));

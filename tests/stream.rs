@@ -145,3 +145,62 @@ fn streaming_needs_a_2d_map() {
     let err = execute_resumable(&s, dir.path(), &Silent, &streamed(1, 100)).unwrap_err();
     assert!(err.to_string().contains("2-D"), "{err}");
 }
+
+/// A map with diverging trajectories: their attractors have infinite observable ranges, which
+/// the saved state once wrote as JSON null and could not read back, so --resume silently
+/// started over.
+#[test]
+fn a_stopped_map_with_infinite_ranges_resumes_where_it_stopped() {
+    let s = scenario("engine='cpu'\nsystem='linear'\nx='k=-1:1:64'\ny='x=-2:2:60'\n[params]\na=0.3\n[dynamics]\nlr=0.05\n");
+    let dir = tempfile::tempdir().unwrap();
+    let (once, stopped) = (dir.path().join("once"), dir.path().join("stopped"));
+    let options = streamed(10, 64);
+    execute_resumable(&s, &once, &Silent, &options).unwrap();
+    let stop = StopAfter(AtomicUsize::new(0), 2, Default::default());
+    execute_resumable(&s, &stopped, &stop, &options).unwrap_err();
+    let seen = StopAfter(AtomicUsize::new(0), usize::MAX, Default::default());
+    let report = execute_resumable(&s, &stopped, &seen, &RunOptions { resume: true, ..options.clone() }).unwrap();
+    assert!(seen.2.lock().unwrap().iter().all(|&d| d >= 2 * 10 * 64), "restarted: {:?}", seen.2.lock().unwrap());
+    assert!(report.warnings.iter().all(|w| !w.contains("--resume")), "{:?}", report.warnings);
+    for name in ["labels.npy", "steps.npy", "x.npy", "basins.png", "attractors.csv"] {
+        same_file(&once, &stopped, name);
+    }
+}
+
+/// A damaged saved state is never used silently: --resume says it computed from the start and
+/// still ends with the right map; damaged saved labels are an error, never a panic.
+#[test]
+fn damaged_stream_state_is_reported_not_trusted() {
+    let s = scenario("engine='cpu'\nsystem='landau'\nx='r=-0.5:0.5:40'\ny='m=-1.5:1.5:30'\n[params]\nu=-1.0\nw=1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let (once, stopped) = (dir.path().join("once"), dir.path().join("stopped"));
+    let options = streamed(5, 40);
+    execute_resumable(&s, &once, &Silent, &options).unwrap();
+    let state = stopped.join(basinmap::stream::STATE_DIR).join("state.json");
+    let damages: [(&str, fn(&mut serde_json::Value)); 4] = [
+        ("tiles", |v| v["tiles_done"] = serde_json::json!(1000)),
+        ("overlap ids", |v| v["overlap_ids"][0] = serde_json::json!(99999)),
+        ("registry", |v| v["registry"]["entries"][0]["parent"] = serde_json::json!(7)),
+        ("overlap row", |v| v["overlap_steps"] = serde_json::json!([1, 2])),
+    ];
+    for (what, damage) in damages {
+        let stop = StopAfter(AtomicUsize::new(0), 2, Default::default());
+        execute_resumable(&s, &stopped, &stop, &options).unwrap_err();
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        damage(&mut v);
+        std::fs::write(&state, v.to_string()).unwrap();
+        let report = execute_resumable(&s, &stopped, &Silent, &RunOptions { resume: true, ..options.clone() }).unwrap();
+        assert!(report.warnings.iter().any(|w| w.contains("--resume: the saved state")), "{what}: {:?}", report.warnings);
+        same_file(&once, &stopped, "labels.npy");
+    }
+    // Flipped bytes in the saved labels: an id no tile wrote.
+    let stop = StopAfter(AtomicUsize::new(0), 2, Default::default());
+    execute_resumable(&s, &stopped, &stop, &options).unwrap_err();
+    let labels = stopped.join(basinmap::stream::STATE_DIR).join("labels.npy");
+    let mut bytes = std::fs::read(&labels).unwrap();
+    let at = bytes.len() - 4 * 40 * 30 + 8;
+    bytes[at..at + 4].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
+    std::fs::write(&labels, bytes).unwrap();
+    let err = execute_resumable(&s, &stopped, &Silent, &RunOptions { resume: true, ..options.clone() }).unwrap_err();
+    assert!(err.to_string().contains("damaged") && err.exit_code() == 2, "{err}");
+}

@@ -81,16 +81,20 @@ impl LabelMap<'_> {
         n as f64 / (self.nx * self.ny) as f64
     }
 
-    /// (S_b, S_bb) over whole boxes of `side` pixels (a partial box at the edge is left out).
+    /// (S_b, S_bb) over boxes of `side` pixels that cover every pixel: the boxes at the right
+    /// and top edges are cut to the map, and each box weighs as many pixels as it holds (with
+    /// whole boxes only, this is the plain mean over boxes of Daza et al.).
     pub fn basin_entropy(&self, side: usize) -> (f64, f64) {
-        let (bx, by) = (self.nx / side, self.ny / side);
-        let (mut total, mut boundary, mut n_boundary) = (0.0, 0.0, 0usize);
+        let (bx, by) = (self.nx.div_ceil(side), self.ny.div_ceil(side));
+        let (mut total, mut boundary, mut boundary_pixels) = (0.0, 0.0, 0usize);
         let mut counts: Vec<(u32, usize)> = Vec::new();
         for j in 0..by {
             for i in 0..bx {
                 counts.clear();
-                for y in j * side..(j + 1) * side {
-                    for x in i * side..(i + 1) * side {
+                let (ys, xs) = (j * side..((j + 1) * side).min(self.ny), i * side..((i + 1) * side).min(self.nx));
+                let pixels = ys.len() * xs.len();
+                for y in ys {
+                    for x in xs.clone() {
                         let l = self.at(x, y);
                         match counts.iter_mut().find(|(k, _)| *k == l) {
                             Some((_, c)) => *c += 1,
@@ -98,17 +102,17 @@ impl LabelMap<'_> {
                         }
                     }
                 }
-                let n = (side * side) as f64;
+                let n = pixels as f64;
                 let s: f64 = counts.iter().map(|&(_, c)| c as f64 / n).map(|p| -p * p.ln()).sum();
-                total += s;
+                total += s * n;
                 if counts.len() > 1 {
-                    boundary += s;
-                    n_boundary += 1;
+                    boundary += s * n;
+                    boundary_pixels += pixels;
                 }
             }
         }
-        let boxes = (bx * by).max(1) as f64;
-        (total / boxes, if n_boundary > 0 { boundary / n_boundary as f64 } else { 0.0 })
+        let all = (self.nx * self.ny).max(1) as f64;
+        (total / all, if boundary_pixels > 0 { boundary / boundary_pixels as f64 } else { 0.0 })
     }
 
     /// N(ε): boxes of side ε = 1, 2, 4, … (while at least 2 fit each way) that hold a boundary pixel.
@@ -235,6 +239,22 @@ mod tests {
         assert!((d.dimension - 1.0).abs() < 1e-12, "{d:?}");
         // Boxes of 4 straddling x = 19|20: one column of 16 boxes, each half and half.
         assert_eq!(m.basin_entropy, 0.0, "the edge falls between boxes 4 and 5");
+    }
+
+    #[test]
+    fn the_entropy_counts_the_pixels_beyond_the_last_whole_box() {
+        // A 32² map whose only boundary lies in rows 30–31, past the last whole box of 5.
+        let (nx, ny) = (32, 32);
+        let labels: Vec<u32> = (0..nx * ny).map(|i| (i / nx == 31 && i % nx >= 16) as u32).collect();
+        let map = LabelMap { nx, ny, labels: &labels };
+        let (s_b, s_bb) = map.basin_entropy(5);
+        assert!(s_b > 0.0 && s_bb > 0.0);
+        // Exactly: the boxes of rows 30–31 (2 × 5 pixels) that hold both labels.
+        // Columns 15–19: 4 of 10 pixels are label 1; 20–24 and 25–29: 5 of 10; 30–31: 2 of 4.
+        let h = |p: f64| -p * p.ln() - (1.0 - p) * (1.0 - p).ln();
+        let weighted = 10.0 * h(0.4) + 20.0 * h(0.5) + 4.0 * h(0.5);
+        assert!((s_b - weighted / 1024.0).abs() < 1e-12, "{s_b}");
+        assert!((s_bb - weighted / 34.0).abs() < 1e-12, "{s_bb}");
     }
 
     #[test]

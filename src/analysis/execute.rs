@@ -103,7 +103,7 @@ pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions,
     let t0 = Instant::now();
     let outcomes = engine.run(plan, progress)?;
     let t1 = Instant::now();
-    let labels = crate::run::label(plan, &outcomes).labels;
+    let labels = crate::classify::label(plan, &outcomes).labels;
     let mut points = sweep::points_of(plan, &outcomes, Some(&labels), &q)?;
     let t2 = Instant::now();
     let (up, down, hysteresis) = if options.hysteresis {

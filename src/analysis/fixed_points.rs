@@ -148,7 +148,7 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
             }
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
             m.observables(p, &x, &mut obs);
-            let stability = if x.len() <= crate::run::MAX_STABILITY_DIM { stability(m, &m.hessian_params(p), &x) } else { Stability::Unknown };
+            let stability = if x.len() <= crate::classify::MAX_STABILITY_DIM { stability(m, &m.hessian_params(p), &x) } else { Stability::Unknown };
             Some(FixedPoint { loss: obs[q.loss], order: obs[q.order], stability, residual, state: x })
         }
     }

@@ -28,6 +28,9 @@ pub enum Status {
     Nonfinite = 5,
     /// Left the ball of radius `escape` around its start (noise runs: its escape step).
     Escaped = 6,
+    /// Came to rest at an unstable fixed point and did not leave it when pushed off (set on the
+    /// host by [`crate::classify::stalls`], never by an engine).
+    Stalled = 7,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             4 => Status::Undecided,
             5 => Status::Nonfinite,
             6 => Status::Escaped,
+            7 => Status::Stalled,
             _ => Status::Running,
         }
     }

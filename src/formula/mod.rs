@@ -372,8 +372,10 @@ mod tests {
         assert!(big.wgsl().contains("real(3e38) * (real(2.0) * x)"), "{}", big.wgsl());
         let deep = format!("r*{}x{}", "(".repeat(300), ")".repeat(300));
         assert!(err(&deep).message.contains("nests"));
-        let long = format!("r*x{}", " + x".repeat(100_000));
+        let long = format!("r*x{}", " + x".repeat(5_000));
         assert!(err(&long).message.contains("nests"));
+        let longer = format!("r*x{}", " + x".repeat(100_000));
+        assert!(err(&longer).message.contains("bytes long"));
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct Expr {
 /// rejects deeply nested WGSL.
 pub const MAX_DEPTH: usize = 200;
 
+/// The longest formula text read: far beyond any hand-written loss, short enough that a
+/// pasted file cannot tie up the compiler.
+pub const MAX_LEN: usize = 64 << 10;
+
 impl Expr {
     fn new(kind: ExprKind, span: Span) -> Result<Expr, ParseError> {
         let below = match &kind {
@@ -248,7 +252,10 @@ impl Parser {
         let base = self.atom()?;
         if self.is("^") || self.is("**") {
             let op_tok = self.bump();
+            // `a^b^c…` recurses once per '^': bounded like parentheses, before the tree exists.
+            self.nest()?;
             let exponent = self.operand(&op_tok, Self::unary)?;
+            self.nesting -= 1;
             return binary(BinOp::Pow, base, exponent);
         }
         Ok(base)
@@ -331,6 +338,9 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
 
 /// Parses `expr; expr; …` (a trailing `;` is allowed).
 pub fn parse_list(text: &str) -> Result<Vec<Expr>, ParseError> {
+    if text.len() > MAX_LEN {
+        return error(0..0, format!("the formula is {} bytes long, more than the {MAX_LEN} a formula may have", text.len()));
+    }
     let tokens = lex(text)?;
     if matches!(tokens[0].tok, Tok::End) {
         return error(0..0, "the formula is empty");
@@ -400,5 +410,19 @@ mod tests {
         assert_eq!(err("x $ y").span, 2..3);
         assert_eq!(err("   ").span, 0..0);
         assert_eq!(err("f(x,)").span, 4..5);
+    }
+
+    #[test]
+    fn long_chains_are_refused_not_overflowed() {
+        // Each was a stack overflow (abort) before the limits: fuzzing found them.
+        let pow = format!("x{}", "^x".repeat(7500));
+        assert!(parse(&pow).unwrap_err().message.contains("nests more than"));
+        let signs = format!("{}x", "-".repeat(100_000));
+        assert!(parse(&signs).unwrap_err().message.contains("more than"));
+        let sum = format!("x{}", "+x".repeat(5000));
+        assert!(parse(&sum).unwrap_err().message.contains("nests more than"));
+        // 200 levels of each still parse.
+        assert!(parse(&format!("x{}", "^x".repeat(150))).is_ok());
+        assert!(parse(&format!("{}x{}", "(".repeat(150), ")".repeat(150))).is_ok());
     }
 }

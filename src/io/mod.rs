@@ -1,9 +1,14 @@
 //! Writing a run's files. Every file is written beside its final name and renamed into place,
 //! and `run.json` is written last and removed first: a directory whose run.json is present
-//! holds one complete run.
+//! holds one complete run. Each name is recorded in the directory's list of outputs
+//! (`.basinmap-outputs`) before it is written, and a new command into the directory first
+//! removes what that list names, so no file of an earlier run is left looking like part of the
+//! new one; files basinmap did not write are never touched.
 
 mod attractors;
+pub mod json_floats;
 pub mod npy;
+pub mod read;
 
 pub use attractors::attractors_csv;
 pub use npy::write_npy;
@@ -15,6 +20,16 @@ use std::path::{Path, PathBuf};
 
 /// The file that marks a complete run.
 pub const RUN_JSON: &str = "run.json";
+
+/// Stems of the files a command writes for itself: no observable may be named like one, since
+/// observables are written as `<name>.npy` beside them.
+pub const RESERVED_STEMS: [&str; 16] = [
+    "labels", "steps", "fractions", "escape_time", "status", "observables", "landscape", "axes", "period", "run", "attractors", "basins", "shard", "trace", "sweep", "boundary",
+];
+
+/// The list of the files (and folders, with a trailing '/') basinmap wrote in a directory, one
+/// name a line.
+pub const OUTPUTS_LIST: &str = ".basinmap-outputs";
 
 /// An output directory checked for writing before any work starts.
 #[derive(Debug)]
@@ -31,11 +46,17 @@ impl OutputDir {
         let probe = path.join(".basinmap-write-check");
         fs::write(&probe, b"").map_err(fail)?;
         fs::remove_file(&probe).map_err(fail)?;
-        match fs::remove_file(path.join(RUN_JSON)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
-            _ => {}
-        }
+        clear_previous_outputs(path)?;
         Ok(OutputDir { path: path.to_path_buf() })
+    }
+
+    /// Records `name` (a file, or a folder ending in '/') in the list of outputs, before it is
+    /// written, so that the next command into this directory removes it.
+    pub fn record(&self, name: &str) -> Result<()> {
+        let list = self.path.join(OUTPUTS_LIST);
+        let fail = |source| Error::Write { path: list.clone(), source };
+        let mut f = fs::OpenOptions::new().create(true).append(true).open(&list).map_err(fail)?;
+        writeln!(f, "{name}").map_err(fail)
     }
 
     pub fn path(&self) -> &Path {
@@ -44,6 +65,7 @@ impl OutputDir {
 
     /// Writes `name` through `body`, atomically.
     pub fn write_with(&self, name: &str, body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<PathBuf> {
+        self.record(name)?;
         let target = self.path.join(name);
         let partial = self.path.join(format!(".{name}.partial"));
         let fail = |source| Error::Write { path: target.clone(), source };
@@ -65,11 +87,82 @@ impl OutputDir {
         self.write_with(name, |w| w.write_all(bytes))
     }
 
+    /// Moves the file `from` (written elsewhere, e.g. in a state folder) to `name`, recorded.
+    pub fn move_in(&self, from: &Path, name: &str) -> Result<PathBuf> {
+        self.record(name)?;
+        let target = self.path.join(name);
+        fs::rename(from, &target).map_err(|source| Error::Write { path: target.clone(), source })?;
+        Ok(target)
+    }
+
     /// Encodes `img` as PNG into `name`, atomically.
     pub fn write_png(&self, name: &str, img: &image::RgbImage) -> Result<PathBuf> {
         let mut bytes = Vec::new();
         img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
             .map_err(|e| Error::Write { path: self.path.join(name), source: std::io::Error::other(e) })?;
         self.write_bytes(name, &bytes)
+    }
+}
+
+/// Removes run.json and every output an earlier command recorded in `dir` (see the module
+/// header); for a directory written before the list existed, the files its run.json names.
+/// Only plain names inside `dir` are removed: a damaged list cannot reach outside it.
+fn clear_previous_outputs(dir: &Path) -> Result<()> {
+    let fail = |path: PathBuf| move |source| Error::Write { path, source };
+    let mut names: Vec<String> = Vec::new();
+    let read = |name: &str| read::read_text(&dir.join(name), "outputs", read::MAX_STATE_BYTES).ok();
+    if let Some(text) = read(OUTPUTS_LIST) {
+        names.extend(text.lines().map(str::to_string));
+    }
+    if let Some(files) = read(RUN_JSON).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()).and_then(|v| v.get("files").cloned()) {
+        names.extend(files.as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)));
+    }
+    names.push(RUN_JSON.to_string());
+    for name in names {
+        let plain = name.trim_end_matches('/');
+        if plain.is_empty() || plain.starts_with('.') || plain.contains(['/', '\\']) {
+            continue;
+        }
+        let path = dir.join(plain);
+        let result = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => fs::remove_dir_all(&path),
+            Ok(_) => fs::remove_file(&path),
+            Err(_) => continue,
+        };
+        result.map_err(fail(path))?;
+    }
+    match fs::remove_file(dir.join(OUTPUTS_LIST)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(dir.join(OUTPUTS_LIST))(e)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_command_removes_what_the_last_one_wrote_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = OutputDir::prepare(tmp.path()).unwrap();
+        dir.write_bytes("fractions.npy", b"old").unwrap();
+        dir.record("basins_files/").unwrap();
+        fs::create_dir_all(tmp.path().join("basins_files/0")).unwrap();
+        fs::write(tmp.path().join("basins_files/0/0_0.png"), b"").unwrap();
+        dir.write_bytes(RUN_JSON, b"{}").unwrap();
+        fs::write(tmp.path().join("notes.txt"), b"mine").unwrap();
+        fs::create_dir_all(tmp.path().join(".parts/1")).unwrap();
+        // A damaged list cannot reach outside the directory.
+        dir.record("../escape").unwrap();
+        dir.record("/etc/passwd").unwrap();
+        fs::write(tmp.path().parent().unwrap().join("escape"), b"").ok();
+        let again = OutputDir::prepare(tmp.path()).unwrap();
+        for gone in ["fractions.npy", "basins_files", RUN_JSON, OUTPUTS_LIST] {
+            assert!(!tmp.path().join(gone).exists(), "{gone} left");
+        }
+        assert!(tmp.path().join("notes.txt").is_file());
+        assert!(tmp.path().join(".parts/1").is_dir());
+        again.write_bytes("labels.npy", b"new").unwrap();
+        assert_eq!(fs::read_to_string(tmp.path().join(OUTPUTS_LIST)).unwrap(), "labels.npy\n");
     }
 }

@@ -16,32 +16,87 @@ pub fn write_npy<T: npyz::AutoSerialize + Copy>(dir: &OutputDir, name: &str, sha
     Ok(())
 }
 
+/// Writes named 1-D float64 arrays into `name` as an .npz archive (`numpy.load` gives a dict
+/// of them, in this order). Stored without compression: coordinates are small.
+pub fn write_npz(dir: &OutputDir, name: &str, arrays: &[(String, Vec<f64>)]) -> Result<()> {
+    dir.write_with(name, |w| {
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (array, values) in arrays {
+            zip.start_file(format!("{array}.npy"), options).map_err(std::io::Error::other)?;
+            let mut writer = npyz::WriteOptions::<f64>::new().default_dtype().shape(&[values.len() as u64]).writer(&mut zip).begin_nd()?;
+            writer.extend(values.iter().copied())?;
+            writer.finish()?;
+        }
+        zip.finish().map_err(std::io::Error::other)?;
+        w.write_all(buffer.get_ref())
+    })?;
+    Ok(())
+}
+
 /// Reads a float or integer array (C order), as f64, from a .npy file: its shape and values.
+/// The file must be a regular file that fits in memory, and its header must tell the truth: the
+/// shape's product is the number of values the file holds, or the file is refused.
 pub fn read_npy(path: &std::path::Path) -> Result<(Vec<usize>, Vec<f64>)> {
     let bad = |message: String| crate::Error::input(format!("{}: {message}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let file = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a .npy file ({e})")))?;
+    let bytes = super::read::read_bytes(path, "array", super::read::max_data_bytes())?;
+    parse_npy(&bytes).map_err(bad)
+}
+
+/// [`read_npy`] on the bytes of a file; the error is the reason, without the path.
+pub fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f64>), String> {
+    let file = npyz::NpyFile::new(bytes).map_err(|e| format!("not a .npy file ({})", one_line(&e.to_string())))?;
     if file.order() == npyz::Order::Fortran {
-        return Err(bad("Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray".into()));
+        return Err("Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray".into());
     }
-    let shape: Vec<usize> = file.shape().iter().map(|&s| s as usize).collect();
+    let shape: Vec<usize> = file.shape().iter().map(|&s| usize::try_from(s).unwrap_or(usize::MAX)).collect();
     let dtype = file.dtype();
+    let len = shape.iter().try_fold(1usize, |acc, &s| acc.checked_mul(s));
+    let width = dtype.num_bytes();
+    // The header's shape must account for the bytes after it, exactly.
+    let data = len.and_then(|n| width.and_then(|w| n.checked_mul(w)));
+    let header = bytes.len().saturating_sub(data.unwrap_or(0));
+    match data {
+        Some(d) if d <= bytes.len() && npy_header_len(bytes) == Some(header) => {}
+        _ => return Err(format!("its header says shape {shape:?} of {}, which does not match the file's {} bytes", dtype.descr(), bytes.len())),
+    }
     // Floats, or whole numbers (a run's labels.npy is int32), read as f64.
     fn read_as<T: npyz::Deserialize + Into<f64>>(bytes: &[u8]) -> Option<std::io::Result<Vec<f64>>> {
         let reader = npyz::NpyFile::new(bytes).ok()?.data::<T>().ok()?;
         Some(reader.into_iter().map(|v| v.map(Into::into)).collect())
     }
-    let values = read_as::<f64>(&bytes)
-        .or_else(|| read_as::<f32>(&bytes))
-        .or_else(|| read_as::<i32>(&bytes))
-        .or_else(|| read_as::<u32>(&bytes))
-        .or_else(|| read_as::<i16>(&bytes))
-        .or_else(|| read_as::<u16>(&bytes))
-        .or_else(|| read_as::<u8>(&bytes))
-        .or_else(|| read_as::<i8>(&bytes))
-        .ok_or_else(|| bad(format!("holds {}; basinmap reads float64, float32 or integer arrays of up to 32 bits", dtype.descr())))?
-    .map_err(|e| bad(e.to_string()))?;
+    let values = read_as::<f64>(bytes)
+        .or_else(|| read_as::<f32>(bytes))
+        .or_else(|| read_as::<i32>(bytes))
+        .or_else(|| read_as::<u32>(bytes))
+        .or_else(|| read_as::<i16>(bytes))
+        .or_else(|| read_as::<u16>(bytes))
+        .or_else(|| read_as::<u8>(bytes))
+        .or_else(|| read_as::<i8>(bytes))
+        .ok_or_else(|| format!("holds {}; basinmap reads float64, float32 or integer arrays of up to 32 bits", dtype.descr()))?
+        .map_err(|e| one_line(&e.to_string()))?;
+    if Some(values.len()) != len {
+        return Err(format!("its header says shape {shape:?} but it holds {} values", values.len()));
+    }
     Ok((shape, values))
+}
+
+/// The length of a .npy file's preamble (magic, version, header length, header), from its
+/// first bytes; `None` if they are not a .npy preamble.
+fn npy_header_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return None;
+    }
+    match bytes[6] {
+        1 => Some(10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
+        2 | 3 if bytes.len() >= 12 => Some(12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize),
+        _ => None,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 // The arrays below are written as raw little-endian bytes under a `<` dtype.

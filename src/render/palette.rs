@@ -50,6 +50,7 @@ pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
             Kind::Undecided => [0x6E, 0x6E, 0x6E],
             Kind::Nonfinite => [0x00, 0x00, 0x00],
             Kind::Escaped => [0xCC, 0x33, 0x11],
+            Kind::Stalled => [0x66, 0x00, 0x66],
         })
         .collect()
 }
@@ -65,8 +66,11 @@ pub fn series_colours(n: usize) -> Vec<[u8; 3]> {
 }
 
 /// Viridis (perceptually uniform, colour-blind safe) at `t` in [0, 1].
+/// NaN (a span of zero, an overflowed range) gets the low end: plotters' colour maps index
+/// with it and panic.
 pub fn viridis(t: f64) -> [u8; 3] {
-    let c = plotters::prelude::ViridisRGB::get_color(t.clamp(0.0, 1.0));
+    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+    let c = plotters::prelude::ViridisRGB::get_color(t);
     [c.0, c.1, c.2]
 }
 

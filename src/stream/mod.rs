@@ -121,9 +121,25 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         move |source| Error::Write { path, source }
     };
 
-    // A saved state of the same scenario and tiling, with its arrays, or a fresh start.
-    let saved = if options.resume { read_state(&state_dir).filter(|s| s.scenario == *scenario && s.rows_per_tile == rows_per_tile) } else { None };
-    let (mut state, mut arrays) = match saved.map(|s| Arrays::create_or_open(plan, &state_dir, &shape, true).map(|a| (s, a))) {
+    // A saved state of the same scenario and tiling, with its arrays, or a fresh start; with
+    // --resume, a state that cannot be used is said in the warnings, not passed over silently.
+    let mut resume_warning = None;
+    let saved = if options.resume {
+        match read_state(&state_dir).and_then(|s| s.check(scenario, rows_per_tile, n_tiles, row, plan.n_obs()).map(|_| s)) {
+            Ok(s) => Some(s),
+            Err(why) => {
+                resume_warning = Some(format!("--resume: the saved state of the stopped run could not be used ({why}); the map was computed from its first tile"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let opened = saved.map(|s| Arrays::create_or_open(plan, &state_dir, &shape, true).map(|a| (s, a)));
+    if let Some(Err(e)) = &opened {
+        resume_warning = Some(format!("--resume: the saved arrays could not be used ({e}); the map was computed from its first tile"));
+    }
+    let (mut state, mut arrays) = match opened {
         Some(Ok(pair)) => pair,
         _ => {
             if state_dir.exists() {
@@ -142,7 +158,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
                 overlap_ids: Vec::new(),
                 counts: Counts::default(),
                 integrate: 0.0,
-                warnings: Vec::new(),
+                warnings: resume_warning.into_iter().collect(),
             };
             (fresh, Arrays::create_or_open(plan, &state_dir, &shape, false)?)
         }
@@ -173,7 +189,8 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
             }
         });
         for (t, outcomes, seconds) in rx {
-            let outcomes = outcomes?;
+            let mut outcomes = outcomes?;
+            crate::classify::stalls::settle_stalls(plan, &mut outcomes, tile_range(t).start);
             state.integrate += seconds;
             session_seconds += seconds;
             computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();
@@ -200,6 +217,9 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     let t3 = Instant::now();
     let colours = palette::colours(&numbering.attractors);
     let title = scenario.title.clone().unwrap_or_else(|| format!("{}: basins over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str())));
+    for name in ["basins.png", "basins.dzi", "basins.html", "basins_files/"] {
+        dir.record(name)?;
+    }
     let overview = paint(plan, &mut arrays, &numbering, &colours, dir.path(), &state_dir, &title)?;
     arrays.sync()?;
     let mut files: Vec<String> = vec!["basins.png".into(), "basins.dzi".into(), "basins.html".into(), "basins_files/".into()];
@@ -216,16 +236,19 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     }
     drop(arrays);
     for name in &moved {
-        std::fs::rename(state_dir.join(name), dir.path().join(name)).map_err(fail(&dir.path().join(name)))?;
+        dir.move_in(&state_dir.join(name), name)?;
     }
     files.extend(moved);
     let names = plan.system.spec().observable_names();
     dir.write_bytes("attractors.csv", attractors_csv(&numbering.attractors, &names, &colours).as_bytes())?;
     files.push("attractors.csv".into());
+    crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
+    files.push("axes.npz".into());
     files.push(RUN_JSON.into());
 
-    let mut warnings = plan.warnings();
+    let mut warnings = plan.warnings(state.counts.undecided);
     warnings.extend(state.counts.nonfinite_warning());
+    warnings.extend(state.counts.stalled_warning());
     warnings.extend(numbering.warnings.iter().cloned());
     warnings.extend(state.warnings.iter().cloned());
     warnings.push(format!(
@@ -284,7 +307,7 @@ fn take_tile(plan: &Plan, state: &mut State, arrays: &mut Arrays, first: usize, 
     };
     window.append(tile);
     let start = first - overlap;
-    let local = crate::run::label_window(plan, &window, start);
+    let local = crate::classify::label_window(plan, &window, start);
     let ids = state.registry.absorb(&window, start, overlap, &state.overlap_ids, &local);
     arrays.write(first, tile, &ids)?;
     state.counts.add(&Counts::of(tile));
@@ -325,12 +348,20 @@ fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &registry::Numbering, colo
         arrays.labels.read_at(bottom * row, &mut labels[..n])?;
         arrays.steps.read_at(bottom * row, &mut steps[..n])?;
         for l in labels[..n].iter_mut() {
-            *l = numbering.final_id[*l as usize] as i32;
+            // A provisional id the registry never gave: the saved labels were damaged on disk.
+            let Some(&id) = numbering.final_id.get(*l as usize) else {
+                return Err(Error::input(format!(
+                    "{}: holds the id {} that no tile wrote (the file was damaged); run again without --resume",
+                    state_dir.join("labels.npy").display(),
+                    *l
+                )));
+            };
+            *l = id as i32;
         }
         arrays.labels.write_at(bottom * row, &labels[..n])?;
         if let Some(f) = fractions.as_mut() {
             let final_ids: Vec<u32> = labels[..n].iter().map(|&l| l as u32).collect();
-            f.write_at(bottom * nx * n_attr, &crate::run::fractions(&final_ids, k, n_attr))?;
+            f.write_at(bottom * nx * n_attr, &crate::classify::fractions(&final_ids, k, n_attr))?;
         }
         let colour = |i: usize| {
             let l = labels[i] as usize;
@@ -354,9 +385,40 @@ fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &registry::Numbering, colo
     pyr.finish()
 }
 
-fn read_state(dir: &Path) -> Option<State> {
-    let text = std::fs::read_to_string(dir.join(STATE_JSON)).ok()?;
-    serde_json::from_str(&text).ok()
+/// The saved state, or why there is none to use.
+fn read_state(dir: &Path) -> std::result::Result<State, String> {
+    let path = dir.join(STATE_JSON);
+    if !path.exists() {
+        return Err(format!("no {STATE_DIR}/{STATE_JSON} in the output directory"));
+    }
+    let text = crate::io::read::read_text(&path, "stream state", crate::io::read::MAX_STATE_BYTES).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("{STATE_DIR}/{STATE_JSON} is damaged: {e}"))
+}
+
+impl State {
+    /// Whether this saved state belongs to `scenario` tiled in `rows_per_tile`, and holds
+    /// together: tiles within the map, an overlap row of the map's width, provisional ids the
+    /// registry knows.
+    fn check(&self, scenario: &Scenario, rows_per_tile: usize, n_tiles: usize, row: usize, n_obs: usize) -> std::result::Result<(), String> {
+        if self.scenario != *scenario || self.rows_per_tile != rows_per_tile {
+            return Err("it belongs to another scenario or tiling".into());
+        }
+        if self.tiles_done == 0 || self.tiles_done > n_tiles {
+            return Err(format!("it says {} of {n_tiles} tiles are done", self.tiles_done));
+        }
+        let lens = [self.overlap_status.len(), self.overlap_steps.len(), self.overlap_ids.len(), self.overlap_observables.len() / n_obs.max(1)];
+        if lens.iter().any(|&l| l != row) || self.overlap_observables.len() != row * n_obs {
+            return Err("its overlap row is not one row of the map".into());
+        }
+        self.registry.check(n_obs)?;
+        if let Some(id) = self.overlap_ids.iter().find(|&&id| id as usize >= self.registry.len()) {
+            return Err(format!("its overlap row names attractor {id}, which it does not hold"));
+        }
+        if self.overlap_status.iter().any(|&s| s > crate::engine::Status::Stalled as u32) {
+            return Err("its overlap row holds an unknown status".into());
+        }
+        Ok(())
+    }
 }
 
 /// Saves the state atomically: written beside its name, then renamed.

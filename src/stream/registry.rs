@@ -28,9 +28,13 @@ pub struct Entry {
     /// A trajectory of the largest cluster seen (global index), its observables' mean, and the
     /// size of that cluster's attractor in its tile.
     pub representative: usize,
+    #[serde(with = "crate::io::json_floats")]
     pub value: Vec<f64>,
     pub weight: u64,
+    // Infinite for kinds without a fixed location (JSON needs them spelled out).
+    #[serde(with = "crate::io::json_floats")]
     pub min: Vec<f64>,
+    #[serde(with = "crate::io::json_floats")]
     pub max: Vec<f64>,
 }
 
@@ -51,6 +55,30 @@ pub struct Numbering {
 }
 
 impl Registry {
+    /// Checks a registry read back from disk: every parent an earlier entry or itself (so root
+    /// finding ends), kinds with the observables' lengths they are written with.
+    pub fn check(&self, n_obs: usize) -> Result<(), String> {
+        for (id, e) in self.entries.iter().enumerate() {
+            if e.parent as usize > id {
+                return Err(format!("entry {id} is joined to a later entry {}", e.parent));
+            }
+            let value_len = if e.kind == Kind::Fixed { n_obs } else { 0 };
+            if e.value.len() != value_len || e.min.len() != n_obs || e.max.len() != n_obs {
+                return Err(format!("entry {id} has observables of the wrong length"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Provisional ids in use.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     fn root(&self, mut id: u32) -> u32 {
         while self.entries[id as usize].parent != id {
             id = self.entries[id as usize].parent;

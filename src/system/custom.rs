@@ -108,6 +108,9 @@ fn state_entry(entry: &str) -> Result<(String, f64)> {
         None => 0.0,
     };
     check_name(name, "state variable")?;
+    if let Some(file) = crate::io::RESERVED_STEMS.iter().find(|s| **s == name) {
+        return Err(Error::input(format!("state variable '{name}': its end values would be written to {file}.npy, a file basinmap writes for itself; choose another name")));
+    }
     // A state variable's end values go to NAME.npy beside labels.npy, steps.npy and loss.npy.
     if ["labels", "steps", "loss"].contains(&name) {
         return Err(Error::input(format!("state variable '{name}' would overwrite {name}.npy among the outputs; choose another name")));
@@ -179,7 +182,7 @@ impl CustomSystem {
         }
         let (formula, user_origin, user_text, has_loss, summary) = if let Some(path) = &def.wgsl {
             let origin = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| Error::input(format!("--wgsl {origin}: {e}")))?;
+            let text = crate::io::read::read_text(path, "--wgsl", crate::io::read::MAX_SOURCE_BYTES)?;
             let has_loss = check_user_wgsl(&origin, &text, names.len(), &param_names)?;
             (None, origin.clone(), text, has_loss, format!("WGSL from {origin}"))
         } else {
@@ -312,7 +315,58 @@ fn glue(params: &[String], user: &str, has_loss: bool) -> (String, usize) {
 
 /// Parses and validates a user's WGSL file against the declarations it may use, and checks the
 /// signatures of `field` (required) and `loss` (optional). Returns whether `loss` is defined.
+/// The most operators and brackets one WGSL statement may hold. naga parses and validates an
+/// expression recursively, about 1.6 KB of stack a level: 20 000 terms overflow the stack
+/// (an abort, not an error), so long statements are refused before naga sees them.
+pub const MAX_WGSL_STATEMENT_OPS: usize = 1000;
+
+/// Refuses a statement of more than [`MAX_WGSL_STATEMENT_OPS`] operators and brackets, pointing
+/// at it. A lexical count (comments skipped), so it runs in one pass over any text.
+fn check_wgsl_statement_size(origin: &str, text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    let (mut i, mut start, mut ops) = (0, 0, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b';' | b'{' | b'}' => {
+                start = i + 1;
+                ops = 0;
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'<' | b'>' | b'!' | b'~' | b'(' | b'[' => {
+                ops += 1;
+                if ops > MAX_WGSL_STATEMENT_OPS {
+                    let from = start + (text[start..].len() - text[start..].trim_start().len());
+                    let to = text[from..].find([';', '\n']).map_or(text.len(), |k| from + k);
+                    return Err(Error::Source(Box::new(Diagnostic::at(
+                        origin,
+                        text,
+                        from..to,
+                        format!("this statement has more than {MAX_WGSL_STATEMENT_OPS} operators and brackets; split it into several `let`s"),
+                    ))));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) -> Result<bool> {
+    check_wgsl_statement_size(origin, text)?;
     let prelude = format!("alias real = f32;\nalias State = array<f32, {n_state}>;\nconst STATE_DIM: u32 = {n_state}u;\n{}", params_struct(params));
     let source = format!("{prelude}{text}");
     let user = UserText { offset: prelude.len(), origin, text };

@@ -39,6 +39,6 @@ pub fn plan(toml: &str) -> Plan {
 /// Runs `plan` on `engine` and labels it.
 pub fn run(engine: &dyn Engine, plan: &Plan) -> (Outcomes, Classification) {
     let outcomes = engine.run(plan, &|_, _| {}).expect("engine run");
-    let c = basinmap::run::label(plan, &outcomes);
+    let c = basinmap::classify::label(plan, &outcomes);
     (outcomes, c)
 }

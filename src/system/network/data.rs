@@ -24,6 +24,23 @@ const DATA_KEY: u32 = 0xDA7A_5EED;
 /// Most samples a data set may hold (each step runs over all of them).
 pub const MAX_SAMPLES: usize = 1 << 20;
 
+/// Most numbers (samples × input dimension) a data set may hold: 64 MiB of f32, and a full-batch
+/// step of a network that reads them all stays within seconds.
+pub const MAX_DATA_VALUES: usize = 1 << 24;
+
+/// Refuses a data set of `n` samples of `dim` inputs that is too large, before it is drawn.
+fn check_data_size(n: usize, dim: usize) -> Result<()> {
+    if n > MAX_SAMPLES {
+        return Err(Error::input(format!("[network]: {n} samples; at most {MAX_SAMPLES}")));
+    }
+    match n.checked_mul(dim) {
+        Some(v) if v <= MAX_DATA_VALUES => Ok(()),
+        _ => Err(Error::input(format!(
+            "[network]: a data set of n = {n} samples of dim = {dim} inputs is more than 2^24 numbers; set a smaller n or dim in [network] (n defaults to the network's weight count)"
+        ))),
+    }
+}
+
 impl DataSet {
     /// The data set `options` describe. `dim_hint` is the input dimension of generated data when
     /// the options give none; `n_weights(dim)` the network's weight count, the default n.
@@ -49,9 +66,7 @@ impl DataSet {
         if data.n == 0 || data.dim == 0 {
             return Err(Error::input("[network]: the data set is empty"));
         }
-        if data.n > MAX_SAMPLES {
-            return Err(Error::input(format!("[network]: {} samples; at most {MAX_SAMPLES}", data.n)));
-        }
+        check_data_size(data.n, data.dim)?;
         if let Some(bad) = data.x.iter().chain(&data.y).find(|v| !v.is_finite()) {
             return Err(Error::input(format!("[network]: the data hold a non-finite value ({bad}) or one too large for f32")));
         }
@@ -63,9 +78,10 @@ impl DataSet {
         if n == 0 || dim == 0 {
             return Err(Error::input("[network]: n and dim must be at least 1"));
         }
-        if n > MAX_SAMPLES || dim > super::MAX_WEIGHTS {
-            return Err(Error::input(format!("[network]: n = {n}, dim = {dim} is too large")));
+        if dim > super::MAX_WEIGHTS {
+            return Err(Error::input(format!("[network]: dim = {dim} is too large")));
         }
+        check_data_size(n, dim)?;
         if !(noise.is_finite() && noise >= 0.0) {
             return Err(Error::input(format!("[network]: noise must be >= 0, got {noise}")));
         }
@@ -120,7 +136,7 @@ pub(super) fn read_matrix(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => read_npy(path),
         Some("csv") | Some("txt") => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+            let text = crate::io::read::read_text(path, "data", crate::io::read::max_data_bytes())?;
             let mut rows: Vec<Vec<f64>> = Vec::new();
             for (k, line) in text.lines().enumerate() {
                 let line = line.trim();

@@ -54,6 +54,10 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     let width = integer_param(params, "mlp", "d0", 8, 1..=MAX_WEIGHTS)?;
     let dim_hint = options.dim.unwrap_or(width);
     let n_weights_for = |dim: usize| Layout { depth, width, dim }.n_weights();
+    if options.x.is_none() {
+        // The network's size bounds the default data set (n = the weight count): check it first.
+        check_size("mlp", &Layout { depth, width, dim: options.teacher.as_ref().map_or(dim_hint, |t| t.len()) })?;
+    }
     let data = DataSet::resolve(options, dim_hint, n_weights_for)?;
     let layout = Layout { depth, width, dim: data.dim };
     check_size("mlp", &layout)?;

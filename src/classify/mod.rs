@@ -16,6 +16,11 @@
 //!    one "pooled" attractor and a warning says so (a continuum of fixed points cannot blow up
 //!    the labeller).
 
+pub mod label;
+pub mod stalls;
+
+pub use label::{fractions, label, label_window, small_gradient_path, MAX_STABILITY_DIM};
+
 use crate::engine::{Outcomes, Status};
 use crate::scenario::ClassifyOptions;
 use crate::system::Stability;
@@ -39,6 +44,10 @@ pub enum Kind {
     /// Left the ball of radius `escape` around its start (a noise run).
     #[serde(rename = "escaped")]
     Escaped,
+    /// Rests at an unstable fixed point (a maximum or saddle) that pushes could not make it
+    /// leave within the step budget (see [`stalls`]).
+    #[serde(rename = "stalled")]
+    Stalled,
 }
 
 impl Kind {
@@ -51,6 +60,7 @@ impl Kind {
             Kind::Undecided => "undecided",
             Kind::Nonfinite => "nonfinite",
             Kind::Escaped => "escaped",
+            Kind::Stalled => "stalled",
         }
     }
 }
@@ -352,6 +362,7 @@ pub fn classify(
             Status::DivergedPos | Status::DivergedNeg => Kind::Inf,
             Status::Nonfinite => Kind::Nonfinite,
             Status::Escaped => Kind::Escaped,
+            Status::Stalled => Kind::Stalled,
             _ => Kind::Undecided,
         }
     };

@@ -1,0 +1,184 @@
+//! Labelling a map: the outcomes of a plan's trajectories → a [`Classification`]. Fixed points
+//! are told apart by the system's features (the state for most systems, invariant observables
+//! for networks); stability comes from the system's host model; networks' branches are named
+//! by their phase. The engines' outcomes come in; nothing here reaches back into an engine
+//! except to re-integrate one representative trajectory in f64.
+
+use super::{classify, max_dist, Classification, Groups, Kind};
+use crate::engine::{Outcomes, Status};
+use crate::plan::Plan;
+use crate::system::{stability::stability, Model, ModelVisitor, Stability, System};
+
+/// Labels the outcomes of `plan`. Fixed points are located by the system's features: the state
+/// for most systems (stability from the Hessian at each cluster's centre, and the small-gradient
+/// path test), invariant observables for networks (stability at each attractor's representative,
+/// re-integrated in f64; named phases moved to the front).
+pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
+    let mut c = label_window(plan, outcomes, 0);
+    if matches!(plan.system, System::Network(_)) {
+        let pooled_before = c.attractors.iter().find(|a| a.pooled).map(|a| a.id);
+        name_phases(plan, outcomes, &mut c);
+        // Naming phases moves attractors to the front: the pooling warning must name the id
+        // the pooled attractor has now.
+        if let (Some(old), Some(new)) = (pooled_before, c.attractors.iter().find(|a| a.pooled).map(|a| a.id)) {
+            let (from, to) = (format!("pooled into attractor {old} "), format!("pooled into attractor {new} "));
+            c.warnings.iter_mut().for_each(|w| *w = w.replace(&from, &to));
+        }
+    }
+    c
+}
+
+/// [`label`] for the trajectories `start..start + outcomes.len()` of `plan` on their own (a
+/// window of whole rows of a streamed map), without naming network phases; the attractors'
+/// representatives are indices into `outcomes`.
+pub fn label_window(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
+    let (gx, _) = plan.group_shape();
+    let global: Vec<usize> = (start..start + outcomes.len()).map(|i| plan.group_of(i)).collect();
+    let (first_row, last_row) = global.iter().fold((usize::MAX, 0), |(lo, hi), &g| (lo.min(g / gx), hi.max(g / gx)));
+    let first_row = first_row.min(last_row);
+    let groups = Groups { shape: (gx, last_row - first_row + 1), of: global.iter().map(|g| g - first_row * gx).collect() };
+    let spec = plan.system.spec();
+    let on_state = spec.features.is_none();
+    let features: Vec<usize> = match &spec.features {
+        Some(f) => f.to_vec(),
+        None => (0..plan.n_state()).collect(),
+    };
+    struct At<'a>(&'a Plan, usize, &'a [f64]);
+    impl ModelVisitor for At<'_> {
+        type Output = Stability;
+        fn visit<M: Model>(self, m: &M) -> Stability {
+            let inputs = self.0.inputs_at(self.1);
+            let p = m.hessian_params(&inputs[..self.0.n_params]);
+            stability(m, &p, self.2)
+        }
+    }
+    // A system written in WGSL has no host model: no stability, no path test.
+    let host = plan.system.has_host_model() && on_state;
+    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, start + i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
+    struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
+    impl ModelVisitor for Path<'_> {
+        type Output = bool;
+        fn visit<M: Model>(self, m: &M) -> bool {
+            let Path(plan, i, a, b) = self;
+            let inputs = plan.inputs_at(i);
+            small_gradient_path(m, &inputs[..plan.n_params], a, b, plan.dynamics.tol, plan.classify.cluster_tol)
+        }
+    }
+    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, start + i, a, b)).unwrap_or(false);
+    let mut c = classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected);
+    if !on_state && plan.system.has_host_model() {
+        for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
+            a.stability = Some(representative_stability(plan, start + a.representative));
+        }
+    }
+    c
+}
+
+/// Most weights for which the stability of a network's fixed point is computed (a dense
+/// Hessian by central differences of the gradient).
+pub const MAX_STABILITY_DIM: usize = 1024;
+
+/// The stability of the fixed point trajectory `index` reaches, re-integrated in f64 from the
+/// same start under its own parameters.
+fn representative_stability(plan: &Plan, index: usize) -> Stability {
+    if plan.n_state() > MAX_STABILITY_DIM {
+        return Stability::Unknown;
+    }
+    struct At<'a>(&'a [f64], &'a [f64]);
+    impl ModelVisitor for At<'_> {
+        type Output = Stability;
+        fn visit<M: Model>(self, m: &M) -> Stability {
+            stability(m, &m.hessian_params(self.0), self.1)
+        }
+    }
+    match crate::engine::cpu::end_state_f64(plan, index) {
+        Ok((Status::Converged, x)) => {
+            let inputs = plan.inputs_at(index);
+            plan.system.visit(At(&inputs[..plan.n_params], &x)).unwrap_or(Stability::Unknown)
+        }
+        _ => Stability::Unknown,
+    }
+}
+
+/// Marks the networks' trivial and learning phases by their end-to-end map, joins the branches of
+/// one phase that never meet at one parameter point (pieces of one branch the matcher could not
+/// join: the trivial point w = 0 is the same everywhere), and moves the phases to the front:
+/// trivial first, then learning, largest first.
+fn name_phases(plan: &Plan, outcomes: &Outcomes, c: &mut Classification) {
+    use crate::classify::Phase;
+    use crate::system::network::{phase_of, E2E_NORM};
+    // A branch that reaches the origin continuously (a second-order transition) holds both
+    // phases: it is named by the phase of most of its trajectories.
+    let mut learning = vec![0u64; c.attractors.len()];
+    for (i, &l) in c.labels.iter().enumerate() {
+        if phase_of(outcomes.obs(i)[E2E_NORM] as f64) == Phase::Learning {
+            learning[l as usize] += 1;
+        }
+    }
+    for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
+        a.phase = Some(if 2 * learning[a.id as usize] > a.count { Phase::Learning } else { Phase::Trivial });
+    }
+    let n_groups = plan.group_shape().0 * plan.group_shape().1;
+    for phase in [Phase::Trivial, Phase::Learning] {
+        // Largest first, so pieces join the main branch.
+        let mut ids: Vec<u32> = c.attractors.iter().filter(|a| a.phase == Some(phase)).map(|a| a.id).collect();
+        ids.sort_by_key(|&id| std::cmp::Reverse(c.attractors[id as usize].count));
+        let mut kept: Vec<(u32, Vec<bool>)> = Vec::new();
+        let mut merges = Vec::new();
+        for id in ids {
+            let mut at = vec![false; n_groups];
+            for (i, &l) in c.labels.iter().enumerate() {
+                if l == id {
+                    at[plan.group_of(i)] = true;
+                }
+            }
+            match kept.iter_mut().find(|(_, k)| k.iter().zip(&at).all(|(a, b)| !(*a && *b))) {
+                Some((into, k)) => {
+                    k.iter_mut().zip(&at).for_each(|(a, b)| *a |= *b);
+                    merges.push((*into, id));
+                }
+                None => kept.push((id, at)),
+            }
+        }
+        // Ids shift as attractors merge; representatives do not.
+        let rep = |id: u32| c.attractors[id as usize].representative;
+        let merges: Vec<(usize, usize)> = merges.into_iter().map(|(into, from)| (rep(into), rep(from))).collect();
+        for (into, from) in merges {
+            let id_of = |r: usize| c.attractors.iter().position(|a| a.representative == r).expect("attractor present") as u32;
+            let (into, from) = (id_of(into), id_of(from));
+            c.merge(into, from);
+        }
+    }
+    let ids = |p: Phase| -> Vec<u32> { c.attractors.iter().filter(|a| a.phase == Some(p)).map(|a| a.id).collect() };
+    let mut first = ids(Phase::Trivial);
+    first.extend(ids(Phase::Learning));
+    c.move_to_front(&first);
+}
+
+/// Whether the gradient stays below 2·tol (f32 end states carry rounding) along the segment
+/// from `a` to `b`, sampled every `step` (at most 64 samples).
+pub fn small_gradient_path<M: Model>(m: &M, p: &[f64], a: &[f64], b: &[f64], tol: f64, step: f64) -> bool {
+    let samples = ((max_dist(a, b) / step.max(1e-12)).ceil() as usize).clamp(2, 64);
+    let mut x = vec![0.0; a.len()];
+    let mut v = vec![0.0; a.len()];
+    (0..=samples).all(|k| {
+        let t = k as f64 / samples as f64;
+        x.iter_mut().zip(a.iter().zip(b)).for_each(|(xi, (ai, bi))| *xi = ai + t * (bi - ai));
+        m.field(p, &x, &mut v);
+        crate::dynamics::norm(&v) <= 2.0 * tol
+    })
+}
+
+/// The fraction of each grid point's `samples` trajectories that reach each attractor:
+/// (points × n_attractors), row-major.
+pub fn fractions(labels: &[u32], samples: usize, n_attractors: usize) -> Vec<f32> {
+    let mut f = vec![0.0f32; labels.len() / samples * n_attractors];
+    for (g, point) in labels.chunks(samples).enumerate() {
+        for &l in point {
+            f[g * n_attractors + l as usize] += 1.0;
+        }
+        f[g * n_attractors..(g + 1) * n_attractors].iter_mut().for_each(|v| *v /= samples as f32);
+    }
+    f
+}
+

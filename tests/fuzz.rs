@@ -1,0 +1,121 @@
+//! Fuzz targets, as proptest generators with a bounded number of cases so that they run in the
+//! test command: every parser and reader of user input or saved state is fed random and mutated
+//! input and must answer with a value or an error, never a panic. A new panic fails CI; the
+//! failing input is printed by proptest (and shrunk), ready to become a regression test in
+//! tests/robust.rs.
+
+use basinmap::formula::{Compiled, Definition, Source};
+use basinmap::scenario::Scenario;
+use proptest::prelude::*;
+
+/// Text made of the formula language's pieces, so most cases get past the lexer.
+fn formula_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("x".to_string()),
+        Just("y".to_string()),
+        Just("r".to_string()),
+        Just("+".to_string()),
+        Just("-".to_string()),
+        Just("*".to_string()),
+        Just("/".to_string()),
+        Just("^".to_string()),
+        Just("**".to_string()),
+        Just("(".to_string()),
+        Just(")".to_string()),
+        Just(",".to_string()),
+        Just(";".to_string()),
+        Just("exp(".to_string()),
+        Just("log(".to_string()),
+        Just("sqrt(".to_string()),
+        Just("max(".to_string()),
+        Just("abs(".to_string()),
+        Just("tanh(".to_string()),
+        Just("pi".to_string()),
+        Just("1e39".to_string()),
+        Just("0".to_string()),
+        Just(" ".to_string()),
+        (0.0f64..1e6).prop_map(|v| format!("{v}")),
+        "[ -~]{1,3}",
+    ];
+    prop::collection::vec(piece, 0..60).prop_map(|p| p.concat())
+}
+
+/// Valid scenario files, to be mutated.
+const SCENARIOS: [&str; 4] = [
+    "title = 't'\nsystem = 'landau'\nx = 'r=-0.25:0.5:8'\ny = 'm=-1.5:1.5:8'\n[params]\nu = -1.0\nw = 1.0\n[dynamics]\nmethod = 'gd'\nlr = 0.01\nsteps = 100\ntol = 1e-5\n",
+    "x = 'a=-1:1:4'\ny = 'x=-2:2:4'\n[system]\nstate = ['x']\nloss = '(x - a)^2'\n",
+    "system = 'mlp'\nx = 'lr1=0.1:10:4:log'\ny = 'lr2=0.1:10:4:log'\nshared_init = true\n[params]\nd0 = 4\n[network]\nactivation = 'tanh'\nn = 8\n",
+    "system = 'effective'\nx = 'gamma=0.01:0.4:4'\ny = 'b=-1.5:1.5:4'\n[params]\nD = 2\n[classify]\nmax_attractors = 4\n",
+];
+
+/// A valid scenario with one span of its text replaced by random text.
+fn mutated_scenario() -> impl Strategy<Value = String> {
+    (0..SCENARIOS.len(), any::<prop::sample::Index>(), 0usize..12, "[ -~\n]{0,12}").prop_map(|(k, at, len, with)| {
+        let s = SCENARIOS[k];
+        let start = at.index(s.len());
+        let end = (start + len).min(s.len());
+        format!("{}{with}{}", &s[..start], &s[end..])
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_formula_compiler_never_panics(text in formula_text()) {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let _ = basinmap::formula::parse::parse_list(&text);
+        let _ = Compiled::new(&Definition::Loss(Source::new("--loss", text.clone())), &names(&["x", "y"]), &names(&["r"]));
+        let _ = Compiled::new(&Definition::Field(vec![Source::new("--field", text)]), &names(&["x", "y"]), &names(&["r"]));
+    }
+
+    #[test]
+    fn scenarios_are_parsed_and_resolved_without_panics(text in mutated_scenario()) {
+        if let Ok(s) = Scenario::from_toml(&text) {
+            // Resolving sizes and checks everything; no engine runs.
+            let _ = basinmap::plan::Plan::new(&s);
+        }
+    }
+
+    #[test]
+    fn npy_bytes_are_read_without_panics(
+        descr in prop_oneof![
+            Just("<f8".to_string()),
+            Just("<f4".to_string()),
+            Just("<i4".to_string()),
+            Just("|u1".to_string()),
+            Just("<c16".to_string()),
+            Just("|O".to_string()),
+            "[<>|][a-z][0-9]{1,2}",
+        ],
+        shape in "\\((([0-9]{1,20}, ?){0,3}[0-9]{0,20})?\\)",
+        fortran in any::<bool>(),
+        version in 0u8..4,
+        data in prop::collection::vec(any::<u8>(), 0..200),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY".to_vec();
+        bytes.push(version);
+        bytes.push(0);
+        if version == 1 {
+            bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        }
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&data);
+        let _ = basinmap::io::npy::parse_npy(&bytes);
+        let _ = basinmap::io::npy::parse_npy(&bytes[..cut.index(bytes.len() + 1)]);
+    }
+
+    #[test]
+    fn csv_data_is_read_without_panics(x in "[0-9eE.,;+\\- \t\n#a-z\u{feff}]{0,200}", y in "[0-9.,\n-]{0,60}") {
+        let dir = tempfile::tempdir().unwrap();
+        let (xp, yp) = (dir.path().join("x.csv"), dir.path().join("y.csv"));
+        std::fs::write(&xp, x).unwrap();
+        std::fs::write(&yp, y).unwrap();
+        let _ = basinmap::system::network::data::DataSet::load(&xp, &yp);
+    }
+}
