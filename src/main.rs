@@ -183,13 +183,15 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
     let c = &report.counts;
     // Kinds no trajectory ended as are left out, past the first three.
     let mut ends = vec![format!("{} converged", c.converged), format!("{} diverged", c.diverged), format!("{} undecided", c.undecided)];
+    // Training runs are judged by their loss curves: how many trained comes first.
+    let trained = c.trained.map_or(String::new(), |t| format!("{t} trained, {} not trained (converged.npy); as dynamics ", c.trajectories - t));
     for (n, what) in [(c.stalled, "stalled"), (c.nonfinite, "non-finite"), (c.escaped, "escaped")] {
         if n > 0 {
             ends.push(format!("{n} {what}"));
         }
     }
     println!(
-        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {}",
+        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {trained}{}",
         report.timings.integrate,
         report.steps_per_second,
         ends.join(", ")

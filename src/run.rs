@@ -36,6 +36,11 @@ pub struct Counts {
     /// [`crate::classify::stalls`]).
     #[serde(default)]
     pub stalled: u64,
+    /// Training runs (systems with a loss record): runs whose loss came down (`converged` = 1
+    /// in converged.npy, the trainability map's blue). Not the same as `converged`: a training
+    /// run is judged by its loss curve, not by reaching a fixed point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained: Option<u64>,
     /// Steps taken by all trajectories together.
     pub total_steps: u64,
 }
@@ -57,6 +62,16 @@ impl Counts {
         c
     }
 
+    /// [`Counts::of`], with the trained runs counted for a system with a loss record.
+    pub fn of_plan(plan: &Plan, outcomes: &Outcomes) -> Counts {
+        let mut c = Counts::of(outcomes);
+        if plan.system.spec().loss_record {
+            let names = plan.system.spec().observable_names();
+            c.trained = names.iter().position(|&n| n == "converged").map(|k| outcomes.column(k).iter().filter(|&&v| v > 0.5).count() as u64);
+        }
+        c
+    }
+
     /// Adds the counts of another part of the map.
     pub fn add(&mut self, other: &Counts) {
         self.trajectories += other.trajectories;
@@ -66,6 +81,10 @@ impl Counts {
         self.nonfinite += other.nonfinite;
         self.escaped += other.escaped;
         self.stalled += other.stalled;
+        self.trained = match (self.trained, other.trained) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
         self.total_steps += other.total_steps;
     }
 
@@ -236,7 +255,7 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, i
     let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, outcomes));
     let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
     let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
-    let counts = Counts::of(outcomes);
+    let counts = Counts::of_plan(plan, outcomes);
     let mut warnings = plan.warnings(counts.undecided);
     warnings.extend(counts.nonfinite_warning());
     warnings.extend(counts.stalled_warning());

@@ -178,3 +178,15 @@ fn a_full_disk_is_a_machine_failure() {
     let denied = basinmap::Error::Write { path: "out".into(), source: std::io::Error::from(std::io::ErrorKind::PermissionDenied) };
     assert_eq!(denied.exit_code(), 2);
 }
+
+#[test]
+fn wgsl_errors_without_a_span_from_naga_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.wgsl");
+    // (`x[0][0]` is refused by naga's front end with no location at all: not covered yet.)
+    for body in ["discard;"] {
+        std::fs::write(&file, format!("fn field(x: State, p: Params) -> State {{\n    var v: State;\n    {body}\n    return v;\n}}\n")).unwrap();
+        let err = refused(&["run", "--wgsl", s(&file), "--state", "x", "--param", "t=0", "--x", "t=-1:1:4", "--y", "x=-1:1:4", "-q", "-o", s(&dir.path().join("o"))], "");
+        assert!(err.contains(":3:"), "{body}: not at line 3: {err}");
+    }
+}

@@ -100,3 +100,22 @@ fn shared_init_starts_every_point_alike() {
     let err = Plan::new(&basinmap::scenario::Scenario::from_toml("system='landau'\nx='r=0:1:3'\nshared_init=true\n").unwrap()).unwrap_err();
     assert!(err.to_string().contains("--shared-init"), "{err}");
 }
+
+/// A trainability run's summary counts the runs that trained (`converged.npy` = 1), in memory
+/// and streamed, not only the fixed points reached.
+#[test]
+fn the_summary_counts_trained_runs() {
+    let s = basinmap::scenario::Scenario::from_toml(&format!("engine='cpu'\n{MAP}")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = basinmap::run::execute(&s, &dir.path().join("m")).unwrap();
+    let (_, converged) = basinmap::io::npy::read_npy(&dir.path().join("m/converged.npy")).unwrap();
+    let trained = converged.iter().filter(|&&v| v == 1.0).count() as u64;
+    assert!(trained > 0 && trained < 36);
+    assert_eq!(report.counts.trained, Some(trained));
+    let options = basinmap::run::RunOptions { stream: true, part_size: 12, ..Default::default() };
+    let streamed = basinmap::run::execute_resumable(&s, &dir.path().join("s"), &basinmap::run::Silent, &options).unwrap();
+    assert_eq!(streamed.counts.trained, Some(trained));
+    // Systems without a loss record have no such count.
+    let landau = basinmap::scenario::Scenario::from_toml("engine='cpu'\nsystem='landau'\nx='r=-1:1:4'\ny='m=-1:1:4'").unwrap();
+    assert_eq!(basinmap::run::execute(&landau, &dir.path().join("l")).unwrap().counts.trained, None);
+}

@@ -171,10 +171,53 @@ pub fn check(source: &str, user: Option<UserText>, what: &str) -> Result<naga::M
     naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::FLOAT64)
         .validate(&module)
         .map_err(|e| {
-            let spans: Vec<naga::Span> = e.spans().map(|(s, _)| *s).collect();
+            let mut spans: Vec<naga::Span> = e.spans().map(|(s, _)| *s).collect();
+            spans.extend(located_in(&module, e.as_inner()));
             fail(spans, innermost(e.as_inner()))
         })?;
     Ok(module)
+}
+
+/// Spans naga's validation error does not carry but its handles imply: the offending expression
+/// of a function (or the function), and for an operation its stage forbids (`discard` in a
+/// compute kernel) the statement that does it.
+fn located_in(module: &naga::Module, e: &naga::valid::ValidationError) -> Vec<naga::Span> {
+    use naga::valid::{EntryPointError, FunctionError, ValidationError};
+    let defined = |s: naga::Span| (s != naga::Span::default()).then_some(s);
+    match e {
+        ValidationError::Function { handle, source, .. } => {
+            let f = &module.functions[*handle];
+            let expression = match source {
+                FunctionError::Expression { handle, .. } => defined(f.expressions.get_span(*handle)),
+                _ => None,
+            };
+            expression.into_iter().chain(defined(module.functions.get_span(*handle))).collect()
+        }
+        ValidationError::EntryPoint { source: EntryPointError::ForbiddenStageOperations, .. } => {
+            fn kills(block: &naga::Block, out: &mut Vec<naga::Span>) {
+                for (statement, span) in block.span_iter() {
+                    match statement {
+                        naga::Statement::Kill => out.push(*span),
+                        naga::Statement::Block(b) => kills(b, out),
+                        naga::Statement::If { accept, reject, .. } => {
+                            kills(accept, out);
+                            kills(reject, out);
+                        }
+                        naga::Statement::Loop { body, continuing, .. } => {
+                            kills(body, out);
+                            kills(continuing, out);
+                        }
+                        naga::Statement::Switch { cases, .. } => cases.iter().for_each(|c| kills(&c.body, out)),
+                        _ => {}
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            module.functions.iter().for_each(|(_, f)| kills(&f.body, &mut out));
+            out
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Checks the full kernel of a user-defined system before any work starts, so that a clash of

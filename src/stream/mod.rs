@@ -310,7 +310,7 @@ fn take_tile(plan: &Plan, state: &mut State, arrays: &mut Arrays, first: usize, 
     let local = crate::classify::label_window(plan, &window, start);
     let ids = state.registry.absorb(&window, start, overlap, &state.overlap_ids, &local);
     arrays.write(first, tile, &ids)?;
-    state.counts.add(&Counts::of(tile));
+    state.counts.add(&Counts::of_plan(plan, tile));
     for w in local.warnings {
         if state.warnings.len() < MAX_TILE_WARNINGS {
             let row = plan.point_of(first) / plan.nx();
