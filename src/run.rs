@@ -7,7 +7,6 @@ use crate::plan::Plan;
 use crate::render::curves::{self, Figure, Panel, Series};
 use crate::render::{basins::basin_image, palette, trainability::trainability_image};
 use crate::scenario::Scenario;
-
 use crate::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
