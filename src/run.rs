@@ -225,13 +225,13 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
     let t1 = Instant::now();
     let in_parts = resume.resume || plan.n_trajectories() > resume.part_size;
     observer.resumable(in_parts);
-    let (outcomes, integrate, computed) = if in_parts {
+    let (outcomes, integrate, computed, part_warnings) = if in_parts {
         crate::shard::run_in_parts(scenario, &plan, engine.as_ref(), out, resume.part_size, resume.resume, observer)?
     } else {
         let o = engine.run(&plan, &|d, t| observer.progress(d, t))?;
-        (o, t1.elapsed().as_secs_f64(), None)
+        (o, t1.elapsed().as_secs_f64(), None, Vec::new())
     };
-    let report = finish(scenario, &plan, outcomes, info, setup, integrate, computed, &dir)?;
+    let report = finish(scenario, &plan, outcomes, info, setup, integrate, computed, &dir, part_warnings)?;
     if in_parts {
         crate::shard::clear_parts(out)?;
     }
@@ -241,8 +241,10 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
 /// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
 /// files and run.json.
 /// `computed_steps`: the trajectory-steps the engine took in `integrate` seconds (fewer than the
-/// map's when a resumed run read some parts back).
-pub(crate) fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir) -> Result<Report> {
+/// map's when a resumed run read some parts back). `notes`: warnings of the stages before (saved
+/// parts that could not be used).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>) -> Result<Report> {
     let t2 = Instant::now();
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
     let outcomes = &outcomes;
@@ -255,7 +257,8 @@ pub(crate) fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, i
     let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
     let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
     let counts = Counts::of_plan(plan, outcomes);
-    let mut warnings = plan.warnings(counts.undecided);
+    let mut warnings = notes;
+    warnings.extend(plan.warnings(counts.undecided));
     warnings.extend(counts.nonfinite_warning());
     warnings.extend(counts.stalled_warning());
     if stalls.found > crate::classify::stalls::MAX_CONTINUED as u64 {

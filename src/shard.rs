@@ -7,7 +7,7 @@
 //! engine and adapter) and so do the labels and arrays classified from them.
 
 use crate::engine::{self, EngineInfo, Outcomes};
-use crate::io::{npy::read_npy, write_npy, OutputDir};
+use crate::io::{write_npy, OutputDir};
 use crate::plan::Plan;
 use crate::run::{Observer, Report};
 use crate::scenario::Scenario;
@@ -34,7 +34,13 @@ pub struct ShardInfo {
     /// Seconds the engine ran.
     pub integrate: f64,
     pub files: Vec<String>,
+    /// CRC-32 of each outcome array's file, by name: a damaged file is refused, not read.
+    #[serde(default)]
+    pub crc32: std::collections::BTreeMap<String, u32>,
 }
+
+/// The outcome arrays of a shard, in the order they are read.
+const ARRAYS: [&str; 3] = ["status.npy", "steps.npy", "observables.npy"];
 
 /// Parses `K/N`.
 pub fn parse(text: &str) -> Result<(usize, usize)> {
@@ -69,6 +75,12 @@ fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k
     write_npy(&dir, "status.npy", &[len], &o.status)?;
     write_npy(&dir, "steps.npy", &[len], &o.steps)?;
     write_npy(&dir, "observables.npy", &[len, o.n_obs], &o.observables)?;
+    // Checksums of the files as they reached the disk.
+    let mut crc32 = std::collections::BTreeMap::new();
+    for name in ARRAYS {
+        let bytes = crate::io::read::read_bytes(&dir.path().join(name), "shard array", crate::io::read::max_data_bytes())?;
+        crc32.insert(name.to_string(), crc32fast::hash(&bytes));
+    }
     let range = plan.range();
     let shard = ShardInfo {
         basinmap: env!("CARGO_PKG_VERSION").into(),
@@ -79,6 +91,7 @@ fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k
         engine: [info.kind.to_string(), info.device, info.detail],
         integrate,
         files: vec!["status.npy".into(), "steps.npy".into(), "observables.npy".into(), SHARD_JSON.into()],
+        crc32,
     };
     let json = serde_json::to_string_pretty(&shard).map_err(|e| Error::Io(std::io::Error::other(e)))?;
     dir.write_bytes(SHARD_JSON, json.as_bytes())?;
@@ -96,7 +109,8 @@ pub const PARTS_DIR: &str = ".parts";
 /// the same scenario are read back instead of computed; otherwise any are discarded first.
 /// Returns the outcomes of the whole map, the seconds the engine ran this time and the
 /// trajectory-steps it took in them.
-pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, out: &Path, part_size: usize, resume: bool, observer: &dyn Observer) -> Result<(Outcomes, f64, Option<u64>)> {
+/// The warnings say which saved parts could not be used and were computed again.
+pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, out: &Path, part_size: usize, resume: bool, observer: &dyn Observer) -> Result<(Outcomes, f64, Option<u64>, Vec<String>)> {
     let total = plan.n_trajectories();
     let n = total.div_ceil(part_size.max(1)).max(1);
     let parts = out.join(PARTS_DIR);
@@ -107,9 +121,20 @@ pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engin
     let mut integrate = 0.0;
     let mut computed = 0u64;
     let mut done = 0u64;
+    let mut warnings = Vec::new();
     for k in 1..=n {
         let dir = parts.join(k.to_string());
-        let saved = if resume { read_shard(&dir).ok().filter(|(i, _)| i.scenario == *scenario && i.shard == [k, n]) } else { None };
+        let saved = match resume && dir.join(SHARD_JSON).exists() {
+            false => None,
+            true => match read_shard(&dir) {
+                Ok((i, o)) if i.scenario == *scenario && i.shard == [k, n] => Some((i, o)),
+                Ok(_) => None,
+                Err(e) => {
+                    warnings.push(format!("--resume: saved part {k} of {n} could not be used ({e}); computed again"));
+                    None
+                }
+            },
+        };
         let o = match saved {
             Some((_, o)) => o,
             None => {
@@ -126,7 +151,7 @@ pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engin
             return Err(Error::Interrupted(format!("stopped after part {k} of {n}; `basinmap run --resume` with the same scenario and output continues")));
         }
     }
-    Ok((all, integrate, Some(computed)))
+    Ok((all, integrate, Some(computed), warnings))
 }
 
 /// Removes the parts of a finished run.
@@ -154,13 +179,30 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
     }
     let text = crate::io::read::read_text(&marker, "shard", crate::io::read::MAX_STATE_BYTES)?;
     let info: ShardInfo = serde_json::from_str(&text).map_err(|e| bad(format!("{SHARD_JSON} is not a shard's: {e}")))?;
-    let (_, status) = read_npy(&dir.join("status.npy"))?;
-    let (_, steps) = read_npy(&dir.join("steps.npy"))?;
-    let (shape, obs) = read_npy(&dir.join("observables.npy"))?;
+    // Each array as written: its checksum first, then its header and values.
+    let mut arrays = Vec::new();
+    for name in ARRAYS {
+        let bytes = crate::io::read::read_bytes(&dir.join(name), "shard array", crate::io::read::max_data_bytes())?;
+        match info.crc32.get(name) {
+            None => return Err(bad(format!("{SHARD_JSON} has no checksum of {name} (written by an older basinmap?)"))),
+            Some(&c) if c != crc32fast::hash(&bytes) => return Err(bad(format!("{name} does not match its checksum: the file was damaged"))),
+            Some(_) => {}
+        }
+        arrays.push(crate::io::npy::parse_npy(&bytes).map_err(|why| bad(format!("{name}: {why}")))?);
+    }
+    let [(_, status), (_, steps), (shape, obs)]: [(Vec<usize>, Vec<f64>); 3] = arrays.try_into().map_err(|_| bad("three arrays".into()))?;
     let len = info.range[1].checked_sub(info.range[0]).ok_or_else(|| bad(format!("{SHARD_JSON} has the range {:?} backwards", info.range)))?;
     let n_obs = shape.get(1).copied().unwrap_or(0);
     if status.len() != len || steps.len() != len || shape.first() != Some(&len) {
         return Err(bad(format!("the outcome arrays do not hold the {len} trajectories of shard {}/{}", info.shard[0], info.shard[1])));
+    }
+    // Values an engine can have written: statuses it ends with, whole step counts within the budget.
+    let max_steps = info.scenario.dynamics.steps as f64;
+    if status.iter().any(|&s| s.fract() != 0.0 || !(0.0..=crate::engine::Status::Escaped as u32 as f64).contains(&s)) {
+        return Err(bad("status.npy holds a value that is no status".into()));
+    }
+    if steps.iter().any(|&s| s.fract() != 0.0 || !(0.0..=max_steps).contains(&s)) {
+        return Err(bad(format!("steps.npy holds a value that is not a step count within --steps {max_steps}")));
     }
     let o = Outcomes {
         status: status.iter().map(|&v| v as u32).collect(),
@@ -228,5 +270,5 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
     };
     let info = EngineInfo { kind, device: distinct(1), detail: format!("merged from {n} shards") };
     let integrate = shards.iter().map(|(i, _)| i.integrate).sum();
-    crate::run::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir)
+    crate::run::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir, Vec::new())
 }

@@ -158,6 +158,25 @@ fn a_damaged_shard_is_refused() {
     v["range"] = serde_json::json!([128, 0]);
     std::fs::write(part.join("shard.json"), v.to_string()).unwrap();
     refused(&["merge", s(&part), "-o", s(&dir.path().join("m"))], "backwards");
+    // Flipped bytes in an array: its checksum refuses it.
+    let o = basinmap(&["run", "--x", "r=-0.25:0.5:16", "--y", "m=-1:1:8", "--engine", "cpu", "--shard", "1/1", "-q", "-o", s(&part)]);
+    assert!(o.status.success());
+    let mut bytes = std::fs::read(part.join("observables.npy")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(part.join("observables.npy"), bytes).unwrap();
+    refused(&["merge", s(&part), "-o", s(&dir.path().join("m"))], "does not match its checksum");
+    // A value no engine writes, with a checksum that fits: refused by its range.
+    let o = basinmap(&["run", "--x", "r=-0.25:0.5:16", "--y", "m=-1:1:8", "--engine", "cpu", "--shard", "1/1", "-q", "-o", s(&part)]);
+    assert!(o.status.success());
+    let mut bytes = std::fs::read(part.join("status.npy")).unwrap();
+    let last = bytes.len() - 4;
+    bytes[last..].copy_from_slice(&9u32.to_le_bytes());
+    std::fs::write(part.join("status.npy"), &bytes).unwrap();
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(part.join("shard.json")).unwrap()).unwrap();
+    info["crc32"]["status.npy"] = serde_json::json!(crc32fast::hash(&bytes));
+    std::fs::write(part.join("shard.json"), info.to_string()).unwrap();
+    refused(&["merge", s(&part), "-o", s(&dir.path().join("m"))], "no status");
 }
 
 #[test]

@@ -119,7 +119,17 @@ fn an_interrupted_run_resumes_from_its_saved_parts() {
     let mut w = npyz::WriteOptions::<u32>::new().default_dtype().shape(&[600]).writer(&mut bytes).begin_nd().unwrap();
     w.extend(steps.iter().copied()).unwrap();
     w.finish().unwrap();
-    std::fs::write(p2.join("steps.npy"), bytes).unwrap();
+    std::fs::write(p2.join("steps.npy"), &bytes).unwrap();
+    // Without its checksum updated, the altered part is refused, said, and computed again.
+    let report = execute_resumable(&s, &tampered, &Silent, &RunOptions { resume: true, ..parts.clone() }).unwrap();
+    assert!(report.warnings.iter().any(|w| w.contains("saved part 2 of 5") && w.contains("checksum")), "{:?}", report.warnings);
+    same_outputs(&whole, &tampered);
+    // With it updated (a deliberate edit), the part is read back as it is.
+    run_shard(&s, 2, 5, &p2, &Silent, false).unwrap();
+    std::fs::write(p2.join("steps.npy"), &bytes).unwrap();
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p2.join("shard.json")).unwrap()).unwrap();
+    info["crc32"]["steps.npy"] = serde_json::json!(crc32fast::hash(&bytes));
+    std::fs::write(p2.join("shard.json"), info.to_string()).unwrap();
     execute_resumable(&s, &tampered, &Silent, &RunOptions { resume: true, ..parts.clone() }).unwrap();
     let (_, got) = basinmap::io::npy::read_npy(&tampered.join("steps.npy")).unwrap();
     assert!(got[600..1200].iter().all(|&v| v == 7.0) && got[..600].iter().any(|&v| v != 7.0));
