@@ -210,7 +210,6 @@ impl Plan {
         plan.check_samples()?;
         plan.dynamics.validate()?;
         plan.validate_params()?;
-        plan.check_size()?;
         // A user's WGSL is checked inside the full kernel before any work starts.
         crate::engine::shader::check_custom(&Shape::of(&plan))?;
         Ok(plan)
@@ -251,14 +250,6 @@ impl Plan {
         // The generator's counter (sample · ⌈n_state/2⌉ + pair) must not wrap.
         if self.samples as u64 * (self.n_state() as u64).div_ceil(2) > u32::MAX as u64 {
             return Err(Error::input(format!("--samples {} is too many for {} weights", self.samples, self.n_state())));
-        }
-        Ok(())
-    }
-
-    fn check_size(&self) -> Result<()> {
-        let n = self.nx() as u64 * self.ny() as u64 * self.samples as u64;
-        if n > u32::MAX as u64 {
-            return Err(Error::input(format!("a grid of {n} trajectories (samples included) is more than 2^32 - 1")));
         }
         Ok(())
     }

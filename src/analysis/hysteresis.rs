@@ -58,23 +58,17 @@ fn continue_to(plan: &Plan, q: &Quantities, from: &FixedPoint, value: f64) -> Re
     Ok((fp, kept))
 }
 
-/// `x` pushed by `size`·(1 + |x|) along the Hessian's most negative direction plus a tenth as
-/// much in a random direction (fixed by `attempt`): a push along one eigenvector alone can stay
-/// in an invariant subspace (one hidden unit of a network) and stop at the saddle inside it.
+/// `x` pushed off by `size` (see [`crate::system::stability::push_off`]), its random part fixed
+/// by `attempt`.
 fn kick(plan: &Plan, value: f64, x: &[f64], size: f64, attempt: u32) -> Result<Vec<f64>> {
     struct Kick<'a>(&'a [f64], &'a [f64], f64, u32);
     impl ModelVisitor for Kick<'_> {
         type Output = Vec<f64>;
         fn visit<M: Model>(self, m: &M) -> Vec<f64> {
             let Kick(p, x, size, attempt) = self;
-            let eig = crate::system::stability::hessian(m, p, x).symmetric_eigen();
-            let (k, _) = eig.eigenvalues.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("a state has a component");
-            let dir = eig.eigenvectors.column(k);
             let key = crate::rng::key(0x6b69636b);
             let noise: Vec<f64> = (0..x.len() as u32).map(|j| crate::rng::normal_f32(key, attempt, 0, j) as f64).collect();
-            let noise_norm = crate::dynamics::norm(&noise).max(1e-300);
-            let size = size * (1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
-            x.iter().zip(dir.iter()).zip(&noise).map(|((xi, di), ni)| xi + size * (di + 0.1 * ni / noise_norm)).collect()
+            crate::system::stability::push_off(m, p, x, size, None, &noise)
         }
     }
     plan.system.visit(Kick(&plan.params_at_x(value), x, size, attempt))

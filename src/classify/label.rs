@@ -14,16 +14,17 @@ use crate::system::{stability::stability, Model, ModelVisitor, Stability, System
 /// path test), invariant observables for networks (stability at each attractor's representative,
 /// re-integrated in f64; named phases moved to the front).
 pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
-    let mut c = label_window(plan, outcomes, 0);
+    let mut c = label_fixed_points(plan, outcomes, 0);
     if matches!(plan.system, System::Network(_)) {
-        let pooled_before = c.attractors.iter().find(|a| a.pooled).map(|a| a.id);
         name_phases(plan, outcomes, &mut c);
-        // Naming phases moves attractors to the front: the pooling warning must name the id
-        // the pooled attractor has now.
-        if let (Some(old), Some(new)) = (pooled_before, c.attractors.iter().find(|a| a.pooled).map(|a| a.id)) {
-            let (from, to) = (format!("pooled into attractor {old} "), format!("pooled into attractor {new} "));
-            c.warnings.iter_mut().for_each(|w| *w = w.replace(&from, &to));
-        }
+    }
+    with_pool_warning(c)
+}
+
+/// The pooling warning first among the warnings, written once the ids are final.
+fn with_pool_warning(mut c: Classification) -> Classification {
+    if let Some(w) = c.pool_warning() {
+        c.warnings.insert(0, w);
     }
     c
 }
@@ -32,6 +33,11 @@ pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
 /// window of whole rows of a streamed map), without naming network phases; the attractors'
 /// representatives are indices into `outcomes`.
 pub fn label_window(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
+    with_pool_warning(label_fixed_points(plan, outcomes, start))
+}
+
+/// [`label_window`] without the pooling warning (ids may still change).
+fn label_fixed_points(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
     let (gx, _) = plan.group_shape();
     let global: Vec<usize> = (start..start + outcomes.len()).map(|i| plan.group_of(i)).collect();
     let (first_row, last_row) = global.iter().fold((usize::MAX, 0), |(lo, hi), &g| (lo.min(g / gx), hi.max(g / gx)));

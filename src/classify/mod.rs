@@ -129,6 +129,10 @@ pub struct Classification {
     pub labels: Vec<u32>,
     pub attractors: Vec<Attractor>,
     pub warnings: Vec<String>,
+    /// Branches found and how many of them the pooled attractor holds, when the cap pooled
+    /// some; its warning ([`Classification::pool_warning`]) names the pooled attractor's id once
+    /// ids are final (naming network phases renumbers them).
+    pub pooled_branches: Option<(usize, usize)>,
 }
 
 /// How trajectories map to parameter points.
@@ -312,14 +316,7 @@ pub fn classify(
     for (rank, &b) in order.iter().enumerate() {
         id_of_branch[b] = rank.min(cap - 1) as u32;
     }
-    if pooled {
-        warnings.push(format!(
-            "{} distinct fixed-point branches found (a continuum of fixed points?); the {} smallest are pooled into attractor {} (raise classify.max_attractors to keep more)",
-            order.len(),
-            order.len() - (cap - 1),
-            cap - 1
-        ));
-    }
+    let pooled_branches = pooled.then(|| (order.len(), order.len() - (cap - 1)));
 
     let mut attractors: Vec<Attractor> = Vec::new();
     let continuum = 100.0 * options.cluster_tol * (1.0 + scale);
@@ -404,10 +401,20 @@ pub fn classify(
             special_id[&special(outcomes.status[i])]
         };
     }
-    Classification { labels, attractors, warnings }
+    Classification { labels, attractors, warnings, pooled_branches }
 }
 
 impl Classification {
+    /// The warning that branches beyond the cap were pooled, naming the pooled attractor's id as
+    /// it is now.
+    pub fn pool_warning(&self) -> Option<String> {
+        let (found, pooled) = self.pooled_branches?;
+        let id = self.attractors.iter().find(|a| a.pooled)?.id;
+        Some(format!(
+            "{found} distinct fixed-point branches found (a continuum of fixed points?); the {pooled} smallest are pooled into attractor {id} (raise classify.max_attractors to keep more)"
+        ))
+    }
+
     /// Merges fixed-point attractor `from` into `into`: labels, counts, fractions and observable
     /// ranges; the ids above `from` move down by one.
     pub fn merge(&mut self, into: u32, from: u32) {
@@ -536,7 +543,12 @@ mod tests {
         assert_eq!(c.attractors.len(), 8);
         assert!(c.attractors[7].pooled);
         assert_eq!(c.attractors.iter().map(|a| a.count).sum::<u64>(), 1000);
-        assert_eq!(c.warnings.len(), 1);
+        // The one warning, about the pool, names its id as it stands when it is written.
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert!(c.pool_warning().unwrap().contains("smallest are pooled into attractor 7 "), "{:?}", c.pool_warning());
+        let mut moved = c.clone();
+        moved.move_to_front(&[7]);
+        assert!(moved.pool_warning().unwrap().contains("pooled into attractor 0 "), "{:?}", moved.pool_warning());
         // Joined by a path of zero gradient, the continuum is one attractor, flagged as such.
         let c = classify(&o, &g, &[0], 1, &opts, &|_, _| Stability::Flat, &|_, _, _| true);
         assert_eq!(c.attractors.len(), 1);

@@ -21,7 +21,7 @@
 
 use crate::engine::{Outcomes, Status};
 use crate::plan::Plan;
-use crate::system::stability::{hessian, stability};
+use crate::system::stability::{push_off, stability};
 use crate::system::{Model, ModelVisitor, Stability};
 use rayon::prelude::*;
 
@@ -160,19 +160,12 @@ fn continue_from(plan: &Plan, index: usize, x: &[f64], n_obs: usize) -> Option<C
     plan.system.visit(Push(plan, index, x, n_obs)).ok().flatten()
 }
 
-/// `x` moved by `size`·(1 + |x|) along the symmetrised Hessian's most negative direction, on
-/// the side of `start`, plus a tenth as much in a direction drawn for (`index`, `attempt`).
+/// `x` pushed off by `size` toward the side of `start` ([`push_off`]), its random part drawn for
+/// (`index`, `attempt`).
 fn pushed<M: Model>(m: &M, p: &[f64], x: &[f64], start: &[f64], size: f64, index: usize, attempt: u32) -> Vec<f64> {
-    let eig = hessian(m, p, x).symmetric_eigen();
-    let k = (0..x.len()).min_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b])).unwrap_or(0);
-    let dir: Vec<f64> = eig.eigenvectors.column(k).iter().copied().collect();
-    let toward_start: f64 = start.iter().zip(x).zip(&dir).map(|((s, xi), d)| (s - xi) * d).sum();
-    let sign = if toward_start < 0.0 { -1.0 } else { 1.0 };
     let key = crate::rng::key(0x5741_4c4c);
     let noise: Vec<f64> = (0..x.len() as u32).map(|j| crate::rng::normal_f32(key, index as u32, attempt, j) as f64).collect();
-    let noise_norm = crate::dynamics::norm(&noise).max(1e-300);
-    let size = size * (1.0 + x.iter().fold(0.0f64, |a, v| a.max(v.abs())));
-    x.iter().zip(&dir).zip(&noise).map(|((xi, d), z)| xi + size * (sign * d + 0.1 * z / noise_norm)).collect()
+    push_off(m, p, x, size, Some(start), &noise)
 }
 
 #[cfg(test)]

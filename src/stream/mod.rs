@@ -406,7 +406,7 @@ impl State {
         if self.tiles_done == 0 || self.tiles_done > n_tiles {
             return Err(format!("it says {} of {n_tiles} tiles are done", self.tiles_done));
         }
-        let lens = [self.overlap_status.len(), self.overlap_steps.len(), self.overlap_ids.len(), self.overlap_observables.len() / n_obs.max(1)];
+        let lens = [self.overlap_status.len(), self.overlap_steps.len(), self.overlap_ids.len()];
         if lens.iter().any(|&l| l != row) || self.overlap_observables.len() != row * n_obs {
             return Err("its overlap row is not one row of the map".into());
         }

@@ -71,6 +71,22 @@ pub fn hessian<M: Model>(model: &M, p: &[f64], x: &[f64]) -> DMatrix<f64> {
     -(&jac + jac.transpose()) * 0.5
 }
 
+/// `x` pushed off a fixed point by `size`·(1 + |x|) along the unit eigenvector of [`hessian`]
+/// with the most negative eigenvalue (its most unstable direction), on the side of `toward`
+/// when given, plus a tenth as much along `noise` (normalised): a push along one eigenvector
+/// alone can stay in an invariant subspace (one hidden unit of a network) and stop at the
+/// saddle inside it. Sweep's continuation and the stalled starts of a map push alike.
+pub fn push_off<M: Model>(model: &M, p: &[f64], x: &[f64], size: f64, toward: Option<&[f64]>, noise: &[f64]) -> Vec<f64> {
+    let eig = hessian(model, p, x).symmetric_eigen();
+    let k = (0..x.len()).min_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b])).unwrap_or(0);
+    let dir = eig.eigenvectors.column(k);
+    let along: f64 = toward.map_or(1.0, |t| t.iter().zip(x).zip(dir.iter()).map(|((t, xi), d)| (t - xi) * d).sum());
+    let sign = if along < 0.0 { -1.0 } else { 1.0 };
+    let noise_norm = crate::dynamics::norm(noise).max(1e-300);
+    let size = size * (1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    x.iter().zip(dir.iter()).zip(noise).map(|((xi, di), ni)| xi + size * (sign * di + 0.1 * ni / noise_norm)).collect()
+}
+
 /// Eigenvalues of [`hessian`] at `x`.
 pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
     hessian(model, p, x).symmetric_eigenvalues().iter().copied().collect()
