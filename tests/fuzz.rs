@@ -2,7 +2,7 @@
 //! test command: every parser and reader of user input or saved state is fed random and mutated
 //! input and must answer with a value or an error, never a panic. A new panic fails CI; the
 //! failing input is printed by proptest (and shrunk), ready to become a regression test in
-//! tests/robust.rs.
+//! tests/robust.rs. `BASINMAP_FUZZ_CASES=200000 cargo test --release --test fuzz` fuzzes longer.
 
 use basinmap::formula::{Compiled, Definition, Source};
 use basinmap::scenario::Scenario;
@@ -59,7 +59,12 @@ fn mutated_scenario() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+    // 1 500 cases each in the test command; BASINMAP_FUZZ_CASES=N for a longer run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("BASINMAP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn the_formula_compiler_never_panics(text in formula_text()) {
