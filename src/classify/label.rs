@@ -4,51 +4,56 @@
 //! by their phase. The engines' outcomes come in; nothing here reaches back into an engine
 //! except to re-integrate one representative trajectory in f64.
 
-use super::{classify, max_dist, Classification, Groups, Kind};
+use super::{classify, max_dist, Attractor, Classification, FixedPointTests, Kind, Labeller, Layout};
 use crate::engine::{Outcomes, Status};
 use crate::plan::Plan;
-use crate::system::{stability::stability, Model, ModelVisitor, Stability, System};
+use crate::system::stability::{newton_fixed_point, stability};
+use crate::system::{Model, ModelVisitor, Stability, System};
 
-/// Labels the outcomes of `plan`. Fixed points are located by the system's features: the state
-/// for most systems (stability from the Hessian at each cluster's centre, and the small-gradient
-/// path test), invariant observables for networks (stability at each attractor's representative,
-/// re-integrated in f64; named phases moved to the front).
+/// Labels the outcomes of `plan` (the whole map). Fixed points are located by the system's
+/// features: the state for most systems (stability from the Hessian at each cluster's centre,
+/// and the small-gradient path test), invariant observables for networks (stability at each
+/// attractor's representative, re-integrated in f64; named phases moved to the front).
 pub fn label(plan: &Plan, outcomes: &Outcomes) -> Classification {
-    let mut c = label_fixed_points(plan, outcomes, 0);
+    let mut c = with_tests(plan, |tests| {
+        let features = features(plan);
+        classify(outcomes, layout(plan), &features, plan.n_state(), &plan.classify, tests)
+    });
+    representatives_stability(plan, &mut c.attractors);
     if matches!(plan.system, System::Network(_)) {
         name_phases(plan, outcomes, &mut c);
     }
-    with_pool_warning(c)
-}
-
-/// The pooling warning first among the warnings, written once the ids are final.
-fn with_pool_warning(mut c: Classification) -> Classification {
     if let Some(w) = c.pool_warning() {
         c.warnings.insert(0, w);
     }
     c
 }
 
-/// [`label`] for the trajectories `start..start + outcomes.len()` of `plan` on their own (a
-/// window of whole rows of a streamed map), without naming network phases; the attractors'
-/// representatives are indices into `outcomes`.
-pub fn label_window(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
-    with_pool_warning(label_fixed_points(plan, outcomes, start))
+/// The labeller of `plan`'s map, for a run that feeds it tile by tile (a streamed map); with
+/// [`with_tests`] and [`representatives_stability`] it labels as [`label`] does, but for the
+/// naming of network phases.
+pub fn labeller(plan: &Plan) -> Labeller {
+    Labeller::new(layout(plan), features(plan), plan.n_state(), plan.n_obs(), plan.classify.clone())
 }
 
-/// [`label_window`] without the pooling warning (ids may still change).
-fn label_fixed_points(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classification {
-    let (gx, _) = plan.group_shape();
-    let global: Vec<usize> = (start..start + outcomes.len()).map(|i| plan.group_of(i)).collect();
-    let (first_row, last_row) = global.iter().fold((usize::MAX, 0), |(lo, hi), &g| (lo.min(g / gx), hi.max(g / gx)));
-    let first_row = first_row.min(last_row);
-    let groups = Groups { shape: (gx, last_row - first_row + 1), of: global.iter().map(|g| g - first_row * gx).collect() };
-    let spec = plan.system.spec();
-    let on_state = spec.features.is_none();
-    let features: Vec<usize> = match &spec.features {
+/// How `plan`'s trajectories map to parameter points.
+pub fn layout(plan: &Plan) -> Layout {
+    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param: !plan.x.is_state, y_param: plan.y.as_ref().is_some_and(|y| !y.is_state) }
+}
+
+/// The observables that locate a fixed point: the system's invariant features, or the state.
+fn features(plan: &Plan) -> Vec<usize> {
+    match &plan.system.spec().features {
         Some(f) => f.to_vec(),
         None => (0..plan.n_state()).collect(),
-    };
+    }
+}
+
+/// Runs `f` with the fixed-point tests of `plan`: stability from the Hessian (or Jacobian) at a
+/// cluster's centre and the small-gradient path test, for systems whose features are the state
+/// and which have a host model (a system written in WGSL has none: no stability, no path test).
+pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
+    let host = plan.system.has_host_model() && plan.system.spec().features.is_none();
     struct At<'a>(&'a Plan, usize, &'a [f64]);
     impl ModelVisitor for At<'_> {
         type Output = Stability;
@@ -58,9 +63,7 @@ fn label_fixed_points(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classif
             stability(m, &p, self.2)
         }
     }
-    // A system written in WGSL has no host model: no stability, no path test.
-    let host = plan.system.has_host_model() && on_state;
-    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, start + i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
+    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
     struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
     impl ModelVisitor for Path<'_> {
         type Output = bool;
@@ -70,14 +73,32 @@ fn label_fixed_points(plan: &Plan, outcomes: &Outcomes, start: usize) -> Classif
             small_gradient_path(m, &inputs[..plan.n_params], a, b, plan.dynamics.tol, plan.classify.cluster_tol)
         }
     }
-    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, start + i, a, b)).unwrap_or(false);
-    let mut c = classify(outcomes, &groups, &features, plan.n_state(), &plan.classify, &stab, &connected);
-    if !on_state && plan.system.has_host_model() {
-        for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-            a.stability = Some(representative_stability(plan, start + a.representative));
+    let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, i, a, b)).unwrap_or(false);
+    struct Newton<'a>(&'a Plan, usize, &'a [f64]);
+    impl ModelVisitor for Newton<'_> {
+        type Output = Option<Vec<f64>>;
+        fn visit<M: Model>(self, m: &M) -> Option<Vec<f64>> {
+            let inputs = self.0.inputs_at(self.1);
+            newton_fixed_point(m, &m.hessian_params(&inputs[..self.0.n_params]), self.2)
         }
     }
-    c
+    // A dense Jacobian per Newton step: for the small systems whose states are their features.
+    let newton = host && plan.n_state() <= MAX_NEWTON_DIM;
+    let continued = |i: usize, x: &[f64]| if newton { plan.system.visit(Newton(plan, i, x)).ok().flatten() } else { None };
+    f(&FixedPointTests { stability: &stab, connected: &connected, continued: &continued })
+}
+
+/// Most state variables for which the labeller continues fixed points by Newton's method.
+const MAX_NEWTON_DIM: usize = 16;
+
+/// Networks (features that are not the state): the stability of each fixed-point attractor at
+/// its representative, re-integrated in f64.
+pub fn representatives_stability(plan: &Plan, attractors: &mut [Attractor]) {
+    if plan.system.spec().features.is_some() && plan.system.has_host_model() {
+        for a in attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
+            a.stability = Some(representative_stability(plan, a.representative));
+        }
+    }
 }
 
 /// Most weights for which the stability of a network's fixed point is computed (a dense

@@ -97,9 +97,7 @@ impl OutputDir {
 
     /// Encodes `img` as PNG into `name`, atomically.
     pub fn write_png(&self, name: &str, img: &image::RgbImage) -> Result<PathBuf> {
-        let mut bytes = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-            .map_err(|e| Error::Write { path: self.path.join(name), source: std::io::Error::other(e) })?;
+        let bytes = crate::render::pyramid::png_bytes(img).map_err(|e| Error::Write { path: self.path.join(name), source: std::io::Error::other(e) })?;
         self.write_bytes(name, &bytes)
     }
 }

@@ -23,17 +23,49 @@ pub struct PngRows {
     writer: png::StreamWriter<'static, std::io::BufWriter<std::fs::File>>,
 }
 
+/// Starts an RGB PNG of `width × height` written row by row into `sink`. Every PNG of a map
+/// goes through here, so a streamed map's basins.png is the same file, byte for byte, as the
+/// one of the map held in memory.
+pub fn png_rows<W: std::io::Write + 'static>(sink: W, width: usize, height: usize) -> std::result::Result<png::StreamWriter<'static, W>, png::EncodingError> {
+    let mut encoder = png::Encoder::new(sink, width as u32, height as u32);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.write_header()?.into_stream_writer()
+}
+
+/// `img` as PNG bytes (see [`png_rows`]).
+pub fn png_bytes(img: &RgbImage) -> std::result::Result<Vec<u8>, png::EncodingError> {
+    use std::io::Write;
+    // The stream writer owns its sink: a shared buffer hands the bytes back.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let bytes = Shared::default();
+    let mut writer = png_rows(bytes.clone(), img.width() as usize, img.height() as usize)?;
+    for row in img.as_raw().chunks(3 * img.width().max(1) as usize) {
+        writer.write_all(row)?;
+    }
+    writer.finish()?;
+    let out = bytes.0.borrow().clone();
+    Ok(out)
+}
+
 impl PngRows {
     /// Starts `path` (written beside it and renamed into place by [`PngRows::finish`]).
     pub fn create(path: &Path, width: usize, height: usize) -> Result<PngRows> {
         let partial = path.with_extension("png.partial");
         let fail = |e: png::EncodingError| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) };
         let file = std::fs::File::create(&partial).map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
-        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Fast);
-        let writer = encoder.write_header().map_err(fail)?.into_stream_writer().map_err(fail)?;
+        let writer = png_rows(std::io::BufWriter::new(file), width, height).map_err(fail)?;
         Ok(PngRows { path: path.to_path_buf(), partial, writer })
     }
 

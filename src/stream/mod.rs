@@ -1,15 +1,17 @@
 //! Maps larger than memory. The grid is cut into tiles of whole rows; while the engine computes
-//! one tile, the one before is classified (with the last row of the tile before it, so branches
-//! continue across tiles, see [`registry`]) and written in place into the output arrays. Then
-//! the map is painted row by row, top first, into basins.png and its deep-zoom pyramid. Memory
-//! stays at a few tiles whatever the map's size.
+//! one tile, the one before is fed to the labeller (the same one a map held in memory is
+//! labelled with, read in the same order, so the labels are the same to the bit; see
+//! [`crate::classify::labeller`]) and written in place into the output arrays with label codes.
+//! Then the codes are resolved to final ids and the map is painted row by row, top first, into
+//! basins.png and its deep-zoom pyramid. Memory stays at a few tiles (and one row of parameter
+//! points' clusters) whatever the map's size.
 //!
-//! The state after each tile (the attractors so far and the overlap row) is saved beside the
-//! arrays, so a run stopped anywhere continues with `--resume` from its last finished tile and
-//! ends with the same files as a run never stopped.
+//! The state after each tile (the labeller's, and a checksum of each array's tile) is saved
+//! beside the arrays, so a run stopped anywhere continues with `--resume` from its last finished
+//! tile and ends with the same files as a run never stopped.
 
-pub mod registry;
-
+use crate::classify::labeller::Numbering;
+use crate::classify::Labeller;
 use crate::engine::{Engine, Outcomes};
 use crate::io::{attractors_csv, npy::NpyArray, OutputDir, RUN_JSON};
 use crate::plan::Plan;
@@ -17,7 +19,6 @@ use crate::render::{basins::shaded, mean_pixel, palette, pyramid};
 use crate::run::{Counts, Observer, Report, RunOptions, Timings};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
-use registry::Registry;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,12 +27,6 @@ use std::time::Instant;
 pub const STATE_DIR: &str = ".stream";
 const STATE_JSON: &str = "state.json";
 
-/// Most fixed-point branches one tile keeps apart before pooling the smallest.
-const TILE_MAX_ATTRACTORS: usize = 1024;
-
-/// Most warnings kept from the tiles' own classifications.
-const MAX_TILE_WARNINGS: usize = 8;
-
 /// Where a streamed run stands after its last finished tile.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 struct State {
@@ -39,13 +34,10 @@ struct State {
     scenario: Scenario,
     rows_per_tile: usize,
     tiles_done: usize,
-    registry: Registry,
-    /// The last row of the last tile done: outcomes (observables as f32 bits, so they read
-    /// back exactly) and provisional attractor ids.
-    overlap_status: Vec<u32>,
-    overlap_steps: Vec<u32>,
-    overlap_observables: Vec<u32>,
-    overlap_ids: Vec<u32>,
+    labeller: Labeller,
+    /// Per finished tile, the CRC-32 of each array's part of it (in the order of
+    /// [`Arrays::names`]): a tile damaged on disk is found before it is used.
+    tile_crcs: Vec<Vec<u32>>,
     counts: Counts,
     /// Engine seconds and trajectory-steps of this and earlier sessions.
     integrate: f64,
@@ -82,15 +74,34 @@ impl Arrays {
         Ok(Arrays { labels, steps, observables, names })
     }
 
-    /// Writes the outcomes and provisional ids of the trajectories from `first`.
-    fn write(&mut self, first: usize, o: &Outcomes, ids: &[u32]) -> Result<()> {
-        let labels: Vec<i32> = ids.iter().map(|&l| l as i32).collect();
+    /// Writes the outcomes and label codes of the trajectories from `first`; returns the CRC-32
+    /// of what each array received.
+    fn write(&mut self, first: usize, o: &Outcomes, codes: &[u32]) -> Result<Vec<u32>> {
+        let labels: Vec<i32> = codes.iter().map(|&l| l as i32).collect();
         self.labels.write_at(first, &labels)?;
         self.steps.write_at(first, &o.steps)?;
+        let mut crcs = vec![crc(&labels), crc(&o.steps)];
         for (k, a) in self.observables.iter_mut().enumerate() {
-            a.write_at(first, &o.column(k))?;
+            let column = o.column(k);
+            a.write_at(first, &column)?;
+            crcs.push(crc(&column));
         }
-        Ok(())
+        Ok(crcs)
+    }
+
+    /// The CRC-32 of each array's elements `first..first + n`, read back.
+    fn read_crcs(&mut self, first: usize, n: usize) -> Result<Vec<u32>> {
+        let mut labels = vec![0i32; n];
+        let mut words = vec![0u32; n];
+        let mut floats = vec![0f32; n];
+        self.labels.read_at(first, &mut labels)?;
+        self.steps.read_at(first, &mut words)?;
+        let mut crcs = vec![crc(&labels), crc(&words)];
+        for a in self.observables.iter_mut() {
+            a.read_at(first, &mut floats)?;
+            crcs.push(crc(&floats));
+        }
+        Ok(crcs)
     }
 
     fn sync(&self) -> Result<()> {
@@ -98,6 +109,10 @@ impl Arrays {
         self.steps.sync()?;
         self.observables.iter().try_for_each(|a| a.sync())
     }
+}
+
+fn crc<T: bytemuck::Pod>(data: &[T]) -> u32 {
+    crc32fast::hash(bytemuck::cast_slice(data))
 }
 
 /// Runs `plan` (a 2-D map) on `engine` streamed to disk in tiles of about `options.part_size`
@@ -114,6 +129,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     plan.check_memory(4 * (rows_per_tile + 1) * row)?;
     let n_tiles = ny.div_ceil(rows_per_tile);
     let total = plan.n_trajectories();
+    let tile_range = |t: usize| t * rows_per_tile * row..((t + 1) * rows_per_tile).min(ny) * row;
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
     let state_dir = dir.path().join(STATE_DIR);
     let fail = |path: &Path| {
@@ -125,7 +141,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     // --resume, a state that cannot be used is said in the warnings, not passed over silently.
     let mut resume_warning = None;
     let saved = if options.resume {
-        match read_state(&state_dir).and_then(|s| s.check(scenario, rows_per_tile, n_tiles, row, plan.n_obs()).map(|_| s)) {
+        match read_state(&state_dir).and_then(|s| s.check(scenario, plan, rows_per_tile, n_tiles).map(|_| s)) {
             Ok(s) => Some(s),
             Err(why) => {
                 resume_warning = Some(format!("--resume: the saved state of the stopped run could not be used ({why}); the map was computed from its first tile"));
@@ -135,7 +151,17 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     } else {
         None
     };
-    let opened = saved.map(|s| Arrays::create_or_open(plan, &state_dir, &shape, true).map(|a| (s, a)));
+    // The saved arrays, with every finished tile as the state's checksums say it was written.
+    let opened = saved.map(|s| {
+        let mut arrays = Arrays::create_or_open(plan, &state_dir, &shape, true)?;
+        for (t, crcs) in s.tile_crcs.iter().enumerate() {
+            let range = tile_range(t);
+            if arrays.read_crcs(range.start, range.len())? != *crcs {
+                return Err(Error::input(format!("tile {} of {} does not match its checksum: the files were damaged", t + 1, arrays.names.join(", "))));
+            }
+        }
+        Ok((s, arrays))
+    });
     if let Some(Err(e)) = &opened {
         resume_warning = Some(format!("--resume: the saved arrays could not be used ({e}); the map was computed from its first tile"));
     }
@@ -151,11 +177,8 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
                 scenario: scenario.clone(),
                 rows_per_tile,
                 tiles_done: 0,
-                registry: Registry::default(),
-                overlap_status: Vec::new(),
-                overlap_steps: Vec::new(),
-                overlap_observables: Vec::new(),
-                overlap_ids: Vec::new(),
+                labeller: crate::classify::label::labeller(plan),
+                tile_crcs: Vec::new(),
                 counts: Counts::default(),
                 integrate: 0.0,
                 warnings: resume_warning.into_iter().collect(),
@@ -164,12 +187,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         }
     };
 
-    // Tiles pool nothing themselves (a pool would join branches the next tiles tell apart):
-    // the cap applies to the whole map's branches at the end.
-    let mut tile_plan = plan.clone();
-    tile_plan.classify.max_attractors = TILE_MAX_ATTRACTORS.max(plan.classify.max_attractors);
     let first_tile = state.tiles_done;
-    let tile_range = |t: usize| t * rows_per_tile * row..((t + 1) * rows_per_tile).min(ny) * row;
     observer.progress(tile_range(first_tile).start as u64, total as u64);
     let (mut computed_steps, mut session_seconds) = (0u64, 0.0);
     // The engine computes tile t + 1 while tile t is classified and written.
@@ -194,7 +212,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
             state.integrate += seconds;
             session_seconds += seconds;
             computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();
-            take_tile(&tile_plan, &mut state, &mut arrays, tile_range(t).start, &outcomes)?;
+            take_tile(plan, &mut state, &mut arrays, tile_range(t).start, &outcomes)?;
             arrays.sync()?;
             state.tiles_done = t + 1;
             write_state(&state_dir, &state)?;
@@ -210,7 +228,8 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     })?;
 
     let t2 = Instant::now();
-    let numbering = state.registry.number(total as u64, plan.classify.max_attractors);
+    let mut numbering = state.labeller.finish();
+    crate::classify::label::representatives_stability(plan, &mut numbering.attractors);
     let classify_s = t2.elapsed().as_secs_f64();
 
     // Paint, and rewrite the provisional ids as final ones.
@@ -249,6 +268,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     let mut warnings = plan.warnings(state.counts.undecided);
     warnings.extend(state.counts.nonfinite_warning());
     warnings.extend(state.counts.stalled_warning());
+    warnings.extend(crate::classify::pool_warning(numbering.pooled_branches, &numbering.attractors));
     warnings.extend(numbering.warnings.iter().cloned());
     warnings.extend(state.warnings.iter().cloned());
     warnings.push(format!(
@@ -294,42 +314,20 @@ fn skipped(plan: &Plan) -> Vec<&'static str> {
     s
 }
 
-/// Classifies one tile (trajectories from `first`) with the overlap row before it, records its
-/// attractors, writes its arrays, and keeps its last row as the next overlap.
+/// Feeds one tile (trajectories from `first`) to the labeller and writes its arrays with their
+/// label codes.
 fn take_tile(plan: &Plan, state: &mut State, arrays: &mut Arrays, first: usize, tile: &Outcomes) -> Result<()> {
-    let n_obs = tile.n_obs;
-    let overlap = state.overlap_status.len();
-    let mut window = Outcomes {
-        status: state.overlap_status.clone(),
-        steps: state.overlap_steps.clone(),
-        observables: state.overlap_observables.iter().map(|&b| f32::from_bits(b)).collect(),
-        n_obs,
-    };
-    window.append(tile);
-    let start = first - overlap;
-    let local = crate::classify::label_window(plan, &window, start);
-    let ids = state.registry.absorb(&window, start, overlap, &state.overlap_ids, &local);
-    arrays.write(first, tile, &ids)?;
+    debug_assert_eq!(state.labeller.done(), first);
+    let codes = crate::classify::label::with_tests(plan, |tests| state.labeller.feed(tile, tests));
+    state.tile_crcs.push(arrays.write(first, tile, &codes)?);
     state.counts.add(&Counts::of_plan(plan, tile));
-    for w in local.warnings {
-        if state.warnings.len() < MAX_TILE_WARNINGS {
-            let row = plan.point_of(first) / plan.nx();
-            state.warnings.push(format!("in the tile from row {row}: {w}"));
-        }
-    }
-    let row = plan.nx() * plan.samples;
-    let last = tile.len() - row..tile.len();
-    state.overlap_status = tile.status[last.clone()].to_vec();
-    state.overlap_steps = tile.steps[last.clone()].to_vec();
-    state.overlap_observables = tile.observables[last.start * n_obs..last.end * n_obs].iter().map(|v| v.to_bits()).collect();
-    state.overlap_ids = ids[ids.len() - row..].to_vec();
     Ok(())
 }
 
 /// Paints basins.png and its pyramid from the arrays, top row first, rewriting the labels with
 /// their final ids on the way (and writing fractions.npy when there are several samples).
 /// Returns the pyramid's overview.
-fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &registry::Numbering, colours: &[[u8; 3]], out: &Path, state_dir: &Path, title: &str) -> Result<image::RgbImage> {
+fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &Numbering, colours: &[[u8; 3]], out: &Path, state_dir: &Path, title: &str) -> Result<image::RgbImage> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     let row = nx * k;
     let n_attr = numbering.attractors.len();
@@ -347,11 +345,11 @@ fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &registry::Numbering, colo
         let n = (top - bottom) * row;
         arrays.labels.read_at(bottom * row, &mut labels[..n])?;
         arrays.steps.read_at(bottom * row, &mut steps[..n])?;
-        for l in labels[..n].iter_mut() {
-            // A provisional id the registry never gave: the saved labels were damaged on disk.
-            let Some(&id) = numbering.final_id.get(*l as usize) else {
+        for (j, l) in labels[..n].iter_mut().enumerate() {
+            // A code the labeller never gave: the saved labels were damaged on disk.
+            let Some(id) = numbering.resolve(bottom * row + j, *l as u32) else {
                 return Err(Error::input(format!(
-                    "{}: holds the id {} that no tile wrote (the file was damaged); run again without --resume",
+                    "{}: holds the label code {} that no tile wrote (the file was damaged); run again without --resume",
                     state_dir.join("labels.npy").display(),
                     *l
                 )));
@@ -397,27 +395,24 @@ fn read_state(dir: &Path) -> std::result::Result<State, String> {
 
 impl State {
     /// Whether this saved state belongs to `scenario` tiled in `rows_per_tile`, and holds
-    /// together: tiles within the map, an overlap row of the map's width, provisional ids the
-    /// registry knows.
-    fn check(&self, scenario: &Scenario, rows_per_tile: usize, n_tiles: usize, row: usize, n_obs: usize) -> std::result::Result<(), String> {
+    /// together: tiles within the map, a checksum per tile, a labeller of this map that has read
+    /// exactly the finished tiles.
+    fn check(&self, scenario: &Scenario, plan: &Plan, rows_per_tile: usize, n_tiles: usize) -> std::result::Result<(), String> {
         if self.scenario != *scenario || self.rows_per_tile != rows_per_tile {
             return Err("it belongs to another scenario or tiling".into());
         }
         if self.tiles_done == 0 || self.tiles_done > n_tiles {
             return Err(format!("it says {} of {n_tiles} tiles are done", self.tiles_done));
         }
-        let lens = [self.overlap_status.len(), self.overlap_steps.len(), self.overlap_ids.len()];
-        if lens.iter().any(|&l| l != row) || self.overlap_observables.len() != row * n_obs {
-            return Err("its overlap row is not one row of the map".into());
+        let arrays = 2 + plan.n_obs();
+        if self.tile_crcs.len() != self.tiles_done || self.tile_crcs.iter().any(|c| c.len() != arrays) {
+            return Err("its tile checksums do not match the tiles done".into());
         }
-        self.registry.check(n_obs)?;
-        if let Some(id) = self.overlap_ids.iter().find(|&&id| id as usize >= self.registry.len()) {
-            return Err(format!("its overlap row names attractor {id}, which it does not hold"));
+        let row = plan.nx() * plan.samples;
+        if self.labeller.done() != (self.tiles_done * rows_per_tile).min(plan.ny()) * row {
+            return Err("its labeller has not read exactly the tiles done".into());
         }
-        if self.overlap_status.iter().any(|&s| s > crate::engine::Status::Stalled as u32) {
-            return Err("its overlap row holds an unknown status".into());
-        }
-        Ok(())
+        self.labeller.check(&crate::classify::label::labeller(plan))
     }
 }
 

@@ -87,6 +87,32 @@ pub fn push_off<M: Model>(model: &M, p: &[f64], x: &[f64], size: f64, toward: Op
     x.iter().zip(dir.iter()).zip(noise).map(|((xi, di), ni)| xi + size * (sign * di + 0.1 * ni / noise_norm)).collect()
 }
 
+/// The fixed point of the field under `p` that Newton's method reaches from `x` (at most 12
+/// steps); `None` where the Jacobian is singular, a step leaves the finite numbers or jumps
+/// farther than 10·(1 + |x|), or the steps do not shrink to 1e-10·(1 + |x|). From an end state
+/// the stop rule left within tol of a fixed point it gives that point to machine precision;
+/// from a fixed point of neighbouring parameters, the point its branch continues to (the
+/// corrector of numerical continuation), which is how the labeller tells a branch from the one
+/// that appears beside it at a bifurcation.
+pub fn newton_fixed_point<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Option<Vec<f64>> {
+    let n = x.len();
+    let mut x = nalgebra::DVector::from_column_slice(x);
+    let mut v = vec![0.0; n];
+    for _ in 0..12 {
+        let size = 1.0 + x.amax();
+        model.field(p, x.as_slice(), &mut v);
+        let step = jacobian(model, p, x.as_slice()).lu().solve(&nalgebra::DVector::from_column_slice(&v))?;
+        if !step.iter().all(|s| s.is_finite()) || step.amax() > 10.0 * size {
+            return None;
+        }
+        x -= &step;
+        if step.amax() <= 1e-10 * size {
+            return Some(x.iter().copied().collect());
+        }
+    }
+    None
+}
+
 /// Eigenvalues of [`hessian`] at `x`.
 pub fn hessian_eigenvalues<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Vec<f64> {
     hessian(model, p, x).symmetric_eigenvalues().iter().copied().collect()
