@@ -320,12 +320,20 @@ impl RunArgs {
             };
             s.system = SystemChoice::Custom(self.custom_def(base)?);
         }
+        let mut changed = Vec::new();
         for p in &self.params {
             let (name, value) = p
                 .split_once('=')
                 .ok_or_else(|| Error::input(format!("--param '{p}': expected NAME=VALUE")))?;
             let value = ParamValue::parse(value).map_err(|e| Error::input(format!("--param '{p}': {e}")))?;
-            s.params.insert(name.trim().to_string(), value);
+            if s.params.insert(name.trim().to_string(), value.clone()) != Some(value) {
+                changed.push(format!("{}={}", name.trim(), value_text(p)));
+            }
+        }
+        // A scenario's own title describes its own parameters: one changed from the command
+        // line is added to it, so that a figure never names a value it was not drawn with.
+        if self.title.is_none() && !changed.is_empty() {
+            s.title = s.title.map(|t| format!("{t} (with {})", changed.join(", ")));
         }
         if let Some(x) = &self.x {
             s.x = x.parse::<Axis>()?;
@@ -406,4 +414,9 @@ impl RunArgs {
         }
         Ok(def)
     }
+}
+
+/// The value of a `NAME=VALUE` flag as typed.
+fn value_text(flag: &str) -> &str {
+    flag.split_once('=').map_or("", |(_, v)| v.trim())
 }

@@ -368,6 +368,9 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 
 fn attractor_label(a: &Attractor) -> String {
     let mut words = vec![a.id.to_string(), a.kind.as_str().to_string()];
+    if a.pooled {
+        words.push("pooled".to_string());
+    }
     if let Some(p) = a.phase {
         words.push(p.as_str().to_string());
     }
@@ -515,7 +518,15 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
 
 #[cfg(test)]
 mod tests {
-    use super::percent;
+    use super::{legend_label, percent};
+    use crate::classify::{Attractor, Kind, ObservableSummary};
+
+    #[test]
+    fn a_pooled_attractor_says_so_and_gives_no_location() {
+        let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
+        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
+        assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
+    }
 
     #[test]
     fn small_shares_keep_two_significant_digits() {

@@ -384,3 +384,23 @@ fn bench_reports_rates_and_flops_as_json() {
         assert!(err.contains(needle) && !err.contains("panicked"), "{err}");
     }
 }
+
+/// A scenario's title describes its own parameters: one changed with --param is added to it
+/// (the Fig. 1 file at depth 2 is not titled "depth-1" alone); --title replaces it.
+#[test]
+fn a_changed_parameter_is_named_in_the_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let title = |extra: &[&str]| {
+        let out = dir.path().join("t");
+        let mut args = vec!["run", "examples/paper/fig1-depth1.toml", "--x", "gamma=0.1:0.2:2", "--steps", "10", "--engine", "cpu", "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = basinmap(&args, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        json["scenario"]["title"].as_str().unwrap().to_string()
+    };
+    assert_eq!(title(&[]), "Fig. 1: depth-1 linear net, final state against weight decay");
+    assert_eq!(title(&["--param", "D=1"]), "Fig. 1: depth-1 linear net, final state against weight decay");
+    assert_eq!(title(&["--param", "D=2"]), "Fig. 1: depth-1 linear net, final state against weight decay (with D=2)");
+    assert_eq!(title(&["--param", "D=2", "--title", "depth 2"]), "depth 2");
+}

@@ -221,3 +221,35 @@ fn f64_reaches_a_tolerance_f32_steps_cannot() {
     let cpu_plan = basinmap::plan::Plan::new(&on_cpu.unwrap()).unwrap();
     assert_eq!(basinmap::engine::select_for(&cpu_plan).unwrap().info().kind, "cpu");
 }
+
+/// Lorenz (σ = 10, β = 8/3) through its pitchfork at ρ = 1: the origin (the only fixed point
+/// for ρ < 1) and C± = (±√(β(ρ−1)), ±√(β(ρ−1)), ρ − 1) beyond. The origin's branch and C+'s
+/// meet at ρ = 1 with C+ moving as √(ρ − 1): they get their own ids, and C+ (which moves fast
+/// there) keeps one id from ρ = 1 up.
+#[test]
+fn lorenz_origin_and_c_plus_are_branches_of_their_own() {
+    let beta = 8.0 / 3.0;
+    let p = plan(&format!(
+        "x='x=-10:10:24'\ny='rho=0.5:6:40'\n[system]\nstate=['x','y=1','z=1']\nfield=['sigma*(y - x)', 'x*(rho - z) - y', 'x*y - beta*z']\n[params]\nsigma=10.0\nbeta={beta}\n[dynamics]\nmethod='rk4'\ndt=0.005\nsteps=20000\ntol=1e-3"
+    ));
+    let engine = basinmap::engine::cpu::CpuEngine::new();
+    let (o, c) = run(&engine, &p);
+    let (mut origin, mut c_plus) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    for i in 0..p.n_trajectories() {
+        if o.status[i] != Status::Converged as u32 {
+            continue;
+        }
+        let rho = p.inputs_at(i)[p.y.as_ref().unwrap().target];
+        let x = o.obs(i)[0] as f64;
+        if rho < 0.95 {
+            assert!(x.abs() < 0.05, "rho={rho}: x={x}");
+            origin.insert(c.labels[i]);
+        } else if rho > 1.05 && x > 0.0 {
+            assert!((x - (beta * (rho - 1.0)).sqrt()).abs() < 0.02, "rho={rho}: x={x}");
+            c_plus.insert(c.labels[i]);
+        }
+    }
+    assert_eq!(origin.len(), 1, "the origin: {origin:?}\n{:?}", c.attractors);
+    assert_eq!(c_plus.len(), 1, "C+: {c_plus:?}\n{:?}", c.attractors);
+    assert_ne!(origin, c_plus);
+}

@@ -7,7 +7,7 @@
 use super::{classify, max_dist, Attractor, Classification, FixedPointTests, Kind, Labeller, Layout};
 use crate::engine::{Outcomes, Status};
 use crate::plan::Plan;
-use crate::system::stability::{newton_fixed_point, stability};
+use crate::system::stability::{continue_fixed_point, stability};
 use crate::system::{Model, ModelVisitor, Stability, System};
 
 /// Labels the outcomes of `plan` (the whole map). Fixed points are located by the system's
@@ -74,17 +74,18 @@ pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
         }
     }
     let connected = |i: usize, a: &[f64], b: &[f64]| host && plan.system.visit(Path(plan, i, a, b)).unwrap_or(false);
-    struct Newton<'a>(&'a Plan, usize, &'a [f64]);
-    impl ModelVisitor for Newton<'_> {
+    struct Continue<'a>(&'a Plan, usize, usize, &'a [f64]);
+    impl ModelVisitor for Continue<'_> {
         type Output = Option<Vec<f64>>;
         fn visit<M: Model>(self, m: &M) -> Option<Vec<f64>> {
-            let inputs = self.0.inputs_at(self.1);
-            newton_fixed_point(m, &m.hessian_params(&inputs[..self.0.n_params]), self.2)
+            let Continue(plan, from, to, x) = self;
+            let params = |i: usize| m.hessian_params(&plan.inputs_at(i)[..plan.n_params]);
+            continue_fixed_point(m, &params(from), &params(to), x)
         }
     }
     // A dense Jacobian per Newton step: for the small systems whose states are their features.
     let newton = host && plan.n_state() <= MAX_NEWTON_DIM;
-    let continued = |i: usize, x: &[f64]| if newton { plan.system.visit(Newton(plan, i, x)).ok().flatten() } else { None };
+    let continued = |from: usize, to: usize, x: &[f64]| if newton { plan.system.visit(Continue(plan, from, to, x)).ok().flatten() } else { None };
     f(&FixedPointTests { stability: &stab, connected: &connected, continued: &continued })
 }
 

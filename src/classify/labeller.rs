@@ -88,9 +88,10 @@ pub struct FixedPointTests<'a> {
     pub stability: &'a (dyn Fn(usize, &[f64]) -> Stability + Sync),
     /// Whether end states `a` and `b` are joined by a path of small gradient.
     pub connected: &'a (dyn Fn(usize, &[f64], &[f64]) -> bool + Sync),
-    /// The fixed point Newton's method reaches from `x` (see
-    /// [`crate::system::stability::newton_fixed_point`]); `None` where it cannot tell.
-    pub continued: &'a (dyn Fn(usize, &[f64]) -> Option<Vec<f64>> + Sync),
+    /// The fixed point `x` under the parameters of trajectory `from`, continued to those of
+    /// trajectory `to` (see [`crate::system::stability::continue_fixed_point`]; with `from ==
+    /// to`, refined by Newton's method); `None` where it cannot tell.
+    pub continued: &'a (dyn Fn(usize, usize, &[f64]) -> Option<Vec<f64>> + Sync),
 }
 
 /// A cluster of a parameter point still being read.
@@ -375,14 +376,14 @@ impl Labeller {
             .par_iter()
             .map(|(g, group)| {
                 let g = *g;
-                let continued = |h: Option<usize>, x: &[f64]| h.and_then(|h| (tests.continued)(at(h), x)).unwrap_or_default();
+                let continued = |h: Option<usize>, x: &[f64]| h.and_then(|h| (tests.continued)(at(g), at(h), x)).unwrap_or_default();
                 group
                     .clusters
                     .iter()
                     .map(|c| {
                         let mean: Vec<f64> = c.feature_sum.iter().map(|s| s / c.count as f64).collect();
                         let stability = (tests.stability)(c.first_member, &mean);
-                        let centre = (tests.continued)(c.first_member, &mean).unwrap_or(mean);
+                        let centre = (tests.continued)(c.first_member, c.first_member, &mean).unwrap_or(mean);
                         Closing {
                             left: continued((g % gx > 0).then(|| g - 1), &centre),
                             down: continued((g >= gx).then(|| g - gx), &centre),

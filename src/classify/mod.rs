@@ -256,7 +256,7 @@ mod tests {
     }
 
     fn tests<'a>(stability: &'a (dyn Fn(usize, &[f64]) -> Stability + Sync), connected: &'a (dyn Fn(usize, &[f64], &[f64]) -> bool + Sync)) -> FixedPointTests<'a> {
-        FixedPointTests { stability, connected, continued: &|_, _| None }
+        FixedPointTests { stability, connected, continued: &|_, _, _| None }
     }
 
     fn outcomes(points: &[(u32, f32)]) -> Outcomes {

@@ -90,10 +90,7 @@ pub fn push_off<M: Model>(model: &M, p: &[f64], x: &[f64], size: f64, toward: Op
 /// The fixed point of the field under `p` that Newton's method reaches from `x` (at most 12
 /// steps); `None` where the Jacobian is singular, a step leaves the finite numbers or jumps
 /// farther than 10·(1 + |x|), or the steps do not shrink to 1e-10·(1 + |x|). From an end state
-/// the stop rule left within tol of a fixed point it gives that point to machine precision;
-/// from a fixed point of neighbouring parameters, the point its branch continues to (the
-/// corrector of numerical continuation), which is how the labeller tells a branch from the one
-/// that appears beside it at a bifurcation.
+/// the stop rule left within tol of a fixed point, it gives that point to machine precision.
 pub fn newton_fixed_point<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Option<Vec<f64>> {
     let n = x.len();
     let mut x = nalgebra::DVector::from_column_slice(x);
@@ -111,6 +108,30 @@ pub fn newton_fixed_point<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Option<V
         }
     }
     None
+}
+
+/// The fixed point `x` of the field under parameters `from`, continued to parameters `to` as
+/// numerical continuation does: a tangent predictor (x − J⁻¹ ∂f/∂p·Δp, the first-order change
+/// of the fixed point) and Newton's method as the corrector. A branch that moves fast (as
+/// √(p − p_c) beyond a pitchfork) is followed, and a branch is not mistaken for the one that
+/// appears beside it at a bifurcation (the origin of a pitchfork continues to the origin).
+pub fn continue_fixed_point<M: Model>(model: &M, from: &[f64], to: &[f64], x: &[f64]) -> Option<Vec<f64>> {
+    let n = x.len();
+    let predicted = (from != to)
+        .then(|| {
+            // ∂f/∂p·Δp by central differences along Δp.
+            let h = 1e-4;
+            let along = |t: f64| -> Vec<f64> { from.iter().zip(to).map(|(a, b)| a + t * (b - a)).collect() };
+            let (mut up, mut down) = (vec![0.0; n], vec![0.0; n]);
+            model.field(&along(h), x, &mut up);
+            model.field(&along(-h), x, &mut down);
+            let d = nalgebra::DVector::from_iterator(n, up.iter().zip(&down).map(|(u, w)| (u - w) / (2.0 * h)));
+            let dx = jacobian(model, from, x).lu().solve(&d)?;
+            let size = 1.0 + x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            (dx.iter().all(|v| v.is_finite()) && dx.amax() <= 10.0 * size).then(|| x.iter().zip(dx.iter()).map(|(xi, di)| xi - di).collect::<Vec<f64>>())
+        })
+        .flatten();
+    predicted.and_then(|start| newton_fixed_point(model, to, &start)).or_else(|| newton_fixed_point(model, to, x))
 }
 
 /// Eigenvalues of [`hessian`] at `x`.
