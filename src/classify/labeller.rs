@@ -88,32 +88,74 @@ pub struct FixedPointTests<'a> {
     pub stability: &'a (dyn Fn(usize, &[f64]) -> Stability + Sync),
     /// Whether end states `a` and `b` are joined by a path of small gradient.
     pub connected: &'a (dyn Fn(usize, &[f64], &[f64]) -> bool + Sync),
-    /// The fixed point `x` under the parameters of trajectory `from`, continued to those of
-    /// trajectory `to` (see [`crate::system::stability::continue_fixed_point`]; with `from ==
-    /// to`, refined by Newton's method); `None` where it cannot tell.
+    /// The fixed point at (or near) `x` under the parameters of trajectory `from`, continued to
+    /// those of trajectory `to` (see [`crate::system::stability::continue_fixed_point`]); `None`
+    /// where it cannot tell.
     pub continued: &'a (dyn Fn(usize, usize, &[f64]) -> Option<Vec<f64>> + Sync),
 }
 
 /// A cluster of a parameter point still being read.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 struct OpenCluster {
+    /// Its first member's features, its last member's, and their sum (`nf` each), then the
+    /// observables' sum, minimum and maximum (`n_obs` each): one allocation per cluster.
     #[serde(with = "crate::io::json_floats")]
-    leader: Vec<f64>,
-    #[serde(with = "crate::io::json_floats")]
-    last: Vec<f64>,
-    #[serde(with = "crate::io::json_floats")]
-    feature_sum: Vec<f64>,
-    #[serde(with = "crate::io::json_floats")]
-    obs_sum: Vec<f64>,
-    #[serde(with = "crate::io::json_floats")]
-    obs_min: Vec<f64>,
-    #[serde(with = "crate::io::json_floats")]
-    obs_max: Vec<f64>,
+    data: Vec<f64>,
     count: u64,
     first_member: usize,
     slowest: u32,
     /// Largest max-norm distance of a member from the first one.
     spread: f64,
+}
+
+impl OpenCluster {
+    fn new(f: &[f64], n_obs: usize, first_member: usize) -> OpenCluster {
+        let mut data = Vec::with_capacity(3 * f.len() + 3 * n_obs);
+        data.extend_from_slice(f);
+        data.extend_from_slice(f);
+        data.extend(std::iter::repeat_n(0.0, f.len() + n_obs));
+        data.extend(std::iter::repeat_n(f64::INFINITY, n_obs));
+        data.extend(std::iter::repeat_n(f64::NEG_INFINITY, n_obs));
+        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0 }
+    }
+
+    fn leader(&self, nf: usize) -> &[f64] {
+        &self.data[..nf]
+    }
+
+    fn last(&self, nf: usize) -> &[f64] {
+        &self.data[nf..2 * nf]
+    }
+
+    fn mean(&self, nf: usize) -> Vec<f64> {
+        self.data[2 * nf..3 * nf].iter().map(|s| s / self.count as f64).collect()
+    }
+
+    /// The observables' sums, minima and maxima.
+    fn observables(&self, nf: usize) -> (&[f64], &[f64], &[f64]) {
+        let no = (self.data.len() - 3 * nf) / 3;
+        let o = &self.data[3 * nf..];
+        (&o[..no], &o[no..2 * no], &o[2 * no..])
+    }
+
+    fn add(&mut self, f: &[f64], obs: &[f32], steps: u32) {
+        let nf = f.len();
+        self.spread = self.spread.max(super::max_dist(f, self.leader(nf)));
+        self.count += 1;
+        self.slowest = self.slowest.max(steps);
+        let (_, rest) = self.data.split_at_mut(nf);
+        let (last, rest) = rest.split_at_mut(nf);
+        let (sum, o) = rest.split_at_mut(nf);
+        last.copy_from_slice(f);
+        sum.iter_mut().zip(f).for_each(|(s, v)| *s += v);
+        let no = obs.len();
+        for (j, &v) in obs.iter().enumerate() {
+            let v = v as f64;
+            o[j] += v;
+            o[no + j] = o[no + j].min(v);
+            o[2 * no + j] = o[2 * no + j].max(v);
+        }
+    }
 }
 
 /// A parameter point still being read.
@@ -128,26 +170,17 @@ struct OpenGroup {
 /// A cluster of a closed parameter point, kept while a later neighbour may join it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 struct ClosedCluster {
-    /// Its fixed point (the centre refined by Newton's method where the system allows).
+    /// The mean of its end states.
     #[serde(with = "crate::io::json_floats")]
     centre: Vec<f64>,
-    /// Its fixed point continued to the parameters of the right and upper neighbours (empty
-    /// where there is none, or Newton's method could not tell).
-    #[serde(with = "crate::io::json_floats")]
-    right: Vec<f64>,
-    #[serde(with = "crate::io::json_floats")]
-    up: Vec<f64>,
     stability: Stability,
     id: u32,
 }
 
-/// A cluster being closed: its fixed point, stability, and that point continued to the
-/// parameters of the left and lower neighbours.
-struct Closing {
-    closed: ClosedCluster,
-    left: Vec<f64>,
-    down: Vec<f64>,
-}
+/// A cluster's fixed point is compared as it is with a neighbouring parameter point's when one
+/// of those lies within this many `cluster_tol · (1 + |x|)` of it; else it is first continued to
+/// the neighbour's parameters.
+const NEAR: f64 = 10.0;
 
 /// A provisional id: a branch, or a piece of one joined to another later.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -307,35 +340,13 @@ impl Labeller {
             let group = self.open.entry(self.layout.group_of(i)).or_default();
             let hit = (0..group.clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let cl = &group.clusters[c];
-                f.iter().zip(&cl.leader).all(|(a, b)| (a - b).abs() <= tol(*b)) || (tests.connected)(i, &cl.last, &f)
+                f.iter().zip(cl.leader(nf)).all(|(a, b)| (a - b).abs() <= tol(*b)) || (tests.connected)(i, cl.last(nf), &f)
             });
             let c = hit.unwrap_or_else(|| {
-                group.clusters.push(OpenCluster {
-                    leader: f.clone(),
-                    last: f.clone(),
-                    feature_sum: vec![0.0; nf],
-                    obs_sum: vec![0.0; obs.len()],
-                    obs_min: vec![f64::INFINITY; obs.len()],
-                    obs_max: vec![f64::NEG_INFINITY; obs.len()],
-                    count: 0,
-                    first_member: i,
-                    slowest: 0,
-                    spread: 0.0,
-                });
+                group.clusters.push(OpenCluster::new(&f, obs.len(), i));
                 group.clusters.len() - 1
             });
-            let cl = &mut group.clusters[c];
-            cl.spread = cl.spread.max(super::max_dist(&f, &cl.leader));
-            cl.last.copy_from_slice(&f);
-            cl.count += 1;
-            cl.slowest = cl.slowest.max(outcomes.steps[k]);
-            cl.feature_sum.iter_mut().zip(&f).for_each(|(s, v)| *s += v);
-            for (j, &v) in obs.iter().enumerate() {
-                let v = v as f64;
-                cl.obs_sum[j] += v;
-                cl.obs_min[j] = cl.obs_min[j].min(v);
-                cl.obs_max[j] = cl.obs_max[j].max(v);
-            }
+            group.clusters[c].add(&f, obs, outcomes.steps[k]);
             codes[k] = OPEN | c as u32;
         }
         self.next = start + n;
@@ -368,69 +379,69 @@ impl Labeller {
     fn close(&mut self, closing: Vec<(usize, OpenGroup)>, tests: &FixedPointTests) -> Vec<Vec<u32>> {
         use rayon::prelude::*;
         let layout = self.layout;
+        let nf = self.features.len();
         let (gx, _) = layout.shape();
-        let n_groups = layout.n_groups();
         // A trajectory of parameter point `h`, for its parameters.
         let at = |h: usize| layout.last_member(h);
-        let finished: Vec<Vec<Closing>> = closing
+        let finished: Vec<Vec<ClosedCluster>> = closing
             .par_iter()
-            .map(|(g, group)| {
-                let g = *g;
-                let continued = |h: Option<usize>, x: &[f64]| h.and_then(|h| (tests.continued)(at(g), at(h), x)).unwrap_or_default();
+            .map(|(_, group)| {
                 group
                     .clusters
                     .iter()
                     .map(|c| {
-                        let mean: Vec<f64> = c.feature_sum.iter().map(|s| s / c.count as f64).collect();
+                        let mean = c.mean(nf);
                         let stability = (tests.stability)(c.first_member, &mean);
-                        let centre = (tests.continued)(c.first_member, c.first_member, &mean).unwrap_or(mean);
-                        Closing {
-                            left: continued((g % gx > 0).then(|| g - 1), &centre),
-                            down: continued((g >= gx).then(|| g - gx), &centre),
-                            closed: ClosedCluster {
-                                right: continued((g % gx + 1 < gx).then_some(g + 1), &centre),
-                                up: continued((g + gx < n_groups).then_some(g + gx), &centre),
-                                centre,
-                                stability,
-                                id: u32::MAX,
-                            },
-                        }
+                        ClosedCluster { centre: mean, stability, id: u32::MAX }
                     })
                     .collect()
             })
             .collect();
+        let near_tol = NEAR * self.options.cluster_tol;
         let mut all_ids = Vec::with_capacity(closing.len());
         for ((g, group), mut finished) in closing.into_iter().zip(finished) {
             for c in &finished {
-                self.scale = c.closed.centre.iter().fold(self.scale, |m, v| m.max(v.abs()));
+                self.scale = c.centre.iter().fold(self.scale, |m, v| m.max(v.abs()));
             }
             // Relative to the largest |x| seen so far, at least 1 (as cluster_tol is): a map whose
             // first points sit near zero still follows their branches.
             let match_tol = (self.options.match_fraction + self.options.cluster_tol) * (1.0 + self.scale);
-            // Where Newton's method could not continue a point, it is compared as it is.
-            let or = |p: &'_ [f64], centre: &'_ [f64]| -> Vec<f64> { if p.is_empty() { centre.to_vec() } else { p.to_vec() } };
             let mut ids = Vec::with_capacity(finished.len());
-            for c in 0..finished.len() {
-                let mut joined: Vec<u32> = Vec::new();
-                for (h, left) in [((g % gx > 0).then(|| g - 1), true), ((g >= gx).then(|| g - gx), false)] {
-                    let Some(h) = h else { continue };
-                    let Some((_, other)) = self.window.iter().find(|(w, _)| *w == h) else { continue };
-                    let a = &finished[c];
-                    let predicted = or(if left { &a.left } else { &a.down }, &a.closed.centre);
-                    let cand: Vec<usize> = (0..other.len()).filter(|&b| other[b].stability == a.closed.stability && super::max_dist(&predicted, &other[b].centre) <= match_tol).collect();
-                    if let [b] = cand[..] {
-                        let back = or(if left { &other[b].right } else { &other[b].up }, &other[b].centre);
-                        let mutual = (0..finished.len()).filter(|&a2| finished[a2].closed.stability == other[b].stability && super::max_dist(&back, &finished[a2].closed.centre) <= match_tol);
-                        if mutual.eq([c]) {
-                            joined.push(other[b].id);
+            let mut joined: Vec<Vec<u32>> = vec![Vec::new(); finished.len()];
+            for h in [(g % gx > 0).then(|| g - 1), (g >= gx).then(|| g - gx)] {
+                let Some(h) = h else { continue };
+                // The window holds consecutive parameter points.
+                let Some((_, other)) = self.window.front().and_then(|(first, _)| self.window.get(h.checked_sub(*first)?)).filter(|(w, _)| *w == h) else { continue };
+                // Each point where the other parameter point will see it: as it is where a point
+                // of the other lies within a few cluster tolerances (a branch moving slowly, the
+                // common case), else continued there (see FixedPointTests::continued).
+                let predict = |x: &ClosedCluster, from: usize, to: usize, others: &[ClosedCluster]| -> Option<Vec<f64>> {
+                    let scale = 1.0 + x.centre.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    if others.iter().any(|o| super::max_dist(&o.centre, &x.centre) <= near_tol * scale) {
+                        return None;
+                    }
+                    (tests.continued)(at(from), at(to), &x.centre)
+                };
+                let ours: Vec<Option<Vec<f64>>> = finished.iter().map(|a| predict(a, g, h, other)).collect();
+                let theirs: Vec<Option<Vec<f64>>> = other.iter().map(|b| predict(b, h, g, &finished)).collect();
+                let matches = |p: &[f64], stability: Stability, set: &[ClosedCluster]| -> Vec<usize> {
+                    (0..set.len()).filter(|&k| set[k].stability == stability && super::max_dist(p, &set[k].centre) <= match_tol).collect()
+                };
+                for c in 0..finished.len() {
+                    if let [b] = matches(ours[c].as_deref().unwrap_or(&finished[c].centre), finished[c].stability, other)[..] {
+                        if matches(theirs[b].as_deref().unwrap_or(&other[b].centre), other[b].stability, &finished) == [c] {
+                            joined[c].push(other[b].id);
                         }
                     }
                 }
+            }
+            for c in 0..finished.len() {
+                let joined = std::mem::take(&mut joined[c]);
                 let cluster = &group.clusters[c];
                 let id = match joined.split_first() {
                     None => {
-                        let id = self.add_entry(Kind::Fixed, Some(finished[c].closed.stability), cluster.first_member);
-                        self.entries[id as usize].first_feature = finished[c].closed.centre.first().copied().unwrap_or(0.0);
+                        let id = self.add_entry(Kind::Fixed, Some(finished[c].stability), cluster.first_member);
+                        self.entries[id as usize].first_feature = finished[c].centre.first().copied().unwrap_or(0.0);
                         id
                     }
                     Some((&first, rest)) => rest.iter().fold(first, |keep, &other| self.join(keep, other)),
@@ -441,23 +452,24 @@ impl Labeller {
                 e.count += cluster.count;
                 e.slowest = e.slowest.max(cluster.slowest);
                 e.spread = e.spread.max(cluster.spread);
+                let (sum, min, max) = cluster.observables(nf);
                 for j in 0..e.min.len() {
-                    e.min[j] = e.min[j].min(cluster.obs_min[j]);
-                    e.max[j] = e.max[j].max(cluster.obs_max[j]);
+                    e.min[j] = e.min[j].min(min[j]);
+                    e.max[j] = e.max[j].max(max[j]);
                 }
                 if cluster.count > e.weight {
                     e.weight = cluster.count;
                     e.serial = serial;
                     e.representative = cluster.first_member;
-                    e.value = cluster.obs_sum.iter().map(|s| s / cluster.count as f64).collect();
+                    e.value = sum.iter().map(|s| s / cluster.count as f64).collect();
                 }
-                finished[c].closed.id = id;
+                finished[c].id = id;
                 ids.push(id);
             }
             if group.spans {
                 self.spanning.insert(g, ids.clone());
             }
-            self.window.push_back((g, finished.into_iter().map(|c| c.closed).collect()));
+            self.window.push_back((g, finished));
             while self.window.len() > gx {
                 self.window.pop_front();
             }
@@ -493,11 +505,11 @@ impl Labeller {
             g >= self.next_close
                 && g < n_groups
                 && group.clusters.iter().all(|c| {
-                    c.leader.len() == nf && c.last.len() == nf && c.feature_sum.len() == nf && [&c.obs_sum, &c.obs_min, &c.obs_max].iter().all(|v| v.len() == self.n_obs) && c.count > 0
+                    c.data.len() == 3 * (nf + self.n_obs) && c.count > 0
                 })
         });
         let window_ok = self.window.iter().all(|(g, cs)| {
-            *g < self.next_close && cs.iter().all(|c| c.centre.len() == nf && [&c.right, &c.up].iter().all(|p| p.is_empty() || p.len() == nf) && (c.id as usize) < n)
+            *g < self.next_close && cs.iter().all(|c| c.centre.len() == nf && (c.id as usize) < n)
         });
         let specials_ok = self.specials.iter().all(|&(kind, id)| (id as usize) < n && self.entries[id as usize].kind == kind);
         let spanning_ok = self.spanning.iter().all(|(&g, ids)| g < self.next_close && ids_ok(ids));
