@@ -392,8 +392,22 @@ pub(crate) fn legend_label(a: &Attractor, names: &[&str]) -> String {
     if a.kind == Kind::Fixed && !a.pooled {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{n}={}", crate::trace::fmt_value(o.value))).collect();
         words += &format!(": {}", at.join(" "));
+    } else if let Some(what) = kind_meaning(a.kind) {
+        words += &format!(": {what}");
     }
     words
+}
+
+/// What an attractor that is not a fixed point means, in a few words for a legend.
+fn kind_meaning(kind: Kind) -> Option<&'static str> {
+    Some(match kind {
+        Kind::PosInf | Kind::NegInf | Kind::Inf => "diverged past the bound",
+        Kind::Undecided => "still moving at the last step",
+        Kind::Nonfinite => "reached NaN",
+        Kind::Escaped => "left the escape ball",
+        Kind::Stalled => "rests at an unstable point",
+        Kind::Fixed => return None,
+    })
 }
 
 /// A share as a percentage for a legend or a table: `decimals` decimals, or two significant
@@ -526,6 +540,8 @@ mod tests {
         let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
         let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
         assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
+        let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
+        assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving at the last step");
     }
 
     #[test]

@@ -447,7 +447,7 @@ impl Scenario {
     pub fn for_system(system: &str) -> Result<Scenario> {
         let sys = crate::system::System::by_name(system)?;
         let (x, y) = sys.default_axes();
-        Ok(Scenario {
+        let mut s = Scenario {
             title: None,
             system: system.into(),
             params: BTreeMap::new(),
@@ -460,7 +460,21 @@ impl Scenario {
             seed: 0,
             shared_init: false,
             network: NetworkOptions::default(),
-        })
+        };
+        if system == "mlp" {
+            // Sohl-Dickstein's trainability map at width 8 (examples/trainability/width8.toml):
+            // 100 full-batch steps from one initialisation, the two layers' rates as axes. Its
+            // boundary is fractal, and it takes seconds on a CPU.
+            s.title = Some("trainability: tanh net, width 8, mean-field, 100 steps".into());
+            s.shared_init = true;
+            s.params.insert("init_scale".into(), ParamValue::Scalar(1.0));
+            s.network.activation = Activation::Tanh;
+            s.network.parameterisation = Parameterisation::MeanField;
+            s.dynamics.lr = 1.0;
+            s.dynamics.steps = 100;
+            s.dynamics.tol = 0.0;
+        }
+        Ok(s)
     }
 
     /// A scenario for a user-defined system: x over the first state variable, y over the second

@@ -119,3 +119,26 @@ fn the_summary_counts_trained_runs() {
     let landau = basinmap::scenario::Scenario::from_toml("engine='cpu'\nsystem='landau'\nx='r=-1:1:4'\ny='m=-1:1:4'").unwrap();
     assert_eq!(basinmap::run::execute(&landau, &dir.path().join("l")).unwrap().counts.trained, None);
 }
+
+/// `basinmap run --system mlp` alone is the width-8 trainability map of the examples (one
+/// start, 100 full-batch steps, the layers' rates as axes): it takes seconds and shows both
+/// trained and untrained runs.
+#[test]
+fn mlp_defaults_are_the_trainability_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = |mut s: basinmap::scenario::Scenario| {
+        s.x = "lr1=10:1000000:20:log".parse().unwrap();
+        s.y = Some("lr2=3:300:16:log".parse().unwrap());
+        s.engine = basinmap::scenario::EngineChoice::Cpu;
+        s
+    };
+    let defaults = small(basinmap::scenario::Scenario::for_system("mlp").unwrap());
+    let example = small(basinmap::scenario::Scenario::from_file(std::path::Path::new("examples/trainability/width8.toml")).unwrap());
+    let a = basinmap::run::execute(&defaults, &dir.path().join("defaults")).unwrap();
+    basinmap::run::execute(&example, &dir.path().join("example")).unwrap();
+    for name in ["converged.npy", "loss_sum.npy", "labels.npy"] {
+        assert_eq!(std::fs::read(dir.path().join("defaults").join(name)).unwrap(), std::fs::read(dir.path().join("example").join(name)).unwrap(), "{name}");
+    }
+    let trained = a.counts.trained.unwrap();
+    assert!(trained > 320 / 5 && trained < 4 * 320 / 5, "{trained} of 320 trained");
+}

@@ -96,7 +96,7 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     );
     let mut extra = vec![ObservableSpec::new("out_rms", "root mean square of the network's outputs over the data")];
     extra.extend_from_slice(&RECORDED);
-    let mut spec = network_spec("mlp", summary, &layout, params_spec, &extra, wgsl, ("lr1=0.01:100:256:log", "lr2=0.01:100:256:log"));
+    let mut spec = network_spec("mlp", summary, &layout, params_spec, &extra, wgsl, ("lr1=10:1000000:256:log", "lr2=3:300:256:log"));
     // The function on the data tells fixed points apart: loss and output size.
     spec.features = Some(vec![0, 5].into());
     // Training runs are judged by their loss curves (the trainability map).
