@@ -28,7 +28,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[
 for engine in $ENGINES; do
     : > "$OUT/times"
     for _ in $(seq "$REPEATS"); do
-        "$BIN" run examples/trainability/width8.toml --engine "$engine" \
+        "$BIN" run examples/trainability/width8.toml --engine "$engine" --precision f32 --gain 1 \
             --x "lr1=10:1000000:$RES:log" --y "lr2=3:300:$RES:log" -o "$OUT/map" > "$OUT/log" 2>&1 || { cat "$OUT/log"; exit 1; }
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["timings"]["integrate"], d["steps_per_second"], d["engine"]["device"])' "$OUT/map/run.json" >> "$OUT/times"
     done

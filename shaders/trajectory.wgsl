@@ -59,12 +59,12 @@ fn langevin_pair(i: u32, n: u32, j: u32) -> vec2<f32> {
 }
 
 // The loss record (systems with LOSS_RECORD): with r_t = loss(x_t) / loss(x_0) capped at
-// RECORD_CAP, the last four observables hold loss0, the sum of r_t and the sum of r_t over the
-// last RECORD_WINDOW steps while the run goes on; `finish` turns the latter into a mean and adds
-// converged = (mean < 1). A run that stops early counts its last ratio (converged) or the cap
+// RECORD_CAP, the last five observables hold loss0, the sum of r_t and the sum of r_t over the
+// last RECORD_WINDOW steps while the run goes on (`finish` turns the latter into a mean and adds
+// converged = (mean < 1)), and the sum of 1/r_t (each capped at RECORD_CAP). A run that stops early counts its last ratio (converged) or the cap
 // (escaped) for the steps it no longer takes. Rust twin: `dynamics::LossRecord`.
 fn record_slot(i: u32) -> u32 {
-    return i * N_OBS + N_OBS - 4u;
+    return i * N_OBS + N_OBS - 5u;
 }
 
 fn record_start(i: u32, loss0: f32) {
@@ -72,6 +72,7 @@ fn record_start(i: u32, loss0: f32) {
     observables[b] = loss0;
     observables[b + 1u] = 0.0;
     observables[b + 2u] = 0.0;
+    observables[b + 4u] = 0.0;
 }
 
 fn record_ratio(i: u32, loss: f32) -> f32 {
@@ -86,6 +87,11 @@ fn record_ratio(i: u32, loss: f32) -> f32 {
 fn record_add(i: u32, t: u32, r: f32, count: u32) {
     let b = record_slot(i);
     observables[b + 1u] += r * f32(count);
+    var inv = 1.0 / r;
+    if (is_nan(inv) || inv > RECORD_CAP) {
+        inv = RECORD_CAP;
+    }
+    observables[b + 4u] += inv * f32(count);
     let tail_start = cfg.max_steps - min(RECORD_WINDOW, cfg.max_steps);
     let end = t + count;
     let first = max(t, tail_start);
@@ -119,7 +125,7 @@ fn record_finish(i: u32) {
 // The observables the system itself computes: all but the loss record's.
 fn system_observables() -> u32 {
     if (LOSS_RECORD) {
-        return max(N_OBS, 4u) - 4u;
+        return max(N_OBS, 5u) - 5u;
     }
     return N_OBS;
 }

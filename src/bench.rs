@@ -83,6 +83,9 @@ impl Workload {
                 let mut s = Scenario::from_toml(include_str!("../examples/trainability/width8.toml"))?;
                 s.x = format!("lr1=10:1000000:{n}:log").parse()?;
                 s.y = Some(format!("lr2=3:300:{n}:log").parse()?);
+                // The workload benches/trainability.py times: f32, tanh without a gain.
+                s.dynamics.precision = crate::dynamics::Precision::F32;
+                s.network.gain = None;
                 return Ok(s);
             }
         };

@@ -246,6 +246,9 @@ pub struct RunArgs {
     /// mlp: the activation of the hidden layers.
     #[arg(long)]
     pub activation: Option<Activation>,
+    /// mlp: the hidden layers apply the activation to GAIN·z (Sohl-Dickstein's tanh(√2·z): 1.4142135623730951).
+    #[arg(long)]
+    pub gain: Option<f64>,
     /// mlp: standard or mean-field parameterisation.
     #[arg(long)]
     pub parameterisation: Option<Parameterisation>,
@@ -383,6 +386,9 @@ impl RunArgs {
         }
         if let Some(p) = self.parameterisation {
             s.network.parameterisation = p;
+        }
+        if let Some(g) = self.gain {
+            s.network.gain = Some(g);
         }
         if let Some(e) = self.engine {
             s.engine = e;

@@ -184,8 +184,9 @@ pub const RECORD_WINDOW: u32 = 20;
 
 /// The loss record of one trajectory: the trainability measure of Sohl-Dickstein (2024). With
 /// r_t = ℓ(x_t)/ℓ(x_0) for the T = `steps` states before each step, capped at [`RECORD_CAP`],
-/// `sum` = Σ_t r_t (the convergence measure) and `tail` = Σ r_t over the last
-/// [`RECORD_WINDOW`] steps; the run trained when the tail's mean is below 1.
+/// `sum` = Σ_t r_t (the convergence measure), `inv_sum` = Σ_t 1/r_t (the author's measure for
+/// runs that did not train, each term capped at [`RECORD_CAP`] too) and `tail` = Σ r_t over the
+/// last [`RECORD_WINDOW`] steps; the run trained when the tail's mean is below 1.
 ///
 /// A run that stops early is completed as if it had gone on: one that converged keeps its last
 /// ratio for its remaining steps, one that escaped counts the cap. So the measure does not depend
@@ -196,12 +197,13 @@ pub struct LossRecord<T> {
     pub loss0: T,
     pub sum: T,
     pub tail: T,
+    pub inv_sum: T,
 }
 
 impl<T: Real> LossRecord<T> {
     /// A record starting at loss `loss0`.
     pub fn start(loss0: T) -> Self {
-        LossRecord { loss0, sum: T::zero(), tail: T::zero() }
+        LossRecord { loss0, sum: T::zero(), tail: T::zero(), inv_sum: T::zero() }
     }
 
     /// ℓ/ℓ₀, or the cap when that is not finite or above it.
@@ -218,17 +220,22 @@ impl<T: Real> LossRecord<T> {
     /// Adds ratio `r` for `count` steps from step `t` of a run of `max_steps`.
     pub fn add(&mut self, t: u32, r: T, count: u32, max_steps: u32) {
         self.sum = self.sum + r * T::of(count as f64);
+        let cap = T::of(RECORD_CAP);
+        let inv = T::one() / r;
+        let inv = if inv > cap || inv.is_nan() { cap } else { inv };
+        self.inv_sum = self.inv_sum + inv * T::of(count as f64);
         let tail_start = max_steps - RECORD_WINDOW.min(max_steps);
         let end = t + count;
         let in_tail = end.saturating_sub(t.max(tail_start));
         self.tail = self.tail + r * T::of(in_tail as f64);
     }
 
-    /// The recorded observables: ℓ₀, Σ r_t, the tail's mean ratio, and 1 if it trained else 0.
-    pub fn observables(&self, max_steps: u32) -> [T; 4] {
+    /// The recorded observables: ℓ₀, Σ r_t, the tail's mean ratio, 1 if it trained else 0, and
+    /// Σ 1/r_t.
+    pub fn observables(&self, max_steps: u32) -> [T; 5] {
         let tail_mean = self.tail / T::of(RECORD_WINDOW.min(max_steps) as f64);
         let trained = if tail_mean < T::one() { T::one() } else { T::zero() };
-        [self.loss0, self.sum, tail_mean, trained]
+        [self.loss0, self.sum, tail_mean, trained, self.inv_sum]
     }
 }
 
@@ -246,7 +253,8 @@ mod tests {
         assert_eq!((r.sum, r.tail), (6.0, 1.0), "steps 10 and 11 fall in the last 20");
         r.add(12, r.ratio(0.5), 18, 30);
         assert_eq!(r.sum, 6.0 + 18.0 * 0.25);
-        assert_eq!(r.observables(30), [2.0, 10.5, (1.0 + 18.0 * 0.25) / 20.0, 1.0]);
+        // Σ 1/r_t: 12 steps at 1/0.5, 18 at 1/0.25.
+        assert_eq!(r.observables(30), [2.0, 10.5, (1.0 + 18.0 * 0.25) / 20.0, 1.0, 12.0 * 2.0 + 18.0 * 4.0]);
     }
 
     #[test]
@@ -260,9 +268,14 @@ mod tests {
         r.add(0, 0.9, 1, 5);
         r.add(1, 0.8, 1, 5);
         r.add(2, RECORD_CAP, 3, 5);
-        let [_, sum, tail, trained] = r.observables(5);
+        let [_, sum, tail, trained, inverse] = r.observables(5);
         assert_eq!(sum, 1.7 + 3.0 * RECORD_CAP);
         assert_eq!(tail, sum / 5.0);
         assert_eq!(trained, 0.0);
+        assert!((inverse - (1.0 / 0.9 + 1.0 / 0.8 + 3.0 / RECORD_CAP)).abs() < 1e-12, "{inverse}");
+        // A loss of exactly zero: 1/r is capped too.
+        let mut r = LossRecord::start(1.0f64);
+        r.add(0, 0.0, 2, 5);
+        assert_eq!(r.inv_sum, 2.0 * RECORD_CAP);
     }
 }

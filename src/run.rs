@@ -492,7 +492,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let trainability;
     if plan.system.spec().loss_record && plan.y.is_some() {
         let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
-        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"));
+        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"));
         dir.write_png("trainability.png", &trainability)?;
         files.push("trainability.png".to_string());
         images.push(("trainability", &trainability));

@@ -298,6 +298,7 @@ impl Parameterisation {
 /// ```toml
 /// [network]
 /// activation = "tanh"
+/// gain = 1.4142135623730951  # hidden layers apply the activation to gain·z (default 1)
 /// parameterisation = "mean-field"
 /// n = 72              # generated samples (default: the number of weights)
 /// dim = 8             # input dimension of generated data (default: d0)
@@ -311,6 +312,10 @@ impl Parameterisation {
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkOptions {
     pub activation: Activation,
+    /// mlp: the hidden layers apply the activation to gain·z (Sohl-Dickstein's tanh(√2·z));
+    /// 1 when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gain: Option<f64>,
     pub parameterisation: Parameterisation,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<usize>,
@@ -341,6 +346,7 @@ impl NetworkOptions {
             }
         };
         note(self.activation != d.activation, "activation");
+        note(self.gain.is_some(), "gain");
         note(self.parameterisation != d.parameterisation, "parameterisation");
         note(self.n.is_some(), "n");
         note(self.dim.is_some(), "dim");
@@ -462,13 +468,14 @@ impl Scenario {
             network: NetworkOptions::default(),
         };
         if system == "mlp" {
-            // Sohl-Dickstein's trainability map at width 8 (examples/trainability/width8.toml):
-            // 100 full-batch steps from one initialisation, the two layers' rates as axes. Its
-            // boundary is fractal, and it takes seconds on a CPU.
+            // Sohl-Dickstein's trainability map at width 8 (examples/trainability/width8.toml,
+            // in f32): 100 full-batch steps from one initialisation, the two layers' rates as
+            // axes. Its boundary is fractal, and it takes seconds on a CPU.
             s.title = Some("trainability: tanh net, width 8, mean-field, 100 steps".into());
             s.shared_init = true;
             s.params.insert("init_scale".into(), ParamValue::Scalar(1.0));
             s.network.activation = Activation::Tanh;
+            s.network.gain = Some(std::f64::consts::SQRT_2);
             s.network.parameterisation = Parameterisation::MeanField;
             s.dynamics.lr = 1.0;
             s.dynamics.steps = 100;

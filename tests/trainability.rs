@@ -23,6 +23,7 @@ fn loss_record_is_the_summed_loss_curve() {
     let p = plan(MAP);
     let o = CpuEngine::new().run(&p, &|_, _| {}).unwrap();
     let (sum, tail, trained, loss0) = (column(&p, &o, "loss_sum"), column(&p, &o, "loss_tail"), column(&p, &o, "converged"), column(&p, &o, "loss0"));
+    let inverse = column(&p, &o, "loss_inv_sum");
     // The loss at every step, recorded independently of the engine.
     let trace = basinmap::trace::record(&p, Some(1)).unwrap();
     let t_max = p.dynamics.steps as usize;
@@ -39,6 +40,8 @@ fn loss_record_is_the_summed_loss_curve() {
         assert_eq!(ratios.len(), t_max);
         let want_sum: f32 = ratios.iter().sum();
         let want_tail = ratios[t_max - 20..].iter().sum::<f32>() / 20.0;
+        let want_inverse: f32 = ratios.iter().map(|r| (1.0 / r).min(cap)).sum();
+        assert!((inverse[i] - want_inverse).abs() <= 1e-4 * want_inverse, "run {i}: loss_inv_sum {} vs {want_inverse}", inverse[i]);
         assert_eq!(loss0[i], losses[0], "run {i}");
         assert!((sum[i] - want_sum).abs() <= 1e-5 * want_sum, "run {i}: loss_sum {} vs {want_sum}", sum[i]);
         assert!((tail[i] - want_tail).abs() <= 1e-5 * want_tail, "run {i}: loss_tail {} vs {want_tail}", tail[i]);
@@ -79,9 +82,11 @@ fn gpu_loss_record_agrees_with_cpu_and_ignores_dispatch_size() {
     let (cs, gs) = (column(&p, &cpu, "loss_sum"), column(&p, &long, "loss_sum"));
     let close = cs.iter().zip(&gs).filter(|(a, b)| (*a - *b).abs() <= 1e-5 * a.abs()).count();
     assert!(close >= 30, "only {close} of 36 sums agree to 1e-5");
+    let (ci, gi) = (column(&p, &cpu, "loss_inv_sum"), column(&p, &long, "loss_inv_sum"));
     for (i, (a, b)) in cs.iter().zip(&gs).enumerate() {
         if ct[i] == gt[i] {
             assert!((a - b).abs() <= 1e-2 * a.abs(), "run {i}: cpu {a} gpu {b}");
+            assert!((ci[i] - gi[i]).abs() <= 1e-2 * ci[i].abs(), "run {i}: Σ 1/r cpu {} gpu {}", ci[i], gi[i]);
         }
     }
 }
@@ -120,7 +125,7 @@ fn the_summary_counts_trained_runs() {
     assert_eq!(basinmap::run::execute(&landau, &dir.path().join("l")).unwrap().counts.trained, None);
 }
 
-/// `basinmap run --system mlp` alone is the width-8 trainability map of the examples (one
+/// `basinmap run --system mlp` alone is the width-8 trainability map of the examples in f32 (one
 /// start, 100 full-batch steps, the layers' rates as axes): it takes seconds and shows both
 /// trained and untrained runs.
 #[test]
@@ -133,7 +138,9 @@ fn mlp_defaults_are_the_trainability_map() {
         s
     };
     let defaults = small(basinmap::scenario::Scenario::for_system("mlp").unwrap());
-    let example = small(basinmap::scenario::Scenario::from_file(std::path::Path::new("examples/trainability/width8.toml")).unwrap());
+    let mut example = small(basinmap::scenario::Scenario::from_file(std::path::Path::new("examples/trainability/width8.toml")).unwrap());
+    // The example computes in f64 as the author does; the defaults in f32, for speed.
+    example.dynamics.precision = defaults.dynamics.precision;
     let a = basinmap::run::execute(&defaults, &dir.path().join("defaults")).unwrap();
     basinmap::run::execute(&example, &dir.path().join("example")).unwrap();
     for name in ["converged.npy", "loss_sum.npy", "labels.npy"] {

@@ -1,8 +1,9 @@
 //! trainability.png: the trainability map of a system that keeps a loss record (`mlp`), one
 //! pixel per grid point, x to the right and y upward. Runs that trained are blue, runs that did
-//! not are red; within each, the shade follows the convergence measure Σ loss/loss0 (dark: the
-//! loss fell fast, or blew up fast). Shades are ranks within each class, as Sohl-Dickstein's
-//! pictures do, so that the structure near the boundary shows whatever the measure's range.
+//! not are red. Within each class the shade follows Sohl-Dickstein's measure: Σ loss/loss0 for
+//! runs that trained (dark: the loss fell fast), Σ loss0/loss for runs that did not (dark: small,
+//! the loss blew up fast). Shades are ranks within each class, as his pictures do, so that the
+//! structure near the boundary shows whatever the measure's range.
 
 use image::RgbImage;
 
@@ -11,23 +12,27 @@ const TRAINED_DARK: [f32; 3] = [0x08 as f32, 0x30 as f32, 0x6B as f32];
 const FAILED_LIGHT: [f32; 3] = [0xFC as f32, 0xBB as f32, 0xA1 as f32];
 const FAILED_DARK: [f32; 3] = [0x67 as f32, 0x00 as f32, 0x0D as f32];
 
-/// Paints the map of an nx × ny grid with `samples` runs per point; `converged` (1 or 0) and
-/// `loss_sum` are in grid order (x fastest, y ascending, samples innermost).
-pub fn trainability_image(nx: usize, ny: usize, samples: usize, converged: &[f32], loss_sum: &[f32]) -> RgbImage {
+/// Paints the map of an nx × ny grid with `samples` runs per point; `converged` (1 or 0),
+/// `loss_sum` (Σ r_t) and `loss_inv_sum` (Σ 1/r_t) are in grid order (x fastest, y ascending,
+/// samples innermost).
+pub fn trainability_image(nx: usize, ny: usize, samples: usize, converged: &[f32], loss_sum: &[f32], loss_inv_sum: &[f32]) -> RgbImage {
     let trained: Vec<bool> = converged.iter().map(|&c| c > 0.5).collect();
-    // Rank of each run's measure within its class, in [0, 1].
+    // Rank of each run's measure within its class, in [0, 1]: Σ r_t for the trained, Σ 1/r_t
+    // for the others.
+    let measure = |i: usize| if trained[i] { loss_sum[i] } else { loss_inv_sum[i] };
     let mut shade = vec![0.0f32; loss_sum.len()];
     for class in [true, false] {
         let mut members: Vec<usize> = (0..loss_sum.len()).filter(|&i| trained[i] == class).collect();
-        members.sort_by(|&a, &b| loss_sum[a].total_cmp(&loss_sum[b]));
+        members.sort_by(|&a, &b| measure(a).total_cmp(&measure(b)));
         let span = members.len().saturating_sub(1).max(1) as f32;
         for (rank, &i) in members.iter().enumerate() {
             shade[i] = rank as f32 / span;
         }
     }
     super::sample_mean_image(nx, ny, samples, |i| {
-        // Trained: small sums (fast) dark. Failed: large sums (fast blow-up) dark.
-        let (light, dark, t) = if trained[i] { (TRAINED_LIGHT, TRAINED_DARK, 1.0 - shade[i]) } else { (FAILED_LIGHT, FAILED_DARK, shade[i]) };
+        // Small measures dark: the loss fell fast, or blew up fast.
+        let (light, dark) = if trained[i] { (TRAINED_LIGHT, TRAINED_DARK) } else { (FAILED_LIGHT, FAILED_DARK) };
+        let t = 1.0 - shade[i];
         std::array::from_fn(|k| light[k] + (dark[k] - light[k]) * t)
     })
 }
@@ -38,10 +43,12 @@ mod tests {
 
     #[test]
     fn trained_is_blue_failed_is_red_and_fast_is_dark() {
-        // A 2 × 2 map, bottom row first: two trained runs (sums 10 and 50), two failed ones.
+        // A 2 × 2 map, bottom row first: two trained runs (sums 10 and 50), two failed ones
+        // (Σ 1/r_t 3 and 0.5: the second blew up sooner).
         let converged = [1.0, 1.0, 0.0, 0.0];
         let sums = [10.0, 50.0, 1e3, 1e8];
-        let img = trainability_image(2, 2, 1, &converged, &sums);
+        let inverse = [90.0, 60.0, 3.0, 0.5];
+        let img = trainability_image(2, 2, 1, &converged, &sums, &inverse);
         let (fast, slow) = (img.get_pixel(0, 1).0, img.get_pixel(1, 1).0);
         assert!(fast[2] > fast[0] && slow[2] > slow[0], "trained runs are blue");
         assert_eq!(fast, TRAINED_DARK.map(|v| v as u8));
@@ -54,8 +61,8 @@ mod tests {
 
     #[test]
     fn samples_mix() {
-        let img = trainability_image(1, 1, 2, &[1.0, 0.0], &[1.0, 1.0]);
-        let want: Vec<u8> = (0..3).map(|k| ((TRAINED_DARK[k] + FAILED_LIGHT[k]) / 2.0).round() as u8).collect();
+        let img = trainability_image(1, 1, 2, &[1.0, 0.0], &[1.0, 1.0], &[1.0, 1.0]);
+        let want: Vec<u8> = (0..3).map(|k| ((TRAINED_DARK[k] + FAILED_DARK[k]) / 2.0).round() as u8).collect();
         assert_eq!(img.get_pixel(0, 0).0.to_vec(), want);
     }
 }

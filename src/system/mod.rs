@@ -128,7 +128,7 @@ pub struct SystemSpec {
 }
 
 /// The observables of the loss record, last in a system's list when it keeps one.
-pub const RECORDED: [ObservableSpec; 4] = [
+pub const RECORDED: [ObservableSpec; 5] = [
     ObservableSpec::new("loss0", "the loss at the start"),
     ObservableSpec::new(
         "loss_sum",
@@ -136,6 +136,7 @@ pub const RECORDED: [ObservableSpec; 4] = [
     ),
     ObservableSpec::new("loss_tail", "mean of loss/loss0 over the last 20 steps"),
     ObservableSpec::new("converged", "1 when training brought the loss down (loss_tail < 1), 0 when it did not or diverged"),
+    ObservableSpec::new("loss_inv_sum", "the sum over the steps of loss0/loss, each capped at 1e6: Sohl-Dickstein's measure for runs that did not train"),
 ];
 
 impl SystemSpec {

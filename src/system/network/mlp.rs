@@ -49,7 +49,11 @@ pub struct Mlp {
 
 /// Builds `mlp` for the given parameters and data options.
 pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) -> Result<(Mlp, SystemSpec)> {
-    super::check_unused_options("mlp", options, &["activation", "parameterisation", "n", "dim", "teacher", "noise", "data_seed", "x", "y"])?;
+    super::check_unused_options("mlp", options, &["activation", "gain", "parameterisation", "n", "dim", "teacher", "noise", "data_seed", "x", "y"])?;
+    let gain = options.gain.unwrap_or(1.0);
+    if !(gain.is_finite() && gain > 0.0) {
+        return Err(Error::input(format!("mlp: [network] gain must be a positive number, got {gain}")));
+    }
     let depth = integer_param(params, "mlp", "D", 1, 0..=MAX_DEPTH)?;
     let width = integer_param(params, "mlp", "d0", 8, 1..=MAX_WEIGHTS)?;
     let dim_hint = options.dim.unwrap_or(width);
@@ -61,14 +65,17 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     let data = DataSet::resolve(options, dim_hint, n_weights_for)?;
     let layout = Layout { depth, width, dim: data.dim };
     check_size("mlp", &layout)?;
+    // A hidden layer's pre-activation is scaled by its parameterisation's factor and the gain
+    // (tanh(gain·z); for relu, gain·relu(z)); the output layer's by its factor alone.
     let scales: Vec<f32> = (1..=depth + 1)
         .map(|l| {
             let fan_in = layout.fan_in(l) as f64;
-            match (options.parameterisation, l == depth + 1) {
+            let c = match (options.parameterisation, l == depth + 1) {
                 (Parameterisation::Standard, _) => 1.0,
-                (Parameterisation::MeanField, false) => (1.0 / fan_in.sqrt()) as f32,
-                (Parameterisation::MeanField, true) => (1.0 / fan_in) as f32,
-            }
+                (Parameterisation::MeanField, false) => 1.0 / fan_in.sqrt(),
+                (Parameterisation::MeanField, true) => 1.0 / fan_in,
+            };
+            (if l == depth + 1 { c } else { c * gain }) as f32
         })
         .collect();
     let mut params_spec = FIXED_PARAMS.to_vec();
@@ -88,8 +95,9 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     let _ = writeln!(consts, "{}", activation_wgsl(options.activation));
     let wgsl = network_wgsl(&layout, &consts, include_str!("../../../shaders/systems/mlp.wgsl"));
     let summary = format!(
-        "a {} network (D = {depth}, d0 = {width}, d = {}) trained on {} samples, {} parameterisation",
+        "a {}{} network (D = {depth}, d0 = {width}, d = {}) trained on {} samples, {} parameterisation",
         options.activation.as_str(),
+        if gain == 1.0 { String::new() } else { format!(" (gain {gain})") },
         data.dim,
         data.n,
         options.parameterisation.as_str()
