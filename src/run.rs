@@ -398,14 +398,15 @@ pub(crate) fn legend_label(a: &Attractor, names: &[&str]) -> String {
     words
 }
 
-/// What an attractor that is not a fixed point means, in a few words for a legend.
+/// What an attractor that is not a fixed point means, in a word or two (a legend row must fit
+/// its box).
 fn kind_meaning(kind: Kind) -> Option<&'static str> {
     Some(match kind {
-        Kind::PosInf | Kind::NegInf | Kind::Inf => "diverged past the bound",
-        Kind::Undecided => "still moving at the last step",
+        Kind::PosInf | Kind::NegInf | Kind::Inf => "diverged",
+        Kind::Undecided => "still moving",
         Kind::Nonfinite => "reached NaN",
-        Kind::Escaped => "left the escape ball",
-        Kind::Stalled => "rests at an unstable point",
+        Kind::Escaped => "left the ball",
+        Kind::Stalled => "at an unstable point",
         Kind::Fixed => return None,
     })
 }
@@ -541,7 +542,7 @@ mod tests {
         let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
         assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
-        assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving at the last step");
+        assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving");
     }
 
     #[test]
