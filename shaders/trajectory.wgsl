@@ -75,23 +75,23 @@ fn record_start(i: u32, loss0: f32) {
     observables[b + 4u] = 0.0;
 }
 
-fn record_ratio(i: u32, loss: f32) -> f32 {
-    let r = loss / observables[record_slot(i)];
-    if (is_nan(r) || r > RECORD_CAP) {
+// v, or RECORD_CAP when v is NaN or above it.
+fn record_capped(v: f32) -> f32 {
+    if (is_nan(v) || v > RECORD_CAP) {
         return RECORD_CAP;
     }
-    return r;
+    return v;
+}
+
+fn record_ratio(i: u32, loss: f32) -> f32 {
+    return record_capped(loss / observables[record_slot(i)]);
 }
 
 // Adds ratio r for `count` steps from step t.
 fn record_add(i: u32, t: u32, r: f32, count: u32) {
     let b = record_slot(i);
     observables[b + 1u] += r * f32(count);
-    var inv = 1.0 / r;
-    if (is_nan(inv) || inv > RECORD_CAP) {
-        inv = RECORD_CAP;
-    }
-    observables[b + 4u] += inv * f32(count);
+    observables[b + 4u] += record_capped(1.0 / r) * f32(count);
     let tail_start = cfg.max_steps - min(RECORD_WINDOW, cfg.max_steps);
     let end = t + count;
     let first = max(t, tail_start);

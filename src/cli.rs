@@ -325,12 +325,12 @@ impl RunArgs {
         }
         let mut changed = Vec::new();
         for p in &self.params {
-            let (name, value) = p
+            let (name, text) = p
                 .split_once('=')
                 .ok_or_else(|| Error::input(format!("--param '{p}': expected NAME=VALUE")))?;
-            let value = ParamValue::parse(value).map_err(|e| Error::input(format!("--param '{p}': {e}")))?;
+            let value = ParamValue::parse(text).map_err(|e| Error::input(format!("--param '{p}': {e}")))?;
             if s.params.insert(name.trim().to_string(), value.clone()) != Some(value) {
-                changed.push(format!("{}={}", name.trim(), value_text(p)));
+                changed.push(format!("{}={}", name.trim(), text.trim()));
             }
         }
         // A scenario's own title describes its own parameters: one changed from the command
@@ -420,9 +420,4 @@ impl RunArgs {
         }
         Ok(def)
     }
-}
-
-/// The value of a `NAME=VALUE` flag as typed.
-fn value_text(flag: &str) -> &str {
-    flag.split_once('=').map_or("", |(_, v)| v.trim())
 }

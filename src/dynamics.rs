@@ -200,6 +200,16 @@ pub struct LossRecord<T> {
     pub inv_sum: T,
 }
 
+/// `v`, or [`RECORD_CAP`] when `v` is NaN or above it.
+fn capped<T: Real>(v: T) -> T {
+    let cap = T::of(RECORD_CAP);
+    if v.is_nan() || v > cap {
+        cap
+    } else {
+        v
+    }
+}
+
 impl<T: Real> LossRecord<T> {
     /// A record starting at loss `loss0`.
     pub fn start(loss0: T) -> Self {
@@ -208,22 +218,13 @@ impl<T: Real> LossRecord<T> {
 
     /// ℓ/ℓ₀, or the cap when that is not finite or above it.
     pub fn ratio(&self, loss: T) -> T {
-        let r = loss / self.loss0;
-        let cap = T::of(RECORD_CAP);
-        if r.is_nan() || r > cap {
-            cap
-        } else {
-            r
-        }
+        capped(loss / self.loss0)
     }
 
     /// Adds ratio `r` for `count` steps from step `t` of a run of `max_steps`.
     pub fn add(&mut self, t: u32, r: T, count: u32, max_steps: u32) {
         self.sum = self.sum + r * T::of(count as f64);
-        let cap = T::of(RECORD_CAP);
-        let inv = T::one() / r;
-        let inv = if inv > cap || inv.is_nan() { cap } else { inv };
-        self.inv_sum = self.inv_sum + inv * T::of(count as f64);
+        self.inv_sum = self.inv_sum + capped(T::one() / r) * T::of(count as f64);
         let tail_start = max_steps - RECORD_WINDOW.min(max_steps);
         let end = t + count;
         let in_tail = end.saturating_sub(t.max(tail_start));

@@ -384,29 +384,6 @@ impl Plan {
         self.slots.iter().find(|s| s.name == "init_scale" && !s.is_state).map(|s| s.offset)
     }
 
-    /// The parameter point of trajectory `index` as a group id: trajectories that differ only in
-    /// their start share it. Returns (group, number of groups along x, along y).
-    pub fn group_shape(&self) -> (usize, usize) {
-        let gx = if self.x.is_state { 1 } else { self.nx() };
-        let gy = match &self.y {
-            Some(y) if !y.is_state => y.values.len(),
-            _ => 1,
-        };
-        (gx, gy)
-    }
-
-    /// The group (parameter point) of trajectory `index`, row-major over [`Plan::group_shape`].
-    pub fn group_of(&self, index: usize) -> usize {
-        let index = self.point_of(index);
-        let (gx, _) = self.group_shape();
-        let ix = if self.x.is_state { 0 } else { index % self.nx() };
-        let iy = match &self.y {
-            Some(y) if !y.is_state => index / self.nx(),
-            _ => 0,
-        };
-        iy * gx + ix
-    }
-
     /// The trajectories to compute: the shard's part, or all of them.
     pub fn range(&self) -> Range<usize> {
         self.part.clone().unwrap_or(0..self.n_trajectories())
@@ -547,8 +524,6 @@ mod tests {
         assert_eq!(p.x.target, 0);
         assert_eq!(p.y.as_ref().unwrap().target, 5);
         assert!(p.y.as_ref().unwrap().is_state);
-        assert_eq!(p.group_shape(), (512, 1));
-        assert_eq!(p.group_of(512 * 3 + 7), 7);
         let inputs = p.inputs_at(512 * 511 + 511);
         assert_eq!(inputs[0], 0.5);
         assert_eq!(inputs[5], 1.5);

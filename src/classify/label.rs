@@ -146,7 +146,8 @@ fn name_phases(plan: &Plan, outcomes: &Outcomes, c: &mut Classification) {
     for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
         a.phase = Some(if 2 * learning[a.id as usize] > a.count { Phase::Learning } else { Phase::Trivial });
     }
-    let n_groups = plan.group_shape().0 * plan.group_shape().1;
+    let layout = layout(plan);
+    let n_groups = layout.n_groups();
     for phase in [Phase::Trivial, Phase::Learning] {
         // Largest first, so pieces join the main branch.
         let mut ids: Vec<u32> = c.attractors.iter().filter(|a| a.phase == Some(phase)).map(|a| a.id).collect();
@@ -157,7 +158,7 @@ fn name_phases(plan: &Plan, outcomes: &Outcomes, c: &mut Classification) {
             let mut at = vec![false; n_groups];
             for (i, &l) in c.labels.iter().enumerate() {
                 if l == id {
-                    at[plan.group_of(i)] = true;
+                    at[layout.group_of(i)] = true;
                 }
             }
             match kept.iter_mut().find(|(_, k)| k.iter().zip(&at).all(|(a, b)| !(*a && *b))) {
@@ -210,3 +211,18 @@ pub fn fractions(labels: &[u32], samples: usize, n_attractors: usize) -> Vec<f32
     f
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn the_default_maps_parameter_points_are_its_columns() {
+        // x = r a parameter, y = m a start: one parameter point per column.
+        let p = Plan::new(&Scenario::default_map()).unwrap();
+        let l = layout(&p);
+        assert_eq!(l.shape(), (512, 1));
+        assert_eq!(l.group_of(512 * 3 + 7), 7);
+        assert_eq!(l.last_member(7), 512 * 511 + 7);
+    }
+}
