@@ -56,7 +56,8 @@ def his_loss(theta, x, y):
 
 
 def rounded_loss(theta, x, y):
-    """His loss as basinmap's numbers are: √2/√8 as one factor (0.5 in f32), data in f32."""
+    """His loss with √2/√8 as one factor (0.5, as basinmap's scale c_1 is), for the noise floor:
+    his code on his data rounded to f32, against itself."""
     w1, w2 = theta
     h = jnp.tanh(0.5 * (x @ w1))
     f = (h @ w2) * 0.125
@@ -119,7 +120,7 @@ def main():
         ours_s = json.load(open(os.path.join(out, "run.json")))["timings"]["integrate"]
 
     print(f"his code (JAX, f64): {his_s:.2f} s, {his.mean():.4f} trained; basinmap (CPU engine, f64): {ours_s:.2f} s, {ours.mean():.4f} trained")
-    for what, other in [("his code", his), ("his code on the data rounded to f32 as basinmap holds it", rounded), ("(his code against itself on the rounded data)", None)]:
+    for what, other in [("his code", his), ("his code on the data rounded to f32 (what an f32 run trains on)", rounded), ("(his code against itself on the rounded data)", None)]:
         left, right = (ours, other) if other is not None else (his, rounded)
         agree = float(np.mean(left == right))
         print(f"{res}x{res} pixels, basinmap vs {what}: {100 * agree:.2f}% agree ({int(round((1 - agree) * res * res))} differ)" if other is not None else f"{res}x{res} pixels, {what}: {100 * agree:.2f}% agree ({int(round((1 - agree) * res * res))} differ)")

@@ -4,6 +4,7 @@
 //   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, VEC_LEN   (u32 constants)
 //   P_<name>                                         (offset of each parameter in P)
 //   RANDOM_INIT, INIT_SCALE, SHARED_INIT             (random start? init_scale's slot? one draw for all points?)
+//   init_scale_of(j)                                 (component j's init_scale times its layer's factor)
 //   LOSS_RECORD, RECORD_CAP, RECORD_WINDOW           (keep the loss record? see kernel.wgsl)
 //   real                                             (f32, or f64 for --precision f64: the
 //                                                     type of the state, parameters and settings)

@@ -45,7 +45,7 @@ fn start_pair(i: u32, j: u32) -> vec2<real> {
         let key = vec2<u32>(cfg.seed_lo, cfg.seed_hi);
         let z = normal_pair(threefry2x32(key, vec2<u32>(point, base + j / 2u)));
         // The f32 draw in any precision, as on the CPU.
-        x += P[INIT_SCALE] * vec2<real>(z);
+        x += vec2<real>(init_scale_of(j), init_scale_of(j + 1u)) * vec2<real>(z);
     }
     return x;
 }

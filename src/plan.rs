@@ -352,7 +352,8 @@ impl Plan {
     }
 
     /// The starting state of trajectory `index` as both engines compute it in f32: the start
-    /// values (axes applied), plus init_scale·N(0, 1) per component for a random start.
+    /// values (axes applied), plus init_scale·N(0, 1) per component for a random start (times
+    /// the component's block factor, see [`Plan::init_blocks`]).
     pub fn start_f32(&self, index: usize) -> Vec<f32> {
         let inputs: Vec<f32> = self.inputs_at(index).iter().map(|&v| v as f32).collect();
         let mut x = inputs[self.n_params..].to_vec();
@@ -366,14 +367,31 @@ impl Plan {
         let Some(slot) = self.init_scale_slot() else {
             return;
         };
-        let scale = inputs[slot];
         let key = crate::rng::key(self.seed);
         let point = if self.shared_init { 0 } else { self.point_of(index) as u32 };
         let base = (index % self.samples) as u32 * (x.len() as u32).div_ceil(2);
+        let blocks = self.init_blocks();
+        let mut block = blocks.iter().peekable();
         for (j, xj) in x.iter_mut().enumerate() {
+            while block.next_if(|(end, _)| j >= *end).is_some() {}
+            // init_scale times the block's factor, in this order on both engines.
+            let scale = match block.peek() {
+                Some(&&(_, factor)) => inputs[slot] * inputs[factor],
+                None => inputs[slot],
+            };
             // The f32 draw in any precision: f64 runs start from the same numbers.
             *xj = *xj + scale * T::of(crate::rng::normal_f32(key, point, base, j as u32) as f64);
         }
+    }
+
+    /// The random start's blocks as (end component, slot of the block's factor on init_scale);
+    /// see [`crate::system::InitBlock`].
+    pub fn init_blocks(&self) -> Vec<(usize, usize)> {
+        let spec = self.system.spec();
+        spec.init_blocks
+            .iter()
+            .filter_map(|b| self.slots.iter().find(|s| s.name == b.factor && !s.is_state).map(|s| (b.end, s.offset)))
+            .collect()
     }
 
     /// The slot of `init_scale` for systems with a random start.

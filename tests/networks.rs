@@ -391,3 +391,46 @@ fn a_network_too_large_for_workgroup_memory_is_refused_clearly() {
     assert!(err.contains("workgroup memory") && err.contains("--engine cpu"), "{err}");
     assert_eq!(CpuEngine::new().run(&p, &|_, _| {}).unwrap().status.len(), 2);
 }
+
+#[test]
+fn per_layer_init_factors_scale_their_layer_alone() {
+    // D = 1, d0 = 3, d = 2: W1 is components 0..6, U 6..9.
+    let toml = "system='mlp'\nx='lr1=0.1:0.2:2'\ny='lr2=0.1:0.2:2'\nseed=5\n[params]\nD=1\nd0=3\ninit_scale=0.5\n[network]\ndim=2\nn=4";
+    let base = plan(toml).start_f32(3);
+    let scaled = plan(&toml.replace("init_scale=0.5", "init_scale=0.5\ninit1=2\ninit2=0")).start_f32(3);
+    assert_eq!(base.len(), 9);
+    for j in 0..6 {
+        // (0.5·2)·z = 2·(0.5·z) exactly in binary.
+        assert_eq!(scaled[j], 2.0 * base[j], "W1 component {j}");
+    }
+    assert!(base[6..].iter().all(|&v| v != 0.0));
+    assert!(scaled[6..].iter().all(|&v| v == 0.0), "init2 = 0 starts U at its start values");
+}
+
+#[test]
+fn gpu_agrees_with_cpu_on_per_layer_init_axes() {
+    engines_agree("system='mlp'\nx='init1=0.1:2:5'\ny='init2=0.05:1.5:4'\nsamples=2\n[params]\nD=1\nd0=4\n[network]\nparameterisation='mean-field'\ndim=3\nn=12\n[dynamics]\nlr=0.3\nsteps=3000\ntol=1e-4");
+}
+
+#[test]
+fn an_f64_network_trains_on_its_data_in_f64() {
+    // 0.1 and 0.3 are not f32 numbers: rounded to f32 the loss at w = 0 would be off by ~1e-9.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.csv"), "0.7\n-0.2\n").unwrap();
+    std::fs::write(dir.path().join("y.csv"), "0.1\n0.3\n").unwrap();
+    let p = plan(&format!(
+        "system='mlp'\nx='lr1=1:2:2'\n[params]\nD=0\ninit_scale=0\n[network]\nx='{}'\ny='{}'",
+        dir.path().join("x.csv").display(),
+        dir.path().join("y.csv").display()
+    ));
+    struct LossAtZero(Vec<f64>, usize);
+    impl ModelVisitor for LossAtZero {
+        type Output = f64;
+        fn visit<M: Model>(self, m: &M) -> f64 {
+            m.loss(&self.0, &vec![0.0; self.1])
+        }
+    }
+    let loss = p.system.visit(LossAtZero(p.inputs_at(0)[..p.n_params].to_vec(), p.n_state())).unwrap();
+    let exact = (0.1f64 * 0.1 + 0.3 * 0.3) / 2.0;
+    assert!((loss - exact).abs() <= 1e-16, "loss {loss} vs {exact}");
+}

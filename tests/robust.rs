@@ -202,10 +202,16 @@ fn a_full_disk_is_a_machine_failure() {
 fn wgsl_errors_without_a_span_from_naga_are_located() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("w.wgsl");
-    // (`x[0][0]` is refused by naga's front end with no location at all: not covered yet.)
-    for body in ["discard;"] {
+    let deep = format!("v[0] = {}x[0]{};", "(".repeat(300), ")".repeat(300));
+    for (body, says) in [
+        ("discard;", "forbidden"),
+        ("v[0] = x[0][0];", "cannot be indexed"),
+        (deep.as_str(), "nested too deeply"),
+        ("var big: array<f32, 1000000000>;\n    big[0] = 1.0;", "Size exceeds"),
+    ] {
         std::fs::write(&file, format!("fn field(x: State, p: Params) -> State {{\n    var v: State;\n    {body}\n    return v;\n}}\n")).unwrap();
         let err = refused(&["run", "--wgsl", s(&file), "--state", "x", "--param", "t=0", "--x", "t=-1:1:4", "--y", "x=-1:1:4", "-q", "-o", s(&dir.path().join("o"))], "");
-        assert!(err.contains(":3:"), "{body}: not at line 3: {err}");
+        assert!(err.contains("w.wgsl:3:5"), "{body}: not at line 3, column 5: {err}");
+        assert!(err.contains(says), "{body}: does not say '{says}': {err}");
     }
 }

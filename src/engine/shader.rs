@@ -31,6 +31,8 @@ pub struct Shape {
     pub vec_len: usize,
     /// Slot of init_scale for a random start.
     pub init_scale: Option<usize>,
+    /// The random start's blocks: (end component, slot of the block's factor).
+    pub init_blocks: Vec<(usize, usize)>,
     /// Every grid point draws the same random start.
     pub shared_init: bool,
     /// The kernel computes in f64 (`real` is f64; the adapter needs SHADER_F64).
@@ -52,6 +54,7 @@ impl Shape {
             n_obs: plan.n_obs(),
             vec_len: plan.vec_len,
             init_scale: plan.init_scale_slot(),
+            init_blocks: plan.init_blocks(),
             shared_init: plan.shared_init,
             f64: plan.dynamics.precision == crate::dynamics::Precision::F64,
             gd_map: plan.dynamics.method == Method::Gd && !plan.system.spec().loss_record && plan.system.has_gd_map(),
@@ -86,6 +89,12 @@ pub fn compose(shape: &Shape) -> Composition {
     let _ = writeln!(s, "const RANDOM_INIT: bool = {};", shape.init_scale.is_some());
     let _ = writeln!(s, "const INIT_SCALE: u32 = {}u;", shape.init_scale.unwrap_or(0));
     let _ = writeln!(s, "const SHARED_INIT: bool = {};", shape.shared_init);
+    // init_scale times component j's block factor (Plan::add_init_noise).
+    let _ = writeln!(s, "fn init_scale_of(j: u32) -> real {{");
+    for (end, factor) in &shape.init_blocks {
+        let _ = writeln!(s, "    if (j < {end}u) {{ return P[INIT_SCALE] * P[{factor}u]; }}");
+    }
+    let _ = writeln!(s, "    return P[INIT_SCALE];\n}}");
     let _ = writeln!(s, "const LOSS_RECORD: bool = {};", spec.loss_record);
     let _ = writeln!(s, "const RECORD_CAP: f32 = {:?};", crate::dynamics::RECORD_CAP as f32);
     let _ = writeln!(s, "const RECORD_WINDOW: u32 = {}u;", crate::dynamics::RECORD_WINDOW);
@@ -162,9 +171,12 @@ pub fn check(source: &str, user: Option<UserText>, what: &str) -> Result<naga::M
         Error::input(format!("{what}: {message}{}", at.unwrap_or_default()))
     };
     let module = naga::front::wgsl::parse_str(source).map_err(|e| {
-        let spans = e.labels().map(|(s, _)| s).collect();
+        let mut spans: Vec<naga::Span> = e.labels().map(|(s, _)| s).collect();
         let labels: Vec<&str> = e.labels().map(|(_, l)| l).filter(|l| !l.is_empty() && !e.message().contains(l)).collect();
-        let message = if labels.is_empty() { e.message().to_string() } else { format!("{} ({})", e.message(), labels.join("; ")) };
+        let message = if labels.is_empty() { plain_message(e.message()) } else { format!("{} ({})", e.message(), labels.join("; ")) };
+        if spans.is_empty() {
+            spans.extend(user.and_then(|u| first_failing_line(source, u, e.message())));
+        }
         fail(spans, message)
     })?;
     // f64 is allowed here; whether the adapter computes it is the engine's check (SHADER_F64).
@@ -176,6 +188,40 @@ pub fn check(source: &str, user: Option<UserText>, what: &str) -> Result<naga::M
             fail(spans, innermost(e.as_inner()))
         })?;
     Ok(module)
+}
+
+/// naga's front-end messages that name its internals, said in the user's terms.
+fn plain_message(message: &str) -> String {
+    if message == "internal WGSL front end error" {
+        // The one internal error input can reach: the parser's recursion limit.
+        "nested too deeply: naga's WGSL parser stops at 200 levels of nesting".to_string()
+    } else if message.starts_with("Invalid access into expression") {
+        "indexes a value that cannot be indexed (not an array, vector or matrix)".to_string()
+    } else {
+        message.to_string()
+    }
+}
+
+/// The line of `user`'s text where a front-end error without a location (`message`) first
+/// occurs: the first prefix of its lines that, with its open braces closed, fails with the same
+/// message after the code before it. (Declarations are lowered in the order they depend on one
+/// another, so the kernel after the user's text is left out.)
+fn first_failing_line(source: &str, user: UserText, message: &str) -> Option<naga::Span> {
+    let before = &source[..user.offset];
+    let mut end = 0;
+    for line in user.text.split_inclusive('\n') {
+        let start = end;
+        end += line.len();
+        let prefix = &user.text[..end];
+        let open = prefix.matches('{').count().saturating_sub(prefix.matches('}').count());
+        let trial = format!("{before}{prefix}\n{}", "}\n".repeat(open));
+        if matches!(naga::front::wgsl::parse_str(&trial), Err(e) if e.message() == message && e.labels().next().is_none()) {
+            let indent = line.len() - line.trim_start().len();
+            let (a, b) = (user.offset + start + indent, user.offset + start + line.trim_end().len());
+            return Some(naga::Span::new(a as u32, b.max(a + 1) as u32));
+        }
+    }
+    None
 }
 
 /// Spans naga's validation error does not carry but its handles imply: the offending expression
@@ -215,6 +261,12 @@ fn located_in(module: &naga::Module, e: &naga::valid::ValidationError) -> Vec<na
             let mut out = Vec::new();
             module.functions.iter().for_each(|(_, f)| kills(&f.body, &mut out));
             out
+        }
+        // A type too large to lay out: where it is written, or a variable of it is declared.
+        ValidationError::Layouter(e) => {
+            let globals = module.global_variables.iter().filter(|(_, g)| g.ty == e.ty).map(|(h, _)| module.global_variables.get_span(h));
+            let locals = module.functions.iter().flat_map(|(_, f)| f.local_variables.iter().filter(|(_, v)| v.ty == e.ty).map(|(h, _)| f.local_variables.get_span(h)));
+            std::iter::once(module.types.get_span(e.ty)).chain(globals).chain(locals).filter_map(defined).collect()
         }
         _ => Vec::new(),
     }

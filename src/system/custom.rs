@@ -242,6 +242,7 @@ impl CustomSystem {
             default_axes: (Cow::Owned(x_axis), Cow::Owned(y_axis)),
             features: None,
             random_init: false,
+            init_blocks: Cow::Borrowed(&[]),
             loss_record: false,
             cooperative: false,
         };

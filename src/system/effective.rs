@@ -46,6 +46,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     default_axes: (Cow::Borrowed("gamma=0.01:0.8:512"), Cow::Borrowed("b=-1.5:1.5:512")),
     features: None,
     random_init: false,
+    init_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
 };

@@ -28,6 +28,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     default_axes: (Cow::Borrowed("r=-1:1:512"), Cow::Borrowed("m=-1.5:1.5:512")),
     features: None,
     random_init: false,
+    init_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
 };

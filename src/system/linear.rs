@@ -23,6 +23,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     default_axes: (Cow::Borrowed("k=-1:1:256"), Cow::Borrowed("x=-2:2:256")),
     features: None,
     random_init: false,
+    init_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
 };

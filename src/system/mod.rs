@@ -70,6 +70,15 @@ impl ParamSpec {
     }
 }
 
+/// A block of state components whose random start has its own factor on `init_scale`.
+#[derive(Clone, Debug)]
+pub struct InitBlock {
+    /// One past the block's last component (blocks are contiguous, from component 0).
+    pub end: usize,
+    /// The parameter that scales the block's draw.
+    pub factor: Text,
+}
+
 /// One state variable; its default is the default starting value.
 #[derive(Clone, Debug)]
 pub struct StateSpec {
@@ -118,6 +127,10 @@ pub struct SystemSpec {
     /// True when the start is the state's start values plus `init_scale`·N(0, 1) per component,
     /// drawn from the counter-based generator (the system then has an `init_scale` parameter).
     pub random_init: bool,
+    /// Per-block factors on `init_scale` (a network's layers): the components before each
+    /// block's `end` and after the previous one draw with `init_scale` times its parameter.
+    /// Components past the last block (or all, when there is none) draw with `init_scale` alone.
+    pub init_blocks: Cow<'static, [InitBlock]>,
     /// True when the engines keep the loss record of every run ([`crate::dynamics::LossRecord`]):
     /// the last [`RECORDED`] observables are then theirs, and the system's WGSL defines
     /// `sys_last_loss()`, the loss at the state of the last `sys_field` call.

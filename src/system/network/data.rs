@@ -9,13 +9,14 @@ use crate::scenario::NetworkOptions;
 use crate::{Error, Result};
 use std::path::Path;
 
-/// Samples as f32 (what both engines train on): `x` row-major n×dim, `y` of length n.
+/// Samples in f64, as given or drawn: `x` row-major n×dim, `y` of length n. An f64 run trains on
+/// these numbers; an f32 run (and the GPU) on each rounded to f32.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataSet {
     pub n: usize,
     pub dim: usize,
-    pub x: Vec<f32>,
-    pub y: Vec<f32>,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
 }
 
 /// Keeps the data's random stream apart from the initial weights' (same seed, other key).
@@ -24,7 +25,7 @@ const DATA_KEY: u32 = 0xDA7A_5EED;
 /// Most samples a data set may hold (each step runs over all of them).
 pub const MAX_SAMPLES: usize = 1 << 20;
 
-/// Most numbers (samples × input dimension) a data set may hold: 64 MiB of f32, and a full-batch
+/// Most numbers (samples × input dimension) a data set may hold: 128 MiB of f64, and a full-batch
 /// step of a network that reads them all stays within seconds.
 pub const MAX_DATA_VALUES: usize = 1 << 24;
 
@@ -67,7 +68,7 @@ impl DataSet {
             return Err(Error::input("[network]: the data set is empty"));
         }
         check_data_size(data.n, data.dim)?;
-        if let Some(bad) = data.x.iter().chain(&data.y).find(|v| !v.is_finite()) {
+        if let Some(bad) = data.x.iter().chain(&data.y).find(|&&v| !(v as f32).is_finite()) {
             return Err(Error::input(format!("[network]: the data hold a non-finite value ({bad}) or one too large for f32")));
         }
         Ok(data)
@@ -97,8 +98,8 @@ impl DataSet {
                 Some(t) => t.iter().zip(&row).map(|(a, b)| a * b).sum::<f64>() + noise * z,
                 None => z,
             };
-            x.extend(row.iter().map(|&v| v as f32));
-            y.push(target as f32);
+            x.extend_from_slice(&row);
+            y.push(target);
         }
         Ok(DataSet { n, dim, x, y })
     }
@@ -119,14 +120,12 @@ impl DataSet {
         if ny != n {
             return Err(Error::input(format!("x has {n} samples but y has {ny}")));
         }
-        Ok(DataSet { n, dim, x: x.iter().map(|&v| v as f32).collect(), y: y.iter().map(|&v| v as f32).collect() })
+        Ok(DataSet { n, dim, x, y })
     }
 
-    /// The GPU's data buffer: x then y.
+    /// The GPU's data buffer: x then y, each rounded to f32.
     pub fn buffer(&self) -> Vec<f32> {
-        let mut b = self.x.clone();
-        b.extend_from_slice(&self.y);
-        b
+        self.x.iter().chain(&self.y).map(|&v| v as f32).collect()
     }
 }
 

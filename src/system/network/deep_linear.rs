@@ -24,6 +24,7 @@ const SIGMA2: usize = 2;
 const GAMMA: usize = 3;
 const EY2: usize = 4;
 const REG_POWER: usize = 5;
+/// Scalar parameters before the per-layer init factors (the plan puts scalars before vectors).
 const N_SCALARS: usize = 7;
 
 const PARAMS: [ParamSpec; 9] = [
@@ -78,6 +79,11 @@ pub(super) fn check_size(system: &str, layout: &Layout) -> Result<()> {
 }
 
 impl DeepLinear {
+    /// Where `a` starts in the flat parameters: after the scalars and init1..init{D+1}.
+    fn a_offset(&self) -> usize {
+        N_SCALARS + self.layout.depth + 1
+    }
+
     /// The scale factors of the layers (all 1: no parameterisation scaling).
     fn scales<T: Lane>(&self) -> Vec<T> {
         vec![T::one(); self.layout.depth + 1]
@@ -87,8 +93,8 @@ impl DeepLinear {
     #[inline(always)]
     pub fn fit<T: Lane>(&self, p: &[T], w: &[T], grad: Option<&mut [T]>) -> T {
         let Layout { depth, width: h, dim: d } = self.layout;
-        let a = &p[N_SCALARS..N_SCALARS + d];
-        let e = &p[N_SCALARS + d..N_SCALARS + 2 * d];
+        let o = self.a_offset();
+        let (a, e) = (&p[o..o + d], &p[o + d..o + 2 * d]);
         let md = T::one() + p[SIGMA2];
         // S_1..S_D (h×h each); v_0 (d) then v_1..v_D (h each).
         let mut s = vec![T::zero(); depth * h * h];
@@ -278,7 +284,7 @@ impl Model for DeepLinear {
         if p[REG_POWER] < 1.0 {
             return Err(Error::input(format!("deep-linear: reg_power must be >= 1, got {}", p[REG_POWER])));
         }
-        let a = &p[N_SCALARS..N_SCALARS + self.layout.dim];
+        let a = &p[self.a_offset()..self.a_offset() + self.layout.dim];
         if let Some(bad) = a.iter().find(|&&ai| ai < 0.0) {
             return Err(Error::input(format!("deep-linear: the eigenvalues a of E[xx^T] must be >= 0, got {bad}")));
         }

@@ -42,8 +42,8 @@ const FIXED_PARAMS: [ParamSpec; 5] = [
 pub struct Mlp {
     pub layout: Layout,
     pub activation: Activation,
-    /// c_1..c_{D+1}, rounded to f32 (the GPU gets the same bits).
-    pub scales: Vec<f32>,
+    /// c_1..c_{D+1}; an f32 run (and the GPU, whose literals they become) rounds them.
+    pub scales: Vec<f64>,
     pub data: DataSet,
 }
 
@@ -67,7 +67,7 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     check_size("mlp", &layout)?;
     // A hidden layer's pre-activation is scaled by its parameterisation's factor and the gain
     // (tanh(gain·z); for relu, gain·relu(z)); the output layer's by its factor alone.
-    let scales: Vec<f32> = (1..=depth + 1)
+    let scales: Vec<f64> = (1..=depth + 1)
         .map(|l| {
             let fan_in = layout.fan_in(l) as f64;
             let c = match (options.parameterisation, l == depth + 1) {
@@ -75,7 +75,7 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
                 (Parameterisation::MeanField, false) => 1.0 / fan_in.sqrt(),
                 (Parameterisation::MeanField, true) => 1.0 / fan_in,
             };
-            (if l == depth + 1 { c } else { c * gain }) as f32
+            if l == depth + 1 { c } else { c * gain }
         })
         .collect();
     let mut params_spec = FIXED_PARAMS.to_vec();
@@ -90,7 +90,7 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     let _ = writeln!(consts, "const MLP_BATCH: u32 = {batch}u;");
     let _ = writeln!(consts, "const MLP_H_LEN: u32 = {}u;", batch * (layout.dim + depth * width));
     let _ = writeln!(consts, "const MLP_Z_LEN: u32 = {}u;", batch * (depth * width).max(1));
-    let list: Vec<String> = scales.iter().map(|&c| f32_literal(c as f64)).collect();
+    let list: Vec<String> = scales.iter().map(|&c| f32_literal(c)).collect();
     let _ = writeln!(consts, "fn net_scale(l: u32) -> f32 {{\n    let c = array<f32, {}>({});\n    return c[l - 1u];\n}}", scales.len(), list.join(", "));
     let _ = writeln!(consts, "{}", activation_wgsl(options.activation));
     let wgsl = network_wgsl(&layout, &consts, include_str!("../../../shaders/systems/mlp.wgsl"));
@@ -164,7 +164,7 @@ impl Activation {
 
 impl Mlp {
     fn scales_t<T: Lane>(&self) -> Vec<T> {
-        self.scales.iter().map(|&c| T::of(c as f64)).collect()
+        self.scales.iter().map(|&c| T::of(c)).collect()
     }
 
     /// The mean squared error over the data and, with `grad`, its gradient in the weights;
@@ -188,7 +188,7 @@ impl Mlp {
         let (mut sse, mut sso) = (T::zero(), T::zero());
         for s in 0..n {
             for k in 0..d {
-                hs[k] = T::of(self.data.x[s * d + k] as f64);
+                hs[k] = T::of(self.data.x[s * d + k]);
             }
             for l in 1..=depth {
                 let fan = self.layout.fan_in(l);
@@ -210,7 +210,7 @@ impl Mlp {
                 acc = acc + w[uo + k] * hs[hd + k];
             }
             let f = c[depth] * acc;
-            let r = f - T::of(self.data.y[s] as f64);
+            let r = f - T::of(self.data.y[s]);
             sse = sse + r * r;
             sso = sso + f * f;
             let Some(g) = grad.as_deref_mut() else {

@@ -226,12 +226,22 @@ fn integer_param(params: &BTreeMap<String, ParamValue>, system: &str, name: &str
 }
 
 /// The spec of a network system with `layout`; `params` are the system's own after D, d0.
-fn network_spec(name: &'static str, summary: String, layout: &Layout, params: Vec<ParamSpec>, extra_observables: &[ObservableSpec], wgsl: String, default_axes: (&'static str, &'static str)) -> SystemSpec {
+/// Its parameters are `params`, then `init1`..`init{D+1}`: layer l's weights start at their
+/// start values plus init_scale·init_l·N(0, 1) each.
+fn network_spec(name: &'static str, summary: String, layout: &Layout, mut params: Vec<ParamSpec>, extra_observables: &[ObservableSpec], wgsl: String, default_axes: (&'static str, &'static str)) -> SystemSpec {
     let state: Vec<StateSpec> = layout
         .weight_names()
         .into_iter()
-        .map(|n| StateSpec { name: Cow::Owned(n), default: 0.0, doc: Cow::Borrowed("weight (start: this + init_scale * N(0,1))") })
+        .map(|n| StateSpec { name: Cow::Owned(n), default: 0.0, doc: Cow::Borrowed("weight (start: this + init_scale * init_l * N(0,1), l its layer)") })
         .collect();
+    let mut init_blocks = Vec::with_capacity(layout.depth + 1);
+    for l in 1..=layout.depth + 1 {
+        let factor = format!("init{l}");
+        let doc = if l == layout.depth + 1 { "factor on init_scale for the output layer U".to_string() } else { format!("factor on init_scale for layer W{l}") };
+        params.push(ParamSpec { name: factor.clone().into(), default: super::ParamDefault::Scalar(1.0), doc: doc.into(), integer: false });
+        let end = if l == layout.depth + 1 { layout.n_weights() } else { layout.offset(l + 1) };
+        init_blocks.push(super::InitBlock { end, factor: factor.into() });
+    }
     let mut observables = COMMON_OBSERVABLES.to_vec();
     observables.extend_from_slice(extra_observables);
     SystemSpec {
@@ -245,6 +255,7 @@ fn network_spec(name: &'static str, summary: String, layout: &Layout, params: Ve
         default_axes: (Cow::Borrowed(default_axes.0), Cow::Borrowed(default_axes.1)),
         features: Some(Cow::Owned(vec![0, 4])),
         random_init: true,
+        init_blocks: Cow::Owned(init_blocks),
         loss_record: false,
         cooperative: false,
     }
