@@ -205,13 +205,19 @@ fn plain_message(message: &str) -> String {
 /// The line of `user`'s text where a front-end error without a location (`message`) first
 /// occurs: the first prefix of its lines that, with its open braces closed, fails with the same
 /// message after the code before it. (Declarations are lowered in the order they depend on one
-/// another, so the kernel after the user's text is left out.)
+/// another, so the kernel after the user's text is left out.) Gives up, with no place, once the
+/// trials have parsed 32 MiB: a long file's late error is then reported without one.
 fn first_failing_line(source: &str, user: UserText, message: &str) -> Option<naga::Span> {
+    const BUDGET: usize = 4 << 20;
     let before = &source[..user.offset];
-    let mut end = 0;
+    let (mut end, mut parsed) = (0, 0);
     for line in user.text.split_inclusive('\n') {
         let start = end;
         end += line.len();
+        parsed += before.len() + end;
+        if parsed > BUDGET {
+            return None;
+        }
         let prefix = &user.text[..end];
         let open = prefix.matches('{').count().saturating_sub(prefix.matches('}').count());
         let trial = format!("{before}{prefix}\n{}", "}\n".repeat(open));
