@@ -54,6 +54,19 @@ fn a_streamed_map_is_the_map_held_in_memory() {
     streamed_equals_in_memory(lorenz, 40, 2);
 }
 
+#[test]
+fn a_streamed_network_map_names_its_phases_as_in_memory() {
+    // Trivial and learning branches over weight decay × init scale, 6 tiles; pieces of one
+    // phase that never meet at a parameter point are joined in both.
+    let toml = "engine='cpu'\nsystem='deep-linear'\nx='gamma=0.005:0.1:20'\ny='init_scale=0.01:0.6:12'\nsamples=2\n[params]\nD=2\nd0=3\n[dynamics]\nsteps=20000\ntol=1e-4";
+    streamed_equals_in_memory(toml, 40, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let r = execute_resumable(&scenario(toml), dir.path(), &Silent, &streamed(2, 40)).unwrap();
+    let phases: Vec<_> = r.attractors.iter().map(|a| a.phase).collect();
+    assert_eq!(phases[..2], [Some(basinmap::classify::Phase::Trivial), Some(basinmap::classify::Phase::Learning)], "{phases:?}");
+    assert!(!r.warnings.iter().any(|w| w.contains("named network phases")));
+}
+
 /// The map: the default system at 2048 × 2048, in memory and streamed in tiles of 512
 /// rows (a parameter point's 2048 starts span all four tiles).
 #[test]
@@ -73,18 +86,14 @@ fn a_streamed_map_with_samples_writes_fractions() {
         let (shape, _) = read_npy(&tiled.join(name)).unwrap();
         assert_eq!(shape[..2], [7, 9], "{name}");
     }
-    // Without phase naming (in-memory runs only) ids may differ; the partition may not.
-    let (_, la) = read_npy(&whole.join("labels.npy")).unwrap();
-    let (_, lb) = read_npy(&tiled.join("labels.npy")).unwrap();
-    let pairs: std::collections::BTreeSet<(i64, i64)> = la.iter().zip(&lb).map(|(&x, &y)| (x as i64, y as i64)).collect();
-    let firsts: std::collections::BTreeSet<i64> = pairs.iter().map(|p| p.0).collect();
-    assert_eq!(pairs.len(), firsts.len(), "one streamed id per in-memory id: {pairs:?}");
-    assert_eq!(pairs.len(), b.attractors.len());
+    // Phases are named alike: the same ids, so the same labels and fractions.
+    for name in ["labels.npy", "fractions.npy"] {
+        same_file(&whole, &tiled, name);
+    }
     let (_, f) = read_npy(&tiled.join("fractions.npy")).unwrap();
     for point in f.chunks(b.attractors.len()) {
         assert!((point.iter().sum::<f64>() - 1.0).abs() < 1e-6);
     }
-    assert!(b.warnings.iter().any(|w| w.contains("named network phases")));
 }
 
 /// Stops the run when asked the `after`-th time.

@@ -4,6 +4,7 @@
 //! by their phase. The engines' outcomes come in; nothing here reaches back into an engine
 //! except to re-integrate one representative trajectory in f64.
 
+use super::phases::PhaseEvidence;
 use super::{classify, max_dist, Attractor, Classification, FixedPointTests, Kind, Labeller, Layout};
 use crate::engine::{Outcomes, Status};
 use crate::plan::Plan;
@@ -128,60 +129,15 @@ fn representative_stability(plan: &Plan, index: usize) -> Stability {
     }
 }
 
-/// Marks the networks' trivial and learning phases by their end-to-end map, joins the branches of
-/// one phase that never meet at one parameter point (pieces of one branch the matcher could not
-/// join: the trivial point w = 0 is the same everywhere), and moves the phases to the front:
-/// trivial first, then learning, largest first.
+/// Names the networks' phases (see [`super::phases`]) and renumbers the map's attractors.
 fn name_phases(plan: &Plan, outcomes: &Outcomes, c: &mut Classification) {
-    use crate::classify::Phase;
-    use crate::system::network::{phase_of, E2E_NORM};
-    // A branch that reaches the origin continuously (a second-order transition) holds both
-    // phases: it is named by the phase of most of its trajectories.
-    let mut learning = vec![0u64; c.attractors.len()];
+    use crate::system::network::E2E_NORM;
+    let mut evidence = PhaseEvidence::new(layout(plan), c.attractors.len());
     for (i, &l) in c.labels.iter().enumerate() {
-        if phase_of(outcomes.obs(i)[E2E_NORM] as f64) == Phase::Learning {
-            learning[l as usize] += 1;
-        }
+        evidence.add(i, l, outcomes.obs(i)[E2E_NORM] as f64);
     }
-    for a in c.attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-        a.phase = Some(if 2 * learning[a.id as usize] > a.count { Phase::Learning } else { Phase::Trivial });
-    }
-    let layout = layout(plan);
-    let n_groups = layout.n_groups();
-    for phase in [Phase::Trivial, Phase::Learning] {
-        // Largest first, so pieces join the main branch.
-        let mut ids: Vec<u32> = c.attractors.iter().filter(|a| a.phase == Some(phase)).map(|a| a.id).collect();
-        ids.sort_by_key(|&id| std::cmp::Reverse(c.attractors[id as usize].count));
-        let mut kept: Vec<(u32, Vec<bool>)> = Vec::new();
-        let mut merges = Vec::new();
-        for id in ids {
-            let mut at = vec![false; n_groups];
-            for (i, &l) in c.labels.iter().enumerate() {
-                if l == id {
-                    at[layout.group_of(i)] = true;
-                }
-            }
-            match kept.iter_mut().find(|(_, k)| k.iter().zip(&at).all(|(a, b)| !(*a && *b))) {
-                Some((into, k)) => {
-                    k.iter_mut().zip(&at).for_each(|(a, b)| *a |= *b);
-                    merges.push((*into, id));
-                }
-                None => kept.push((id, at)),
-            }
-        }
-        // Ids shift as attractors merge; representatives do not.
-        let rep = |id: u32| c.attractors[id as usize].representative;
-        let merges: Vec<(usize, usize)> = merges.into_iter().map(|(into, from)| (rep(into), rep(from))).collect();
-        for (into, from) in merges {
-            let id_of = |r: usize| c.attractors.iter().position(|a| a.representative == r).expect("attractor present") as u32;
-            let (into, from) = (id_of(into), id_of(from));
-            c.merge(into, from);
-        }
-    }
-    let ids = |p: Phase| -> Vec<u32> { c.attractors.iter().filter(|a| a.phase == Some(p)).map(|a| a.id).collect() };
-    let mut first = ids(Phase::Trivial);
-    first.extend(ids(Phase::Learning));
-    c.move_to_front(&first);
+    let new_id = super::phases::name_phases(&evidence, &mut c.attractors);
+    c.relabel(&new_id);
 }
 
 /// Whether the gradient stays below 2·tol (f32 end states carry rounding) along the segment

@@ -649,4 +649,16 @@ impl Numbering {
         let provisional = if code & OPEN != 0 { *self.spanning.get(&self.layout.group_of(i))?.get((code & !OPEN) as usize)? } else { code };
         self.final_id.get(provisional as usize).copied()
     }
+
+    /// Gives every final id `new_id[id]` (attractors renumbered after naming phases, whose
+    /// list the caller has replaced).
+    pub fn relabel(&mut self, new_id: &[u32]) {
+        self.final_id.iter_mut().for_each(|id| *id = new_id[*id as usize]);
+        let n = new_id.iter().map(|&k| k as usize + 1).max().unwrap_or(0);
+        let mut slowest = vec![0u32; n];
+        for (old, &new) in new_id.iter().enumerate() {
+            slowest[new as usize] = slowest[new as usize].max(self.slowest[old]);
+        }
+        self.slowest = slowest;
+    }
 }

@@ -22,6 +22,7 @@
 
 pub mod label;
 pub mod labeller;
+pub mod phases;
 pub mod stalls;
 
 pub use label::{fractions, label, small_gradient_path, MAX_STABILITY_DIM};
@@ -182,50 +183,75 @@ impl Classification {
     /// ranges; the ids above `from` move down by one.
     pub fn merge(&mut self, into: u32, from: u32) {
         assert!(into != from, "an attractor cannot merge into itself");
-        let gone = self.attractors.remove(from as usize);
-        let into = if into > from { into - 1 } else { into };
-        let a = &mut self.attractors[into as usize];
+        let new_id = renumber(&mut self.attractors, &[(into, from)], &[]);
+        self.relabel(&new_id);
+    }
+
+    /// Renumbers the attractors so that `first` (ids, in this order) come first; the others keep
+    /// their relative order. Labels follow.
+    pub fn move_to_front(&mut self, first: &[u32]) {
+        let new_id = renumber(&mut self.attractors, &[], first);
+        self.relabel(&new_id);
+    }
+
+    /// Gives each label its new id.
+    pub fn relabel(&mut self, new_id: &[u32]) {
+        for l in self.labels.iter_mut() {
+            *l = new_id[*l as usize];
+        }
+    }
+}
+
+/// Renumbers `attractors`: each `(into, from)` of `merges` (ids as given, applied in order) adds
+/// `from` to `into` (count, fraction, observable ranges; `into` keeps the rest) and removes it;
+/// then the survivors among `first` come first, in that order, and the others keep their order.
+/// Returns the new id of every old one (a merged attractor's is its destination's).
+pub fn renumber(attractors: &mut Vec<Attractor>, merges: &[(u32, u32)], first: &[u32]) -> Vec<u32> {
+    let n = attractors.len();
+    let mut root: Vec<usize> = (0..n).collect();
+    let find = |root: &[usize], mut i: usize| {
+        while root[i] != i {
+            i = root[i];
+        }
+        i
+    };
+    for &(into, from) in merges {
+        let (into, from) = (find(&root, into as usize), find(&root, from as usize));
+        if into == from {
+            continue;
+        }
+        root[from] = into;
+        let gone = attractors[from].clone();
+        let a = &mut attractors[into];
         a.count += gone.count;
         a.fraction += gone.fraction;
         for (s, g) in a.observables.iter_mut().zip(&gone.observables) {
             s.min = s.min.min(g.min);
             s.max = s.max.max(g.max);
         }
-        for (k, a) in self.attractors.iter_mut().enumerate() {
-            a.id = k as u32;
-        }
-        for l in self.labels.iter_mut() {
-            if *l == from {
-                *l = into;
-            } else if *l > from {
-                *l -= 1;
-            }
-        }
     }
-
-    /// Renumbers the attractors so that `first` (ids, in this order) come first; the others keep
-    /// their relative order. Labels follow.
-    pub fn move_to_front(&mut self, first: &[u32]) {
-        let mut order: Vec<u32> = first.to_vec();
-        order.extend((0..self.attractors.len() as u32).filter(|id| !first.contains(id)));
-        let mut new_id = vec![0u32; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            new_id[old as usize] = new as u32;
-        }
-        let mut old: Vec<Option<Attractor>> = self.attractors.drain(..).map(Some).collect();
-        self.attractors = order
-            .iter()
-            .enumerate()
-            .map(|(new, &o)| {
-                let mut a = old[o as usize].take().expect("each id once");
-                a.id = new as u32;
-                a
-            })
-            .collect();
-        for l in self.labels.iter_mut() {
-            *l = new_id[*l as usize];
-        }
+    let mut order: Vec<usize> = first.iter().map(|&i| i as usize).filter(|&i| root[i] == i).collect();
+    let mut listed = vec![false; n];
+    order.iter().for_each(|&i| listed[i] = true);
+    order.extend((0..n).filter(|&i| root[i] == i && !listed[i]));
+    let mut new_id = vec![0u32; n];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old] = new as u32;
     }
+    for i in 0..n {
+        new_id[i] = new_id[find(&root, i)];
+    }
+    let mut old: Vec<Option<Attractor>> = attractors.drain(..).map(Some).collect();
+    *attractors = order
+        .iter()
+        .enumerate()
+        .map(|(new, &o)| {
+            let mut a = old[o].take().expect("each id once");
+            a.id = new as u32;
+            a
+        })
+        .collect();
+    new_id
 }
 
 #[cfg(test)]

@@ -230,6 +230,9 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     let t2 = Instant::now();
     let mut numbering = state.labeller.finish();
     crate::classify::label::representatives_stability(plan, &mut numbering.attractors);
+    if matches!(plan.system, crate::system::System::Network(_)) {
+        name_phases(plan, &mut arrays, &mut numbering, &state_dir)?;
+    }
     let classify_s = t2.elapsed().as_secs_f64();
 
     // Paint, and rewrite the provisional ids as final ones.
@@ -308,10 +311,36 @@ fn skipped(plan: &Plan) -> Vec<&'static str> {
     if plan.dynamics.escape > 0.0 {
         s.push("escape_time.npy and its statistics");
     }
-    if matches!(plan.system, crate::system::System::Network(_)) {
-        s.push("named network phases");
-    }
     s
+}
+
+/// Names a network's phases as a map held in memory does ([`crate::classify::phases`]), reading
+/// the labels and end-to-end norms back in bands, and renumbers the attractors.
+fn name_phases(plan: &Plan, arrays: &mut Arrays, numbering: &mut Numbering, state_dir: &Path) -> Result<()> {
+    use crate::classify::phases::{name_phases, PhaseEvidence};
+    let n = plan.n_trajectories();
+    let band = crate::shard::PART_TRAJECTORIES.min(n);
+    let mut evidence = PhaseEvidence::new(crate::classify::label::layout(plan), numbering.attractors.len());
+    let (mut codes, mut e2e) = (vec![0i32; band], vec![0f32; band]);
+    for first in (0..n).step_by(band) {
+        let m = band.min(n - first);
+        arrays.labels.read_at(first, &mut codes[..m])?;
+        arrays.observables[crate::system::network::E2E_NORM].read_at(first, &mut e2e[..m])?;
+        for j in 0..m {
+            let Some(id) = numbering.resolve(first + j, codes[j] as u32) else {
+                return Err(damaged_labels(state_dir, codes[j]));
+            };
+            evidence.add(first + j, id, e2e[j] as f64);
+        }
+    }
+    let new_id = name_phases(&evidence, &mut numbering.attractors);
+    numbering.relabel(&new_id);
+    Ok(())
+}
+
+/// The error for a label code no tile wrote.
+fn damaged_labels(state_dir: &Path, code: i32) -> Error {
+    Error::input(format!("{}: holds the label code {code} that no tile wrote (the file was damaged); run again without --resume", state_dir.join("labels.npy").display()))
 }
 
 /// Feeds one tile (trajectories from `first`) to the labeller and writes its arrays with their
@@ -348,11 +377,7 @@ fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &Numbering, colours: &[[u8
         for (j, l) in labels[..n].iter_mut().enumerate() {
             // A code the labeller never gave: the saved labels were damaged on disk.
             let Some(id) = numbering.resolve(bottom * row + j, *l as u32) else {
-                return Err(Error::input(format!(
-                    "{}: holds the label code {} that no tile wrote (the file was damaged); run again without --resume",
-                    state_dir.join("labels.npy").display(),
-                    *l
-                )));
+                return Err(damaged_labels(state_dir, *l));
             };
             *l = id as i32;
         }
