@@ -206,7 +206,7 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
             .zip(names)
             .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
             .collect();
-        println!("{:>3}  {:<9} {:<9} {:>9}  {}", a.id, a.kind.as_str(), a.stability_str(), basinmap::run::percent(a.fraction, 2), loc.join("  "));
+        println!("{:>3}  {:<9} {:<9} {:>9}  {}", a.id, a.kind.as_str(), a.stability_str(), basinmap::render::legend::percent(a.fraction, 2), loc.join("  "));
     }
     if report.attractors.len() > SHOWN {
         println!("     ... and {} more in attractors.csv", report.attractors.len() - SHOWN);

@@ -13,6 +13,9 @@ use std::sync::Arc;
 use crate::{Error, Result};
 use std::ops::Range;
 
+/// Trajectories per checkpointed part of a long run (and per band the streamed passes read).
+pub const PART_TRAJECTORIES: usize = 1 << 20;
+
 /// A named slot of the flat input vector (parameters first, then the starting state).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Slot {

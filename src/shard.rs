@@ -9,7 +9,7 @@
 use crate::engine::{self, EngineInfo, Outcomes};
 use crate::io::{write_npy, OutputDir};
 use crate::plan::Plan;
-use crate::run::{Observer, Report};
+use crate::report::{Observer, Report};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,7 @@ pub fn parse(text: &str) -> Result<(usize, usize)> {
 pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: &dyn Observer, all_devices: bool) -> Result<ShardInfo> {
     // Only the shard's part is held in memory (checked in `compute_part`).
     let plan = Plan::resolve(scenario)?;
-    let engine = crate::run::engine_for(&plan, all_devices)?;
+    let engine = crate::engine::for_plan(&plan, all_devices)?;
     observer.engine(&engine.info());
     let (info, _) = compute_part(scenario, &plan, engine.as_ref(), k, n, out, &|d, total| observer.progress(d, total))?;
     Ok(info)
@@ -97,9 +97,6 @@ fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k
     dir.write_bytes(SHARD_JSON, json.as_bytes())?;
     Ok((shard, o))
 }
-
-/// Trajectories per checkpointed part of a long run.
-pub const PART_TRAJECTORIES: usize = 1 << 20;
 
 /// The directory, inside a run's output directory, that holds the parts of a run in progress.
 pub const PARTS_DIR: &str = ".parts";
@@ -270,5 +267,5 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
     };
     let info = EngineInfo { kind, device: distinct(1), detail: format!("merged from {n} shards") };
     let integrate = shards.iter().map(|(i, _)| i.integrate).sum();
-    crate::run::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir, Vec::new())
+    crate::outputs::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir, Vec::new())
 }

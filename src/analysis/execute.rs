@@ -47,7 +47,7 @@ pub struct SweepReport {
 }
 
 /// Runs the sweep of `scenario` and writes its files to `out`.
-pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: &dyn crate::run::Observer) -> Result<SweepReport> {
+pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: &dyn crate::report::Observer) -> Result<SweepReport> {
     let plan = Plan::new(scenario)?;
     sweep::check(&plan)?;
     let dir = OutputDir::prepare(out)?;
@@ -189,7 +189,7 @@ pub struct KramersReport {
 /// `basinmap kramers`: the scenario's trajectories run under Langevin noise at each temperature
 /// until they escape (radius `escape` of its dynamics), then ln(mean escape time) is fitted
 /// against 1/T. Writes kramers.csv, kramers.json, kramers.png/svg and escape_times.png/svg.
-pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: &dyn crate::run::Observer) -> Result<KramersReport> {
+pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: &dyn crate::report::Observer) -> Result<KramersReport> {
     use crate::analysis::escape::{escape_times, fit, survival, true_barrier};
     if scenario.dynamics.escape <= 0.0 {
         return Err(Error::input("kramers: give the escape radius (--escape R, or escape = R under [dynamics]): a trajectory farther than R from its start has left its basin"));

@@ -204,3 +204,13 @@ pub fn select(choice: EngineChoice, system: &System) -> Result<Box<dyn Engine>> 
         },
     }
 }
+
+/// The engine of `plan`, or with `all_devices` every GPU together.
+pub fn for_plan(plan: &crate::plan::Plan, all_devices: bool) -> crate::Result<Box<dyn Engine>> {
+    if all_devices {
+        // Each adapter refuses f64 if it cannot compute it (GpuEngine::run).
+        select_all(plan.engine)
+    } else {
+        select_for(plan)
+    }
+}

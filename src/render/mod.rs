@@ -6,8 +6,10 @@ pub mod annotated;
 pub mod basins;
 pub mod curves;
 pub mod fonts;
+pub mod legend;
 pub mod palette;
 pub mod pyramid;
+pub mod scan;
 pub mod trainability;
 
 use image::{Rgb, RgbImage};

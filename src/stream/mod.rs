@@ -16,7 +16,7 @@ use crate::engine::{Engine, Outcomes};
 use crate::io::{attractors_csv, npy::NpyArray, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::{basins::shaded, mean_pixel, palette, pyramid};
-use crate::run::{Counts, Observer, Report, RunOptions, Timings};
+use crate::report::{Counts, Observer, Report, RunOptions, Timings};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -248,7 +248,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     if let Some((x, y)) = crate::render::annotated::axes(plan) {
         use crate::render::annotated::{write, AnnotatedMap};
         let names = plan.system.spec().observable_names();
-        let legend = numbering.attractors.iter().map(|a| (colours[a.id as usize], crate::run::legend_label(a, &names))).collect();
+        let legend = numbering.attractors.iter().map(|a| (colours[a.id as usize], crate::render::legend::legend_label(a, &names))).collect();
         let map = AnnotatedMap { title: title.clone(), image: &overview, x, y, legend, colour_bar: None };
         files.extend(write(dir, "basins_annotated", &map)?);
     }
@@ -319,7 +319,7 @@ fn skipped(plan: &Plan) -> Vec<&'static str> {
 fn name_phases(plan: &Plan, arrays: &mut Arrays, numbering: &mut Numbering, state_dir: &Path) -> Result<()> {
     use crate::classify::phases::{name_phases, PhaseEvidence};
     let n = plan.n_trajectories();
-    let band = crate::shard::PART_TRAJECTORIES.min(n);
+    let band = crate::plan::PART_TRAJECTORIES.min(n);
     let mut evidence = PhaseEvidence::new(crate::classify::label::layout(plan), numbering.attractors.len());
     let (mut codes, mut e2e) = (vec![0i32; band], vec![0f32; band]);
     for first in (0..n).step_by(band) {
@@ -363,7 +363,7 @@ fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &Numbering, colours: &[[u8
     let mut png = pyramid::PngRows::create(&out.join("basins.png"), nx, ny)?;
     let mut pyr = pyramid::Pyramid::create(out, "basins", nx, ny, title)?;
     let mut fractions = (k > 1).then(|| NpyArray::<f32>::create(&state_dir.join("fractions.npy"), &[ny, nx, n_attr])).transpose()?;
-    let band = (crate::shard::PART_TRAJECTORIES / row).clamp(1, ny);
+    let band = (crate::plan::PART_TRAJECTORIES / row).clamp(1, ny);
     let mut labels = vec![0i32; band * row];
     let mut steps = vec![0u32; band * row];
     let mut pixels = vec![0u8; 3 * nx];

@@ -1,0 +1,193 @@
+//! The outputs of a whole labelled map: classify the outcomes (from one run, or merged from
+//! shards), write the arrays, images, attractors.csv and run.json. Every way of computing a map
+//! held in memory ends here.
+
+use crate::classify::{fractions, label, Classification};
+use crate::engine::{EngineInfo, Outcomes};
+use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
+use crate::plan::Plan;
+use crate::render::legend::legend_label;
+use crate::render::scan::scan_figure;
+use crate::render::{basins::basin_image, curves, palette, trainability::trainability_image};
+use crate::report::{Counts, Report, Timings};
+use crate::scenario::Scenario;
+use crate::{Error, Result};
+use std::time::Instant;
+
+/// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
+/// files and run.json.
+/// `computed_steps`: the trajectory-steps the engine took in `integrate` seconds (fewer than the
+/// map's when a resumed run read some parts back). `notes`: warnings of the stages before (saved
+/// parts that could not be used).
+#[allow(clippy::too_many_arguments)]
+pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>) -> Result<Report> {
+    let t2 = Instant::now();
+    let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
+    let outcomes = &outcomes;
+    let classification = label(plan, outcomes);
+    let classify_s = t2.elapsed().as_secs_f64();
+
+    let t3 = Instant::now();
+    // Escape times (runs with an escape radius): escape_time.npy, its map, and run.json's stats.
+    let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, outcomes));
+    let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
+    let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
+    let counts = Counts::of_plan(plan, outcomes);
+    let mut warnings = notes;
+    warnings.extend(plan.warnings(counts.undecided));
+    warnings.extend(counts.nonfinite_warning());
+    warnings.extend(counts.stalled_warning());
+    if stalls.found > crate::classify::stalls::MAX_CONTINUED as u64 {
+        warnings.push(format!(
+            "{} trajectories came to rest at unstable fixed points; the first {} were pushed off and continued, the rest are labelled stalled",
+            stalls.found,
+            crate::classify::stalls::MAX_CONTINUED
+        ));
+    }
+    warnings.extend(classification.warnings);
+    let boundary = match plan.y {
+        Some(_) if plan.nx() >= 2 && plan.ny() >= 2 => {
+            use crate::analysis::boundary::{majority_labels, measure, LabelMap, ENTROPY_BOX};
+            // A trainability map's boundary is the one between runs that trained and runs that
+            // did not (Sohl-Dickstein 2024); other maps': between attractors.
+            let names = plan.system.spec().observable_names();
+            let per_run: Vec<u32> = match names.iter().position(|&n| n == "converged").filter(|_| plan.system.spec().loss_record) {
+                Some(k) => outcomes.column(k).iter().map(|&v| (v > 0.5) as u32).collect(),
+                None => classification.labels.clone(),
+            };
+            let labels = majority_labels(&per_run, plan.samples);
+            measure(&LabelMap { nx: plan.nx(), ny: plan.ny(), labels: &labels }, ENTROPY_BOX.min(plan.nx().min(plan.ny())), None).ok()
+        }
+        _ => None,
+    };
+    let escape = escape.map(|(_, stats)| stats);
+    let mut report = Report {
+        basinmap: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.clone(),
+        engine: info,
+        grid: [plan.nx(), plan.ny()],
+        observables: plan.system.spec().observable_names().into_iter().map(String::from).collect(),
+        timings: Timings { setup, integrate, classify: classify_s, write: 0.0 },
+        steps_per_second: computed_steps.unwrap_or(counts.total_steps) as f64 / integrate.max(1e-9),
+        counts,
+        attractors: classification.attractors,
+        boundary,
+        escape,
+        warnings,
+        files,
+    };
+    report.timings.write = t3.elapsed().as_secs_f64();
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    dir.write_bytes(RUN_JSON, json.as_bytes())?;
+    Ok(report)
+}
+
+/// The annotated versions of a 2-D run's images: the basins with their attractors' legend, the
+/// trainability map with its legend, and the convergence time (and escape time) with a colour
+/// bar. Returns the file names.
+fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, scenario_title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
+    use crate::render::annotated::{self, AnnotatedMap, ColourBar};
+    let Some((x, y)) = annotated::axes(plan) else { return Ok(Vec::new()) };
+    let names = plan.system.spec().observable_names();
+    // The scenario's title when it has one, else the system and the axes.
+    let title = |what: &str| match scenario_title {
+        Some(t) => format!("{t} ({what})"),
+        None => format!("{}: {what} over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str())),
+    };
+    let mut files = Vec::new();
+    for &(stem, img) in images {
+        let (what, legend) = match stem {
+            "basins" => ("basins", c.attractors.iter().map(|a| (colours[a.id as usize], legend_label(a, &names))).collect()),
+            _ => (
+                "trainability",
+                vec![
+                    ([0x21, 0x71, 0xB5], "trained (darker: the loss fell faster)".to_string()),
+                    ([0xCB, 0x18, 0x1D], "did not train (darker: blew up faster)".to_string()),
+                ],
+            ),
+        };
+        let map = AnnotatedMap { title: title(what), image: img, x: x.clone(), y: y.clone(), legend, colour_bar: None };
+        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map)?);
+    }
+    // Continuous maps: steps to settle (log), and the escape time of a noise run.
+    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+    let mut continuous: Vec<(&str, &str, Vec<f64>, bool)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), true)];
+    if let Some(times) = escape_times {
+        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), false));
+    }
+    for (stem, label, values, log) in continuous {
+        let coord = |v: f64| if log { (1.0 + v).log10() } else { v };
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).map(coord).collect();
+        let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        if !lo.is_finite() {
+            continue;
+        }
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let img = crate::render::sample_mean_image(nx, ny, k, |i| {
+            let v = values[i];
+            if v.is_finite() {
+                crate::render::palette::viridis((coord(v) - lo) / span).map(f32::from)
+            } else {
+                [0x99 as f32; 3]
+            }
+        });
+        let bar = ColourBar { label: if log { format!("1 + {label}") } else { label.to_string() }, lo, hi: lo + span, log, colour: crate::render::palette::viridis };
+        let map = AnnotatedMap { title: title(label), image: &img, x: x.clone(), y: y.clone(), legend: Vec::new(), colour_bar: Some(bar) };
+        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map)?);
+    }
+    Ok(files)
+}
+
+/// Writes everything but run.json; returns the file names.
+fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
+    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+    // Per-trajectory arrays carry a sample dimension when there are several samples.
+    let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
+    let colours = palette::colours(&c.attractors);
+    let mut files = Vec::new();
+    let basins = basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours);
+    dir.write_png("basins.png", &basins)?;
+    files.push("basins.png".to_string());
+    let names = plan.system.spec().observable_names();
+    let mut images = vec![("basins", &basins)];
+    let trainability;
+    if plan.system.spec().loss_record && plan.y.is_some() {
+        let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
+        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"));
+        dir.write_png("trainability.png", &trainability)?;
+        files.push("trainability.png".to_string());
+        images.push(("trainability", &trainability));
+    }
+    if plan.y.is_some() {
+        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, title, escape_times)?);
+    }
+    let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
+    write_npy(dir, "labels.npy", &shape, &labels)?;
+    write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
+    crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
+    files.extend(["labels.npy".to_string(), "steps.npy".to_string(), "axes.npz".to_string()]);
+    if let Some(times) = escape_times {
+        write_npy(dir, "escape_time.npy", &shape, times)?;
+        files.push("escape_time.npy".to_string());
+    }
+    if k > 1 {
+        let n_attr = c.attractors.len();
+        write_npy(dir, "fractions.npy", &[ny, nx, n_attr], &fractions(&c.labels, k, n_attr))?;
+        files.push("fractions.npy".to_string());
+    }
+    for (k, name) in names.iter().enumerate() {
+        let file = format!("{name}.npy");
+        write_npy(dir, &file, &shape, &outcomes.column(k))?;
+        files.push(file);
+    }
+    dir.write_bytes("attractors.csv", attractors_csv(&c.attractors, &names, &colours).as_bytes())?;
+    files.push("attractors.csv".to_string());
+    if plan.y.is_none() {
+        let fig = scan_figure(plan, outcomes, c, &colours, title);
+        let size = (1000, 260 * fig.panels.len() as u32 + 60);
+        files.extend(curves::write(dir, "curves", &fig, size)?);
+    }
+    files.push(RUN_JSON.to_string());
+    Ok(files)
+}
+

@@ -1,0 +1,69 @@
+//! The figure of a 1-D scan: the final value of each observable against the scanned value,
+//! one dot per trajectory in its attractor's colour.
+
+use super::curves::{Figure, Panel, Series};
+use super::legend::{attractor_label, plan_title};
+use crate::classify::{Classification, Kind};
+use crate::engine::Outcomes;
+use crate::plan::Plan;
+
+/// A 1-D scan as curves: the final loss, regulariser and order parameter (or, for systems without
+/// them, the first observables) against the scanned value, every trajectory a dot coloured by its
+/// attractor — the paper's Fig. 1 for a network.
+/// The figure of a 1-D scan: per panel one observable's final value against x, one dot per
+/// trajectory in its attractor's colour, every trajectory drawn. Panels: the first observable
+/// (the state, or the order parameter), then the loss, the regulariser and b where the system
+/// has them. Values of trajectories that did not settle and lie far outside the fixed points'
+/// range (a diverged state near --bound) are drawn at the panel's edge, and their legend entry
+/// says so.
+pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], title: Option<&str>) -> Figure {
+    let names = plan.system.spec().observable_names();
+    let mut shown: Vec<usize> = vec![0];
+    shown.extend(["loss", "reg", "b"].iter().filter_map(|n| names.iter().position(|m| m == n)));
+    shown.dedup();
+    let mut seen = std::collections::HashSet::new();
+    shown.retain(|k| seen.insert(*k));
+    shown.truncate(4);
+    let x_of = |i: usize| plan.x.values[plan.point_of(i) % plan.nx()];
+    let panels = shown
+        .iter()
+        .map(|&k| {
+            let value = |i: usize| outcomes.obs(i)[k] as f64;
+            // The range the fixed points span (all finite values where none settled), widened
+            // by its own span: the window values elsewhere are clipped into.
+            let settled = |i: &usize| c.attractors[c.labels[*i] as usize].kind == Kind::Fixed;
+            let mut range = (0..outcomes.len()).filter(settled).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            if range.0 > range.1 {
+                range = (0..outcomes.len()).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            }
+            let pad = (range.1 - range.0).max(1e-9 * (1.0 + range.0.abs()));
+            let (lo, hi) = (range.0 - pad, range.1 + pad);
+            let series = c
+                .attractors
+                .iter()
+                .map(|a| {
+                    let mut clipped = false;
+                    let points: Vec<(f64, f64)> = (0..outcomes.len())
+                        .filter(|&i| c.labels[i] == a.id)
+                        .filter_map(|i| {
+                            let v = value(i);
+                            if v.is_nan() || !lo.is_finite() {
+                                return None;
+                            }
+                            let shown = v.clamp(lo, hi);
+                            clipped |= shown != v;
+                            Some((x_of(i), shown))
+                        })
+                        .collect();
+                    let label = if clipped { format!("{} (clipped to the axis)", attractor_label(a)) } else { attractor_label(a) };
+                    Series { label, colour: colours[a.id as usize], points, line: false }
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            Panel { y_label: names[k].to_string(), log_y: false, series }
+        })
+        .collect();
+    let title = title.map_or_else(|| plan_title(plan), str::to_string);
+    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers: Vec::new() }
+}
+
