@@ -206,7 +206,7 @@ fn plain_message(message: &str) -> String {
 /// occurs: the first prefix of its lines that, with its open braces closed, fails with the same
 /// message after the code before it. (Declarations are lowered in the order they depend on one
 /// another, so the kernel after the user's text is left out.) Gives up, with no place, once the
-/// trials have parsed 32 MiB: a long file's late error is then reported without one.
+/// trials have parsed 4 MiB: a long file's late error is then reported without one.
 fn first_failing_line(source: &str, user: UserText, message: &str) -> Option<naga::Span> {
     const BUDGET: usize = 4 << 20;
     let before = &source[..user.offset];

@@ -2,7 +2,8 @@
 //! one tile, the one before is fed to the labeller (the same one a map held in memory is
 //! labelled with, read in the same order, so the labels are the same to the bit; see
 //! [`crate::classify::labeller`]) and written in place into the output arrays with label codes.
-//! Then the codes are resolved to final ids and the map is painted row by row, top first, into
+//! Then the codes are resolved to final ids (a network's phases named first, from a pass over
+//! the labels) and the map is painted row by row, top first, into
 //! basins.png and its deep-zoom pyramid. Memory stays at a few tiles (and one row of parameter
 //! points' clusters) whatever the map's size.
 //!
