@@ -80,11 +80,11 @@ impl Workload {
                 2 * n
             ),
             Workload::W3 => {
-                let mut s = Scenario::from_toml(include_str!("../examples/trainability/width8.toml"))?;
+                // `run --system mlp` (the width-8 example in f32) at size n, without the gain:
+                // the workload benches/trainability.py times.
+                let mut s = Scenario::for_system("mlp")?;
                 s.x = format!("lr1=10:1000000:{n}:log").parse()?;
                 s.y = Some(format!("lr2=3:300:{n}:log").parse()?);
-                // The workload benches/trainability.py times: f32, tanh without a gain.
-                s.dynamics.precision = crate::dynamics::Precision::F32;
                 s.network.gain = None;
                 return Ok(s);
             }

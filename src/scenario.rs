@@ -452,8 +452,16 @@ impl Scenario {
     /// A scenario for `system` with its default axes (see `basinmap systems`).
     pub fn for_system(system: &str) -> Result<Scenario> {
         let sys = crate::system::System::by_name(system)?;
+        if system == "mlp" {
+            // Sohl-Dickstein's trainability map at width 8: the example itself, in f32 for
+            // speed. 100 full-batch steps from one initialisation, the two layers' rates as axes
+            // (its default axes); its boundary is fractal, and it takes seconds on a CPU.
+            let mut s = Scenario::from_toml(include_str!("../examples/trainability/width8.toml"))?;
+            s.dynamics.precision = crate::dynamics::Precision::F32;
+            return Ok(s);
+        }
         let (x, y) = sys.default_axes();
-        let mut s = Scenario {
+        Ok(Scenario {
             title: None,
             system: system.into(),
             params: BTreeMap::new(),
@@ -466,22 +474,7 @@ impl Scenario {
             seed: 0,
             shared_init: false,
             network: NetworkOptions::default(),
-        };
-        if system == "mlp" {
-            // Sohl-Dickstein's trainability map at width 8 (examples/trainability/width8.toml,
-            // in f32): 100 full-batch steps from one initialisation, the two layers' rates as
-            // axes. Its boundary is fractal, and it takes seconds on a CPU.
-            s.title = Some("trainability: tanh net, width 8, mean-field, 100 steps".into());
-            s.shared_init = true;
-            s.params.insert("init_scale".into(), ParamValue::Scalar(1.0));
-            s.network.activation = Activation::Tanh;
-            s.network.gain = Some(std::f64::consts::SQRT_2);
-            s.network.parameterisation = Parameterisation::MeanField;
-            s.dynamics.lr = 1.0;
-            s.dynamics.steps = 100;
-            s.dynamics.tol = 0.0;
-        }
-        Ok(s)
+        })
     }
 
     /// A scenario for a user-defined system: x over the first state variable, y over the second
