@@ -62,6 +62,9 @@ pub struct Plan {
     /// The trajectories this plan computes, when it is one shard of a map (`--shard K/N`);
     /// `None`: all of them. Engines return outcomes for exactly this range.
     pub part: Option<Range<usize>>,
+    /// The random start's slots, found once (each trajectory's start reads them).
+    init_scale_slot: Option<usize>,
+    init_blocks: Vec<(usize, usize)>,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -194,6 +197,10 @@ impl Plan {
             }
         }
 
+        // The random start: init_scale's slot, and each block's end and its factor's slot.
+        let param_slot = |name: &str| slots.iter().find(|s| s.name == name && !s.is_state).map(|s| s.offset);
+        let init_scale_slot = if system.spec().random_init { param_slot("init_scale") } else { None };
+        let init_blocks = system.spec().init_blocks.iter().filter_map(|b| param_slot(&b.factor).map(|slot| (b.end, slot))).collect();
         let plan = Plan {
             system,
             inputs,
@@ -209,6 +216,8 @@ impl Plan {
             seed: scenario.seed,
             shared_init: scenario.shared_init,
             part: None,
+            init_scale_slot,
+            init_blocks,
         };
         plan.check_samples()?;
         plan.dynamics.validate()?;
@@ -373,8 +382,7 @@ impl Plan {
         let key = crate::rng::key(self.seed);
         let point = if self.shared_init { 0 } else { self.point_of(index) as u32 };
         let base = (index % self.samples) as u32 * (x.len() as u32).div_ceil(2);
-        let blocks = self.init_blocks();
-        let mut block = blocks.iter().peekable();
+        let mut block = self.init_blocks.iter().peekable();
         for (j, xj) in x.iter_mut().enumerate() {
             while block.next_if(|(end, _)| j >= *end).is_some() {}
             // init_scale times the block's factor, in this order on both engines.
@@ -389,20 +397,13 @@ impl Plan {
 
     /// The random start's blocks as (end component, slot of the block's factor on init_scale);
     /// see [`crate::system::InitBlock`].
-    pub fn init_blocks(&self) -> Vec<(usize, usize)> {
-        let spec = self.system.spec();
-        spec.init_blocks
-            .iter()
-            .filter_map(|b| self.slots.iter().find(|s| s.name == b.factor && !s.is_state).map(|s| (b.end, s.offset)))
-            .collect()
+    pub fn init_blocks(&self) -> &[(usize, usize)] {
+        &self.init_blocks
     }
 
     /// The slot of `init_scale` for systems with a random start.
     pub fn init_scale_slot(&self) -> Option<usize> {
-        if !self.system.spec().random_init {
-            return None;
-        }
-        self.slots.iter().find(|s| s.name == "init_scale" && !s.is_state).map(|s| s.offset)
+        self.init_scale_slot
     }
 
     /// The trajectories to compute: the shard's part, or all of them.

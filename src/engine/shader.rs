@@ -54,7 +54,7 @@ impl Shape {
             n_obs: plan.n_obs(),
             vec_len: plan.vec_len,
             init_scale: plan.init_scale_slot(),
-            init_blocks: plan.init_blocks(),
+            init_blocks: plan.init_blocks().to_vec(),
             shared_init: plan.shared_init,
             f64: plan.dynamics.precision == crate::dynamics::Precision::F64,
             gd_map: plan.dynamics.method == Method::Gd && !plan.system.spec().loss_record && plan.system.has_gd_map(),
