@@ -6,6 +6,12 @@
 //   RANDOM_INIT, INIT_SCALE, SHARED_INIT             (random start? init_scale's slot? one draw for all points?)
 //   init_scale_of(j)                                 (component j's init_scale times its layer's factor)
 //   LOSS_RECORD, RECORD_CAP, RECORD_WINDOW           (keep the loss record? see kernel.wgsl)
+//   N_HYPER, H_<SETTING>, H_STEP                      (the step rule's settings after the inputs in
+//                                                     P; H_STEP is H_LR or H_DT)
+//   NOISE_VARIES, DECAY, NESTEROV, DECOUPLED          (noise per trajectory? weight decay added
+//                                                     to the field? the optimizer's variant)
+//   STATE_STRIDE                                     (values per trajectory in `state`: the state,
+//                                                     then the optimizer's memory)
 //   real                                             (f32, or f64 for --precision f64: the
 //                                                     type of the state, parameters and settings)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
@@ -43,9 +49,9 @@ const NONFINITE: u32 = 5u;
 const ESCAPED: u32 = 6u;
 
 @group(0) @binding(0) var<uniform> cfg: Config;
-// Base inputs (parameters then start state, N_INPUTS values), the axis tables (nx x-values,
-// then ny y-values), then the run's N_SETTINGS settings (see `load_settings`), all computed once
-// on the host in f64 and rounded to `real`.
+// Base inputs (parameters then start state, N_INPUTS values), the step rule's N_HYPER settings,
+// the axis tables (nx x-values, then ny y-values), then the run's N_SETTINGS stop settings (see
+// `load_settings`), all computed once on the host in f64 and rounded to `real`.
 @group(0) @binding(1) var<storage, read> table: array<real>;
 @group(0) @binding(2) var<storage, read_write> state: array<real>;
 @group(0) @binding(3) var<storage, read_write> status: array<u32>;
@@ -60,25 +66,31 @@ const ESCAPED: u32 = 6u;
 // A system's data set (an mlp's samples: x row-major, then y); one unused value otherwise.
 @group(0) @binding(7) var<storage, read> data: array<f32>;
 
-// This invocation's inputs (parameters, then start state).
-var<private> P: array<real, N_INPUTS>;
+// This invocation's inputs (parameters, then start state), then its step rule's settings.
+var<private> P: array<real, N_INPUTS + N_HYPER>;
+
+// Setting H_* of this invocation's trajectory.
+fn hyper(k: u32) -> real {
+    return P[N_INPUTS + k];
+}
 
 // The run's settings, in `real` so that an f64 run steps by the f64 lr (Rust twin:
 // `engine::gpu::settings`), at the end of `table`.
-const N_SETTINGS: u32 = 5u;
-const S_STEP: u32 = 0u;     // lr for gd, dt for rk4
-const S_TOL: u32 = 1u;      // converged when |field| < tol
-const S_BOUND: u32 = 2u;    // diverged when any |x_i| > bound
-const S_NOISE: u32 = 3u;    // sqrt(2 lr T) of Langevin dynamics; 0: no noise (and no convergence under noise)
-const S_ESCAPE2: u32 = 4u;  // escaped when |x - start|^2 > escape2; 0: no escape test
+const N_SETTINGS: u32 = 4u;
+const S_TOL: u32 = 0u;      // converged when |field| < tol
+const S_BOUND: u32 = 1u;    // diverged when any |x_i| > bound
+const S_NOISE: u32 = 2u;    // sqrt(2 lr T) of Langevin dynamics; 0: no noise (and no convergence
+                            // under noise); per trajectory instead under NOISE_VARIES
+const S_ESCAPE2: u32 = 3u;  // escaped when |x - start|^2 > escape2; 0: no escape test
 
 // A setting, read where the cooperative kernel needs it: a read-only storage load at a uniform
 // index is uniform, so it may decide branches around barriers.
 fn setting(k: u32) -> real {
-    return table[N_INPUTS + cfg.nx + cfg.ny + k];
+    return table[N_INPUTS + N_HYPER + cfg.nx + cfg.ny + k];
 }
 
-// The same, copied once into registers for kernel.wgsl's step loop (`load_settings`).
+// The same, copied once into registers for kernel.wgsl's step loop (`load_settings`); STEP
+// (lr or dt) and, under NOISE_VARIES, NOISE are the trajectory's, set by `load_inputs`.
 var<private> STEP: real;
 var<private> TOL: real;
 var<private> BOUND: real;
@@ -86,11 +98,24 @@ var<private> NOISE: real;
 var<private> ESCAPE2: real;
 
 fn load_settings() {
-    STEP = setting(S_STEP);
     TOL = setting(S_TOL);
     BOUND = setting(S_BOUND);
     NOISE = setting(S_NOISE);
     ESCAPE2 = setting(S_ESCAPE2);
+}
+
+// The field with weight decay added for the coupled optimizers: v - weight_decay x (Rust twin:
+// `Stepper::add_decay`).
+fn with_decay(x: State, v: State) -> State {
+    if (!DECAY) {
+        return v;
+    }
+    let w = hyper(H_WEIGHT_DECAY);
+    var r: State;
+    for (var i = 0u; i < STATE_DIM; i++) {
+        r[i] = v[i] - w * x[i];
+    }
+    return r;
 }
 // This invocation's trajectory (its index in the tile), set with P.
 var<private> TRAJECTORY: u32;

@@ -21,6 +21,7 @@ var<workgroup> V: State;
 var<workgroup> COOP_SUM: array<f32, COOP>;
 var<workgroup> COOP_MIN: array<u32, COOP>;
 var<workgroup> COOP_WORD: u32;
+var<workgroup> COOP_REAL: real;
 var<workgroup> COOP_OBS: array<f32, N_OBS>;
 
 // The sum over the workgroup of every invocation's `v`, the same for all (a tree reduction).
@@ -64,6 +65,16 @@ fn coop_broadcast(lid: u32, v: u32) -> u32 {
     return r;
 }
 
+// Invocation 0's `v`, for all.
+fn coop_broadcast_real(lid: u32, v: real) -> real {
+    if (lid == 0u) {
+        COOP_REAL = v;
+    }
+    let r = workgroupUniformLoad(&COOP_REAL);
+    workgroupBarrier();
+    return r;
+}
+
 // |X|^2, for all.
 fn coop_sq_norm(lid: u32) -> f32 {
     var s = 0.0;
@@ -99,24 +110,35 @@ fn coop_escape_status(lid: u32) -> u32 {
 
 fn coop_store_state(lid: u32, i: u32) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        state[i * STATE_DIM + k] = X[k];
+        state[i * STATE_STRIDE + k] = X[k];
     }
 }
 
 fn coop_load_state(lid: u32, i: u32) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        X[k] = state[i * STATE_DIM + k];
+        X[k] = state[i * STATE_STRIDE + k];
     }
     workgroupBarrier();
+}
+
+// V <- V - weight_decay X for the coupled optimizers (kernel.wgsl `with_decay`).
+fn coop_decay(lid: u32) {
+    if (DECAY) {
+        let w = hyper(H_WEIGHT_DECAY);
+        for (var k = lid; k < STATE_DIM; k += COOP) {
+            V[k] = V[k] - w * X[k];
+        }
+        workgroupBarrier();
+    }
 }
 
 // X plus step n's Langevin noise, each invocation its component pairs (kernel.wgsl `add_noise`).
 fn coop_add_noise(lid: u32, i: u32, n: u32) {
     for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
         let z = langevin_pair(i, n, j);
-        X[j] += setting(S_NOISE) * real(z.x);
+        X[j] += NOISE * real(z.x);
         if (j + 1u < STATE_DIM) {
-            X[j + 1u] += setting(S_NOISE) * real(z.y);
+            X[j + 1u] += NOISE * real(z.y);
         }
     }
     workgroupBarrier();
@@ -151,10 +173,14 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
     if (i >= cfg.n_total) {
         return;
     }
+    load_settings();
     load_inputs(i);
+    // The trajectory's noise scale, uniform: it decides branches around barriers.
+    let noise = coop_broadcast_real(lid, NOISE);
     var n = cfg.chunk_start;
     var s = RUNNING;
     if (n == 0u) {
+        mem_reset_coop(lid);
         for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
             let z = start_pair(i, j);
             X[j] = z.x;
@@ -170,6 +196,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         }
     } else {
         coop_load_state(lid, i);
+        mem_load_coop(lid, i);
         s = coop_broadcast(lid, status[i]);
     }
     if (s != RUNNING) {
@@ -192,12 +219,18 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
             break;
         }
         sys_field_coop(lid);
+        coop_decay(lid);
         var sq = 0.0;
         for (var k = lid; k < STATE_DIM; k += COOP) {
             sq += V[k] * V[k];
         }
         let field_norm = sqrt(coop_sum(lid, sq));
-        let converged = setting(S_NOISE) == 0.0 && field_norm < setting(S_TOL);
+        var converged = noise == 0.0 && field_norm < setting(S_TOL);
+        if (MEMORY) {
+            // The step first: a point passed at speed has not converged.
+            let step_norm = sqrt(coop_sum(lid, delta_coop(lid)));
+            converged = converged && step_norm < setting(S_TOL);
+        }
         if (LOSS_RECORD && lid == 0u) {
             record_step(i, n, sys_last_loss(), converged);
         }
@@ -205,8 +238,12 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
             s = CONVERGED;
             break;
         }
-        advance_coop(lid, setting(S_STEP));
-        if (setting(S_NOISE) > 0.0) {
+        if (MEMORY) {
+            take_delta_coop(lid);
+        } else {
+            advance_coop(lid, STEP);
+        }
+        if (noise > 0.0) {
             coop_add_noise(lid, i, n);
         }
         n += 1u;
@@ -222,6 +259,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         }
     }
     coop_store_state(lid, i);
+    mem_store_coop(lid, i);
     if (lid == 0u) {
         end_chunk(i, s, n);
     }

@@ -27,14 +27,14 @@ fn initial_state(i: u32) -> State {
 fn load_state(i: u32) -> State {
     var x: State;
     for (var k = 0u; k < STATE_DIM; k++) {
-        x[k] = state[i * STATE_DIM + k];
+        x[k] = state[i * STATE_STRIDE + k];
     }
     return x;
 }
 
 fn store_state(i: u32, x: State) {
     for (var k = 0u; k < STATE_DIM; k++) {
-        state[i * STATE_DIM + k] = x[k];
+        state[i * STATE_STRIDE + k] = x[k];
     }
 }
 
@@ -135,6 +135,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         i = held - 1u;
         load_trajectory(i);
         x = load_state(i);
+        mem_load(i);
         n = steps[i];
         if (ESCAPE2 > 0.0) {
             x0 = initial_state(i);
@@ -155,6 +156,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             load_trajectory(i);
             x = initial_state(i);
             x0 = x;
+            mem_reset();
             n = 0u;
             steps[i] = 0u;
             let s0 = escape_status(x);
@@ -200,8 +202,14 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             if (MAPPED) {
                 x = sys_gd_map(x, REDUCED);
             } else {
-                let v = sys_field(x);
-                let converged = NOISE == 0.0 && norm(v) < TOL;
+                let v = with_decay(x, sys_field(x));
+                var converged = NOISE == 0.0 && norm(v) < TOL;
+                var d: State;
+                if (MEMORY) {
+                    // The step first: a point passed at speed has not converged.
+                    d = delta(x, v);
+                    converged = converged && norm(d) < TOL;
+                }
                 if (LOSS_RECORD) {
                     record_step(i, n, sys_last_loss(), converged);
                 }
@@ -209,7 +217,11 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                     s = CONVERGED;
                     break;
                 }
-                x = advance(x, v, STEP);
+                if (MEMORY) {
+                    x = axpy(x, 1.0, d);
+                } else {
+                    x = advance(x, v, STEP);
+                }
             }
             if (NOISE > 0.0) {
                 x = add_noise(x, i, n);
@@ -242,6 +254,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     if (held != 0u) {
         store_state(i, x);
+        mem_store(i);
         steps[i] = n;
         atomicAdd(&counters[0], 1u);
     }

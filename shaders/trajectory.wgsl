@@ -1,20 +1,26 @@
 // basinmap — what both kernels do for one trajectory around its integration: load its inputs,
 // draw its start, keep its loss record. Appended after the step rule, before the kernel.
 
-// Fills P (and TRAJECTORY) with this trajectory's inputs: the base values with the axis values written over them.
+// Fills P (and TRAJECTORY) with this trajectory's inputs and settings: the base values with the
+// axis values written over them; then its step (and, under NOISE_VARIES, its noise scale
+// sqrt(2 step T), as `Dynamics::hyper` computes it).
 fn load_inputs(i: u32) {
     TRAJECTORY = i;
-    for (var k = 0u; k < N_INPUTS; k++) {
+    for (var k = 0u; k < N_INPUTS + N_HYPER; k++) {
         P[k] = table[k];
     }
     let g = (cfg.index_offset + i) / cfg.samples;
     let ix = g % cfg.nx;
     let iy = g / cfg.nx;
     if (cfg.x_target != NO_TARGET) {
-        P[cfg.x_target] = table[N_INPUTS + ix];
+        P[cfg.x_target] = table[N_INPUTS + N_HYPER + ix];
     }
     if (cfg.y_target != NO_TARGET) {
-        P[cfg.y_target] = table[N_INPUTS + cfg.nx + iy];
+        P[cfg.y_target] = table[N_INPUTS + N_HYPER + cfg.nx + iy];
+    }
+    STEP = hyper(H_STEP);
+    if (NOISE_VARIES) {
+        NOISE = sqrt(2.0 * STEP * hyper(H_TEMPERATURE));
     }
 }
 

@@ -202,12 +202,30 @@ pub struct RunArgs {
     /// The y axis, as --x; `none` for a 1-D scan (which also draws curves.png).
     #[arg(long, value_name = "AXIS")]
     pub y: Option<String>,
-    /// Step rule: gradient descent (gd) or RK4 of the gradient flow.
+    /// Step rule: gradient descent (gd), an optimizer (momentum, nesterov, adam, adamw, as
+    /// PyTorch and optax define them), or RK4 of the flow. Any of its settings (lr, dt,
+    /// momentum, beta1, beta2, eps, weight_decay, temperature) can be an axis: --x lr=0.01:1:256:log.
     #[arg(long)]
     pub dynamics: Option<Method>,
-    /// Learning rate of gd.
+    /// Learning rate of gd and the optimizers.
     #[arg(long)]
     pub lr: Option<f64>,
+    /// μ of momentum and nesterov (default 0.9).
+    #[arg(long, value_name = "MU")]
+    pub momentum: Option<f64>,
+    /// Adam's β1, decay of the first moment (default 0.9).
+    #[arg(long)]
+    pub beta1: Option<f64>,
+    /// Adam's β2, decay of the second moment (default 0.999).
+    #[arg(long)]
+    pub beta2: Option<f64>,
+    /// Adam's ε (default 1e-8).
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// Weight decay: weight_decay·x added to the gradient (gd, momentum, nesterov, adam), or
+    /// decoupled (adamw). Default 0 (adamw: 0.01, as PyTorch).
+    #[arg(long, value_name = "WD")]
+    pub weight_decay: Option<f64>,
     /// Time step of rk4.
     #[arg(long)]
     pub dt: Option<f64>,
@@ -353,6 +371,21 @@ impl RunArgs {
         }
         if let Some(v) = self.dt {
             d.dt = v;
+        }
+        if let Some(v) = self.momentum {
+            d.momentum = v;
+        }
+        if let Some(v) = self.beta1 {
+            d.beta1 = v;
+        }
+        if let Some(v) = self.beta2 {
+            d.beta2 = v;
+        }
+        if let Some(v) = self.eps {
+            d.eps = v;
+        }
+        if let Some(v) = self.weight_decay {
+            d.weight_decay = Some(v);
         }
         if let Some(v) = self.steps {
             d.steps = v;

@@ -1,9 +1,14 @@
 //! Step rules and the stop rule, shared by both engines.
 //!
 //! A trajectory stops when it has converged (|field| < tol, tested before each step; never under
-//! noise), diverged (|x_i| > bound) or gone non-finite, escaped (farther than `escape` from its
-//! start, when set), or used up `steps` (undecided). The WGSL of the
-//! step rules is in shaders/step/; the CPU versions here follow it operation for operation.
+//! noise; for an optimizer with memory, its step must be below tol too: a point passed at speed
+//! is not a fixed point), diverged (|x_i| > bound) or gone non-finite, escaped (farther than
+//! `escape` from its start, when set), or used up `steps` (undecided). The WGSL of the step
+//! rules is in shaders/step/; the CPU versions ([`crate::engine::cpu::Stepper`],
+//! [`crate::engine::optimizer`]) follow it operation for operation.
+//!
+//! The step rule's settings ([`Setting`]: lr, dt, momentum, β1, β2, ε, weight decay,
+//! temperature) are per trajectory: any of them can be a grid axis.
 
 use crate::lanes::Lane;
 use crate::real::Real;
@@ -19,6 +24,17 @@ pub enum Method {
     Gd,
     /// Classic fourth-order Runge–Kutta of the flow with step dt.
     Rk4,
+    /// Heavy-ball momentum as PyTorch's SGD (dampening 0): b ← μ·b + g, x ← x − lr·b.
+    Momentum,
+    /// Nesterov momentum as PyTorch's SGD: b ← μ·b + g, x ← x − lr·(g + μ·b).
+    Nesterov,
+    /// Adam (Kingma & Ba; PyTorch, optax) with bias correction; `--weight-decay` adds
+    /// weight_decay·x to the gradient (L2, as PyTorch's Adam).
+    Adam,
+    /// AdamW: Adam with decoupled weight decay, x ← x − lr·(m̂/(√v̂ + ε) + weight_decay·x).
+    #[value(name = "adamw")]
+    #[serde(rename = "adamw")]
+    AdamW,
 }
 
 impl Method {
@@ -26,13 +42,39 @@ impl Method {
         match self {
             Method::Gd => "gd",
             Method::Rk4 => "rk4",
+            Method::Momentum => "momentum",
+            Method::Nesterov => "nesterov",
+            Method::Adam => "adam",
+            Method::AdamW => "adamw",
         }
+    }
+
+    /// The optimizer's memory: what each trajectory carries besides its state.
+    pub fn memory(&self) -> Memory {
+        match self {
+            Method::Gd | Method::Rk4 => Memory::None,
+            Method::Momentum | Method::Nesterov => Memory::Velocity,
+            Method::Adam | Method::AdamW => Memory::Moments,
+        }
+    }
+
+    /// Whether the method is a discrete optimizer of the loss (lr) rather than a flow's
+    /// integrator (dt).
+    pub fn uses_lr(&self) -> bool {
+        *self != Method::Rk4
+    }
+
+    /// Whether weight decay is added to the gradient (L2) before the step; AdamW decouples it.
+    pub fn coupled_decay(&self) -> bool {
+        !matches!(self, Method::Rk4 | Method::AdamW)
     }
     /// The WGSL of this step rule.
     pub fn wgsl(&self) -> &'static str {
         match self {
             Method::Gd => include_str!("../shaders/step/gd.wgsl"),
             Method::Rk4 => include_str!("../shaders/step/rk4.wgsl"),
+            Method::Momentum | Method::Nesterov => include_str!("../shaders/step/momentum.wgsl"),
+            Method::Adam | Method::AdamW => include_str!("../shaders/step/adam.wgsl"),
         }
     }
     /// The WGSL of this step rule for the cooperative kernel (shaders/coop.wgsl).
@@ -40,8 +82,122 @@ impl Method {
         match self {
             Method::Gd => include_str!("../shaders/step/gd-coop.wgsl"),
             Method::Rk4 => include_str!("../shaders/step/rk4-coop.wgsl"),
+            Method::Momentum | Method::Nesterov => include_str!("../shaders/step/momentum-coop.wgsl"),
+            Method::Adam | Method::AdamW => include_str!("../shaders/step/adam-coop.wgsl"),
         }
     }
+}
+
+/// What an optimizer remembers between steps, per trajectory (zero at the start, never shared).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memory {
+    /// Nothing: gd and rk4.
+    None,
+    /// One velocity per component (momentum, Nesterov).
+    Velocity,
+    /// First and second moments per component, and β1^t, β2^t for the bias correction (Adam).
+    Moments,
+}
+
+impl Memory {
+    /// Values of memory a trajectory of `n` components carries.
+    pub fn len(&self, n: usize) -> usize {
+        match self {
+            Memory::None => 0,
+            Memory::Velocity => n,
+            Memory::Moments => 2 * n + 2,
+        }
+    }
+}
+
+/// A setting of the step rule that may differ from trajectory to trajectory: each can be a grid
+/// axis (`--x lr=0.01:1:256:log`), of a map, a sweep or a trace. Kernels receive them, in this
+/// order, after the trajectory's inputs (WGSL `H_*` in shaders/common.wgsl).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    Lr,
+    Dt,
+    Momentum,
+    Beta1,
+    Beta2,
+    Eps,
+    WeightDecay,
+    Temperature,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 8] =
+        [Setting::Lr, Setting::Dt, Setting::Momentum, Setting::Beta1, Setting::Beta2, Setting::Eps, Setting::WeightDecay, Setting::Temperature];
+
+    /// The name an axis or a flag gives it (`weight_decay` is `--weight-decay` as a flag).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Setting::Lr => "lr",
+            Setting::Dt => "dt",
+            Setting::Momentum => "momentum",
+            Setting::Beta1 => "beta1",
+            Setting::Beta2 => "beta2",
+            Setting::Eps => "eps",
+            Setting::WeightDecay => "weight_decay",
+            Setting::Temperature => "temperature",
+        }
+    }
+
+    /// The setting called `name` (`weight-decay` too).
+    pub fn named(name: &str) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|s| s.name() == name || s.name().replace('_', "-") == name)
+    }
+
+    /// Its place in the settings vector.
+    pub fn index(&self) -> usize {
+        *self as usize
+    }
+
+    /// Whether `method` uses it (an axis over a setting the method ignores is refused).
+    pub fn used_by(&self, method: Method) -> bool {
+        match self {
+            Setting::Lr => method.uses_lr(),
+            Setting::Dt => method == Method::Rk4,
+            Setting::Momentum => method.memory() == Memory::Velocity,
+            Setting::Beta1 | Setting::Beta2 | Setting::Eps => method.memory() == Memory::Moments,
+            Setting::WeightDecay => method.uses_lr(),
+            Setting::Temperature => method == Method::Gd,
+        }
+    }
+
+    /// Checks one value of the setting: the rule of [`Dynamics::validate`].
+    pub fn check(&self, v: f64) -> Result<()> {
+        let ok = v.is_finite()
+            && match self {
+                Setting::Lr | Setting::Dt | Setting::Eps => v > 0.0,
+                Setting::Momentum | Setting::Beta1 | Setting::Beta2 => (0.0..1.0).contains(&v),
+                Setting::WeightDecay | Setting::Temperature => v >= 0.0,
+            };
+        if ok {
+            return Ok(());
+        }
+        let need = match self {
+            Setting::Lr | Setting::Dt | Setting::Eps => "a positive number",
+            Setting::Momentum | Setting::Beta1 | Setting::Beta2 => "in [0, 1)",
+            Setting::WeightDecay | Setting::Temperature => "a number >= 0",
+        };
+        Err(Error::input(format!("--{} must be {need}, got {v}", self.name().replace('_', "-"))))
+    }
+}
+
+/// The step rule's settings of one trajectory (or, for a SIMD pack, of each lane), in the
+/// engine's precision: what [`crate::engine::cpu::Stepper::advance`] steps with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hyper<T> {
+    /// lr for the optimizers, dt for rk4.
+    pub step: T,
+    pub momentum: T,
+    pub beta1: T,
+    pub beta2: T,
+    pub eps: T,
+    pub weight_decay: T,
+    /// sqrt(2·lr·T) of Langevin dynamics; 0 without noise.
+    pub noise: T,
 }
 
 /// The float type trajectories are integrated in.
@@ -61,7 +217,7 @@ pub enum Precision {
 #[serde(deny_unknown_fields, default)]
 pub struct Dynamics {
     pub method: Method,
-    /// Learning rate of gradient descent.
+    /// Learning rate of gradient descent and the optimizers.
     pub lr: f64,
     /// Time step of RK4.
     pub dt: f64,
@@ -79,21 +235,111 @@ pub struct Dynamics {
     pub escape: f64,
     /// f32 (both engines) or f64 (the CPU engine).
     pub precision: Precision,
+    /// μ of momentum and Nesterov.
+    pub momentum: f64,
+    /// Adam's decay rates of the first and second moments, and ε.
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Weight decay: added to the gradient as weight_decay·x (gd, momentum, Nesterov, Adam), or
+    /// decoupled (AdamW). `None`: PyTorch's default, 0 (AdamW: 0.01).
+    pub weight_decay: Option<f64>,
 }
 
 impl Default for Dynamics {
     fn default() -> Self {
-        Dynamics { method: Method::Gd, lr: 0.01, dt: 0.01, steps: 20_000, tol: 1e-5, bound: 1e6, temperature: 0.0, escape: 0.0, precision: Precision::F32 }
+        Dynamics {
+            method: Method::Gd,
+            lr: 0.01,
+            dt: 0.01,
+            steps: 20_000,
+            tol: 1e-5,
+            bound: 1e6,
+            temperature: 0.0,
+            escape: 0.0,
+            precision: Precision::F32,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: None,
+        }
     }
 }
 
 impl Dynamics {
     /// The step size the chosen method uses (lr or dt).
     pub fn step_size(&self) -> f64 {
-        match self.method {
-            Method::Gd => self.lr,
-            Method::Rk4 => self.dt,
+        if self.method.uses_lr() {
+            self.lr
+        } else {
+            self.dt
         }
+    }
+
+    /// The weight decay in effect: the one set, or the method's default (AdamW 0.01, else 0).
+    pub fn weight_decay(&self) -> f64 {
+        self.weight_decay.unwrap_or(if self.method == Method::AdamW { 0.01 } else { 0.0 })
+    }
+
+    /// The value of `setting`.
+    pub fn setting(&self, setting: Setting) -> f64 {
+        match setting {
+            Setting::Lr => self.lr,
+            Setting::Dt => self.dt,
+            Setting::Momentum => self.momentum,
+            Setting::Beta1 => self.beta1,
+            Setting::Beta2 => self.beta2,
+            Setting::Eps => self.eps,
+            Setting::WeightDecay => self.weight_decay(),
+            Setting::Temperature => self.temperature,
+        }
+    }
+
+    /// Sets `setting` to `v` (a sweep's or a trace's point).
+    pub fn set(&mut self, setting: Setting, v: f64) {
+        match setting {
+            Setting::Lr => self.lr = v,
+            Setting::Dt => self.dt = v,
+            Setting::Momentum => self.momentum = v,
+            Setting::Beta1 => self.beta1 = v,
+            Setting::Beta2 => self.beta2 = v,
+            Setting::Eps => self.eps = v,
+            Setting::WeightDecay => self.weight_decay = Some(v),
+            Setting::Temperature => self.temperature = v,
+        }
+    }
+
+    /// Every setting's value, in [`Setting::ALL`]'s order: what the engines receive per
+    /// trajectory, axes written over it.
+    pub fn settings(&self) -> Vec<f64> {
+        Setting::ALL.iter().map(|&s| self.setting(s)).collect()
+    }
+
+    /// The step rule's settings from a trajectory's settings vector (see [`Dynamics::settings`]),
+    /// in `T`. `noise`: sqrt(2·step·T) when known on the host (no axis sets the step or the
+    /// temperature), else `None` and it is computed here in `T`, as the kernels do.
+    pub fn hyper<T: crate::lanes::Lane>(&self, settings: &[T], noise: Option<f64>) -> Hyper<T> {
+        let step = if self.method.uses_lr() { settings[Setting::Lr.index()] } else { settings[Setting::Dt.index()] };
+        let noise = match noise {
+            Some(v) => T::of(v),
+            None => crate::lanes::sqrt(T::of(2.0) * step * settings[Setting::Temperature.index()]),
+        };
+        Hyper {
+            step,
+            momentum: settings[Setting::Momentum.index()],
+            beta1: settings[Setting::Beta1.index()],
+            beta2: settings[Setting::Beta2.index()],
+            eps: settings[Setting::Eps.index()],
+            weight_decay: settings[Setting::WeightDecay.index()],
+            noise,
+        }
+    }
+
+    /// The step rule's settings of a run whose axes set none of them.
+    pub fn base_hyper<T: crate::lanes::Lane>(&self) -> Hyper<T> {
+        let settings: Vec<T> = self.settings().iter().map(|&v| T::of(v)).collect();
+        self.hyper(&settings, Some(self.noise_scale()))
     }
 
     /// The standard deviation of each step's noise, sqrt(2·lr·T) (0 without noise).
@@ -119,9 +365,16 @@ impl Dynamics {
                 Err(Error::input(format!("{name} must be a positive number, got {v}")))
             }
         };
-        match self.method {
-            Method::Gd => positive("--lr", self.lr)?,
-            Method::Rk4 => positive("--dt", self.dt)?,
+        if self.method.uses_lr() {
+            positive("--lr", self.lr)?;
+        } else {
+            positive("--dt", self.dt)?;
+        }
+        for s in [Setting::Momentum, Setting::Beta1, Setting::Beta2, Setting::Eps, Setting::WeightDecay] {
+            s.check(self.setting(s))?;
+        }
+        if self.weight_decay.is_some_and(|w| w != 0.0) && !self.method.uses_lr() {
+            return Err(Error::input("--weight-decay: rk4 integrates the flow as it is; weight decay is for the optimizers (gd, momentum, nesterov, adam, adamw)"));
         }
         positive("--bound", self.bound)?;
         if !(self.tol.is_finite() && self.tol >= 0.0) {
@@ -131,7 +384,7 @@ impl Dynamics {
             return Err(Error::input(format!("--temperature must be >= 0, got {}", self.temperature)));
         }
         if self.temperature > 0.0 && self.method != Method::Gd {
-            return Err(Error::input("--temperature: Langevin noise is added to gradient descent steps; use --dynamics gd"));
+            return Err(Error::input("--temperature: Langevin noise is added to gradient descent steps (its stationary law is exp(-loss/T) only there); use --dynamics gd"));
         }
         if !(self.escape.is_finite() && self.escape >= 0.0) {
             return Err(Error::input(format!("--escape must be a distance >= 0, got {}", self.escape)));

@@ -5,7 +5,7 @@
 //! base inputs with `inputs[x.target] = x.values[ix]` and `inputs[y.target] = y.values[iy]`.
 //! Both engines receive the axis values rounded once to f32, so they start from identical bits.
 
-use crate::dynamics::Dynamics;
+use crate::dynamics::{Dynamics, Setting};
 use crate::engine::shader::Shape;
 use crate::scenario::{Axis, ClassifyOptions, EngineChoice, NetworkOptions, ParamValue, Scenario, SystemChoice};
 use crate::system::{CustomSystem, ParamDefault, System};
@@ -28,9 +28,10 @@ pub struct Slot {
 /// An axis resolved to the input it sets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GridAxis {
-    /// As the user wrote it (`gamma`, `a[1]`, `m`).
+    /// As the user wrote it (`gamma`, `a[1]`, `m`, `lr`).
     pub name: String,
-    /// Index into the flat inputs.
+    /// Index into the flat inputs, or past them into the step rule's settings (`inputs.len() +`
+    /// [`Setting::index`]): the order in which the kernels receive them.
     pub target: usize,
     pub values: Vec<f64>,
     pub log: bool,
@@ -51,6 +52,8 @@ pub struct Plan {
     pub x: GridAxis,
     pub y: Option<GridAxis>,
     pub dynamics: Dynamics,
+    /// The step rule's settings ([`Dynamics::settings`]); an axis may set one per trajectory.
+    pub settings: Vec<f64>,
     pub classify: ClassifyOptions,
     pub engine: EngineChoice,
     /// Random initialisations per grid point (1 unless the system starts at random).
@@ -189,8 +192,8 @@ impl Plan {
         }
 
         check_grid_size(scenario, spec.observables.len())?;
-        let x = resolve_axis(&system, &slots, &scenario.x)?;
-        let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a)).transpose()?;
+        let x = resolve_axis(&system, &slots, &scenario.x, &scenario.dynamics, inputs.len())?;
+        let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a, &scenario.dynamics, inputs.len())).transpose()?;
         if let Some(y) = &y {
             if y.target == x.target {
                 return Err(Error::input(format!("the x and y axes both set '{}'", x.name)));
@@ -210,6 +213,7 @@ impl Plan {
             x,
             y,
             dynamics: scenario.dynamics.clone(),
+            settings: scenario.dynamics.settings(),
             classify: scenario.classify.clone(),
             engine: scenario.engine,
             samples: scenario.samples as usize,
@@ -227,7 +231,7 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks the parameters at the four corners of the grid (axes are monotone).
+    /// Checks the parameters and settings at the four corners of the grid (axes are monotone).
     fn validate_params(&self) -> Result<()> {
         let ends = |a: Option<&GridAxis>| match a {
             Some(a) => vec![Some((a.target, a.values[0])), Some((a.target, *a.values.last().unwrap()))],
@@ -236,13 +240,63 @@ impl Plan {
         for xe in ends(Some(&self.x)) {
             for ye in ends(self.y.as_ref()) {
                 let mut p = self.inputs.clone();
+                p.extend(&self.settings);
                 for (t, v) in [xe, ye].into_iter().flatten() {
                     p[t] = v;
                 }
                 self.system.validate(&p[..self.n_params])?;
+                for (k, s) in Setting::ALL.iter().enumerate() {
+                    s.check(p[self.inputs.len() + k])?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// The axis (x or y) that sets `setting`, if one does.
+    pub fn axis_of(&self, setting: Setting) -> Option<&GridAxis> {
+        let target = self.inputs.len() + setting.index();
+        [Some(&self.x), self.y.as_ref()].into_iter().flatten().find(|a| a.target == target)
+    }
+
+    /// Whether `axis` can move the fixed points: a parameter, or the weight decay (lr, momentum,
+    /// β, ε, dt and the temperature change how a fixed point is approached, not where it is).
+    pub fn moves_fixed_points(&self, axis: &GridAxis) -> bool {
+        !axis.is_state && (axis.target < self.inputs.len() || axis.target == self.inputs.len() + Setting::WeightDecay.index())
+    }
+
+    /// Whether an axis sets `setting`.
+    pub fn varies(&self, setting: Setting) -> bool {
+        self.axis_of(setting).is_some()
+    }
+
+    /// Whether an axis sets any of the step rule's settings (then each trajectory has its own).
+    pub fn varies_settings(&self) -> bool {
+        [Some(&self.x), self.y.as_ref()].into_iter().flatten().any(|a| a.target >= self.inputs.len())
+    }
+
+    /// The Langevin noise scale sqrt(2·step·T), computed once in f64 on the host, when no axis
+    /// sets the step or the temperature; `None`: each trajectory computes its own in the
+    /// engine's precision (both engines alike).
+    pub fn host_noise(&self) -> Option<f64> {
+        let step = if self.dynamics.method.uses_lr() { Setting::Lr } else { Setting::Dt };
+        (!self.varies(step) && !self.varies(Setting::Temperature)).then(|| self.dynamics.noise_scale())
+    }
+
+    /// The step rule's settings of trajectory `index` (axes applied), in [`Setting::ALL`]'s order.
+    pub fn settings_at(&self, index: usize) -> Vec<f64> {
+        self.with_axes(index).split_off(self.inputs.len())
+    }
+
+    /// The dynamics of trajectory `index`: the plan's with the settings its axes give it.
+    pub fn dynamics_at(&self, index: usize) -> Dynamics {
+        let mut d = self.dynamics.clone();
+        for (s, v) in Setting::ALL.iter().zip(self.settings_at(index)) {
+            if self.varies(*s) {
+                d.set(*s, v);
+            }
+        }
+        d
     }
 
     fn check_samples(&self) -> Result<()> {
@@ -250,7 +304,7 @@ impl Plan {
             return Err(Error::input("--samples must be at least 1"));
         }
         let spec = self.system.spec();
-        if self.samples > 1 && !spec.random_init && self.dynamics.temperature == 0.0 {
+        if self.samples > 1 && !spec.random_init && self.dynamics.temperature == 0.0 && !self.varies(Setting::Temperature) {
             return Err(Error::input(format!(
                 "--samples {}: {} starts from given values and runs without noise, so every sample would be the same; samples are for systems with a random initialisation (deep-linear, mlp) or runs with --temperature",
                 self.samples, spec.name
@@ -345,17 +399,28 @@ impl Plan {
         self.system.spec().observables.len()
     }
 
-    /// The flat parameters with the x axis (a parameter) set to `value`: a sweep's parameter point.
+    /// The flat parameters with the x axis (a parameter) set to `value`: a sweep's parameter
+    /// point (an axis over a start value or a setting leaves them as they are).
     pub fn params_at_x(&self, value: f64) -> Vec<f64> {
         let mut p = self.inputs[..self.n_params].to_vec();
-        p[self.x.target] = value;
+        if self.x.target < self.n_params {
+            p[self.x.target] = value;
+        }
         p
     }
 
     /// The f64 inputs of trajectory `index` (parameters then start).
     pub fn inputs_at(&self, index: usize) -> Vec<f64> {
+        let mut p = self.with_axes(index);
+        p.truncate(self.inputs.len());
+        p
+    }
+
+    /// The inputs and then the settings of trajectory `index`, its axes' values written over them.
+    fn with_axes(&self, index: usize) -> Vec<f64> {
         let g = self.point_of(index);
         let mut p = self.inputs.clone();
+        p.extend(&self.settings);
         p[self.x.target] = self.x.values[g % self.nx()];
         if let Some(y) = &self.y {
             p[y.target] = y.values[g / self.nx()];
@@ -477,8 +542,27 @@ fn check_grid_size(scenario: &Scenario, n_obs: usize) -> Result<()> {
     Ok(())
 }
 
-fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis) -> Result<GridAxis> {
+fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis, dynamics: &Dynamics, n_inputs: usize) -> Result<GridAxis> {
     let spec = system.spec();
+    // A setting of the step rule, unless the system has a parameter or state of that name.
+    if let Some(setting) = Setting::named(&axis.name).filter(|_| !slots.iter().any(|s| s.name == axis.name)) {
+        if !setting.used_by(dynamics.method) {
+            return Err(Error::input(format!(
+                "axis '{}': --dynamics {} does not use {}",
+                axis.name,
+                dynamics.method.as_str(),
+                setting.name()
+            )));
+        }
+        let values = axis.values();
+        for &v in &values {
+            setting.check(v).map_err(|e| Error::input(format!("axis '{}': {e}", axis.name)))?;
+        }
+        if let Some(bad) = values.iter().find(|v| (**v as f32) == 0.0 && **v != 0.0 || (**v as f32).is_infinite()) {
+            return Err(Error::input(format!("axis '{}': value {bad} is out of f32's range", axis.name)));
+        }
+        return Ok(GridAxis { name: setting.name().to_string(), target: n_inputs + setting.index(), values, log: axis.log, is_state: false });
+    }
     let (base, index) = match axis.name.split_once('[') {
         Some((b, rest)) => {
             let i: usize = rest
@@ -490,11 +574,12 @@ fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis) -> Result<GridAxis
         None => (axis.name.as_str(), None),
     };
     let slot = slots.iter().find(|s| s.name == base).ok_or_else(|| {
-        let names: Vec<_> = slots.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<_> = slots.iter().map(|s| s.name.as_str()).chain(Setting::ALL.iter().filter(|s| s.used_by(dynamics.method)).map(|s| s.name())).collect();
         Error::input(format!(
-            "axis '{}': {} has no parameter or state variable '{base}' (known: {})",
+            "axis '{}': {} has no parameter, state variable or setting of --dynamics {} called '{base}' (known: {})",
             axis.name,
             spec.name,
+            dynamics.method.as_str(),
             names.join(", ")
         ))
     })?;

@@ -70,8 +70,11 @@ pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {
 
 /// The parameters and sample of trajectory `i`, as `name=value` words.
 fn label_of(plan: &Plan, i: usize) -> String {
-    let inputs = plan.inputs_at(i);
-    let mut words: Vec<String> = [Some(&plan.x), plan.y.as_ref()].into_iter().flatten().map(|a| format!("{}={}", a.name, fmt_value(inputs[a.target]))).collect();
+    let g = plan.point_of(i);
+    let mut words = vec![format!("{}={}", plan.x.name, fmt_value(plan.x.values[g % plan.nx()]))];
+    if let Some(y) = &plan.y {
+        words.push(format!("{}={}", y.name, fmt_value(y.values[g / plan.nx()])));
+    }
     if plan.samples > 1 {
         words.push(format!("sample {}", i % plan.samples));
     }
@@ -89,8 +92,9 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
     let inputs: Vec<f32> = plan.inputs_at(i).iter().map(|&v| v as f32).collect();
     let p = &inputs[..plan.n_params];
     let mut x = plan.start_f32(i);
-    let stepper = Stepper::<f32>::of_plan(plan);
+    let stepper = Stepper::<f32>::at(plan, i);
     let mut s = Scratch::new(x.len());
+    stepper.begin(x.len(), &mut s);
     let mut obs = vec![0.0f32; plan.n_obs()];
     let mut t = Traced { index: i, label: label_of(plan, i), status: Status::Undecided, steps: Vec::new(), values: Vec::new() };
     let mut keep = |t: &mut Traced, n: u32, x: &[f32], v: &[f32]| {
@@ -108,8 +112,13 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
         return t;
     }
     loop {
-        m.field(p, &x, &mut s.v);
-        let converged = !stepper.noisy() && crate::dynamics::norm(&s.v) < stepper.tol;
+        stepper.field(m, p, &x, &mut s.v);
+        let mut converged = !stepper.noisy() && crate::dynamics::norm(&s.v) < stepper.tol;
+        if stepper.has_memory() {
+            // The optimizer's step first: a point passed at speed has not converged.
+            stepper.delta(&x, &mut s);
+            converged = converged && crate::dynamics::norm(&s.d) < stepper.tol;
+        }
         if n % every == 0 || converged || n == stepper.max_steps {
             let v = s.v.clone();
             keep(&mut t, n, &x, &v);
@@ -121,7 +130,11 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
         if n == stepper.max_steps {
             return t;
         }
-        stepper.advance(m, p, &mut x, &mut s);
+        if stepper.has_memory() {
+            Stepper::take_delta(&mut x, &s.d);
+        } else {
+            stepper.advance(m, p, &mut x, &mut s);
+        }
         if stepper.noisy() {
             stepper.add_noise(&mut x, i as u32, n);
         }
@@ -129,7 +142,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
         let st = stepper.status_after_step(&x, &start);
         if st != Status::Running {
             // Record where it left, with the field there if it is finite.
-            m.field(p, &x, &mut s.v);
+            stepper.field(m, p, &x, &mut s.v);
             let v = s.v.clone();
             keep(&mut t, n, &x, &v);
             t.status = st;

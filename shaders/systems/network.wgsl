@@ -49,7 +49,7 @@ fn net_regulariser_slope(r2: f32, p: f32) -> f32 {
 
 // Weight k of this trajectory's stored state.
 fn net_w(k: u32) -> f32 {
-    return state[TRAJECTORY * STATE_DIM + k];
+    return state[TRAJECTORY * STATE_STRIDE + k];
 }
 
 // b = s |U| / d0, s the sign of U's first entry.

@@ -37,9 +37,11 @@ pub fn labeller(plan: &Plan) -> Labeller {
     Labeller::new(layout(plan), features(plan), plan.n_state(), plan.n_obs(), plan.classify.clone())
 }
 
-/// How `plan`'s trajectories map to parameter points.
+/// How `plan`'s trajectories map to parameter points: an axis over a start value, or over a
+/// setting of the step rule that leaves the fixed points where they are (all but weight
+/// decay), does not change the point.
 pub fn layout(plan: &Plan) -> Layout {
-    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param: !plan.x.is_state, y_param: plan.y.as_ref().is_some_and(|y| !y.is_state) }
+    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param: plan.moves_fixed_points(&plan.x), y_param: plan.y.as_ref().is_some_and(|y| plan.moves_fixed_points(y)) }
 }
 
 /// The observables that locate a fixed point: the system's invariant features, or the state.

@@ -132,7 +132,7 @@ fn continue_from(plan: &Plan, index: usize, x: &[f64], n_obs: usize) -> Option<C
             let inputs = plan.inputs_at(index);
             let p = &inputs[..plan.n_params];
             let start: Vec<f64> = plan.start_f32(index).iter().map(|&v| v as f64).collect();
-            let stepper = crate::engine::cpu::Stepper::<f64>::new(&plan.dynamics.deterministic());
+            let stepper = crate::engine::cpu::Stepper::<f64>::deterministic_at(plan, index);
             let mut scratch = crate::engine::cpu::Scratch::new(end.len());
             let mut x = end.to_vec();
             let mut steps = 0u32;

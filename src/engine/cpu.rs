@@ -8,7 +8,8 @@
 
 use super::simd::{self, Isa};
 use super::{Engine, EngineInfo, Outcomes, Progress, Status};
-use crate::dynamics::{axpy, norm, Dynamics, LossRecord, Method, Precision, RECORD_CAP};
+use super::optimizer;
+use crate::dynamics::{axpy, norm, Dynamics, Hyper, LossRecord, Memory, Method, Precision, RECORD_CAP};
 use crate::plan::Plan;
 use crate::lanes::Lane;
 use crate::real::Real;
@@ -118,6 +119,7 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
     let ys: Vec<T> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect());
     let y_target = plan.y.as_ref().map(|y| y.target);
     let stepper = Stepper::<T>::of_plan(plan);
+    let varied = plan.varies_settings();
     let done = AtomicU64::new(0);
     let total = plan.range().len() as u64;
     let nx = plan.nx();
@@ -128,7 +130,11 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
         .zip(out.observables.par_chunks_mut(CHUNK * n_obs))
         .enumerate()
         .for_each(|(c, ((status, steps), obs))| {
+            // The inputs, then the step rule's settings (an axis may set either).
             let mut inputs = base.clone();
+            let n_inputs = plan.inputs.len();
+            inputs.extend(plan.settings.iter().map(|&v| T::of(v)));
+            let mut stepper = stepper.clone();
             let mut scratch = Scratch::new(n_state);
             let mut obs_t = vec![T::zero(); n_obs];
             for j in 0..status.len() {
@@ -138,9 +144,12 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
                 if let Some(t) = y_target {
                     inputs[t] = ys[g / nx];
                 }
-                let (p, start) = inputs.split_at(n_params);
+                if varied {
+                    stepper.hyper = plan.dynamics.hyper(&inputs[n_inputs..], plan.host_noise());
+                }
+                let (p, start) = inputs[..n_inputs].split_at(n_params);
                 let mut x = start.to_vec();
-                plan.add_init_noise(&inputs, i, &mut x);
+                plan.add_init_noise(&inputs[..n_inputs], i, &mut x);
                 let (s, n) = if recorded {
                     let mut record = LossRecord::start(T::zero());
                     let ended = stepper.integrate_trajectory(model, p, &mut x, &mut scratch, Some(&mut record), i as u32);
@@ -169,12 +178,18 @@ pub struct Scratch<T> {
     pub v: Vec<T>,
     k: [Vec<T>; 4],
     tmp: Vec<T>,
+    /// The optimizer's memory ([`Memory::len`] values; see [`optimizer`]), set to its start by
+    /// [`Stepper::begin`].
+    pub mem: Vec<T>,
+    /// The displacement of an optimizer's step, computed before it is taken (the stop rule
+    /// looks at it).
+    pub d: Vec<T>,
 }
 
 impl<T: Lane> Scratch<T> {
     pub fn new(n: usize) -> Self {
         let z = || vec![T::zero(); n];
-        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z() }
+        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z(), mem: Vec::new(), d: z() }
     }
 }
 
@@ -182,41 +197,119 @@ impl<T: Lane> Scratch<T> {
 #[derive(Clone, Debug)]
 pub struct Stepper<T> {
     pub method: Method,
-    pub step: T,
+    /// The step rule's settings (lr or dt, momentum, …, the noise); for a pack, each lane's.
+    pub hyper: Hyper<T>,
     pub tol: T,
     pub bound: T,
     pub max_steps: u32,
-    /// sqrt(2·lr·T) of Langevin dynamics; 0 without noise.
-    pub noise: T,
     /// The squared escape radius; 0: no escape test.
     pub escape2: T,
     /// The seed of the noise (the run's seed).
     pub seed: u64,
+    /// Weight decay is added to the field (coupled decay that is not zero, or set by an axis).
+    pub decay: bool,
 }
 
 impl<T: Lane> Stepper<T> {
     pub fn new(d: &Dynamics) -> Self {
         Stepper {
             method: d.method,
-            step: T::of(d.step_size()),
+            hyper: d.base_hyper(),
             tol: T::of(d.tol),
             bound: T::of(d.bound),
             max_steps: d.steps,
-            noise: T::of(d.noise_scale()),
             escape2: T::of(d.escape * d.escape),
             seed: 0,
+            decay: d.method.coupled_decay() && d.weight_decay() != 0.0,
         }
     }
 
-    /// The stepper of `plan`: its dynamics and its seed.
+    /// The stepper of `plan`: its dynamics and its seed (the settings of its first trajectory
+    /// where an axis sets them: see [`Stepper::at`]).
     pub fn of_plan(plan: &Plan) -> Self {
-        Stepper { seed: plan.seed, ..Stepper::new(&plan.dynamics) }
+        let mut s = Stepper { seed: plan.seed, ..Stepper::new(&plan.dynamics) };
+        s.decay |= plan.dynamics.method.coupled_decay() && plan.varies(crate::dynamics::Setting::WeightDecay);
+        s
+    }
+
+    /// The stepper of trajectory `index` of `plan`: the settings an axis gives it.
+    pub fn at(plan: &Plan, index: usize) -> Self {
+        let mut s = Stepper::of_plan(plan);
+        if plan.varies_settings() {
+            let settings: Vec<T> = plan.settings_at(index).iter().map(|&v| T::of(v)).collect();
+            s.hyper = plan.dynamics.hyper(&settings, plan.host_noise());
+        }
+        s
+    }
+
+    /// [`Stepper::at`] without noise or escape test: what locating a fixed point needs.
+    pub fn deterministic_at(plan: &Plan, index: usize) -> Self {
+        let s = Stepper::at(plan, index);
+        Stepper { hyper: Hyper { noise: T::zero(), ..s.hyper }, escape2: T::zero(), ..s }
+    }
+
+    /// The field at `x` into `v`, weight decay added for the coupled methods: what the stop
+    /// rule measures and the step follows.
+    #[inline(always)]
+    pub fn field<M: Model>(&self, m: &M, p: &[T], x: &[T], v: &mut [T]) {
+        m.field(p, x, v);
+        self.add_decay(x, v);
+    }
+
+    /// [`Stepper::field`] that also returns the loss (of the model, without the decay).
+    #[inline(always)]
+    pub fn field_and_loss<M: Model>(&self, m: &M, p: &[T], x: &[T], v: &mut [T]) -> T {
+        let loss = m.field_and_loss(p, x, v);
+        self.add_decay(x, v);
+        loss
+    }
+
+    /// v ← v − weight_decay·x for the coupled methods (gradient g + weight_decay·x).
+    #[inline(always)]
+    pub fn add_decay(&self, x: &[T], v: &mut [T]) {
+        if self.decay {
+            let w = self.hyper.weight_decay;
+            for (vi, &xi) in v.iter_mut().zip(x) {
+                *vi = *vi - w * xi;
+            }
+        }
+    }
+
+    /// Puts a trajectory's optimizer memory in `s` at its start (nothing for gd and rk4).
+    #[inline(always)]
+    pub fn begin(&self, n: usize, s: &mut Scratch<T>) {
+        let len = self.method.memory().len(n);
+        if len > 0 {
+            s.mem.resize(len, T::zero());
+            optimizer::reset(self.method, &mut s.mem);
+        }
+    }
+
+    /// Whether the method carries memory, so that its step is computed before the stop test.
+    #[inline(always)]
+    pub fn has_memory(&self) -> bool {
+        self.method.memory() != Memory::None
+    }
+
+    /// The displacement of the optimizer's step from `x`, given `v = field(x)`, into `s.d`
+    /// (memory updated): [`optimizer::delta`].
+    #[inline(always)]
+    pub fn delta(&self, x: &[T], s: &mut Scratch<T>) {
+        optimizer::delta(self.method, &self.hyper, x, &s.v, &mut s.mem, &mut s.d);
+    }
+
+    /// x ← x + d: the optimizer's step once [`Stepper::delta`] computed it.
+    #[inline(always)]
+    pub fn take_delta(x: &mut [T], d: &[T]) {
+        for (xi, &di) in x.iter_mut().zip(d) {
+            *xi = *xi + di;
+        }
     }
 
     /// The gradient-descent step x ← x + lr·v (gd.wgsl), `v` the field at `x`.
     #[inline(always)]
     pub fn euler(&self, x: &mut [T], v: &[T]) {
-        let h = self.step;
+        let h = self.hyper.step;
         for (xi, &vi) in x.iter_mut().zip(v) {
             *xi = *xi + h * vi;
         }
@@ -225,9 +318,13 @@ impl<T: Lane> Stepper<T> {
     /// One step from `x` given `v = field(x)` (WGSL `advance`); for a pack, of every lane.
     #[inline(always)]
     pub fn advance<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>) {
-        let h = self.step;
+        let h = self.hyper.step;
         match self.method {
             Method::Gd => self.euler(x, &s.v),
+            Method::Momentum | Method::Nesterov | Method::Adam | Method::AdamW => {
+                self.delta(x, s);
+                Self::take_delta(x, &s.d);
+            }
             Method::Rk4 => {
                 let half = T::of(0.5) * h;
                 let [k1, k2, k3, k4] = &mut s.k;
@@ -291,9 +388,10 @@ impl<T: Real> Stepper<T> {
         }
     }
 
-    /// Whether this stepper adds noise (then nothing converges).
+    /// Whether this stepper adds noise (then nothing converges). A pack is noisy when any lane
+    /// is (its lanes without noise add zero).
     pub fn noisy(&self) -> bool {
-        self.noise > T::zero()
+        self.hyper.noise > T::zero()
     }
 
     /// The start to keep for the escape test (empty without one).
@@ -307,11 +405,16 @@ impl<T: Real> Stepper<T> {
 
     /// Adds step `n`'s Langevin noise of trajectory `index` to `x` (WGSL `add_noise`).
     pub fn add_noise(&self, x: &mut [T], index: u32, n: u32) {
+        self.add_noise_with(self.hyper.noise, x, index, n)
+    }
+
+    /// [`Stepper::add_noise`] with the noise scale `noise` (a lane's, in a pack).
+    pub fn add_noise_with(&self, noise: T, x: &mut [T], index: u32, n: u32) {
         for j in (0..x.len()).step_by(2) {
             let z = crate::dynamics::langevin_pair(self.seed, index, n, j as u32);
-            x[j] = x[j] + self.noise * T::of(z[0] as f64);
+            x[j] = x[j] + noise * T::of(z[0] as f64);
             if j + 1 < x.len() {
-                x[j + 1] = x[j + 1] + self.noise * T::of(z[1] as f64);
+                x[j + 1] = x[j + 1] + noise * T::of(z[1] as f64);
             }
         }
     }
@@ -331,6 +434,7 @@ impl<T: Real> Stepper<T> {
         let noisy = self.noisy();
         let start = self.escape_start(x);
         let first = self.escape_status(x);
+        self.begin(x.len(), s);
         if first != Status::Running {
             if let Some(r) = record {
                 *r = LossRecord::start(m.field_and_loss(p, x, &mut s.v));
@@ -341,7 +445,7 @@ impl<T: Real> Stepper<T> {
         let mapped = self.maps::<M>(record.is_some());
         let mut k = [T::zero(); GD_MAP_COEFFICIENTS];
         if mapped {
-            m.gd_map_coefficients(p, self.step, self.bound, &mut k);
+            m.gd_map_coefficients(p, self.hyper.step, self.bound, &mut k);
         }
         let mut n = 0u32;
         while n < t_max {
@@ -374,18 +478,23 @@ impl<T: Real> Stepper<T> {
         let t_max = self.max_steps;
         let loss = match record.as_deref_mut() {
             Some(r) => {
-                let loss = m.field_and_loss(p, x, &mut s.v);
+                let loss = self.field_and_loss(m, p, x, &mut s.v);
                 if n == 0 {
                     *r = LossRecord::start(loss);
                 }
                 Some(loss)
             }
             None => {
-                m.field(p, x, &mut s.v);
+                self.field(m, p, x, &mut s.v);
                 None
             }
         };
-        let converged = !self.noisy() && norm(&s.v) < self.tol;
+        let mut converged = !self.noisy() && norm(&s.v) < self.tol;
+        if self.has_memory() {
+            // The step is computed first: a point passed at speed has not converged.
+            self.delta(x, s);
+            converged = converged && norm(&s.d) < self.tol;
+        }
         if let (Some(r), Some(loss)) = (record, loss) {
             // A converged run keeps its last ratio for the steps it no longer takes.
             let count = if converged { t_max - n } else { 1 };
@@ -394,14 +503,18 @@ impl<T: Real> Stepper<T> {
         if converged {
             return true;
         }
-        self.advance(m, p, x, s);
+        if self.has_memory() {
+            Self::take_delta(x, &s.d);
+        } else {
+            self.advance(m, p, x, s);
+        }
         false
     }
 
     /// Whether runs of `M` step by its gradient-descent map ([`Model::gd_map`]): fixed-step
     /// gradient descent (no tolerance to test the field against) without a loss record.
     pub fn maps<M: Model>(&self, recorded: bool) -> bool {
-        M::GD_MAP && self.method == Method::Gd && !recorded && !(self.tol > T::zero())
+        M::GD_MAP && self.method == Method::Gd && !self.decay && !recorded && !(self.tol > T::zero())
     }
 }
 
@@ -415,7 +528,7 @@ pub fn end_state_f64(plan: &Plan, index: usize) -> Result<(Status, Vec<f64>)> {
             let inputs = self.0.inputs_at(self.1);
             let p = &inputs[..self.0.n_params];
             let mut x: Vec<f64> = self.0.start_f32(self.1).iter().map(|&v| v as f64).collect();
-            let stepper = Stepper::<f64>::new(&self.0.dynamics.deterministic());
+            let stepper = Stepper::<f64>::deterministic_at(self.0, self.1);
             let mut s = Scratch::new(x.len());
             let (st, _) = stepper.integrate(m, p, &mut x, &mut s);
             (st, x)

@@ -212,7 +212,7 @@ impl GpuEngine {
     /// Most trajectories per tile under the adapter's binding and workgroup limits.
     fn max_tile(&self, plan: &Plan) -> usize {
         let limits = self.device.limits();
-        let widest = (real_bytes(plan) * plan.n_state()).max(4 * plan.n_obs()).max(4) as u64;
+        let widest = (real_bytes(plan) * state_stride(plan)).max(4 * plan.n_obs()).max(4) as u64;
         let by_binding = (limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / widest) as usize;
         let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
             * limits.max_compute_workgroups_per_dimension as usize
@@ -431,10 +431,15 @@ fn real_bytes(plan: &Plan) -> usize {
     }
 }
 
-/// The run's settings at the end of the kernel's table, in the order of the `S_*` constants of
-/// shaders/common.wgsl.
-fn settings(d: &crate::dynamics::Dynamics) -> [f64; 5] {
-    [d.step_size(), d.tol, d.bound, d.noise_scale(), d.escape * d.escape]
+/// The run's stop settings at the end of the kernel's table, in the order of the `S_*`
+/// constants of shaders/common.wgsl.
+fn settings(d: &crate::dynamics::Dynamics) -> [f64; 4] {
+    [d.tol, d.bound, d.noise_scale(), d.escape * d.escape]
+}
+
+/// Values per trajectory in the kernel's `state`: the state, then the optimizer's memory.
+fn state_stride(plan: &Plan) -> usize {
+    plan.n_state() + plan.dynamics.method.memory().len(plan.n_state())
 }
 
 /// Trajectories one workgroup integrates: WORKGROUP, or 1 in the cooperative kernel.
@@ -471,7 +476,7 @@ impl Engine for GpuEngine {
         // A shard computes its part only; outcome k is trajectory first + k.
         let first = plan.range().start;
         let n = plan.range().len();
-        let (n_state, n_obs) = (plan.n_state(), plan.n_obs());
+        let n_obs = plan.n_obs();
         let mut out = Outcomes::zeroed(n, n_obs);
         let tiles = plan.tiles(self.max_tile(plan));
         let tile_max = tiles.iter().map(|t| t.len()).max().unwrap_or(0);
@@ -480,13 +485,14 @@ impl Engine for GpuEngine {
         // Inputs, axis values and settings, rounded once to the kernel's precision (the CPU
         // engine rounds the same way).
         let mut table: Vec<f64> = plan.inputs.clone();
+        table.extend(&plan.settings);
         table.extend(&plan.x.values);
         match &plan.y {
             Some(y) => table.extend(&y.values),
             // cfg.ny is 1: one unused value keeps the settings where the kernel reads them.
             None => table.push(0.0),
         }
-        debug_assert_eq!(table.len(), plan.inputs.len() + plan.nx() + plan.ny());
+        debug_assert_eq!(table.len(), plan.inputs.len() + plan.settings.len() + plan.nx() + plan.ny());
         table.extend(settings(d));
         let table_bytes: Vec<u8> = if real_bytes(plan) == 8 {
             bytemuck::cast_slice(&table).to_vec()
@@ -513,7 +519,7 @@ impl Engine for GpuEngine {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let state_buf = storage("basinmap.state", tile_max * n_state * real_bytes(plan));
+        let state_buf = storage("basinmap.state", tile_max * state_stride(plan) * real_bytes(plan));
         let status_buf = storage("basinmap.status", tile_max * 4);
         let steps_buf = storage("basinmap.steps", tile_max * 4);
         let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);

@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod gpu;
 pub mod multi;
 pub mod shader;
+pub mod optimizer;
 pub mod simd;
 
 use crate::plan::Plan;

@@ -5,7 +5,7 @@
 //! errors in a user's own text where the fault lies there.
 
 use crate::diagnostic::Diagnostic;
-use crate::dynamics::Method;
+use crate::dynamics::{Method, Setting};
 use crate::plan::Plan;
 use crate::system::System;
 use crate::{Error, Result};
@@ -38,13 +38,19 @@ pub struct Shape {
     /// The kernel computes in f64 (`real` is f64; the adapter needs SHADER_F64).
     pub f64: bool,
     /// Fixed-step runs may step by the system's gradient-descent map (`sys_gd_map`), as the
-    /// CPU engine does ([`crate::engine::cpu::Stepper::maps`]): gd, no loss record, and a system
-    /// that has one. Whether a run is fixed-step (tol ≤ 0) is the kernel's test.
+    /// CPU engine does ([`crate::engine::cpu::Stepper::maps`]): gd, no loss record, no weight
+    /// decay, and a system that has one. Whether a run is fixed-step (tol ≤ 0) is the kernel's test.
     pub gd_map: bool,
+    /// Each trajectory computes its noise scale (an axis sets the step or the temperature).
+    pub noise_varies: bool,
+    /// Weight decay is added to the field (a coupled method whose decay is not 0 or is an axis).
+    pub decay: bool,
 }
 
 impl Shape {
     pub fn of(plan: &Plan) -> Shape {
+        let d = &plan.dynamics;
+        let decay = d.method.coupled_decay() && (d.weight_decay() != 0.0 || plan.varies(Setting::WeightDecay));
         Shape {
             system: plan.system.clone(),
             method: plan.dynamics.method,
@@ -57,7 +63,9 @@ impl Shape {
             init_blocks: plan.init_blocks().to_vec(),
             shared_init: plan.shared_init,
             f64: plan.dynamics.precision == crate::dynamics::Precision::F64,
-            gd_map: plan.dynamics.method == Method::Gd && !plan.system.spec().loss_record && plan.system.has_gd_map(),
+            gd_map: plan.dynamics.method == Method::Gd && !decay && !plan.system.spec().loss_record && plan.system.has_gd_map(),
+            noise_varies: plan.host_noise().is_none(),
+            decay,
         }
     }
 }
@@ -81,6 +89,19 @@ pub fn compose(shape: &Shape) -> Composition {
     let _ = writeln!(s, "const N_PARAMS: u32 = {}u;", shape.n_params);
     let _ = writeln!(s, "const N_INPUTS: u32 = {}u;", shape.n_params + shape.n_state);
     let _ = writeln!(s, "const N_OBS: u32 = {}u;", shape.n_obs);
+    // The step rule's settings after the inputs in P (Setting::ALL's order), and its memory
+    // after the state in `state`.
+    let _ = writeln!(s, "const N_HYPER: u32 = {}u;", Setting::ALL.len());
+    for setting in Setting::ALL {
+        let _ = writeln!(s, "const H_{}: u32 = {}u;", setting.name().to_uppercase(), setting.index());
+    }
+    let step = if shape.method.uses_lr() { Setting::Lr } else { Setting::Dt };
+    let _ = writeln!(s, "const H_STEP: u32 = {}u;", step.index());
+    let _ = writeln!(s, "const STATE_STRIDE: u32 = {}u;", shape.n_state + shape.method.memory().len(shape.n_state));
+    let _ = writeln!(s, "const NOISE_VARIES: bool = {};", shape.noise_varies);
+    let _ = writeln!(s, "const DECAY: bool = {};", shape.decay);
+    let _ = writeln!(s, "const NESTEROV: bool = {};", shape.method == Method::Nesterov);
+    let _ = writeln!(s, "const DECOUPLED: bool = {};", shape.method == Method::AdamW);
     let _ = writeln!(s, "const VEC_LEN: u32 = {}u;", shape.vec_len);
     for (name, offset) in &shape.params {
         let _ = writeln!(s, "const P_{name}: u32 = {offset}u;");

@@ -22,7 +22,7 @@
 
 use super::cpu::{Scratch, Stepper};
 use super::{Outcomes, Progress, Status};
-use crate::dynamics::{norm, LossRecord, Method, RECORD_CAP};
+use crate::dynamics::{norm, LossRecord, Memory, Method, RECORD_CAP};
 use crate::lanes::Pack;
 use num_traits::Zero;
 use crate::plan::Plan;
@@ -165,6 +165,13 @@ struct Job<'a, M, T: Real, const N: usize> {
     ys: Vec<T>,
     scalar: Stepper<T>,
     packed: Stepper<Pack<T, N>>,
+    /// The step rule's settings in every lane, when an axis sets some of them per lane (empty
+    /// otherwise): each lane's [`Stepper::hyper`] is computed from them.
+    base_h: Vec<Pack<T, N>>,
+    /// Some trajectory adds noise (the noise loop runs; a lane with noise 0 adds zeros).
+    noisy: bool,
+    /// Noise differs from lane to lane: the stop rule's tolerance holds only where it is 0.
+    noise_varies: bool,
     recorded: bool,
     escape: bool,
     random_init: bool,
@@ -183,6 +190,10 @@ struct Buffers<T: Real, const N: usize> {
     /// Each lane's start (the escape test measures from it).
     x0: Vec<Pack<T, N>>,
     scratch: Scratch<Pack<T, N>>,
+    /// The pack's stepper: the job's, with each lane's settings where an axis sets them.
+    stepper: Stepper<Pack<T, N>>,
+    /// Each lane's settings ([`Job::base_h`] with the axes applied; empty when none does).
+    h: Vec<Pack<T, N>>,
     inputs: Vec<T>,
     lane_x: Vec<T>,
     lane_x0: Vec<T>,
@@ -259,6 +270,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let scalar = Stepper::<T>::of_plan(plan);
         let packed = Stepper::<Pack<T, N>>::of_plan(plan);
         let splat = |v: &[f64]| v.iter().map(|&v| Pack::splat(T::of(v))).collect();
+        let noise_varies = plan.host_noise().is_none();
         Job {
             plan,
             model,
@@ -266,10 +278,13 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             base_x: splat(&plan.inputs[plan.n_params..]),
             xs: plan.x.values.iter().map(|&v| T::of(v)).collect(),
             ys: plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect()),
+            base_h: if plan.varies_settings() { splat(&plan.settings) } else { Vec::new() },
+            noisy: scalar.noisy() || noise_varies,
+            noise_varies,
             recorded: plan.system.spec().loss_record,
             escape: scalar.escape2 > T::zero(),
             random_init: plan.init_scale_slot().is_some(),
-            check_tol: !scalar.noisy() && scalar.tol > T::zero(),
+            check_tol: (noise_varies || !scalar.noisy()) && scalar.tol > T::zero(),
             mapped: scalar.maps::<M>(plan.system.spec().loss_record),
             n_obs: plan.n_obs(),
             scalar,
@@ -284,6 +299,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             x: self.base_x.clone(),
             x0: self.base_x.clone(),
             scratch: Scratch::new(ns),
+            stepper: self.packed.clone(),
+            h: self.base_h.clone(),
             inputs: vec![T::zero(); np + ns],
             lane_x: vec![T::zero(); ns],
             lane_x0: vec![T::zero(); ns],
@@ -311,6 +328,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let (np, nx) = (plan.n_params, plan.nx());
         b.p.copy_from_slice(&self.base_p);
         b.x.copy_from_slice(&self.base_x);
+        b.h.copy_from_slice(&self.base_h);
         // The grid point of each lane, counted on from the first one's (a division per lane
         // would cost as much as several steps of a small system).
         let g = plan.point_of(first);
@@ -367,15 +385,43 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         b.x0.copy_from_slice(&b.x);
         // As the scalar path starts each record (a run of 0 steps keeps it).
         b.records.iter_mut().for_each(|r| *r = LossRecord::start(T::zero()));
+        self.update_hyper(b);
+        b.stepper.begin(plan.n_state(), &mut b.scratch);
     }
 
-    /// The pack of input `target` (a parameter, or a state component after the `np` parameters).
+    /// Each lane's step-rule settings from [`Buffers::h`], when an axis sets them.
+    #[inline(always)]
+    fn update_hyper(&self, b: &mut Buffers<T, N>) {
+        if !b.h.is_empty() {
+            b.stepper.hyper = self.plan.dynamics.hyper(&b.h, self.plan.host_noise());
+        }
+    }
+
+    /// Lane `j`'s optimizer memory to its start (see [`crate::engine::optimizer::reset`]).
+    #[inline(always)]
+    fn reset_memory(&self, j: usize, b: &mut Buffers<T, N>) {
+        let mem = &mut b.scratch.mem;
+        for v in mem.iter_mut() {
+            v.0[j] = T::zero();
+        }
+        if self.scalar.method.memory() == Memory::Moments {
+            let n = mem.len() - 2;
+            mem[n].0[j] = T::one();
+            mem[n + 1].0[j] = T::one();
+        }
+    }
+
+    /// The pack of input `target` (a parameter, a state component after the `np` parameters, or
+    /// a setting after the state).
     #[inline(always)]
     fn target(b: &mut Buffers<T, N>, target: usize, np: usize) -> &mut Pack<T, N> {
         if target < np {
             &mut b.p[target]
-        } else {
+        } else if target < np + b.x.len() {
             &mut b.x[target - np]
+        } else {
+            let k = target - np - b.x.len();
+            &mut b.h[k]
         }
     }
 
@@ -387,6 +433,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             v.0[j] = base.0[j];
         }
         for (v, base) in b.x.iter_mut().zip(&self.base_x) {
+            v.0[j] = base.0[j];
+        }
+        for (v, base) in b.h.iter_mut().zip(&self.base_h) {
             v.0[j] = base.0[j];
         }
         let g = plan.point_of(index);
@@ -405,6 +454,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             x0.0[j] = x.0[j];
         }
         b.records[j] = LossRecord::start(T::zero());
+        self.update_hyper(b);
+        self.reset_memory(j, b);
     }
 
     /// Lane `j` of `packs` into `out`.
@@ -461,9 +512,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let Some(r) = lanes.running.iter().position(|&r| r) else {
             return;
         };
-        for v in b.x.iter_mut().chain(b.x0.iter_mut()).chain(p.iter_mut()) {
+        for v in b.x.iter_mut().chain(b.x0.iter_mut()).chain(p.iter_mut()).chain(b.h.iter_mut()).chain(b.scratch.mem.iter_mut()) {
             v.0[j] = v.0[r];
         }
+        self.update_hyper(b);
     }
 
     /// The start test of the lanes in `fresh`, which have just taken new trajectories at clock
@@ -477,7 +529,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             if st != Status::Running {
                 self.stop(j, st, clock, l, b, out);
                 if self.recorded {
-                    let loss = *start_loss.get_or_insert_with(|| self.model.field_and_loss(p, &b.x, &mut b.scratch.v));
+                    let loss = *start_loss.get_or_insert_with(|| b.stepper.field_and_loss(self.model, p, &b.x, &mut b.scratch.v));
                     b.records[j] = LossRecord::start(loss.0[j]);
                     b.records[j].add(0, T::of(RECORD_CAP), t_max, t_max);
                 }
@@ -582,7 +634,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         self.start_pack(clock, &mut l, p, b, out);
         // Maps without noise or loss record step in a tight loop until some lane may stop (the
         // map's loop keeps a one-component state in registers).
-        let tight = !self.recorded && !sc.noisy() && (!self.mapped || M::STATE_LEN == 1);
+        let tight = !self.recorded && !self.noisy && (!self.mapped || M::STATE_LEN == 1);
         // Lanes change only in `settle` (stopped lanes wait there): the deadline is kept.
         let mut deadline = l.deadline(t_max);
         loop {
@@ -624,23 +676,30 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             }
             if self.mapped {
                 let mut k = [Pack::<T, N>::zero(); GD_MAP_COEFFICIENTS];
-                model.gd_map_coefficients(p, self.packed.step, self.packed.bound, &mut k);
+                model.gd_map_coefficients(p, b.stepper.hyper.step, self.packed.bound, &mut k);
                 model.gd_map(&k, false, &mut b.x);
                 self.after_step(&mut clock, &mut l, p, b, out);
                 continue;
             }
             let loss = if self.recorded {
-                Some(model.field_and_loss(p, &b.x, &mut b.scratch.v))
+                Some(b.stepper.field_and_loss(model, p, &b.x, &mut b.scratch.v))
             } else {
-                model.field(p, &b.x, &mut b.scratch.v);
+                b.stepper.field(model, p, &b.x, &mut b.scratch.v);
                 None
             };
+            let memory = b.stepper.has_memory();
+            if memory {
+                // The step is computed before the stop test (it looks at the step too).
+                b.stepper.delta(&b.x, &mut b.scratch);
+            }
             let mut converged = [false; N];
             if self.check_tol {
                 let size = norm(&b.scratch.v);
                 if (0..N).fold(false, |a, j| a | (size.0[j] < sc.tol)) {
+                    let moved = if memory { norm(&b.scratch.d) } else { Pack::zero() };
+                    let noise = b.stepper.hyper.noise;
                     for j in 0..N {
-                        converged[j] = size.0[j] < sc.tol;
+                        converged[j] = size.0[j] < sc.tol && (!memory || moved.0[j] < sc.tol) && !(self.noise_varies && noise.0[j] > T::zero());
                     }
                 }
             }
@@ -670,7 +729,11 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                     continue;
                 }
             }
-            self.packed.advance(model, p, &mut b.x, &mut b.scratch);
+            if memory {
+                Stepper::take_delta(&mut b.x, &b.scratch.d);
+            } else {
+                b.stepper.advance(model, p, &mut b.x, &mut b.scratch);
+            }
             self.after_step(&mut clock, &mut l, p, b, out);
         }
     }
@@ -679,10 +742,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     #[inline(always)]
     fn after_step(&self, clock: &mut u64, l: &mut Lanes<N>, p: &mut [Pack<T, N>], b: &mut Buffers<T, N>, out: &mut Out) {
         let sc = &self.scalar;
-        if sc.noisy() {
+        if self.noisy {
             for j in (0..N).filter(|&j| l.running[j]) {
                 Self::lane(&b.x, j, &mut b.lane_x);
-                sc.add_noise(&mut b.lane_x, (out.start + l.slot[j]) as u32, l.steps(j, *clock));
+                sc.add_noise_with(b.stepper.hyper.noise.0[j], &mut b.lane_x, (out.start + l.slot[j]) as u32, l.steps(j, *clock));
                 Self::set_lane(&mut b.x, j, &b.lane_x);
             }
         }
@@ -704,7 +767,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         if self.mapped {
             // Computed once here: retiring or refilling a lane, which changes `p`, ends this loop.
             let mut k = [Pack::<T, N>::zero(); GD_MAP_COEFFICIENTS];
-            let reduced = self.model.gd_map_coefficients(p, self.packed.step, self.packed.bound, &mut k);
+            let reduced = self.model.gd_map_coefficients(p, b.stepper.hyper.step, self.packed.bound, &mut k);
             // Two instances of the loop, each with its form fixed.
             return if reduced {
                 self.gd_map_steps::<1>(&k, true, b, clock, deadline)
@@ -716,7 +779,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let np = p.len();
         // One-component systems (landau, linear, effective) under gd. Longer fixed states
         // would need their own instances of the loop, compiled for every model and ISA.
-        if self.scalar.method == Method::Gd && np <= P_STACK && M::STATE_LEN == 1 {
+        if self.scalar.method == Method::Gd && !self.scalar.decay && np <= P_STACK && M::STATE_LEN == 1 {
             // The field's coefficients, computed once: the compiler would not keep them in
             // registers (5 parameters of 8 registers each), and computed them again each step.
             self.model.coefficients(p, &mut local[..np]);
@@ -730,11 +793,13 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         };
         let model = self.model;
         while *clock < deadline {
-            model.field(p, &b.x, &mut b.scratch.v);
+            b.stepper.field(model, p, &b.x, &mut b.scratch.v);
+            // For an optimizer with memory, a superset of the lanes that may stop: the step
+            // loop then computes the step and decides.
             if self.converging(&b.scratch.v) {
                 return Flag::Tolerance;
             }
-            self.packed.advance(model, p, &mut b.x, &mut b.scratch);
+            b.stepper.advance(model, p, &mut b.x, &mut b.scratch);
             *clock += 1;
             if !self.all_within(&b.x, &b.x0) {
                 return Flag::Bounds;
@@ -760,7 +825,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 flag = Flag::Tolerance;
                 break;
             }
-            self.packed.euler(&mut x, &v);
+            b.stepper.euler(&mut x, &v);
             steps += 1;
             if !self.all_within(&x, &b.x0) {
                 flag = Flag::Bounds;

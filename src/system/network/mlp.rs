@@ -120,7 +120,9 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
 fn gpu_batch(layout: &Layout, n: usize) -> usize {
     const BUDGET: usize = 16384 - 1024; // less the kernel's reduction arrays
     let per_sample = 4 * (layout.dim + 2 * layout.depth * layout.width + 2);
-    let fixed = 2 * 4 * layout.n_weights();
+    // The state X and its field V, and room for an optimizer's memory and step (Adam's two
+    // moments and D: shaders/step/adam-coop.wgsl), whichever optimizer runs.
+    let fixed = 5 * 4 * layout.n_weights();
     let mut batch = 64usize.min(n.next_power_of_two());
     while batch > 1 && fixed + batch * per_sample > BUDGET {
         batch /= 2;

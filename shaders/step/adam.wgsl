@@ -1,0 +1,68 @@
+// Adam and AdamW (PyTorch, optax) on the field v = -grad, so the first moment is the negative
+// of theirs: m <- (1 - b1) v + b1 m, s <- (1 - b2) v^2 + b2 s, with b1^t and b2^t as running
+// products; the step is lr u, u = (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps), and for
+// AdamW (DECOUPLED) lr (u - weight_decay x). The memory (m, s, b1^t, b2^t) is kept after the
+// state in `state` between dispatches. Rust twin: `engine::optimizer::delta`.
+const MEMORY: bool = true;
+var<private> MEM_M: State;
+var<private> MEM_S: State;
+var<private> MEM_P1: real;
+var<private> MEM_P2: real;
+
+fn mem_reset() {
+    for (var k = 0u; k < STATE_DIM; k++) {
+        MEM_M[k] = 0.0;
+        MEM_S[k] = 0.0;
+    }
+    MEM_P1 = 1.0;
+    MEM_P2 = 1.0;
+}
+fn mem_load(i: u32) {
+    let b = i * STATE_STRIDE + STATE_DIM;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        MEM_M[k] = state[b + k];
+        MEM_S[k] = state[b + STATE_DIM + k];
+    }
+    MEM_P1 = state[b + 2u * STATE_DIM];
+    MEM_P2 = state[b + 2u * STATE_DIM + 1u];
+}
+fn mem_store(i: u32) {
+    let b = i * STATE_STRIDE + STATE_DIM;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        state[b + k] = MEM_M[k];
+        state[b + STATE_DIM + k] = MEM_S[k];
+    }
+    state[b + 2u * STATE_DIM] = MEM_P1;
+    state[b + 2u * STATE_DIM + 1u] = MEM_P2;
+}
+// The step's displacement from x given v = field(x); updates the moments.
+fn delta(x: State, v: State) -> State {
+    let b1 = hyper(H_BETA1);
+    let b2 = hyper(H_BETA2);
+    let eps = hyper(H_EPS);
+    let wd = hyper(H_WEIGHT_DECAY);
+    MEM_P1 = MEM_P1 * b1;
+    MEM_P2 = MEM_P2 * b2;
+    let c1 = 1.0 - MEM_P1;
+    let c2 = 1.0 - MEM_P2;
+    let a1 = 1.0 - b1;
+    let a2 = 1.0 - b2;
+    var d: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        let m = a1 * v[k] + b1 * MEM_M[k];
+        let s = a2 * (v[k] * v[k]) + b2 * MEM_S[k];
+        MEM_M[k] = m;
+        MEM_S[k] = s;
+        let u = (m / c1) / (sqrt(s / c2) + eps);
+        if (DECOUPLED) {
+            d[k] = STEP * (u - wd * x[k]);
+        } else {
+            d[k] = STEP * u;
+        }
+    }
+    return d;
+}
+// Unused: a rule with memory steps by `delta`.
+fn advance(x: State, v: State, lr: real) -> State {
+    return x;
+}
