@@ -113,7 +113,13 @@ impl Plan {
         let system = match &scenario.system {
             SystemChoice::Named(name) => System::build(name, &scenario.params, &scenario.network)?,
             SystemChoice::Custom(def) => {
-                let axes: Vec<&str> = [Some(&scenario.x), scenario.y.as_ref()].into_iter().flatten().map(|a| a.name.as_str()).collect();
+                // An axis names a parameter of the formula, unless it names a setting of the step rule.
+                let axes: Vec<&str> = [Some(&scenario.x), scenario.y.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.name.as_str())
+                    .filter(|name| Setting::named(name).is_none())
+                    .collect();
                 System::Custom(Arc::new(CustomSystem::build(def, &scenario.params, &axes)?))
             }
         };

@@ -20,6 +20,8 @@ fn validate(source: &str) -> naga::Module {
     module
 }
 
+const METHODS: [Method; 6] = [Method::Gd, Method::Rk4, Method::Momentum, Method::Nesterov, Method::Adam, Method::AdamW];
+
 /// Every system × step rule, `effective` at several vector lengths, the networks at several
 /// depths (D = 0 has no hidden layer) and every activation.
 fn all_shapes() -> Vec<Shape> {
@@ -41,7 +43,7 @@ fn all_shapes() -> Vec<Shape> {
                 .collect(),
             _ => vec![String::new()],
         };
-        for method in [Method::Gd, Method::Rk4] {
+        for method in METHODS {
             for v in &variants {
                 let system = System::by_name(name).unwrap();
                 let (x, _) = system.default_axes();
@@ -56,7 +58,7 @@ fn all_shapes() -> Vec<Shape> {
 #[test]
 fn every_composition_validates_with_naga() {
     let shapes = all_shapes();
-    assert_eq!(shapes.len(), 2 * (1 + 1 + 3 + 4 + 4));
+    assert_eq!(shapes.len(), METHODS.len() * (1 + 1 + 3 + 4 + 4));
     for shape in &shapes {
         let module = validate(&compose(shape).source);
         let entry: Vec<_> = module.entry_points.iter().map(|e| e.name.as_str()).collect();
@@ -110,6 +112,36 @@ fn gpu_agrees_with_cpu_landau_first_order_gd() {
 #[test]
 fn gpu_agrees_with_cpu_landau_second_order_rk4_with_field() {
     agree("system='landau'\nx='r=-1:1:256'\ny='m=-1.5:1.5:256'\n[params]\nh=0.05\n[dynamics]\nmethod='rk4'\ndt=0.05");
+}
+
+#[test]
+fn gpu_agrees_with_cpu_for_every_optimizer() {
+    // Adam with a small ε does not settle on a minimum: as the gradient shrinks its effective
+    // step lr/(√v̂ + ε) grows until the minimum is unstable, and it keeps moving by about lr
+    // around it (Cohen et al. 2022), converging or not by the rounding of each engine. With
+    // ε above the gradients near the minimum it is gd with step lr/ε there, and settles. AdamW's
+    // fixed point has |gradient| ≈ ε·weight_decay·|x|/(1 − weight_decay·|x|), below tol here.
+    for (method, extra) in [
+        ("momentum", "momentum=0.8"),
+        ("nesterov", "momentum=0.5"),
+        ("adam", "lr=0.002\neps=0.01"),
+        ("adamw", "lr=0.002\neps=0.01\nweight_decay=0.0005"),
+    ] {
+        agree(&format!("system='landau'\nx='r=-0.25:0.5:128'\ny='m=-1.5:1.5:128'\n[params]\nu=-1\nw=1\n[dynamics]\nmethod='{method}'\n{extra}"));
+    }
+}
+
+#[test]
+fn gpu_agrees_with_cpu_on_settings_axes() {
+    agree("system='landau'\nx='lr=0.01:0.3:128:log'\ny='momentum=0:0.9:64'\n[params]\nr=-1\n[dynamics]\nmethod='momentum'");
+    agree("system='landau'\nx='weight_decay=0:1:64'\ny='m=-1.5:1.5:64'\n[params]\nr=-1\n[dynamics]\nmethod='momentum'");
+}
+
+#[test]
+fn gpu_agrees_with_cpu_training_a_network_by_adam_and_momentum() {
+    for method in ["adam", "momentum", "adamw"] {
+        agree(&format!("system='mlp'\nx='lr1=0.3:3:16:log'\ny='lr2=0.3:3:16:log'\nsamples=2\n[params]\nd0=4\n[network]\nactivation='tanh'\nn=8\ndim=2\n[dynamics]\nmethod='{method}'\nlr=0.01\nsteps=400"));
+    }
 }
 
 #[test]
@@ -282,6 +314,6 @@ fn f64_compositions_validate_with_naga() {
             .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
         checked += 1;
     }
-    // linear, landau and effective (three vector lengths), each with gd and rk4.
-    assert_eq!(checked, 2 * (1 + 1 + 3));
+    // linear, landau and effective (three vector lengths), each with every step rule.
+    assert_eq!(checked, METHODS.len() * (1 + 1 + 3));
 }
