@@ -104,19 +104,6 @@ fn load_settings() {
     ESCAPE2 = setting(S_ESCAPE2);
 }
 
-// The field with weight decay added for the coupled optimizers: v - weight_decay x (Rust twin:
-// `Stepper::add_decay`).
-fn with_decay(x: State, v: State) -> State {
-    if (!DECAY) {
-        return v;
-    }
-    let w = hyper(H_WEIGHT_DECAY);
-    var r: State;
-    for (var i = 0u; i < STATE_DIM; i++) {
-        r[i] = v[i] - w * x[i];
-    }
-    return r;
-}
 // This invocation's trajectory (its index in the tile), set with P.
 var<private> TRAJECTORY: u32;
 

@@ -121,12 +121,21 @@ fn coop_load_state(lid: u32, i: u32) {
     workgroupBarrier();
 }
 
-// V <- V - weight_decay X for the coupled optimizers (kernel.wgsl `with_decay`).
-fn coop_decay(lid: u32) {
-    if (DECAY) {
+// V <- the field the step rule follows (kernel.wgsl `field`): the system's, weight decay added
+// for the coupled optimizers, scaled by the step factors under SCALE_FIELD.
+fn coop_field(lid: u32) {
+    sys_field_coop(lid);
+    if (DECAY || SCALE_FIELD) {
         let w = hyper(H_WEIGHT_DECAY);
         for (var k = lid; k < STATE_DIM; k += COOP) {
-            V[k] = V[k] - w * X[k];
+            var v = V[k];
+            if (DECAY) {
+                v = v - w * X[k];
+            }
+            if (SCALE_FIELD) {
+                v = step_factor_of(k) * v;
+            }
+            V[k] = v;
         }
         workgroupBarrier();
     }
@@ -218,8 +227,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         if (n >= end) {
             break;
         }
-        sys_field_coop(lid);
-        coop_decay(lid);
+        coop_field(lid);
         var sq = 0.0;
         for (var k = lid; k < STATE_DIM; k += COOP) {
             sq += V[k] * V[k];

@@ -38,6 +38,25 @@ fn store_state(i: u32, x: State) {
     }
 }
 
+// The field the step rule follows (Rust twin: `Stepper::field`): the system's, with weight
+// decay added for the coupled optimizers (v - weight_decay x) and, under SCALE_FIELD, each
+// component scaled by its step factor (an mlp's lr_l; Adam scales its step instead).
+fn field(x: State) -> State {
+    var v = sys_field(x);
+    if (DECAY) {
+        let w = hyper(H_WEIGHT_DECAY);
+        for (var i = 0u; i < STATE_DIM; i++) {
+            v[i] = v[i] - w * x[i];
+        }
+    }
+    if (SCALE_FIELD) {
+        for (var i = 0u; i < STATE_DIM; i++) {
+            v[i] = step_factor_of(i) * v[i];
+        }
+    }
+    return v;
+}
+
 // Where a state that just moved stands: still running, diverged (+/- for 1-D), or non-finite.
 fn escape_status(x: State) -> u32 {
     for (var k = 0u; k < STATE_DIM; k++) {
@@ -202,7 +221,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             if (MAPPED) {
                 x = sys_gd_map(x, REDUCED);
             } else {
-                let v = with_decay(x, sys_field(x));
+                let v = field(x);
                 var converged = NOISE == 0.0 && norm(v) < TOL;
                 var d: State;
                 if (MEMORY) {

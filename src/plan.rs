@@ -68,6 +68,7 @@ pub struct Plan {
     /// The random start's slots, found once (each trajectory's start reads them).
     init_scale_slot: Option<usize>,
     init_blocks: Vec<(usize, usize)>,
+    step_blocks: Vec<(usize, usize)>,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -210,6 +211,7 @@ impl Plan {
         let param_slot = |name: &str| slots.iter().find(|s| s.name == name && !s.is_state).map(|s| s.offset);
         let init_scale_slot = if system.spec().random_init { param_slot("init_scale") } else { None };
         let init_blocks = system.spec().init_blocks.iter().filter_map(|b| param_slot(&b.factor).map(|slot| (b.end, slot))).collect();
+        let step_blocks = system.spec().step_blocks.iter().filter_map(|b| param_slot(&b.factor).map(|slot| (b.end, slot))).collect();
         let plan = Plan {
             system,
             inputs,
@@ -228,6 +230,7 @@ impl Plan {
             part: None,
             init_scale_slot,
             init_blocks,
+            step_blocks,
         };
         plan.check_samples()?;
         plan.dynamics.validate()?;
@@ -470,6 +473,12 @@ impl Plan {
     /// see [`crate::system::InitBlock`].
     pub fn init_blocks(&self) -> &[(usize, usize)] {
         &self.init_blocks
+    }
+
+    /// The step's per-block factors as (end component, slot of the factor); see
+    /// [`crate::system::SystemSpec::step_blocks`].
+    pub fn step_blocks(&self) -> &[(usize, usize)] {
+        &self.step_blocks
     }
 
     /// The slot of `init_scale` for systems with a random start.

@@ -116,7 +116,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
         let mut converged = !stepper.noisy() && crate::dynamics::norm(&s.v) < stepper.tol;
         if stepper.has_memory() {
             // The optimizer's step first: a point passed at speed has not converged.
-            stepper.delta(&x, &mut s);
+            stepper.delta(p, &x, &mut s);
             converged = converged && crate::dynamics::norm(&s.d) < stepper.tol;
         }
         if n % every == 0 || converged || n == stepper.max_steps {

@@ -91,7 +91,7 @@ fn rejected(args: &[&str], env: &[(&str, &str)], needle: &str) {
 fn bad_input_is_a_one_line_error() {
     rejected(&["run", "--system", "nosuch"], &[], "unknown system 'nosuch'");
     rejected(&["run", "--param", "zz=1"], &[], "unknown parameter 'zz'");
-    rejected(&["run", "--x", "q=0:1:4"], &[], "no parameter or state variable 'q'");
+    rejected(&["run", "--x", "q=0:1:4"], &[], "no parameter, state variable or setting of --dynamics gd called 'q'");
     rejected(&["run", "--x", "r=0:1"], &[], "expected NAME=START:STOP:COUNT");
     rejected(&["run", "--x", "r=0:one:4"], &[], "STOP 'one' is not a number");
     rejected(&["run", "--param", "r=abc"], &[], "'abc' is not a finite number");

@@ -58,9 +58,11 @@ fn delta_coop(lid: u32) -> f32 {
         MEM_M[k] = m;
         MEM_S[k] = s;
         let u = (m / c1) / (sqrt(s / c2) + eps);
-        var d = STEP * u;
+        // lr times the component's step factor (an mlp's lr_l).
+        let step = STEP * step_factor_of(k);
+        var d = step * u;
         if (DECOUPLED) {
-            d = STEP * (u - wd * X[k]);
+            d = step * (u - wd * X[k]);
         }
         D[k] = d;
         sq += d * d;

@@ -54,10 +54,12 @@ fn delta(x: State, v: State) -> State {
         MEM_M[k] = m;
         MEM_S[k] = s;
         let u = (m / c1) / (sqrt(s / c2) + eps);
+        // lr times the component's step factor (an mlp's lr_l).
+        let step = STEP * step_factor_of(k);
         if (DECOUPLED) {
-            d[k] = STEP * (u - wd * x[k]);
+            d[k] = step * (u - wd * x[k]);
         } else {
-            d[k] = STEP * u;
+            d[k] = step * u;
         }
     }
     return d;

@@ -12,19 +12,19 @@ fn advance_coop(lid: u32, dt: real) {
         X[k] = X[k] + 0.5 * dt * V[k];
     }
     workgroupBarrier();
-    sys_field_coop(lid);
+    coop_field(lid);
     for (var k = lid; k < STATE_DIM; k += COOP) {
         RK_ACC[k] = RK_ACC[k] + 2.0 * V[k];
         X[k] = RK_X0[k] + 0.5 * dt * V[k];
     }
     workgroupBarrier();
-    sys_field_coop(lid);
+    coop_field(lid);
     for (var k = lid; k < STATE_DIM; k += COOP) {
         RK_ACC[k] = RK_ACC[k] + 2.0 * V[k];
         X[k] = RK_X0[k] + dt * V[k];
     }
     workgroupBarrier();
-    sys_field_coop(lid);
+    coop_field(lid);
     for (var k = lid; k < STATE_DIM; k += COOP) {
         X[k] = RK_X0[k] + dt / 6.0 * (RK_ACC[k] + V[k]);
     }

@@ -1,7 +1,7 @@
 // mlp: a fully connected network with an activation, trained full-batch on a data set
 // (models.md §5): z_l = c_l W_l h_{l-1}, h_l = act(z_l), f = c_{D+1} U h_D,
 //   loss = mean_i (f(x_i) - y_i)^2 + gamma |w|^reg_power,
-// layer l stepping by lr * lr_l. The host prepends NET_N, MLP_BATCH, `net_scale`, `net_act`,
+// layer l stepping by lr * lr_l (the kernel applies lr_l: `step_factor_of`). The host prepends NET_N, MLP_BATCH, `net_scale`, `net_act`,
 // `net_act_deriv`. The samples are in `data`: x row-major (NET_N x NET_DIM), then y.
 // Run by the cooperative kernel (coop.wgsl): the samples go through in batches of MLP_BATCH,
 // each layer's matrix product shared out over the workgroup one (sample, unit) per invocation;
@@ -138,9 +138,9 @@ fn sys_field_coop(lid: u32) {
     mlp_fit(lid, true);
     let r2 = coop_sq_norm(lid);
     let c = P[P_gamma] * net_regulariser_slope(r2, P[P_reg_power]);
+    // The plain -grad: the kernel scales it by the layers' step factors (`step_factor_of`).
     for (var j = lid; j < STATE_DIM; j += COOP) {
-        let lr = P[P_lr1 + mlp_layer(j) - 1u];
-        V[j] = -lr * (V[j] + c * X[j]);
+        V[j] = -(V[j] + c * X[j]);
     }
     if (lid == 0u) {
         MLP_LOSS = MLP_FIT + P[P_gamma] * net_regulariser(r2, P[P_reg_power]);

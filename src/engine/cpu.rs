@@ -208,6 +208,9 @@ pub struct Stepper<T> {
     pub seed: u64,
     /// Weight decay is added to the field (coupled decay that is not zero, or set by an axis).
     pub decay: bool,
+    /// The step's per-block factors (end, parameter slot): an mlp's lr_l. They scale the field
+    /// (gd, momentum, Nesterov) or Adam's step.
+    pub step_blocks: Vec<(usize, usize)>,
 }
 
 impl<T: Lane> Stepper<T> {
@@ -221,13 +224,14 @@ impl<T: Lane> Stepper<T> {
             escape2: T::of(d.escape * d.escape),
             seed: 0,
             decay: d.method.coupled_decay() && d.weight_decay() != 0.0,
+            step_blocks: Vec::new(),
         }
     }
 
     /// The stepper of `plan`: its dynamics and its seed (the settings of its first trajectory
     /// where an axis sets them: see [`Stepper::at`]).
     pub fn of_plan(plan: &Plan) -> Self {
-        let mut s = Stepper { seed: plan.seed, ..Stepper::new(&plan.dynamics) };
+        let mut s = Stepper { seed: plan.seed, step_blocks: plan.step_blocks().to_vec(), ..Stepper::new(&plan.dynamics) };
         s.decay |= plan.dynamics.method.coupled_decay() && plan.varies(crate::dynamics::Setting::WeightDecay);
         s
     }
@@ -248,12 +252,13 @@ impl<T: Lane> Stepper<T> {
         Stepper { hyper: Hyper { noise: T::zero(), ..s.hyper }, escape2: T::zero(), ..s }
     }
 
-    /// The field at `x` into `v`, weight decay added for the coupled methods: what the stop
-    /// rule measures and the step follows.
+    /// The field at `x` into `v`, weight decay added for the coupled methods and scaled by the
+    /// step factors except under Adam: what the stop rule measures and the step follows.
     #[inline(always)]
     pub fn field<M: Model>(&self, m: &M, p: &[T], x: &[T], v: &mut [T]) {
         m.field(p, x, v);
         self.add_decay(x, v);
+        self.scale_field(p, v);
     }
 
     /// [`Stepper::field`] that also returns the loss (of the model, without the decay).
@@ -261,7 +266,25 @@ impl<T: Lane> Stepper<T> {
     pub fn field_and_loss<M: Model>(&self, m: &M, p: &[T], x: &[T], v: &mut [T]) -> T {
         let loss = m.field_and_loss(p, x, v);
         self.add_decay(x, v);
+        self.scale_field(p, v);
         loss
+    }
+
+    /// v_i ← f_i·v_i for the step's block factors, for the methods whose step is linear in the
+    /// field (all but Adam, whose step scales instead: [`optimizer::delta`]). WGSL `with_factors`.
+    #[inline(always)]
+    pub fn scale_field(&self, p: &[T], v: &mut [T]) {
+        if self.method.memory() == Memory::Moments {
+            return;
+        }
+        let mut start = 0;
+        for &(end, slot) in &self.step_blocks {
+            let f = p[slot];
+            for vi in &mut v[start..end] {
+                *vi = f * *vi;
+            }
+            start = end;
+        }
     }
 
     /// v ← v − weight_decay·x for the coupled methods (gradient g + weight_decay·x).
@@ -294,8 +317,8 @@ impl<T: Lane> Stepper<T> {
     /// The displacement of the optimizer's step from `x`, given `v = field(x)`, into `s.d`
     /// (memory updated): [`optimizer::delta`].
     #[inline(always)]
-    pub fn delta(&self, x: &[T], s: &mut Scratch<T>) {
-        optimizer::delta(self.method, &self.hyper, x, &s.v, &mut s.mem, &mut s.d);
+    pub fn delta(&self, p: &[T], x: &[T], s: &mut Scratch<T>) {
+        optimizer::delta(self.method, &self.hyper, &self.step_blocks, p, x, &s.v, &mut s.mem, &mut s.d);
     }
 
     /// x ← x + d: the optimizer's step once [`Stepper::delta`] computed it.
@@ -322,7 +345,7 @@ impl<T: Lane> Stepper<T> {
         match self.method {
             Method::Gd => self.euler(x, &s.v),
             Method::Momentum | Method::Nesterov | Method::Adam | Method::AdamW => {
-                self.delta(x, s);
+                self.delta(p, x, s);
                 Self::take_delta(x, &s.d);
             }
             Method::Rk4 => {
@@ -330,11 +353,11 @@ impl<T: Lane> Stepper<T> {
                 let [k1, k2, k3, k4] = &mut s.k;
                 k1.copy_from_slice(&s.v);
                 axpy(x, half, k1, &mut s.tmp);
-                m.field(p, &s.tmp, k2);
+                self.field(m, p, &s.tmp, k2);
                 axpy(x, half, k2, &mut s.tmp);
-                m.field(p, &s.tmp, k3);
+                self.field(m, p, &s.tmp, k3);
                 axpy(x, h, k3, &mut s.tmp);
-                m.field(p, &s.tmp, k4);
+                self.field(m, p, &s.tmp, k4);
                 let sixth = h / T::of(6.0);
                 let two = T::of(2.0);
                 for i in 0..x.len() {
@@ -492,7 +515,7 @@ impl<T: Real> Stepper<T> {
         let mut converged = !self.noisy() && norm(&s.v) < self.tol;
         if self.has_memory() {
             // The step is computed first: a point passed at speed has not converged.
-            self.delta(x, s);
+            self.delta(p, x, s);
             converged = converged && norm(&s.d) < self.tol;
         }
         if let (Some(r), Some(loss)) = (record, loss) {

@@ -35,9 +35,11 @@ pub fn reset<T: Lane>(method: Method, mem: &mut [T]) {
 }
 
 /// The displacement `d` of one step of `method` from `x` with field `v`, updating `mem`
-/// ([`Memory::len`] values). gd's is lr·v (the caller steps by the field itself).
+/// ([`Memory::len`] values). gd's is lr·v (the caller steps by the field itself). Adam's step
+/// is scaled per block of components by `p[slot]` (`blocks`: (end, slot), see
+/// [`crate::system::SystemSpec::step_blocks`]); the other methods' fields carry those factors.
 #[inline(always)]
-pub fn delta<T: Lane>(method: Method, h: &Hyper<T>, x: &[T], v: &[T], mem: &mut [T], d: &mut [T]) {
+pub fn delta<T: Lane>(method: Method, h: &Hyper<T>, blocks: &[(usize, usize)], p: &[T], x: &[T], v: &[T], mem: &mut [T], d: &mut [T]) {
     let n = x.len();
     match method {
         Method::Gd | Method::Rk4 => {
@@ -69,13 +71,19 @@ pub fn delta<T: Lane>(method: Method, h: &Hyper<T>, x: &[T], v: &[T], mem: &mut 
             let (c1, c2) = (T::one() - p1, T::one() - p2);
             let (a1, a2) = (T::one() - h.beta1, T::one() - h.beta2);
             let decoupled = method == Method::AdamW;
+            let mut block = 0;
             for i in 0..n {
+                // The step of component i: lr times its block's factor (a layer's lr_l).
+                while block < blocks.len() && i >= blocks[block].0 {
+                    block += 1;
+                }
+                let step = if block < blocks.len() { h.step * p[blocks[block].1] } else { h.step };
                 let mi = a1 * v[i] + h.beta1 * m[i];
                 let si = a2 * (v[i] * v[i]) + h.beta2 * s[i];
                 m[i] = mi;
                 s[i] = si;
                 let u = (mi / c1) / (sqrt(si / c2) + h.eps);
-                d[i] = if decoupled { h.step * (u - h.weight_decay * x[i]) } else { h.step * u };
+                d[i] = if decoupled { step * (u - h.weight_decay * x[i]) } else { step * u };
             }
         }
     }
@@ -95,16 +103,16 @@ mod tests {
         let (x, v) = ([1.0], [-2.0]);
         let mut out = [0.0];
         let mut mem = [0.0; 1];
-        delta(Method::Momentum, &h, &x, &v, &mut mem, &mut out);
+        delta(Method::Momentum, &h, &[], &[], &x, &v, &mut mem, &mut out);
         assert_eq!(out[0], -0.2);
-        delta(Method::Momentum, &h, &x, &v, &mut mem, &mut out);
+        delta(Method::Momentum, &h, &[], &[], &x, &v, &mut mem, &mut out);
         assert_eq!(out[0], 0.1 * (0.5 * -2.0 + -2.0));
         let mut mem = [0.0; 1];
-        delta(Method::Nesterov, &h, &x, &v, &mut mem, &mut out);
+        delta(Method::Nesterov, &h, &[], &[], &x, &v, &mut mem, &mut out);
         assert_eq!(out[0], 0.1 * (-2.0 + 0.5 * -2.0));
         let mut mem = [0.0; 4];
         reset(Method::Adam, &mut mem);
-        delta(Method::Adam, &h, &x, &v, &mut mem, &mut out);
+        delta(Method::Adam, &h, &[], &[], &x, &v, &mut mem, &mut out);
         assert!((out[0] - -0.1 * 2.0 / (2.0 + 1e-8)).abs() < 1e-16, "{}", out[0]);
         assert_eq!(mem[2..], [0.9, 0.999]);
     }

@@ -33,6 +33,8 @@ pub struct Shape {
     pub init_scale: Option<usize>,
     /// The random start's blocks: (end component, slot of the block's factor).
     pub init_blocks: Vec<(usize, usize)>,
+    /// The step's blocks: (end component, slot of the block's factor).
+    pub step_blocks: Vec<(usize, usize)>,
     /// Every grid point draws the same random start.
     pub shared_init: bool,
     /// The kernel computes in f64 (`real` is f64; the adapter needs SHADER_F64).
@@ -61,6 +63,7 @@ impl Shape {
             vec_len: plan.vec_len,
             init_scale: plan.init_scale_slot(),
             init_blocks: plan.init_blocks().to_vec(),
+            step_blocks: plan.step_blocks().to_vec(),
             shared_init: plan.shared_init,
             f64: plan.dynamics.precision == crate::dynamics::Precision::F64,
             gd_map: plan.dynamics.method == Method::Gd && !decay && !plan.system.spec().loss_record && plan.system.has_gd_map(),
@@ -116,6 +119,15 @@ pub fn compose(shape: &Shape) -> Composition {
         let _ = writeln!(s, "    if (j < {end}u) {{ return P[INIT_SCALE] * P[{factor}u]; }}");
     }
     let _ = writeln!(s, "    return P[INIT_SCALE];\n}}");
+    // Component j's step factor (an mlp's lr_l; 1 where no block sets one), which scales the
+    // field, or Adam's step (Stepper::scale_field, optimizer::delta).
+    let _ = writeln!(s, "fn step_factor_of(j: u32) -> real {{");
+    for (end, factor) in &shape.step_blocks {
+        let _ = writeln!(s, "    if (j < {end}u) {{ return P[{factor}u]; }}");
+    }
+    let _ = writeln!(s, "    return 1.0;\n}}");
+    let scale_field = !shape.step_blocks.is_empty() && shape.method.memory() != crate::dynamics::Memory::Moments;
+    let _ = writeln!(s, "const SCALE_FIELD: bool = {scale_field};");
     let _ = writeln!(s, "const LOSS_RECORD: bool = {};", spec.loss_record);
     let _ = writeln!(s, "const RECORD_CAP: f32 = {:?};", crate::dynamics::RECORD_CAP as f32);
     let _ = writeln!(s, "const RECORD_WINDOW: u32 = {}u;", crate::dynamics::RECORD_WINDOW);

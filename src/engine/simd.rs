@@ -690,7 +690,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             let memory = b.stepper.has_memory();
             if memory {
                 // The step is computed before the stop test (it looks at the step too).
-                b.stepper.delta(&b.x, &mut b.scratch);
+                b.stepper.delta(p, &b.x, &mut b.scratch);
             }
             let mut converged = [false; N];
             if self.check_tol {

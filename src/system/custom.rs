@@ -243,6 +243,7 @@ impl CustomSystem {
             features: None,
             random_init: false,
             init_blocks: Cow::Borrowed(&[]),
+            step_blocks: Cow::Borrowed(&[]),
             loss_record: false,
             cooperative: false,
         };

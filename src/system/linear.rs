@@ -24,6 +24,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     features: None,
     random_init: false,
     init_blocks: Cow::Borrowed(&[]),
+    step_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
 };

@@ -131,6 +131,11 @@ pub struct SystemSpec {
     /// block's `end` and after the previous one draw with `init_scale` times its parameter.
     /// Components past the last block (or all, when there is none) draw with `init_scale` alone.
     pub init_blocks: Cow<'static, [InitBlock]>,
+    /// Per-block factors on the step (an mlp's per-layer learning rates lr_l): the engine scales
+    /// the field of each block's components by its parameter (gd, momentum, Nesterov: the same
+    /// as scaling their steps), or Adam's step (the moments are of the plain gradient). The
+    /// system's field is the plain −∇ℓ.
+    pub step_blocks: Cow<'static, [InitBlock]>,
     /// True when the engines keep the loss record of every run ([`crate::dynamics::LossRecord`]):
     /// the last [`RECORDED`] observables are then theirs, and the system's WGSL defines
     /// `sys_last_loss()`, the loss at the state of the last `sys_field` call.

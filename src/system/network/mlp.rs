@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Standard parameterisation has every c_l = 1; mean-field has c_l = 1/sqrt(fan-in) for the
-//! hidden layers and c_{D+1} = 1/fan-in for the output (Sohl-Dickstein 2024). Layer l moves by
-//! lr·lr_l·(−∂ℓ/∂W_l): `lr1`, `lr2`, … are per-layer factors on the step and can be grid axes.
+//! hidden layers and c_{D+1} = 1/fan-in for the output (Sohl-Dickstein 2024). Under gd layer l
+//! moves by lr·lr_l·(−∂ℓ/∂W_l): `lr1`, `lr2`, … are per-layer factors on the step (the system's
+//! step blocks, applied by the engine to every optimizer's step) and can be grid axes.
 //! The gradient is backpropagation over the whole data set (full batch), written out in
 //! shaders/systems/mlp.wgsl with the same operations in the same order.
 
@@ -105,6 +106,9 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     let mut extra = vec![ObservableSpec::new("out_rms", "root mean square of the network's outputs over the data")];
     extra.extend_from_slice(&RECORDED);
     let mut spec = network_spec("mlp", summary, &layout, params_spec, &extra, wgsl, ("lr1=10:1000000:256:log", "lr2=3:300:256:log"));
+    spec.step_blocks = (1..=depth + 1)
+        .map(|l| crate::system::InitBlock { end: if l == depth + 1 { layout.n_weights() } else { layout.offset(l + 1) }, factor: format!("lr{l}").into() })
+        .collect();
     // The function on the data tells fixed points apart: loss and output size.
     spec.features = Some(vec![0, 5].into());
     // Training runs are judged by their loss curves (the trainability map).
@@ -249,17 +253,14 @@ impl Mlp {
 }
 
 impl Mlp {
-    /// The field into `v`; returns the data term at `x`.
+    /// The field −∇ℓ into `v` (the engine scales it by the layers' step factors); returns the
+    /// data term at `x`.
     #[inline(always)]
     fn field_and_fit<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
         let (fit, _) = self.fit(x, Some(v));
         let c = p[GAMMA] * regulariser_slope(x, p[REG_POWER]);
-        for l in 1..=self.layout.depth + 1 {
-            let lr = p[LR1 + l - 1];
-            let end = if l == self.layout.depth + 1 { x.len() } else { self.layout.offset(l + 1) };
-            for j in self.layout.offset(l)..end {
-                v[j] = -lr * (v[j] + c * x[j]);
-            }
+        for j in 0..x.len() {
+            v[j] = -(v[j] + c * x[j]);
         }
         fit
     }
@@ -308,13 +309,5 @@ impl Model for Mlp {
             }
         }
         Ok(())
-    }
-
-    /// Per-layer step factors precondition the gradient flow (same fixed points); the Hessian
-    /// test needs the plain gradient.
-    fn hessian_params(&self, p: &[f64]) -> Vec<f64> {
-        let mut q = p.to_vec();
-        q[LR1..LR1 + self.layout.depth + 1].iter_mut().for_each(|v| *v = 1.0);
-        q
     }
 }

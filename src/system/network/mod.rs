@@ -256,6 +256,7 @@ fn network_spec(name: &'static str, summary: String, layout: &Layout, mut params
         features: Some(Cow::Owned(vec![0, 4])),
         random_init: true,
         init_blocks: Cow::Owned(init_blocks),
+        step_blocks: Cow::Borrowed(&[]),
         loss_record: false,
         cooperative: false,
     }
