@@ -16,6 +16,11 @@
 //                                                     type of the state, parameters and settings)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
 // and kernel.wgsl. Every composition is validated by naga in the tests.
+//
+// A step rule defines RULE_MEMORY and, for kernel.wgsl, `advance(x, v, h)` (rules without memory:
+// the next state) or `rule_delta(x, v)` (rules with memory: the step's displacement, memory
+// updated), with `rule_reset()`, `rule_load(i)`, `rule_store(i)` for its memory (kept after the
+// state in `state`); coop.wgsl's forms end in _coop (`rule_take_coop` takes the step).
 
 alias State = array<real, STATE_DIM>;
 
@@ -70,7 +75,7 @@ const ESCAPED: u32 = 6u;
 var<private> P: array<real, N_INPUTS + N_HYPER>;
 
 // Setting H_* of this invocation's trajectory.
-fn hyper(k: u32) -> real {
+fn rule_setting(k: u32) -> real {
     return P[N_INPUTS + k];
 }
 

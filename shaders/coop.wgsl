@@ -126,7 +126,7 @@ fn coop_load_state(lid: u32, i: u32) {
 fn coop_field(lid: u32) {
     sys_field_coop(lid);
     if (DECAY || SCALE_FIELD) {
-        let w = hyper(H_WEIGHT_DECAY);
+        let w = rule_setting(H_WEIGHT_DECAY);
         for (var k = lid; k < STATE_DIM; k += COOP) {
             var v = V[k];
             if (DECAY) {
@@ -189,7 +189,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
     var n = cfg.chunk_start;
     var s = RUNNING;
     if (n == 0u) {
-        mem_reset_coop(lid);
+        rule_reset_coop(lid);
         for (var j = 2u * lid; j < STATE_DIM; j += 2u * COOP) {
             let z = start_pair(i, j);
             X[j] = z.x;
@@ -205,7 +205,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         }
     } else {
         coop_load_state(lid, i);
-        mem_load_coop(lid, i);
+        rule_load_coop(lid, i);
         s = coop_broadcast(lid, status[i]);
     }
     if (s != RUNNING) {
@@ -234,9 +234,9 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         }
         let field_norm = sqrt(coop_sum(lid, sq));
         var converged = noise == 0.0 && field_norm < setting(S_TOL);
-        if (MEMORY) {
+        if (RULE_MEMORY) {
             // The step first: a point passed at speed has not converged.
-            let step_norm = sqrt(coop_sum(lid, delta_coop(lid)));
+            let step_norm = sqrt(coop_sum(lid, rule_delta_coop(lid)));
             converged = converged && step_norm < setting(S_TOL);
         }
         if (LOSS_RECORD && lid == 0u) {
@@ -246,8 +246,8 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
             s = CONVERGED;
             break;
         }
-        if (MEMORY) {
-            take_delta_coop(lid);
+        if (RULE_MEMORY) {
+            rule_take_coop(lid);
         } else {
             advance_coop(lid, STEP);
         }
@@ -267,7 +267,7 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         }
     }
     coop_store_state(lid, i);
-    mem_store_coop(lid, i);
+    rule_store_coop(lid, i);
     if (lid == 0u) {
         end_chunk(i, s, n);
     }

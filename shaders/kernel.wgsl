@@ -41,10 +41,10 @@ fn store_state(i: u32, x: State) {
 // The field the step rule follows (Rust twin: `Stepper::field`): the system's, with weight
 // decay added for the coupled optimizers (v - weight_decay x) and, under SCALE_FIELD, each
 // component scaled by its step factor (an mlp's lr_l; Adam scales its step instead).
-fn field(x: State) -> State {
+fn rule_field(x: State) -> State {
     var v = sys_field(x);
     if (DECAY) {
-        let w = hyper(H_WEIGHT_DECAY);
+        let w = rule_setting(H_WEIGHT_DECAY);
         for (var i = 0u; i < STATE_DIM; i++) {
             v[i] = v[i] - w * x[i];
         }
@@ -154,7 +154,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         i = held - 1u;
         load_trajectory(i);
         x = load_state(i);
-        mem_load(i);
+        rule_load(i);
         n = steps[i];
         if (ESCAPE2 > 0.0) {
             x0 = initial_state(i);
@@ -175,7 +175,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             load_trajectory(i);
             x = initial_state(i);
             x0 = x;
-            mem_reset();
+            rule_reset();
             n = 0u;
             steps[i] = 0u;
             let s0 = escape_status(x);
@@ -221,12 +221,12 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             if (MAPPED) {
                 x = sys_gd_map(x, REDUCED);
             } else {
-                let v = field(x);
+                let v = rule_field(x);
                 var converged = NOISE == 0.0 && norm(v) < TOL;
                 var d: State;
-                if (MEMORY) {
+                if (RULE_MEMORY) {
                     // The step first: a point passed at speed has not converged.
-                    d = delta(x, v);
+                    d = rule_delta(x, v);
                     converged = converged && norm(d) < TOL;
                 }
                 if (LOSS_RECORD) {
@@ -236,7 +236,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                     s = CONVERGED;
                     break;
                 }
-                if (MEMORY) {
+                if (RULE_MEMORY) {
                     x = axpy(x, 1.0, d);
                 } else {
                     x = advance(x, v, STEP);
@@ -273,7 +273,7 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     if (held != 0u) {
         store_state(i, x);
-        mem_store(i);
+        rule_store(i);
         steps[i] = n;
         atomicAdd(&counters[0], 1u);
     }

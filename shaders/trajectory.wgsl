@@ -18,9 +18,9 @@ fn load_inputs(i: u32) {
     if (cfg.y_target != NO_TARGET) {
         P[cfg.y_target] = table[N_INPUTS + N_HYPER + cfg.nx + iy];
     }
-    STEP = hyper(H_STEP);
+    STEP = rule_setting(H_STEP);
     if (NOISE_VARIES) {
-        NOISE = sqrt(2.0 * STEP * hyper(H_TEMPERATURE));
+        NOISE = sqrt(2.0 * STEP * rule_setting(H_TEMPERATURE));
     }
 }
 

@@ -3,56 +3,56 @@
 // products; the step is lr u, u = (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps), and for
 // AdamW (DECOUPLED) lr (u - weight_decay x). The memory (m, s, b1^t, b2^t) is kept after the
 // state in `state` between dispatches. Rust twin: `engine::optimizer::delta`.
-const MEMORY: bool = true;
-var<private> MEM_M: State;
-var<private> MEM_S: State;
-var<private> MEM_P1: real;
-var<private> MEM_P2: real;
+const RULE_MEMORY: bool = true;
+var<private> RULE_M: State;
+var<private> RULE_S: State;
+var<private> RULE_P1: real;
+var<private> RULE_P2: real;
 
-fn mem_reset() {
+fn rule_reset() {
     for (var k = 0u; k < STATE_DIM; k++) {
-        MEM_M[k] = 0.0;
-        MEM_S[k] = 0.0;
+        RULE_M[k] = 0.0;
+        RULE_S[k] = 0.0;
     }
-    MEM_P1 = 1.0;
-    MEM_P2 = 1.0;
+    RULE_P1 = 1.0;
+    RULE_P2 = 1.0;
 }
-fn mem_load(i: u32) {
+fn rule_load(i: u32) {
     let b = i * STATE_STRIDE + STATE_DIM;
     for (var k = 0u; k < STATE_DIM; k++) {
-        MEM_M[k] = state[b + k];
-        MEM_S[k] = state[b + STATE_DIM + k];
+        RULE_M[k] = state[b + k];
+        RULE_S[k] = state[b + STATE_DIM + k];
     }
-    MEM_P1 = state[b + 2u * STATE_DIM];
-    MEM_P2 = state[b + 2u * STATE_DIM + 1u];
+    RULE_P1 = state[b + 2u * STATE_DIM];
+    RULE_P2 = state[b + 2u * STATE_DIM + 1u];
 }
-fn mem_store(i: u32) {
+fn rule_store(i: u32) {
     let b = i * STATE_STRIDE + STATE_DIM;
     for (var k = 0u; k < STATE_DIM; k++) {
-        state[b + k] = MEM_M[k];
-        state[b + STATE_DIM + k] = MEM_S[k];
+        state[b + k] = RULE_M[k];
+        state[b + STATE_DIM + k] = RULE_S[k];
     }
-    state[b + 2u * STATE_DIM] = MEM_P1;
-    state[b + 2u * STATE_DIM + 1u] = MEM_P2;
+    state[b + 2u * STATE_DIM] = RULE_P1;
+    state[b + 2u * STATE_DIM + 1u] = RULE_P2;
 }
-// The step's displacement from x given v = field(x); updates the moments.
-fn delta(x: State, v: State) -> State {
-    let b1 = hyper(H_BETA1);
-    let b2 = hyper(H_BETA2);
-    let eps = hyper(H_EPS);
-    let wd = hyper(H_WEIGHT_DECAY);
-    MEM_P1 = MEM_P1 * b1;
-    MEM_P2 = MEM_P2 * b2;
-    let c1 = 1.0 - MEM_P1;
-    let c2 = 1.0 - MEM_P2;
+// The step's displacement from x given v = rule_field(x); updates the moments.
+fn rule_delta(x: State, v: State) -> State {
+    let b1 = rule_setting(H_BETA1);
+    let b2 = rule_setting(H_BETA2);
+    let eps = rule_setting(H_EPS);
+    let wd = rule_setting(H_WEIGHT_DECAY);
+    RULE_P1 = RULE_P1 * b1;
+    RULE_P2 = RULE_P2 * b2;
+    let c1 = 1.0 - RULE_P1;
+    let c2 = 1.0 - RULE_P2;
     let a1 = 1.0 - b1;
     let a2 = 1.0 - b2;
     var d: State;
     for (var k = 0u; k < STATE_DIM; k++) {
-        let m = a1 * v[k] + b1 * MEM_M[k];
-        let s = a2 * (v[k] * v[k]) + b2 * MEM_S[k];
-        MEM_M[k] = m;
-        MEM_S[k] = s;
+        let m = a1 * v[k] + b1 * RULE_M[k];
+        let s = a2 * (v[k] * v[k]) + b2 * RULE_S[k];
+        RULE_M[k] = m;
+        RULE_S[k] = s;
         let u = (m / c1) / (sqrt(s / c2) + eps);
         // lr times the component's step factor (an mlp's lr_l).
         let step = STEP * step_factor_of(k);
@@ -64,7 +64,7 @@ fn delta(x: State, v: State) -> State {
     }
     return d;
 }
-// Unused: a rule with memory steps by `delta`.
+// Unused: a rule with memory steps by `rule_delta`.
 fn advance(x: State, v: State, lr: real) -> State {
     return x;
 }

@@ -1,47 +1,47 @@
 // Momentum and Nesterov for the cooperative kernel (momentum.wgsl's rule, the same operations):
-// the velocity MEM_B and the step's displacement D live in workgroup memory, each invocation
+// the velocity RULE_B and the step's displacement D live in workgroup memory, each invocation
 // its share of the components.
-const MEMORY: bool = true;
-var<workgroup> MEM_B: State;
-var<workgroup> D: State;
+const RULE_MEMORY: bool = true;
+var<workgroup> RULE_B: State;
+var<workgroup> RULE_D: State;
 
-fn mem_reset_coop(lid: u32) {
+fn rule_reset_coop(lid: u32) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        MEM_B[k] = 0.0;
+        RULE_B[k] = 0.0;
     }
     workgroupBarrier();
 }
-fn mem_load_coop(lid: u32, i: u32) {
+fn rule_load_coop(lid: u32, i: u32) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        MEM_B[k] = state[i * STATE_STRIDE + STATE_DIM + k];
+        RULE_B[k] = state[i * STATE_STRIDE + STATE_DIM + k];
     }
     workgroupBarrier();
 }
-fn mem_store_coop(lid: u32, i: u32) {
+fn rule_store_coop(lid: u32, i: u32) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        state[i * STATE_STRIDE + STATE_DIM + k] = MEM_B[k];
+        state[i * STATE_STRIDE + STATE_DIM + k] = RULE_B[k];
     }
 }
-// D <- the step's displacement given V = field(X), the velocity updated; returns this
+// RULE_D <- the step's displacement given V = field(X), the velocity updated; returns this
 // invocation's share of |D|^2 (the kernel sums it).
-fn delta_coop(lid: u32) -> f32 {
-    let mu = hyper(H_MOMENTUM);
+fn rule_delta_coop(lid: u32) -> f32 {
+    let mu = rule_setting(H_MOMENTUM);
     var sq = 0.0;
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        let b = mu * MEM_B[k] + V[k];
-        MEM_B[k] = b;
+        let b = mu * RULE_B[k] + V[k];
+        RULE_B[k] = b;
         var d = STEP * b;
         if (NESTEROV) {
             d = STEP * (V[k] + mu * b);
         }
-        D[k] = d;
+        RULE_D[k] = d;
         sq += d * d;
     }
     return sq;
 }
-fn take_delta_coop(lid: u32) {
+fn rule_take_coop(lid: u32) {
     for (var k = lid; k < STATE_DIM; k += COOP) {
-        X[k] = X[k] + D[k];
+        X[k] = X[k] + RULE_D[k];
     }
     workgroupBarrier();
 }

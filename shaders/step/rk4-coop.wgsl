@@ -1,6 +1,6 @@
 // Classic fourth-order Runge-Kutta for the cooperative kernel (rk4.wgsl's step, the same
 // operations in the same order): X0 keeps the start of the step, ACC sums k1 + 2 k2 + 2 k3.
-const MEMORY: bool = false;
+const RULE_MEMORY: bool = false;
 var<workgroup> RK_X0: State;
 var<workgroup> RK_ACC: State;
 
@@ -30,8 +30,8 @@ fn advance_coop(lid: u32, dt: real) {
     }
     workgroupBarrier();
 }
-fn mem_reset_coop(lid: u32) {}
-fn mem_load_coop(lid: u32, i: u32) {}
-fn mem_store_coop(lid: u32, i: u32) {}
-fn delta_coop(lid: u32) -> f32 { return 0.0; }
-fn take_delta_coop(lid: u32) {}
+fn rule_reset_coop(lid: u32) {}
+fn rule_load_coop(lid: u32, i: u32) {}
+fn rule_store_coop(lid: u32, i: u32) {}
+fn rule_delta_coop(lid: u32) -> f32 { return 0.0; }
+fn rule_take_coop(lid: u32) {}
