@@ -13,8 +13,13 @@ whose [params] give each weight's start, with init_scale = 0), runs
 examples/trainability/width8.toml on them, and prints the share of pixels on which the two
 `trained` maps agree.
 
-    python3 -m venv v && v/bin/pip install "jax[cpu]" numpy
-    v/bin/python benches/author_trainability.py [--res 256] [--bin target/release/basinmap]
+With --optimizer adam both train by Adam instead (optax.scale_by_adam: β1 = 0.9, β2 = 0.999,
+ε = 1e-8, bias-corrected, then each layer's update times its own rate), with lr1 and lr2 in
+[0.01, 1000] (basinmap's `bench` workload w3-adam): an independent check of basinmap's Adam,
+per-layer rates included, against optax.
+
+    python3 -m venv v && v/bin/pip install "jax[cpu]" numpy optax
+    v/bin/python benches/author_trainability.py [--res 256] [--optimizer adam] [--bin target/release/basinmap]
 """
 
 import argparse
@@ -64,8 +69,8 @@ def rounded_loss(theta, x, y):
     return jnp.mean((f - y) ** 2)
 
 
-def trained_map(loss, w1, w2, x, y, lr1, lr2):
-    """`trained` (1/0) for each pair of rates."""
+def trained_map(loss, w1, w2, x, y, lr1, lr2, optimizer="gd"):
+    """`trained` (1/0) for each pair of rates, trained by gd or by optax's Adam."""
     value_and_grad = jax.value_and_grad(loss)
 
     def run(a, b):
@@ -73,7 +78,19 @@ def trained_map(loss, w1, w2, x, y, lr1, lr2):
             value, (g1, g2) = value_and_grad(theta, x, y)
             return (theta[0] - a * g1, theta[1] - b * g2), value
 
-        _, losses = jax.lax.scan(step, (w1, w2), None, length=STEPS)
+        def adam_step(carry, _):
+            theta, state = carry
+            value, grads = value_and_grad(theta, x, y)
+            updates, state = adam.update(grads, state)
+            return ((theta[0] - a * updates[0], theta[1] - b * updates[1]), state), value
+
+        if optimizer == "adam":
+            import optax
+
+            adam = optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8)
+            _, losses = jax.lax.scan(adam_step, ((w1, w2), adam.init((w1, w2))), None, length=STEPS)
+        else:
+            _, losses = jax.lax.scan(step, (w1, w2), None, length=STEPS)
         v = jnp.where(jnp.isfinite(losses), losses, CAP)
         v = v / v[0]
         v = jnp.where(v > CAP, CAP, v)
@@ -86,20 +103,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--res", type=int, default=256)
     ap.add_argument("--bin", default="target/release/basinmap")
+    ap.add_argument("--optimizer", choices=["gd", "adam"], default="gd")
     ap.add_argument("extra", nargs="*", help="more flags for basinmap run")
     args = ap.parse_args()
     res = args.res
 
     w1, w2, x, y = his_problem()
     # basinmap's grid: lr1 along x (fastest), lr2 along y, as examples/trainability/width8.toml.
-    lr1 = np.logspace(1, 6, res)
-    lr2 = np.logspace(np.log10(3), np.log10(300), res)
+    adam = args.optimizer == "adam"
+    axes = ("lr1=0.01:1000", "lr2=0.01:1000") if adam else ("lr1=10:1000000", "lr2=3:300")
+    lr1 = np.logspace(-2, 3, res) if adam else np.logspace(1, 6, res)
+    lr2 = np.logspace(-2, 3, res) if adam else np.logspace(np.log10(3), np.log10(300), res)
     a, b = np.meshgrid(lr1, lr2)
     t0 = time.perf_counter()
-    his = np.asarray(trained_map(his_loss, w1, w2, x, y, jnp.asarray(a.ravel()), jnp.asarray(b.ravel()))).reshape(res, res)
+    his = np.asarray(trained_map(his_loss, w1, w2, x, y, jnp.asarray(a.ravel()), jnp.asarray(b.ravel()), args.optimizer)).reshape(res, res)
     his_s = time.perf_counter() - t0
     f32 = lambda v: jnp.asarray(np.asarray(v).astype(np.float32).astype(np.float64))
-    rounded = np.asarray(trained_map(rounded_loss, w1, w2, f32(x), f32(y), jnp.asarray(a.ravel()), jnp.asarray(b.ravel()))).reshape(res, res)
+    rounded = np.asarray(trained_map(rounded_loss, w1, w2, f32(x), f32(y), jnp.asarray(a.ravel()), jnp.asarray(b.ravel()), args.optimizer)).reshape(res, res)
 
     with tempfile.TemporaryDirectory() as d:
         np.save(os.path.join(d, "x.npy"), np.asarray(x))
@@ -109,8 +129,9 @@ def main():
         starts += [f"U_{h} = {float(w2[h, 0])!r}" for h in range(WIDTH)]
         example = open("examples/trainability/width8.toml").read()
         example = example.replace("init_scale = 1.0", "init_scale = 0.0\n" + "\n".join(starts))
-        example = example.replace('x = "lr1=10:1000000:256:log"', f'x = "lr1=10:1000000:{res}:log"')
-        example = example.replace('y = "lr2=3:300:256:log"', f'y = "lr2=3:300:{res}:log"')
+        example = example.replace('x = "lr1=10:1000000:256:log"', f'x = "{axes[0]}:{res}:log"')
+        example = example.replace('y = "lr2=3:300:256:log"', f'y = "{axes[1]}:{res}:log"')
+        example = example.replace('lr = 1.0\n', f'lr = 1.0\nmethod = "{args.optimizer}"\n')
         example = example.replace('[network]\n', '[network]\nx = "x.npy"\ny = "y.npy"\n')
         scenario = os.path.join(d, "his.toml")
         open(scenario, "w").write(example)
@@ -119,7 +140,8 @@ def main():
         ours = np.load(os.path.join(out, "converged.npy")) > 0.5
         ours_s = json.load(open(os.path.join(out, "run.json")))["timings"]["integrate"]
 
-    print(f"his code (JAX, f64): {his_s:.2f} s, {his.mean():.4f} trained; basinmap (CPU engine, f64): {ours_s:.2f} s, {ours.mean():.4f} trained")
+    his_name = "his code with optax's Adam" if adam else "his code"
+    print(f"{his_name} (JAX, f64): {his_s:.2f} s, {his.mean():.4f} trained; basinmap {args.optimizer} (CPU engine, f64): {ours_s:.2f} s, {ours.mean():.4f} trained")
     for what, other in [("his code", his), ("his code on the data rounded to f32 (what an f32 run trains on)", rounded), ("(his code against itself on the rounded data)", None)]:
         left, right = (ours, other) if other is not None else (his, rounded)
         agree = float(np.mean(left == right))

@@ -12,8 +12,12 @@ Every run takes all 100 steps here (vectorised code cannot drop diverged runs); 
 run once it escapes. So the figure to compare is the time for the whole map, and nominal
 trajectory-steps/s = 256 * 256 * 100 / time, which is what this prints.
 
-    pip install numpy "jax[cpu]"
-    python3 benches/trainability.py --impl jax      # or --impl numpy
+With --optimizer adam (JAX only) the runs train by optax's Adam (scale_by_adam, β = 0.9,
+0.999, ε = 1e-8, each layer's update times its rate) with lr1 and lr2 in [0.01, 1000]: the
+workload `basinmap bench --workloads w3-adam` runs.
+
+    pip install numpy "jax[cpu]" optax
+    python3 benches/trainability.py --impl jax      # or --impl numpy; --optimizer adam
 """
 
 import argparse
@@ -36,9 +40,12 @@ def problem(width, seed):
     return x, y, w1, u
 
 
-def grid(res):
-    lr1 = np.logspace(1, 6, res, dtype=np.float64)
-    lr2 = np.logspace(np.log10(3), np.log10(300), res, dtype=np.float64)
+def grid(res, optimizer="gd"):
+    if optimizer == "adam":
+        lr1 = lr2 = np.logspace(-2, 3, res, dtype=np.float64)
+    else:
+        lr1 = np.logspace(1, 6, res, dtype=np.float64)
+        lr2 = np.logspace(np.log10(3), np.log10(300), res, dtype=np.float64)
     a, b = np.meshgrid(lr1, lr2)  # y (lr2) slow, x (lr1) fast: basinmap's grid order
     return a.ravel().astype(np.float32), b.ravel().astype(np.float32)
 
@@ -85,9 +92,13 @@ def run_numpy(x, y, w1, u, lr1, lr2, steps, chunk=4096):
     return np.concatenate(out_sum), np.concatenate(out_trained)
 
 
-def make_jax(steps):
+def make_jax(steps, optimizer="gd"):
     import jax
     import jax.numpy as jnp
+    if optimizer == "adam":
+        import optax
+
+        adam = optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8)
 
     def loss_fn(params, x, y, c1, c2):
         w, u = params
@@ -100,14 +111,17 @@ def make_jax(steps):
         grad = jax.value_and_grad(loss_fn)
 
         def body(t, carry):
-            w, uu, loss0, total, tail = carry
+            w, uu, loss0, total, tail, state = carry
             loss, (gw, gu) = grad((w, uu), x, y, c1, c2)
             loss0 = jnp.where(t == 0, loss, loss0)
             total, tail = record_update(loss, loss0, t, steps, total, tail, jnp)
-            return w - a * gw, uu - b * gu, loss0, total, tail
+            if optimizer == "adam":
+                (gw, gu), state = adam.update((gw, gu), state)
+            return w - a * gw, uu - b * gu, loss0, total, tail, state
 
         zero = jnp.float32(0)
-        _, _, _, total, tail = jax.lax.fori_loop(0, steps, body, (w1, u, zero, zero, zero))
+        state = adam.init((w1, u)) if optimizer == "adam" else zero
+        _, _, _, total, tail, _ = jax.lax.fori_loop(0, steps, body, (w1, u, zero, zero, zero, state))
         return total, tail / min(WINDOW, steps) < 1
 
     return jax.jit(jax.vmap(one, in_axes=(None, None, None, None, 0, 0)))
@@ -121,14 +135,17 @@ def main():
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--optimizer", choices=["gd", "adam"], default="gd")
     args = ap.parse_args()
 
     x, y, w1, u = problem(args.width, args.seed)
-    lr1, lr2 = grid(args.res)
+    lr1, lr2 = grid(args.res, args.optimizer)
+    if args.optimizer == "adam" and args.impl != "jax":
+        ap.error("--optimizer adam is timed in JAX + optax only")
     if args.impl == "jax":
         import jax
 
-        f = make_jax(args.steps)
+        f = make_jax(args.steps, args.optimizer)
         # Compile once outside the timings.
         jax.block_until_ready(f(w1, u, x, y, lr1[:1], lr2[:1]))
 
@@ -146,7 +163,7 @@ def main():
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     nominal = args.res * args.res * args.steps
-    print(f"{args.impl} ({device}): width {args.width}, {args.res}x{args.res}, {args.steps} steps")
+    print(f"{args.impl} ({device}): width {args.width}, {args.res}x{args.res}, {args.steps} steps of {args.optimizer}")
     print(f"  times: {', '.join(f'{t:.2f}' for t in times)} s; median {med:.2f} s")
     print(f"  {nominal / med:.3e} trajectory-steps/s (nominal {nominal:.3e} steps); trained {np.mean(trained):.1%}")
 

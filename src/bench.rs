@@ -10,6 +10,11 @@
 //!   steps as the slowest needed, timed at W2's own rate per step on the same engine.
 //! - W3: the trainability map (examples/trainability/width8.toml: a tanh net of width 8, 100
 //!   steps) at 256 × 256.
+//! - W3-adam (`w3-adam`): the same network, data and start trained by Adam (β = 0.9, 0.999,
+//!   ε = 1e-8) with per-layer rates lr1 (W1) and lr2 (U) in [0.01, 1000] on log axes (Adam's
+//!   steps are bounded by its rates, so its boundary lies where gd's rates would be tiny), in
+//!   f32: the workload benches/trainability.py times in JAX + optax. Adam's own arithmetic is
+//!   not counted in its FLOPs (about 15 a weight a step, against 6·n a weight for the gradient).
 //! - Lorenz (only when asked for): σ = 10, ρ = 28, β = 8/3 from (x0, y0, 25) on a 4096 × 2048
 //!   grid (2^23 trajectories; `--size N` makes it 2N × N), RK4 with dt 0.001, exactly 1000 steps,
 //!   in f32: the GPU ensemble figure of the scale issue. 74 FLOPs a step.
@@ -40,18 +45,22 @@ pub enum Workload {
     W1,
     W2,
     W3,
+    /// The W3 map trained by Adam.
+    #[value(name = "w3-adam")]
+    #[serde(rename = "w3-adam")]
+    W3Adam,
     /// Lorenz ensemble (the GPU figure of the scale issue); not run unless asked for.
     Lorenz,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 4] = [Workload::W1, Workload::W2, Workload::W3, Workload::Lorenz];
+    pub const ALL: [Workload; 5] = [Workload::W1, Workload::W2, Workload::W3, Workload::W3Adam, Workload::Lorenz];
 
     /// Grid side by default (Lorenz: its y side; x is twice as long, 2^23 trajectories).
     pub fn default_size(self) -> usize {
         match self {
             Workload::W1 | Workload::W2 => 1024,
-            Workload::W3 => 256,
+            Workload::W3 | Workload::W3Adam => 256,
             Workload::Lorenz => 2048,
         }
     }
@@ -61,6 +70,7 @@ impl Workload {
             Workload::W1 => "landau first order (u=-1, w=1), gd lr 0.01, exactly 500 steps",
             Workload::W2 => "landau first order, to convergence (tol 1e-6, up to 200000 steps; f64, or f32 on a GPU without it)",
             Workload::W3 => "trainability map: tanh net width 8, mean-field, 100 steps",
+            Workload::W3Adam => "trainability map under Adam: tanh net width 8, mean-field, 100 steps, lr1 and lr2 in [0.01, 1000]",
             Workload::Lorenz => "Lorenz (sigma=10, rho=28, beta=8/3) from (x0, y0, 25), rk4 dt 0.001, exactly 1000 steps",
         }
     }
@@ -88,6 +98,13 @@ impl Workload {
                 s.network.gain = None;
                 return Ok(s);
             }
+            Workload::W3Adam => {
+                let mut s = Workload::W3.scenario(n)?;
+                s.x = format!("lr1=0.01:1000:{n}:log").parse()?;
+                s.y = Some(format!("lr2=0.01:1000:{n}:log").parse()?);
+                s.dynamics.method = crate::dynamics::Method::Adam;
+                return Ok(s);
+            }
         };
         Scenario::from_toml(&text)
     }
@@ -100,7 +117,7 @@ impl Workload {
             // Four fields of 8 and RK4's combinations: 3 intermediate states (2 a component)
             // and the final sum (8 a component), over 3 components.
             Workload::Lorenz => 4.0 * 8.0 + 3.0 * 3.0 * 2.0 + 3.0 * 8.0,
-            Workload::W3 => {
+            Workload::W3 | Workload::W3Adam => {
                 let samples = match &plan.system {
                     crate::system::System::Network(n) => match &n.model {
                         crate::system::NetworkModel::Mlp(m) => m.data.n as f64,

@@ -120,7 +120,7 @@ pub struct MergeArgs {
 pub struct BenchArgs {
     /// Workloads to run, comma-separated: lorenz (2^23 Lorenz trajectories × 1000 RK4 steps:
     /// a figure for GPUs) runs only when named.
-    #[arg(long, value_delimiter = ',', default_values = ["w1", "w2", "w3"])]
+    #[arg(long, value_delimiter = ',', default_values = ["w1", "w2", "w3", "w3-adam"])]
     pub workloads: Vec<basinmap::bench::Workload>,
     /// Engines, comma-separated: cpu (SIMD packs), cpu-scalar (the CPU engine one trajectory at
     /// a time: the baseline of its SIMD path), gpu (any adapter, software ones too). Default: the

@@ -47,8 +47,8 @@ fn rule_delta_coop(lid: u32) -> f32 {
     let wd = rule_setting(H_WEIGHT_DECAY);
     RULE_P1 = RULE_P1 * b1;
     RULE_P2 = RULE_P2 * b2;
-    let c1 = 1.0 - RULE_P1;
-    let c2 = 1.0 - RULE_P2;
+    let r1 = 1.0 / (1.0 - RULE_P1);
+    let r2 = 1.0 / sqrt(1.0 - RULE_P2);
     let a1 = 1.0 - b1;
     let a2 = 1.0 - b2;
     var sq = 0.0;
@@ -57,7 +57,7 @@ fn rule_delta_coop(lid: u32) -> f32 {
         let s = a2 * (V[k] * V[k]) + b2 * RULE_S[k];
         RULE_M[k] = m;
         RULE_S[k] = s;
-        let u = (m / c1) / (sqrt(s / c2) + eps);
+        let u = (m * r1) / (sqrt(s) * r2 + eps);
         // lr times the component's step factor (an mlp's lr_l).
         let step = STEP * step_factor_of(k);
         var d = step * u;

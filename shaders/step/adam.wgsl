@@ -1,6 +1,6 @@
 // Adam and AdamW (PyTorch, optax) on the field v = -grad, so the first moment is the negative
 // of theirs: m <- (1 - b1) v + b1 m, s <- (1 - b2) v^2 + b2 s, with b1^t and b2^t as running
-// products; the step is lr u, u = (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps), and for
+// products; the step is lr u, u = (m r1) / (sqrt(s) r2 + eps), r1 = 1 / (1 - b1^t), r2 = 1 / sqrt(1 - b2^t), and for
 // AdamW (DECOUPLED) lr (u - weight_decay x). The memory (m, s, b1^t, b2^t) is kept after the
 // state in `state` between dispatches. Rust twin: `engine::optimizer::delta`.
 const RULE_MEMORY: bool = true;
@@ -43,8 +43,8 @@ fn rule_delta(x: State, v: State) -> State {
     let wd = rule_setting(H_WEIGHT_DECAY);
     RULE_P1 = RULE_P1 * b1;
     RULE_P2 = RULE_P2 * b2;
-    let c1 = 1.0 - RULE_P1;
-    let c2 = 1.0 - RULE_P2;
+    let r1 = 1.0 / (1.0 - RULE_P1);
+    let r2 = 1.0 / sqrt(1.0 - RULE_P2);
     let a1 = 1.0 - b1;
     let a2 = 1.0 - b2;
     var d: State;
@@ -53,7 +53,7 @@ fn rule_delta(x: State, v: State) -> State {
         let s = a2 * (v[k] * v[k]) + b2 * RULE_S[k];
         RULE_M[k] = m;
         RULE_S[k] = s;
-        let u = (m / c1) / (sqrt(s / c2) + eps);
+        let u = (m * r1) / (sqrt(s) * r2 + eps);
         // lr times the component's step factor (an mlp's lr_l).
         let step = STEP * step_factor_of(k);
         if (DECOUPLED) {

@@ -169,8 +169,16 @@ pub fn distinct(plan: &Plan, outcomes: &crate::engine::Outcomes, indices: &[usiz
     let close = |a: &[f32], b: &[f32], rel: f32| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= rel * (1.0 + x.abs().max(y.abs())));
     let mut candidates: Vec<(Vec<f32>, Vec<usize>)> = Vec::new();
     // Undecided end states count too: near a critical point the flow slows down without bound,
-    // and Newton finishes what the step budget did not.
-    let settled = |i: usize| matches!(Status::from_code(outcomes.status[i]), Status::Converged | Status::Undecided);
+    // and Newton finishes what the step budget did not. Not where an axis sets the step rule
+    // (a sweep of lr): there a run that neither converged nor diverged may be orbiting a minimum
+    // it cannot reach at that setting (past the edge of stability), and a minimum counts only
+    // where the dynamics converge to it.
+    let steps_vary = plan.varies_settings();
+    let settled = |i: usize| match Status::from_code(outcomes.status[i]) {
+        Status::Converged => true,
+        Status::Undecided => !steps_vary,
+        _ => false,
+    };
     for &i in indices.iter().filter(|&&i| settled(i)) {
         let k = key(i);
         match candidates.iter_mut().find(|(c, _)| close(c, &k, 1e-3)) {
@@ -189,7 +197,19 @@ pub fn distinct(plan: &Plan, outcomes: &crate::engine::Outcomes, indices: &[usiz
             None => (outcomes.obs(rep)[..n_state].iter().map(|&v| v as f64).collect(), false),
             Some(_) => (plan.start_f32(rep).iter().map(|&v| v as f64).collect(), true),
         };
-        let Some(fp) = settle(plan, p, &start, flow, q)? else { continue };
+        // The flow of the trajectory's own settings (an axis may set them).
+        let own;
+        let at = if steps_vary {
+            own = {
+                let mut own = plan.clone();
+                own.dynamics = plan.dynamics_at(rep);
+                own
+            };
+            &own
+        } else {
+            plan
+        };
+        let Some(fp) = settle(at, p, &start, flow, q)? else { continue };
         let same = |a: &FixedPoint| a.state.iter().zip(&fp.state).all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs().max(y.abs())));
         // Networks: one point in invariants (loss, order) rather than in weights.
         let same_invariants = |a: &FixedPoint| (a.loss - fp.loss).abs() <= 1e-9 * (1.0 + a.loss.abs()) && (a.order.abs() - fp.order.abs()).abs() <= 1e-6;

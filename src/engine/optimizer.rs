@@ -13,7 +13,9 @@
 //! momentum  b ← μ·b + g,                 x ← x − lr·b
 //! nesterov  b ← μ·b + g,                 x ← x − lr·(g + μ·b)
 //! adam      m ← (1−β1)·g + β1·m,  s ← (1−β2)·g² + β2·s,
-//!           u = (m / (1 − β1^t)) / (sqrt(s / (1 − β2^t)) + ε),   x ← x − lr·u
+//!           u = (m·r1) / (sqrt(s)·r2 + ε),   x ← x − lr·u,
+//!           r1 = 1/(1 − β1^t), r2 = 1/sqrt(1 − β2^t) (PyTorch's step_size and denominator,
+//!           with the corrections' reciprocals computed once a step)
 //! adamw     the same with x ← x − lr·(u + weight_decay·x)
 //! ```
 //!
@@ -68,7 +70,8 @@ pub fn delta<T: Lane>(method: Method, h: &Hyper<T>, blocks: &[(usize, usize)], p
             let p2 = powers[1] * h.beta2;
             powers[0] = p1;
             powers[1] = p2;
-            let (c1, c2) = (T::one() - p1, T::one() - p2);
+            let r1 = T::one() / (T::one() - p1);
+            let r2 = T::one() / sqrt(T::one() - p2);
             let (a1, a2) = (T::one() - h.beta1, T::one() - h.beta2);
             let decoupled = method == Method::AdamW;
             let mut block = 0;
@@ -82,7 +85,7 @@ pub fn delta<T: Lane>(method: Method, h: &Hyper<T>, blocks: &[(usize, usize)], p
                 let si = a2 * (v[i] * v[i]) + h.beta2 * s[i];
                 m[i] = mi;
                 s[i] = si;
-                let u = (mi / c1) / (sqrt(si / c2) + h.eps);
+                let u = (mi * r1) / (sqrt(si) * r2 + h.eps);
                 d[i] = if decoupled { step * (u - h.weight_decay * x[i]) } else { step * u };
             }
         }
