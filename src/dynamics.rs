@@ -351,11 +351,6 @@ impl Dynamics {
         }
     }
 
-    /// The same dynamics without noise or escape test: what locating a fixed point needs.
-    pub fn deterministic(&self) -> Dynamics {
-        Dynamics { temperature: 0.0, escape: 0.0, ..self.clone() }
-    }
-
     /// Rejects settings no run can use.
     pub fn validate(&self) -> Result<()> {
         let positive = |name: &str, v: f64| {

@@ -52,8 +52,6 @@ pub struct Plan {
     pub x: GridAxis,
     pub y: Option<GridAxis>,
     pub dynamics: Dynamics,
-    /// The step rule's settings ([`Dynamics::settings`]); an axis may set one per trajectory.
-    pub settings: Vec<f64>,
     pub classify: ClassifyOptions,
     pub engine: EngineChoice,
     /// Random initialisations per grid point (1 unless the system starts at random).
@@ -221,7 +219,6 @@ impl Plan {
             x,
             y,
             dynamics: scenario.dynamics.clone(),
-            settings: scenario.dynamics.settings(),
             classify: scenario.classify.clone(),
             engine: scenario.engine,
             samples: scenario.samples as usize,
@@ -249,7 +246,7 @@ impl Plan {
         for xe in ends(Some(&self.x)) {
             for ye in ends(self.y.as_ref()) {
                 let mut p = self.inputs.clone();
-                p.extend(&self.settings);
+                p.extend(self.dynamics.settings());
                 for (t, v) in [xe, ye].into_iter().flatten() {
                     p[t] = v;
                 }
@@ -294,7 +291,19 @@ impl Plan {
 
     /// The step rule's settings of trajectory `index` (axes applied), in [`Setting::ALL`]'s order.
     pub fn settings_at(&self, index: usize) -> Vec<f64> {
-        self.with_axes(index).split_off(self.inputs.len())
+        let n = self.inputs.len();
+        let mut s = self.dynamics.settings();
+        for (target, v) in self.axis_values(index).filter(|&(t, _)| t >= n) {
+            s[target - n] = v;
+        }
+        s
+    }
+
+    /// Whether weight decay is added to the field: a coupled method (all but AdamW and rk4)
+    /// whose decay is not 0 or is set by an axis.
+    pub fn coupled_decay(&self) -> bool {
+        let d = &self.dynamics;
+        d.method.coupled_decay() && (d.weight_decay() != 0.0 || self.varies(Setting::WeightDecay))
     }
 
     /// The dynamics of trajectory `index`: the plan's with the settings its axes give it.
@@ -420,21 +429,19 @@ impl Plan {
 
     /// The f64 inputs of trajectory `index` (parameters then start).
     pub fn inputs_at(&self, index: usize) -> Vec<f64> {
-        let mut p = self.with_axes(index);
-        p.truncate(self.inputs.len());
+        let n = self.inputs.len();
+        let mut p = self.inputs.clone();
+        for (target, v) in self.axis_values(index).filter(|&(t, _)| t < n) {
+            p[target] = v;
+        }
         p
     }
 
-    /// The inputs and then the settings of trajectory `index`, its axes' values written over them.
-    fn with_axes(&self, index: usize) -> Vec<f64> {
+    /// (target, value) of each axis at trajectory `index`: an input, or past the inputs a setting.
+    fn axis_values(&self, index: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let g = self.point_of(index);
-        let mut p = self.inputs.clone();
-        p.extend(&self.settings);
-        p[self.x.target] = self.x.values[g % self.nx()];
-        if let Some(y) = &self.y {
-            p[y.target] = y.values[g / self.nx()];
-        }
-        p
+        let x = (self.x.target, self.x.values[g % self.nx()]);
+        std::iter::once(x).chain(self.y.as_ref().map(|y| (y.target, y.values[g / self.nx()])))
     }
 
     /// The starting state of trajectory `index` as both engines compute it in f32: the start

@@ -123,7 +123,8 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
         fn visit<M: Model>(self, m: &M) -> Option<FixedPoint> {
             let Settle(plan, p, start, flow, q) = self;
             let mut x = start.to_vec();
-            let stepper = Stepper::<f64>::new(&plan.dynamics.deterministic());
+            // The plan's step rule: its decay and step factors (an mlp's lr_l) included.
+            let stepper = Stepper::<f64>::deterministic_of(plan);
             let mut s = Scratch::new(x.len());
             // Newton reaches rounding; a state too large to polish counts once the f64 flow's own
             // stop rule holds.

@@ -133,7 +133,7 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
             // The inputs, then the step rule's settings (an axis may set either).
             let mut inputs = base.clone();
             let n_inputs = plan.inputs.len();
-            inputs.extend(plan.settings.iter().map(|&v| T::of(v)));
+            inputs.extend(plan.dynamics.settings().iter().map(|&v| T::of(v)));
             let mut stepper = stepper.clone();
             let mut scratch = Scratch::new(n_state);
             let mut obs_t = vec![T::zero(); n_obs];
@@ -231,9 +231,7 @@ impl<T: Lane> Stepper<T> {
     /// The stepper of `plan`: its dynamics and its seed (the settings of its first trajectory
     /// where an axis sets them: see [`Stepper::at`]).
     pub fn of_plan(plan: &Plan) -> Self {
-        let mut s = Stepper { seed: plan.seed, step_blocks: plan.step_blocks().to_vec(), ..Stepper::new(&plan.dynamics) };
-        s.decay |= plan.dynamics.method.coupled_decay() && plan.varies(crate::dynamics::Setting::WeightDecay);
-        s
+        Stepper { seed: plan.seed, step_blocks: plan.step_blocks().to_vec(), decay: plan.coupled_decay(), ..Stepper::new(&plan.dynamics) }
     }
 
     /// The stepper of trajectory `index` of `plan`: the settings an axis gives it.
@@ -248,8 +246,18 @@ impl<T: Lane> Stepper<T> {
 
     /// [`Stepper::at`] without noise or escape test: what locating a fixed point needs.
     pub fn deterministic_at(plan: &Plan, index: usize) -> Self {
-        let s = Stepper::at(plan, index);
-        Stepper { hyper: Hyper { noise: T::zero(), ..s.hyper }, escape2: T::zero(), ..s }
+        Stepper::at(plan, index).deterministic()
+    }
+
+    /// [`Stepper::of_plan`] without noise or escape test, for a parameter point rather than a
+    /// trajectory (the step factors are read from its parameters).
+    pub fn deterministic_of(plan: &Plan) -> Self {
+        Stepper::of_plan(plan).deterministic()
+    }
+
+    /// This stepper without noise or escape test.
+    fn deterministic(self) -> Self {
+        Stepper { hyper: Hyper { noise: T::zero(), ..self.hyper }, escape2: T::zero(), ..self }
     }
 
     /// The field at `x` into `v`, weight decay added for the coupled methods and scaled by the

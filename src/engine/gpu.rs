@@ -485,14 +485,14 @@ impl Engine for GpuEngine {
         // Inputs, axis values and settings, rounded once to the kernel's precision (the CPU
         // engine rounds the same way).
         let mut table: Vec<f64> = plan.inputs.clone();
-        table.extend(&plan.settings);
+        table.extend(plan.dynamics.settings());
         table.extend(&plan.x.values);
         match &plan.y {
             Some(y) => table.extend(&y.values),
             // cfg.ny is 1: one unused value keeps the settings where the kernel reads them.
             None => table.push(0.0),
         }
-        debug_assert_eq!(table.len(), plan.inputs.len() + plan.settings.len() + plan.nx() + plan.ny());
+        debug_assert_eq!(table.len(), plan.inputs.len() + crate::dynamics::Setting::ALL.len() + plan.nx() + plan.ny());
         table.extend(settings(d));
         let table_bytes: Vec<u8> = if real_bytes(plan) == 8 {
             bytemuck::cast_slice(&table).to_vec()

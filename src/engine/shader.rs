@@ -51,8 +51,7 @@ pub struct Shape {
 
 impl Shape {
     pub fn of(plan: &Plan) -> Shape {
-        let d = &plan.dynamics;
-        let decay = d.method.coupled_decay() && (d.weight_decay() != 0.0 || plan.varies(Setting::WeightDecay));
+        let decay = plan.coupled_decay();
         Shape {
             system: plan.system.clone(),
             method: plan.dynamics.method,

@@ -278,7 +278,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             base_x: splat(&plan.inputs[plan.n_params..]),
             xs: plan.x.values.iter().map(|&v| T::of(v)).collect(),
             ys: plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect()),
-            base_h: if plan.varies_settings() { splat(&plan.settings) } else { Vec::new() },
+            base_h: if plan.varies_settings() { splat(&plan.dynamics.settings()) } else { Vec::new() },
             noisy: scalar.noisy() || noise_varies,
             noise_varies,
             recorded: plan.system.spec().loss_record,
