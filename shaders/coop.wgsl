@@ -24,6 +24,13 @@ var<workgroup> COOP_WORD: u32;
 var<workgroup> COOP_REAL: real;
 var<workgroup> COOP_OBS: array<f32, N_OBS>;
 
+// Where the field is a step's, which step of which trajectory (its global index): the field of
+// a system that draws (an mlp's minibatch) depends on it. Off for observables and the start's
+// loss; the same in every invocation, but private, so it decides no branch around a barrier.
+var<private> DRAW_ON: bool = false;
+var<private> DRAW_TRAJECTORY: u32;
+var<private> DRAW_STEP: u32;
+
 // The sum over the workgroup of every invocation's `v`, the same for all (a tree reduction).
 fn coop_sum(lid: u32, v: f32) -> f32 {
     COOP_SUM[lid] = v;
@@ -223,10 +230,14 @@ fn integrate(@builtin(local_invocation_index) lid: u32,
         return;
     }
     let end = min(cfg.chunk_start + cfg.chunk_steps, cfg.max_steps);
+    DRAW_TRAJECTORY = cfg.index_offset + i;
     loop {
         if (n >= end) {
             break;
         }
+        // Every field of step n (all four of rk4's stages) draws at (trajectory, n).
+        DRAW_ON = true;
+        DRAW_STEP = n;
         coop_field(lid);
         var sq = 0.0;
         for (var k = lid; k < STATE_DIM; k += COOP) {

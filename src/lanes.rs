@@ -32,6 +32,14 @@ pub trait Lane:
 {
     /// One flag per lane (bool for a float).
     type Mask: Copy;
+    /// How many trajectories a value holds (1 for a float).
+    const WIDTH: usize;
+    /// Lane `j`'s value.
+    fn at(self, j: usize) -> f64;
+    /// The mask whose lane `j` is `f(j)`, lanes in order.
+    fn mask_of(f: impl FnMut(usize) -> bool) -> Self::Mask;
+    /// The value whose lane `j` is `f(j)` (rounded to nearest for f32).
+    fn of_lanes(f: impl FnMut(usize) -> f64) -> Self;
     /// `v` in every lane (rounded to nearest for f32).
     fn of(v: f64) -> Self;
     /// Lane 0's value: for parameters that are the same in every lane, such as an integer depth
@@ -122,6 +130,19 @@ macro_rules! scalar_lane {
     ($t:ty, $exp:expr, $tanh:expr, $map:expr) => {
         impl Lane for $t {
             type Mask = bool;
+            const WIDTH: usize = 1;
+            #[inline(always)]
+            fn at(self, _j: usize) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn mask_of(mut f: impl FnMut(usize) -> bool) -> bool {
+                f(0)
+            }
+            #[inline(always)]
+            fn of_lanes(mut f: impl FnMut(usize) -> f64) -> Self {
+                f(0) as $t
+            }
             #[inline(always)]
             fn of(v: f64) -> Self {
                 v as $t
@@ -339,6 +360,27 @@ impl<T: Lane<Mask = bool>, const N: usize> Pack<T, N> {
 
 impl<T: Lane<Mask = bool>, const N: usize> Lane for Pack<T, N> {
     type Mask = [bool; N];
+    const WIDTH: usize = N;
+    #[inline(always)]
+    fn at(self, j: usize) -> f64 {
+        self.0[j].at(0)
+    }
+    #[inline(always)]
+    fn mask_of(mut f: impl FnMut(usize) -> bool) -> [bool; N] {
+        let mut m = [false; N];
+        for (j, v) in m.iter_mut().enumerate() {
+            *v = f(j);
+        }
+        m
+    }
+    #[inline(always)]
+    fn of_lanes(mut f: impl FnMut(usize) -> f64) -> Self {
+        let mut p = [T::zero(); N];
+        for (j, v) in p.iter_mut().enumerate() {
+            *v = T::of(f(j));
+        }
+        Pack(p)
+    }
     #[inline(always)]
     fn of(v: f64) -> Self {
         Pack([T::of(v); N])

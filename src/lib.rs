@@ -30,6 +30,7 @@ pub mod formula;
 pub mod io;
 pub mod lanes;
 pub mod landscape;
+pub mod minibatch;
 pub mod outputs;
 pub mod plan;
 pub mod real;

@@ -3,10 +3,11 @@
 //   loss = mean_i (f(x_i) - y_i)^2 + gamma |w|^reg_power,
 // layer l stepping by lr * lr_l (the kernel applies lr_l: `step_factor_of`). The host prepends NET_N, MLP_BATCH, `net_scale`, `net_act`,
 // `net_act_deriv`. The samples are in `data`: x row-major (NET_N x NET_DIM), then y.
-// Run by the cooperative kernel (coop.wgsl): the samples go through in batches of MLP_BATCH,
+// Run by the cooperative kernel (coop.wgsl): the samples go through in chunks of MLP_BATCH,
 // each layer's matrix product shared out over the workgroup one (sample, unit) per invocation;
 // each weight's gradient is summed over the samples in order by one invocation, as in the Rust
-// twin, src/system/network/mlp.rs.
+// twin, src/system/network/mlp.rs. A step's field is that of its minibatch (parameter `batch`):
+// invocation 0 draws the samples (src/minibatch.rs, Algorithm S) into MLP_IDX chunk by chunk.
 
 var<workgroup> MLP_H: array<f32, MLP_H_LEN>;   // per sample of the batch: x, then h_1..h_D
 var<workgroup> MLP_Z: array<f32, MLP_Z_LEN>;   // per sample: z_1..z_D, then the deltas in their place
@@ -15,6 +16,49 @@ var<workgroup> MLP_R: array<f32, MLP_BATCH>;   // per sample: the residual f - y
 var<workgroup> MLP_FIT: f32;
 var<workgroup> MLP_RMS: f32;
 var<workgroup> MLP_LOSS: f32;                   // the loss at the last field's state (loss record)
+var<workgroup> MLP_IDX: array<u32, MLP_BATCH>;  // the samples of the chunk
+var<workgroup> MLP_COUNT: u32;                  // how many
+
+const MLP_INV_N: f32 = 1.0 / f32(NET_N);
+
+// Invocation 0's sampler over one pass (minibatch.rs `Selector`).
+var<private> MLP_NEXT: u32;         // the next sample to consider
+var<private> MLP_NEED: u32;         // samples still to take
+var<private> MLP_PAIR: u32;         // the pair of samples whose random words MLP_WORDS holds
+var<private> MLP_WORDS: vec2<u32>;
+
+// The samples a field of this trajectory takes: its `batch` rounded (halves up) within 1..=n
+// where the step draws (minibatch.rs `batch_size`, exact in f32 as in f64), all of them otherwise.
+fn mlp_batch_size() -> u32 {
+    let v = P[P_batch];
+    if (!DRAW_ON || is_nan(v)) {
+        return NET_N;
+    }
+    let b = floor(v) + select(0.0, 1.0, v - floor(v) >= 0.5);
+    return u32(clamp(b, 1.0, f32(NET_N)));
+}
+
+// Whether invocation 0's pass takes sample `s` (s = 0, 1, ... in order): Algorithm S, with the
+// uniform of (trajectory, step) under the minibatch key (minibatch.rs `Selector::take`).
+fn mlp_take(s: u32) -> bool {
+    let need = MLP_NEED;
+    let left = NET_N - s;
+    var taken = need >= left;
+    if (!taken && need > 0u) {
+        let pair = s / 2u;
+        if (pair != MLP_PAIR) {
+            MLP_PAIR = pair;
+            let key = vec2<u32>(cfg.seed_lo ^ (pair * 0x9E3779B9u), cfg.seed_hi ^ 0x4D424154u);
+            MLP_WORDS = threefry2x32(key, vec2<u32>(DRAW_TRAJECTORY, DRAW_STEP));
+        }
+        let word = select(MLP_WORDS.x, MLP_WORDS.y, (s & 1u) == 1u);
+        taken = f32(word >> 8u) * (1.0 / 16777216.0) * f32(left) < f32(need);
+    }
+    if (taken) {
+        MLP_NEED = need - 1u;
+    }
+    return taken;
+}
 
 // Layer l (1-based, NET_DEPTH + 1 for U) of weight j.
 fn mlp_layer(j: u32) -> u32 {
@@ -30,7 +74,9 @@ fn mlp_layer(j: u32) -> u32 {
 // The mean squared error over the data into MLP_FIT (and the outputs' root mean square into
 // MLP_RMS); with `with_grad` its gradient in V.
 fn mlp_fit(lid: u32, with_grad: bool) {
-    let inv_n = 1.0 / f32(NET_N);
+    let size = mlp_batch_size();
+    // 1 / n as the constant it was (exact), where the field takes every sample.
+    let inv_n = select(1.0 / f32(size), MLP_INV_N, size == NET_N);
     let nu = net_fan_in(NET_DEPTH + 1u);
     let c_out = net_scale(NET_DEPTH + 1u);
     if (with_grad) {
@@ -40,11 +86,31 @@ fn mlp_fit(lid: u32, with_grad: bool) {
     }
     var sse = 0.0;
     var sso = 0.0;
-    for (var b0 = 0u; b0 < NET_N; b0 += MLP_BATCH) {
-        let count = min(MLP_BATCH, NET_N - b0);
+    if (lid == 0u) {
+        MLP_NEXT = 0u;
+        MLP_NEED = size;
+        MLP_PAIR = NONE;
+    }
+    loop {
+        // The chunk's samples, drawn by invocation 0; the pass ends with an empty chunk.
+        if (lid == 0u) {
+            var c = 0u;
+            while (c < MLP_BATCH && MLP_NEED > 0u && MLP_NEXT < NET_N) {
+                if (mlp_take(MLP_NEXT)) {
+                    MLP_IDX[c] = MLP_NEXT;
+                    c++;
+                }
+                MLP_NEXT++;
+            }
+            MLP_COUNT = c;
+        }
+        let count = workgroupUniformLoad(&MLP_COUNT);
+        if (count == 0u) {
+            break;
+        }
         for (var e = lid; e < count * NET_DIM; e += COOP) {
             let b = e / NET_DIM;
-            MLP_H[b * NET_ACT_LEN + e % NET_DIM] = data[(b0 + b) * NET_DIM + e % NET_DIM];
+            MLP_H[b * NET_ACT_LEN + e % NET_DIM] = data[MLP_IDX[b] * NET_DIM + e % NET_DIM];
         }
         workgroupBarrier();
         for (var l = 1u; l <= NET_DEPTH; l++) {
@@ -71,7 +137,7 @@ fn mlp_fit(lid: u32, with_grad: bool) {
             }
             let f = c_out * acc;
             MLP_F[b] = f;
-            MLP_R[b] = f - data[NET_N * NET_DIM + b0 + b];
+            MLP_R[b] = f - data[NET_N * NET_DIM + MLP_IDX[b]];
         }
         workgroupBarrier();
         // Invocation 0 sums the batch in sample order; only it writes MLP_FIT and MLP_RMS.
@@ -124,7 +190,7 @@ fn mlp_fit(lid: u32, with_grad: bool) {
                 V[j] = g;
             }
         }
-        // The next batch overwrites the work arrays.
+        // The next chunk overwrites the work arrays and MLP_IDX.
         workgroupBarrier();
     }
     if (lid == 0u) {

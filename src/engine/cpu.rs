@@ -12,6 +12,7 @@ use super::optimizer;
 use crate::dynamics::{axpy, norm, Dynamics, Hyper, LossRecord, Memory, Method, Precision, RECORD_CAP};
 use crate::plan::Plan;
 use crate::lanes::Lane;
+use crate::minibatch::{Draw, OFF};
 use crate::real::Real;
 use crate::system::{Model, ModelVisitor, GD_MAP_COEFFICIENTS, RECORDED};
 use crate::Result;
@@ -184,12 +185,15 @@ pub struct Scratch<T> {
     /// The displacement of an optimizer's step, computed before it is taken (the stop rule
     /// looks at it).
     pub d: Vec<T>,
+    /// The trajectory and step of each lane, for the models whose field draws (minibatches):
+    /// set by [`Stepper::begin`] and the engines' step loops, off otherwise.
+    pub draw: Draw,
 }
 
 impl<T: Lane> Scratch<T> {
     pub fn new(n: usize) -> Self {
         let z = || vec![T::zero(); n];
-        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z(), mem: Vec::new(), d: z() }
+        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z(), mem: Vec::new(), d: z(), draw: OFF.clone() }
     }
 }
 
@@ -211,6 +215,9 @@ pub struct Stepper<T> {
     /// The step's per-block factors (end, parameter slot): an mlp's lr_l. They scale the field
     /// (gd, momentum, Nesterov) or Adam's step.
     pub step_blocks: Vec<(usize, usize)>,
+    /// Steps follow the field of their draw ([`Model::field_drawn`]: an mlp's minibatches); off
+    /// for the deterministic flow that locates fixed points, which is the full-batch one.
+    pub draws: bool,
 }
 
 impl<T: Lane> Stepper<T> {
@@ -225,13 +232,20 @@ impl<T: Lane> Stepper<T> {
             seed: 0,
             decay: d.method.coupled_decay() && d.weight_decay() != 0.0,
             step_blocks: Vec::new(),
+            draws: false,
         }
     }
 
     /// The stepper of `plan`: its dynamics and its seed (the settings of its first trajectory
     /// where an axis sets them: see [`Stepper::at`]).
     pub fn of_plan(plan: &Plan) -> Self {
-        Stepper { seed: plan.seed, step_blocks: plan.step_blocks().to_vec(), decay: plan.coupled_decay(), ..Stepper::new(&plan.dynamics) }
+        Stepper {
+            seed: plan.seed,
+            step_blocks: plan.step_blocks().to_vec(),
+            decay: plan.coupled_decay(),
+            draws: plan.system.draws(),
+            ..Stepper::new(&plan.dynamics)
+        }
     }
 
     /// The stepper of trajectory `index` of `plan`: the settings an axis gives it.
@@ -255,9 +269,30 @@ impl<T: Lane> Stepper<T> {
         Stepper::of_plan(plan).deterministic()
     }
 
-    /// This stepper without noise or escape test.
+    /// This stepper without noise, escape test or draws.
     fn deterministic(self) -> Self {
-        Stepper { hyper: Hyper { noise: T::zero(), ..self.hyper }, escape2: T::zero(), ..self }
+        Stepper { hyper: Hyper { noise: T::zero(), ..self.hyper }, escape2: T::zero(), draws: false, ..self }
+    }
+
+    /// The field step `draw` follows ([`Stepper::field`] of the draw's field).
+    #[inline(always)]
+    pub fn field_drawn<M: Model>(&self, m: &M, p: &[T], x: &[T], v: &mut [T], draw: &Draw) {
+        if draw.on {
+            m.field_drawn(p, x, v, draw);
+        } else {
+            m.field(p, x, v);
+        }
+        self.add_decay(x, v);
+        self.scale_field(p, v);
+    }
+
+    /// [`Stepper::field_and_loss`] of the draw's field and loss.
+    #[inline(always)]
+    pub fn field_and_loss_drawn<M: Model>(&self, m: &M, p: &[T], x: &[T], v: &mut [T], draw: &Draw) -> T {
+        let loss = if draw.on { m.field_and_loss_drawn(p, x, v, draw) } else { m.field_and_loss(p, x, v) };
+        self.add_decay(x, v);
+        self.scale_field(p, v);
+        loss
     }
 
     /// The field at `x` into `v`, weight decay added for the coupled methods and scaled by the
@@ -306,9 +341,13 @@ impl<T: Lane> Stepper<T> {
         }
     }
 
-    /// Puts a trajectory's optimizer memory in `s` at its start (nothing for gd and rk4).
+    /// Puts a trajectory's optimizer memory in `s` at its start (nothing for gd and rk4), and
+    /// its draws on where the stepper draws (each lane's trajectory and step are the caller's).
     #[inline(always)]
     pub fn begin(&self, n: usize, s: &mut Scratch<T>) {
+        if self.draws && !s.draw.on {
+            s.draw = Draw::new(self.seed, T::WIDTH);
+        }
         let len = self.method.memory().len(n);
         if len > 0 {
             s.mem.resize(len, T::zero());
@@ -361,11 +400,11 @@ impl<T: Lane> Stepper<T> {
                 let [k1, k2, k3, k4] = &mut s.k;
                 k1.copy_from_slice(&s.v);
                 axpy(x, half, k1, &mut s.tmp);
-                self.field(m, p, &s.tmp, k2);
+                self.field_drawn(m, p, &s.tmp, k2, &s.draw);
                 axpy(x, half, k2, &mut s.tmp);
-                self.field(m, p, &s.tmp, k3);
+                self.field_drawn(m, p, &s.tmp, k3, &s.draw);
                 axpy(x, h, k3, &mut s.tmp);
-                self.field(m, p, &s.tmp, k4);
+                self.field_drawn(m, p, &s.tmp, k4, &s.draw);
                 let sixth = h / T::of(6.0);
                 let two = T::of(2.0);
                 for i in 0..x.len() {
@@ -466,6 +505,9 @@ impl<T: Real> Stepper<T> {
         let start = self.escape_start(x);
         let first = self.escape_status(x);
         self.begin(x.len(), s);
+        if s.draw.on {
+            s.draw.index[0] = index;
+        }
         if first != Status::Running {
             if let Some(r) = record {
                 *r = LossRecord::start(m.field_and_loss(p, x, &mut s.v));
@@ -507,16 +549,19 @@ impl<T: Real> Stepper<T> {
     #[inline(always)]
     fn field_step<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>, mut record: Option<&mut LossRecord<T>>, n: u32) -> bool {
         let t_max = self.max_steps;
+        if s.draw.on {
+            s.draw.step[0] = n;
+        }
         let loss = match record.as_deref_mut() {
             Some(r) => {
-                let loss = self.field_and_loss(m, p, x, &mut s.v);
+                let loss = self.field_and_loss_drawn(m, p, x, &mut s.v, &s.draw);
                 if n == 0 {
                     *r = LossRecord::start(loss);
                 }
                 Some(loss)
             }
             None => {
-                self.field(m, p, x, &mut s.v);
+                self.field_drawn(m, p, x, &mut s.v, &s.draw);
                 None
             }
         };

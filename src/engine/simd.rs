@@ -634,7 +634,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         self.start_pack(clock, &mut l, p, b, out);
         // Maps without noise or loss record step in a tight loop until some lane may stop (the
         // map's loop keeps a one-component state in registers).
-        let tight = !self.recorded && !self.noisy && (!self.mapped || M::STATE_LEN == 1);
+        let tight = !self.recorded && !self.noisy && !self.packed.draws && (!self.mapped || M::STATE_LEN == 1);
         // Lanes change only in `settle` (stopped lanes wait there): the deadline is kept.
         let mut deadline = l.deadline(t_max);
         loop {
@@ -681,10 +681,18 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 self.after_step(&mut clock, &mut l, p, b, out);
                 continue;
             }
+            let draw = &mut b.scratch.draw;
+            if draw.on {
+                // Each lane's minibatch is drawn at its own trajectory and step.
+                for j in 0..N {
+                    draw.index[j] = (out.start + l.slot[j]) as u32;
+                    draw.step[j] = l.steps(j, clock);
+                }
+            }
             let loss = if self.recorded {
-                Some(b.stepper.field_and_loss(model, p, &b.x, &mut b.scratch.v))
+                Some(b.stepper.field_and_loss_drawn(model, p, &b.x, &mut b.scratch.v, &b.scratch.draw))
             } else {
-                b.stepper.field(model, p, &b.x, &mut b.scratch.v);
+                b.stepper.field_drawn(model, p, &b.x, &mut b.scratch.v, &b.scratch.draw);
                 None
             };
             let memory = b.stepper.has_memory();

@@ -17,6 +17,7 @@ pub mod network;
 pub mod stability;
 
 use crate::lanes::Lane;
+use crate::minibatch::Draw;
 use crate::real::Real;
 use crate::scenario::{NetworkOptions, ParamValue};
 use crate::{Error, Result};
@@ -222,6 +223,22 @@ pub trait Model: Sync {
     fn gd_map<T: Lane>(&self, _k: &[T], _reduced: bool, _x: &mut [T]) {}
     /// The loss whose negative gradient is the field (NaN for a field that is not a gradient).
     fn loss<T: Lane>(&self, p: &[T], x: &[T]) -> T;
+    /// Whether the field a step follows depends on the step's draw ([`Draw`]: an mlp's
+    /// minibatches); the engines then keep each lane's trajectory and step in it.
+    fn draws(&self) -> bool {
+        false
+    }
+    /// The field that step `draw` follows (the minibatch gradient); the full field without a
+    /// draw or for systems that do not draw.
+    #[inline(always)]
+    fn field_drawn<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], _draw: &Draw) {
+        self.field(p, x, v);
+    }
+    /// [`Model::field_drawn`] that also returns the loss of the step's draw.
+    #[inline(always)]
+    fn field_and_loss_drawn<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], _draw: &Draw) -> T {
+        self.field_and_loss(p, x, v)
+    }
     /// The field at `x` into `v`, returning the loss at `x`: one pass for systems that compute
     /// both together (the loss record needs the loss at every step).
     #[inline(always)]
@@ -400,6 +417,18 @@ impl System {
             type Output = bool;
             fn visit<M: Model>(self, _: &M) -> bool {
                 M::GD_MAP
+            }
+        }
+        self.visit(V).unwrap_or(false)
+    }
+
+    /// Whether the model's steps draw ([`Model::draws`]: an mlp's minibatches).
+    pub fn draws(&self) -> bool {
+        struct V;
+        impl ModelVisitor for V {
+            type Output = bool;
+            fn visit<M: Model>(self, m: &M) -> bool {
+                m.draws()
             }
         }
         self.visit(V).unwrap_or(false)

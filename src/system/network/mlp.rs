@@ -17,6 +17,7 @@ use super::data::DataSet;
 use super::deep_linear::check_size;
 use super::{end_to_end_norm, f32_literal, integer_param, network_spec, network_wgsl, order_parameter, regulariser, regulariser_slope, Layout, MAX_DEPTH, MAX_WEIGHTS};
 use crate::lanes::{self, Lane};
+use crate::minibatch::{batch_size, Draw, Selector, OFF};
 use crate::real::Real;
 use crate::scenario::{Activation, NetworkOptions, Parameterisation, ParamValue};
 use crate::system::{Model, ObservableSpec, ParamSpec, SystemSpec, RECORDED};
@@ -42,6 +43,8 @@ const FIXED_PARAMS: [ParamSpec; 5] = [
 #[derive(Clone, Debug)]
 pub struct Mlp {
     pub layout: Layout,
+    /// The slot of the `batch` parameter (after lr1..lr{D+1}).
+    pub batch_slot: usize,
     pub activation: Activation,
     /// c_1..c_{D+1}; an f32 run (and the GPU, whose literals they become) rounds them.
     pub scales: Vec<f64>,
@@ -85,6 +88,14 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
         let doc = if l == depth + 1 { "step factor of the output layer U".to_string() } else { format!("step factor of layer W{l}") };
         params_spec.push(ParamSpec { name: name.into(), default: super::super::ParamDefault::Scalar(1.0), doc: doc.into(), integer: false });
     }
+    // Real rather than integer so that it can be an axis; the engines round it (`batch_size`).
+    let batch_slot = params_spec.len();
+    params_spec.push(ParamSpec {
+        name: "batch".into(),
+        default: super::super::ParamDefault::Scalar(data.n as f64),
+        doc: format!("samples per step, drawn anew at each step (default {}: the whole data set)", data.n).into(),
+        integer: false,
+    });
     let mut consts = String::new();
     let _ = writeln!(consts, "const NET_N: u32 = {}u;", data.n);
     let batch = gpu_batch(&layout, data.n);
@@ -114,7 +125,7 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
     // Training runs are judged by their loss curves (the trainability map).
     spec.loss_record = true;
     spec.cooperative = true;
-    Ok((Mlp { layout, activation: options.activation, scales, data }, spec))
+    Ok((Mlp { layout, batch_slot, activation: options.activation, scales, data }, spec))
 }
 
 /// Samples the GPU kernel passes through the network at once: the most (a power of two, at most
@@ -123,7 +134,7 @@ pub fn build(params: &BTreeMap<String, ParamValue>, options: &NetworkOptions) ->
 /// needs an adapter that offers more, and says so).
 fn gpu_batch(layout: &Layout, n: usize) -> usize {
     const BUDGET: usize = 16384 - 1024; // less the kernel's reduction arrays
-    let per_sample = 4 * (layout.dim + 2 * layout.depth * layout.width + 2);
+    let per_sample = 4 * (layout.dim + 2 * layout.depth * layout.width + 3);
     // The state X and its field V, and room for an optimizer's memory and step (Adam's two
     // moments and D: shaders/step/adam-coop.wgsl), whichever optimizer runs.
     let fixed = 5 * 4 * layout.n_weights();
@@ -176,16 +187,38 @@ impl Mlp {
     /// The mean squared error over the data and, with `grad`, its gradient in the weights;
     /// also the root mean square of the outputs.
     #[inline(always)]
-    pub fn fit<T: Lane>(&self, w: &[T], mut grad: Option<&mut [T]>) -> (T, T) {
+    pub fn fit<T: Lane>(&self, w: &[T], grad: Option<&mut [T]>) -> (T, T) {
+        self.fit_pass::<T, false>(w, grad, None, T::one() / T::of(self.data.n as f64))
+    }
+
+    /// [`Mlp::fit`] over each lane's minibatch of step `draw` (the full data where every lane's
+    /// batch is the whole set: the same bits).
+    #[inline(always)]
+    pub fn fit_drawn<T: Lane>(&self, p: &[T], w: &[T], grad: Option<&mut [T]>, draw: &Draw) -> (T, T) {
+        let n = self.data.n;
+        let sizes: Vec<u32> = (0..T::WIDTH).map(|j| batch_size(p[self.batch_slot].at(j), n)).collect();
+        if sizes.iter().all(|&b| b as usize == n) {
+            return self.fit(w, grad);
+        }
+        let inv_b = T::one() / T::of_lanes(|j| sizes[j] as f64);
+        let mut selector = Selector::new(draw, n, sizes);
+        self.fit_pass::<T, true>(w, grad, Some(&mut selector), inv_b)
+    }
+
+    /// One pass over the samples: all of them, or (`SAMPLED`) those `selector` takes for each
+    /// lane, the others leaving that lane's sums as they are. `inv_n`: 1 / the samples taken.
+    #[inline(always)]
+    fn fit_pass<T: Lane, const SAMPLED: bool>(&self, w: &[T], mut grad: Option<&mut [T]>, mut selector: Option<&mut Selector>, inv_n: T) -> (T, T) {
         let Layout { depth, width: h, dim: d } = self.layout;
         let c = self.scales_t::<T>();
         let n = self.data.n;
-        let inv_n = T::one() / T::of(n as f64);
         let nu = self.layout.fan_in(depth + 1);
         let uo = self.layout.output().start;
         if let Some(g) = grad.as_deref_mut() {
             g.iter_mut().for_each(|v| *v = T::zero());
         }
+        // a + b in the lanes that take the sample, a in the others.
+        let add = |a: T, b: T, taken: T::Mask| if SAMPLED { T::pick(taken, a + b, a) } else { a + b };
         // Activations: h_0 = x (d), then z_l and h_l (h each) for l = 1..D.
         let mut hs = vec![T::zero(); d + depth * h];
         let mut zs = vec![T::zero(); depth * h];
@@ -193,6 +226,21 @@ impl Mlp {
         let mut dh_prev = vec![T::zero(); h.max(d)];
         let (mut sse, mut sso) = (T::zero(), T::zero());
         for s in 0..n {
+            let taken = match selector.as_deref_mut() {
+                Some(sel) if SAMPLED => {
+                    let mut any = false;
+                    let m = T::mask_of(|j| {
+                        let t = sel.take(s as u32, j);
+                        any |= t;
+                        t
+                    });
+                    if !any {
+                        continue;
+                    }
+                    m
+                }
+                _ => T::mask_of(|_| true),
+            };
             for k in 0..d {
                 hs[k] = T::of(self.data.x[s * d + k]);
             }
@@ -217,14 +265,14 @@ impl Mlp {
             }
             let f = c[depth] * acc;
             let r = f - T::of(self.data.y[s]);
-            sse = sse + r * r;
-            sso = sso + f * f;
+            sse = add(sse, r * r, taken);
+            sso = add(sso, f * f, taken);
             let Some(g) = grad.as_deref_mut() else {
                 continue;
             };
             let delta = T::of(2.0) * r * inv_n * c[depth];
             for k in 0..nu {
-                g[uo + k] = g[uo + k] + delta * hs[hd + k];
+                g[uo + k] = add(g[uo + k], delta * hs[hd + k], taken);
                 dh[k] = delta * w[uo + k];
             }
             for l in (1..=depth).rev() {
@@ -240,7 +288,7 @@ impl Mlp {
                 for k in 0..fan {
                     let mut acc = T::zero();
                     for i in 0..h {
-                        g[o + i * fan + k] = g[o + i * fan + k] + dh[i] * hs[hp + k];
+                        g[o + i * fan + k] = add(g[o + i * fan + k], dh[i] * hs[hp + k], taken);
                         acc = acc + w[o + i * fan + k] * dh[i];
                     }
                     dh_prev[k] = acc;
@@ -253,11 +301,11 @@ impl Mlp {
 }
 
 impl Mlp {
-    /// The field −∇ℓ into `v` (the engine scales it by the layers' step factors); returns the
-    /// data term at `x`.
+    /// The field −∇ℓ into `v` (the engine scales it by the layers' step factors), of the
+    /// minibatch of `draw` where it is on; returns the data term at `x`.
     #[inline(always)]
-    fn field_and_fit<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
-        let (fit, _) = self.fit(x, Some(v));
+    fn field_and_fit<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], draw: &Draw) -> T {
+        let (fit, _) = if draw.on { self.fit_drawn(p, x, Some(v), draw) } else { self.fit(x, Some(v)) };
         let c = p[GAMMA] * regulariser_slope(x, p[REG_POWER]);
         for j in 0..x.len() {
             v[j] = -(v[j] + c * x[j]);
@@ -269,12 +317,26 @@ impl Mlp {
 impl Model for Mlp {
     #[inline(always)]
     fn field<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) {
-        self.field_and_fit(p, x, v);
+        self.field_and_fit(p, x, v, &OFF);
     }
 
     #[inline(always)]
     fn field_and_loss<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T]) -> T {
-        self.field_and_fit(p, x, v) + p[GAMMA] * regulariser(x, p[REG_POWER])
+        self.field_and_fit(p, x, v, &OFF) + p[GAMMA] * regulariser(x, p[REG_POWER])
+    }
+
+    fn draws(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn field_drawn<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], draw: &Draw) {
+        self.field_and_fit(p, x, v, draw);
+    }
+
+    #[inline(always)]
+    fn field_and_loss_drawn<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], draw: &Draw) -> T {
+        self.field_and_fit(p, x, v, draw) + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
     #[inline(always)]
@@ -307,6 +369,11 @@ impl Model for Mlp {
             if !(lr > 0.0) {
                 return Err(Error::input(format!("mlp: lr{l} must be positive, got {lr}")));
             }
+        }
+        let b = p[self.batch_slot];
+        let n = self.data.n as f64;
+        if !(b >= 0.5 && b < n + 0.5) {
+            return Err(Error::input(format!("mlp: batch must be between 1 and n = {n} (the data set's size), got {b}")));
         }
         Ok(())
     }
