@@ -18,6 +18,7 @@ var<workgroup> MLP_RMS: f32;
 var<workgroup> MLP_LOSS: f32;                   // the loss at the last field's state (loss record)
 var<workgroup> MLP_IDX: array<u32, MLP_BATCH>;  // the samples of the chunk
 var<workgroup> MLP_COUNT: u32;                  // how many
+var<workgroup> MLP_PARTIAL: u32;                // 1: the field took part of the data
 
 const MLP_INV_N: f32 = 1.0 / f32(NET_N);
 
@@ -202,6 +203,20 @@ fn mlp_fit(lid: u32, with_grad: bool) {
 
 fn sys_field_coop(lid: u32) {
     mlp_fit(lid, true);
+    if (LOSS_RECORD) {
+        // The loss record follows the loss on the whole data set, not the step's minibatch
+        // (mlp.rs `field_and_loss_drawn`): one more pass, without the gradient, where the
+        // field took part of the data. Invocation 0 says so, uniformly.
+        if (lid == 0u) {
+            MLP_PARTIAL = select(0u, 1u, mlp_batch_size() < NET_N);
+        }
+        if (workgroupUniformLoad(&MLP_PARTIAL) == 1u) {
+            let on = DRAW_ON;
+            DRAW_ON = false;
+            mlp_fit(lid, false);
+            DRAW_ON = on;
+        }
+    }
     let r2 = coop_sq_norm(lid);
     let c = P[P_gamma] * net_regulariser_slope(r2, P[P_reg_power]);
     // The plain -grad: the kernel scales it by the layers' step factors (`step_factor_of`).

@@ -196,13 +196,19 @@ impl Mlp {
     #[inline(always)]
     pub fn fit_drawn<T: Lane>(&self, p: &[T], w: &[T], grad: Option<&mut [T]>, draw: &Draw) -> (T, T) {
         let n = self.data.n;
-        let sizes: Vec<u32> = (0..T::WIDTH).map(|j| batch_size(p[self.batch_slot].at(j), n)).collect();
-        if sizes.iter().all(|&b| b as usize == n) {
+        let Some(sizes) = self.partial_batches(p) else {
             return self.fit(w, grad);
-        }
+        };
         let inv_b = T::one() / T::of_lanes(|j| sizes[j] as f64);
         let mut selector = Selector::new(draw, n, sizes);
         self.fit_pass::<T, true>(w, grad, Some(&mut selector), inv_b)
+    }
+
+    /// Each lane's batch size, unless every lane takes the whole data set.
+    fn partial_batches<T: Lane>(&self, p: &[T]) -> Option<Vec<u32>> {
+        let n = self.data.n;
+        let sizes: Vec<u32> = (0..T::WIDTH).map(|j| batch_size(p[self.batch_slot].at(j), n)).collect();
+        sizes.iter().any(|&b| (b as usize) < n).then_some(sizes)
     }
 
     /// One pass over the samples: all of them, or (`SAMPLED`) those `selector` takes for each
@@ -336,7 +342,11 @@ impl Model for Mlp {
 
     #[inline(always)]
     fn field_and_loss_drawn<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], draw: &Draw) -> T {
-        self.field_and_fit(p, x, v, draw) + p[GAMMA] * regulariser(x, p[REG_POWER])
+        let fit = self.field_and_fit(p, x, v, draw);
+        // The loss record follows the training loss on the whole data set, not the step's
+        // minibatch: whether training brought the loss down is a question about all the data.
+        let fit = if draw.on && self.partial_batches(p).is_some() { self.fit(x, None).0 } else { fit };
+        fit + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
     #[inline(always)]
