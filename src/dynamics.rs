@@ -267,6 +267,10 @@ impl Default for Dynamics {
     }
 }
 
+/// Where classic RK4's stability region meets the negative real axis: the real root of
+/// 1 − z + z²/2 − z³/6 + z⁴/24 = ±1 besides 0, i.e. |R(−z)| = 1 at z ≈ 2.785293563.
+pub const RK4_REAL_STABILITY_LIMIT: f64 = 2.785_293_563_405_282;
+
 impl Dynamics {
     /// The step size the chosen method uses (lr or dt).
     pub fn step_size(&self) -> f64 {
@@ -274,6 +278,23 @@ impl Dynamics {
             self.lr
         } else {
             self.dt
+        }
+    }
+
+    /// The edge of stability of the step rule: the largest eigenvalue λ of the Hessian of the
+    /// loss it descends at which a minimum is still a stable fixed point of the step, from the
+    /// roots of its linear map on λx²/2 (tests/optimizers.rs checks them): gd 2/lr, heavy ball
+    /// 2(1 + μ)/lr, Nesterov (2 + 2μ)/((1 + 2μ)·lr), RK4 2.7853/dt (where its stability region
+    /// meets the negative real axis). `None` for Adam and AdamW, whose edge is in the
+    /// preconditioned Hessian.
+    pub fn stability_threshold(&self) -> Option<f64> {
+        let mu = self.momentum;
+        match self.method {
+            Method::Gd => Some(2.0 / self.lr),
+            Method::Momentum => Some(2.0 * (1.0 + mu) / self.lr),
+            Method::Nesterov => Some((2.0 + 2.0 * mu) / ((1.0 + 2.0 * mu) * self.lr)),
+            Method::Rk4 => Some(RK4_REAL_STABILITY_LIMIT / self.dt),
+            Method::Adam | Method::AdamW => None,
         }
     }
 

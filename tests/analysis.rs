@@ -179,3 +179,29 @@ fn deep_linear_nets_second_order_at_depth1_and_first_order_at_depth2() {
     assert!(d2.transitions[0].order_parameter_jump.abs() > 0.1);
     assert!(d2.hysteresis.unwrap().window.is_some(), "b = 0 stays a local minimum: hysteresis");
 }
+
+/// A sweep over a step setting reads each minimum's sharpness against the step rule's edge of
+/// stability: on λx²/2 the sharpness is λ (plus coupled weight decay), and the edge is 2/lr for
+/// gd, 2(1 + μ)/lr for heavy ball, where runs stop converging.
+#[test]
+fn a_sweep_over_lr_gives_sharpness_and_the_edge_of_stability() {
+    let quadratic = "[system]\nstate=['x=1']\nloss='lam*x^2/2'\n[params]\nlam=3\n";
+    for (method, extra, sharp) in [("gd", "", 3.0), ("momentum", "weight_decay=0.5\n", 3.5)] {
+        let a = sweep(&CpuEngine::new(), &format!("x='lr=0.05:1.2:24'\ny='x=-1:1:2'\n{quadratic}[dynamics]\nmethod='{method}'\nsteps=5000\ntol=1e-9\n{extra}"));
+        let mut converged = 0;
+        for p in &a.sweep.points {
+            let edge = if method == "gd" { 2.0 / p.value } else { 2.0 * 1.9 / p.value };
+            assert!((p.threshold - edge).abs() <= 1e-12 * edge, "{method} lr {}: edge {} vs {edge}", p.value, p.threshold);
+            for f in &p.fixed_points {
+                assert!((f.point.sharpness - sharp).abs() < 1e-6, "{method} lr {}: sharpness {}", p.value, f.point.sharpness);
+                assert!(f.point.sharpness < p.threshold, "a minimum the steps reached is below the edge");
+                converged += 1;
+            }
+            // Past the edge the steps do not converge: no minimum at that value.
+            if sharp > edge {
+                assert!(p.fixed_points.is_empty(), "{method} lr {}: {} fixed points past the edge", p.value, p.fixed_points.len());
+            }
+        }
+        assert!(converged > 0 && a.sweep.points.iter().any(|p| p.fixed_points.is_empty()), "{method}: both sides of the edge");
+    }
+}

@@ -340,7 +340,7 @@ fn sweep_measure_and_kramers_write_their_files() {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("transitions.json")).unwrap()).unwrap();
     assert_eq!(json["transitions"][0]["order"], 1);
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
-    assert!(csv.starts_with("r,L,dL,d2L,m_at_L,attractor,fp_loss,fp_m,fp_stability,fp_share,fp_residual\n"), "{csv:.200}");
+    assert!(csv.starts_with("r,L,dL,d2L,m_at_L,edge_of_stability,attractor,fp_loss,fp_m,fp_stability,fp_share,fp_residual,fp_sharpness\n"), "{csv:.200}");
 
     let map = dir.path().join("m");
     let o = basinmap(&["run", "--x", "r=-0.25:0.5:64", "--y", "m=-1.5:1.5:64", "--engine", "cpu", "-q", "-o", map.to_str().unwrap()], &[]);

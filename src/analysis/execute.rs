@@ -5,6 +5,7 @@ use super::fixed_points::Quantities;
 use super::hysteresis::{self, BranchPoint, Hysteresis};
 use super::sweep::{self, Sweep, SweepSummary};
 use super::transitions::{self, Transition};
+use crate::dynamics::Method;
 use crate::engine::{self, EngineInfo};
 use crate::io::OutputDir;
 use crate::plan::Plan;
@@ -164,12 +165,34 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     // nothing more than the marker does and would flatten the rest of the panel: left out.
     let spacing = |v: f64| sweep.points.windows(2).find(|w| w[1].value >= v).map_or(0.0, |w| (w[1].value - w[0].value).abs());
     let near_jump = |v: f64, below: u8| transitions.iter().any(|t| t.order < below && (v - t.critical).abs() <= 1.01 * spacing(t.critical));
-    let panels = vec![
-        Panel { y_label: "L (lowest loss)".into(), log_y: false, series: vec![stable_dots(true, &|f| f.loss), stable_dots(false, &|f| f.loss), line("L", LINE, &|p| p.loss)] },
-        Panel { y_label: "dL".into(), log_y: false, series: vec![line("dL", LINE, &|p| if near_jump(p.value, 1) { f64::NAN } else { p.d1 })] },
-        Panel { y_label: "d2L".into(), log_y: false, series: vec![line("d2L", LINE, &|p| if near_jump(p.value, 2) { f64::NAN } else { p.d2 })] },
-        Panel { y_label: q.order_name.clone(), log_y: false, series: order_panel },
-    ];
+    let mut panels = vec![Panel {
+        y_label: "L (lowest loss)".into(),
+        log_y: false,
+        series: vec![stable_dots(true, &|f| f.loss), stable_dots(false, &|f| f.loss), line("L", LINE, &|p| p.loss)],
+    }];
+    // L′ and L″ where the axis moves the minima; over lr, dt or momentum L is piecewise constant
+    // (it only jumps where a minimum stops being reachable) and they would plot rounding.
+    if plan.moves_fixed_points(&plan.x) {
+        panels.push(Panel { y_label: "dL".into(), log_y: false, series: vec![line("dL", LINE, &|p| if near_jump(p.value, 1) { f64::NAN } else { p.d1 })] });
+        panels.push(Panel { y_label: "d2L".into(), log_y: false, series: vec![line("d2L", LINE, &|p| if near_jump(p.value, 2) { f64::NAN } else { p.d2 })] });
+    }
+    panels.push(Panel { y_label: q.order_name.clone(), log_y: false, series: order_panel });
+    // A sweep over a setting of the step rule (lr, dt, momentum): the minima's sharpness against
+    // the edge of stability, above which a minimum is not a stable fixed point of the steps.
+    if plan.varies_settings() && sweep.points.iter().any(|p| p.threshold.is_finite()) {
+        let edge = match plan.dynamics.method {
+            Method::Gd => "edge of stability 2/lr",
+            Method::Momentum => "edge of stability 2(1+μ)/lr",
+            Method::Nesterov => "edge of stability (2+2μ)/((1+2μ) lr)",
+            Method::Rk4 => "edge of stability 2.785/dt (RK4)",
+            Method::Adam | Method::AdamW => "edge of stability",
+        };
+        panels.push(Panel {
+            y_label: "sharpness λmax".into(),
+            log_y: plan.x.log,
+            series: vec![stable_dots(true, &|f| f.sharpness), stable_dots(false, &|f| f.sharpness), line(edge, [0x56, 0xB4, 0xE9], &|p| p.threshold)],
+        });
+    }
     Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers }
 }
 

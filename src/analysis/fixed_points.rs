@@ -5,7 +5,7 @@
 use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::Status;
 use crate::plan::Plan;
-use crate::system::stability::{jacobian, stability};
+use crate::system::stability::{classify_eigenvalues, hessian_eigenvalues, jacobian, stability};
 use crate::system::{Model, ModelVisitor, Stability};
 use crate::{Error, Result};
 use nalgebra::DVector;
@@ -24,6 +24,11 @@ pub struct FixedPoint {
     pub stability: Stability,
     /// |field| at `state`.
     pub residual: f64,
+    /// The largest eigenvalue of the Hessian of the loss the step rule descends (coupled
+    /// weight decay's wd·I included; an mlp's per-layer step factors not): read against the
+    /// step rule's edge of stability ([`crate::dynamics::Dynamics::stability_threshold`]).
+    /// NaN for a field that is not a gradient or a state too large for a dense Hessian.
+    pub sharpness: f64,
 }
 
 impl FixedPoint {
@@ -149,8 +154,16 @@ pub fn settle(plan: &Plan, p: &[f64], start: &[f64], flow: bool, q: &Quantities)
             }
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
             m.observables(p, &x, &mut obs);
-            let stability = if x.len() <= crate::classify::MAX_STABILITY_DIM { stability(m, &m.hessian_params(p), &x) } else { Stability::Unknown };
-            Some(FixedPoint { loss: obs[q.loss], order: obs[q.order], stability, residual, state: x })
+            let (stability, sharpness) = if x.len() > crate::classify::MAX_STABILITY_DIM {
+                (Stability::Unknown, f64::NAN)
+            } else if m.is_gradient() {
+                let eig = hessian_eigenvalues(m, &m.hessian_params(p), &x);
+                let decay = if plan.coupled_decay() { plan.dynamics.weight_decay() } else { 0.0 };
+                (classify_eigenvalues(&eig), eig.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b)) + decay)
+            } else {
+                (stability(m, &m.hessian_params(p), &x), f64::NAN)
+            };
+            Some(FixedPoint { loss: obs[q.loss], order: obs[q.order], stability, residual, sharpness, state: x })
         }
     }
     plan.system.visit(Settle(plan, p, start, flow, q))

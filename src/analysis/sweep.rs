@@ -32,6 +32,9 @@ pub struct SweepPoint {
     /// dL/dparameter and d²L/dparameter² (central differences; one-sided at the ends).
     pub d1: f64,
     pub d2: f64,
+    /// The step rule's edge of stability at this value (2/lr for gd, …; NaN for Adam):
+    /// a minimum sharper than this is not a stable fixed point of the steps.
+    pub threshold: f64,
 }
 
 /// A whole sweep.
@@ -80,7 +83,8 @@ pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Q
                     point,
                 })
                 .collect();
-            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN };
+            let threshold = indices.first().and_then(|&i| plan.dynamics_at(i).stability_threshold()).unwrap_or(f64::NAN);
+            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN, threshold };
             p.summarise();
             Ok(p)
         })
@@ -183,23 +187,24 @@ pub fn lowest(p: &SweepPoint) -> Option<&FixedPoint> {
 pub fn csv(sweep: &Sweep) -> String {
     let q = &sweep.quantities;
     let mut s = format!(
-        "{},L,dL,d2L,{}_at_L,attractor,fp_loss,fp_{},fp_stability,fp_share,fp_residual\n",
+        "{},L,dL,d2L,{}_at_L,edge_of_stability,attractor,fp_loss,fp_{},fp_stability,fp_share,fp_residual,fp_sharpness\n",
         sweep.parameter, q.order_name, q.order_name
     );
     for p in &sweep.points {
-        let head = format!("{},{},{},{},{}", p.value, p.loss, p.d1, p.d2, p.order);
+        let head = format!("{},{},{},{},{},{}", p.value, p.loss, p.d1, p.d2, p.order, p.threshold);
         if p.fixed_points.is_empty() {
-            s.push_str(&format!("{head},,,,,,\n"));
+            s.push_str(&format!("{head},,,,,,,\n"));
         }
         for f in &p.fixed_points {
             s.push_str(&format!(
-                "{head},{},{},{},{},{},{:e}\n",
+                "{head},{},{},{},{},{},{:e},{}\n",
                 f.attractor,
                 f.point.loss,
                 f.point.order,
                 f.point.stability.as_str(),
                 f.share,
-                f.point.residual
+                f.point.residual,
+                f.point.sharpness
             ));
         }
     }
@@ -236,7 +241,7 @@ mod tests {
     use super::*;
 
     fn pts(x: &[f64], f: impl Fn(f64) -> f64) -> Vec<SweepPoint> {
-        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0 }).collect()
+        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN }).collect()
     }
 
     #[test]
