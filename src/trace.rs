@@ -95,6 +95,9 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
     let stepper = Stepper::<f32>::at(plan, i);
     let mut s = Scratch::new(x.len());
     stepper.begin(x.len(), &mut s);
+    if s.draw.on {
+        s.draw.index[0] = i as u32;
+    }
     let mut obs = vec![0.0f32; plan.n_obs()];
     let mut t = Traced { index: i, label: label_of(plan, i), status: Status::Undecided, steps: Vec::new(), values: Vec::new() };
     let mut keep = |t: &mut Traced, n: u32, x: &[f32], v: &[f32]| {
@@ -112,7 +115,11 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
         return t;
     }
     loop {
-        stepper.field(m, p, &x, &mut s.v);
+        // Step n's minibatch, as the engines draw it.
+        if s.draw.on {
+            s.draw.step[0] = n;
+        }
+        stepper.field_drawn(m, p, &x, &mut s.v, &s.draw);
         let mut converged = !stepper.noisy() && crate::dynamics::norm(&s.v) < stepper.tol;
         if stepper.has_memory() {
             // The optimizer's step first: a point passed at speed has not converged.

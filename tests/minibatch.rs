@@ -136,3 +136,18 @@ fn batch_sizes_are_checked() {
     assert!(err("", "x='batch=1:20:4'").contains("batch must be between 1 and n = 8"));
     assert!(err("batch=8", AXES).is_empty());
 }
+
+/// `trace` draws the minibatches the engines draw: its last record is the engine's end state.
+#[test]
+fn a_trace_follows_the_engines_minibatches() {
+    let p = plan(&net(AXES, "batch=3", "gd"));
+    let engine = CpuEngine::scalar().run(&p, &|_, _| {}).unwrap();
+    let trace = basinmap::trace::record(&p, Some(50)).unwrap();
+    let ran_on = |t: &&basinmap::trace::Traced| engine.status[t.index] == Status::Undecided as u32;
+    assert!(trace.trajectories.iter().filter(ran_on).count() > 10);
+    for t in trace.trajectories.iter().filter(ran_on) {
+        let last = t.values.last().unwrap();
+        assert_eq!(*t.steps.last().unwrap(), 150);
+        assert_eq!(last[0].to_bits(), engine.obs(t.index)[0].to_bits(), "trajectory {}: loss {} vs {}", t.index, last[0], engine.obs(t.index)[0]);
+    }
+}

@@ -345,7 +345,9 @@ impl<T: Lane> Stepper<T> {
     /// its draws on where the stepper draws (each lane's trajectory and step are the caller's).
     #[inline(always)]
     pub fn begin(&self, n: usize, s: &mut Scratch<T>) {
-        if self.draws && !s.draw.on {
+        if !self.draws {
+            s.draw.on = false;
+        } else if !s.draw.on || s.draw.key != crate::minibatch::key(self.seed) {
             s.draw = Draw::new(self.seed, T::WIDTH);
         }
         let len = self.method.memory().len(n);
