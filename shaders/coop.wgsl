@@ -296,6 +296,10 @@ fn finish(@builtin(local_invocation_index) lid: u32,
     load_inputs(i);
     coop_load_state(lid, i);
     sys_observables_coop(lid);
+    if (SHARPNESS) {
+        rule_load_coop(lid, i);
+        sharp_finish_coop(lid, i);
+    }
     if (lid == 0u) {
         if (status[i] == RUNNING) {
             status[i] = UNDECIDED;

@@ -265,6 +265,10 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         }
         if (s != RUNNING) {
             store_state(i, x);
+            if (SHARPNESS && RULE_MOMENTS) {
+                // Adam's preconditioner at the end, for the sharpness.
+                rule_store(i);
+            }
             steps[i] = n;
             // A run at max_steps stays RUNNING until `finish` calls it undecided.
             status[i] = select(s, RUNNING, s == UNDECIDED);
@@ -301,6 +305,12 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     for (var k = 0u; k < system_observables(); k++) {
         observables[i * N_OBS + k] = f32(o[k]);
+    }
+    if (SHARPNESS) {
+        if (RULE_MOMENTS) {
+            rule_load(i);
+        }
+        sharp_finish(i, x);
     }
     check_canary();
 }

@@ -128,10 +128,11 @@ fn record_finish(i: u32) {
     observables[b + 3u] = select(0.0, 1.0, tail_mean < 1.0);
 }
 
-// The observables the system itself computes: all but the loss record's.
+// The observables the system itself computes: all but the sharpness's (which follow them) and
+// the loss record's (last).
 fn system_observables() -> u32 {
     if (LOSS_RECORD) {
-        return max(N_OBS, 5u) - 5u;
+        return max(N_OBS, 5u + N_SHARP) - 5u - N_SHARP;
     }
-    return N_OBS;
+    return max(N_OBS, N_SHARP) - N_SHARP;
 }

@@ -1,7 +1,7 @@
 //! The command line: `basinmap run | systems | info`.
 
 use basinmap::dynamics::Method;
-use basinmap::scenario::{Activation, Axis, CustomDef, EngineChoice, Parameterisation, ParamValue, Scenario, SystemChoice};
+use basinmap::scenario::{Activation, Axis, CustomDef, EngineChoice, Observe, Parameterisation, ParamValue, Scenario, SystemChoice};
 use basinmap::{Error, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -261,6 +261,11 @@ pub struct RunArgs {
     /// Every grid point starts from the same random draws (as a trainability map needs).
     #[arg(long)]
     pub shared_init: bool,
+    /// Observables to compute at each end state besides the system's: `sharpness` (the largest
+    /// eigenvalue of the loss's Hessian, and under Adam of the preconditioned one, by power
+    /// iteration; about 64 to 256 extra field evaluations per trajectory).
+    #[arg(long, value_delimiter = ',')]
+    pub observe: Vec<Observe>,
     /// mlp: the activation of the hidden layers.
     #[arg(long)]
     pub activation: Option<Activation>,
@@ -413,6 +418,11 @@ impl RunArgs {
         }
         if self.shared_init {
             s.shared_init = true;
+        }
+        for o in &self.observe {
+            if !s.observe.contains(o) {
+                s.observe.push(*o);
+            }
         }
         if let Some(a) = self.activation {
             s.network.activation = a;

@@ -50,7 +50,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
             use crate::analysis::boundary::{majority_labels, measure, LabelMap, ENTROPY_BOX};
             // A trainability map's boundary is the one between runs that trained and runs that
             // did not (Sohl-Dickstein 2024); other maps': between attractors.
-            let names = plan.system.spec().observable_names();
+            let names = plan.observable_names();
             let per_run: Vec<u32> = match names.iter().position(|&n| n == "converged").filter(|_| plan.system.spec().loss_record) {
                 Some(k) => outcomes.column(k).iter().map(|&v| (v > 0.5) as u32).collect(),
                 None => classification.labels.clone(),
@@ -66,7 +66,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
         scenario: scenario.clone(),
         engine: info,
         grid: [plan.nx(), plan.ny()],
-        observables: plan.system.spec().observable_names().into_iter().map(String::from).collect(),
+        observables: plan.observable_names().into_iter().map(String::from).collect(),
         timings: Timings { setup, integrate, classify: classify_s, write: 0.0 },
         steps_per_second: computed_steps.unwrap_or(counts.total_steps) as f64 / integrate.max(1e-9),
         counts,
@@ -88,7 +88,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
 fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, scenario_title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
     use crate::render::annotated::{self, AnnotatedMap, ColourBar};
     let Some((x, y)) = annotated::axes(plan) else { return Ok(Vec::new()) };
-    let names = plan.system.spec().observable_names();
+    let names = plan.observable_names();
     // The scenario's title when it has one, else the system and the axes.
     let title = |what: &str| match scenario_title {
         Some(t) => format!("{t} ({what})"),
@@ -148,7 +148,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let basins = basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours);
     dir.write_png("basins.png", &basins)?;
     files.push("basins.png".to_string());
-    let names = plan.system.spec().observable_names();
+    let names = plan.observable_names();
     let mut images = vec![("basins", &basins)];
     let trainability;
     if plan.system.spec().loss_record && plan.y.is_some() {

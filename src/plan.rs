@@ -67,6 +67,9 @@ pub struct Plan {
     init_scale_slot: Option<usize>,
     init_blocks: Vec<(usize, usize)>,
     step_blocks: Vec<(usize, usize)>,
+    /// The engines compute the sharpness observables at each end state
+    /// ([`crate::engine::sharpness`]), after the system's own and before the loss record's.
+    pub sharpness: bool,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -196,7 +199,7 @@ impl Plan {
             return Err(Error::input(format!("'{}' must be finite", slot.name)));
         }
 
-        check_grid_size(scenario, spec.observables.len())?;
+        check_grid_size(scenario, spec.observables.len() + 2 * scenario.observe.len())?;
         let x = resolve_axis(&system, &slots, &scenario.x, &scenario.dynamics, inputs.len())?;
         let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a, &scenario.dynamics, inputs.len())).transpose()?;
         if let Some(y) = &y {
@@ -228,8 +231,10 @@ impl Plan {
             init_scale_slot,
             init_blocks,
             step_blocks,
+            sharpness: scenario.observe.contains(&crate::scenario::Observe::Sharpness),
         };
         plan.check_samples()?;
+        plan.check_sharpness()?;
         plan.dynamics.validate()?;
         plan.validate_params()?;
         // A user's WGSL is checked inside the full kernel before any work starts.
@@ -414,7 +419,44 @@ impl Plan {
         self.inputs.len() - self.n_params
     }
     pub fn n_obs(&self) -> usize {
-        self.system.spec().observables.len()
+        self.system.spec().observables.len() + self.extra_observables().len()
+    }
+
+    /// The observables the engines compute besides the system's ([`Plan::sharpness`]).
+    pub fn extra_observables(&self) -> &'static [&'static str] {
+        if self.sharpness {
+            crate::engine::sharpness::names(self.dynamics.method.memory())
+        } else {
+            &[]
+        }
+    }
+
+    /// Where the [`Plan::extra_observables`] start among a trajectory's observables: after the
+    /// system's own (the loss record's, if any, come last).
+    pub fn extras_offset(&self) -> usize {
+        self.system.spec().model_observables().len()
+    }
+
+    /// Every observable's name in the order of the outcomes: the system's own, the extras, the
+    /// loss record's.
+    pub fn observable_names(&self) -> Vec<&str> {
+        let spec = self.system.spec();
+        let own = spec.model_observables().len();
+        let mut names: Vec<&str> = spec.observables[..own].iter().map(|o| &*o.name).collect();
+        names.extend(self.extra_observables());
+        names.extend(spec.observables[own..].iter().map(|o| &*o.name));
+        names
+    }
+
+    /// The sharpness needs a loss whose Hessian it measures.
+    fn check_sharpness(&self) -> Result<()> {
+        if self.sharpness && !self.system.is_gradient() {
+            return Err(Error::input(format!(
+                "--observe sharpness needs a loss: the field of {} is not a gradient",
+                self.system.spec().name
+            )));
+        }
+        Ok(())
     }
 
     /// The flat parameters with the x axis (a parameter) set to `value`: a sweep's parameter

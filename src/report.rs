@@ -63,7 +63,7 @@ impl Counts {
     pub fn of_plan(plan: &Plan, outcomes: &Outcomes) -> Counts {
         let mut c = Counts::of(outcomes);
         if plan.system.spec().loss_record {
-            let names = plan.system.spec().observable_names();
+            let names = plan.observable_names();
             c.trained = names.iter().position(|&n| n == "converged").map(|k| outcomes.column(k).iter().filter(|&&v| v > 0.5).count() as u64);
         }
         c

@@ -389,6 +389,16 @@ impl Default for ClassifyOptions {
     }
 }
 
+/// An observable the engines compute at each trajectory's end state besides the system's own
+/// (`observe = ["sharpness"]`, `--observe sharpness`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Observe {
+    /// The largest eigenvalue of the loss's Hessian (and, under Adam, of the preconditioned
+    /// Hessian), by power iteration: see [`crate::engine::sharpness`].
+    Sharpness,
+}
+
 /// Everything that defines a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -420,6 +430,9 @@ pub struct Scenario {
     pub shared_init: bool,
     #[serde(default, skip_serializing_if = "NetworkOptions::is_default")]
     pub network: NetworkOptions,
+    /// Observables computed at each end state besides the system's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observe: Vec<Observe>,
 }
 
 fn one() -> u32 {
@@ -446,6 +459,7 @@ impl Scenario {
             seed: 0,
             shared_init: false,
             network: NetworkOptions::default(),
+            observe: Vec::new(),
         }
     }
 
@@ -474,6 +488,7 @@ impl Scenario {
             seed: 0,
             shared_init: false,
             network: NetworkOptions::default(),
+            observe: Vec::new(),
         })
     }
 
@@ -496,6 +511,7 @@ impl Scenario {
             seed: 0,
             shared_init: false,
             network: NetworkOptions::default(),
+            observe: Vec::new(),
         })
     }
 

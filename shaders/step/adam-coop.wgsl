@@ -76,3 +76,10 @@ fn rule_take_coop(lid: u32) {
     workgroupBarrier();
 }
 fn advance_coop(lid: u32, lr: real) {}
+// Adam's step per unit of first moment for component k, as the last step left the memory:
+// r1 / (sqrt(s) r2 + eps), the inverse of the preconditioner in `engine::sharpness`.
+fn rule_preconditioner(k: u32) -> real {
+    let r1 = 1.0 / (1.0 - RULE_P1);
+    let r2 = 1.0 / sqrt(1.0 - RULE_P2);
+    return r1 / (sqrt(RULE_S[k]) * r2 + rule_setting(H_EPS));
+}

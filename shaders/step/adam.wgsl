@@ -68,3 +68,10 @@ fn rule_delta(x: State, v: State) -> State {
 fn advance(x: State, v: State, lr: real) -> State {
     return x;
 }
+// Adam's step per unit of first moment for component k, as the last step left the memory:
+// r1 / (sqrt(s) r2 + eps), the inverse of the preconditioner in `engine::sharpness`.
+fn rule_preconditioner(k: u32) -> real {
+    let r1 = 1.0 / (1.0 - RULE_P1);
+    let r2 = 1.0 / sqrt(1.0 - RULE_P2);
+    return r1 / (sqrt(RULE_S[k]) * r2 + rule_setting(H_EPS));
+}

@@ -151,6 +151,14 @@ fn continue_from(plan: &Plan, index: usize, x: &[f64], n_obs: usize) -> Option<C
                     m.observables(p, &x, &mut obs);
                     let mut observables: Vec<f32> = obs.iter().map(|&v| v as f32).collect();
                     observables.resize(n_obs, 0.0);
+                    if plan.sharpness {
+                        let mut sharp = vec![0.0; plan.extra_observables().len()];
+                        crate::engine::sharpness::at_end(&stepper, m, p, &x, &scratch.mem, status, &mut sharp);
+                        let at = plan.extras_offset();
+                        for (o, v) in observables[at..at + sharp.len()].iter_mut().zip(&sharp) {
+                            *o = *v as f32;
+                        }
+                    }
                     return Some(Continued { status, steps, observables: Some(observables) });
                 }
             }

@@ -125,6 +125,7 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
     let total = plan.range().len() as u64;
     let nx = plan.nx();
     let recorded = plan.system.spec().loss_record;
+    let (extras, n_extras) = (plan.extras_offset(), plan.extra_observables().len());
     out.status
         .par_chunks_mut(CHUNK)
         .zip(out.steps.par_chunks_mut(CHUNK))
@@ -162,6 +163,9 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
                 status[j] = s as u32;
                 steps[j] = n;
                 model.observables(p, &x, &mut obs_t);
+                if plan.sharpness {
+                    super::sharpness::at_end(&stepper, model, p, &x, &scratch.mem, s, &mut obs_t[extras..extras + n_extras]);
+                }
                 // Outcomes are stored in f32 whatever the precision of the integration.
                 for (o, v) in obs[j * n_obs..(j + 1) * n_obs].iter_mut().zip(&obs_t) {
                     *o = v.f64() as f32;

@@ -17,6 +17,8 @@ pub const KERNEL: &str = include_str!("../../shaders/kernel.wgsl");
 pub const RNG: &str = include_str!("../../shaders/rng.wgsl");
 pub const TRAJECTORY: &str = include_str!("../../shaders/trajectory.wgsl");
 pub const COOP_KERNEL: &str = include_str!("../../shaders/coop.wgsl");
+pub const SHARPNESS: &str = include_str!("../../shaders/sharpness.wgsl");
+pub const SHARPNESS_COOP: &str = include_str!("../../shaders/sharpness-coop.wgsl");
 
 /// The sizes a composition depends on.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct Shape {
     pub noise_varies: bool,
     /// Weight decay is added to the field (a coupled method whose decay is not 0 or is an axis).
     pub decay: bool,
+    /// The kernels compute the sharpness observables at each end state (shaders/sharpness.wgsl).
+    pub sharpness: bool,
 }
 
 impl Shape {
@@ -68,6 +72,7 @@ impl Shape {
             gd_map: plan.dynamics.method == Method::Gd && !decay && !plan.system.spec().loss_record && plan.system.has_gd_map(),
             noise_varies: plan.host_noise().is_none(),
             decay,
+            sharpness: plan.sharpness,
         }
     }
 }
@@ -134,6 +139,28 @@ pub fn compose(shape: &Shape) -> Composition {
         // The kernel names it in code that LOSS_RECORD switches off.
         let _ = writeln!(s, "fn sys_last_loss() -> f32 {{ return 0.0; }}");
     }
+    let moments = shape.method.memory() == crate::dynamics::Memory::Moments;
+    let _ = writeln!(s, "const RULE_MOMENTS: bool = {moments};");
+    if !moments {
+        // The sharpness names it in code that RULE_MOMENTS switches off.
+        let _ = writeln!(s, "fn rule_preconditioner(k: u32) -> real {{ return 1.0; }}");
+    }
+    let _ = writeln!(s, "const SHARPNESS: bool = {};", shape.sharpness);
+    let n_sharp = if shape.sharpness { crate::engine::sharpness::names(shape.method.memory()).len() } else { 0 };
+    let _ = writeln!(s, "const N_SHARP: u32 = {n_sharp}u;");
+    let _ = writeln!(s, "const SHARP_ITERATIONS: u32 = {}u;", crate::engine::sharpness::ITERATIONS);
+    let sharp_step = if shape.f64 { crate::engine::sharpness::difference_step::<f64>() } else { crate::engine::sharpness::difference_step::<f32>() as f64 };
+    let _ = writeln!(s, "const SHARP_STEP: real = real({sharp_step:?});");
+    let _ = writeln!(s, "const SHARP_ROOTS: bool = {};", !shape.step_blocks.is_empty());
+    let _ = writeln!(s, "const SHARP_BISECTIONS: u32 = {}u;", crate::engine::sharpness::BISECTIONS);
+    let breakdown = if shape.f64 { crate::engine::sharpness::breakdown::<f64>() } else { crate::engine::sharpness::breakdown::<f32>() as f64 };
+    let _ = writeln!(s, "const SHARP_BREAKDOWN: real = real({breakdown:?});");
+    let _ = writeln!(s, "const REAL_MIN_POSITIVE: real = real({:?});", if shape.f64 { f64::MIN_POSITIVE } else { f32::MIN_POSITIVE as f64 });
+    if !shape.sharpness {
+        // The kernels name them in code that SHARPNESS switches off.
+        let _ = writeln!(s, "fn sharp_finish(i: u32, x: State) {{}}");
+        let _ = writeln!(s, "fn sharp_finish_coop(lid: u32, i: u32) {{}}");
+    }
     let _ = writeln!(s, "const GD_MAP: bool = {};", shape.gd_map);
     // The largest finite `real`: the map's reduced form needs squares within the bound finite.
     let _ = writeln!(s, "const REAL_MAX: real = real({:?});", if shape.f64 { f64::MAX } else { f32::MAX as f64 });
@@ -150,10 +177,14 @@ pub fn compose(shape: &Shape) -> Composition {
     let start = s.len();
     s.push_str(&spec.wgsl);
     let system = start..s.len();
-    let (step, kernel) = if spec.cooperative { (shape.method.coop_wgsl(), COOP_KERNEL) } else { (shape.method.wgsl(), KERNEL) };
+    let (step, kernel, sharp) = if spec.cooperative { (shape.method.coop_wgsl(), COOP_KERNEL, SHARPNESS_COOP) } else { (shape.method.wgsl(), KERNEL, SHARPNESS) };
     for part in [step, TRAJECTORY, kernel] {
         s.push('\n');
         s.push_str(part);
+    }
+    if shape.sharpness {
+        s.push('\n');
+        s.push_str(sharp);
     }
     Composition { source: s, system }
 }

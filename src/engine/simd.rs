@@ -22,7 +22,7 @@
 
 use super::cpu::{Scratch, Stepper};
 use super::{Outcomes, Progress, Status};
-use crate::dynamics::{norm, LossRecord, Memory, Method, RECORD_CAP};
+use crate::dynamics::{norm, Hyper, LossRecord, Memory, Method, RECORD_CAP};
 use crate::lanes::Pack;
 use num_traits::Zero;
 use crate::plan::Plan;
@@ -180,6 +180,10 @@ struct Job<'a, M, T: Real, const N: usize> {
     /// Whether every step is the model's gradient-descent map ([`Stepper::maps`]).
     mapped: bool,
     n_obs: usize,
+    /// The system's own observables (the first ones; the sharpness's and the loss record's follow).
+    own: usize,
+    /// The sharpness observables are computed ([`crate::engine::sharpness`]).
+    sharpness: bool,
 }
 
 /// A pack's work buffers, reused from pack to pack.
@@ -200,6 +204,8 @@ struct Buffers<T: Real, const N: usize> {
     lane_p: Vec<T>,
     /// Each lane's state when it stopped.
     ends: Vec<Pack<T, N>>,
+    /// Each lane's optimizer memory when it stopped (kept for the sharpness only).
+    end_mem: Vec<Pack<T, N>>,
     records: Vec<LossRecord<T>>,
     /// One lane's observables (lane by lane, for models that do not compute them a pack at a
     /// time).
@@ -287,6 +293,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             check_tol: (noise_varies || !scalar.noisy()) && scalar.tol > T::zero(),
             mapped: scalar.maps::<M>(plan.system.spec().loss_record),
             n_obs: plan.n_obs(),
+            own: plan.extras_offset(),
+            sharpness: plan.sharpness,
             scalar,
             packed,
         }
@@ -306,6 +314,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             lane_x0: vec![T::zero(); ns],
             lane_p: vec![T::zero(); np],
             ends: vec![Pack::zero(); ns],
+            end_mem: vec![Pack::zero(); if self.sharpness { self.scalar.method.memory().len(ns) } else { 0 }],
             obs_packs: vec![Pack::zero(); self.n_obs],
             records: vec![LossRecord::start(T::zero()); N],
             obs: vec![T::zero(); self.n_obs],
@@ -484,6 +493,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         for (end, x) in b.ends.iter_mut().zip(&b.x) {
             end.0[j] = x.0[j];
         }
+        for (end, m) in b.end_mem.iter_mut().zip(&b.scratch.mem) {
+            end.0[j] = m.0[j];
+        }
         l.stopped.push(j);
     }
 
@@ -494,6 +506,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         out.status[first..first + N].fill(status as u32);
         out.steps[first..first + N].fill(n);
         b.ends.copy_from_slice(&b.x);
+        if !b.end_mem.is_empty() {
+            b.end_mem.copy_from_slice(&b.scratch.mem);
+        }
         l.running = [false; N];
         l.n_running = 0;
         l.stopped.clear();
@@ -967,11 +982,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// whatever the precision.
     #[inline(always)]
     fn observe(&self, lanes: &[usize], l: &Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) {
-        let k = self.n_obs;
-        let own = if self.recorded { k - RECORDED.len() } else { k };
+        let (k, own) = (self.n_obs, self.own);
         let packwise = lanes.len() * PACKWISE >= N && self.model.observables_lanes(&b.p, &b.ends, &mut b.obs_packs[..own]);
         let first = l.slot[0];
-        if packwise && !self.recorded && lanes.len() == N && (0..N).all(|j| lanes[j] == j && l.slot[j] == first + j) {
+        if packwise && !self.recorded && !self.sharpness && lanes.len() == N && (0..N).all(|j| lanes[j] == j && l.slot[j] == first + j) {
             // A whole pack of consecutive trajectories (a fixed-step map): one run of outcomes.
             let run = &mut out.obs[first * k..(first + N) * k];
             match &b.obs_packs[..] {
@@ -1008,11 +1022,35 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                     *o = v.f64() as f32;
                 }
             }
+            if self.sharpness {
+                self.sharpness_of_lane(j, out.status[slot], b, &mut o[own..]);
+            }
             if self.recorded {
-                for (o, v) in o[own..].iter_mut().zip(b.records[j].observables(self.scalar.max_steps)) {
+                for (o, v) in o[k - RECORDED.len()..].iter_mut().zip(b.records[j].observables(self.scalar.max_steps)) {
                     *o = v.f64() as f32;
                 }
             }
+        }
+    }
+
+    /// The sharpness observables of stopped lane `j` (its end state, parameters, settings and
+    /// memory), one lane at a time by the scalar code, into the start of `out`.
+    #[inline(never)]
+    fn sharpness_of_lane(&self, j: usize, status: u32, b: &mut Buffers<T, N>, out: &mut [f32]) {
+        let lane = |p: Pack<T, N>| p.0[j];
+        let h = &b.stepper.hyper;
+        let stepper = Stepper {
+            hyper: Hyper { step: lane(h.step), momentum: lane(h.momentum), beta1: lane(h.beta1), beta2: lane(h.beta2), eps: lane(h.eps), weight_decay: lane(h.weight_decay), noise: lane(h.noise) },
+            ..self.scalar.clone()
+        };
+        Self::lane(&b.p, j, &mut b.lane_p);
+        Self::lane(&b.ends, j, &mut b.lane_x);
+        let mem: Vec<T> = b.end_mem.iter().map(|m| m.0[j]).collect();
+        let names = self.plan.extra_observables();
+        let mut values = [T::zero(); 2];
+        super::sharpness::at_end(&stepper, self.model, &b.lane_p, &b.lane_x, &mem, Status::from_code(status), &mut values[..names.len()]);
+        for (o, v) in out.iter_mut().zip(&values[..names.len()]) {
+            *o = v.f64() as f32;
         }
     }
 }

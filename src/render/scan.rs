@@ -17,7 +17,7 @@ use crate::plan::Plan;
 /// range (a diverged state near --bound) are drawn at the panel's edge, and their legend entry
 /// says so.
 pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], title: Option<&str>) -> Figure {
-    let names = plan.system.spec().observable_names();
+    let names = plan.observable_names();
     let mut shown: Vec<usize> = vec![0];
     shown.extend(["loss", "reg", "b"].iter().filter_map(|n| names.iter().position(|m| m == n)));
     shown.dedup();

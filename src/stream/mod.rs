@@ -57,7 +57,7 @@ struct Arrays {
 impl Arrays {
     fn names(plan: &Plan) -> Vec<String> {
         let mut names = vec!["labels.npy".to_string(), "steps.npy".to_string()];
-        names.extend(plan.system.spec().observable_names().iter().map(|n| format!("{n}.npy")));
+        names.extend(plan.observable_names().iter().map(|n| format!("{n}.npy")));
         names
     }
 
@@ -248,7 +248,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     let mut files: Vec<String> = vec!["basins.png".into(), "basins.dzi".into(), "basins.html".into(), "basins_files/".into()];
     if let Some((x, y)) = crate::render::annotated::axes(plan) {
         use crate::render::annotated::{write, AnnotatedMap};
-        let names = plan.system.spec().observable_names();
+        let names = plan.observable_names();
         let legend = numbering.attractors.iter().map(|a| (colours[a.id as usize], crate::render::legend::legend_label(a, &names))).collect();
         let map = AnnotatedMap { title: title.clone(), image: &overview, x, y, legend, colour_bar: None };
         files.extend(write(dir, "basins_annotated", &map)?);
@@ -262,7 +262,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         dir.move_in(&state_dir.join(name), name)?;
     }
     files.extend(moved);
-    let names = plan.system.spec().observable_names();
+    let names = plan.observable_names();
     dir.write_bytes("attractors.csv", attractors_csv(&numbering.attractors, &names, &colours).as_bytes())?;
     files.push("attractors.csv".into());
     crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;

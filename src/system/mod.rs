@@ -434,6 +434,19 @@ impl System {
         self.visit(V).unwrap_or(false)
     }
 
+    /// Whether the field is −∇loss ([`Model::is_gradient`]); a system written in WGSL is taken
+    /// at its word.
+    pub fn is_gradient(&self) -> bool {
+        struct V;
+        impl ModelVisitor for V {
+            type Output = bool;
+            fn visit<M: Model>(self, m: &M) -> bool {
+                m.is_gradient()
+            }
+        }
+        self.visit(V).unwrap_or(true)
+    }
+
     /// Checks the flat parameter values for this system.
     pub fn validate(&self, p: &[f64]) -> Result<()> {
         struct V<'a>(&'a [f64]);

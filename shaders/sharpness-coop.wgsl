@@ -1,0 +1,224 @@
+// The sharpness observables at a trajectory's end state, for the cooperative kernel: the
+// Lanczos iteration of shaders/sharpness.wgsl (Rust twin: `engine::sharpness`) with the fields computed
+// by the whole workgroup in X and V, and the iteration's vectors kept in private arrays, each
+// invocation its components lid, lid + COOP, ... Every branch around a barrier tests a value that
+// coop_sum or coop_broadcast made uniform.
+
+const SHARP_PER: u32 = (STATE_DIM + COOP - 1u) / COOP;
+// The end state, C^(1/2), the Lanczos vector, the one before it and the product, this
+// invocation's components (zero past the state).
+var<private> SHARP_X0: array<real, SHARP_PER>;
+var<private> SHARP_ROOT: array<real, SHARP_PER>;
+var<private> SHARP_U: array<real, SHARP_PER>;
+var<private> SHARP_PREV: array<real, SHARP_PER>;
+var<private> SHARP_W: array<real, SHARP_PER>;
+
+// Component j of the iteration's start (Rust `sharpness::start_component`, the same bits).
+fn sharp_start(j: u32) -> real {
+    var h = (j * 0x9E3779B9u) ^ 0x85EBCA6Bu;
+    h ^= h >> 16u;
+    h *= 0x7FEB352Du;
+    h ^= h >> 15u;
+    h *= 0x846CA68Bu;
+    h ^= h >> 16u;
+    return real(f32(h >> 8u) * (1.0 / 8388608.0) - 1.0);
+}
+
+// X <- x0 + s C^(1/2) u, the field there (decay added, no step factors) into SHARP_W ...
+// then minus: SHARP_W <- C^(1/2) H C^(1/2) u.
+fn sharp_apply_coop(lid: u32, reach: f32) {
+    var sq = 0.0;
+    for (var m = 0u; m < SHARP_PER; m++) {
+        let k = lid + m * COOP;
+        if (k < STATE_DIM) {
+            let y = SHARP_ROOT[m] * SHARP_U[m];
+            sq += y * y;
+        }
+    }
+    let s = reach / sqrt(coop_sum(lid, sq));
+    let w = rule_setting(H_WEIGHT_DECAY);
+    for (var side = 0u; side < 2u; side++) {
+        let sign = select(1.0, -1.0, side == 1u);
+        for (var m = 0u; m < SHARP_PER; m++) {
+            let k = lid + m * COOP;
+            if (k < STATE_DIM) {
+                X[k] = SHARP_X0[m] + sign * s * (SHARP_ROOT[m] * SHARP_U[m]);
+            }
+        }
+        workgroupBarrier();
+        sys_field_coop(lid);
+        for (var m = 0u; m < SHARP_PER; m++) {
+            let k = lid + m * COOP;
+            if (k < STATE_DIM) {
+                var v = V[k];
+                if (DECAY) {
+                    v = v - w * X[k];
+                }
+                if (side == 0u) {
+                    SHARP_W[m] = v;
+                } else {
+                    // The field is -gradient: H y = (field(x - s y) - field(x + s y)) / 2s.
+                    SHARP_W[m] = SHARP_ROOT[m] * ((v - SHARP_W[m]) / (s + s));
+                }
+            }
+        }
+        // Every invocation has read X and V before the next side writes them.
+        workgroupBarrier();
+    }
+}
+
+// The Lanczos matrix: its diagonal and off-diagonal (the same in every invocation).
+var<private> SHARP_ALPHA: array<f32, SHARP_ITERATIONS>;
+var<private> SHARP_BETA: array<f32, SHARP_ITERATIONS>;
+
+// shaders/sharpness.wgsl's `sharp_tridiagonal_top`, each invocation alike.
+fn sharp_tridiagonal_top(m: u32) -> f32 {
+    var lo = SHARP_ALPHA[0];
+    var hi = lo;
+    for (var i = 0u; i < m; i++) {
+        var radius = 0.0;
+        if (i + 1u < m) {
+            radius += abs(SHARP_BETA[i]);
+        }
+        if (i > 0u) {
+            radius += abs(SHARP_BETA[i - 1u]);
+        }
+        lo = min(lo, SHARP_ALPHA[i] - radius);
+        hi = max(hi, SHARP_ALPHA[i] + radius);
+    }
+    for (var it = 0u; it < SHARP_BISECTIONS; it++) {
+        let mid = 0.5 * (lo + hi);
+        var below = 0u;
+        var q = SHARP_ALPHA[0] - mid;
+        for (var i = 0u; i < m; i++) {
+            if (i > 0u) {
+                q = SHARP_ALPHA[i] - mid - SHARP_BETA[i - 1u] * SHARP_BETA[i - 1u] / q;
+            }
+            if (q == 0.0) {
+                q = REAL_MIN_POSITIVE;
+            }
+            if (q < 0.0) {
+                below += 1u;
+            }
+        }
+        if (below == m) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    return 0.5 * (lo + hi);
+}
+
+// The top Ritz value of SHARP_ITERATIONS Lanczos steps (uniform).
+fn sharp_largest_coop(lid: u32, reach: f32) -> f32 {
+    var sq = 0.0;
+    for (var m = 0u; m < SHARP_PER; m++) {
+        let k = lid + m * COOP;
+        SHARP_U[m] = 0.0;
+        SHARP_PREV[m] = 0.0;
+        if (k < STATE_DIM) {
+            SHARP_U[m] = sharp_start(k);
+            sq += SHARP_U[m] * SHARP_U[m];
+        }
+    }
+    let n = sqrt(coop_sum(lid, sq));
+    for (var m = 0u; m < SHARP_PER; m++) {
+        SHARP_U[m] = SHARP_U[m] / n;
+    }
+    var beta_before = 0.0;
+    var scale = 0.0;
+    var size = 0u;
+    for (var j = 0u; j < SHARP_ITERATIONS; j++) {
+        sharp_apply_coop(lid, reach);
+        var uw = 0.0;
+        for (var m = 0u; m < SHARP_PER; m++) {
+            uw += SHARP_U[m] * SHARP_W[m];
+        }
+        let a = coop_sum(lid, uw);
+        if (is_nonfinite(a)) {
+            return bitcast<f32>(0x7fc00000u);
+        }
+        var ww = 0.0;
+        for (var m = 0u; m < SHARP_PER; m++) {
+            if (lid + m * COOP < STATE_DIM) {
+                SHARP_W[m] = SHARP_W[m] - a * SHARP_U[m] - beta_before * SHARP_PREV[m];
+                ww += SHARP_W[m] * SHARP_W[m];
+            }
+        }
+        let b = sqrt(coop_sum(lid, ww));
+        SHARP_ALPHA[j] = a;
+        size = j + 1u;
+        scale = max(scale, abs(a) + b + beta_before);
+        if (j + 1u == SHARP_ITERATIONS || !(b > SHARP_BREAKDOWN * scale) || is_nonfinite(b)) {
+            break;
+        }
+        SHARP_BETA[j] = b;
+        for (var m = 0u; m < SHARP_PER; m++) {
+            SHARP_PREV[m] = SHARP_U[m];
+            SHARP_U[m] = SHARP_W[m] / b;
+        }
+        beta_before = b;
+    }
+    return sharp_tridiagonal_top(size);
+}
+
+// Writes trajectory i's sharpness observables (after the system's own) from its end state in
+// X; the step rule's memory is loaded. NaN for a run that diverged or became non-finite.
+fn sharp_finish_coop(lid: u32, i: u32) {
+    let at = i * N_OBS + system_observables();
+    let st = coop_broadcast(lid, status[i]);
+    var bad = 0.0;
+    var size = 0.0;
+    for (var m = 0u; m < SHARP_PER; m++) {
+        let k = lid + m * COOP;
+        SHARP_X0[m] = 0.0;
+        SHARP_ROOT[m] = 1.0;
+        if (k < STATE_DIM) {
+            SHARP_X0[m] = X[k];
+            if (is_nonfinite(X[k])) {
+                bad = 1.0;
+            }
+            size = max(size, abs(X[k]));
+            if (SHARP_ROOTS && !RULE_MOMENTS) {
+                SHARP_ROOT[m] = sqrt(step_factor_of(k));
+            }
+        }
+    }
+    let any_bad = coop_sum(lid, bad) > 0.0;
+    // max(|x_i|) over the workgroup: the sizes are >= 0, so their bits order as the numbers do,
+    // and the largest is the complement of the least complement.
+    let reach = SHARP_STEP * (1.0 + bitcast<f32>(~coop_min(lid, ~bitcast<u32>(size))));
+    if (st == NONFINITE || st == DIVERGED_POS || st == DIVERGED_NEG || any_bad) {
+        if (lid == 0u) {
+            for (var k = 0u; k < N_SHARP; k++) {
+                observables[at + k] = bitcast<f32>(0x7fc00000u);
+            }
+        }
+        return;
+    }
+    let first = sharp_largest_coop(lid, reach);
+    if (lid == 0u) {
+        observables[at] = first;
+    }
+    if (RULE_MOMENTS) {
+        for (var m = 0u; m < SHARP_PER; m++) {
+            let k = lid + m * COOP;
+            if (k < STATE_DIM) {
+                SHARP_ROOT[m] = sqrt(step_factor_of(k) * rule_preconditioner(k));
+            }
+        }
+        let second = sharp_largest_coop(lid, reach);
+        if (lid == 0u) {
+            observables[at + 1u] = second;
+        }
+    }
+    // X holds the last moved state: put the end state back for what follows.
+    for (var m = 0u; m < SHARP_PER; m++) {
+        let k = lid + m * COOP;
+        if (k < STATE_DIM) {
+            X[k] = SHARP_X0[m];
+        }
+    }
+    workgroupBarrier();
+}

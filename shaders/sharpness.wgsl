@@ -1,0 +1,187 @@
+// The sharpness observables at a trajectory's end state, for the one-invocation kernel (Rust
+// twin: `engine::sharpness`, whose header says what they are): Lanczos steps on C^(1/2) H
+// C^(1/2), each Hessian-vector product the central difference of two full-batch fields, then
+// the top eigenvalue of the Lanczos matrix by bisection. The prelude defines SHARPNESS, N_SHARP
+// (1, or 2 under Adam), SHARP_ITERATIONS, SHARP_BISECTIONS, SHARP_STEP, SHARP_BREAKDOWN,
+// REAL_MIN_POSITIVE and SHARP_ROOTS (C is not 1: step factors).
+
+// C^(1/2) per component (1 when SHARP_ROOTS is off).
+var<private> SHARP_ROOT: State;
+
+// Component j of the iteration's start (Rust `sharpness::start_component`, the same bits).
+fn sharp_start(j: u32) -> real {
+    var h = (j * 0x9E3779B9u) ^ 0x85EBCA6Bu;
+    h ^= h >> 16u;
+    h *= 0x7FEB352Du;
+    h ^= h >> 15u;
+    h *= 0x846CA68Bu;
+    h ^= h >> 16u;
+    return real(f32(h >> 8u) * (1.0 / 8388608.0) - 1.0);
+}
+
+fn sharp_dot(a: State, b: State) -> real {
+    var s: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        s += a[k] * b[k];
+    }
+    return s;
+}
+
+// The field the loss descends at x: the system's, weight decay added for the coupled methods,
+// without step factors (C carries them).
+fn sharp_field(x: State) -> State {
+    var v = sys_field(x);
+    if (DECAY) {
+        let w = rule_setting(H_WEIGHT_DECAY);
+        for (var k = 0u; k < STATE_DIM; k++) {
+            v[k] = v[k] - w * x[k];
+        }
+    }
+    return v;
+}
+
+// C^(1/2) H C^(1/2) u at x; `reach` is the difference step's length.
+fn sharp_apply(x: State, u: State, reach: real) -> State {
+    var y: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        y[k] = SHARP_ROOT[k] * u[k];
+    }
+    let s = reach / sqrt(sharp_dot(y, y));
+    var moved: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        moved[k] = x[k] + s * y[k];
+    }
+    let plus = sharp_field(moved);
+    for (var k = 0u; k < STATE_DIM; k++) {
+        moved[k] = x[k] - s * y[k];
+    }
+    let minus = sharp_field(moved);
+    var out: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        out[k] = SHARP_ROOT[k] * ((minus[k] - plus[k]) / (s + s));
+    }
+    return out;
+}
+
+fn sharp_unit_start() -> State {
+    var u: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        u[k] = sharp_start(k);
+    }
+    let n = sqrt(sharp_dot(u, u));
+    for (var k = 0u; k < STATE_DIM; k++) {
+        u[k] = u[k] / n;
+    }
+    return u;
+}
+
+// The Lanczos matrix: its diagonal and off-diagonal.
+var<private> SHARP_ALPHA: array<real, SHARP_ITERATIONS>;
+var<private> SHARP_BETA: array<real, SHARP_ITERATIONS>;
+
+// The largest eigenvalue of the m x m Lanczos matrix: bisection on Sturm counts within the
+// Gershgorin interval (Rust `sharpness::tridiagonal_top`).
+fn sharp_tridiagonal_top(m: u32) -> real {
+    var lo = SHARP_ALPHA[0];
+    var hi = lo;
+    for (var i = 0u; i < m; i++) {
+        var radius: real = 0.0;
+        if (i + 1u < m) {
+            radius += abs(SHARP_BETA[i]);
+        }
+        if (i > 0u) {
+            radius += abs(SHARP_BETA[i - 1u]);
+        }
+        lo = min(lo, SHARP_ALPHA[i] - radius);
+        hi = max(hi, SHARP_ALPHA[i] + radius);
+    }
+    for (var it = 0u; it < SHARP_BISECTIONS; it++) {
+        let mid = 0.5 * (lo + hi);
+        var below = 0u;
+        var q = SHARP_ALPHA[0] - mid;
+        for (var i = 0u; i < m; i++) {
+            if (i > 0u) {
+                q = SHARP_ALPHA[i] - mid - SHARP_BETA[i - 1u] * SHARP_BETA[i - 1u] / q;
+            }
+            if (q == 0.0) {
+                q = REAL_MIN_POSITIVE;
+            }
+            if (q < 0.0) {
+                below += 1u;
+            }
+        }
+        if (below == m) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    return 0.5 * (lo + hi);
+}
+
+// The largest eigenvalue of C^(1/2) H C^(1/2) at x: the top Ritz value of SHARP_ITERATIONS Lanczos
+// steps (Rust `sharpness::largest_eigenvalue`).
+fn sharp_largest(x: State, reach: real) -> real {
+    var v = sharp_unit_start();
+    var previous: State;
+    var beta_before: real = 0.0;
+    var scale: real = 0.0;
+    var m = 0u;
+    for (var j = 0u; j < SHARP_ITERATIONS; j++) {
+        var w = sharp_apply(x, v, reach);
+        let a = sharp_dot(v, w);
+        if (real_is_nan(a) || abs(a) > REAL_MAX) {
+            return real(bitcast<f32>(0x7fc00000u));
+        }
+        for (var k = 0u; k < STATE_DIM; k++) {
+            w[k] = w[k] - a * v[k] - beta_before * previous[k];
+        }
+        let b = sqrt(sharp_dot(w, w));
+        SHARP_ALPHA[j] = a;
+        m = j + 1u;
+        scale = max(scale, abs(a) + b + beta_before);
+        if (j + 1u == SHARP_ITERATIONS || !(b > SHARP_BREAKDOWN * scale) || real_is_nan(b) || b > REAL_MAX) {
+            break;
+        }
+        SHARP_BETA[j] = b;
+        for (var k = 0u; k < STATE_DIM; k++) {
+            previous[k] = v[k];
+            v[k] = w[k] / b;
+        }
+        beta_before = b;
+    }
+    return sharp_tridiagonal_top(m);
+}
+
+// Writes trajectory i's sharpness observables (after the system's own) from its end state x;
+// the step rule's memory is loaded. NaN for a run that diverged or became non-finite.
+fn sharp_finish(i: u32, x: State) {
+    let at = i * N_OBS + system_observables();
+    let st = status[i];
+    var bad = st == NONFINITE || st == DIVERGED_POS || st == DIVERGED_NEG;
+    var size: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        bad = bad || real_is_nan(x[k]) || abs(x[k]) > REAL_MAX;
+        size = max(size, abs(x[k]));
+    }
+    if (bad) {
+        for (var k = 0u; k < N_SHARP; k++) {
+            observables[at + k] = bitcast<f32>(0x7fc00000u);
+        }
+        return;
+    }
+    let reach = SHARP_STEP * (1.0 + size);
+    for (var k = 0u; k < STATE_DIM; k++) {
+        SHARP_ROOT[k] = 1.0;
+        if (SHARP_ROOTS && !RULE_MOMENTS) {
+            SHARP_ROOT[k] = sqrt(step_factor_of(k));
+        }
+    }
+    observables[at] = f32(sharp_largest(x, reach));
+    if (RULE_MOMENTS) {
+        for (var k = 0u; k < STATE_DIM; k++) {
+            SHARP_ROOT[k] = sqrt(step_factor_of(k) * rule_preconditioner(k));
+        }
+        observables[at + 1u] = f32(sharp_largest(x, reach));
+    }
+}
