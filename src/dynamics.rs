@@ -298,6 +298,33 @@ impl Dynamics {
         }
     }
 
+    /// Adam's edge in the preconditioned sharpness (`sharpness_pre`): 2(1 + β1)/((1 − β1)·lr),
+    /// where its step with the preconditioner frozen (an EMA heavy ball) stops being stable
+    /// (Cohen et al. 2022; AdamW's decoupled decay, lr·wd ≪ 1, is neglected). `None` for the
+    /// other methods.
+    pub fn preconditioned_threshold(&self) -> Option<f64> {
+        match self.method {
+            Method::Adam | Method::AdamW => Some(2.0 * (1.0 + self.beta1) / ((1.0 - self.beta1) * self.lr)),
+            _ => None,
+        }
+    }
+
+    /// The edge of stability of the sharpness observable `name` (`sharpness` or
+    /// `sharpness_pre`) and its formula as a legend writes it.
+    pub fn edge_of(&self, name: &str) -> Option<(f64, &'static str)> {
+        if name == "sharpness_pre" {
+            return self.preconditioned_threshold().map(|t| (t, "edge of stability 2(1+β₁)/((1−β₁) lr)"));
+        }
+        let label = match self.method {
+            Method::Gd => "edge of stability 2/lr",
+            Method::Momentum => "edge of stability 2(1+μ)/lr",
+            Method::Nesterov => "edge of stability (2+2μ)/((1+2μ) lr)",
+            Method::Rk4 => "edge of stability 2.785/dt (RK4)",
+            Method::Adam | Method::AdamW => return None,
+        };
+        self.stability_threshold().map(|t| (t, label))
+    }
+
     /// The weight decay in effect: the one set, or the method's default (AdamW 0.01, else 0).
     pub fn weight_decay(&self) -> f64 {
         self.weight_decay.unwrap_or(if self.method == Method::AdamW { 0.01 } else { 0.0 })

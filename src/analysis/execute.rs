@@ -5,7 +5,6 @@ use super::fixed_points::Quantities;
 use super::hysteresis::{self, BranchPoint, Hysteresis};
 use super::sweep::{self, Sweep, SweepSummary};
 use super::transitions::{self, Transition};
-use crate::dynamics::Method;
 use crate::engine::{self, EngineInfo};
 use crate::io::OutputDir;
 use crate::plan::Plan;
@@ -117,7 +116,7 @@ pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions,
     let t3 = Instant::now();
     let transitions = transitions::analyse(plan, engine, &q, &points, options.refine)?;
     let t4 = Instant::now();
-    let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points };
+    let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points, observed: plan.extra_observables().to_vec() };
     Ok(Analysis { sweep, transitions, hysteresis, up, down, seconds: [t1 - t0, t2 - t1, t4 - t3, t3 - t2].map(|d| d.as_secs_f64()) })
 }
 
@@ -179,19 +178,44 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     panels.push(Panel { y_label: q.order_name.clone(), log_y: false, series: order_panel });
     // A sweep over a setting of the step rule (lr, dt, momentum): the minima's sharpness against
     // the edge of stability, above which a minimum is not a stable fixed point of the steps.
-    if plan.varies_settings() && sweep.points.iter().any(|p| p.threshold.is_finite()) {
-        let edge = match plan.dynamics.method {
-            Method::Gd => "edge of stability 2/lr",
-            Method::Momentum => "edge of stability 2(1+μ)/lr",
-            Method::Nesterov => "edge of stability (2+2μ)/((1+2μ) lr)",
-            Method::Rk4 => "edge of stability 2.785/dt (RK4)",
-            Method::Adam | Method::AdamW => "edge of stability",
-        };
-        panels.push(Panel {
-            y_label: "sharpness λmax".into(),
-            log_y: plan.x.log,
-            series: vec![stable_dots(true, &|f| f.sharpness), stable_dots(false, &|f| f.sharpness), line(edge, [0x56, 0xB4, 0xE9], &|p| p.threshold)],
-        });
+    // With --observe sharpness, the sharpness every start ended at, wherever the steps took it
+    // (past the edge they do not settle at a minimum): one panel per sharpness observable.
+    let edge_at = |name: &str, value: f64| {
+        let i = plan.x.values.iter().position(|&v| v == value).unwrap_or(0);
+        plan.dynamics_at(i * plan.samples).edge_of(name)
+    };
+    let ends = |k: usize| Series {
+        label: "end of training (each start)".into(),
+        colour: [0x99, 0x99, 0x99],
+        points: sweep.points.iter().flat_map(|p| p.ends.get(k).into_iter().flatten().map(move |&v| (p.value, v))).collect(),
+        line: false,
+    };
+    let edge_line = |name: &str| -> Option<Series> {
+        let label = edge_at(name, sweep.points[0].value)?.1;
+        Some(Series { label: label.into(), colour: [0x56, 0xB4, 0xE9], points: sweep.points.iter().map(|p| (p.value, edge_at(name, p.value).map_or(f64::NAN, |e| e.0))).collect(), line: true })
+    };
+    let varies_step = plan.varies_settings();
+    if !sweep.observed.is_empty() || (varies_step && sweep.points.iter().any(|p| p.threshold.is_finite())) {
+        let mut series = Vec::new();
+        if sweep.observed.first() == Some(&"sharpness") {
+            series.push(ends(0));
+        }
+        series.extend([stable_dots(true, &|f| f.sharpness), stable_dots(false, &|f| f.sharpness)]);
+        series.extend(edge_line("sharpness"));
+        panels.push(Panel { y_label: "sharpness λmax".into(), log_y: plan.x.log && varies_step, series });
+    }
+    if sweep.observed.contains(&"sharpness_pre") {
+        let series = [Some(ends(1)), edge_line("sharpness_pre")].into_iter().flatten().collect();
+        panels.push(Panel { y_label: "preconditioned sharpness".into(), log_y: plan.x.log && varies_step, series });
+    }
+    // Where no start settled (training at fixed steps, or past the edge) the fixed-point panels
+    // would be empty frames: only the observed sharpness is drawn then.
+    let settled = sweep.points.iter().any(|p| !p.fixed_points.is_empty()) || !up.is_empty();
+    if !settled && !sweep.observed.is_empty() {
+        panels.retain(|p| p.y_label.contains("sharpness"));
+    }
+    for p in &mut panels {
+        p.series.retain(|s| s.points.iter().any(|q| q.1.is_finite()));
     }
     Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers }
 }

@@ -35,6 +35,10 @@ pub struct SweepPoint {
     /// The step rule's edge of stability at this value (2/lr for gd, …; NaN for Adam):
     /// a minimum sharper than this is not a stable fixed point of the steps.
     pub threshold: f64,
+    /// Where the run observes the sharpness (`--observe sharpness`): per sharpness observable
+    /// ([`Sweep::observed`]), its finite values at the end of every start at this value (at
+    /// the edge of stability the steps do not settle, and these are what training reached).
+    pub ends: Vec<Vec<f64>>,
 }
 
 /// A whole sweep.
@@ -43,6 +47,8 @@ pub struct Sweep {
     pub parameter: String,
     pub quantities: Quantities,
     pub points: Vec<SweepPoint>,
+    /// The sharpness observables of [`SweepPoint::ends`] (empty where none is observed).
+    pub observed: Vec<&'static str>,
 }
 
 /// Checks that `plan` is a sweep: x a parameter, y (if any) a starting value.
@@ -84,7 +90,11 @@ pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Q
                 })
                 .collect();
             let threshold = indices.first().and_then(|&i| plan.dynamics_at(i).stability_threshold()).unwrap_or(f64::NAN);
-            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN, threshold };
+            let at = plan.extras_offset();
+            let ends = (0..plan.extra_observables().len())
+                .map(|k| indices.iter().map(|&i| outcomes.obs(i)[at + k] as f64).filter(|v| v.is_finite()).collect())
+                .collect();
+            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN, threshold, ends };
             p.summarise();
             Ok(p)
         })
@@ -184,20 +194,32 @@ pub fn lowest(p: &SweepPoint) -> Option<&FixedPoint> {
 
 /// sweep.csv: one row per value and fixed point (a value with none reached has one row with
 /// empty fixed-point columns).
+///
+/// With `--observe sharpness`, columns NAME_median, NAME_min and NAME_max per sharpness
+/// observable follow: over the starts at the value, what training ended at.
 pub fn csv(sweep: &Sweep) -> String {
     let q = &sweep.quantities;
     let mut s = format!(
-        "{},L,dL,d2L,{}_at_L,edge_of_stability,attractor,fp_loss,fp_{},fp_stability,fp_share,fp_residual,fp_sharpness\n",
+        "{},L,dL,d2L,{}_at_L,edge_of_stability,attractor,fp_loss,fp_{},fp_stability,fp_share,fp_residual,fp_sharpness",
         sweep.parameter, q.order_name, q.order_name
     );
+    for name in &sweep.observed {
+        s.push_str(&format!(",{name}_median,{name}_min,{name}_max"));
+    }
+    s.push('\n');
     for p in &sweep.points {
         let head = format!("{},{},{},{},{},{}", p.value, p.loss, p.d1, p.d2, p.order, p.threshold);
+        let mut tail = String::new();
+        for values in &p.ends {
+            let (median, lo, hi) = summary(values);
+            tail.push_str(&format!(",{median},{lo},{hi}"));
+        }
         if p.fixed_points.is_empty() {
-            s.push_str(&format!("{head},,,,,,,\n"));
+            s.push_str(&format!("{head},,,,,,,{tail}\n"));
         }
         for f in &p.fixed_points {
             s.push_str(&format!(
-                "{head},{},{},{},{},{},{:e},{}\n",
+                "{head},{},{},{},{},{},{:e},{}{tail}\n",
                 f.attractor,
                 f.point.loss,
                 f.point.order,
@@ -209,6 +231,18 @@ pub fn csv(sweep: &Sweep) -> String {
         }
     }
     s
+}
+
+/// Median, minimum and maximum of `values` (NaN for none).
+pub fn summary(values: &[f64]) -> (f64, f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) };
+    (median, v[0], v[n - 1])
 }
 
 /// What a sweep's summary in transitions.json says about it.
@@ -241,7 +275,7 @@ mod tests {
     use super::*;
 
     fn pts(x: &[f64], f: impl Fn(f64) -> f64) -> Vec<SweepPoint> {
-        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN }).collect()
+        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN, ends: vec![] }).collect()
     }
 
     #[test]

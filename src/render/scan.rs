@@ -24,14 +24,20 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
     let mut seen = std::collections::HashSet::new();
     shown.retain(|k| seen.insert(*k));
     shown.truncate(4);
+    // The sharpness observables (--observe sharpness) last, each against its edge of stability.
+    let sharp = plan.extras_offset();
+    shown.extend(sharp..sharp + plan.extra_observables().len());
     let x_of = |i: usize| plan.x.values[plan.point_of(i) % plan.nx()];
-    let panels = shown
+    let mut panels: Vec<Panel> = shown
         .iter()
         .map(|&k| {
             let value = |i: usize| outcomes.obs(i)[k] as f64;
             // The range the fixed points span (all finite values where none settled), widened
-            // by its own span: the window values elsewhere are clipped into.
-            let settled = |i: &usize| c.attractors[c.labels[*i] as usize].kind == Kind::Fixed;
+            // by its own span: the window values elsewhere are clipped into. The sharpness
+            // keeps every finite value: past the edge the steps do not settle, and where they
+            // end is the point of the panel.
+            let is_sharpness = k >= sharp && k < sharp + plan.extra_observables().len();
+            let settled = |i: &usize| !is_sharpness && c.attractors[c.labels[*i] as usize].kind == Kind::Fixed;
             let mut range = (0..outcomes.len()).filter(settled).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
             if range.0 > range.1 {
                 range = (0..outcomes.len()).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
@@ -63,7 +69,20 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
             Panel { y_label: names[k].to_string(), log_y: false, series }
         })
         .collect();
+    for (panel, name) in panels.iter_mut().skip(shown.len() - plan.extra_observables().len()).zip(plan.extra_observables()) {
+        panel.series.extend(edge_series(plan, name));
+        // Over a step size the edge is a power of it: a straight line on log axes.
+        panel.log_y = plan.x.log && plan.varies_settings();
+    }
     let title = title.map_or_else(|| plan_title(plan), str::to_string);
     Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers: Vec::new() }
 }
 
+
+/// The edge of stability of sharpness observable `name` at each x value (2/lr, …), as a line.
+fn edge_series(plan: &Plan, name: &str) -> Option<Series> {
+    let edge = |ix: usize| plan.dynamics_at(ix * plan.samples).edge_of(name);
+    let label = edge(0)?.1;
+    let points = (0..plan.nx()).map(|ix| (plan.x.values[ix], edge(ix).map_or(f64::NAN, |e| e.0))).collect();
+    Some(Series { label: label.into(), colour: [0x56, 0xB4, 0xE9], points, line: true })
+}
