@@ -1,8 +1,8 @@
 // The sharpness observables at a trajectory's end state, for the cooperative kernel: the
-// Lanczos iteration of shaders/sharpness.wgsl (Rust twin: `engine::sharpness`) with the fields computed
-// by the whole workgroup in X and V, and the iteration's vectors kept in private arrays, each
-// invocation its components lid, lid + COOP, ... Every branch around a barrier tests a value that
-// coop_sum or coop_broadcast made uniform.
+// Lanczos iteration of shaders/sharpness.wgsl (Rust twin: `engine::sharpness`), the fields
+// computed by the whole workgroup in X and V, the iteration's vectors in private arrays (each
+// invocation its components lid, lid + COOP, ...). Every branch around a barrier tests a value
+// that coop_sum, coop_min or coop_broadcast made uniform.
 
 const SHARP_PER: u32 = (STATE_DIM + COOP - 1u) / COOP;
 // The end state, C^(1/2), the Lanczos vector, the one before it and the product, this
@@ -13,19 +13,8 @@ var<private> SHARP_U: array<real, SHARP_PER>;
 var<private> SHARP_PREV: array<real, SHARP_PER>;
 var<private> SHARP_W: array<real, SHARP_PER>;
 
-// Component j of the iteration's start (Rust `sharpness::start_component`, the same bits).
-fn sharp_start(j: u32) -> real {
-    var h = (j * 0x9E3779B9u) ^ 0x85EBCA6Bu;
-    h ^= h >> 16u;
-    h *= 0x7FEB352Du;
-    h ^= h >> 15u;
-    h *= 0x846CA68Bu;
-    h ^= h >> 16u;
-    return real(f32(h >> 8u) * (1.0 / 8388608.0) - 1.0);
-}
-
-// X <- x0 + s C^(1/2) u, the field there (decay added, no step factors) into SHARP_W ...
-// then minus: SHARP_W <- C^(1/2) H C^(1/2) u.
+// SHARP_W <- C^(1/2) H C^(1/2) u: the fields (decay added, no step factors) at
+// X = x0 + s C^(1/2) u and x0 - s C^(1/2) u, differenced.
 fn sharp_apply_coop(lid: u32, reach: f32) {
     var sq = 0.0;
     for (var m = 0u; m < SHARP_PER; m++) {
@@ -65,49 +54,6 @@ fn sharp_apply_coop(lid: u32, reach: f32) {
         // Every invocation has read X and V before the next side writes them.
         workgroupBarrier();
     }
-}
-
-// The Lanczos matrix: its diagonal and off-diagonal (the same in every invocation).
-var<private> SHARP_ALPHA: array<f32, SHARP_ITERATIONS>;
-var<private> SHARP_BETA: array<f32, SHARP_ITERATIONS>;
-
-// shaders/sharpness.wgsl's `sharp_tridiagonal_top`, each invocation alike.
-fn sharp_tridiagonal_top(m: u32) -> f32 {
-    var lo = SHARP_ALPHA[0];
-    var hi = lo;
-    for (var i = 0u; i < m; i++) {
-        var radius = 0.0;
-        if (i + 1u < m) {
-            radius += abs(SHARP_BETA[i]);
-        }
-        if (i > 0u) {
-            radius += abs(SHARP_BETA[i - 1u]);
-        }
-        lo = min(lo, SHARP_ALPHA[i] - radius);
-        hi = max(hi, SHARP_ALPHA[i] + radius);
-    }
-    for (var it = 0u; it < SHARP_BISECTIONS; it++) {
-        let mid = 0.5 * (lo + hi);
-        var below = 0u;
-        var q = SHARP_ALPHA[0] - mid;
-        for (var i = 0u; i < m; i++) {
-            if (i > 0u) {
-                q = SHARP_ALPHA[i] - mid - SHARP_BETA[i - 1u] * SHARP_BETA[i - 1u] / q;
-            }
-            if (q == 0.0) {
-                q = REAL_MIN_POSITIVE;
-            }
-            if (q < 0.0) {
-                below += 1u;
-            }
-        }
-        if (below == m) {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    return 0.5 * (lo + hi);
 }
 
 // The top Ritz value of SHARP_ITERATIONS Lanczos steps (uniform).

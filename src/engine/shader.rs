@@ -1,7 +1,8 @@
 //! Composes the WGSL of one run: a generated prelude (sizes and parameter offsets), then
 //! shaders/common.wgsl, shaders/rng.wgsl, the system, the step rule, shaders/trajectory.wgsl and
 //! the kernel (shaders/kernel.wgsl, one invocation per trajectory, or shaders/coop.wgsl, one
-//! workgroup per trajectory, for systems written for it); and checks WGSL with naga, reporting
+//! workgroup per trajectory, for systems written for it), and with `--observe sharpness`
+//! shaders/lanczos.wgsl and the kernel's sharpness file; and checks WGSL with naga, reporting
 //! errors in a user's own text where the fault lies there.
 
 use crate::diagnostic::Diagnostic;
@@ -19,6 +20,7 @@ pub const TRAJECTORY: &str = include_str!("../../shaders/trajectory.wgsl");
 pub const COOP_KERNEL: &str = include_str!("../../shaders/coop.wgsl");
 pub const SHARPNESS: &str = include_str!("../../shaders/sharpness.wgsl");
 pub const SHARPNESS_COOP: &str = include_str!("../../shaders/sharpness-coop.wgsl");
+pub const LANCZOS: &str = include_str!("../../shaders/lanczos.wgsl");
 
 /// The sizes a composition depends on.
 #[derive(Clone, Debug)]
@@ -183,8 +185,10 @@ pub fn compose(shape: &Shape) -> Composition {
         s.push_str(part);
     }
     if shape.sharpness {
-        s.push('\n');
-        s.push_str(sharp);
+        for part in [LANCZOS, sharp] {
+            s.push('\n');
+            s.push_str(part);
+        }
     }
     Composition { source: s, system }
 }

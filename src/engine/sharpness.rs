@@ -24,9 +24,10 @@
 //! eigenvalues are close (a network's); in exact arithmetic it is exact once ITERATIONS reaches
 //! the state's dimension. Trajectories that diverged or became non-finite get NaN.
 //!
-//! The WGSL twins are shaders/sharpness.wgsl and shaders/sharpness-coop.wgsl: the same
-//! iteration, start, difference step and bisection; sums are reduced in another order on the
-//! GPU, so the two engines agree to rounding, not bit for bit.
+//! The WGSL twins are shaders/sharpness.wgsl and shaders/sharpness-coop.wgsl, with
+//! shaders/lanczos.wgsl, which they share: the same iteration, start, difference step and
+//! bisection. Sums are reduced in another order on the GPU, so the two engines agree to
+//! rounding, not bit for bit.
 
 use super::cpu::Stepper;
 use super::Status;
