@@ -60,6 +60,32 @@ fn the_sharpness_of_a_quadratic_is_its_top_eigenvalue_on_every_engine() {
 }
 
 #[test]
+fn weight_decay_and_eps_as_axes_reach_each_runs_sharpness() {
+    // Coupled decay adds wd to the Hessian's spectrum: over a wd axis each column is 2 + √2 + wd,
+    // however the packs stop and refill their lanes. Under Adam an ε axis moves the
+    // preconditioned sharpness, each run by its own ε (checked against the scalar path).
+    let top = 2.0 + 2f64.sqrt();
+    let p = plan(&(TILTED.replace("x='x=-1:1:5'", "x='weight_decay=0:2:9'") + "[dynamics]\nmethod='momentum'\nlr=0.05\nsteps=2000\n"));
+    for (name, e) in all_engines() {
+        let o = e.run(&p, &|_, _| {}).unwrap();
+        let sharp = column(&p, &o, "sharpness");
+        for i in 0..o.len() {
+            let wd = p.x.values[i % p.nx()];
+            assert_eq!(o.status[i], Status::Converged as u32, "{name} {i}");
+            assert!((sharp[i] - (top + wd)).abs() < 1e-4 * (top + wd), "{name} wd {wd}: {}", sharp[i]);
+        }
+    }
+    let adam = plan(&(TILTED.replace("x='x=-1:1:5'", "x='eps=1e-3:1:7:log'") + "[dynamics]\nmethod='adam'\nlr=0.01\nsteps=300\ntol=0\n"));
+    let scalar = CpuEngine::scalar().run(&adam, &|_, _| {}).unwrap();
+    for (name, e) in all_engines() {
+        let o = e.run(&adam, &|_, _| {}).unwrap();
+        for (a, b) in column(&adam, &scalar, "sharpness_pre").iter().zip(column(&adam, &o, "sharpness_pre")) {
+            assert!((a - b).abs() < 1e-3 * a.abs(), "{name}: {b} != scalar {a}");
+        }
+    }
+}
+
+#[test]
 fn at_a_saddle_the_top_of_the_spectrum_is_found_not_the_dominant_eigenvalue() {
     // x²/2 − 2y² from y = 0: gd comes to rest at the saddle (0, 0), whose Hessian is diag(1, −4).
     let p = plan("x='x=0.5:1:4'\nobserve=['sharpness']\n[system]\nstate=['x','y=0']\nloss='x^2/2 - 2*y^2'\n[dynamics]\nlr=0.1\n");

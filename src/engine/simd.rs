@@ -204,8 +204,10 @@ struct Buffers<T: Real, const N: usize> {
     lane_p: Vec<T>,
     /// Each lane's state when it stopped.
     ends: Vec<Pack<T, N>>,
-    /// Each lane's optimizer memory when it stopped (kept for the sharpness only).
+    /// Each lane's optimizer memory and settings when it stopped (kept for the sharpness only:
+    /// `retire` gives a stopped lane another's before its observables are written).
     end_mem: Vec<Pack<T, N>>,
+    end_hyper: Vec<Hyper<T>>,
     records: Vec<LossRecord<T>>,
     /// One lane's observables (lane by lane, for models that do not compute them a pack at a
     /// time).
@@ -315,6 +317,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             lane_p: vec![T::zero(); np],
             ends: vec![Pack::zero(); ns],
             end_mem: vec![Pack::zero(); if self.sharpness { self.scalar.method.memory().len(ns) } else { 0 }],
+            end_hyper: if self.sharpness { vec![self.scalar.hyper; N] } else { Vec::new() },
             obs_packs: vec![Pack::zero(); self.n_obs],
             records: vec![LossRecord::start(T::zero()); N],
             obs: vec![T::zero(); self.n_obs],
@@ -493,8 +496,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         for (end, x) in b.ends.iter_mut().zip(&b.x) {
             end.0[j] = x.0[j];
         }
-        for (end, m) in b.end_mem.iter_mut().zip(&b.scratch.mem) {
-            end.0[j] = m.0[j];
+        if self.sharpness {
+            Self::keep_for_sharpness(j, b);
         }
         l.stopped.push(j);
     }
@@ -506,8 +509,10 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         out.status[first..first + N].fill(status as u32);
         out.steps[first..first + N].fill(n);
         b.ends.copy_from_slice(&b.x);
-        if !b.end_mem.is_empty() {
-            b.end_mem.copy_from_slice(&b.scratch.mem);
+        if self.sharpness {
+            for j in 0..N {
+                Self::keep_for_sharpness(j, b);
+            }
         }
         l.running = [false; N];
         l.n_running = 0;
@@ -1033,16 +1038,23 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         }
     }
 
-    /// The sharpness observables of stopped lane `j` (its end state, parameters, settings and
-    /// memory), one lane at a time by the scalar code, into the start of `out`.
+    /// Keeps lane `j`'s memory and settings as it stops, for its sharpness.
+    #[inline(never)]
+    fn keep_for_sharpness(j: usize, b: &mut Buffers<T, N>) {
+        for (end, m) in b.end_mem.iter_mut().zip(&b.scratch.mem) {
+            end.0[j] = m.0[j];
+        }
+        let h = &b.stepper.hyper;
+        let lane = |p: Pack<T, N>| p.0[j];
+        b.end_hyper[j] = Hyper { step: lane(h.step), momentum: lane(h.momentum), beta1: lane(h.beta1), beta2: lane(h.beta2), eps: lane(h.eps), weight_decay: lane(h.weight_decay), noise: lane(h.noise) };
+    }
+
+    /// The sharpness observables of stopped lane `j` (its end state, parameters, and the
+    /// memory and settings it stopped with), one lane at a time by the scalar code, into the
+    /// start of `out`.
     #[inline(never)]
     fn sharpness_of_lane(&self, j: usize, status: u32, b: &mut Buffers<T, N>, out: &mut [f32]) {
-        let lane = |p: Pack<T, N>| p.0[j];
-        let h = &b.stepper.hyper;
-        let stepper = Stepper {
-            hyper: Hyper { step: lane(h.step), momentum: lane(h.momentum), beta1: lane(h.beta1), beta2: lane(h.beta2), eps: lane(h.eps), weight_decay: lane(h.weight_decay), noise: lane(h.noise) },
-            ..self.scalar.clone()
-        };
+        let stepper = Stepper { hyper: b.end_hyper[j], ..self.scalar.clone() };
         Self::lane(&b.p, j, &mut b.lane_p);
         Self::lane(&b.ends, j, &mut b.lane_x);
         let mem: Vec<T> = b.end_mem.iter().map(|m| m.0[j]).collect();
