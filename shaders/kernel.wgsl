@@ -38,10 +38,9 @@ fn store_state(i: u32, x: State) {
     }
 }
 
-// The field the step rule follows (Rust twin: `Stepper::field`): the system's, with weight
-// decay added for the coupled optimizers (v - weight_decay x) and, under SCALE_FIELD, each
-// component scaled by its step factor (an mlp's lr_l; Adam scales its step instead).
-fn rule_field(x: State) -> State {
+// The field of the loss the step descends: the system's, with weight decay added for the
+// coupled optimizers (v - weight_decay x). Rust twin: `Model::field` then `Stepper::add_decay`.
+fn decayed_field(x: State) -> State {
     var v = sys_field(x);
     if (DECAY) {
         let w = rule_setting(H_WEIGHT_DECAY);
@@ -49,6 +48,14 @@ fn rule_field(x: State) -> State {
             v[i] = v[i] - w * x[i];
         }
     }
+    return v;
+}
+
+// The field the step rule follows (Rust twin: `Stepper::field`): `decayed_field` and, under
+// SCALE_FIELD, each component scaled by its step factor (an mlp's lr_l; Adam scales its step
+// instead).
+fn rule_field(x: State) -> State {
+    var v = decayed_field(x);
     if (SCALE_FIELD) {
         for (var i = 0u; i < STATE_DIM; i++) {
             v[i] = step_factor_of(i) * v[i];

@@ -16,20 +16,8 @@ fn sharp_dot(a: State, b: State) -> real {
     return s;
 }
 
-// The field the loss descends at x: the system's, weight decay added for the coupled methods,
-// without step factors (C carries them).
-fn sharp_field(x: State) -> State {
-    var v = sys_field(x);
-    if (DECAY) {
-        let w = rule_setting(H_WEIGHT_DECAY);
-        for (var k = 0u; k < STATE_DIM; k++) {
-            v[k] = v[k] - w * x[k];
-        }
-    }
-    return v;
-}
-
-// C^(1/2) H C^(1/2) u at x; `reach` is the difference step's length.
+// C^(1/2) H C^(1/2) u at x from two of kernel.wgsl's `decayed_field` (no step factors: C
+// carries them); `reach` is the difference step's length.
 fn sharp_apply(x: State, u: State, reach: real) -> State {
     var y: State;
     for (var k = 0u; k < STATE_DIM; k++) {
@@ -40,11 +28,11 @@ fn sharp_apply(x: State, u: State, reach: real) -> State {
     for (var k = 0u; k < STATE_DIM; k++) {
         moved[k] = x[k] + s * y[k];
     }
-    let plus = sharp_field(moved);
+    let plus = decayed_field(moved);
     for (var k = 0u; k < STATE_DIM; k++) {
         moved[k] = x[k] - s * y[k];
     }
-    let minus = sharp_field(moved);
+    let minus = decayed_field(moved);
     var out: State;
     for (var k = 0u; k < STATE_DIM; k++) {
         out[k] = SHARP_ROOT[k] * ((minus[k] - plus[k]) / (s + s));

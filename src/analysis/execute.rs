@@ -9,6 +9,7 @@ use crate::engine::{self, EngineInfo};
 use crate::io::OutputDir;
 use crate::plan::Plan;
 use crate::render::curves::{self, Figure, Marker, Panel, Series};
+use crate::render::scan::edge_series;
 use crate::scenario::Scenario;
 use crate::{Error, Result};
 use serde::Serialize;
@@ -180,19 +181,11 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     // the edge of stability, above which a minimum is not a stable fixed point of the steps.
     // With --observe sharpness, the sharpness every start ended at, wherever the steps took it
     // (past the edge they do not settle at a minimum): one panel per sharpness observable.
-    let edge_at = |name: &str, value: f64| {
-        let i = plan.x.values.iter().position(|&v| v == value).unwrap_or(0);
-        plan.dynamics_at(i * plan.samples).edge_of(name)
-    };
     let ends = |k: usize| Series {
         label: "end of training (each start)".into(),
         colour: [0x99, 0x99, 0x99],
         points: sweep.points.iter().flat_map(|p| p.ends.get(k).into_iter().flatten().map(move |&v| (p.value, v))).collect(),
         line: false,
-    };
-    let edge_line = |name: &str| -> Option<Series> {
-        let label = edge_at(name, sweep.points[0].value)?.1;
-        Some(Series { label: label.into(), colour: [0x56, 0xB4, 0xE9], points: sweep.points.iter().map(|p| (p.value, edge_at(name, p.value).map_or(f64::NAN, |e| e.0))).collect(), line: true })
     };
     let varies_step = plan.varies_settings();
     if !sweep.observed.is_empty() || (varies_step && sweep.points.iter().any(|p| p.threshold.is_finite())) {
@@ -201,11 +194,11 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
             series.push(ends(0));
         }
         series.extend([stable_dots(true, &|f| f.sharpness), stable_dots(false, &|f| f.sharpness)]);
-        series.extend(edge_line("sharpness"));
+        series.extend(edge_series(plan, "sharpness"));
         panels.push(Panel { y_label: "sharpness λmax".into(), log_y: plan.x.log && varies_step, series });
     }
     if sweep.observed.contains(&"sharpness_pre") {
-        let series = [Some(ends(1)), edge_line("sharpness_pre")].into_iter().flatten().collect();
+        let series = [Some(ends(1)), edge_series(plan, "sharpness_pre")].into_iter().flatten().collect();
         panels.push(Panel { y_label: "preconditioned sharpness".into(), log_y: plan.x.log && varies_step, series });
     }
     // Where no start settled (training at fixed steps, or past the edge) the fixed-point panels

@@ -79,8 +79,9 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 }
 
 
-/// The edge of stability of sharpness observable `name` at each x value (2/lr, …), as a line.
-fn edge_series(plan: &Plan, name: &str) -> Option<Series> {
+/// The edge of stability of sharpness observable `name` at each x value (2/lr, …), as a line
+/// (1-D scans and sweeps draw it).
+pub fn edge_series(plan: &Plan, name: &str) -> Option<Series> {
     let edge = |ix: usize| plan.dynamics_at(ix * plan.samples).edge_of(name);
     let label = edge(0)?.1;
     let points = (0..plan.nx()).map(|ix| (plan.x.values[ix], edge(ix).map_or(f64::NAN, |e| e.0))).collect();
