@@ -22,8 +22,10 @@
 //! FLOPs are counted from the kernels' source. Landau with a stop test (W2): 13 per step (the
 //! field in Horner form 9: one multiply and four fused multiply-adds; the gd step 2; |v|² and its
 //! square root 2). Landau with none (W1) steps by its gradient-descent map on either engine: 6 per
-//! step (m², two fused multiply-adds and a multiply). The mlp: 6·n·P per step (forward and
-//! backward over n samples and P weights, the usual count), activations not counted.
+//! step (m², two fused multiply-adds and a multiply). The mlp: n·(4P + 2(P − P₁)) per step over
+//! n samples and P weights, P₁ of them in the first layer: a multiply-add a weight forward and
+//! one for its gradient, and one to pass the gradient back through every layer but the first
+//! (the data need none; JAX's autodiff skips it too). Activations are not counted.
 //!
 //! The CPU's peak is measured: independent chains of fused multiply-adds in the widest registers,
 //! on every thread at once ([`measured_cpu_peak`]), which is what the processor sustains and not
@@ -118,14 +120,21 @@ impl Workload {
             // and the final sum (8 a component), over 3 components.
             Workload::Lorenz => 4.0 * 8.0 + 3.0 * 3.0 * 2.0 + 3.0 * 8.0,
             Workload::W3 | Workload::W3Adam => {
-                let samples = match &plan.system {
+                let net = match &plan.system {
                     crate::system::System::Network(n) => match &n.model {
-                        crate::system::NetworkModel::Mlp(m) => m.data.n as f64,
-                        crate::system::NetworkModel::DeepLinear(_) => 0.0,
+                        crate::system::NetworkModel::Mlp(m) => Some((m.data.n as f64, m.layout)),
+                        crate::system::NetworkModel::DeepLinear(_) => None,
                     },
-                    _ => 0.0,
+                    _ => None,
                 };
-                6.0 * samples * plan.n_state() as f64
+                let Some((samples, layout)) = net else {
+                    return 0.0;
+                };
+                let weights = layout.n_weights() as f64;
+                // The first layer's weights: the backward pass stops at them (the data need no
+                // gradient).
+                let first = if layout.depth == 0 { weights } else { (layout.width * layout.dim) as f64 };
+                samples * (4.0 * weights + 2.0 * (weights - first))
             }
         }
     }
@@ -458,9 +467,9 @@ mod tests {
             assert!(w.flops_per_step(&p) > 0.0);
         }
         let w3 = Plan::new(&Workload::W3.scenario(4).unwrap()).unwrap();
-        // Width 8, one hidden layer: 8·8 + 8 weights, as many samples: 6 · 72 · 72.
+        // Width 8, one hidden layer: 8·8 + 8 weights, as many samples: 72 · (4 · 72 + 2 · 8).
         assert_eq!(w3.n_state(), 72);
-        assert_eq!(Workload::W3.flops_per_step(&w3), 6.0 * 72.0 * 72.0);
+        assert_eq!(Workload::W3.flops_per_step(&w3), 72.0 * (4.0 * 72.0 + 2.0 * 8.0));
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }

@@ -12,7 +12,6 @@
 
 use super::{end_to_end_norm, integer_param, network_spec, network_wgsl, order_parameter, regulariser, regulariser_slope, Layout, MAX_DEPTH, MAX_WEIGHTS};
 use crate::lanes::Lane;
-use crate::real::Real;
 use crate::scenario::{NetworkOptions, ParamValue};
 use crate::system::{Model, ParamSpec, SystemSpec};
 use crate::{Error, Result};
@@ -262,12 +261,9 @@ impl Model for DeepLinear {
         self.fit(p, x, None) + p[GAMMA] * regulariser(x, p[REG_POWER])
     }
 
-    /// Lane by lane: the fit and the norms are written for one trajectory.
-    fn observables_lanes<T: Lane>(&self, _p: &[T], _x: &[T], _out: &mut [T]) -> bool {
-        false
-    }
-
-    fn observables<T: Real>(&self, p: &[T], x: &[T], out: &mut [T]) {
+    /// For a whole pack at once.
+    #[inline(always)]
+    fn observables_lanes<T: Lane>(&self, p: &[T], x: &[T], out: &mut [T]) -> bool {
         let fit = self.fit(p, x, None);
         let reg = regulariser(x, p[REG_POWER]);
         out[0] = fit + p[GAMMA] * reg;
@@ -275,6 +271,7 @@ impl Model for DeepLinear {
         out[2] = reg;
         out[3] = order_parameter(&self.layout, x, p[D0]);
         out[4] = end_to_end_norm(&self.layout, x, &self.scales::<T>());
+        true
     }
 
     fn validate(&self, p: &[f64]) -> Result<()> {

@@ -20,7 +20,6 @@ pub mod mlp;
 
 use super::{ObservableSpec, ParamSpec, StateSpec, SystemSpec, Text};
 use crate::lanes::{self, Lane};
-use crate::real::Real;
 use crate::scenario::{NetworkOptions, ParamValue};
 use crate::{Error, Result};
 use std::borrow::Cow;
@@ -148,20 +147,15 @@ pub fn regulariser_slope<T: Lane>(w: &[T], p: T) -> T {
 }
 
 /// The order parameter b = s‖U‖/d0, s the sign of U's first entry (models.md §4).
-pub fn order_parameter<T: Real>(layout: &Layout, w: &[T], d0: T) -> T {
+pub fn order_parameter<T: Lane>(layout: &Layout, w: &[T], d0: T) -> T {
     let u = &w[layout.output()];
-    let norm = sq_norm(u).sqrt();
-    let b = norm / d0;
-    if u[0] < T::zero() {
-        -b
-    } else {
-        b
-    }
+    let b = lanes::sqrt(sq_norm(u)) / d0;
+    lanes::select(lanes::gt(T::zero(), u[0]), -b, b)
 }
 
 /// ‖c_{D+1} U · c_D W_D ⋯ c_1 W_1‖: the norm of the end-to-end linear map (the scales c_l are
 /// the parameterisation's; all 1 for `deep-linear`).
-pub fn end_to_end_norm<T: Real>(layout: &Layout, w: &[T], scales: &[T]) -> T {
+pub fn end_to_end_norm<T: Lane>(layout: &Layout, w: &[T], scales: &[T]) -> T {
     let u = layout.output();
     let mut row: Vec<T> = w[u].iter().map(|&v| v * scales[layout.depth]).collect();
     for l in (1..=layout.depth).rev() {
@@ -177,7 +171,7 @@ pub fn end_to_end_norm<T: Real>(layout: &Layout, w: &[T], scales: &[T]) -> T {
         }
         row = next;
     }
-    sq_norm(&row).sqrt()
+    lanes::sqrt(sq_norm(&row))
 }
 
 /// Index of `e2e_norm` among a network's observables.
