@@ -29,6 +29,15 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => exit_on_usage_error(e),
     };
+    // A font named by BASINMAP_FONT that cannot be used is an error before any work, not a
+    // figure without text at the end of a long run.
+    let draws = matches!(cli.command, Command::Run(_) | Command::Trace(_) | Command::Landscape(_) | Command::Sweep(_) | Command::Kramers(_) | Command::Merge(_));
+    if draws {
+        if let Err(e) = basinmap::render::fonts::load() {
+            eprintln!("error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),

@@ -84,7 +84,13 @@ fn label_of(plan: &Plan, i: usize) -> String {
 /// A parameter value for a legend: 4 decimals at most, trailing zeros dropped.
 pub(crate) fn fmt_value(v: f64) -> String {
     let s = format!("{v:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    // A value that rounds to zero is "0", whatever its sign ("loss=-0" says nothing).
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Steps trajectory `i` as the CPU engine does, recording as it goes.

@@ -404,3 +404,29 @@ fn a_changed_parameter_is_named_in_the_title() {
     assert_eq!(title(&["--param", "D=2"]), "Fig. 1: depth-1 linear net, final state against weight decay (with D=2)");
     assert_eq!(title(&["--param", "D=2", "--title", "depth 2"]), "depth 2");
 }
+
+#[test]
+fn figures_have_their_text_from_the_bundled_font_and_a_bad_basinmap_font_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // No font is looked for on the machine: the annotated map has its title (dark pixels in the
+    // band above the plot, where nothing else is drawn).
+    let out = dir.path().join("map");
+    let o = basinmap(&["run", "--x", "r=-0.25:0.5:16", "--engine", "cpu", "-o", out.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = image::open(out.join("basins_annotated.png")).unwrap().to_rgb8();
+    let dark = (0..img.width()).flat_map(|x| (0..24).map(move |y| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&c| c < 96)).count();
+    assert!(dark > 50, "the title band has {dark} dark pixels: no text");
+
+    // A BASINMAP_FONT that cannot be read, or is not a font: one line, exit code 2, before any
+    // output is written.
+    let junk = dir.path().join("not-a-font.ttf");
+    std::fs::write(&junk, b"not a font").unwrap();
+    for (font, says) in [("/nonexistent/font.ttf", "BASINMAP_FONT=/nonexistent/font.ttf: cannot read the font"), (junk.to_str().unwrap(), "not a TrueType or OpenType font")] {
+        let out = dir.path().join("refused");
+        let o = basinmap(&["run", "--x", "r=-0.25:0.5:16", "--engine", "cpu", "-o", out.to_str().unwrap()], &[("BASINMAP_FONT", font)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("error: ") && err.contains(says) && err.trim_end().lines().count() == 1, "{err}");
+        assert!(!out.exists(), "nothing is written");
+    }
+}

@@ -33,6 +33,33 @@ fn check_svg(path: &Path, size: (u32, u32), embedded_map: bool) {
     assert_eq!(text.contains("<image"), embedded_map, "{}", path.display());
 }
 
+
+/// The texts of an SVG's `<text>` elements.
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    svg.split("<text").skip(1).filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].to_string())).collect()
+}
+
+/// The labels of a figure read as a person writes them: numbers round (at most 4 significant
+/// digits), never "-0", no "log10" axis names; and there are labels at all.
+fn check_labels(path: &Path) {
+    let texts = svg_texts(path);
+    assert!(texts.len() > 5, "{}: {} labels", path.display(), texts.len());
+    for text in &texts {
+        assert!(!text.contains("log10"), "{}: {text}", path.display());
+        for word in text.split(|c: char| c.is_whitespace() || c == '=' || c == '(' || c == ')' || c == ',') {
+            if word.parse::<f64>().is_ok() {
+                let mantissa = word.split(['e', 'E']).next().unwrap();
+                let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+                let significant = digits.trim_start_matches('0').trim_end_matches('0');
+                assert!(significant.len() <= 4, "{}: {word} is not round ({text})", path.display());
+                // Zero is "0": not "-0", "0.0" or "0.000000".
+                assert!(word.parse::<f64>().unwrap() != 0.0 || word == "0", "{}: {word} ({text})", path.display());
+            }
+        }
+    }
+}
+
 #[test]
 fn maps_and_their_annotated_versions() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,6 +69,7 @@ fn maps_and_their_annotated_versions() {
     for stem in ["basins_annotated", "steps_annotated"] {
         check_png(&out.join(format!("{stem}.png")), Some(SIZE));
         check_svg(&out.join(format!("{stem}.svg")), SIZE, true);
+        check_labels(&out.join(format!("{stem}.svg")));
     }
     assert!(report.boundary.is_some(), "a 2-D map has boundary measures");
 
@@ -51,6 +79,10 @@ fn maps_and_their_annotated_versions() {
     check_png(&t.path().join("trainability.png"), Some((8, 8)));
     check_png(&t.path().join("trainability_annotated.png"), Some(SIZE));
     check_svg(&t.path().join("trainability_annotated.svg"), SIZE, true);
+    // Log axes: decades as 10ⁿ.
+    let texts = svg_texts(&t.path().join("trainability_annotated.svg"));
+    assert!(texts.iter().any(|s| s == "10³"), "{texts:?}");
+    check_labels(&t.path().join("trainability_annotated.svg"));
     let e = tempfile::tempdir().unwrap();
     execute(&scenario("system='landau'\nx='r=-2:-1:6'\ny='m=-1.2:-0.8:5'\nsamples=4\n[params]\nu=1.0\n[dynamics]\nlr=0.01\nsteps=2000\ntemperature=0.4\nescape=0.8"), e.path()).unwrap();
     check_png(&e.path().join("escape_time_annotated.png"), Some(SIZE));
@@ -67,6 +99,7 @@ fn curves_of_scans_traces_and_landscapes() {
     assert_eq!(img.width(), 1000);
     check_png(&dir.path().join("curves.png"), None);
     check_svg(&dir.path().join("curves.svg"), (1000, img.height()), false);
+    check_labels(&dir.path().join("curves.svg"));
 
     let plan = Plan::new(&scenario("system='landau'\nx='r=-1:1:3'\ny='m=0.5:0.5:1'")).unwrap();
     let t = tempfile::tempdir().unwrap();
@@ -94,6 +127,10 @@ fn sweep_and_kramers_figures() {
     // Four panels of 220 pixels plus 60.
     check_png(&dir.path().join("sweep.png"), Some((1000, 940)));
     check_svg(&dir.path().join("sweep.svg"), (1000, 940), false);
+    check_labels(&dir.path().join("sweep.svg"));
+    let texts = svg_texts(&dir.path().join("sweep.svg"));
+    let at = texts.iter().find_map(|s| s.strip_prefix("order 1 at ")).expect("the transition is labelled");
+    assert!((at.parse::<f64>().unwrap() - 0.25).abs() < 0.01, "order 1 at {at}");
     for f in ["sweep.csv", "hysteresis.csv", "transitions.json"] {
         assert!(std::fs::metadata(dir.path().join(f)).unwrap().len() > 100, "{f}");
     }
@@ -104,5 +141,6 @@ fn sweep_and_kramers_figures() {
     for stem in ["kramers", "escape_times"] {
         check_png(&k.path().join(format!("{stem}.png")), Some((900, 560)));
         check_svg(&k.path().join(format!("{stem}.svg")), (900, 560), false);
+        check_labels(&k.path().join(format!("{stem}.svg")));
     }
 }

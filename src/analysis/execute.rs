@@ -152,12 +152,12 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     }
     let mut markers: Vec<Marker> = transitions
         .iter()
-        .map(|t| Marker { x: t.critical, label: format!("order {} at {:.6}", t.order, t.critical), colour: [0xD5, 0x00, 0x00] })
+        .map(|t| Marker { x: t.critical, label: format!("order {} at {}", t.order, crate::render::numbers::value(t.critical)), colour: [0xD5, 0x00, 0x00] })
         .collect();
     if let Some(h) = hyst {
         for (s, name) in [(h.spinodal_down, "spinodal (down)"), (h.spinodal_up, "spinodal (up)")] {
             if let Some(v) = s {
-                markers.push(Marker { x: v, label: format!("{name} at {v:.6}"), colour: [0x88, 0x88, 0x88] });
+                markers.push(Marker { x: v, label: format!("{name} at {}", crate::render::numbers::value(v)), colour: [0x88, 0x88, 0x88] });
             }
         }
     }

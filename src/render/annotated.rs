@@ -1,9 +1,9 @@
 //! Annotated maps: a raw pixel image (basins, trainability, a heat map) placed on axes with tick
-//! values and the parameters' names (log axes as log10 of the value), with a title, a legend of
+//! values and the parameters' names (log axes with their decades as 10ᵏ), with a title, a legend of
 //! its colours or a colour bar, drawn with plotters to PNG and SVG. In the SVG the image itself
 //! is one embedded PNG, so the file stays small whatever the map's resolution.
 
-use super::fonts;
+use super::{fonts, numbers};
 use crate::plan::{GridAxis, Plan};
 use crate::{Error, Result};
 use base64::Engine as _;
@@ -39,10 +39,14 @@ impl MapAxis {
         (a - half, b + half)
     }
     fn name(&self) -> String {
+        self.label.clone()
+    }
+    /// A tick's label at plotted coordinate `v` of a range `span` long.
+    fn tick(&self, v: f64, span: f64) -> String {
         if self.log {
-            format!("log10 {}", self.label)
+            numbers::log_tick(v, span)
         } else {
-            self.label.clone()
+            numbers::tick(v, span)
         }
     }
 }
@@ -82,9 +86,9 @@ fn plot_error<E: std::fmt::Debug>(e: E) -> Error {
 /// Draws the figure; returns the plotting area's pixel rectangle (x0, y0, x1, y1) where the image
 /// goes. With `blit`, the image is painted there pixel by pixel (bitmap backends).
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, map: &AnnotatedMap<'_>, blit: bool) -> Result<(i32, i32, i32, i32)> {
-    let text = fonts::available();
+    fonts::load()?;
     root.fill(&WHITE).map_err(plot_error)?;
-    let body = if text { root.titled(&map.title, ("sans-serif", 22)).map_err(plot_error)? } else { root.clone() };
+    let body = root.titled(&map.title, ("sans-serif", 22)).map_err(plot_error)?;
     let (w, _) = body.dim_in_pixel();
     let (main, side) = body.split_horizontally(w as i32 - 330);
     let (nx, ny) = (map.image.width() as usize, map.image.height() as usize);
@@ -92,17 +96,15 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, map: &AnnotatedMap<'_
     let (y0, y1) = map.y.extent(ny);
     let mut chart = ChartBuilder::on(&main)
         .margin(16)
-        .x_label_area_size(if text { 48 } else { 4 })
-        .y_label_area_size(if text { 78 } else { 4 })
+        .x_label_area_size(48)
+        .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(plot_error)?;
     let mut mesh = chart.configure_mesh();
     mesh.disable_mesh();
-    if text {
-        mesh.x_desc(map.x.name()).y_desc(map.y.name()).label_style(("sans-serif", 15)).axis_desc_style(("sans-serif", 17));
-    } else {
-        mesh.x_labels(0).y_labels(0);
-    }
+    let (x_tick, y_tick) = (|v: &f64| map.x.tick(*v, x1 - x0), |v: &f64| map.y.tick(*v, y1 - y0));
+    mesh.x_desc(map.x.name()).y_desc(map.y.name()).x_label_formatter(&x_tick).y_label_formatter(&y_tick);
+    mesh.label_style(("sans-serif", 15)).axis_desc_style(("sans-serif", 17));
     mesh.draw().map_err(plot_error)?;
     let area = chart.plotting_area();
     let (px, py) = area.get_pixel_range();
@@ -120,9 +122,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, map: &AnnotatedMap<'_
     }
     // A frame around the image.
     root.draw(&Rectangle::new([(px.start - 1, py.start - 1), (px.end, py.end)], BLACK.stroke_width(1))).map_err(plot_error)?;
-    if text {
-        draw_side(&side, map)?;
-    }
+    draw_side(&side, map)?;
     Ok(rect)
 }
 
@@ -160,7 +160,7 @@ fn draw_side<DB: DrawingBackend>(side: &DrawingArea<DB, Shift>, map: &AnnotatedM
             let v = bar.lo + t * (bar.hi - bar.lo);
             let yy = bottom - (t * steps as f64) as i32;
             side.draw(&PathElement::new(vec![(36, yy), (42, yy)], BLACK)).map_err(plot_error)?;
-            side.draw(&Text::new(format!("{v:.4}"), (46, yy - 7), font.clone())).map_err(plot_error)?;
+            side.draw(&Text::new(numbers::tick(v, bar.hi - bar.lo), (46, yy - 7), font.clone())).map_err(plot_error)?;
         }
     }
     Ok(())

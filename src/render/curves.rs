@@ -1,8 +1,8 @@
 //! Curve figures (traces over steps, observables along a 1-D scan): stacked panels sharing one
-//! x axis, drawn with plotters to PNG and SVG. Log scales are drawn as log10 of the data, and the
-//! axis label says so.
+//! x axis, drawn with plotters to PNG and SVG. Log scales are drawn as log10 of the data, their
+//! decades labelled 10ᵏ.
 
-use super::fonts;
+use super::{fonts, numbers};
 use crate::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -67,11 +67,10 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Result<()> {
-    let text = fonts::available();
+    fonts::load()?;
     root.fill(&WHITE).map_err(plot_error)?;
-    let body = if text { root.titled(&fig.title, ("sans-serif", 22)).map_err(plot_error)? } else { root.clone() };
+    let body = root.titled(&fig.title, ("sans-serif", 22)).map_err(plot_error)?;
     let areas = body.split_evenly((fig.panels.len().max(1), 1));
-    let name = |label: &str, log: bool| if log { format!("log10 {label}") } else { label.to_string() };
     for (n, (area, panel)) in areas.iter().zip(&fig.panels).enumerate() {
         // Markers are vertical two-point lines spanning the panel's data range.
         let marker_series: Vec<Series> = fig
@@ -90,20 +89,21 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
                 }
             }
         }
+        let (x_range, y_range) = (padded(x0, x1), padded(y0, y1));
+        let (x_span, y_span) = (x_range.end - x_range.start, y_range.end - y_range.start);
+        let tick = |v: f64, span: f64, log: bool| if log { numbers::log_tick(v, span) } else { numbers::tick(v, span) };
+        let (x_tick, y_tick) = (|v: &f64| tick(*v, x_span, fig.log_x), |v: &f64| tick(*v, y_span, panel.log_y));
         let mut chart = ChartBuilder::on(area)
             .margin(12)
-            .x_label_area_size(if text { 36 } else { 4 })
-            .y_label_area_size(if text { 64 } else { 4 })
-            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x_range, y_range)
             .map_err(plot_error)?;
         let mut mesh = chart.configure_mesh();
         // Major grid lines only: the minor ones add clutter (and bytes) without information.
         mesh.light_line_style(WHITE);
-        if text {
-            mesh.x_desc(name(&fig.x_label, fig.log_x)).y_desc(name(&panel.y_label, panel.log_y)).label_style(("sans-serif", 14));
-        } else {
-            mesh.x_labels(0).y_labels(0);
-        }
+        mesh.x_desc(fig.x_label.as_str()).y_desc(panel.y_label.as_str()).x_label_formatter(&x_tick).y_label_formatter(&y_tick);
+        mesh.label_style(("sans-serif", 14));
         mesh.draw().map_err(plot_error)?;
         for (s, points) in &series {
             let colour = RGBColor(s.colour[0], s.colour[1], s.colour[2]);
@@ -112,11 +112,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
             } else {
                 chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled()))).map_err(plot_error)?
             };
-            if text && series.len() <= MAX_LEGEND && !s.label.is_empty() {
+            if series.len() <= MAX_LEGEND && !s.label.is_empty() {
                 drawn.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3)));
             }
         }
-        if text && series.len() <= MAX_LEGEND && series.iter().any(|(s, _)| !s.label.is_empty()) {
+        if series.len() <= MAX_LEGEND && series.iter().any(|(s, _)| !s.label.is_empty()) {
             chart
                 .configure_series_labels()
                 .label_font(("sans-serif", 13))

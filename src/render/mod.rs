@@ -7,6 +7,7 @@ pub mod basins;
 pub mod curves;
 pub mod fonts;
 pub mod legend;
+pub mod numbers;
 pub mod palette;
 pub mod pyramid;
 pub mod scan;

@@ -1,0 +1,146 @@
+//! Numbers as a figure prints them: tick labels rounded to what the axis resolves (never
+//! "2.3345" or "-0.0"), decades of a log axis as 10 with a superscript exponent, and values in
+//! labels ("order 2 at 0.25") short and without a negative zero.
+
+/// Significant digits a label keeps.
+const DIGITS: i32 = 4;
+
+/// A tick at `v` on an axis spanning `span` (> 0): rounded to 4 digits of the span's magnitude,
+/// trailing zeros dropped, "0" for a tick at zero however it was computed (−0.0, 1e−17).
+pub fn tick(v: f64, span: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let span = if span.is_finite() && span > 0.0 { span } else { v.abs().max(1.0) };
+    if v.abs() <= span * 1e-9 {
+        return "0".into();
+    }
+    let magnitude = span.log10().floor() as i32;
+    if v.abs() >= 1e5 || span < 1e-3 {
+        return scientific(v);
+    }
+    let decimals = (DIGITS - 1 - magnitude).max(0) as usize;
+    trimmed(format!("{v:.decimals$}"))
+}
+
+/// A tick at `k` on a log10 axis spanning `span` decades: 10^k written with a superscript
+/// exponent at whole decades and nothing between them; on an axis shorter than a decade, where
+/// none might show, the plain value.
+pub fn log_tick(k: f64, span: f64) -> String {
+    if !k.is_finite() {
+        return String::new();
+    }
+    let whole = k.round();
+    if (k - whole).abs() < 1e-6 {
+        return match whole as i64 {
+            0 => "1".into(),
+            1 => "10".into(),
+            e => format!("10{}", superscript(e)),
+        };
+    }
+    if span >= 1.0 {
+        return String::new();
+    }
+    value(10f64.powf(k))
+}
+
+/// A value in a label: 4 significant digits, trailing zeros dropped, no negative zero,
+/// scientific notation outside [1e−3, 1e5).
+pub fn value(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return scientific(v);
+    }
+    let decimals = (DIGITS - 1 - a.log10().floor() as i32).max(0) as usize;
+    trimmed(format!("{v:.decimals$}"))
+}
+
+/// "1.5e-7", "-2e5": a mantissa of up to 4 digits.
+fn scientific(v: f64) -> String {
+    let s = format!("{:.*e}", (DIGITS - 1) as usize, v);
+    let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+    format!("{}e{exponent}", trimmed(mantissa.to_string()))
+}
+
+/// Drops the trailing zeros of a decimal fraction (and its point), and the sign of a zero.
+fn trimmed(mut s: String) -> String {
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s.trim_start_matches('-').chars().all(|c| c == '0') {
+        return "0".into();
+    }
+    s
+}
+
+/// The exponent in superscript digits ("⁻³").
+pub fn superscript(e: i64) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut s = String::new();
+    if e < 0 {
+        s.push('⁻');
+    }
+    for c in e.unsigned_abs().to_string().chars() {
+        s.push(DIGITS[c.to_digit(10).unwrap_or(0) as usize]);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_zero_has_no_sign() {
+        assert_eq!(tick(-0.30000000000000004, 1.0), "-0.3");
+        assert_eq!(tick(0.25, 1.0), "0.25");
+        assert_eq!(tick(-0.0, 1.0), "0");
+        assert_eq!(tick(5.551115123125783e-17, 1.0), "0");
+        assert_eq!(tick(-1e-17, 0.5), "0");
+        assert_eq!(tick(2000.0, 2000.0), "2000");
+        assert_eq!(tick(20.0, 100.0), "20");
+        assert_eq!(tick(0.0625, 0.2), "0.0625");
+        assert_eq!(tick(2e-4, 1e-4), "2e-4");
+        assert_eq!(tick(300000.0, 1e6), "3e5");
+        for k in -200..=200 {
+            let v = k as f64 * 0.05 - 1e-16;
+            let s = tick(v, 20.0);
+            assert!(!s.starts_with("-0") || s.len() > 2 && s != "-0", "{v} -> {s}");
+            assert!(s.len() <= 6, "{v} -> {s}");
+        }
+    }
+
+    #[test]
+    fn decades_are_powers_of_ten() {
+        assert_eq!(log_tick(3.0, 5.0), "10³");
+        assert_eq!(log_tick(-2.0000000001, 5.0), "10⁻²");
+        assert_eq!(log_tick(0.0, 5.0), "1");
+        assert_eq!(log_tick(1.0, 5.0), "10");
+        assert_eq!(log_tick(12.0, 5.0), "10¹²");
+        // Between decades: nothing where whole decades show, the value where none might.
+        assert_eq!(log_tick(-2.5, 5.0), "");
+        assert_eq!(log_tick(0.5f64.log10(), 0.5), "0.5");
+    }
+
+    #[test]
+    fn values_are_short() {
+        assert_eq!(value(0.0), "0");
+        assert_eq!(value(-0.0), "0");
+        assert_eq!(value(0.123456789), "0.1235");
+        assert_eq!(value(-1.5), "-1.5");
+        assert_eq!(value(2000.0), "2000");
+        assert_eq!(value(1.0 / 3.0 * 1e-6), "3.333e-7");
+        assert_eq!(value(-0.00001), "-1e-5");
+    }
+}
