@@ -278,9 +278,9 @@ pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: 
     let title = scenario.title.clone().unwrap_or_else(|| format!("{name}: escape times under noise"));
     let inv: Vec<f64> = runs.iter().map(|r| 1.0 / r.temperature).collect();
     let (lo, hi) = inv.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let mut barrier_label = format!("fit: barrier {:.4} ± {:.4}", fitted.barrier, fitted.barrier_stderr);
+    let mut barrier_label = format!("fit: barrier {}", crate::render::numbers::with_error(fitted.barrier, fitted.barrier_stderr));
     if let Some(b) = fitted.true_barrier {
-        barrier_label += &format!(" (landscape: {b:.4})");
+        barrier_label += &format!(" (landscape: {})", crate::render::numbers::value(b));
     }
     let arrhenius = Figure {
         title: format!("{title}: Arrhenius plot"),

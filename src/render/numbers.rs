@@ -61,6 +61,26 @@ pub fn value(v: f64) -> String {
     trimmed(format!("{v:.decimals$}"))
 }
 
+/// "v ± e" with the error to two significant digits and the value to the same decimal place
+/// ("1.086 ± 0.075"); `value`'s form where the error is zero or not finite.
+pub fn with_error(v: f64, e: f64) -> String {
+    if !(e.is_finite() && e > 0.0 && v.is_finite()) || !(1e-3..1e5).contains(&e) {
+        return format!("{} ± {}", value(v), value(e));
+    }
+    let decimals = (1 - e.log10().floor() as i32).max(0) as usize;
+    let v = trimmed_zero(format!("{v:.decimals$}"));
+    format!("{v} ± {e:.decimals$}")
+}
+
+/// The sign of a zero dropped, the digits kept ("-0.00" → "0.00").
+fn trimmed_zero(s: String) -> String {
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_string()
+    } else {
+        s
+    }
+}
+
 /// "1.5e-7", "-2e5": a mantissa of up to 4 digits.
 fn scientific(v: f64) -> String {
     let s = format!("{:.*e}", (DIGITS - 1) as usize, v);
@@ -131,6 +151,14 @@ mod tests {
         // Between decades: nothing where whole decades show, the value where none might.
         assert_eq!(log_tick(-2.5, 5.0), "");
         assert_eq!(log_tick(0.5f64.log10(), 0.5), "0.5");
+    }
+
+    #[test]
+    fn errors_set_the_digits() {
+        assert_eq!(with_error(1.0856, 0.0750), "1.086 ± 0.075");
+        assert_eq!(with_error(123.456, 2.5), "123.5 ± 2.5");
+        assert_eq!(with_error(-0.0001, 0.03), "0.000 ± 0.030");
+        assert_eq!(with_error(2.0, 0.0), "2 ± 0");
     }
 
     #[test]
