@@ -20,7 +20,7 @@ pub enum Command {
     /// With no arguments: the first-order Landau transition over r × m0.
     Run(RunArgs),
     /// Record a few trajectories step by step (observables and gradient norm) to trace.csv, with
-    /// trace.png and trace.svg. Takes the same scenario and flags as `run`; every grid point and
+    /// trace.png, .svg and .pdf. Takes the same scenario and flags as `run`; every grid point and
     /// sample is one trajectory (at most 64).
     Trace(TraceArgs),
     /// Evaluate the loss over the grid without integrating (the paper's Fig. 2: the effective
@@ -30,14 +30,14 @@ pub enum Command {
     /// Scan one parameter finely with many starts per value: the lowest loss L and every fixed
     /// point per value (sweep.csv), the transitions with their Ehrenfest order, critical value
     /// (bisected) and exponent, and the hysteresis window with its spinodals (transitions.json,
-    /// hysteresis.csv), plotted to sweep.png and sweep.svg. The x axis is the parameter; the y
+    /// hysteresis.csv), plotted to sweep.png, .svg and .pdf. The x axis is the parameter; the y
     /// axis, if any, a grid of starting values. Takes the same scenario and flags as `run`.
     Sweep(SweepArgs),
     /// Metastability under noise: runs the scenario's trajectories under Langevin noise at each
     /// temperature until they leave the ball of radius --escape around their start, and fits
     /// ln(mean escape time) against 1/T (Arrhenius/Kramers): the fitted barrier, beside the
-    /// landscape's own for 1-D systems. Writes kramers.csv, kramers.json, kramers.png/svg and
-    /// escape_times.png/svg. Takes the same scenario and flags as `run` (use --samples for many
+    /// landscape's own for 1-D systems. Writes kramers.csv, kramers.json, kramers.png/svg/pdf and
+    /// escape_times.png/svg/pdf. Takes the same scenario and flags as `run` (use --samples for many
     /// noise realisations per start).
     Kramers(KramersArgs),
     /// Boundary measures of a 2-D map: the boundary fraction, basin entropy and box-counting
@@ -281,9 +281,22 @@ pub struct RunArgs {
     /// Output directory.
     #[arg(short, long, default_value = "out")]
     pub output: PathBuf,
-    /// A title recorded with the run.
+    /// The figures' title (recorded with the run).
     #[arg(long)]
     pub title: Option<String>,
+    /// Figures' PNG resolution in pixels per inch ([figure] dpi; default 100).
+    #[arg(long, value_name = "DPI")]
+    pub dpi: Option<f64>,
+    /// The files each figure is written to, comma-separated ([figure] formats; default
+    /// png,svg,pdf). The raw basin image is always basins.png, one pixel per trajectory.
+    #[arg(long = "format", value_name = "FORMATS", value_delimiter = ',')]
+    pub formats: Vec<basinmap::scenario::Format>,
+    /// Figures' width and height in inches, e.g. 7,4.5 ([figure] size).
+    #[arg(long, value_name = "W,H", value_delimiter = ',', num_args = 1)]
+    pub figure_size: Vec<f64>,
+    /// The colour map of continuous values ([figure] colour_map; default viridis).
+    #[arg(long, value_name = "MAP")]
+    pub colour_map: Option<basinmap::scenario::ColourMap>,
     /// `run` only: compute the K-th of N contiguous parts of the map (1 <= K <= N) and write its
     /// raw outcomes; `basinmap merge` joins the N parts into the outputs of one run.
     #[arg(long, value_name = "K/N")]
@@ -360,6 +373,7 @@ impl RunArgs {
         // line is added to it, so that a figure never names a value it was not drawn with.
         if self.title.is_none() && !changed.is_empty() {
             s.title = s.title.map(|t| format!("{t} (with {})", changed.join(", ")));
+            s.figure.title = s.figure.title.take().map(|t| format!("{t} (with {})", changed.join(", ")));
         }
         if let Some(x) = &self.x {
             s.x = x.parse::<Axis>()?;
@@ -438,7 +452,23 @@ impl RunArgs {
         }
         if let Some(t) = &self.title {
             s.title = Some(t.clone());
+            s.figure.title = None;
         }
+        if let Some(dpi) = self.dpi {
+            s.figure.dpi = dpi;
+        }
+        if !self.formats.is_empty() {
+            s.figure.formats = self.formats.clone();
+        }
+        match self.figure_size.as_slice() {
+            [] => {}
+            &[w, h] => s.figure.size = Some([w, h]),
+            other => return Err(Error::input(format!("--figure-size: expected WIDTH,HEIGHT in inches, got {} numbers", other.len()))),
+        }
+        if let Some(m) = self.colour_map {
+            s.figure.colour_map = m;
+        }
+        s.figure.check()?;
         Ok(s)
     }
 

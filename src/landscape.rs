@@ -4,7 +4,7 @@
 //! Each grid point's loss is evaluated in f64 at its parameters and start values (axes applied,
 //! no random draw). Writes landscape.npy (ny, nx). With a few y values (at most
 //! [`MAX_CURVES`]) the picture is one curve of the loss against x per y value
-//! (landscape.png, landscape.svg); with more it is a heat map (landscape.png, x to the right and
+//! (landscape.png, .svg, .pdf); with more it is a heat map (landscape.png, x to the right and
 //! y upward, viridis over the 2–98 % range of the loss) with, when exactly one axis is a state
 //! variable, each parameter value's lowest point along it marked in white: the global minimum
 //! jumping (first order) or moving off zero continuously (second order).
@@ -69,6 +69,32 @@ impl Landscape {
         }
     }
 
+    /// [`Landscape::minima`] with its ties: every local minimum along the state axis within a
+    /// millionth of the line's range of its lowest, so that both minima of a symmetric landscape
+    /// (b and −b) are marked.
+    pub fn marked_minima(&self, plan: &Plan) -> Option<Vec<(usize, usize)>> {
+        let lowest = self.minima(plan)?;
+        let along_x = plan.x.is_state;
+        let (n, lines) = if along_x { (self.nx, self.ny) } else { (self.ny, self.nx) };
+        let cell = |line: usize, k: usize| if along_x { (k, line) } else { (line, k) };
+        let loss = |(ix, iy): (usize, usize)| self.loss[iy * self.nx + ix];
+        let mut marked = Vec::new();
+        for line in 0..lines {
+            let Some(&best) = lowest.iter().find(|&&c| if along_x { c.1 == line } else { c.0 == line }) else { continue };
+            let values: Vec<f64> = (0..n).map(|k| loss(cell(line, k))).filter(|v| v.is_finite()).collect();
+            let range = values.iter().fold(0.0f64, |r, &v| r.max((v - loss(best)).abs()));
+            let tol = 1e-6 * range + 1e-12 * loss(best).abs();
+            for k in 0..n {
+                let v = loss(cell(line, k));
+                let local = (k == 0 || !(loss(cell(line, k - 1)) < v)) && (k + 1 == n || !(loss(cell(line, k + 1)) < v));
+                if v.is_finite() && local && v - loss(best) <= tol {
+                    marked.push(cell(line, k));
+                }
+            }
+        }
+        Some(marked)
+    }
+
     /// The range the heat map's colours span: the 2–98 % range of the finite values, widened
     /// to a span that f64 can resolve when the values are (nearly) constant.
     pub fn colour_range(&self) -> (f64, f64) {
@@ -88,8 +114,8 @@ impl Landscape {
         (at(a), at(b))
     }
 
-    /// The heat map: viridis over [`Landscape::colour_range`], minima in white.
-    pub fn image(&self, minima: Option<&[(usize, usize)]>) -> RgbImage {
+    /// The heat map: `colour_map` over [`Landscape::colour_range`], minima in white.
+    pub fn image(&self, minima: Option<&[(usize, usize)]>, colour_map: crate::scenario::ColourMap) -> RgbImage {
         let (lo, hi) = self.colour_range();
         let span = hi - lo;
         let mut img = RgbImage::new(self.nx as u32, self.ny as u32);
@@ -97,9 +123,9 @@ impl Landscape {
             for ix in 0..self.nx {
                 let v = self.loss[iy * self.nx + ix];
                 let px = if v.is_finite() {
-                    Rgb(palette::viridis((v - lo) / span))
+                    Rgb(palette::continuous(colour_map, (v - lo) / span))
                 } else {
-                    Rgb([0, 0, 0])
+                    Rgb(crate::render::side::MISSING)
                 };
                 img.put_pixel(ix as u32, (self.ny - 1 - iy) as u32, px);
             }
@@ -110,18 +136,29 @@ impl Landscape {
         img
     }
 
-    /// One curve of the loss against x per y value.
+    /// One curve of the loss against x per y value; with a y axis the curves are a family,
+    /// coloured along the colour map with a bar of the y values.
     pub fn figure(&self, plan: &Plan, title: &str) -> Figure {
-        let colours = palette::series_colours(self.ny);
+        use crate::render::{names, side::ColourBar};
+        let family = plan.y.as_ref().filter(|_| self.ny > 1).map(|y| {
+            let coord = |v: f64| if y.log { v.log10() } else { v };
+            let (lo, hi) = (coord(y.values[0]), coord(y.values[self.ny - 1]));
+            ColourBar { label: names::symbol(&y.name), lo: lo.min(hi), hi: lo.max(hi), log: y.log, map: plan.figure.colour_map, missing: false }
+        });
         let series = (0..self.ny)
-            .map(|iy| Series {
-                label: plan.y.as_ref().map_or_else(String::new, |y| format!("{} = {}", y.name, crate::trace::fmt_value(y.values[iy]))),
-                colour: colours[iy],
-                points: (0..self.nx).map(|ix| (plan.x.values[ix], self.loss[iy * self.nx + ix])).collect(),
-                line: true,
+            .map(|iy| {
+                let points = (0..self.nx).map(|ix| (plan.x.values[ix], self.loss[iy * self.nx + ix])).collect();
+                let colour = match (&family, &plan.y) {
+                    (Some(bar), Some(y)) => bar.colour(if y.log { y.values[iy].log10() } else { y.values[iy] }),
+                    _ => palette::series_colours(1)[0],
+                };
+                Series::line(String::new(), colour, points)
             })
             .collect();
-        Figure { title: title.to_string(), x_label: plan.x.name.clone(), log_x: plan.x.log, panels: vec![Panel { y_label: "loss".into(), log_y: false, series }], markers: Vec::new() }
+        // The loss is evaluated at the state, not started from it: b, not b₀.
+        let mut fig = Figure::new(title, names::symbol(&plan.x.name), plan.x.log, vec![Panel { y_label: "loss".into(), log_y: false, series }]);
+        fig.family = family;
+        fig
     }
 }
 
@@ -131,22 +168,33 @@ pub fn write(plan: &Plan, land: &Landscape, dir: &OutputDir, title: &str) -> Res
     let mut files = vec!["landscape.npy".to_string()];
     if land.ny <= MAX_CURVES {
         let fig = land.figure(plan, title);
-        files.extend(curves::write(dir, "landscape", &fig, (1000, 560))?);
+        files.extend(curves::write(dir, "landscape", &fig, (1000, 560), &plan.figure)?);
     } else {
-        let img = land.image(land.minima(plan).as_deref());
+        let img = land.image(land.marked_minima(plan).as_deref(), plan.figure.colour_map);
         dir.write_png("landscape.png", &img)?;
         files.push("landscape.png".to_string());
-        if let Some((x, y)) = crate::render::annotated::axes(plan) {
-            use crate::render::annotated::{write, AnnotatedMap, ColourBar};
+        if let Some((mut x, mut y)) = crate::render::annotated::axes(plan) {
+            use crate::render::annotated::{write, AnnotatedMap};
+            // The loss is evaluated at the state, not started from it: b, not b₀.
+            x.label = crate::render::names::symbol(&plan.x.name);
+            y.label = crate::render::names::symbol(&plan.y.as_ref().expect("a map has a y axis").name);
+            let state = if plan.x.is_state { x.label.clone() } else { y.label.clone() };
+            use crate::render::side::ColourBar;
             let (lo, hi) = land.colour_range();
-            let legend = if land.minima(plan).is_some() { vec![([255, 255, 255], "the lowest loss along the state axis".to_string())] } else { Vec::new() };
+            let mut map = AnnotatedMap::new(title.to_string(), &img, x, y);
+            if land.minima(plan).is_some() {
+                map.legend = vec![([255, 255, 255], format!("lowest loss along {state} (ties too)"))];
+            }
             // The bar spans the 2–98 % range; say so when values lie beyond it.
             let (min, max) = land.quantiles(0.0, 1.0);
-            let fmt = crate::trace::fmt_value;
-            let label = if min < lo || max > hi { format!("loss (clipped; all: {} to {})", fmt(min), fmt(max)) } else { "loss".to_string() };
-            let bar = ColourBar { label, lo, hi, log: false, colour: crate::render::palette::viridis };
-            let map = AnnotatedMap { title: title.to_string(), image: &img, x, y, legend, colour_bar: Some(bar) };
-            files.extend(write(dir, "landscape_annotated", &map)?);
+            let value = crate::render::numbers::value;
+            let label = if min < lo || max > hi { format!("loss (clipped; all {} to {})", value(min), value(max)) } else { "loss".to_string() };
+            let missing = land.loss.iter().any(|v| !v.is_finite());
+            map.colour_bar = Some(ColourBar { label, lo, hi, log: false, map: plan.figure.colour_map, missing });
+            // Contours at the bar's round values.
+            let levels = crate::render::numbers::nice_ticks(lo, hi, 8);
+            map.contours = crate::render::annotated::contour_lines(&land.loss, land.nx, land.ny, &map.x, &map.y, &levels);
+            files.extend(write(dir, "landscape_annotated", &map, &plan.figure)?);
         }
     }
     Ok(files)

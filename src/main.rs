@@ -442,7 +442,7 @@ fn trace(args: &TraceArgs) -> basinmap::Result<()> {
     let plan = Plan::new(&scenario)?;
     let dir = basinmap::io::OutputDir::prepare(&args.run.output)?;
     let trace = basinmap::trace::record(&plan, args.every)?;
-    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
+    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
     let files = basinmap::trace::write(&plan, &trace, &dir, &title)?;
     if !args.run.quiet {
         let loss = trace.columns.iter().position(|c| c == "loss").unwrap_or(0);
@@ -462,7 +462,7 @@ fn landscape(args: &RunArgs) -> basinmap::Result<()> {
     let plan = Plan::new(&scenario)?;
     let dir = basinmap::io::OutputDir::prepare(&args.output)?;
     let land = basinmap::landscape::evaluate(&plan)?;
-    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
+    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
     let files = basinmap::landscape::write(&plan, &land, &dir, &title)?;
     if !args.quiet {
         if let Some(minima) = land.minima(&plan) {

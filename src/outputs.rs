@@ -6,7 +6,7 @@ use crate::classify::{fractions, label, Classification};
 use crate::engine::{EngineInfo, Outcomes};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
-use crate::render::legend::legend_label;
+use crate::render::legend::gathered;
 use crate::render::scan::scan_figure;
 use crate::render::{basins::basin_image, curves, palette, trainability::trainability_image};
 use crate::report::{Counts, Report, Timings};
@@ -31,7 +31,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
     // Escape times (runs with an escape radius): escape_time.npy, its map, and run.json's stats.
     let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, outcomes));
     let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
-    let files = write_outputs(plan, outcomes, &classification, dir, scenario.title.as_deref(), escape_times)?;
+    let files = write_outputs(plan, outcomes, &classification, dir, escape_times)?;
     let counts = Counts::of_plan(plan, outcomes);
     let mut warnings = notes;
     warnings.extend(plan.warnings(counts.undecided));
@@ -82,32 +82,29 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
     Ok(report)
 }
 
-/// The annotated versions of a 2-D run's images: the basins with their attractors' legend, the
-/// trainability map with its legend, and the convergence time (and escape time) with a colour
-/// bar. Returns the file names.
-fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, scenario_title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
-    use crate::render::annotated::{self, AnnotatedMap, ColourBar};
+/// The annotated versions of a 2-D run's images: the basins with their attractors' legend and
+/// a key to their shading, the trainability map with its legend and shading keys, and the
+/// convergence time (and escape time) with a logarithmic colour bar. Returns the file names.
+fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], images: &[(&str, &image::RgbImage)], dir: &OutputDir, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
+    use crate::render::annotated::{self, title, AnnotatedMap};
+    use crate::render::side::{ColourBar, ShadeKey, MISSING};
     let Some((x, y)) = annotated::axes(plan) else { return Ok(Vec::new()) };
     let names = plan.observable_names();
-    // The scenario's title when it has one, else the system and the axes.
-    let title = |what: &str| match scenario_title {
-        Some(t) => format!("{t} ({what})"),
-        None => format!("{}: {what} over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str())),
-    };
     let mut files = Vec::new();
     for &(stem, img) in images {
-        let (what, legend) = match stem {
-            "basins" => ("basins", c.attractors.iter().map(|a| (colours[a.id as usize], legend_label(a, &names))).collect()),
-            _ => (
-                "trainability",
-                vec![
-                    ([0x21, 0x71, 0xB5], "trained (darker: the loss fell faster)".to_string()),
-                    ([0xCB, 0x18, 0x1D], "did not train (darker: blew up faster)".to_string()),
-                ],
-            ),
-        };
-        let map = AnnotatedMap { title: title(what), image: img, x: x.clone(), y: y.clone(), legend, colour_bar: None };
-        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map)?);
+        let mut map = AnnotatedMap::new(title(plan, stem), img, x.clone(), y.clone());
+        if stem == "basins" {
+            map.legend = gathered(&c.attractors, colours, &names);
+            map.shades = vec![crate::render::basins::shade_key()];
+        } else {
+            use crate::render::trainability::{FAILED, TRAINED};
+            map.legend = vec![(TRAINED.1, "trained".to_string()), (FAILED.1, "did not train".to_string())];
+            map.shades = vec![
+                ShadeKey { light: TRAINED.0, dark: TRAINED.2, text: "trained: darker, the loss fell faster".into() },
+                ShadeKey { light: FAILED.0, dark: FAILED.2, text: "did not train: darker, it blew up faster".into() },
+            ];
+        }
+        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map, &plan.figure)?);
     }
     // Continuous maps: steps to settle (log), and the escape time of a noise run.
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
@@ -116,30 +113,24 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), false));
     }
     for (stem, label, values, log) in continuous {
-        let coord = |v: f64| if log { (1.0 + v).log10() } else { v };
+        // A log bar over the quantity itself (a run that took no step counts as one).
+        let coord = |v: f64| if log { v.max(1.0).log10() } else { v };
         let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).map(coord).collect();
         let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         if !lo.is_finite() {
             continue;
         }
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let img = crate::render::sample_mean_image(nx, ny, k, |i| {
-            let v = values[i];
-            if v.is_finite() {
-                crate::render::palette::viridis((coord(v) - lo) / span).map(f32::from)
-            } else {
-                [0x99 as f32; 3]
-            }
-        });
-        let bar = ColourBar { label: if log { format!("1 + {label}") } else { label.to_string() }, lo, hi: lo + span, log, colour: crate::render::palette::viridis };
-        let map = AnnotatedMap { title: title(label), image: &img, x: x.clone(), y: y.clone(), legend: Vec::new(), colour_bar: Some(bar) };
-        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map)?);
+        let bar = ColourBar { label: label.to_string(), lo, hi: if hi > lo { hi } else { lo + 1.0 }, log, map: plan.figure.colour_map, missing: finite.len() < values.len() };
+        let img = crate::render::mean_value_image(nx, ny, k, |i| values[i].is_finite().then(|| coord(values[i])), |v| bar.colour(v), MISSING);
+        let mut map = AnnotatedMap::new(title(plan, label), &img, x.clone(), y.clone());
+        map.colour_bar = Some(bar);
+        files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map, &plan.figure)?);
     }
     Ok(files)
 }
 
 /// Writes everything but run.json; returns the file names.
-fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, title: Option<&str>, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
+fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     // Per-trajectory arrays carry a sample dimension when there are several samples.
     let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
@@ -159,7 +150,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
         images.push(("trainability", &trainability));
     }
     if plan.y.is_some() {
-        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, title, escape_times)?);
+        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, escape_times)?);
     }
     let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
     write_npy(dir, "labels.npy", &shape, &labels)?;
@@ -183,9 +174,9 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     dir.write_bytes("attractors.csv", attractors_csv(&c.attractors, &names, &colours).as_bytes())?;
     files.push("attractors.csv".to_string());
     if plan.y.is_none() {
-        let fig = scan_figure(plan, outcomes, c, &colours, title);
+        let fig = scan_figure(plan, outcomes, c, &colours);
         let size = (1000, 260 * fig.panels.len() as u32 + 60);
-        files.extend(curves::write(dir, "curves", &fig, size)?);
+        files.extend(curves::write(dir, "curves", &fig, size, &plan.figure)?);
     }
     files.push(RUN_JSON.to_string());
     Ok(files)

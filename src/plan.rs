@@ -7,7 +7,7 @@
 
 use crate::dynamics::{Dynamics, Setting};
 use crate::engine::shader::Shape;
-use crate::scenario::{Axis, ClassifyOptions, EngineChoice, NetworkOptions, ParamValue, Scenario, SystemChoice};
+use crate::scenario::{Axis, ClassifyOptions, EngineChoice, FigureOptions, NetworkOptions, ParamValue, Scenario, SystemChoice};
 use crate::system::{CustomSystem, ParamDefault, System};
 use std::sync::Arc;
 use crate::{Error, Result};
@@ -70,6 +70,9 @@ pub struct Plan {
     /// The engines compute the sharpness observables at each end state
     /// ([`crate::engine::sharpness`]), after the system's own and before the loss record's.
     pub sharpness: bool,
+    /// How its figures look (`[figure]`), the title resolved: `[figure] title`, else the
+    /// scenario's `title`, else `None` (each figure makes one from the system and axes).
+    pub figure: FigureOptions,
 }
 
 /// Host bytes one trajectory needs through the pipeline (outcomes, labels, scratch).
@@ -232,7 +235,9 @@ impl Plan {
             init_blocks,
             step_blocks,
             sharpness: scenario.observe.contains(&crate::scenario::Observe::Sharpness),
+            figure: FigureOptions { title: scenario.figure.title.clone().or_else(|| scenario.title.clone()), ..scenario.figure.clone() },
         };
+        plan.figure.check()?;
         plan.check_samples()?;
         plan.check_sharpness()?;
         plan.dynamics.validate()?;

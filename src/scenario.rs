@@ -15,6 +15,9 @@
 //! lr = 0.01
 //! steps = 20000
 //! tol = 1e-5
+//! [figure]                       # optional: how figures look
+//! dpi = 300
+//! formats = ["png", "pdf"]
 //! ```
 
 use crate::dynamics::Dynamics;
@@ -399,6 +402,108 @@ pub enum Observe {
     Sharpness,
 }
 
+/// A file format of figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A raster image at the figure's `dpi`.
+    Png,
+    /// Vector graphics (the drawing itself; the others are made from it).
+    Svg,
+    /// Vector graphics for print, its text real text in an embedded font.
+    Pdf,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+            Format::Pdf => "pdf",
+        }
+    }
+}
+
+/// A colour map for continuous values (steps, escape times, loss, an ordered family of curves):
+/// matplotlib's perceptually uniform ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ColourMap {
+    #[default]
+    Viridis,
+    /// Made for colour-vision deficiency: blue to yellow.
+    Cividis,
+    Magma,
+    Inferno,
+    Plasma,
+}
+
+/// How figures look and which files they become (`[figure]`; flags `--title`, `--dpi`,
+/// `--format`, `--figure-size`, `--colour-map`). Every field has a good default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FigureOptions {
+    /// The figures' title (default: the scenario's `title`, else the system and the axes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The x axis's name (default: the parameter's symbol, γ for gamma, m₀ for a start m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_label: Option<String>,
+    /// The y axis's name on maps and one-panel figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y_label: Option<String>,
+    /// Width and height in inches (default: each kind of figure its own, about 11 × 7.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<[f64; 2]>,
+    /// PNG pixels per inch (text is sized in points, so it keeps its size on paper).
+    pub dpi: f64,
+    pub colour_map: ColourMap,
+    /// The files each figure is written to.
+    pub formats: Vec<Format>,
+}
+
+/// Limits on `[figure]` that keep a figure's PNG within memory: inches and pixels per inch.
+pub const FIGURE_INCHES: std::ops::RangeInclusive<f64> = 1.0..=100.0;
+pub const FIGURE_DPI: std::ops::RangeInclusive<f64> = 10.0..=1200.0;
+/// The most pixels a figure's PNG may have (20 000 × 20 000).
+pub const FIGURE_MAX_PIXELS: f64 = 4e8;
+
+impl Default for FigureOptions {
+    fn default() -> Self {
+        FigureOptions { title: None, x_label: None, y_label: None, size: None, dpi: 100.0, colour_map: ColourMap::Viridis, formats: vec![Format::Png, Format::Svg, Format::Pdf] }
+    }
+}
+
+impl FigureOptions {
+    fn is_default(&self) -> bool {
+        *self == FigureOptions::default()
+    }
+
+    /// Checks sizes and resolution before anything is drawn or allocated.
+    pub fn check(&self) -> Result<()> {
+        if !FIGURE_DPI.contains(&self.dpi) {
+            return Err(Error::input(format!("[figure] dpi = {}: must be between {} and {}", self.dpi, FIGURE_DPI.start(), FIGURE_DPI.end())));
+        }
+        if let Some([w, h]) = self.size {
+            if !(FIGURE_INCHES.contains(&w) && FIGURE_INCHES.contains(&h)) {
+                return Err(Error::input(format!("[figure] size = [{w}, {h}]: width and height are inches, each between {} and {}", FIGURE_INCHES.start(), FIGURE_INCHES.end())));
+            }
+            if w * h * self.dpi * self.dpi > FIGURE_MAX_PIXELS {
+                return Err(Error::input(format!("[figure] size = [{w}, {h}] at dpi = {}: {:.0} pixels, more than {FIGURE_MAX_PIXELS:.0}", self.dpi, w * h * self.dpi * self.dpi)));
+            }
+        }
+        if self.formats.is_empty() {
+            return Err(Error::input("[figure] formats is empty: name at least one of png, svg, pdf"));
+        }
+        for (k, label) in [("title", &self.title), ("x_label", &self.x_label), ("y_label", &self.y_label)] {
+            if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
+                return Err(Error::input(format!("[figure] {k}: longer than 200 characters")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Everything that defines a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -433,6 +538,8 @@ pub struct Scenario {
     /// Observables computed at each end state besides the system's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observe: Vec<Observe>,
+    #[serde(default, skip_serializing_if = "FigureOptions::is_default")]
+    pub figure: FigureOptions,
 }
 
 fn one() -> u32 {
@@ -447,7 +554,7 @@ impl Scenario {
         params.insert("u".into(), ParamValue::Scalar(-1.0));
         params.insert("w".into(), ParamValue::Scalar(1.0));
         Scenario {
-            title: Some("first-order Landau transition: F = r m^2 - m^4 + m^6".into()),
+            title: Some("first-order Landau transition: F = r m² − m⁴ + m⁶".into()),
             system: "landau".into(),
             params,
             x: "r=-0.25:0.5:512".parse().expect("valid axis"),
@@ -460,6 +567,7 @@ impl Scenario {
             shared_init: false,
             network: NetworkOptions::default(),
             observe: Vec::new(),
+            figure: FigureOptions::default(),
         }
     }
 
@@ -489,6 +597,7 @@ impl Scenario {
             shared_init: false,
             network: NetworkOptions::default(),
             observe: Vec::new(),
+            figure: FigureOptions::default(),
         })
     }
 
@@ -512,6 +621,7 @@ impl Scenario {
             shared_init: false,
             network: NetworkOptions::default(),
             observe: Vec::new(),
+            figure: FigureOptions::default(),
         })
     }
 

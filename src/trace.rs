@@ -1,5 +1,5 @@
 //! `basinmap trace`: a few trajectories recorded step by step — every observable and the norm of
-//! the field — to trace.csv, with trace.png and trace.svg plotting the loss (or first
+//! the field — to trace.csv, with trace.png, .svg and .pdf plotting the loss (or first
 //! observable), the data term `fit` and the order parameter `b` where the system has them, and
 //! the field's norm against the step. The paper's Fig. 3 is such a trace: the loss of a D ≥ 2 network rising, then falling,
 //! as it escapes the origin.
@@ -164,7 +164,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
     }
 }
 
-/// Writes trace.csv, trace.png and trace.svg to `dir`; returns the file names.
+/// Writes trace.csv and trace.png, .svg, .pdf (as `[figure] formats` says) to `dir`; returns the file names.
 pub fn write(plan: &Plan, trace: &Trace, dir: &OutputDir, title: &str) -> Result<Vec<String>> {
     let mut csv = String::from("trajectory,label,step");
     for c in &trace.columns {
@@ -184,40 +184,68 @@ pub fn write(plan: &Plan, trace: &Trace, dir: &OutputDir, title: &str) -> Result
     dir.write_bytes("trace.csv", csv.as_bytes())?;
     let fig = figure(plan, trace, title);
     let mut files = vec!["trace.csv".to_string()];
-    files.extend(curves::write(dir, "trace", &fig, (1000, 300 * fig.panels.len() as u32 + 60))?);
+    files.extend(curves::write(dir, "trace", &fig, (1000, 300 * fig.panels.len() as u32 + 60), &plan.figure)?);
     Ok(files)
 }
 
-/// Panels: the loss (or the first observable), `fit` and `b` where the system has them, log10
-/// of the field's norm.
+/// Panels: the loss (or the first observable), `fit` and `b` where the system has them, the
+/// field's norm on a log axis. Legend entries name only what differs between the trajectories;
+/// what they share is said once, under the title. Trajectories along one parameter (more than
+/// four, one sample each) are a family coloured along the colour map, with its bar.
 pub fn figure(plan: &Plan, trace: &Trace, title: &str) -> Figure {
-    let names = plan.system.spec().observable_names();
+    use crate::render::{names, numbers, side::ColourBar};
+    let names_of = plan.system.spec().observable_names();
     let mut shown: Vec<(usize, bool)> = Vec::new();
-    shown.push((names.iter().position(|&n| n == "loss").unwrap_or(0), false));
+    shown.push((names_of.iter().position(|&n| n == "loss").unwrap_or(0), false));
     for extra in ["fit", "b"] {
-        if let Some(k) = names.iter().position(|&n| n == extra) {
+        if let Some(k) = names_of.iter().position(|&n| n == extra) {
             shown.push((k, false));
         }
     }
     shown.push((trace.columns.len() - 1, true));
-    let colours = palette::series_colours(trace.trajectories.len());
+    // What varies between the traced trajectories, and what they share.
+    let axes: Vec<&crate::plan::GridAxis> = [Some(&plan.x), plan.y.as_ref()].into_iter().flatten().collect();
+    let coordinate = |t: &Traced, a: usize| {
+        let g = plan.point_of(t.index);
+        if a == 0 { plan.x.values[g % plan.nx()] } else { axes[1].values[g / plan.nx()] }
+    };
+    let varies = |a: usize| trace.trajectories.iter().any(|t| coordinate(t, a) != coordinate(&trace.trajectories[0], a));
+    let varying: Vec<usize> = (0..axes.len()).filter(|&a| varies(a)).collect();
+    let shared: Vec<String> = (0..axes.len()).filter(|a| !varying.contains(a)).filter_map(|a| Some(format!("{} = {}", names::axis(axes[a]), numbers::value(coordinate(trace.trajectories.first()?, a))))).collect();
+    let label = |t: &Traced| {
+        let mut words: Vec<String> = varying.iter().map(|&a| format!("{} = {}", names::axis(axes[a]), numbers::value(coordinate(t, a)))).collect();
+        if plan.samples > 1 {
+            words.push(format!("sample {}", t.index % plan.samples));
+        }
+        words.join(", ")
+    };
+    let family = (varying.len() == 1 && plan.samples == 1 && trace.trajectories.len() > 4).then(|| {
+        let axis = axes[varying[0]];
+        let coord = |v: f64| if axis.log { v.log10() } else { v };
+        let values: Vec<f64> = trace.trajectories.iter().map(|t| coord(coordinate(t, varying[0]))).collect();
+        let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        ColourBar { label: names::axis(axis), lo, hi, log: axis.log, map: plan.figure.colour_map, missing: false }
+    });
+    let colours: Vec<[u8; 3]> = match &family {
+        Some(bar) => trace.trajectories.iter().map(|t| bar.colour(if axes[varying[0]].log { coordinate(t, varying[0]).log10() } else { coordinate(t, varying[0]) })).collect(),
+        None => palette::series_colours(trace.trajectories.len()),
+    };
     let panels = shown
         .into_iter()
         .map(|(k, log_y)| Panel {
-            y_label: trace.columns[k].clone(),
+            y_label: names::symbol(&trace.columns[k]),
             log_y,
             series: trace
                 .trajectories
                 .iter()
                 .zip(&colours)
-                .map(|(t, &colour)| Series {
-                    label: t.label.clone(),
-                    colour,
-                    points: t.steps.iter().zip(&t.values).map(|(&n, row)| (n as f64, row[k] as f64)).collect(),
-                    line: true,
-                })
+                .map(|(t, &colour)| Series::line(if family.is_some() { String::new() } else { label(t) }, colour, t.steps.iter().zip(&t.values).map(|(&n, row)| (n as f64, row[k] as f64)).collect()))
                 .collect(),
         })
         .collect();
-    Figure { title: title.to_string(), x_label: "step".into(), log_x: false, panels, markers: Vec::new() }
+    let mut fig = Figure::new(title, "step", false, panels);
+    fig.integer_x = true;
+    fig.subtitle = (!shared.is_empty()).then(|| shared.join(", "));
+    fig.family = family;
+    fig
 }

@@ -430,3 +430,33 @@ fn figures_have_their_text_from_the_bundled_font_and_a_bad_basinmap_font_is_an_e
         assert!(!out.exists(), "nothing is written");
     }
 }
+
+#[test]
+fn figure_options_set_formats_resolution_size_labels_and_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    // PNG only, at 200 dpi, 5 × 4 inches: 1000 × 800 pixels, and no SVG or PDF.
+    let out = dir.path().join("flags");
+    let o = basinmap(&["run", "--x", "r=-0.25:0.5:16", "--y", "m=-1.5:1.5:12", "--engine", "cpu", "--format", "png", "--dpi", "200", "--figure-size", "5,4", "-o", out.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(png_size(&out.join("basins_annotated.png")), (1000, 800));
+    assert!(!out.join("basins_annotated.svg").exists() && !out.join("basins_annotated.pdf").exists());
+    // A scenario's [figure] table: the axes' names, the title and SVG alone.
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, "system = 'landau'\nx = 'r=-0.25:0.5:16'\ny = 'm=-1.5:1.5:12'\n[figure]\ntitle = 'my map'\nx_label = 'temperature'\ny_label = 'start'\ncolour_map = 'magma'\nformats = ['svg']\n").unwrap();
+    let out = dir.path().join("table");
+    let o = basinmap(&["run", file.to_str().unwrap(), "--engine", "cpu", "-o", out.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(out.join("basins_annotated.svg")).unwrap();
+    assert!(svg.contains("\ntemperature\n") && svg.contains("\nstart\n") && svg.contains("\nmy map (basins)\n"), "{svg:.2000}");
+    assert!(!out.join("basins_annotated.png").exists());
+    // Out of range: refused before any work, in one line.
+    rejected(&["run", "--dpi", "5"], &[], "[figure] dpi = 5: must be between 10 and 1200");
+    rejected(&["run", "--figure-size", "0.5,3"], &[], "width and height are inches");
+    rejected(&["run", "--figure-size", "3"], &[], "--figure-size: expected WIDTH,HEIGHT");
+    rejected(&["run", "--figure-size", "100,100", "--dpi", "1200"], &[], "pixels, more than");
+    rejected(&["run", "--format", "gif"], &[], "gif");
+    std::fs::write(&file, "system = 'landau'\nx = 'r=0:1:4'\n[figure]\nformats = []\n").unwrap();
+    rejected(&["run", file.to_str().unwrap()], &[], "formats is empty");
+    std::fs::write(&file, "system = 'landau'\nx = 'r=0:1:4'\n[figure]\nbogus = 1\n").unwrap();
+    rejected(&["run", file.to_str().unwrap()], &[], "bogus");
+}

@@ -177,6 +177,26 @@ fn landscape_minima_show_both_orders_of_transition() {
 }
 
 #[test]
+fn both_minima_of_a_symmetric_landscape_are_marked() {
+    // D = 1 over b in [-1.5, 1.5] (symmetric grid): below gamma = 0.5 the minima are ±b*, equal
+    // by symmetry, and both are marked; above it, the one minimum b = 0.
+    let p = plan("system='effective'\nx='b=-1.5:1.5:3001'\ny='gamma=0.1:0.7:7'\n[params]\nD=1");
+    let land = basinmap::landscape::evaluate(&p).unwrap();
+    let marked = land.marked_minima(&p).unwrap();
+    for iy in 0..7 {
+        let gamma = p.y.as_ref().unwrap().values[iy];
+        let exact = effective_minimiser(&p.inputs_at(iy * p.nx())[..p.n_params]);
+        let at: Vec<f64> = marked.iter().filter(|c| c.1 == iy).map(|&(ix, _)| p.x.values[ix]).collect();
+        if exact > 2e-3 {
+            assert_eq!(at.len(), 2, "gamma={gamma}: {at:?}");
+            assert!((at[0] + exact).abs() <= 1e-3 && (at[1] - exact).abs() <= 1e-3, "gamma={gamma}: {at:?}, exact ±{exact}");
+        } else if exact == 0.0 {
+            assert_eq!(at, vec![0.0], "gamma={gamma}");
+        }
+    }
+}
+
+#[test]
 fn f64_reaches_a_tolerance_f32_steps_cannot() {
     use basinmap::engine::cpu::CpuEngine;
     use basinmap::engine::Engine;

@@ -1,5 +1,5 @@
 //! `basinmap sweep` from scenario to files: sweep.csv, transitions.json, hysteresis.csv and the
-//! figure sweep.png / sweep.svg.
+//! figure sweep.png / .svg / .pdf.
 
 use super::fixed_points::Quantities;
 use super::hysteresis::{self, BranchPoint, Hysteresis};
@@ -65,9 +65,9 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
         dir.write_bytes("hysteresis.csv", hysteresis::csv(&sweep.parameter, &sweep.quantities, &up, &down).as_bytes())?;
         files.push("hysteresis.csv".to_string());
     }
-    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: sweep of {}", plan.system.spec().name, plan.x.name));
+    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: sweep of {}", plan.system.spec().name, crate::render::names::axis(&plan.x)));
     let fig = figure(&plan, &sweep, &transitions, hyst.as_ref(), &up, &down, title);
-    files.extend(curves::write(&dir, "sweep", &fig, (1000, 220 * fig.panels.len() as u32 + 60))?);
+    files.extend(curves::write(&dir, "sweep", &fig, (1000, 220 * fig.panels.len() as u32 + 60), &plan.figure)?);
     files.push("transitions.json".to_string());
     let report = SweepReport {
         basinmap: env!("CARGO_PKG_VERSION"),
@@ -129,64 +129,59 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     const UP: [u8; 3] = [0xD5, 0x5E, 0x00];
     const DOWN: [u8; 3] = [0x00, 0x72, 0xB2];
     let q = &sweep.quantities;
-    let line = |label: &str, colour, f: &dyn Fn(&super::sweep::SweepPoint) -> f64| Series {
-        label: label.to_string(),
-        colour,
-        points: sweep.points.iter().map(|p| (p.value, f(p))).collect(),
-        line: true,
-    };
-    let stable_dots = |stable: bool, get: &dyn Fn(&crate::analysis::fixed_points::FixedPoint) -> f64| Series {
-        label: if stable { "minima (flat ones too)".into() } else { "saddles and maxima".into() },
-        colour: if stable { [0x00, 0x9E, 0x73] } else { [0xCC, 0x79, 0xA7] },
-        points: sweep
-            .points
-            .iter()
-            .flat_map(|p| p.fixed_points.iter().filter(|f| f.point.may_be_stable() == stable).map(move |f| (p.value, get(&f.point))))
-            .collect(),
-        line: false,
+    use crate::render::{names::symbol, numbers::value};
+    let line = |label: &str, colour, f: &dyn Fn(&super::sweep::SweepPoint) -> f64| Series::line(label, colour, sweep.points.iter().map(|p| (p.value, f(p))).collect());
+    let stable_dots = |stable: bool, get: &dyn Fn(&crate::analysis::fixed_points::FixedPoint) -> f64| {
+        Series::dots(
+            if stable { "minima (flat ones too)" } else { "saddles and maxima" },
+            if stable { [0x00, 0x9E, 0x73] } else { [0xCC, 0x79, 0xA7] },
+            sweep.points.iter().flat_map(|p| p.fixed_points.iter().filter(|f| f.point.may_be_stable() == stable).map(move |f| (p.value, get(&f.point)))).collect(),
+        )
     };
     let mut order_panel = vec![stable_dots(true, &|f| f.order), stable_dots(false, &|f| f.order)];
     if !up.is_empty() {
-        order_panel.push(Series { label: "followed upward".into(), colour: UP, points: up.iter().map(|b| (b.value, b.point.order)).collect(), line: true });
-        order_panel.push(Series { label: "followed downward".into(), colour: DOWN, points: down.iter().map(|b| (b.value, b.point.order)).collect(), line: true });
+        // A followed branch jumps where it ends (at a spinodal): no connector is drawn there.
+        order_panel.push(Series::line("followed upward", UP, curves::break_jumps(&up.iter().map(|b| (b.value, b.point.order)).collect::<Vec<_>>(), 20.0, 0.05)));
+        order_panel.push(Series::line("followed downward", DOWN, curves::break_jumps(&down.iter().map(|b| (b.value, b.point.order)).collect::<Vec<_>>(), 20.0, 0.05)));
     }
+    let x_name = symbol(&plan.x.name);
     let mut markers: Vec<Marker> = transitions
         .iter()
-        .map(|t| Marker { x: t.critical, label: format!("order {} at {}", t.order, crate::render::numbers::value(t.critical)), colour: [0xD5, 0x00, 0x00] })
+        .map(|t| Marker { x: t.critical, label: format!("transition (order {}) at {x_name} = {}", t.order, value(t.critical)), colour: [0xD5, 0x00, 0x00], dashed: false })
         .collect();
     if let Some(h) = hyst {
-        for (s, name) in [(h.spinodal_down, "spinodal (down)"), (h.spinodal_up, "spinodal (up)")] {
+        for (s, name, colour) in [(h.spinodal_down, "spinodal (down)", DOWN), (h.spinodal_up, "spinodal (up)", UP)] {
             if let Some(v) = s {
-                markers.push(Marker { x: v, label: format!("{name} at {}", crate::render::numbers::value(v)), colour: [0x88, 0x88, 0x88] });
+                markers.push(Marker { x: v, label: format!("{name} at {x_name} = {}", value(v)), colour, dashed: true });
             }
         }
     }
     // A difference quotient across a jump of L or L' is a spike of height jump/spacing that says
     // nothing more than the marker does and would flatten the rest of the panel: left out.
     let spacing = |v: f64| sweep.points.windows(2).find(|w| w[1].value >= v).map_or(0.0, |w| (w[1].value - w[0].value).abs());
-    let near_jump = |v: f64, below: u8| transitions.iter().any(|t| t.order < below && (v - t.critical).abs() <= 1.01 * spacing(t.critical));
+    let near_jump = |v: f64, below: u8| transitions.iter().any(|t| t.order < below && (v - t.critical).abs() <= 3.01 * spacing(t.critical));
     let mut panels = vec![Panel {
-        y_label: "L (lowest loss)".into(),
+        y_label: "loss".into(),
         log_y: false,
-        series: vec![stable_dots(true, &|f| f.loss), stable_dots(false, &|f| f.loss), line("L", LINE, &|p| p.loss)],
+        series: vec![stable_dots(true, &|f| f.loss), stable_dots(false, &|f| f.loss), line("L, the lowest loss", LINE, &|p| p.loss)],
     }];
     // L′ and L″ where the axis moves the minima; over lr, dt or momentum L is piecewise constant
     // (it only jumps where a minimum stops being reachable) and they would plot rounding.
     if plan.moves_fixed_points(&plan.x) {
-        panels.push(Panel { y_label: "dL".into(), log_y: false, series: vec![line("dL", LINE, &|p| if near_jump(p.value, 1) { f64::NAN } else { p.d1 })] });
-        panels.push(Panel { y_label: "d2L".into(), log_y: false, series: vec![line("d2L", LINE, &|p| if near_jump(p.value, 2) { f64::NAN } else { p.d2 })] });
+        // A jump of L′ (first order) or L″ (second) is a break in its line, not a connector.
+        let broken = |mut s: Series| {
+            s.points = curves::break_jumps(&s.points, 20.0, 0.25);
+            s
+        };
+        panels.push(Panel { y_label: format!("L′ = dL/d{x_name}"), log_y: false, series: vec![broken(line("", LINE, &|p| if near_jump(p.value, 1) { f64::NAN } else { p.d1 }))] });
+        panels.push(Panel { y_label: format!("L″ = d²L/d{x_name}²"), log_y: false, series: vec![broken(line("", LINE, &|p| if near_jump(p.value, 2) { f64::NAN } else { p.d2 }))] });
     }
-    panels.push(Panel { y_label: q.order_name.clone(), log_y: false, series: order_panel });
+    panels.push(Panel { y_label: symbol(&q.order_name), log_y: false, series: order_panel });
     // A sweep over a setting of the step rule (lr, dt, momentum): the minima's sharpness against
     // the edge of stability, above which a minimum is not a stable fixed point of the steps.
     // With --observe sharpness, the sharpness every start ended at, wherever the steps took it
     // (past the edge they do not settle at a minimum): one panel per sharpness observable.
-    let ends = |k: usize| Series {
-        label: "end of training (each start)".into(),
-        colour: [0x99, 0x99, 0x99],
-        points: sweep.points.iter().flat_map(|p| p.ends.get(k).into_iter().flatten().map(move |&v| (p.value, v))).collect(),
-        line: false,
-    };
+    let ends = |k: usize| Series::dots("end of training (each start)", [0x99, 0x99, 0x99], sweep.points.iter().flat_map(|p| p.ends.get(k).into_iter().flatten().map(move |&v| (p.value, v))).collect());
     let varies_step = plan.varies_settings();
     if !sweep.observed.is_empty() || (varies_step && sweep.points.iter().any(|p| p.threshold.is_finite())) {
         let mut series = Vec::new();
@@ -210,7 +205,9 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     for p in &mut panels {
         p.series.retain(|s| s.points.iter().any(|q| q.1.is_finite()));
     }
-    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers }
+    let mut fig = Figure::new(title, crate::render::names::axis(&plan.x), plan.x.log, panels);
+    fig.markers = markers;
+    fig
 }
 
 /// What kramers.json holds.
@@ -228,7 +225,7 @@ pub struct KramersReport {
 
 /// `basinmap kramers`: the scenario's trajectories run under Langevin noise at each temperature
 /// until they escape (radius `escape` of its dynamics), then ln(mean escape time) is fitted
-/// against 1/T. Writes kramers.csv, kramers.json, kramers.png/svg and escape_times.png/svg.
+/// against 1/T. Writes kramers.csv, kramers.json, kramers.png/svg/pdf and escape_times.png/svg/pdf.
 pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: &dyn crate::report::Observer) -> Result<KramersReport> {
     use crate::analysis::escape::{escape_times, fit, survival, true_barrier};
     if scenario.dynamics.escape <= 0.0 {
@@ -275,51 +272,28 @@ pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: 
     dir.write_bytes("kramers.csv", csv.as_bytes())?;
     let mut files = vec!["kramers.csv".to_string()];
     let name = base.system.spec().name.to_string();
-    let title = scenario.title.clone().unwrap_or_else(|| format!("{name}: escape times under noise"));
+    let title = base.figure.title.clone().unwrap_or_else(|| format!("{name}: escape times under noise"));
     let inv: Vec<f64> = runs.iter().map(|r| 1.0 / r.temperature).collect();
     let (lo, hi) = inv.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let mut barrier_label = format!("fit: barrier {}", crate::render::numbers::with_error(fitted.barrier, fitted.barrier_stderr));
     if let Some(b) = fitted.true_barrier {
         barrier_label += &format!(" (landscape: {})", crate::render::numbers::value(b));
     }
-    let arrhenius = Figure {
-        title: format!("{title}: Arrhenius plot"),
-        x_label: "1/T".into(),
-        log_x: false,
-        panels: vec![Panel {
-            y_label: "ln(mean escape time)".into(),
-            log_y: false,
-            series: vec![
-                Series {
-                    label: "mean escape time (censoring included)".into(),
-                    colour: [0x00, 0x72, 0xB2],
-                    points: runs.iter().filter_map(|r| r.mean.map(|m| (1.0 / r.temperature, m.ln()))).collect(),
-                    line: false,
-                },
-                Series {
-                    label: barrier_label,
-                    colour: [0xD5, 0x5E, 0x00],
-                    points: [lo, hi].iter().map(|&x| (x, fitted.prefactor.ln() + fitted.barrier * x)).collect(),
-                    line: true,
-                },
-            ],
-        }],
-        markers: Vec::new(),
-    };
-    files.extend(curves::write(&dir, "kramers", &arrhenius, (900, 560))?);
-    let palette = crate::render::palette::sequential(curves.len());
-    let survival_fig = Figure {
-        title: format!("{title}: share still inside"),
-        x_label: "time (steps x lr)".into(),
-        log_x: false,
-        panels: vec![Panel {
-            y_label: "share not yet escaped".into(),
-            log_y: true,
-            series: curves.into_iter().zip(palette).map(|((t, pts), colour)| Series { label: format!("T = {t:.4}"), colour, points: pts, line: true }).collect(),
-        }],
-        markers: Vec::new(),
-    };
-    files.extend(curves::write(&dir, "escape_times", &survival_fig, (900, 560))?);
+    // ln τ with its standard error (δ ln τ = δτ / τ) at each 1/T, the fitted line under them.
+    let measured: Vec<(f64, f64, f64)> = runs.iter().filter_map(|r| r.mean.map(|m| (1.0 / r.temperature, m.ln(), r.mean_stderr.map_or(0.0, |e| e / m)))).collect();
+    let mut points = Series::dots("mean escape time (censoring included), ± its standard error", [0x00, 0x72, 0xB2], measured.iter().map(|&(x, y, _)| (x, y)).collect());
+    points.errors = measured.iter().map(|p| p.2).collect();
+    let fit_line = Series::line(barrier_label, [0xD5, 0x5E, 0x00], [lo, hi].iter().map(|&x| (x, fitted.prefactor.ln() + fitted.barrier * x)).collect());
+    let arrhenius = Figure::new(format!("{title}: Arrhenius plot"), "1/T", false, vec![Panel { y_label: "ln(mean escape time)".into(), log_y: false, series: vec![fit_line, points] }]);
+    files.extend(curves::write(&dir, "kramers", &arrhenius, (900, 560), &base.figure)?);
+    // One survival curve per temperature, coloured along the colour map (a bar of T).
+    use crate::render::side::ColourBar;
+    let (t_lo, t_hi) = temperatures.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &t| (a.min(t), b.max(t)));
+    let bar = ColourBar { label: "T".into(), lo: t_lo, hi: if t_hi > t_lo { t_hi } else { t_lo + 1.0 }, log: false, map: base.figure.colour_map, missing: false };
+    let series = curves.into_iter().map(|(t, pts)| Series::line(String::new(), bar.colour(t), pts)).collect();
+    let mut survival_fig = Figure::new(format!("{title}: share still inside"), "time (steps × η)", false, vec![Panel { y_label: "share not yet escaped".into(), log_y: true, series }]);
+    survival_fig.family = Some(bar);
+    files.extend(curves::write(&dir, "escape_times", &survival_fig, (900, 560), &base.figure)?);
     files.push("kramers.json".to_string());
     let report = KramersReport { basinmap: env!("CARGO_PKG_VERSION"), scenario: scenario.clone(), engine: info, runs, fit: fitted, seconds: t0.elapsed().as_secs_f64(), files };
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;

@@ -20,11 +20,21 @@ pub fn basin_image(nx: usize, ny: usize, samples: usize, labels: &[u32], steps: 
     })
 }
 
+/// The factors an attractor's colour is shaded by: its fastest trajectories full colour, its
+/// slowest at 0.6 of it (darker would no longer match the legend's swatch).
+pub const SHADE_RANGE: (f32, f32) = (1.0, 0.6);
+
+/// The legend's key to the shading: a grey strip from full to the slowest shade.
+pub fn shade_key() -> super::side::ShadeKey {
+    let grey = |f: f32| [(200.0 * f).round() as u8; 3];
+    super::side::ShadeKey { light: grey(SHADE_RANGE.0), dark: grey(SHADE_RANGE.1), text: "darker: more steps to settle".into() }
+}
+
 /// The colour of a trajectory that took `steps` to reach an attractor of colour `colour` whose
 /// slowest trajectory took `slowest`: darker the slower, on a log scale.
 pub fn shaded(colour: [u8; 3], steps: u32, slowest: u32) -> [f32; 3] {
     let t = if slowest > 0 { (1.0 + steps as f32).ln() / (1.0 + slowest as f32).ln() } else { 0.0 };
-    let shade = 1.0 - 0.55 * t;
+    let shade = SHADE_RANGE.0 - (SHADE_RANGE.0 - SHADE_RANGE.1) * t;
     colour.map(|c| c as f32 * shade)
 }
 
@@ -38,7 +48,7 @@ mod tests {
         let steps = [1, 5, 100, 1];
         let img = basin_image(2, 2, 1, &labels, &steps, &[[200, 100, 50], [10, 20, 30]]);
         // Row iy = 0 is the bottom row of the picture.
-        assert_eq!(img.get_pixel(1, 1).0, [10, 20, 30].map(|v: u8| (v as f32 * 0.45).round() as u8));
+        assert_eq!(img.get_pixel(1, 1).0, [10, 20, 30].map(|v: u8| (v as f32 * 0.6).round() as u8));
         assert!(img.get_pixel(0, 0).0[0] < img.get_pixel(1, 0).0[0]);
         assert_eq!(img.get_pixel(0, 1).0[0], img.get_pixel(1, 0).0[0]);
     }

@@ -19,8 +19,9 @@ pub fn attractor_label(a: &Attractor) -> String {
     words.join(" ")
 }
 
+/// The title of a 1-D scan.
 pub fn plan_title(plan: &Plan) -> String {
-    format!("{}: final state against {}", plan.system.spec().name, plan.x.name)
+    format!("{}: final state against {}", plan.system.spec().name, super::names::axis(&plan.x))
 }
 
 /// The legend line of an attractor on a map: id, kind, phase, stability, its share, then where
@@ -29,12 +30,45 @@ pub fn plan_title(plan: &Plan) -> String {
 pub fn legend_label(a: &Attractor, names: &[&str]) -> String {
     let mut words = attractor_label(a) + &format!(" ({})", percent(a.fraction, 1));
     if a.kind == Kind::Fixed && !a.pooled {
-        let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{n}={}", crate::trace::fmt_value(o.value))).collect();
+        let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{}={}", super::names::symbol(n), super::numbers::value(o.value))).collect();
         words += &format!(": {}", at.join(" "));
     } else if let Some(what) = kind_meaning(a.kind) {
         words += &format!(": {what}");
     }
     words
+}
+
+/// Most rows a map's legend lists; the smallest fixed points past them are gathered.
+pub const MAX_ROWS: usize = 16;
+/// Fixed points with a smaller share than this are gathered into the "other" row when the
+/// legend has more than [`FEW`] rows.
+pub const SMALL_SHARE: f64 = 0.005;
+/// A legend this short lists every attractor, however small.
+pub const FEW: usize = 8;
+/// The swatch of the gathered row.
+pub const OTHER: [u8; 3] = [0xBB, 0xBB, 0xBB];
+
+/// The legend rows of a map's attractors (`colours[id]` each): every attractor that is not a
+/// fixed point (diverged, undecided: a reader must see those however rare), and the fixed points
+/// by share; with more than [`FEW`] rows the fixed points under [`SMALL_SHARE`], and any past
+/// [`MAX_ROWS`], are one row "other (N attractors, x %)".
+pub fn gathered(attractors: &[Attractor], colours: &[[u8; 3]], names: &[&str]) -> Vec<([u8; 3], String)> {
+    let row = |a: &Attractor| (colours[a.id as usize], legend_label(a, names));
+    if attractors.len() <= FEW {
+        return attractors.iter().map(row).collect();
+    }
+    let mut fixed: Vec<&Attractor> = attractors.iter().filter(|a| a.kind == Kind::Fixed).collect();
+    fixed.sort_by(|a, b| b.fraction.total_cmp(&a.fraction));
+    let others = attractors.len() - fixed.len();
+    let room = MAX_ROWS.saturating_sub(others + 1).max(1);
+    let kept: Vec<u32> = fixed.iter().take(room).filter(|a| a.fraction >= SMALL_SHARE).map(|a| a.id).collect();
+    let mut rows: Vec<([u8; 3], String)> = attractors.iter().filter(|a| a.kind != Kind::Fixed || kept.contains(&a.id)).map(row).collect();
+    let rest: Vec<&Attractor> = fixed.into_iter().filter(|a| !kept.contains(&a.id)).collect();
+    if !rest.is_empty() {
+        let share: f64 = rest.iter().map(|a| a.fraction).sum();
+        rows.push((OTHER, format!("other ({} attractors, {}; attractors.csv)", rest.len(), percent(share, 1))));
+    }
+    rows
 }
 
 /// What an attractor that is not a fixed point means, in a word or two (a legend row must fit
@@ -63,7 +97,7 @@ pub fn percent(fraction: f64, decimals: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{legend_label, percent};
+    use super::{gathered, legend_label, percent};
     use crate::classify::{Attractor, Kind, ObservableSummary};
 
     #[test]
@@ -73,6 +107,24 @@ mod tests {
         assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
         assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving");
+    }
+
+    #[test]
+    fn many_small_attractors_are_gathered_into_one_row() {
+        let o = ObservableSummary { value: -0.5, min: -1.0, max: 0.0 };
+        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, pooled: false, count: 1, fraction, representative: 0, observables: vec![o.clone()], phase: None };
+        // Two big basins, 20 tiny ones, and a rare undecided trajectory.
+        let mut all = vec![fixed(0, 0.5), fixed(1, 0.4)];
+        all.extend((2..22).map(|id| fixed(id, 0.0045)));
+        all.push(Attractor { id: 22, kind: Kind::Undecided, observables: Vec::new(), ..fixed(22, 0.01) });
+        let colours = vec![[0u8; 3]; 23];
+        let rows = gathered(&all, &colours, &["m"]);
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(rows[0].1, "0 fixed (50.0%): m=−0.5");
+        assert!(rows.iter().any(|r| r.1.starts_with("22 undecided")));
+        assert_eq!(rows[3].1, "other (20 attractors, 9.0%; attractors.csv)");
+        // A short legend lists everything.
+        assert_eq!(gathered(&all[..5], &colours, &["m"]).len(), 5);
     }
 
     #[test]

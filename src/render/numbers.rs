@@ -1,6 +1,7 @@
 //! Numbers as a figure prints them: tick labels rounded to what the axis resolves (never
 //! "2.3345" or "-0.0"), decades of a log axis as 10 with a superscript exponent, and values in
-//! labels ("order 2 at 0.25") short and without a negative zero.
+//! labels ("order 2 at 0.25") short and without a negative zero. Negative numbers take the minus
+//! sign (−), not the hyphen, and very large or small ones are written 1.5×10⁻⁷, as in print.
 
 /// Significant digits a label keeps.
 const DIGITS: i32 = 4;
@@ -8,6 +9,20 @@ const DIGITS: i32 = 4;
 /// A tick at `v` on an axis spanning `span` (> 0): rounded to 4 digits of the span's magnitude,
 /// trailing zeros dropped, "0" for a tick at zero however it was computed (−0.0, 1e−17).
 pub fn tick(v: f64, span: f64) -> String {
+    minus(plain_tick(v, span))
+}
+
+/// A tick at `v` of an axis spanning `span`: [`log_tick`] of log10 coordinates on a log axis,
+/// [`tick`] otherwise.
+pub fn axis_tick(v: f64, span: f64, log: bool) -> String {
+    if log {
+        log_tick(v, span)
+    } else {
+        tick(v, span)
+    }
+}
+
+fn plain_tick(v: f64, span: f64) -> String {
     if !v.is_finite() {
         return String::new();
     }
@@ -47,6 +62,10 @@ pub fn log_tick(k: f64, span: f64) -> String {
 /// A value in a label: 4 significant digits, trailing zeros dropped, no negative zero,
 /// scientific notation outside [1e−3, 1e5).
 pub fn value(v: f64) -> String {
+    minus(plain_value(v))
+}
+
+fn plain_value(v: f64) -> String {
     if !v.is_finite() {
         return format!("{v}");
     }
@@ -69,7 +88,36 @@ pub fn with_error(v: f64, e: f64) -> String {
     }
     let decimals = (1 - e.log10().floor() as i32).max(0) as usize;
     let v = trimmed_zero(format!("{v:.decimals$}"));
-    format!("{v} ± {e:.decimals$}")
+    minus(format!("{v} ± {e:.decimals$}"))
+}
+
+/// The typographic minus sign for the hyphen of a negative number.
+fn minus(s: String) -> String {
+    s.replace('-', "−")
+}
+
+/// The whole decades k (10ᵏ) within log10 coordinates [lo, hi].
+pub fn decades(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi - lo > 400.0 {
+        return Vec::new();
+    }
+    let (first, last) = ((lo - 1e-9).ceil() as i64, (hi + 1e-9).floor() as i64);
+    let stride = ((last - first) / 8 + 1).max(1);
+    (first..=last).filter(|k| k.rem_euclid(stride) == 0).map(|k| k as f64).collect()
+}
+
+/// About `n` round values (1, 2 or 5 times a power of ten apart) within [lo, hi].
+pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(lo.is_finite() && hi.is_finite()) || span <= 0.0 || n == 0 {
+        return if lo.is_finite() { vec![lo] } else { Vec::new() };
+    }
+    let raw = span / n as f64;
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|s| span / s <= n as f64).unwrap_or(10.0 * power);
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
 }
 
 /// The sign of a zero dropped, the digits kept ("-0.00" → "0.00").
@@ -81,11 +129,16 @@ fn trimmed_zero(s: String) -> String {
     }
 }
 
-/// "1.5e-7", "-2e5": a mantissa of up to 4 digits.
+/// "1.5×10⁻⁷", "-2×10⁵", "10⁻⁴": a mantissa of up to 4 digits.
 fn scientific(v: f64) -> String {
     let s = format!("{:.*e}", (DIGITS - 1) as usize, v);
     let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
-    format!("{}e{exponent}", trimmed(mantissa.to_string()))
+    let power = format!("10{}", superscript(exponent.parse().unwrap_or(0)));
+    match trimmed(mantissa.to_string()).as_str() {
+        "1" => power,
+        "-1" => format!("-{power}"),
+        m => format!("{m}×{power}"),
+    }
 }
 
 /// Drops the trailing zeros of a decimal fraction (and its point), and the sign of a zero.
@@ -123,7 +176,7 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_zero_has_no_sign() {
-        assert_eq!(tick(-0.30000000000000004, 1.0), "-0.3");
+        assert_eq!(tick(-0.30000000000000004, 1.0), "−0.3");
         assert_eq!(tick(0.25, 1.0), "0.25");
         assert_eq!(tick(-0.0, 1.0), "0");
         assert_eq!(tick(5.551115123125783e-17, 1.0), "0");
@@ -131,13 +184,14 @@ mod tests {
         assert_eq!(tick(2000.0, 2000.0), "2000");
         assert_eq!(tick(20.0, 100.0), "20");
         assert_eq!(tick(0.0625, 0.2), "0.0625");
-        assert_eq!(tick(2e-4, 1e-4), "2e-4");
-        assert_eq!(tick(300000.0, 1e6), "3e5");
+        assert_eq!(tick(2e-4, 1e-4), "2×10⁻⁴");
+        assert_eq!(tick(300000.0, 1e6), "3×10⁵");
+        assert_eq!(tick(1e-4, 1e-4), "10⁻⁴");
         for k in -200..=200 {
             let v = k as f64 * 0.05 - 1e-16;
             let s = tick(v, 20.0);
-            assert!(!s.starts_with("-0") || s.len() > 2 && s != "-0", "{v} -> {s}");
-            assert!(s.len() <= 6, "{v} -> {s}");
+            assert!(s != "−0" && !s.contains('-'), "{v} -> {s}");
+            assert!(s.chars().count() <= 5, "{v} -> {s}");
         }
     }
 
@@ -154,10 +208,22 @@ mod tests {
     }
 
     #[test]
+    fn tick_positions_are_round() {
+        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(nice_ticks(-0.25, 0.5, 5), vec![-0.2, 0.0, 0.2, 0.4]);
+        assert_eq!(nice_ticks(3.0, 7.0, 4), vec![3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(decades(-0.5, 3.2), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(decades(0.1, 0.9), Vec::<f64>::new());
+        // Many decades: every other (or fewer), at most nine.
+        assert!(decades(-30.0, 30.0).len() <= 9);
+    }
+
+    #[test]
     fn errors_set_the_digits() {
         assert_eq!(with_error(1.0856, 0.0750), "1.086 ± 0.075");
         assert_eq!(with_error(123.456, 2.5), "123.5 ± 2.5");
         assert_eq!(with_error(-0.0001, 0.03), "0.000 ± 0.030");
+        assert_eq!(with_error(-1.25, 0.03), "−1.250 ± 0.030");
         assert_eq!(with_error(2.0, 0.0), "2 ± 0");
     }
 
@@ -166,9 +232,9 @@ mod tests {
         assert_eq!(value(0.0), "0");
         assert_eq!(value(-0.0), "0");
         assert_eq!(value(0.123456789), "0.1235");
-        assert_eq!(value(-1.5), "-1.5");
+        assert_eq!(value(-1.5), "−1.5");
         assert_eq!(value(2000.0), "2000");
-        assert_eq!(value(1.0 / 3.0 * 1e-6), "3.333e-7");
-        assert_eq!(value(-0.00001), "-1e-5");
+        assert_eq!(value(1.0 / 3.0 * 1e-6), "3.333×10⁻⁷");
+        assert_eq!(value(-0.00001), "−10⁻⁵");
     }
 }

@@ -2,6 +2,7 @@
 //! then Paul Tol's "muted"), and fixed colours for the kinds that are not fixed points.
 
 use crate::classify::{Attractor, Kind, Phase};
+use crate::scenario::ColourMap;
 
 const CATEGORICAL: [[u8; 3]; 16] = [
     [0x00, 0x72, 0xB2], // blue
@@ -65,16 +66,28 @@ pub fn series_colours(n: usize) -> Vec<[u8; 3]> {
     (0..n).map(|k| CATEGORICAL[k % CATEGORICAL.len()]).collect()
 }
 
-/// Viridis (perceptually uniform, colour-blind safe) at `t` in [0, 1].
-/// NaN (a span of zero, an overflowed range) gets the low end: plotters' colour maps index
-/// with it and panic.
-pub fn viridis(t: f64) -> [u8; 3] {
+/// The colour of `t` in [0, 1] on a continuous colour map (matplotlib's, via colorous).
+/// NaN (a span of zero, an overflowed range) gets the low end.
+pub fn continuous(map: ColourMap, t: f64) -> [u8; 3] {
     let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
-    let c = plotters::prelude::ViridisRGB::get_color(t);
-    [c.0, c.1, c.2]
+    let gradient = match map {
+        ColourMap::Viridis => colorous::VIRIDIS,
+        ColourMap::Cividis => colorous::CIVIDIS,
+        ColourMap::Magma => colorous::MAGMA,
+        ColourMap::Inferno => colorous::INFERNO,
+        ColourMap::Plasma => colorous::PLASMA,
+    };
+    let c = gradient.eval_continuous(t);
+    [c.r, c.g, c.b]
 }
 
-/// `n` colours along viridis, for curves ordered by a quantity (temperatures).
-pub fn sequential(n: usize) -> Vec<[u8; 3]> {
-    (0..n).map(|k| viridis(if n > 1 { 0.9 * k as f64 / (n - 1) as f64 } else { 0.0 })).collect()
+/// Viridis at `t` in [0, 1].
+pub fn viridis(t: f64) -> [u8; 3] {
+    continuous(ColourMap::Viridis, t)
+}
+
+/// `n` colours along `map` for curves ordered by a quantity (temperatures, weight decays), its
+/// lightest tenth left out so that every curve shows on white.
+pub fn sequential(n: usize, map: ColourMap) -> Vec<[u8; 3]> {
+    (0..n).map(|k| continuous(map, if n > 1 { 0.9 * k as f64 / (n - 1) as f64 } else { 0.0 })).collect()
 }

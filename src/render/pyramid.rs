@@ -6,6 +6,7 @@
 //! Each level keeps one row of tiles and one unpaired row in memory, so the pyramid of a
 //! 32768 × 32768 map takes about 2 · 256 · 32768 · 3 bytes (50 MB) however tall the map is.
 
+use super::annotated::MapAxis;
 use crate::{Error, Result};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
@@ -107,8 +108,9 @@ pub struct Pyramid {
 
 impl Pyramid {
     /// Starts the pyramid of a `width` × `height` image: `dir/NAME.dzi`, `dir/NAME_files/`, and
-    /// `dir/NAME.html`, a page that shows it with OpenSeadragon.
-    pub fn create(dir: &Path, name: &str, width: usize, height: usize, title: &str) -> Result<Pyramid> {
+    /// `dir/NAME.html`, a page that shows it with OpenSeadragon (written to
+    /// `NAME_files/openseadragon.min.js`).
+    pub fn create(dir: &Path, name: &str, width: usize, height: usize, page: &Page) -> Result<Pyramid> {
         let files = dir.join(format!("{name}_files"));
         let fail = |path: PathBuf| move |source| Error::Write { path, source };
         if files.exists() {
@@ -137,7 +139,9 @@ impl Pyramid {
         let dzi_path = dir.join(format!("{name}.dzi"));
         std::fs::write(&dzi_path, dzi).map_err(fail(dzi_path.clone()))?;
         let html_path = dir.join(format!("{name}.html"));
-        std::fs::write(&html_path, viewer_page(name, width, height, title)).map_err(fail(html_path.clone()))?;
+        std::fs::write(&html_path, viewer_page(name, width, height, page)).map_err(fail(html_path.clone()))?;
+        let script = files.join("openseadragon.min.js");
+        std::fs::write(&script, OPENSEADRAGON).map_err(fail(script.clone()))?;
         Ok(Pyramid { files, levels, height })
     }
 
@@ -240,30 +244,112 @@ fn halve(a: &[u8], b: Option<&[u8]>, width: usize) -> Vec<u8> {
     out
 }
 
-/// A page that shows `NAME.dzi` with OpenSeadragon (loaded from a CDN). The tile source is given
-/// inline so the page also works opened straight from disk (file://), where browsers refuse to
-/// fetch the .dzi.
-fn viewer_page(name: &str, width: usize, height: usize, title: &str) -> String {
-    let title = title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+/// OpenSeadragon, vendored (vendor/openseadragon, BSD 3-clause): written beside every page so
+/// that the page works offline.
+const OPENSEADRAGON: &str = include_str!("../../vendor/openseadragon/openseadragon.min.js");
+
+/// What the deep-zoom page shows around the image: its title, its axes (the pointer's position
+/// read as parameter values) and its legend.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub title: String,
+    pub x: MapAxis,
+    pub y: MapAxis,
+    pub legend: Vec<([u8; 3], String)>,
+}
+
+impl Page {
+    /// A page with no axes: pixel coordinates.
+    pub fn plain(title: &str, width: usize, height: usize) -> Page {
+        let axis = |label: &str, n: usize| MapAxis { label: label.into(), first: 0.0, last: n.saturating_sub(1) as f64, log: false };
+        Page { title: title.into(), x: axis("pixel x", width), y: axis("pixel y", height), legend: Vec::new() }
+    }
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A page that shows `NAME.dzi` with the vendored OpenSeadragon, with axes whose ticks follow
+/// the view, a readout of the parameter values under the pointer, and the legend. The tile source
+/// is given inline so the page also works opened straight from disk (file://), where browsers
+/// refuse to fetch the .dzi.
+fn viewer_page(name: &str, width: usize, height: usize, page: &Page) -> String {
+    let title = escape_html(&page.title);
+    let axis = |a: &MapAxis, n: usize| format!(r#"{{ name: {}, first: {}, last: {}, log: {}, n: {n} }}"#, serde_json::to_string(&a.label).unwrap_or_default(), a.first, a.last, a.log);
+    let legend: String = page.legend.iter().map(|(c, t)| format!(r#"<li><span style="background:{}"></span>{}</li>"#, super::palette::hex(*c), escape_html(t))).collect();
     format!(
-        r#"<!DOCTYPE html>
+        r##"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<script src="https://cdn.jsdelivr.net/npm/openseadragon@4.1.1/build/openseadragon/openseadragon.min.js"></script>
-<style>html, body {{ margin: 0; height: 100%; background: #222; color: #ddd; font: 14px sans-serif; }}
-#map {{ width: 100%; height: calc(100% - 2em); }} p {{ margin: 0.4em 0.8em; }}</style>
+<script src="{name}_files/openseadragon.min.js"></script>
+<style>
+html, body {{ margin: 0; height: 100%; background: #fff; color: #111; font: 14px "DejaVu Sans", sans-serif; }}
+#page {{ display: grid; grid-template-columns: 80px 1fr 300px; grid-template-rows: auto 1fr 44px auto; height: 100%; }}
+h1 {{ grid-column: 1 / 4; font-size: 17px; font-weight: normal; text-align: center; margin: 8px; }}
+#yaxis {{ position: relative; border-right: 1px solid #111; }} #xaxis {{ grid-column: 2; position: relative; border-top: 1px solid #111; }}
+#map {{ background: #eee; }} .tick {{ position: absolute; font-size: 13px; white-space: nowrap; }}
+#xaxis .tick {{ transform: translateX(-50%); top: 4px; }} #yaxis .tick {{ transform: translateY(-50%); right: 6px; }}
+.name {{ position: absolute; font-size: 15px; }} #xaxis .name {{ bottom: 2px; left: 50%; }} #yaxis .name {{ left: 4px; top: 50%; }}
+#side {{ grid-column: 3; grid-row: 2 / 4; padding: 0 12px; overflow: auto; }}
+ul {{ list-style: none; padding: 0; margin: 0; }} li {{ margin: 4px 0; }}
+li span {{ display: inline-block; width: 18px; height: 14px; border: 1px solid #111; margin-right: 8px; vertical-align: middle; }}
+#readout {{ grid-column: 2 / 4; margin: 4px 0; min-height: 1.3em; font-variant-numeric: tabular-nums; }}
+</style>
 </head>
 <body>
-<p>{title}: {width} &times; {height} pixels, x to the right and y upward. Scroll to zoom, drag to pan.</p>
+<div id="page">
+<h1>{title}</h1>
+<div id="yaxis"></div>
 <div id="map"></div>
+<div id="side"><ul>{legend}</ul><p>{width} &times; {height} pixels. Scroll to zoom, drag to pan.</p></div>
+<div></div><div id="xaxis"></div>
+<div></div><div id="readout">&nbsp;</div>
+</div>
 <script>
-OpenSeadragon({{
+const AXES = {{ x: {x_axis}, y: {y_axis} }};
+const HEIGHT = {height};
+// The value at pixel centre coordinate p (0 … n−1) of an axis.
+function value(a, p) {{
+  const t = a.n > 1 ? p / (a.n - 1) : 0;
+  if (a.log) return Math.pow(10, Math.log10(a.first) + t * (Math.log10(a.last) - Math.log10(a.first)));
+  return a.first + t * (a.last - a.first);
+}}
+// The pixel coordinate of value v (inverse of value).
+function pixel(a, v) {{
+  if (a.n <= 1) return 0;
+  const t = a.log ? (Math.log10(v) - Math.log10(a.first)) / (Math.log10(a.last) - Math.log10(a.first)) : (v - a.first) / (a.last - a.first);
+  return t * (a.n - 1);
+}}
+function fmt(v, span) {{
+  if (v === 0 || Math.abs(v) < 1e-12 * span) return "0";
+  const digits = Math.max(0, 3 - Math.floor(Math.log10(span || Math.abs(v))));
+  const s = Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 ? v.toExponential(3).replace(/\.?0+e/, "e") : v.toFixed(Math.min(digits, 10)).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return s.replace("-", "\u2212");
+}}
+const SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+function decade(k) {{ return k === 0 ? "1" : k === 1 ? "10" : "10" + (k < 0 ? "⁻" : "") + String(Math.abs(k)).split("").map(d => SUP[d]).join(""); }}
+// Round values within [lo, hi]: decades on a log axis, 1-2-5 steps otherwise.
+function ticks(a, lo, hi) {{
+  if (a.log) {{
+    const out = [];
+    for (let k = Math.ceil(Math.log10(lo)); k <= Math.floor(Math.log10(hi)); k++) out.push([Math.pow(10, k), decade(k)]);
+    if (out.length >= 2) return out;
+  }}
+  const span = hi - lo, raw = span / 5, power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map(m => m * power).find(s => span / s <= 5);
+  const out = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k <= Math.floor(hi / step + 1e-9); k++) out.push([k * step, fmt(k * step, span)]);
+  return out;
+}}
+const viewer = OpenSeadragon({{
   id: "map",
-  prefixUrl: "https://cdn.jsdelivr.net/npm/openseadragon@4.1.1/build/openseadragon/images/",
-  showNavigator: true,
-  maxZoomPixelRatio: 8,
+  showNavigationControl: false,
+  // The canvas drawer: WebGL refuses tiles read from file://, so the page works from disk.
+  drawer: "canvas",
+  maxZoomPixelRatio: 16,
   imageSmoothingEnabled: false,
   tileSources: {{
     Image: {{
@@ -276,10 +362,47 @@ OpenSeadragon({{
     }}
   }}
 }});
+// Image coordinates (x right, y down, pixel edges) of a point of the map's element.
+function imageAt(px, py) {{
+  return viewer.viewport.viewerElementToImageCoordinates(new OpenSeadragon.Point(px, py));
+}}
+function drawAxes() {{
+  const box = viewer.container.getBoundingClientRect();
+  const a = imageAt(0, 0), b = imageAt(box.width, box.height);
+  const sides = [["x", "xaxis", a.x - 0.5, b.x - 0.5, box.width], ["y", "yaxis", HEIGHT - b.y - 0.5, HEIGHT - a.y - 0.5, box.height]];
+  for (const [k, id, p0, p1, size] of sides) {{
+    const axis = AXES[k], el = document.getElementById(id);
+    const v0 = value(axis, Math.max(0, p0)), v1 = value(axis, Math.min(axis.n - 1, p1));
+    let html = '<span class="name">' + axis.name.replace(/</g, "&lt;") + "</span>";
+    for (const [v, label] of ticks(axis, Math.min(v0, v1), Math.max(v0, v1))) {{
+      const f = (pixel(axis, v) - p0) / (p1 - p0);
+      if (!(f >= 0 && f <= 1)) continue;
+      html += k === "x" ? '<span class="tick" style="left:' + (f * size) + 'px">' + label + "</span>"
+                        : '<span class="tick" style="top:' + ((1 - f) * size) + 'px">' + label + "</span>";
+    }}
+    el.innerHTML = html;
+  }}
+}}
+viewer.addHandler("open", drawAxes);
+viewer.addHandler("animation", drawAxes);
+viewer.addHandler("resize", drawAxes);
+new OpenSeadragon.MouseTracker({{
+  element: viewer.container,
+  moveHandler: function (e) {{
+    const p = imageAt(e.position.x, e.position.y);
+    const ix = Math.floor(p.x), iy = HEIGHT - 1 - Math.floor(p.y);
+    const out = document.getElementById("readout");
+    if (ix < 0 || iy < 0 || ix >= AXES.x.n || iy >= AXES.y.n) {{ out.innerHTML = "&nbsp;"; return; }}
+    const span = a => Math.abs(a.last - a.first) / Math.max(1, a.n - 1) * 10;
+    out.textContent = AXES.x.name + " = " + fmt(value(AXES.x, ix), span(AXES.x)) + ",  " + AXES.y.name + " = " + fmt(value(AXES.y, iy), span(AXES.y)) + "   (pixel " + ix + ", " + iy + ")";
+  }}
+}});
 </script>
 </body>
 </html>
-"#
+"##,
+        x_axis = axis(&page.x, width),
+        y_axis = axis(&page.y, height),
     )
 }
 
@@ -310,7 +433,8 @@ mod tests {
     fn pyramid_tiles_every_level() {
         let (w, h) = (600, 300);
         let dir = tempfile::tempdir().unwrap();
-        let mut p = Pyramid::create(dir.path(), "m", w, h, "test").unwrap();
+        let page = Page { title: "a <test>".into(), x: MapAxis { label: "γ".into(), first: 0.01, last: 1.0, log: true }, y: MapAxis { label: "m₀".into(), first: -1.5, last: 1.5, log: false }, legend: vec![([0, 0x72, 0xB2], "0 fixed (50%)".into())] };
+        let mut p = Pyramid::create(dir.path(), "m", w, h, &page).unwrap();
         let pixel = |x: usize, y: usize| [(x % 256) as u8, (y % 256) as u8, ((x * 7 + y * 3) % 256) as u8];
         for y in 0..h {
             let row: Vec<u8> = (0..w).flat_map(|x| pixel(x, y)).collect();
@@ -343,6 +467,13 @@ mod tests {
         assert_eq!(overview.get_pixel(517, 263).0, pixel(517, 263));
         let html = std::fs::read_to_string(dir.path().join("m.html")).unwrap();
         assert!(html.contains("Url: \"m_files/\"") && html.contains("Width: \"600\""));
+        // Offline: the viewer is the vendored copy beside the page, nothing is fetched from afar.
+        assert!(!html.contains("https://") && html.contains(r#"<script src="m_files/openseadragon.min.js">"#) && html.contains(r#"drawer: "canvas""#));
+        assert_eq!(std::fs::read_to_string(files.join("openseadragon.min.js")).unwrap(), OPENSEADRAGON);
+        // The axes (names, ranges, log) for ticks and the pointer's readout; the legend; the title escaped.
+        assert!(html.contains(r#"x: { name: "γ", first: 0.01, last: 1, log: true, n: 600 }"#), "{html:.3000}");
+        assert!(html.contains(r#"y: { name: "m₀", first: -1.5, last: 1.5, log: false, n: 300 }"#));
+        assert!(html.contains("#0072b2") && html.contains("0 fixed (50%)") && html.contains("a &lt;test&gt;"));
         assert!(std::fs::read_to_string(dir.path().join("m.dzi")).unwrap().contains("Width=\"600\" Height=\"300\""));
     }
 

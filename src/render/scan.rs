@@ -7,16 +7,13 @@ use crate::classify::{Classification, Kind};
 use crate::engine::Outcomes;
 use crate::plan::Plan;
 
-/// A 1-D scan as curves: the final loss, regulariser and order parameter (or, for systems without
-/// them, the first observables) against the scanned value, every trajectory a dot coloured by its
-/// attractor — the paper's Fig. 1 for a network.
 /// The figure of a 1-D scan: per panel one observable's final value against x, one dot per
 /// trajectory in its attractor's colour, every trajectory drawn. Panels: the first observable
 /// (the state, or the order parameter), then the loss, the regulariser and b where the system
 /// has them. Values of trajectories that did not settle and lie far outside the fixed points'
 /// range (a diverged state near --bound) are drawn at the panel's edge, and their legend entry
 /// says so.
-pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]], title: Option<&str>) -> Figure {
+pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours: &[[u8; 3]]) -> Figure {
     let names = plan.observable_names();
     let mut shown: Vec<usize> = vec![0];
     shown.extend(["loss", "reg", "b"].iter().filter_map(|n| names.iter().position(|m| m == n)));
@@ -62,11 +59,11 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
                         })
                         .collect();
                     let label = if clipped { format!("{} (clipped to the axis)", attractor_label(a)) } else { attractor_label(a) };
-                    Series { label, colour: colours[a.id as usize], points, line: false }
+                    Series::dots(label, colours[a.id as usize], points)
                 })
                 .filter(|s| !s.points.is_empty())
                 .collect();
-            Panel { y_label: names[k].to_string(), log_y: false, series }
+            Panel { y_label: super::names::symbol(names[k]), log_y: false, series }
         })
         .collect();
     for (panel, name) in panels.iter_mut().skip(shown.len() - plan.extra_observables().len()).zip(plan.extra_observables()) {
@@ -74,8 +71,8 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         // Over a step size the edge is a power of it: a straight line on log axes.
         panel.log_y = plan.x.log && plan.varies_settings();
     }
-    let title = title.map_or_else(|| plan_title(plan), str::to_string);
-    Figure { title, x_label: plan.x.name.clone(), log_x: plan.x.log, panels, markers: Vec::new() }
+    let title = plan.figure.title.clone().unwrap_or_else(|| plan_title(plan));
+    Figure::new(title, super::names::axis(&plan.x), plan.x.log, panels)
 }
 
 
@@ -85,5 +82,5 @@ pub fn edge_series(plan: &Plan, name: &str) -> Option<Series> {
     let edge = |ix: usize| plan.dynamics_at(ix * plan.samples).edge_of(name);
     let label = edge(0)?.1;
     let points = (0..plan.nx()).map(|ix| (plan.x.values[ix], edge(ix).map_or(f64::NAN, |e| e.0))).collect();
-    Some(Series { label: label.into(), colour: [0x56, 0xB4, 0xE9], points, line: true })
+    Some(Series::line(label, [0x56, 0xB4, 0xE9], points))
 }

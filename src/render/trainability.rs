@@ -7,10 +7,14 @@
 
 use image::RgbImage;
 
-const TRAINED_LIGHT: [f32; 3] = [0xC6 as f32, 0xDB as f32, 0xEF as f32];
-const TRAINED_DARK: [f32; 3] = [0x08 as f32, 0x30 as f32, 0x6B as f32];
-const FAILED_LIGHT: [f32; 3] = [0xFC as f32, 0xBB as f32, 0xA1 as f32];
-const FAILED_DARK: [f32; 3] = [0x67 as f32, 0x00 as f32, 0x0D as f32];
+/// The colours of runs that trained: (lightest, the legend's swatch, darkest).
+pub const TRAINED: ([u8; 3], [u8; 3], [u8; 3]) = ([0xC6, 0xDB, 0xEF], [0x21, 0x71, 0xB5], [0x08, 0x30, 0x6B]);
+/// The colours of runs that did not train: (lightest, the legend's swatch, darkest).
+pub const FAILED: ([u8; 3], [u8; 3], [u8; 3]) = ([0xFC, 0xBB, 0xA1], [0xCB, 0x18, 0x1D], [0x67, 0x00, 0x0D]);
+const TRAINED_LIGHT: [f32; 3] = [TRAINED.0[0] as f32, TRAINED.0[1] as f32, TRAINED.0[2] as f32];
+const TRAINED_DARK: [f32; 3] = [TRAINED.2[0] as f32, TRAINED.2[1] as f32, TRAINED.2[2] as f32];
+const FAILED_LIGHT: [f32; 3] = [FAILED.0[0] as f32, FAILED.0[1] as f32, FAILED.0[2] as f32];
+const FAILED_DARK: [f32; 3] = [FAILED.2[0] as f32, FAILED.2[1] as f32, FAILED.2[2] as f32];
 
 /// Paints the map of an nx × ny grid with `samples` runs per point; `converged` (1 or 0),
 /// `loss_sum` (Σ r_t) and `loss_inv_sum` (Σ 1/r_t) are in grid order (x fastest, y ascending,

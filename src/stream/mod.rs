@@ -239,19 +239,24 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
     // Paint, and rewrite the provisional ids as final ones.
     let t3 = Instant::now();
     let colours = palette::colours(&numbering.attractors);
-    let title = scenario.title.clone().unwrap_or_else(|| format!("{}: basins over {} x {}", plan.system.spec().name, plan.x.name, plan.y.as_ref().map_or("", |a| a.name.as_str())));
+    let title = crate::render::annotated::title(plan, "basins");
     for name in ["basins.png", "basins.dzi", "basins.html", "basins_files/"] {
         dir.record(name)?;
     }
-    let overview = paint(plan, &mut arrays, &numbering, &colours, dir.path(), &state_dir, &title)?;
+    let legend = crate::render::legend::gathered(&numbering.attractors, &colours, &plan.observable_names());
+    let page = match crate::render::annotated::axes(plan) {
+        Some((x, y)) => pyramid::Page { title: title.clone(), x, y, legend: legend.clone() },
+        None => pyramid::Page { legend: legend.clone(), ..pyramid::Page::plain(&title, plan.nx(), plan.ny()) },
+    };
+    let overview = paint(plan, &mut arrays, &numbering, &colours, dir.path(), &state_dir, &page)?;
     arrays.sync()?;
     let mut files: Vec<String> = vec!["basins.png".into(), "basins.dzi".into(), "basins.html".into(), "basins_files/".into()];
     if let Some((x, y)) = crate::render::annotated::axes(plan) {
         use crate::render::annotated::{write, AnnotatedMap};
-        let names = plan.observable_names();
-        let legend = numbering.attractors.iter().map(|a| (colours[a.id as usize], crate::render::legend::legend_label(a, &names))).collect();
-        let map = AnnotatedMap { title: title.clone(), image: &overview, x, y, legend, colour_bar: None };
-        files.extend(write(dir, "basins_annotated", &map)?);
+        let mut map = AnnotatedMap::new(title.clone(), &overview, x, y);
+        map.legend = legend;
+        map.shades = vec![crate::render::basins::shade_key()];
+        files.extend(write(dir, "basins_annotated", &map, &plan.figure)?);
     }
     let mut moved = arrays.names.clone();
     if k > 1 {
@@ -357,12 +362,12 @@ fn take_tile(plan: &Plan, state: &mut State, arrays: &mut Arrays, first: usize, 
 /// Paints basins.png and its pyramid from the arrays, top row first, rewriting the labels with
 /// their final ids on the way (and writing fractions.npy when there are several samples).
 /// Returns the pyramid's overview.
-fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &Numbering, colours: &[[u8; 3]], out: &Path, state_dir: &Path, title: &str) -> Result<image::RgbImage> {
+fn paint(plan: &Plan, arrays: &mut Arrays, numbering: &Numbering, colours: &[[u8; 3]], out: &Path, state_dir: &Path, page: &pyramid::Page) -> Result<image::RgbImage> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     let row = nx * k;
     let n_attr = numbering.attractors.len();
     let mut png = pyramid::PngRows::create(&out.join("basins.png"), nx, ny)?;
-    let mut pyr = pyramid::Pyramid::create(out, "basins", nx, ny, title)?;
+    let mut pyr = pyramid::Pyramid::create(out, "basins", nx, ny, page)?;
     let mut fractions = (k > 1).then(|| NpyArray::<f32>::create(&state_dir.join("fractions.npy"), &[ny, nx, n_attr])).transpose()?;
     let band = (crate::plan::PART_TRAJECTORIES / row).clamp(1, ny);
     let mut labels = vec![0i32; band * row];
