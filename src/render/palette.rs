@@ -81,13 +81,3 @@ pub fn continuous(map: ColourMap, t: f64) -> [u8; 3] {
     [c.r, c.g, c.b]
 }
 
-/// Viridis at `t` in [0, 1].
-pub fn viridis(t: f64) -> [u8; 3] {
-    continuous(ColourMap::Viridis, t)
-}
-
-/// `n` colours along `map` for curves ordered by a quantity (temperatures, weight decays), its
-/// lightest tenth left out so that every curve shows on white.
-pub fn sequential(n: usize, map: ColourMap) -> Vec<[u8; 3]> {
-    (0..n).map(|k| continuous(map, if n > 1 { 0.9 * k as f64 / (n - 1) as f64 } else { 0.0 })).collect()
-}
