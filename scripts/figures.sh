@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/,
-# docs/trainability/) from the current code, so that the README's pictures never drift from it.
+# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/,
+# docs/trainability/, docs/gallery/) from the current code, so that the README's pictures never drift from it.
 # Every picture in docs/ is made here, by the command the README shows beside it: a picture
 # added to docs/ gets its line below.
 #
@@ -129,6 +129,15 @@ fig docs/optimizers/eos_adam.png eos-adam sweep.png sweep examples/edge_of_stabi
 fig docs/optimizers/batch_lr.png batch trainability_annotated.png \
     run examples/trainability/width8.toml --precision f32 --x batch=1:72:72 \
     --y lr=1:1000:256:log --param lr1=1 --param lr2=1
+
+# --- Cycles and orbit diagrams (examples/orbit/) ---------------------------------------------
+fig docs/orbit/landau-lr.png           orbit-landau   orbit.png    orbit examples/orbit/landau_lr.toml --lyapunov
+fig docs/orbit/landau-lr-lyapunov.png  orbit-landau   lyapunov.png orbit examples/orbit/landau_lr.toml --lyapunov
+fig docs/orbit/logistic.png            orbit-logistic orbit.png    orbit examples/orbit/logistic.toml --lyapunov
+fig docs/orbit/logistic-lyapunov.png   orbit-logistic lyapunov.png orbit examples/orbit/logistic.toml --lyapunov
+fig docs/orbit/landau-lr-map.png       cycles-map     basins_annotated.png \
+    run --system landau --param r=-1 --param u=1 --x lr=0.3:0.75:400 --y m=-1.5:1.5:300 --steps 5000 \
+    --title "gd on Landau (r = −1, u = 1): where each start ends, over the learning rate"
 
 # --- The paper, reproduced (examples/paper/) -----------------------------------------------
 fig docs/paper/fig1-depth0.png       fig1-d0 curves.png    run examples/paper/fig1-depth0.toml

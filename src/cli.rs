@@ -33,6 +33,15 @@ pub enum Command {
     /// hysteresis.csv), plotted to sweep.png, .svg and .pdf. The x axis is the parameter; the y
     /// axis, if any, a grid of starting values. Takes the same scenario and flags as `run`.
     Sweep(SweepArgs),
+    /// The orbit (bifurcation) diagram over one parameter: each value of x (a parameter or a
+    /// setting such as lr) and start (the y axis over a state variable, samples) is stepped
+    /// --steps as a transient, then --keep steps more are kept. Writes the kept values
+    /// (orbit.npy), each trajectory's period (period.npy, orbit.csv; 0: none up to
+    /// --max-period), the period doublings, windows and onset of divergence bisected in x
+    /// (period_changes.csv), the density of visited states (orbit.png, .svg, .pdf) and with
+    /// --lyapunov the largest Lyapunov exponent (lyapunov.npy, lyapunov.png). Takes the same
+    /// scenario and flags as `run`; gd and the optimizers (a flow has no map to iterate here).
+    Orbit(OrbitArgs),
     /// Metastability under noise: runs the scenario's trajectories under Langevin noise at each
     /// temperature until they leave the ball of radius --escape around their start, and fits
     /// ln(mean escape time) against 1/T (Arrhenius/Kramers): the fitted barrier, beside the
@@ -64,6 +73,34 @@ pub struct TraceArgs {
     /// Record every N-th step (default: about 2000 records per trajectory).
     #[arg(long, value_name = "N")]
     pub every: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct OrbitArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Steps kept after the transient (--steps), per trajectory.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub keep: u32,
+    /// Longest period looked for (at most half of --keep).
+    #[arg(long, value_name = "P", default_value_t = 64)]
+    pub max_period: u32,
+    /// The observable drawn (default: the system's first, its first state variable).
+    #[arg(long, value_name = "NAME")]
+    pub variable: Option<String>,
+    /// Also the largest Lyapunov exponent of each trajectory, per step (gd, deterministic).
+    #[arg(long)]
+    pub lyapunov: bool,
+    /// A return within this tolerance, relative to 1 + |x|, closes a period (default: 1e-5 in
+    /// f32, 1e-9 in f64).
+    #[arg(long, value_name = "TOL")]
+    pub period_tol: Option<f64>,
+}
+
+impl OrbitArgs {
+    pub fn options(&self) -> basinmap::analysis::orbit::OrbitOptions {
+        basinmap::analysis::orbit::OrbitOptions { keep: self.keep, max_period: self.max_period, variable: self.variable.clone(), lyapunov: self.lyapunov, period_tol: self.period_tol }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -140,16 +140,12 @@ impl Landscape {
     /// coloured along the colour map with a bar of the y values.
     pub fn figure(&self, plan: &Plan, title: &str) -> Figure {
         use crate::render::{names, side::ColourBar};
-        let family = plan.y.as_ref().filter(|_| self.ny > 1).map(|y| {
-            let coord = |v: f64| if y.log { v.log10() } else { v };
-            let (lo, hi) = (coord(y.values[0]), coord(y.values[self.ny - 1]));
-            ColourBar { label: names::symbol(&y.name), lo: lo.min(hi), hi: lo.max(hi), log: y.log, map: plan.figure.colour_map, missing: false }
-        });
+        let family = plan.y.as_ref().filter(|_| self.ny > 1).and_then(|y| ColourBar::spanning(names::symbol(&y.name), y.values[..self.ny].iter().copied(), y.log, plan.figure.colour_map));
         let series = (0..self.ny)
             .map(|iy| {
                 let points = (0..self.nx).map(|ix| (plan.x.values[ix], self.loss[iy * self.nx + ix])).collect();
                 let colour = match (&family, &plan.y) {
-                    (Some(bar), Some(y)) => bar.colour(if y.log { y.values[iy].log10() } else { y.values[iy] }),
+                    (Some(bar), Some(y)) => bar.colour_of(y.values[iy]),
                     _ => palette::series_colours(1)[0],
                 };
                 Series::line(String::new(), colour, points)

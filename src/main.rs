@@ -8,7 +8,7 @@ use basinmap::plan::Plan;
 use basinmap::scenario::{CustomDef, ParamValue, Scenario};
 use basinmap::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use cli::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
+use cli::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, OrbitArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
@@ -31,7 +31,7 @@ fn main() {
     };
     // A font named by BASINMAP_FONT that cannot be used is an error before any work, not a
     // figure without text at the end of a long run.
-    let draws = matches!(cli.command, Command::Run(_) | Command::Trace(_) | Command::Landscape(_) | Command::Sweep(_) | Command::Kramers(_) | Command::Merge(_));
+    let draws = matches!(cli.command, Command::Run(_) | Command::Trace(_) | Command::Orbit(_) | Command::Landscape(_) | Command::Sweep(_) | Command::Kramers(_) | Command::Merge(_));
     if draws {
         if let Err(e) = basinmap::render::fonts::load() {
             eprintln!("error: {e}");
@@ -41,6 +41,7 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Trace(args) => trace(&args),
+        Command::Orbit(args) => orbit(&args),
         Command::Landscape(args) => landscape(&args),
         Command::Sweep(args) => sweep(&args),
         Command::Measure(args) => measure(&args),
@@ -194,7 +195,7 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
     let mut ends = vec![format!("{} converged", c.converged), format!("{} diverged", c.diverged), format!("{} undecided", c.undecided)];
     // Training runs are judged by their loss curves: how many trained comes first.
     let trained = c.trained.map_or(String::new(), |t| format!("{t} trained, {} not trained (converged.npy); as dynamics ", c.trajectories - t));
-    for (n, what) in [(c.stalled, "stalled"), (c.nonfinite, "non-finite"), (c.escaped, "escaped")] {
+    for (n, what) in [(c.cycle, "on cycles"), (c.stalled, "stalled"), (c.nonfinite, "non-finite"), (c.escaped, "escaped")] {
         if n > 0 {
             ends.push(format!("{n} {what}"));
         }
@@ -215,7 +216,8 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
             .zip(names)
             .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
             .collect();
-        println!("{:>3}  {:<9} {:<9} {:>9}  {}", a.id, a.kind.as_str(), a.stability_str(), basinmap::render::legend::percent(a.fraction, 2), loc.join("  "));
+        let kind = if a.kind == basinmap::classify::Kind::Cycle { format!("{}-cycle", a.period) } else { a.kind.as_str().to_string() };
+        println!("{:>3}  {:<9} {:<9} {:>9}  {}", a.id, kind, a.stability_str(), basinmap::render::legend::percent(a.fraction, 2), loc.join("  "));
     }
     if report.attractors.len() > SHOWN {
         println!("     ... and {} more in attractors.csv", report.attractors.len() - SHOWN);
@@ -450,6 +452,35 @@ fn trace(args: &TraceArgs) -> basinmap::Result<()> {
             let last = t.values.last().map_or(f32::NAN, |r| r[loss]);
             let steps = t.steps.last().copied().unwrap_or(0);
             println!("{:<40} {:<10} {steps:>8} steps  {} = {last}", t.label, format!("{:?}", t.status).to_lowercase(), trace.columns[loss]);
+        }
+        println!("wrote {} to {}", files.join(", "), args.run.output.display());
+    }
+    Ok(())
+}
+
+fn orbit(args: &OrbitArgs) -> basinmap::Result<()> {
+    args.run.only_for_run("orbit")?;
+    let scenario = args.run.scenario()?;
+    let plan = Plan::new(&scenario)?;
+    let options = args.options();
+    basinmap::analysis::orbit::check(&plan, &options)?;
+    let dir = basinmap::io::OutputDir::prepare(&args.run.output)?;
+    let orbit = basinmap::analysis::orbit::compute(&plan, &options)?;
+    let files = basinmap::analysis::orbit::write(&plan, &orbit, &dir)?;
+    if !args.run.quiet {
+        let mut seen = std::collections::BTreeMap::new();
+        for b in &orbit.behaviour {
+            *seen.entry(b.describe()).or_insert(0usize) += 1;
+        }
+        let counts: Vec<String> = seen.iter().map(|(b, n)| format!("{b}: {n}")).collect();
+        println!("{} trajectories ({})", orbit.behaviour.len(), counts.join(", "));
+        let marked: Vec<_> = orbit.changes.iter().filter(|c| c.is_marked()).collect();
+        for c in marked.iter().take(12) {
+            let how = if c.refined { "bisected" } else { "grid" };
+            println!("  start {}: {} at {} = {} ({how}: {} to {})", c.start, c.describe(), plan.x.name, c.at(), c.low, c.high);
+        }
+        if marked.len() > 12 {
+            println!("  … {} more changes in period_changes.csv", marked.len() - 12);
         }
         println!("wrote {} to {}", files.join(", "), args.run.output.display());
     }

@@ -23,6 +23,7 @@ use std::time::Instant;
 pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>) -> Result<Report> {
     let t2 = Instant::now();
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
+    crate::classify::cycles::settle_cycles(plan, &mut outcomes, plan.range().start);
     let outcomes = &outcomes;
     let classification = label(plan, outcomes);
     let classify_s = t2.elapsed().as_secs_f64();
@@ -108,19 +109,16 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
     }
     // Continuous maps: steps to settle (log), and the escape time of a noise run.
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
-    let mut continuous: Vec<(&str, &str, Vec<f64>, bool)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), true)];
+    // Both on a log bar over the quantity itself, floored at its smallest non-zero value: a run
+    // that took no step counts as one step, an escape at the start as one step's time.
+    let mut continuous: Vec<(&str, &str, Vec<f64>, f64)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), 1.0)];
     if let Some(times) = escape_times {
-        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), false));
+        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), plan.dynamics.step_size()));
     }
-    for (stem, label, values, log) in continuous {
-        // A log bar over the quantity itself (a run that took no step counts as one).
-        let coord = |v: f64| if log { v.max(1.0).log10() } else { v };
-        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).map(coord).collect();
-        let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-        if !lo.is_finite() {
-            continue;
-        }
-        let bar = ColourBar { label: label.to_string(), lo, hi: if hi > lo { hi } else { lo + 1.0 }, log, map: plan.figure.colour_map, missing: finite.len() < values.len() };
+    for (stem, label, values, floor) in continuous {
+        let coord = |v: f64| v.max(floor).log10();
+        let Some(mut bar) = ColourBar::spanning(label, values.iter().filter(|v| v.is_finite()).map(|v| v.max(floor)), true, plan.figure.colour_map) else { continue };
+        bar.missing = values.iter().any(|v| !v.is_finite());
         let img = crate::render::mean_value_image(nx, ny, k, |i| values[i].is_finite().then(|| coord(values[i])), |v| bar.colour(v), MISSING);
         let mut map = AnnotatedMap::new(title(plan, label), &img, x.clone(), y.clone());
         map.colour_bar = Some(bar);
@@ -157,6 +155,10 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
     crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
     files.extend(["labels.npy".to_string(), "steps.npy".to_string(), "axes.npz".to_string()]);
+    if crate::classify::cycles::applies(plan) {
+        write_npy(dir, "period.npy", &shape, &crate::classify::cycles::periods(outcomes))?;
+        files.push("period.npy".to_string());
+    }
     if let Some(times) = escape_times {
         write_npy(dir, "escape_time.npy", &shape, times)?;
         files.push("escape_time.npy".to_string());

@@ -129,6 +129,9 @@ impl Plan {
             }
         };
         let spec = system.spec();
+        if scenario.classify.max_period > crate::scenario::MAX_PERIOD {
+            return Err(Error::input(format!("[classify] max_period {} is over {}", scenario.classify.max_period, crate::scenario::MAX_PERIOD)));
+        }
         if !matches!(system, System::Network(_)) && scenario.network != NetworkOptions::default() {
             return Err(Error::input(format!("{}: a [network] table applies only to deep-linear and mlp", spec.name)));
         }

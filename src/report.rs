@@ -33,6 +33,9 @@ pub struct Counts {
     /// [`crate::classify::stalls`]).
     #[serde(default)]
     pub stalled: u64,
+    /// Settled on a cycle (see [`crate::classify::cycles`]).
+    #[serde(default)]
+    pub cycle: u64,
     /// Training runs (systems with a loss record): runs whose loss came down (`converged` = 1
     /// in converged.npy, the trainability map's blue). Not the same as `converged`: a training
     /// run is judged by its loss curve, not by reaching a fixed point.
@@ -52,6 +55,7 @@ impl Counts {
                 Status::Nonfinite => c.nonfinite += 1,
                 Status::Escaped => c.escaped += 1,
                 Status::Stalled => c.stalled += 1,
+                Status::Cycle => c.cycle += 1,
                 _ => c.undecided += 1,
             }
             c.total_steps += n as u64;
@@ -78,6 +82,7 @@ impl Counts {
         self.nonfinite += other.nonfinite;
         self.escaped += other.escaped;
         self.stalled += other.stalled;
+        self.cycle += other.cycle;
         self.trained = match (self.trained, other.trained) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),

@@ -384,11 +384,17 @@ pub struct ClassifyOptions {
     pub match_fraction: f64,
     /// At most this many distinct fixed-point attractors; the rest are pooled as "other".
     pub max_attractors: usize,
+    /// Undecided trajectories of gd are tested for cycles of up to this many steps (see
+    /// [`crate::classify::cycles`]); 0 or 1: not tested.
+    pub max_period: u32,
 }
+
+/// The longest cycle `[classify] max_period` may ask for.
+pub const MAX_PERIOD: u32 = 4096;
 
 impl Default for ClassifyOptions {
     fn default() -> Self {
-        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32 }
+        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64 }
     }
 }
 

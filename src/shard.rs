@@ -206,6 +206,7 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
         steps: steps.iter().map(|&v| v as u32).collect(),
         observables: obs.iter().map(|&v| v as f32).collect(),
         n_obs,
+        period: Vec::new(),
     };
     Ok((info, o))
 }

@@ -221,13 +221,10 @@ pub fn figure(plan: &Plan, trace: &Trace, title: &str) -> Figure {
     };
     let family = (varying.len() == 1 && plan.samples == 1 && trace.trajectories.len() > 4).then(|| {
         let axis = axes[varying[0]];
-        let coord = |v: f64| if axis.log { v.log10() } else { v };
-        let values: Vec<f64> = trace.trajectories.iter().map(|t| coord(coordinate(t, varying[0]))).collect();
-        let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-        ColourBar { label: names::axis(axis), lo, hi, log: axis.log, map: plan.figure.colour_map, missing: false }
-    });
+        ColourBar::spanning(names::axis(axis), trace.trajectories.iter().map(|t| coordinate(t, varying[0])), axis.log, plan.figure.colour_map)
+    }).flatten();
     let colours: Vec<[u8; 3]> = match &family {
-        Some(bar) => trace.trajectories.iter().map(|t| bar.colour(if axes[varying[0]].log { coordinate(t, varying[0]).log10() } else { coordinate(t, varying[0]) })).collect(),
+        Some(bar) => trace.trajectories.iter().map(|t| bar.colour_of(coordinate(t, varying[0]))).collect(),
         None => palette::series_colours(trace.trajectories.len()),
     };
     let panels = shown

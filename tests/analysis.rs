@@ -205,3 +205,117 @@ fn a_sweep_over_lr_gives_sharpness_and_the_edge_of_stability() {
         assert!(converged > 0 && a.sweep.points.iter().any(|p| p.fixed_points.is_empty()), "{method}: both sides of the edge");
     }
 }
+
+// Orbit diagrams. Gradient descent with lr = 1 on L = x²/2 − r(x²/2 − x³/3) steps
+// x ← x − L′(x) = r x (1 − x): the logistic map, whose bifurcations are known exactly.
+const LOGISTIC: &str = "[system]\nstate=['x=0.3']\nloss='x^2/2 - r*(x^2/2 - x^3/3)'\n[params]\nr=3\n[dynamics]\nlr=1.0\nsteps=20000\nprecision='f64'\n";
+
+fn orbit(toml: &str, options: &basinmap::analysis::orbit::OrbitOptions) -> basinmap::analysis::orbit::Orbit {
+    basinmap::analysis::orbit::compute(&plan(toml), options).expect("orbit runs")
+}
+
+#[test]
+fn the_logistic_map_doubles_its_period_at_3_and_1_plus_sqrt6() {
+    use basinmap::analysis::orbit::{Behaviour, OrbitOptions};
+    let o = orbit(&format!("x='r=2.905:3.605:71'\n{LOGISTIC}"), &OrbitOptions::default());
+    // Periods on the grid: 1 below 3, 2 up to 3.449, 4 up to 3.544, 8 to 3.5644.
+    for (ix, &r) in o.x.iter().enumerate() {
+        let b = o.behaviour[ix];
+        let want = if r < 2.995 {
+            Some(Behaviour::Period(1))
+        } else if (3.005..3.445).contains(&r) {
+            Some(Behaviour::Period(2))
+        } else if (3.455..3.54).contains(&r) {
+            Some(Behaviour::Period(4))
+        } else {
+            None
+        };
+        if let Some(w) = want {
+            assert_eq!(b, w, "r = {r}");
+        }
+    }
+    let at = |from: u32, to: u32| o.changes.iter().find(|c| c.from == Behaviour::Period(from) && c.to == Behaviour::Period(to)).unwrap_or_else(|| panic!("no {from} → {to} in {:?}", o.changes));
+    let one_two = at(1, 2);
+    assert!(one_two.refined && (one_two.at() - 3.0).abs() < 1e-3, "{one_two:?}");
+    let two_four = at(2, 4);
+    assert!(two_four.refined && (two_four.at() - (1.0 + 6f64.sqrt())).abs() < 1e-3, "{two_four:?}");
+    // The kept values of a 2-cycle are the map's 2-cycle: x± = (r + 1 ± √((r − 3)(r + 1))) / 2r.
+    let ix = o.x.iter().position(|&r| (r - 3.205).abs() < 1e-9).unwrap();
+    let r = 3.205f64;
+    let root = ((r - 3.0) * (r + 1.0)).sqrt();
+    let (lo, hi) = ((r + 1.0 - root) / (2.0 * r), (r + 1.0 + root) / (2.0 * r));
+    for &v in &o.values[ix * o.keep..(ix + 1) * o.keep] {
+        let v = v as f64;
+        assert!((v - lo).abs() < 1e-6 || (v - hi).abs() < 1e-6, "{v} is not {lo} or {hi}");
+    }
+}
+
+#[test]
+fn the_logistic_maps_period_3_window_opens_at_1_plus_sqrt8() {
+    use basinmap::analysis::orbit::{Behaviour, OrbitOptions};
+    let o = orbit(&format!("x='r=3.80:3.86:61'\n{LOGISTIC}"), &OrbitOptions::default());
+    let opens = o.changes.iter().find(|c| c.from == Behaviour::Aperiodic && c.to == Behaviour::Period(3)).unwrap_or_else(|| panic!("{:?}", o.changes));
+    assert!(opens.refined && (opens.at() - (1.0 + 8f64.sqrt())).abs() < 1e-3, "{opens:?}");
+}
+
+#[test]
+fn lyapunov_exponents_of_the_logistic_and_henon_maps() {
+    use basinmap::analysis::orbit::{Behaviour, OrbitOptions};
+    // The logistic map at r = 2.5: a stable fixed point x* = 0.6 with multiplier 2 − r, so
+    // ln 0.5; at r = 3.2 a 2-cycle with multiplier r²(1 − 2x₊)(1 − 2x₋) = −r² + 2r + 4, so
+    // ln|·|/2 per step.
+    let lyapunov = OrbitOptions { lyapunov: true, ..OrbitOptions::default() };
+    let o = orbit(&format!("x='r=2.5:3.2:8'\n{LOGISTIC}"), &lyapunov);
+    let l = o.lyapunov.as_ref().expect("exponents");
+    let at = |r: f64| o.x.iter().position(|&v| (v - r).abs() < 1e-9).unwrap();
+    assert!((l[at(2.5)] - 0.5f64.ln()).abs() < 2e-4, "λ(2.5) = {}", l[at(2.5)]);
+    let m = -3.2f64 * 3.2 + 2.0 * 3.2 + 4.0;
+    assert!((l[at(3.2)] - m.abs().ln() / 2.0).abs() < 1e-3, "λ(3.2) = {} vs {}", l[at(3.2)], m.abs().ln() / 2.0);
+    // The Hénon map (a = 1.4, b = 0.3) as gd with lr = 1 on the field f(x) − x: chaotic, with
+    // λ₁ = 0.41922 (Sprott, Chaos and Time-Series Analysis, 2003), here within 1 %.
+    let henon = "x='a=1.4:1.4:1'\n[system]\nstate=['x=0.1', 'y=0.1']\nfield=['1 - a*x^2 + y - x', 'b*x - y']\n[params]\nb=0.3\n[dynamics]\nlr=1\nsteps=400000\nprecision='f64'";
+    let o = orbit(henon, &lyapunov);
+    assert_eq!(o.behaviour[0], Behaviour::Aperiodic);
+    let l = o.lyapunov.as_ref().expect("exponents")[0];
+    assert!((l - 0.41922).abs() < 0.01 * 0.41922, "λ₁ = {l}");
+}
+
+#[test]
+fn gd_on_landau_past_the_edge_of_stability_settles_on_a_2_cycle() {
+    use basinmap::analysis::orbit::{Behaviour, OrbitOptions};
+    // F = r m² + u m⁴ at r = −1, u = 1: minima ±1/√2 with F″ = 4, so gd is stable there for
+    // lr < 2/F″ = 0.5; past it, a 2-cycle whose points solve f(f(m)) = m, f(m) = m − lr F′(m).
+    let o = orbit("system='landau'\nx='lr=0.405:0.565:17'\ny='m=0.6:0.6:1'\n[params]\nr=-1\nu=1\n[dynamics]\nsteps=20000\nprecision='f64'", &OrbitOptions::default());
+    let f = |lr: f64, m: f64| m - lr * (-2.0 * m + 4.0 * m.powi(3));
+    for (ix, &lr) in o.x.iter().enumerate() {
+        if lr < 0.495 {
+            assert_eq!(o.behaviour[ix], Behaviour::Period(1), "lr = {lr}");
+        } else if lr > 0.505 {
+            assert_eq!(o.behaviour[ix], Behaviour::Period(2), "lr = {lr}");
+            // orbit.npy keeps f32 values: f(f(m)) = m to f32's precision.
+            let (a, b) = (o.values[ix * o.keep] as f64, o.values[ix * o.keep + 1] as f64);
+            assert!((f(lr, f(lr, a)) - a).abs() < 1e-6 && (f(lr, a) - b).abs() < 1e-6 && (a - b).abs() > 1e-3, "lr = {lr}: {a}, {b}");
+        }
+    }
+    let c = o.changes.iter().find(|c| c.is_doubling()).expect("a doubling");
+    assert!((c.at() - 0.5).abs() < 1e-4, "{c:?}");
+}
+
+#[test]
+fn orbit_refuses_what_it_cannot_draw() {
+    use basinmap::analysis::orbit::{check, OrbitOptions};
+    let cases = [
+        ("x='x=0:1:4'\n[system]\nstate=['x']\nloss='x^2'", OrbitOptions::default(), "sets the start value"),
+        ("system='landau'\nx='r=-1:1:4'\ny='u=1:2:3'", OrbitOptions::default(), "may only set the starts"),
+        ("system='landau'\nx='r=-1:1:4'\n[dynamics]\nmethod='rk4'", OrbitOptions::default(), "flow"),
+        ("system='landau'\nx='r=-1:1:4'", OrbitOptions { keep: 1, ..OrbitOptions::default() }, "--keep"),
+        ("system='landau'\nx='r=-1:1:4'", OrbitOptions { keep: 64, max_period: 64, ..OrbitOptions::default() }, "--max-period"),
+        ("system='landau'\nx='r=-1:1:4'", OrbitOptions { variable: Some("q".into()), ..OrbitOptions::default() }, "observables are"),
+        ("system='landau'\nx='r=-1:1:4'\n[dynamics]\nmethod='adam'", OrbitOptions { lyapunov: true, ..OrbitOptions::default() }, "memory"),
+        ("system='landau'\nx='r=-1:1:70000'", OrbitOptions { keep: 1024, ..OrbitOptions::default() }, "values; at most"),
+    ];
+    for (toml, options, want) in cases {
+        let err = check(&plan(toml), &options).expect_err(toml).to_string();
+        assert!(err.contains(want), "{toml}: {err}");
+    }
+}

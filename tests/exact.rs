@@ -273,3 +273,41 @@ fn lorenz_origin_and_c_plus_are_branches_of_their_own() {
     assert_eq!(c_plus.len(), 1, "C+: {c_plus:?}\n{:?}", c.attractors);
     assert_ne!(origin, c_plus);
 }
+
+/// gd on Landau (r = −1, u = 1) steps f(m) = m − lr(4m³ − 2m); its minima ±1/√2 have F″ = 4,
+/// so past lr = 2/F″ = 0.5 every start settles on a 2-cycle around one of them.
+#[test]
+fn gd_past_the_edge_of_stability_ends_on_2_cycles() {
+    let p = plan("system='landau'\nx='lr=0.52:0.56:3'\ny='m=-1:1:10'\n[params]\nr=-1\nu=1\n[dynamics]\nsteps=20000");
+    let f = |lr: f64, m: f64| m - lr * (4.0 * m.powi(3) - 2.0 * m);
+    for (name, engine) in engines() {
+        let (o, c) = run(engine.as_ref(), &p);
+        for i in 0..p.n_trajectories() {
+            let a = &c.attractors[c.labels[i] as usize];
+            assert_eq!((a.kind, a.period, a.stability), (Kind::Cycle, 2, Some(Stability::Stable)), "{name}: trajectory {i}");
+            let lr = p.x.values[p.point_of(i) % p.nx()];
+            // The end state is the cycle's first point: the smaller one, a root of f(f(m)) = m.
+            let m = o.obs(i)[0] as f64;
+            assert!((f(lr, f(lr, m)) - m).abs() < 1e-5 && f(lr, m) > m + 1e-2, "{name}: lr = {lr}, m = {m}");
+            assert_eq!(o.status[i], Status::Cycle as u32);
+        }
+        // Two cycles (around +1/√2 and −1/√2), each one branch across lr: two attractors.
+        assert_eq!(c.attractors.len(), 2, "{name}: {:?}", c.attractors);
+    }
+}
+
+/// gd with lr = 1 on x²/2 − r(x²/2 − x³/3) is the logistic map x ← r x (1 − x): a 2-cycle at
+/// r = 3.2, a 4-cycle at 3.5, a 3-cycle at 3.835 (the period-3 window), each reached from every
+/// start at some phase of it and so one attractor.
+#[test]
+fn the_logistic_maps_cycles_are_one_attractor_each() {
+    for (r, period) in [(3.2, 2), (3.5, 4), (3.835, 3)] {
+        let p = plan(&format!("x='r={r}:{r}:1'\ny='x=0.1:0.9:17'\n[system]\nstate=['x']\nloss='x^2/2 - r*(x^2/2 - x^3/3)'\n[dynamics]\nlr=1\nsteps=5000"));
+        for (name, engine) in engines() {
+            let (_, c) = run(engine.as_ref(), &p);
+            assert_eq!(c.attractors.len(), 1, "{name}: r = {r}: {:?}", c.attractors);
+            let a = &c.attractors[0];
+            assert_eq!((a.kind, a.period, a.stability, a.count), (Kind::Cycle, period, Some(Stability::Stable), 17), "{name}: r = {r}");
+        }
+    }
+}

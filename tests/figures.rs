@@ -226,3 +226,28 @@ fn sweep_and_kramers_figures() {
         golden(&k.path().join(format!("{stem}.svg")), stem);
     }
 }
+
+#[test]
+fn orbit_diagram_and_lyapunov_figures() {
+    use basinmap::analysis::orbit::{compute, write, OrbitOptions};
+    // In f64: in f32 the steps cannot settle within ~1e-3 of the doubling (their rounding keeps
+    // an oscillation of about ε/(1 − |multiplier|) alive), and the bisection stops there.
+    let plan = Plan::new(&scenario("system='landau'\nx='lr=0.3:1.05:150'\ny='m=0.6:0.6:1'\n[params]\nr=-1\nu=1\n[dynamics]\nsteps=2000\nprecision='f64'")).unwrap();
+    let o = tempfile::tempdir().unwrap();
+    let orbit = compute(&plan, &OrbitOptions { lyapunov: true, ..OrbitOptions::default() }).unwrap();
+    let files = write(&plan, &orbit, &OutputDir::prepare(o.path()).unwrap()).unwrap();
+    for f in ["orbit.npy", "period.npy", "lyapunov.npy", "orbit.csv", "period_changes.csv", "orbit.png", "orbit.svg", "orbit.pdf", "lyapunov.png", "lyapunov.svg", "lyapunov.pdf"] {
+        assert!(files.iter().any(|g| g == f), "{f} not in {files:?}");
+    }
+    check_png(&o.path().join("orbit.png"), Some(SIZE));
+    check_svg(&o.path().join("orbit.svg"), SIZE, true);
+    check_labels(&o.path().join("orbit.svg"));
+    check_pdf(&o.path().join("orbit.pdf"));
+    // The first period doubling is drawn and named at lr = 2/F″ = 0.5.
+    let texts = svg_texts(&o.path().join("orbit.svg"));
+    let at = texts.iter().find_map(|s| s.strip_prefix("period 1 → 2 at η = ")).unwrap_or_else(|| panic!("{texts:?}"));
+    assert!((at.parse::<f64>().unwrap() - 0.5).abs() < 1e-3, "{at}");
+    golden(&o.path().join("orbit.svg"), "orbit");
+    check_labels(&o.path().join("lyapunov.svg"));
+    golden(&o.path().join("lyapunov.svg"), "lyapunov");
+}

@@ -34,6 +34,11 @@ fn streamed_equals_in_memory(toml: &str, nx: usize, rows: usize) {
     for name in names {
         same_file(&whole, &tiled, &name);
     }
+    // Maps stepped by gd are tested for cycles and write each trajectory's period.
+    assert_eq!(whole.join("period.npy").exists(), tiled.join("period.npy").exists());
+    if whole.join("period.npy").exists() {
+        same_file(&whole, &tiled, "period.npy");
+    }
     assert!(a.attractors.len() >= 2);
     assert_eq!(a.attractors, b.attractors);
     assert_eq!(a.counts, b.counts);
@@ -52,6 +57,18 @@ fn a_streamed_map_is_the_map_held_in_memory() {
     // Two parameters, branches that bifurcate (Lorenz's origin, then C+), 16 tiles.
     let lorenz = "engine='cpu'\nx='rho=0.3:4:40'\ny='sigma=4:16:32'\n[system]\nstate=['x=1','y=1','z=1']\nfield=['sigma*(y - x)', 'x*(rho - z) - y', 'x*y - beta*z']\n[params]\nbeta=2.6666666666666665\n[dynamics]\nmethod='rk4'\ndt=0.01\nsteps=6000\ntol=1e-3";
     streamed_equals_in_memory(lorenz, 40, 2);
+    // gd on Landau over lr past the edge of stability: fixed points, then 2- and 4-cycles on
+    // each side, each a branch across lr through 8 tiles.
+    let cycles = "engine='cpu'\nsystem='landau'\nx='lr=0.45:0.63:24'\ny='m=-1.5:1.5:24'\n[params]\nr=-1\nu=1\n[dynamics]\nsteps=4000";
+    streamed_equals_in_memory(cycles, 24, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let r = execute(&scenario(cycles), dir.path()).unwrap();
+    let kinds: Vec<_> = r.attractors.iter().map(|a| (a.kind, a.period)).collect();
+    use basinmap::classify::Kind;
+    for want in [(Kind::Fixed, 1), (Kind::Cycle, 2), (Kind::Cycle, 4)] {
+        assert_eq!(kinds.iter().filter(|k| **k == want).count(), 2, "{want:?} on each side: {kinds:?}");
+    }
+    assert_eq!(r.counts.cycle, r.attractors.iter().filter(|a| a.kind == Kind::Cycle).map(|a| a.count).sum::<u64>());
 }
 
 #[test]

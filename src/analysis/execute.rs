@@ -288,11 +288,10 @@ pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: 
     files.extend(curves::write(&dir, "kramers", &arrhenius, (900, 560), &base.figure)?);
     // One survival curve per temperature, coloured along the colour map (a bar of T).
     use crate::render::side::ColourBar;
-    let (t_lo, t_hi) = temperatures.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &t| (a.min(t), b.max(t)));
-    let bar = ColourBar { label: "T".into(), lo: t_lo, hi: if t_hi > t_lo { t_hi } else { t_lo + 1.0 }, log: false, map: base.figure.colour_map, missing: false };
-    let series = curves.into_iter().map(|(t, pts)| Series::line(String::new(), bar.colour(t), pts)).collect();
+    let bar = ColourBar::spanning("T", temperatures.iter().copied(), false, base.figure.colour_map);
+    let series = curves.into_iter().map(|(t, pts)| Series::line(String::new(), bar.as_ref().map_or([0, 0, 0], |b| b.colour_of(t)), pts)).collect();
     let mut survival_fig = Figure::new(format!("{title}: share still inside"), "time (steps × η)", false, vec![Panel { y_label: "share not yet escaped".into(), log_y: true, series }]);
-    survival_fig.family = Some(bar);
+    survival_fig.family = bar;
     files.extend(curves::write(&dir, "escape_times", &survival_fig, (900, 560), &base.figure)?);
     files.push("kramers.json".to_string());
     let report = KramersReport { basinmap: env!("CARGO_PKG_VERSION"), scenario: scenario.clone(), engine: info, runs, fit: fitted, seconds: t0.elapsed().as_secs_f64(), files };

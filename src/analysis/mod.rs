@@ -6,6 +6,8 @@
 //! sweep.rs (engine run → fixed points per value, L, L', L'') → transitions.rs, hysteresis.rs
 //! escape.rs (noise runs → escape-time statistics → Arrhenius/Kramers fit over temperatures)
 //! boundary.rs (any label map → boundary fraction, basin entropy, box-counting dimension)
+//! orbit.rs (states visited after a transient over one parameter → periods, Lyapunov
+//!           exponents, period doublings)
 //! ```
 
 pub mod boundary;
@@ -13,5 +15,6 @@ pub mod escape;
 pub mod execute;
 pub mod fixed_points;
 pub mod hysteresis;
+pub mod orbit;
 pub mod sweep;
 pub mod transitions;

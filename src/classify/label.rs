@@ -39,9 +39,12 @@ pub fn labeller(plan: &Plan) -> Labeller {
 
 /// How `plan`'s trajectories map to parameter points: an axis over a start value, or over a
 /// setting of the step rule that leaves the fixed points where they are (all but weight
-/// decay), does not change the point.
+/// decay), does not change the point. Where the map is tested for cycles, every setting
+/// changes it: a cycle moves with the step size.
 pub fn layout(plan: &Plan) -> Layout {
-    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param: plan.moves_fixed_points(&plan.x), y_param: plan.y.as_ref().is_some_and(|y| plan.moves_fixed_points(y)) }
+    let cycles = super::cycles::applies(plan);
+    let moves = |axis: &crate::plan::GridAxis| plan.moves_fixed_points(axis) || (cycles && !axis.is_state);
+    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param: moves(&plan.x), y_param: plan.y.as_ref().is_some_and(moves) }
 }
 
 /// The observables that locate a fixed point: the system's invariant features, or the state.
@@ -53,7 +56,7 @@ fn features(plan: &Plan) -> Vec<usize> {
 }
 
 /// Runs `f` with the fixed-point tests of `plan`: stability from the Hessian (or Jacobian) at a
-/// cluster's centre and the small-gradient path test, for systems whose features are the state
+/// cluster's centre (a cycle's from its multipliers) and the small-gradient path test, for systems whose features are the state
 /// and which have a host model (a system written in WGSL has none: no stability, no path test).
 pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
     let host = plan.system.has_host_model() && plan.system.spec().features.is_none();
@@ -89,7 +92,8 @@ pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
     // A dense Jacobian per Newton step: for the small systems whose states are their features.
     let newton = host && plan.n_state() <= MAX_NEWTON_DIM;
     let continued = |from: usize, to: usize, x: &[f64]| if newton { plan.system.visit(Continue(plan, from, to, x)).ok().flatten() } else { None };
-    f(&FixedPointTests { stability: &stab, connected: &connected, continued: &continued })
+    let cycle_stability = |i: usize, x: &[f64], period: u32| if host { super::cycles::cycle_stability(plan, i, x, period) } else { Stability::Unknown };
+    f(&FixedPointTests { stability: &stab, cycle_stability: &cycle_stability, connected: &connected, continued: &continued })
 }
 
 /// Most state variables for which the labeller continues fixed points by Newton's method.

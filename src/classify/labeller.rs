@@ -6,7 +6,9 @@
 //!
 //! 1. A converged end state joins the first of its parameter point's clusters (the most recent
 //!    [`LOOK_BACK`] ones) whose first member lies within `cluster_tol · (1 + |x|)` (max-norm), or
-//!    whose last member it reaches along a path of small gradient; else it starts a cluster.
+//!    whose last member it reaches along a path of small gradient; else it starts a cluster. A
+//!    cycle's end state (its first point, see [`super::cycles`]) is clustered alike, with the
+//!    cycles of its period only and by distance only.
 //! 2. A parameter point is closed when its last trajectory has been read (parameter points
 //!    close in increasing order: their last trajectories are in increasing order). Its clusters'
 //!    centres and stabilities are computed, and each is joined to the cluster of the left and of
@@ -86,6 +88,8 @@ impl Layout {
 pub struct FixedPointTests<'a> {
     /// The stability of the fixed point at `centre`.
     pub stability: &'a (dyn Fn(usize, &[f64]) -> Stability + Sync),
+    /// The stability of the cycle of the given period through `centre`.
+    pub cycle_stability: &'a (dyn Fn(usize, &[f64], u32) -> Stability + Sync),
     /// Whether end states `a` and `b` are joined by a path of small gradient.
     pub connected: &'a (dyn Fn(usize, &[f64], &[f64]) -> bool + Sync),
     /// The fixed point at (or near) `x` under the parameters of trajectory `from`, continued to
@@ -106,17 +110,24 @@ struct OpenCluster {
     slowest: u32,
     /// Largest max-norm distance of a member from the first one.
     spread: f64,
+    /// 1: a cluster of fixed points; p: of p-cycles.
+    #[serde(default = "one")]
+    period: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl OpenCluster {
-    fn new(f: &[f64], n_obs: usize, first_member: usize) -> OpenCluster {
+    fn new(f: &[f64], n_obs: usize, first_member: usize, period: u32) -> OpenCluster {
         let mut data = Vec::with_capacity(3 * f.len() + 3 * n_obs);
         data.extend_from_slice(f);
         data.extend_from_slice(f);
         data.extend(std::iter::repeat_n(0.0, f.len() + n_obs));
         data.extend(std::iter::repeat_n(f64::INFINITY, n_obs));
         data.extend(std::iter::repeat_n(f64::NEG_INFINITY, n_obs));
-        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0 }
+        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0, period }
     }
 
     fn leader(&self, nf: usize) -> &[f64] {
@@ -175,6 +186,8 @@ struct ClosedCluster {
     centre: Vec<f64>,
     stability: Stability,
     id: u32,
+    #[serde(default = "one")]
+    period: u32,
 }
 
 /// A cluster's fixed point is compared as it is with a neighbouring parameter point's when one
@@ -207,6 +220,9 @@ pub struct Entry {
     pub spread: f64,
     /// The first feature of the branch's first cluster (ties of basin size are ordered by it).
     pub first_feature: f64,
+    /// 1 for fixed points, p for p-cycles, 0 for the other kinds.
+    #[serde(default)]
+    pub period: u32,
 }
 
 /// Labels trajectories chunk by chunk; its state is saved between the tiles of a streamed run.
@@ -271,9 +287,9 @@ impl Labeller {
         }
     }
 
-    fn add_entry(&mut self, kind: Kind, stability: Option<Stability>, representative: usize) -> u32 {
+    fn add_entry(&mut self, kind: Kind, stability: Option<Stability>, representative: usize, period: u32) -> u32 {
         let id = self.entries.len() as u32;
-        let n = if kind == Kind::Fixed { self.n_obs } else { 0 };
+        let n = if kind.is_located() { self.n_obs } else { 0 };
         self.entries.push(Entry {
             kind,
             stability,
@@ -288,6 +304,7 @@ impl Labeller {
             max: vec![f64::NEG_INFINITY; n],
             spread: 0.0,
             first_feature: 0.0,
+            period,
         });
         id
     }
@@ -318,12 +335,12 @@ impl Labeller {
         for k in 0..n {
             let i = start + k;
             let status = outcomes.status[k];
-            if status != Status::Converged as u32 {
+            if status != Status::Converged as u32 && status != Status::Cycle as u32 {
                 let kind = self.special(status);
                 let id = match self.specials.iter().find(|s| s.0 == kind) {
                     Some(s) => s.1,
                     None => {
-                        let id = self.add_entry(kind, None, i);
+                        let id = self.add_entry(kind, None, i, 0);
                         self.specials.push((kind, id));
                         id
                     }
@@ -336,14 +353,16 @@ impl Labeller {
             }
             let obs = outcomes.obs(k);
             f.iter_mut().zip(&self.features).for_each(|(v, &j)| *v = obs[j] as f64);
+            let period = if status == Status::Cycle as u32 { outcomes.period_of(k).max(2) } else { 1 };
             let tol = |v: f64| self.options.cluster_tol * (1.0 + v.abs());
             let group = self.open.entry(self.layout.group_of(i)).or_default();
             let hit = (0..group.clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let cl = &group.clusters[c];
-                f.iter().zip(cl.leader(nf)).all(|(a, b)| (a - b).abs() <= tol(*b)) || (tests.connected)(i, cl.last(nf), &f)
+                // A path of small gradient joins fixed points only.
+                cl.period == period && (f.iter().zip(cl.leader(nf)).all(|(a, b)| (a - b).abs() <= tol(*b)) || (period == 1 && (tests.connected)(i, cl.last(nf), &f)))
             });
             let c = hit.unwrap_or_else(|| {
-                group.clusters.push(OpenCluster::new(&f, obs.len(), i));
+                group.clusters.push(OpenCluster::new(&f, obs.len(), i, period));
                 group.clusters.len() - 1
             });
             group.clusters[c].add(&f, obs, outcomes.steps[k]);
@@ -391,8 +410,8 @@ impl Labeller {
                     .iter()
                     .map(|c| {
                         let mean = c.mean(nf);
-                        let stability = (tests.stability)(c.first_member, &mean);
-                        ClosedCluster { centre: mean, stability, id: u32::MAX }
+                        let stability = if c.period > 1 { (tests.cycle_stability)(c.first_member, &mean, c.period) } else { (tests.stability)(c.first_member, &mean) };
+                        ClosedCluster { centre: mean, stability, id: u32::MAX, period: c.period }
                     })
                     .collect()
             })
@@ -416,6 +435,10 @@ impl Labeller {
                 // of the other lies within a few cluster tolerances (a branch moving slowly, the
                 // common case), else continued there (see FixedPointTests::continued).
                 let predict = |x: &ClosedCluster, from: usize, to: usize, others: &[ClosedCluster]| -> Option<Vec<f64>> {
+                    // Newton's continuation follows fixed points; a cycle is matched where it is.
+                    if x.period > 1 {
+                        return None;
+                    }
                     let scale = 1.0 + x.centre.iter().fold(0.0f64, |m, v| m.max(v.abs()));
                     if others.iter().any(|o| super::max_dist(&o.centre, &x.centre) <= near_tol * scale) {
                         return None;
@@ -424,12 +447,12 @@ impl Labeller {
                 };
                 let ours: Vec<Option<Vec<f64>>> = finished.iter().map(|a| predict(a, g, h, other)).collect();
                 let theirs: Vec<Option<Vec<f64>>> = other.iter().map(|b| predict(b, h, g, &finished)).collect();
-                let matches = |p: &[f64], stability: Stability, set: &[ClosedCluster]| -> Vec<usize> {
-                    (0..set.len()).filter(|&k| set[k].stability == stability && super::max_dist(p, &set[k].centre) <= match_tol).collect()
+                let matches = |p: &[f64], stability: Stability, period: u32, set: &[ClosedCluster]| -> Vec<usize> {
+                    (0..set.len()).filter(|&k| set[k].stability == stability && set[k].period == period && super::max_dist(p, &set[k].centre) <= match_tol).collect()
                 };
                 for c in 0..finished.len() {
-                    if let [b] = matches(ours[c].as_deref().unwrap_or(&finished[c].centre), finished[c].stability, other)[..] {
-                        if matches(theirs[b].as_deref().unwrap_or(&other[b].centre), other[b].stability, &finished) == [c] {
+                    if let [b] = matches(ours[c].as_deref().unwrap_or(&finished[c].centre), finished[c].stability, finished[c].period, other)[..] {
+                        if matches(theirs[b].as_deref().unwrap_or(&other[b].centre), other[b].stability, other[b].period, &finished) == [c] {
                             joined[c].push(other[b].id);
                         }
                     }
@@ -440,7 +463,8 @@ impl Labeller {
                 let cluster = &group.clusters[c];
                 let id = match joined.split_first() {
                     None => {
-                        let id = self.add_entry(Kind::Fixed, Some(finished[c].stability), cluster.first_member);
+                        let kind = if cluster.period > 1 { Kind::Cycle } else { Kind::Fixed };
+                        let id = self.add_entry(kind, Some(finished[c].stability), cluster.first_member, cluster.period);
                         self.entries[id as usize].first_feature = finished[c].centre.first().copied().unwrap_or(0.0);
                         id
                     }
@@ -494,7 +518,7 @@ impl Labeller {
         }
         let n = self.entries.len();
         for (id, e) in self.entries.iter().enumerate() {
-            let len = if e.kind == Kind::Fixed { self.n_obs } else { 0 };
+            let len = if e.kind.is_located() { self.n_obs } else { 0 };
             if e.parent as usize > id || e.value.len() != len || e.min.len() != len || e.max.len() != len {
                 return Err(format!("its attractor entry {id} is damaged"));
             }
@@ -536,7 +560,7 @@ impl Labeller {
             }
         }
         let is_root = |i: usize| roots[i] as usize == i && merged[i].count > 0;
-        let mut branches: Vec<usize> = (0..n).filter(|&i| is_root(i) && merged[i].kind == Kind::Fixed).collect();
+        let mut branches: Vec<usize> = (0..n).filter(|&i| is_root(i) && merged[i].kind.is_located()).collect();
         branches.sort_by(|&a, &b| merged[b].count.cmp(&merged[a].count).then(merged[a].first_feature.total_cmp(&merged[b].first_feature)).then(a.cmp(&b)));
         let cap = self.options.max_attractors.max(2);
         let pooled = branches.len() > cap;
@@ -553,8 +577,9 @@ impl Labeller {
             }
             attractors.push(Attractor {
                 id,
-                kind: Kind::Fixed,
+                kind: if pooled { Kind::Fixed } else { e.kind },
                 stability: if pooled { None } else { e.stability },
+                period: if pooled { 0 } else { e.period },
                 pooled,
                 count: e.count,
                 fraction: e.count as f64 / total,
@@ -578,7 +603,7 @@ impl Labeller {
             }
             push_fixed(&pool, true, &mut attractors);
         }
-        let mut specials: Vec<usize> = (0..n).filter(|&i| is_root(i) && merged[i].kind != Kind::Fixed).collect();
+        let mut specials: Vec<usize> = (0..n).filter(|&i| is_root(i) && !merged[i].kind.is_located()).collect();
         specials.sort_by_key(|&i| merged[i].kind);
         for s in specials {
             let e = &merged[s];
@@ -587,6 +612,7 @@ impl Labeller {
                 id: attractors.len() as u32,
                 kind: e.kind,
                 stability: None,
+                period: 0,
                 pooled: false,
                 count: e.count,
                 fraction: e.count as f64 / total,

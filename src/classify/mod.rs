@@ -1,7 +1,10 @@
 //! Classify: per-trajectory outcomes → attractors with ids, kinds, stability and basin sizes.
 //!
 //! 1. Trajectories that did not converge go to the attractors +∞ / −∞ (1-D systems; `inf` for
-//!    higher dimensions), `undecided` or `nonfinite`.
+//!    higher dimensions), `undecided` or `nonfinite`. Undecided ones of a map stepped by gd are
+//!    first tested for cycles ([`cycles`]); those on one are clustered as fixed points are
+//!    (step 2 on), by their cycle's first point and period, and become attractors of kind
+//!    `cycle`.
 //! 2. Converged end states are grouped by their parameter point (trajectories that differ only
 //!    in their start) and clustered: two end states are one fixed point when they lie within
 //!    `cluster_tol · (1 + |x|)` (max-norm) of each other, or when the gradient stays below the
@@ -18,8 +21,10 @@
 //!
 //! The [`labeller`] does 2–4 reading trajectories in index order, so that a map held in memory
 //! and the same map streamed tile by tile are labelled alike to the bit. [`label`] applies it to
-//! a plan; [`stalls`] first continues trajectories resting at unstable points.
+//! a plan; [`stalls`] first continues trajectories resting at unstable points, and [`cycles`]
+//! then finds the undecided ones that are on a cycle.
 
+pub mod cycles;
 pub mod label;
 pub mod labeller;
 pub mod phases;
@@ -38,6 +43,9 @@ use serde::Serialize;
 pub enum Kind {
     #[serde(rename = "fixed")]
     Fixed,
+    /// Returns to itself every `period` steps (see [`cycles`]).
+    #[serde(rename = "cycle")]
+    Cycle,
     #[serde(rename = "+inf")]
     PosInf,
     #[serde(rename = "-inf")]
@@ -58,9 +66,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Fixed points and cycles: attractors with a place (observables), found by clustering
+    /// end states, one branch per place across the map.
+    pub fn is_located(&self) -> bool {
+        matches!(self, Kind::Fixed | Kind::Cycle)
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Kind::Fixed => "fixed",
+            Kind::Cycle => "cycle",
             Kind::PosInf => "+inf",
             Kind::NegInf => "-inf",
             Kind::Inf => "inf",
@@ -104,15 +119,18 @@ pub struct ObservableSummary {
 pub struct Attractor {
     pub id: u32,
     pub kind: Kind,
-    /// For fixed points; `None` for the other kinds and for the pooled attractor.
+    /// For fixed points and cycles; `None` for the other kinds and for the pooled attractor.
     pub stability: Option<Stability>,
+    /// Steps per return: 1 for a fixed point, p for a p-cycle, 0 for the other kinds.
+    pub period: u32,
     /// True for the attractor that pools the branches beyond the cap.
     pub pooled: bool,
     pub count: u64,
     pub fraction: f64,
     /// A trajectory of its largest cluster.
     pub representative: usize,
-    /// One entry per observable of the system (empty for non-fixed kinds).
+    /// One entry per observable of the system (empty for kinds without a place); for a cycle,
+    /// at its point with the smallest first component.
     pub observables: Vec<ObservableSummary>,
     /// For networks: the phase this fixed point belongs to, if it is one of the named ones.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,7 +181,7 @@ pub fn pool_warning(pooled_branches: Option<(usize, usize)>, attractors: &[Attra
     let (found, pooled) = pooled_branches?;
     let id = attractors.iter().find(|a| a.pooled)?.id;
     Some(format!(
-        "{found} distinct fixed-point branches found (a continuum of fixed points?); the {pooled} smallest are pooled into attractor {id} (raise classify.max_attractors to keep more)"
+        "{found} distinct branches of fixed points and cycles found (a continuum of fixed points, or cycles of many periods?); the {pooled} smallest are pooled into attractor {id} (raise classify.max_attractors to keep more)"
     ))
 }
 
@@ -282,7 +300,7 @@ mod tests {
     }
 
     fn tests<'a>(stability: &'a (dyn Fn(usize, &[f64]) -> Stability + Sync), connected: &'a (dyn Fn(usize, &[f64], &[f64]) -> bool + Sync)) -> FixedPointTests<'a> {
-        FixedPointTests { stability, connected, continued: &|_, _, _| None }
+        FixedPointTests { stability, cycle_stability: &|_, _, _| Stability::Unknown, connected, continued: &|_, _, _| None }
     }
 
     fn outcomes(points: &[(u32, f32)]) -> Outcomes {
@@ -291,6 +309,7 @@ mod tests {
             steps: vec![1; points.len()],
             observables: points.iter().flat_map(|p| [p.1, 0.0]).collect(),
             n_obs: 2,
+            period: Vec::new(),
         }
     }
 

@@ -33,6 +33,9 @@ pub enum Status {
     /// Came to rest at an unstable fixed point and did not leave it when pushed off (set on the
     /// host by [`crate::classify::stalls`], never by an engine).
     Stalled = 7,
+    /// Returns to itself every `period` steps, on a cycle (set on the host by
+    /// [`crate::classify::cycles`], never by an engine).
+    Cycle = 8,
 }
 
 impl Status {
@@ -45,6 +48,7 @@ impl Status {
             5 => Status::Nonfinite,
             6 => Status::Escaped,
             7 => Status::Stalled,
+            8 => Status::Cycle,
             _ => Status::Running,
         }
     }
@@ -61,12 +65,15 @@ pub struct Outcomes {
     /// `n_obs` final observables per trajectory (the system's `observables`, in order).
     pub observables: Vec<f32>,
     pub n_obs: usize,
+    /// Each trajectory's period where it ended on a cycle (0 elsewhere), set on the host by
+    /// [`crate::classify::cycles`]; empty while none is on a cycle (engines leave it so).
+    pub period: Vec<u32>,
 }
 
 impl Outcomes {
     /// Outcomes for `n` trajectories, all zero.
     pub fn zeroed(n: usize, n_obs: usize) -> Outcomes {
-        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs }
+        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new() }
     }
     pub fn len(&self) -> usize {
         self.status.len()
@@ -78,9 +85,17 @@ impl Outcomes {
     pub fn obs(&self, i: usize) -> &[f32] {
         &self.observables[i * self.n_obs..(i + 1) * self.n_obs]
     }
+    /// The period of trajectory `i` (0: not on a cycle).
+    pub fn period_of(&self, i: usize) -> u32 {
+        self.period.get(i).copied().unwrap_or(0)
+    }
     /// Appends `other`'s trajectories after these (joining the parts of a map in order).
     pub fn append(&mut self, other: &Outcomes) {
         debug_assert_eq!(self.n_obs, other.n_obs);
+        if !self.period.is_empty() || !other.period.is_empty() {
+            self.period.resize(self.len(), 0);
+            self.period.extend((0..other.len()).map(|i| other.period_of(i)));
+        }
         self.status.extend_from_slice(&other.status);
         self.steps.extend_from_slice(&other.steps);
         self.observables.extend_from_slice(&other.observables);

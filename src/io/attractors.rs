@@ -1,22 +1,24 @@
 //! attractors.csv: one row per attractor.
 //!
-//! Columns: id, kind, stability, phase (networks: trivial, learning), count, fraction, colour, then for each observable NAME the
-//! value at the attractor's largest cluster (NAME) and its range over the map (NAME_min,
-//! NAME_max). Non-fixed attractors leave the observable columns empty.
+//! Columns: id, kind, stability, period (1: a fixed point, p: a p-cycle, 0: the other kinds),
+//! phase (networks: trivial, learning), count, fraction, colour, then for each observable NAME
+//! the value at the attractor's largest cluster (NAME; a cycle's at its point with the smallest
+//! first component) and its range over the map (NAME_min, NAME_max). Attractors without a place
+//! (±∞, undecided, …) leave the observable columns empty.
 
 use crate::classify::Attractor;
 use crate::render::palette::hex;
 
 /// The CSV text for `attractors`, with `observables` naming the observable columns.
 pub fn attractors_csv(attractors: &[Attractor], observables: &[&str], colours: &[[u8; 3]]) -> String {
-    let mut s = String::from("id,kind,stability,phase,count,fraction,colour");
+    let mut s = String::from("id,kind,stability,period,phase,count,fraction,colour");
     for name in observables {
         s += &format!(",{name},{name}_min,{name}_max");
     }
     s.push('\n');
     for (a, colour) in attractors.iter().zip(colours) {
         let phase = a.phase.map_or("", |p| p.as_str());
-        s += &format!("{},{},{},{phase},{},{:.6},{}", a.id, a.kind.as_str(), a.stability_str(), a.count, a.fraction, hex(*colour));
+        s += &format!("{},{},{},{},{phase},{},{:.6},{}", a.id, a.kind.as_str(), a.stability_str(), a.period, a.count, a.fraction, hex(*colour));
         for k in 0..observables.len() {
             match a.observables.get(k) {
                 Some(o) => s += &format!(",{},{},{}", o.value, o.min, o.max),

@@ -69,11 +69,13 @@ pub struct AnnotatedMap<'a> {
     pub marks_label: String,
     /// Contour lines, in plotted coordinates (log10 on a log axis), drawn thin over the map.
     pub contours: Vec<Vec<(f64, f64)>>,
+    /// Vertical lines at values of x (an orbit diagram's period doublings), named in the legend.
+    pub markers: Vec<super::curves::Marker>,
 }
 
 impl<'a> AnnotatedMap<'a> {
     pub fn new(title: String, image: &'a RgbImage, x: MapAxis, y: MapAxis) -> AnnotatedMap<'a> {
-        AnnotatedMap { title, image, x, y, legend: Vec::new(), shades: Vec::new(), colour_bar: None, marks: Vec::new(), marks_label: String::new(), contours: Vec::new() }
+        AnnotatedMap { title, image, x, y, legend: Vec::new(), shades: Vec::new(), colour_bar: None, marks: Vec::new(), marks_label: String::new(), contours: Vec::new(), markers: Vec::new() }
     }
 }
 
@@ -87,6 +89,7 @@ fn side(map: &AnnotatedMap<'_>) -> Side {
     if !map.marks.is_empty() {
         rows.push(Row { glyph: Glyph::Dot, colour: [0, 0, 0], text: map.marks_label.clone() });
     }
+    rows.extend(map.markers.iter().map(|m| Row { glyph: if m.dashed { Glyph::Dashed } else { Glyph::Line }, colour: m.colour, text: m.label.clone() }));
     Side { rows, shades: map.shades.clone(), bar: map.colour_bar.clone() }
 }
 
@@ -120,6 +123,15 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, map: &AnnotatedMap<'_
     let (px, py) = chart.plotting_area().get_pixel_range();
     for line in &map.contours {
         chart.draw_series(LineSeries::new(line.iter().copied(), RGBColor(0, 0, 0).mix(0.45).stroke_width(1))).map_err(plot_error)?;
+    }
+    for m in &map.markers {
+        let x = map.x.coord(m.x);
+        let colour = RGBColor(m.colour[0], m.colour[1], m.colour[2]).stroke_width(2);
+        if m.dashed {
+            chart.draw_series(DashedLineSeries::new([(x, y0), (x, y1)], 7, 5, colour.into())).map_err(plot_error)?;
+        } else {
+            chart.draw_series(LineSeries::new([(x, y0), (x, y1)], colour)).map_err(plot_error)?;
+        }
     }
     for m in &map.marks {
         let (x, y) = (map.x.coord(m.x), map.y.coord(m.y));

@@ -4,9 +4,11 @@
 use crate::classify::{Attractor, Kind};
 use crate::plan::Plan;
 
-/// An attractor's id, kind, and (where it has them) pooled, phase and stability.
+/// An attractor's id, kind (a cycle with its period: "2-cycle"), and (where it has them)
+/// pooled, phase and stability.
 pub fn attractor_label(a: &Attractor) -> String {
-    let mut words = vec![a.id.to_string(), a.kind.as_str().to_string()];
+    let kind = if a.kind == Kind::Cycle { format!("{}-cycle", a.period) } else { a.kind.as_str().to_string() };
+    let mut words = vec![a.id.to_string(), kind];
     if a.pooled {
         words.push("pooled".to_string());
     }
@@ -25,11 +27,12 @@ pub fn plan_title(plan: &Plan) -> String {
 }
 
 /// The legend line of an attractor on a map: id, kind, phase, stability, its share, then where
-/// it is for a fixed point (the first observables' representative values). The share comes
+/// it is for a fixed point (the first observables' representative values) or a cycle (those of
+/// its point with the smallest first component). The share comes
 /// before the location so that a label cut to the legend's width loses location digits, not it.
 pub fn legend_label(a: &Attractor, names: &[&str]) -> String {
     let mut words = attractor_label(a) + &format!(" ({})", percent(a.fraction, 1));
-    if a.kind == Kind::Fixed && !a.pooled {
+    if a.kind.is_located() && !a.pooled {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{}={}", super::names::symbol(n), super::numbers::value(o.value))).collect();
         words += &format!(": {}", at.join(" "));
     } else if let Some(what) = kind_meaning(a.kind) {
@@ -57,12 +60,12 @@ pub fn gathered(attractors: &[Attractor], colours: &[[u8; 3]], names: &[&str]) -
     if attractors.len() <= FEW {
         return attractors.iter().map(row).collect();
     }
-    let mut fixed: Vec<&Attractor> = attractors.iter().filter(|a| a.kind == Kind::Fixed).collect();
+    let mut fixed: Vec<&Attractor> = attractors.iter().filter(|a| a.kind.is_located()).collect();
     fixed.sort_by(|a, b| b.fraction.total_cmp(&a.fraction));
     let others = attractors.len() - fixed.len();
     let room = MAX_ROWS.saturating_sub(others + 1).max(1);
     let kept: Vec<u32> = fixed.iter().take(room).filter(|a| a.fraction >= SMALL_SHARE).map(|a| a.id).collect();
-    let mut rows: Vec<([u8; 3], String)> = attractors.iter().filter(|a| a.kind != Kind::Fixed || kept.contains(&a.id)).map(row).collect();
+    let mut rows: Vec<([u8; 3], String)> = attractors.iter().filter(|a| !a.kind.is_located() || kept.contains(&a.id)).map(row).collect();
     let rest: Vec<&Attractor> = fixed.into_iter().filter(|a| !kept.contains(&a.id)).collect();
     if !rest.is_empty() {
         let share: f64 = rest.iter().map(|a| a.fraction).sum();
@@ -80,7 +83,7 @@ fn kind_meaning(kind: Kind) -> Option<&'static str> {
         Kind::Nonfinite => "reached NaN",
         Kind::Escaped => "left the ball",
         Kind::Stalled => "at an unstable point",
-        Kind::Fixed => return None,
+        Kind::Fixed | Kind::Cycle => return None,
     })
 }
 
@@ -103,7 +106,7 @@ mod tests {
     #[test]
     fn a_pooled_attractor_says_so_and_gives_no_location() {
         let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
-        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
+        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
         assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
         assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving");
@@ -112,7 +115,7 @@ mod tests {
     #[test]
     fn many_small_attractors_are_gathered_into_one_row() {
         let o = ObservableSummary { value: -0.5, min: -1.0, max: 0.0 };
-        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, pooled: false, count: 1, fraction, representative: 0, observables: vec![o.clone()], phase: None };
+        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, pooled: false, count: 1, fraction, representative: 0, observables: vec![o.clone()], phase: None };
         // Two big basins, 20 tiny ones, and a rare undecided trajectory.
         let mut all = vec![fixed(0, 0.5), fixed(1, 0.4)];
         all.extend((2..22).map(|id| fixed(id, 0.0045)));

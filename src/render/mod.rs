@@ -12,6 +12,7 @@ pub mod fonts;
 pub mod legend;
 pub mod names;
 pub mod numbers;
+pub mod orbit;
 pub mod palette;
 pub mod pyramid;
 pub mod scan;

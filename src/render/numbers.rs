@@ -91,6 +91,17 @@ pub fn with_error(v: f64, e: f64) -> String {
     minus(format!("{v} ± {e:.decimals$}"))
 }
 
+/// `v` to the decimal place of its uncertainty `e`'s first digit (3.4494 for 3.449490 ± 2e-4),
+/// at most 12 decimals (its zeros kept: they are digits); `value`'s form where `v` is very large
+/// or small.
+pub fn to_resolution(v: f64, e: f64) -> String {
+    if !(e.is_finite() && e > 0.0 && v.is_finite()) || !(1e-3..1e5).contains(&v.abs()) {
+        return value(v);
+    }
+    let decimals = (-e.log10().floor() as i32).clamp(0, 12) as usize;
+    minus(trimmed_zero(format!("{v:.decimals$}")))
+}
+
 /// The typographic minus sign for the hyphen of a negative number.
 fn minus(s: String) -> String {
     s.replace('-', "−")
@@ -173,6 +184,17 @@ pub fn superscript(e: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_to_the_resolution_of_their_uncertainty() {
+        assert_eq!(to_resolution(3.449490, 3.4e-3), "3.449");
+        assert_eq!(to_resolution(0.5000001, 5e-4), "0.5000");
+        assert_eq!(to_resolution(-0.25, 0.01), "−0.25");
+        assert_eq!(to_resolution(3.005, 0.01), "3.00");
+        // Very large or small values, or no uncertainty: `value`'s form.
+        assert_eq!(to_resolution(2.5e-5, 1e-7), value(2.5e-5));
+        assert_eq!(to_resolution(1.5, 0.0), "1.5");
+    }
 
     #[test]
     fn ticks_are_round_and_zero_has_no_sign() {

@@ -27,7 +27,8 @@ const CATEGORICAL: [[u8; 3]; 16] = [
 const POOLED: [u8; 3] = [0xBB, 0xBB, 0xBB];
 
 /// One colour per attractor, in attractor order. A network's named phases keep one colour in
-/// every map (trivial: the first, learning: the second); other fixed points take the rest in order.
+/// every map (trivial: the first, learning: the second); other fixed points and cycles take the
+/// rest in order.
 pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
     let phased = attractors.iter().any(|a| a.phase.is_some());
     let mut next = if phased { 2 } else { 0 };
@@ -41,7 +42,7 @@ pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
                 seen_learning = true;
                 CATEGORICAL[1]
             }
-            Kind::Fixed => {
+            Kind::Fixed | Kind::Cycle => {
                 next += 1;
                 *CATEGORICAL.get(next - 1).unwrap_or(&POOLED)
             }

@@ -3,7 +3,7 @@
 
 use super::curves::{Figure, Panel, Series};
 use super::legend::{attractor_label, plan_title};
-use crate::classify::{Classification, Kind};
+use crate::classify::Classification;
 use crate::engine::Outcomes;
 use crate::plan::Plan;
 
@@ -34,7 +34,7 @@ pub fn scan_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
             // keeps every finite value: past the edge the steps do not settle, and where they
             // end is the point of the panel.
             let is_sharpness = k >= sharp && k < sharp + plan.extra_observables().len();
-            let settled = |i: &usize| !is_sharpness && c.attractors[c.labels[*i] as usize].kind == Kind::Fixed;
+            let settled = |i: &usize| !is_sharpness && c.attractors[c.labels[*i] as usize].kind.is_located();
             let mut range = (0..outcomes.len()).filter(settled).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
             if range.0 > range.1 {
                 range = (0..outcomes.len()).map(value).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));

@@ -57,6 +57,20 @@ pub struct ColourBar {
 }
 
 impl ColourBar {
+    /// A bar over the finite values of a quantity (their log10 on a log bar; non-positive
+    /// values left out there), widened to one unit when they are all equal. None when no value
+    /// is usable.
+    pub fn spanning(label: impl Into<String>, values: impl IntoIterator<Item = f64>, log: bool, map: ColourMap) -> Option<Self> {
+        let coords = values.into_iter().filter(|v| v.is_finite() && (!log || *v > 0.0)).map(|v| if log { v.log10() } else { v });
+        let (lo, hi) = coords.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        lo.is_finite().then(|| ColourBar { label: label.into(), lo, hi: if hi > lo { hi } else { lo + 1.0 }, log, map, missing: false })
+    }
+
+    /// The colour of the quantity's value `q` (its log10 taken on a log bar).
+    pub fn colour_of(&self, q: f64) -> [u8; 3] {
+        self.colour(if self.log { q.log10() } else { q })
+    }
+
     /// The colour of value `v` (log10 of the quantity on a log bar).
     pub fn colour(&self, v: f64) -> [u8; 3] {
         let span = self.hi - self.lo;
@@ -101,6 +115,15 @@ fn wrapped<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, width:
         }
     }
     lines
+}
+
+/// Draws a row's words from `y`, wrapped to `width`; returns where the next row starts.
+fn draw_words<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, width: i32, y: i32) -> Result<i32> {
+    let lines = wrapped(area, text, width);
+    for (k, line) in lines.iter().enumerate() {
+        area.draw(&Text::new(line.as_str(), (TEXT_X, y + 1 + k as i32 * (ROW - 4)), font())).map_err(plot_error)?;
+    }
+    Ok(y + ROW + (lines.len().max(1) as i32 - 1) * (ROW - 4))
 }
 
 impl Side {
@@ -166,13 +189,7 @@ impl Side {
                 }
                 Glyph::Dot => area.draw(&Circle::new((19, mid), 4, colour.filled())).map_err(plot_error)?,
             }
-            for (k, line) in wrapped(area, &row.text, text_room).into_iter().enumerate() {
-                area.draw(&Text::new(line, (TEXT_X, y + 1 + k as i32 * (ROW - 4)), font())).map_err(plot_error)?;
-                if k > 0 {
-                    y += ROW - 4;
-                }
-            }
-            y += ROW;
+            y = draw_words(area, &row.text, text_room, y)?;
         }
         for key in &self.shades {
             y += 4;
@@ -183,13 +200,7 @@ impl Side {
                 area.draw(&Rectangle::new([(6 + k, y), (7 + k, y + 16)], rgb(c).filled())).map_err(plot_error)?;
             }
             area.draw(&Rectangle::new([(6, y), (6 + steps, y + 16)], BLACK.stroke_width(1))).map_err(plot_error)?;
-            for (k, line) in wrapped(area, &key.text, text_room).into_iter().enumerate() {
-                area.draw(&Text::new(line, (TEXT_X, y + 1 + k as i32 * (ROW - 4)), font())).map_err(plot_error)?;
-                if k > 0 {
-                    y += ROW - 4;
-                }
-            }
-            y += ROW;
+            y = draw_words(area, &key.text, text_room, y)?;
         }
         if let Some(bar) = &self.bar {
             // The bar's title above it; the bar down to the frame's bottom (less the missing-value

@@ -50,6 +50,8 @@ struct Arrays {
     labels: NpyArray<i32>,
     steps: NpyArray<u32>,
     observables: Vec<NpyArray<f32>>,
+    /// Each trajectory's period, where the map is tested for cycles (period.npy, last).
+    period: Option<NpyArray<u32>>,
     /// File names, in the state directory and then the output directory.
     names: Vec<String>,
 }
@@ -58,12 +60,21 @@ impl Arrays {
     fn names(plan: &Plan) -> Vec<String> {
         let mut names = vec!["labels.npy".to_string(), "steps.npy".to_string()];
         names.extend(plan.observable_names().iter().map(|n| format!("{n}.npy")));
+        if crate::classify::cycles::applies(plan) {
+            names.push("period.npy".to_string());
+        }
         names
     }
 
     fn create_or_open(plan: &Plan, dir: &Path, shape: &[usize], open: bool) -> Result<Arrays> {
         let names = Arrays::names(plan);
-        let observables = names[2..]
+        let n_obs = plan.observable_names().len();
+        let period = match names.get(2 + n_obs) {
+            Some(n) if open => Some(NpyArray::open(&dir.join(n), shape)?),
+            Some(n) => Some(NpyArray::create(&dir.join(n), shape)?),
+            None => None,
+        };
+        let observables = names[2..2 + n_obs]
             .iter()
             .map(|n| if open { NpyArray::open(&dir.join(n), shape) } else { NpyArray::create(&dir.join(n), shape) })
             .collect::<Result<Vec<_>>>()?;
@@ -72,7 +83,7 @@ impl Arrays {
         } else {
             (NpyArray::create(&dir.join(&names[0]), shape)?, NpyArray::create(&dir.join(&names[1]), shape)?)
         };
-        Ok(Arrays { labels, steps, observables, names })
+        Ok(Arrays { labels, steps, observables, period, names })
     }
 
     /// Writes the outcomes and label codes of the trajectories from `first`; returns the CRC-32
@@ -86,6 +97,11 @@ impl Arrays {
             let column = o.column(k);
             a.write_at(first, &column)?;
             crcs.push(crc(&column));
+        }
+        if let Some(a) = self.period.as_mut() {
+            let periods = crate::classify::cycles::periods(o);
+            a.write_at(first, &periods)?;
+            crcs.push(crc(&periods));
         }
         Ok(crcs)
     }
@@ -102,12 +118,17 @@ impl Arrays {
             a.read_at(first, &mut floats)?;
             crcs.push(crc(&floats));
         }
+        if let Some(a) = self.period.as_mut() {
+            a.read_at(first, &mut words)?;
+            crcs.push(crc(&words));
+        }
         Ok(crcs)
     }
 
     fn sync(&self) -> Result<()> {
         self.labels.sync()?;
         self.steps.sync()?;
+        self.period.as_ref().map_or(Ok(()), |a| a.sync())?;
         self.observables.iter().try_for_each(|a| a.sync())
     }
 }
@@ -210,6 +231,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         for (t, outcomes, seconds) in rx {
             let mut outcomes = outcomes?;
             crate::classify::stalls::settle_stalls(plan, &mut outcomes, tile_range(t).start);
+            crate::classify::cycles::settle_cycles(plan, &mut outcomes, tile_range(t).start);
             state.integrate += seconds;
             session_seconds += seconds;
             computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();
@@ -435,7 +457,7 @@ impl State {
         if self.tiles_done == 0 || self.tiles_done > n_tiles {
             return Err(format!("it says {} of {n_tiles} tiles are done", self.tiles_done));
         }
-        let arrays = 2 + plan.n_obs();
+        let arrays = Arrays::names(plan).len();
         if self.tile_crcs.len() != self.tiles_done || self.tile_crcs.iter().any(|c| c.len() != arrays) {
             return Err("its tile checksums do not match the tiles done".into());
         }

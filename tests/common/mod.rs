@@ -38,7 +38,9 @@ pub fn plan(toml: &str) -> Plan {
 
 /// Runs `plan` on `engine` and labels it.
 pub fn run(engine: &dyn Engine, plan: &Plan) -> (Outcomes, Classification) {
-    let outcomes = engine.run(plan, &|_, _| {}).expect("engine run");
+    let mut outcomes = engine.run(plan, &|_, _| {}).expect("engine run");
+    // As `basinmap run` does: undecided trajectories of gd tested for cycles.
+    basinmap::classify::cycles::settle_cycles(plan, &mut outcomes, 0);
     let c = basinmap::classify::label(plan, &outcomes);
     (outcomes, c)
 }

@@ -1,0 +1,266 @@
+//! Trajectories that end on a cycle. Gradient descent past the edge of stability (and any map
+//! stepped at a large step) can settle on an orbit that returns to itself every p steps instead
+//! of on a fixed point; the stop rule, which tests the field, never ends such a run, and the
+//! engine returns it as undecided. Here each undecided trajectory of a memoryless map (gd,
+//! no noise) is continued on the host in f64 from its end state:
+//!
+//! * `4 · max_period` steps let it settle further (the engine's end state is f32);
+//! * the next `2 · max_period` states are kept, and its period is the smallest p ≤ max_period
+//!   with every kept state returning to within [`RETURN_TOL`]·(1 + |x|) of itself p steps
+//!   later, and across the whole window, its points more than [`DISTINCT`] tolerances apart
+//!   ([`period_of`]). Period 1 (a fixed point the stop rule had not yet declared) and no
+//!   period (chaos, a longer or a slower orbit) leave it undecided;
+//! * a cycle's trajectory gets status [`Status::Cycle`], its period, and as end state the
+//!   cycle's point with the smallest first component (ties: the next components), so that
+//!   trajectories on one cycle at different phases end at one point and are one attractor.
+//!   Its observables are those of that point; its steps count the continuation too.
+//!
+//! A cycle's stability ([`cycle_stability`]) comes from its multipliers: the eigenvalues of the
+//! product of the step's Jacobians around it (each Jacobian by central differences of the f64
+//! step), stable when all lie inside the unit circle.
+//!
+//! Like [`super::stalls`], the test depends only on the trajectory's own end state and index,
+//! so a map gives the same labels however it is tiled, sharded or streamed; systems without a
+//! host model, systems whose features are not their state (networks), states larger than
+//! [`MAX_CYCLE_DIM`], noise, an escape test and optimizers with memory (their memory is not
+//! in the end state) are left as the engine returned them.
+
+use crate::dynamics::Method;
+use crate::engine::cpu::{Scratch, Stepper};
+use crate::engine::{Outcomes, Status};
+use crate::plan::Plan;
+use crate::system::{Model, ModelVisitor, Stability};
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+
+/// Largest state whose trajectories are tested for cycles.
+pub const MAX_CYCLE_DIM: usize = 16;
+/// A return within this distance, relative to 1 + |x| (max-norm), closes a cycle.
+pub const RETURN_TOL: f64 = 1e-7;
+/// Multipliers within this of the unit circle make a cycle `flat` (marginal).
+const MARGINAL: f64 = 1e-6;
+
+/// What [`settle_cycles`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    /// Undecided trajectories tested.
+    pub tested: u64,
+    /// Of those, the ones found on a cycle.
+    pub cycles: u64,
+}
+
+/// Whether `plan`'s undecided trajectories can be tested for cycles (see the module header).
+pub fn applies(plan: &Plan) -> bool {
+    let d = &plan.dynamics;
+    plan.classify.max_period >= 2
+        && plan.system.has_host_model()
+        && plan.system.spec().features.is_none()
+        && !plan.system.draws()
+        && plan.n_state() <= MAX_CYCLE_DIM
+        && d.method == Method::Gd
+        && d.temperature == 0.0
+        && d.escape == 0.0
+}
+
+/// Tests the undecided trajectories of `outcomes` (trajectories `first..` of `plan`) for
+/// cycles and relabels those on one in place (status, period, end state, observables, steps).
+pub fn settle_cycles(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> CycleReport {
+    if !applies(plan) {
+        return CycleReport::default();
+    }
+    let n_state = plan.n_state();
+    let undecided: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes.status[i] == Status::Undecided as u32).collect();
+    let found: Vec<(usize, Cycle)> = undecided
+        .par_iter()
+        .filter_map(|&i| {
+            let x: Vec<f64> = outcomes.obs(i)[..n_state].iter().map(|&v| v as f64).collect();
+            cycle_from(plan, first + i, &x).map(|c| (i, c))
+        })
+        .collect();
+    let report = CycleReport { tested: undecided.len() as u64, cycles: found.len() as u64 };
+    if found.is_empty() {
+        return report;
+    }
+    outcomes.period.resize(outcomes.len(), 0);
+    let n_obs = outcomes.n_obs;
+    for (i, c) in found {
+        outcomes.status[i] = Status::Cycle as u32;
+        outcomes.period[i] = c.period;
+        outcomes.steps[i] = outcomes.steps[i].saturating_add(c.steps);
+        // The system's observables at the cycle's point; the extras (sharpness) as they were.
+        outcomes.observables[i * n_obs..i * n_obs + c.observables.len()].copy_from_slice(&c.observables);
+    }
+    report
+}
+
+/// Each trajectory's period: 1 at a fixed point, p on a p-cycle, 0 otherwise (period.npy).
+pub fn periods(outcomes: &Outcomes) -> Vec<u32> {
+    (0..outcomes.len())
+        .map(|i| match Status::from_code(outcomes.status[i]) {
+            Status::Converged => 1,
+            Status::Cycle => outcomes.period_of(i),
+            _ => 0,
+        })
+        .collect()
+}
+
+/// A trajectory's cycle.
+struct Cycle {
+    period: u32,
+    steps: u32,
+    /// The system's observables at the cycle's first point.
+    observables: Vec<f32>,
+}
+
+/// Continues trajectory `index` from its end state `x` (module header); its cycle, if it is on one.
+fn cycle_from(plan: &Plan, index: usize, x: &[f64]) -> Option<Cycle> {
+    struct Continue<'a>(&'a Plan, usize, &'a [f64]);
+    impl ModelVisitor for Continue<'_> {
+        type Output = Option<Cycle>;
+        fn visit<M: Model>(self, m: &M) -> Option<Cycle> {
+            let Continue(plan, index, end) = self;
+            let max_period = plan.classify.max_period as usize;
+            let inputs = plan.inputs_at(index);
+            let p = &inputs[..plan.n_params];
+            let stepper = Stepper::<f64>::deterministic_at(plan, index);
+            let n = end.len();
+            let mut s = Scratch::new(n);
+            let mut x = end.to_vec();
+            let settle = 4 * max_period;
+            let keep = 2 * max_period;
+            let mut kept = Vec::with_capacity(keep * n);
+            for k in 0..settle + keep {
+                if k >= settle {
+                    kept.extend_from_slice(&x);
+                }
+                step(&stepper, m, p, &mut x, &mut s);
+                if stepper.escape_status(&x) != Status::Running {
+                    return None;
+                }
+            }
+            let period = period_of(&kept, n, max_period, RETURN_TOL).filter(|&q| q >= 2)?;
+            let point = first_point(&kept[..period * n], n);
+            let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
+            m.observables(p, point, &mut obs);
+            Some(Cycle { period: period as u32, steps: (settle + keep) as u32, observables: obs.iter().map(|&v| v as f32).collect() })
+        }
+    }
+    if !x.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    plan.system.visit(Continue(plan, index, x)).ok().flatten()
+}
+
+/// One gd step of `stepper` from `x` (its field first).
+fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &[f64], x: &mut [f64], s: &mut Scratch<f64>) {
+    stepper.field(m, p, x, &mut s.v);
+    stepper.advance(m, p, x, s);
+}
+
+/// A cycle's points must lie this many return tolerances apart (see [`period_of`]).
+pub const DISTINCT: f64 = 100.0;
+
+/// The smallest p ≤ `max_period` such that every state in `kept` (rows of `n`) returns to
+/// within `tol`·(1 + |x|) (max-norm) of itself p steps later, and also across the whole window
+/// (at the last multiple of p: a slow drift, such as an oscillation still decaying onto a fixed
+/// point, accumulates there); for p ≥ 2 its consecutive points must also lie more than
+/// [`DISTINCT`] tolerances apart somewhere, or it is not yet told from a fixed point. `None`
+/// if no p qualifies.
+pub fn period_of(kept: &[f64], n: usize, max_period: usize, tol: f64) -> Option<usize> {
+    let rows = kept.len() / n.max(1);
+    let row = |t: usize| &kept[t * n..(t + 1) * n];
+    let within = |t: usize, s: usize, times: f64| {
+        let (a, b) = (row(t), row(s));
+        let size = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        a.iter().zip(b).all(|(u, v)| (u - v).abs() <= times * tol * (1.0 + size))
+    };
+    (1..=max_period.min(rows.saturating_sub(1))).find(|&p| {
+        (0..rows - p).all(|t| within(t, t + p, 1.0))
+            && (0..p).all(|t| within(t, t + (rows - 1 - t) / p * p, 1.0))
+            && (p == 1 || (0..p).any(|t| !within(t, t + 1, DISTINCT)))
+    })
+}
+
+/// Of one period of a cycle's states (rows of `n`), the one with the smallest first component
+/// (ties: the next components): the same point whichever phase the cycle was entered at.
+pub fn first_point(cycle: &[f64], n: usize) -> &[f64] {
+    cycle.chunks(n).min_by(|a, b| a.iter().zip(b.iter()).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)).expect("a cycle has states")
+}
+
+/// The stability of the `period`-cycle through `x` under the parameters of trajectory `index`:
+/// `Stable` when every multiplier (eigenvalue of the product of the step's Jacobians around
+/// the cycle) lies inside the unit circle, `Unstable` when one lies outside, `Flat` within
+/// 1e-6 of it.
+pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
+    struct Multipliers<'a>(&'a Plan, usize, &'a [f64], u32);
+    impl ModelVisitor for Multipliers<'_> {
+        type Output = Stability;
+        fn visit<M: Model>(self, m: &M) -> Stability {
+            let Multipliers(plan, index, start, period) = self;
+            let inputs = plan.inputs_at(index);
+            let p = &inputs[..plan.n_params];
+            let stepper = Stepper::<f64>::deterministic_at(plan, index);
+            let n = start.len();
+            let mut s = Scratch::new(n);
+            let mut x = start.to_vec();
+            let mut product = DMatrix::<f64>::identity(n, n);
+            for _ in 0..period {
+                let mut jac = DMatrix::<f64>::zeros(n, n);
+                for j in 0..n {
+                    let h = 1e-6 * (1.0 + x[j].abs());
+                    let (mut plus, mut minus) = (x.clone(), x.clone());
+                    plus[j] += h;
+                    minus[j] -= h;
+                    step(&stepper, m, p, &mut plus, &mut s);
+                    step(&stepper, m, p, &mut minus, &mut s);
+                    for i in 0..n {
+                        jac[(i, j)] = (plus[i] - minus[i]) / (2.0 * h);
+                    }
+                }
+                product = jac * product;
+                step(&stepper, m, p, &mut x, &mut s);
+            }
+            let largest = product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max);
+            if !largest.is_finite() {
+                Stability::Unknown
+            } else if largest < 1.0 - MARGINAL {
+                Stability::Stable
+            } else if largest > 1.0 + MARGINAL {
+                Stability::Unstable
+            } else {
+                Stability::Flat
+            }
+        }
+    }
+    plan.system.visit(Multipliers(plan, index, x, period)).unwrap_or(Stability::Unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_and_first_points() {
+        // 0.2, 0.8, 0.2, … : period 2; its first point is 0.2 whichever phase it starts at.
+        let two: Vec<f64> = (0..8).map(|t| if t % 2 == 0 { 0.8 } else { 0.2 }).collect();
+        assert_eq!(period_of(&two, 1, 4, 1e-9), Some(2));
+        assert_eq!(first_point(&two[..2], 1), &[0.2]);
+        // A 3-cycle in 2-D, and a fixed point.
+        let three: Vec<f64> = (0..9).flat_map(|t| [(t % 3) as f64, -((t % 3) as f64)]).collect();
+        assert_eq!(period_of(&three, 2, 4, 1e-9), Some(3));
+        assert_eq!(first_point(&three[2..8], 2), &[0.0, 0.0]);
+        assert_eq!(period_of(&[1.0; 6], 1, 3, 1e-9), Some(1));
+        // A slow drift returns nowhere; the tolerance is relative to 1 + |x|.
+        let drift: Vec<f64> = (0..8).map(|t| t as f64 * 1e-3).collect();
+        assert_eq!(period_of(&drift, 1, 4, 1e-6), None);
+        assert_eq!(period_of(&[1000.0, 1000.5, 1000.0, 1000.5], 1, 2, 1e-3), Some(1));
+        // An oscillation decaying onto 0.6 (multiplier −0.99): each return is within the
+        // tolerance, but it drifts over the window; points closer than 100 tolerances are not
+        // yet a cycle.
+        let decaying: Vec<f64> = (0..256).map(|t| 0.6 + 1e-4 * (-0.99f64).powi(t)).collect();
+        assert_eq!(period_of(&decaying, 1, 8, 1e-5), None);
+        let tiny: Vec<f64> = (0..16).map(|t| if t % 2 == 0 { 0.6 } else { 0.6 + 1e-8 }).collect();
+        assert_eq!(period_of(&tiny, 1, 8, 1e-9), None);
+        assert_eq!(period_of(&tiny, 1, 8, 1e-11), Some(2));
+    }
+}
