@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/,
+# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/, docs/maps/,
 # docs/trainability/, docs/gallery/) from the current code, so that the README's pictures never drift from it.
 # Every picture in docs/ is made here, by the command the README shows beside it: a picture
 # added to docs/ gets its line below.
@@ -137,7 +137,14 @@ fig docs/orbit/logistic.png            orbit-logistic orbit.png    orbit example
 fig docs/orbit/logistic-lyapunov.png   orbit-logistic lyapunov.png orbit examples/orbit/logistic.toml --lyapunov
 fig docs/orbit/landau-lr-map.png       cycles-map     basins_annotated.png \
     run --system landau --param r=-1 --param u=1 --x lr=0.3:0.75:400 --y m=-1.5:1.5:300 --steps 5000 \
-    --title "gd on Landau (r = −1, u = 1): where each start ends, over the learning rate"
+    --lyapunov --title "gd on Landau (r = −1, u = 1): where each start ends, over the learning rate"
+fig docs/orbit/landau-lr-lyapunov-map.png cycles-map  lyapunov_annotated.png \
+    run --system landau --param r=-1 --param u=1 --x lr=0.3:0.75:400 --y m=-1.5:1.5:300 --steps 5000 \
+    --lyapunov --title "gd on Landau (r = −1, u = 1): where each start ends, over the learning rate"
+
+# --- Maps (examples/maps/) -----------------------------------------------------------------
+fig docs/maps/cubic.png           maps-cubic      basins_annotated.png run examples/maps/cubic.toml
+fig docs/maps/mandelbrot.png      maps-mandelbrot basins_annotated.png run examples/maps/mandelbrot.toml
 
 # --- The paper, reproduced (examples/paper/) -----------------------------------------------
 fig docs/paper/fig1-depth0.png       fig1-d0 curves.png    run examples/paper/fig1-depth0.toml

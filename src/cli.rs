@@ -88,9 +88,6 @@ pub struct OrbitArgs {
     /// The observable drawn (default: the system's first, its first state variable).
     #[arg(long, value_name = "NAME")]
     pub variable: Option<String>,
-    /// Also the largest Lyapunov exponent of each trajectory, per step (gd, deterministic).
-    #[arg(long)]
-    pub lyapunov: bool,
     /// A return within this tolerance, relative to 1 + |x|, closes a period (default: 1e-5 in
     /// f32, 1e-9 in f64).
     #[arg(long, value_name = "TOL")]
@@ -99,7 +96,7 @@ pub struct OrbitArgs {
 
 impl OrbitArgs {
     pub fn options(&self) -> basinmap::analysis::orbit::OrbitOptions {
-        basinmap::analysis::orbit::OrbitOptions { keep: self.keep, max_period: self.max_period, variable: self.variable.clone(), lyapunov: self.lyapunov, period_tol: self.period_tol }
+        basinmap::analysis::orbit::OrbitOptions { keep: self.keep, max_period: self.max_period, variable: self.variable.clone(), lyapunov: self.run.lyapunov, period_tol: self.period_tol }
     }
 }
 
@@ -217,15 +214,28 @@ pub struct RunArgs {
     pub loss: Option<String>,
     /// A user-defined vector field: one formula per state variable, separated by ';', e.g.
     /// "10*(y - x); x*(28 - z) - y; x*y - 8/3*z". Needs --state.
-    #[arg(long, value_name = "EXPRS", conflicts_with = "wgsl", allow_hyphen_values = true)]
+    #[arg(long, value_name = "EXPRS", conflicts_with_all = ["wgsl", "map"], allow_hyphen_values = true)]
     pub field: Option<String>,
+    /// A user-defined map, iterated as the dynamics x ← f(x): one formula per state variable,
+    /// separated by ';', e.g. "r*x*(1 - x)" or, for Mandelbrot's z² + c, "zr^2 - zi^2 + cr;
+    /// 2*zr*zi + ci". Stepped by gd with lr = 1 unless --lr relaxes it (x ← x + lr·(f(x) − x));
+    /// converged where |f(x) − x| < tol. Needs --state.
+    #[arg(long, value_name = "EXPRS", conflicts_with_all = ["wgsl", "loss"], allow_hyphen_values = true)]
+    pub map: Option<String>,
     /// A user-defined system in WGSL: a file defining `fn field(x: State, p: Params) -> State`
-    /// and optionally `fn loss(x: State, p: Params) -> f32`. Needs --state.
+    /// (or, for a map, `fn map(x: State, p: Params) -> State`) and optionally
+    /// `fn loss(x: State, p: Params) -> f32`. Needs --state.
     #[arg(long, value_name = "FILE")]
     pub wgsl: Option<PathBuf>,
     /// The state variables of a user-defined system, in order: NAME or NAME=START, comma-separated.
     #[arg(long, value_name = "NAMES")]
     pub state: Option<String>,
+    /// Each trajectory's largest Lyapunov exponent per step, where it ended (lyapunov.npy and
+    /// its map; maps stepped by gd, deterministic): at a fixed point or on a cycle from its
+    /// multipliers, on a chaotic or undecided orbit from a tangent carried along it. `orbit`:
+    /// along each kept orbit.
+    #[arg(long)]
+    pub lyapunov: bool,
     /// Print the system's WGSL (for a formula: in the --wgsl file format) and exit without running.
     #[arg(long)]
     pub emit_wgsl: bool,
@@ -373,7 +383,7 @@ impl RunArgs {
 
     /// The scenario: the file (or the default map, or the system's defaults), then the flags.
     pub fn scenario(&self) -> Result<Scenario> {
-        let custom = self.loss.is_some() || self.field.is_some() || self.wgsl.is_some() || self.state.is_some();
+        let custom = self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() || self.state.is_some();
         let mut s = match (&self.scenario, &self.system) {
             (Some(path), _) => Scenario::from_file(path)?,
             (None, Some(system)) => Scenario::for_system(system)?,
@@ -395,6 +405,8 @@ impl RunArgs {
                 SystemChoice::Named(_) => CustomDef::default(),
             };
             s.system = SystemChoice::Custom(self.custom_def(base)?);
+            // A map given here is iterated as written unless --lr relaxes it.
+            s.iterate_maps_as_written();
         }
         let mut changed = Vec::new();
         for p in &self.params {
@@ -417,6 +429,9 @@ impl RunArgs {
         }
         if let Some(y) = &self.y {
             s.y = if y == "none" { None } else { Some(y.parse::<Axis>()?) };
+        }
+        if self.lyapunov {
+            s.classify.lyapunov = true;
         }
         let d = &mut s.dynamics;
         if let Some(m) = self.dynamics {
@@ -516,14 +531,15 @@ impl RunArgs {
             // Split without trimming, so that columns in messages match what was typed.
             def.state = state.split(',').map(String::from).collect();
         }
-        if self.loss.is_some() || self.field.is_some() || self.wgsl.is_some() {
+        if self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() {
             def.loss = self.loss.clone();
             def.field = self.field.clone().map(|f| vec![f]);
+            def.map = self.map.clone().map(|f| vec![f]);
             def.wgsl = self.wgsl.clone();
             def.written_in = None;
         }
-        if def.loss.is_none() && def.field.is_none() && def.wgsl.is_none() {
-            return Err(Error::input("--state defines the state of a user-defined system: give it a --loss, --field or --wgsl"));
+        if def.loss.is_none() && def.field.is_none() && def.map.is_none() && def.wgsl.is_none() {
+            return Err(Error::input("--state defines the state of a user-defined system: give it a --loss, --field, --map or --wgsl"));
         }
         if def.state.is_empty() {
             return Err(Error::input("a user-defined system needs --state, e.g. --state x,y or --state m=0.5"));

@@ -195,7 +195,7 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
     let mut ends = vec![format!("{} converged", c.converged), format!("{} diverged", c.diverged), format!("{} undecided", c.undecided)];
     // Training runs are judged by their loss curves: how many trained comes first.
     let trained = c.trained.map_or(String::new(), |t| format!("{t} trained, {} not trained (converged.npy); as dynamics ", c.trajectories - t));
-    for (n, what) in [(c.cycle, "on cycles"), (c.stalled, "stalled"), (c.nonfinite, "non-finite"), (c.escaped, "escaped")] {
+    for (n, what) in [(c.cycle, "on cycles"), (c.chaotic, "chaotic"), (c.stalled, "stalled"), (c.nonfinite, "non-finite"), (c.escaped, "escaped")] {
         if n > 0 {
             ends.push(format!("{n} {what}"));
         }
@@ -460,7 +460,9 @@ fn trace(args: &TraceArgs) -> basinmap::Result<()> {
 
 fn orbit(args: &OrbitArgs) -> basinmap::Result<()> {
     args.run.only_for_run("orbit")?;
-    let scenario = args.run.scenario()?;
+    let mut scenario = args.run.scenario()?;
+    // orbit follows its own tangents (its checks say where it can).
+    scenario.classify.lyapunov = false;
     let plan = Plan::new(&scenario)?;
     let options = args.options();
     basinmap::analysis::orbit::check(&plan, &options)?;

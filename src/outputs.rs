@@ -23,7 +23,7 @@ use std::time::Instant;
 pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>) -> Result<Report> {
     let t2 = Instant::now();
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
-    crate::classify::cycles::settle_cycles(plan, &mut outcomes, plan.range().start);
+    crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
     let outcomes = &outcomes;
     let classification = label(plan, outcomes);
     let classify_s = t2.elapsed().as_secs_f64();
@@ -107,17 +107,32 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         }
         files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map, &plan.figure)?);
     }
-    // Continuous maps: steps to settle (log), and the escape time of a noise run.
+    // Continuous maps: steps to settle (log), the escape time of a noise run (log), and the
+    // largest Lyapunov exponent (linear).
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
-    // Both on a log bar over the quantity itself, floored at its smallest non-zero value: a run
-    // that took no step counts as one step, an escape at the start as one step's time.
-    let mut continuous: Vec<(&str, &str, Vec<f64>, f64)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), 1.0)];
+    // The log bars span the quantity itself, floored at its smallest non-zero value: a run that
+    // took no step counts as one step, an escape at the start as one step's time.
+    let mut continuous: Vec<(&str, &str, Vec<f64>, Option<f64>)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), Some(1.0))];
     if let Some(times) = escape_times {
-        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), plan.dynamics.step_size()));
+        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), Some(plan.dynamics.step_size())));
+    }
+    if !outcomes.lyapunov.is_empty() {
+        // A superstable point's −∞ takes the bar's lowest colour; a diverged run has none.
+        let values: Vec<f64> = outcomes.lyapunov.iter().map(|&l| l as f64).collect();
+        let lowest = values.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+        continuous.push(("lyapunov", "largest Lyapunov exponent λ₁ per step", values.iter().map(|&v| if v == f64::NEG_INFINITY { lowest } else { v }).collect(), None));
     }
     for (stem, label, values, floor) in continuous {
-        let coord = |v: f64| v.max(floor).log10();
-        let Some(mut bar) = ColourBar::spanning(label, values.iter().filter(|v| v.is_finite()).map(|v| v.max(floor)), true, plan.figure.colour_map) else { continue };
+        let coord = |v: f64| match floor {
+            Some(floor) => v.max(floor).log10(),
+            None => v,
+        };
+        let Some(mut bar) = ColourBar::spanning(label, values.iter().filter(|v| v.is_finite()).map(|&v| floor.map_or(v, |f| v.max(f))), floor.is_some(), plan.figure.colour_map) else { continue };
+        if stem == "lyapunov" {
+            // Signed: order (λ₁ < 0) blue, chaos (λ₁ > 0) red, white at 0, on a bar symmetric about it.
+            let reach = bar.lo.abs().max(bar.hi.abs());
+            (bar.lo, bar.hi, bar.map) = (-reach, reach, crate::scenario::ColourMap::Diverging);
+        }
         bar.missing = values.iter().any(|v| !v.is_finite());
         let img = crate::render::mean_value_image(nx, ny, k, |i| values[i].is_finite().then(|| coord(values[i])), |v| bar.colour(v), MISSING);
         let mut map = AnnotatedMap::new(title(plan, label), &img, x.clone(), y.clone());
@@ -158,6 +173,10 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     if crate::classify::cycles::applies(plan) {
         write_npy(dir, "period.npy", &shape, &crate::classify::cycles::periods(outcomes))?;
         files.push("period.npy".to_string());
+        if plan.classify.lyapunov {
+            write_npy(dir, "lyapunov.npy", &shape, &outcomes.lyapunov)?;
+            files.push("lyapunov.npy".to_string());
+        }
     }
     if let Some(times) = escape_times {
         write_npy(dir, "escape_time.npy", &shape, times)?;

@@ -5,7 +5,7 @@
 //! base inputs with `inputs[x.target] = x.values[ix]` and `inputs[y.target] = y.values[iy]`.
 //! Both engines receive the axis values rounded once to f32, so they start from identical bits.
 
-use crate::dynamics::{Dynamics, Setting};
+use crate::dynamics::{Dynamics, Method, Setting};
 use crate::engine::shader::Shape;
 use crate::scenario::{Axis, ClassifyOptions, EngineChoice, FigureOptions, NetworkOptions, ParamValue, Scenario, SystemChoice};
 use crate::system::{CustomSystem, ParamDefault, System};
@@ -129,6 +129,12 @@ impl Plan {
             }
         };
         let spec = system.spec();
+        if system.is_map() && scenario.dynamics.method != Method::Gd {
+            return Err(Error::input(format!(
+                "a map is iterated, not integrated by {}: use --method gd (lr relaxes the step, x ← x + lr·(f(x) − x); 1 iterates the map)",
+                scenario.dynamics.method.as_str()
+            )));
+        }
         if scenario.classify.max_period > crate::scenario::MAX_PERIOD {
             return Err(Error::input(format!("[classify] max_period {} is over {}", scenario.classify.max_period, crate::scenario::MAX_PERIOD)));
         }
@@ -245,6 +251,11 @@ impl Plan {
         plan.check_sharpness()?;
         plan.dynamics.validate()?;
         plan.validate_params()?;
+        if plan.classify.lyapunov && !crate::classify::cycles::applies(&plan) {
+            return Err(Error::input(
+                "--lyapunov follows a tangent along the steps of a map: gd, deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
+            ));
+        }
         // A user's WGSL is checked inside the full kernel before any work starts.
         crate::engine::shader::check_custom(&Shape::of(&plan))?;
         Ok(plan)

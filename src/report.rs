@@ -36,6 +36,9 @@ pub struct Counts {
     /// Settled on a cycle (see [`crate::classify::cycles`]).
     #[serde(default)]
     pub cycle: u64,
+    /// Found chaotic (see [`crate::classify::chaos`]).
+    #[serde(default)]
+    pub chaotic: u64,
     /// Training runs (systems with a loss record): runs whose loss came down (`converged` = 1
     /// in converged.npy, the trainability map's blue). Not the same as `converged`: a training
     /// run is judged by its loss curve, not by reaching a fixed point.
@@ -56,6 +59,7 @@ impl Counts {
                 Status::Escaped => c.escaped += 1,
                 Status::Stalled => c.stalled += 1,
                 Status::Cycle => c.cycle += 1,
+                Status::Chaotic => c.chaotic += 1,
                 _ => c.undecided += 1,
             }
             c.total_steps += n as u64;
@@ -83,6 +87,7 @@ impl Counts {
         self.escaped += other.escaped;
         self.stalled += other.stalled;
         self.cycle += other.cycle;
+        self.chaotic += other.chaotic;
         self.trained = match (self.trained, other.trained) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),

@@ -168,12 +168,13 @@ pub enum EngineChoice {
 }
 
 /// A system the user defines instead of naming a built-in one (see [`crate::system::custom`]):
-/// exactly one of `loss`, `field` and `wgsl`.
+/// exactly one of `loss`, `field`, `map` and `wgsl`.
 ///
 /// ```toml
 /// [system]
 /// state = ["m=0.5"]              # NAME or NAME=START
-/// loss = "r*m^2 - m^4 + m^6"     # or field = ["-y", "x"], or wgsl = "my_system.wgsl"
+/// loss = "r*m^2 - m^4 + m^6"     # or field = ["-y", "x"], map = ["r*x*(1 - x)"],
+///                                # or wgsl = "my_system.wgsl"
 /// ```
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +187,12 @@ pub struct CustomDef {
     /// The vector field's components (each string may hold several, separated by `;`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<Vec<String>>,
-    /// A WGSL file defining `fn field` (and optionally `fn loss`); relative to the scenario file.
+    /// A map's components: the dynamics x ← f(x), iterated by gd (lr = 1 unless set: then
+    /// x ← x + lr·(f(x) − x)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<Vec<String>>,
+    /// A WGSL file defining `fn field` or `fn map` (and optionally `fn loss`); relative to the
+    /// scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wgsl: Option<PathBuf>,
     /// The scenario file this was read from (for messages and relative paths); none for flags.
@@ -204,7 +210,7 @@ impl CustomDef {
 /// Two definitions are equal when they define the same system, wherever they were written.
 impl PartialEq for CustomDef {
     fn eq(&self, o: &CustomDef) -> bool {
-        (&self.state, &self.loss, &self.field, &self.wgsl) == (&o.state, &o.loss, &o.field, &o.wgsl)
+        (&self.state, &self.loss, &self.field, &self.map, &self.wgsl) == (&o.state, &o.loss, &o.field, &o.map, &o.wgsl)
     }
 }
 
@@ -385,8 +391,11 @@ pub struct ClassifyOptions {
     /// At most this many distinct fixed-point attractors; the rest are pooled as "other".
     pub max_attractors: usize,
     /// Undecided trajectories of gd are tested for cycles of up to this many steps (see
-    /// [`crate::classify::cycles`]); 0 or 1: not tested.
+    /// [`crate::classify::cycles`]); 0 or 1: not tested (nor for chaos).
     pub max_period: u32,
+    /// Write each trajectory's largest Lyapunov exponent where it ended (lyapunov.npy; maps
+    /// stepped by gd, as the cycle test; see [`crate::classify::chaos`]).
+    pub lyapunov: bool,
 }
 
 /// The longest cycle `[classify] max_period` may ask for.
@@ -394,7 +403,7 @@ pub const MAX_PERIOD: u32 = 4096;
 
 impl Default for ClassifyOptions {
     fn default() -> Self {
-        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64 }
+        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64, lyapunov: false }
     }
 }
 
@@ -442,6 +451,9 @@ pub enum ColourMap {
     Magma,
     Inferno,
     Plasma,
+    /// Diverging, for signed values: blue below the middle, white at it, red above (ColorBrewer's
+    /// RdBu reversed); the Lyapunov map's, centred at λ₁ = 0.
+    Diverging,
 }
 
 /// How figures look and which files they become (`[figure]`; flags `--title`, `--dpi`,
@@ -613,7 +625,7 @@ impl Scenario {
         let axis = |entry: &String| format!("{}=-1.5:1.5:512", CustomDef::state_name(entry)).parse::<Axis>();
         let x = axis(def.state.first().unwrap_or(&String::new()))?;
         let y = def.state.get(1).map(axis).transpose()?;
-        Ok(Scenario {
+        let mut s = Scenario {
             title: None,
             system: SystemChoice::Custom(def),
             params: BTreeMap::new(),
@@ -628,13 +640,31 @@ impl Scenario {
             network: NetworkOptions::default(),
             observe: Vec::new(),
             figure: FigureOptions::default(),
-        })
+        };
+        s.iterate_maps_as_written();
+        Ok(s)
+    }
+
+    /// Whether the system is a user's map (`map = [...]`, or a WGSL file declaring `fn map`).
+    pub fn is_map(&self) -> bool {
+        match &self.system {
+            SystemChoice::Custom(def) => def.map.is_some() || def.wgsl.as_deref().is_some_and(crate::system::custom::wgsl_declares_map),
+            SystemChoice::Named(_) => false,
+        }
+    }
+
+    /// A map is iterated as written: lr = 1, for a scenario that did not set lr (the default
+    /// 0.01 is a flow's).
+    pub fn iterate_maps_as_written(&mut self) {
+        if self.is_map() {
+            self.dynamics.lr = 1.0;
+        }
     }
 
     /// Reads a TOML scenario file.
     pub fn from_file(path: &Path) -> Result<Scenario> {
         let text = crate::io::read::read_text(path, "scenario", crate::io::read::MAX_SOURCE_BYTES)?;
-        let mut s = Self::from_toml(&text).map_err(|e| Error::Scenario {
+        let mut s = Self::parse_toml(&text).map_err(|e| Error::Scenario {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -645,12 +675,29 @@ impl Scenario {
         for p in [&mut s.network.x, &mut s.network.y, &mut s.network.xx].into_iter().flatten() {
             *p = crate::system::custom::resolve_path(path, p);
         }
+        if !Self::sets_lr(&text) {
+            s.iterate_maps_as_written();
+        }
         Ok(s)
     }
 
     /// Parses a TOML scenario.
     pub fn from_toml(text: &str) -> Result<Scenario> {
+        let mut s = Self::parse_toml(text)?;
+        if !Self::sets_lr(text) {
+            s.iterate_maps_as_written();
+        }
+        Ok(s)
+    }
+
+    /// The scenario as the TOML says, before a map's default step is given.
+    fn parse_toml(text: &str) -> Result<Scenario> {
         toml::from_str(text).map_err(|e| Error::input(e.message().replace('\n', " ")))
+    }
+
+    /// Whether a TOML scenario sets `[dynamics] lr` (a map's step is 1 where it does not).
+    fn sets_lr(text: &str) -> bool {
+        toml::from_str::<toml::Table>(text).ok().and_then(|t| t.get("dynamics").and_then(|d| d.as_table()).map(|d| d.contains_key("lr"))).unwrap_or(false)
     }
 
     /// The scenario as TOML (written beside the outputs; reads back with [`Scenario::from_toml`]).

@@ -207,6 +207,7 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
         observables: obs.iter().map(|&v| v as f32).collect(),
         n_obs,
         period: Vec::new(),
+        lyapunov: Vec::new(),
     };
     Ok((info, o))
 }

@@ -214,10 +214,19 @@ fn orbit(toml: &str, options: &basinmap::analysis::orbit::OrbitOptions) -> basin
     basinmap::analysis::orbit::compute(&plan(toml), options).expect("orbit runs")
 }
 
+// The same map written as a map (`--map`; lr is 1 unless set).
+const LOGISTIC_MAP: &str = "[system]\nstate=['x=0.3']\nmap=['r*x*(1 - x)']\n[params]\nr=3\n[dynamics]\nsteps=20000\nprecision='f64'\n";
+
 #[test]
 fn the_logistic_map_doubles_its_period_at_3_and_1_plus_sqrt6() {
+    for system in [LOGISTIC, LOGISTIC_MAP] {
+        logistic_doublings(system);
+    }
+}
+
+fn logistic_doublings(system: &str) {
     use basinmap::analysis::orbit::{Behaviour, OrbitOptions};
-    let o = orbit(&format!("x='r=2.905:3.605:71'\n{LOGISTIC}"), &OrbitOptions::default());
+    let o = orbit(&format!("x='r=2.905:3.605:71'\n{system}"), &OrbitOptions::default());
     // Periods on the grid: 1 below 3, 2 up to 3.449, 4 up to 3.544, 8 to 3.5644.
     for (ix, &r) in o.x.iter().enumerate() {
         let b = o.behaviour[ix];
@@ -253,9 +262,22 @@ fn the_logistic_map_doubles_its_period_at_3_and_1_plus_sqrt6() {
 #[test]
 fn the_logistic_maps_period_3_window_opens_at_1_plus_sqrt8() {
     use basinmap::analysis::orbit::{Behaviour, OrbitOptions};
-    let o = orbit(&format!("x='r=3.80:3.86:61'\n{LOGISTIC}"), &OrbitOptions::default());
-    let opens = o.changes.iter().find(|c| c.from == Behaviour::Aperiodic && c.to == Behaviour::Period(3)).unwrap_or_else(|| panic!("{:?}", o.changes));
-    assert!(opens.refined && (opens.at() - (1.0 + 8f64.sqrt())).abs() < 1e-3, "{opens:?}");
+    for system in [LOGISTIC, LOGISTIC_MAP] {
+        let o = orbit(&format!("x='r=3.80:3.86:61'\n{system}"), &OrbitOptions::default());
+        let opens = o.changes.iter().find(|c| c.from == Behaviour::Aperiodic && c.to == Behaviour::Period(3)).unwrap_or_else(|| panic!("{:?}", o.changes));
+        assert!(opens.refined && (opens.at() - (1.0 + 8f64.sqrt())).abs() < 1e-3, "{opens:?}");
+    }
+}
+
+/// At r = 4 the logistic map is conjugate to the tent map: λ₁ = ln 2 exactly; here within 1 %
+/// from a tangent carried over 2·10⁵ steps.
+#[test]
+fn the_logistic_map_at_4_has_lyapunov_exponent_ln2() {
+    use basinmap::analysis::orbit::OrbitOptions;
+    let lyapunov = OrbitOptions { lyapunov: true, keep: 4096, ..OrbitOptions::default() };
+    let o = orbit(&format!("x='r=4:4:1'\n{}", LOGISTIC_MAP.replace("steps=20000", "steps=400000")), &lyapunov);
+    let l = o.lyapunov.as_ref().expect("exponents")[0];
+    assert!((l - 2f64.ln()).abs() < 0.01 * 2f64.ln(), "λ₁ = {l}");
 }
 
 #[test]
@@ -271,9 +293,9 @@ fn lyapunov_exponents_of_the_logistic_and_henon_maps() {
     assert!((l[at(2.5)] - 0.5f64.ln()).abs() < 2e-4, "λ(2.5) = {}", l[at(2.5)]);
     let m = -3.2f64 * 3.2 + 2.0 * 3.2 + 4.0;
     assert!((l[at(3.2)] - m.abs().ln() / 2.0).abs() < 1e-3, "λ(3.2) = {} vs {}", l[at(3.2)], m.abs().ln() / 2.0);
-    // The Hénon map (a = 1.4, b = 0.3) as gd with lr = 1 on the field f(x) − x: chaotic, with
+    // The Hénon map (a = 1.4, b = 0.3), written as a map: chaotic, with
     // λ₁ = 0.41922 (Sprott, Chaos and Time-Series Analysis, 2003), here within 1 %.
-    let henon = "x='a=1.4:1.4:1'\n[system]\nstate=['x=0.1', 'y=0.1']\nfield=['1 - a*x^2 + y - x', 'b*x - y']\n[params]\nb=0.3\n[dynamics]\nlr=1\nsteps=400000\nprecision='f64'";
+    let henon = "x='a=1.4:1.4:1'\n[system]\nstate=['x=0.1', 'y=0.1']\nmap=['1 - a*x^2 + y', 'b*x']\n[params]\nb=0.3\n[dynamics]\nsteps=400000\nprecision='f64'";
     let o = orbit(henon, &lyapunov);
     assert_eq!(o.behaviour[0], Behaviour::Aperiodic);
     let l = o.lyapunov.as_ref().expect("exponents")[0];

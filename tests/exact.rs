@@ -311,3 +311,79 @@ fn the_logistic_maps_cycles_are_one_attractor_each() {
         }
     }
 }
+
+/// The logistic map written as a map (`--map`): the same cycles as gd on its loss; past the
+/// Feigenbaum point (r = 3.9) chaotic from every start, one attractor, λ₁ ≈ 0.49 per step
+/// (a 1024-step window: within 0.1); at r = 2.5 the fixed point 0.6, stable, λ₁ = ln|2 − r|.
+#[test]
+fn the_logistic_map_as_a_map_has_cycles_and_chaos() {
+    let logistic = |r: f64| format!("x='r={r}:{r}:1'\ny='x=0.1:0.9:17'\n[system]\nstate=['x']\nmap=['r*x*(1 - x)']\n[classify]\nlyapunov=true\n[dynamics]\nsteps=5000");
+    for (name, engine) in engines() {
+        for (r, period) in [(3.2, 2), (3.5, 4), (3.835, 3)] {
+            let (_, c) = run(engine.as_ref(), &plan(&logistic(r)));
+            assert_eq!(c.attractors.len(), 1, "{name}: r = {r}: {:?}", c.attractors);
+            let a = &c.attractors[0];
+            assert_eq!((a.kind, a.period, a.stability, a.count), (Kind::Cycle, period, Some(Stability::Stable), 17), "{name}: r = {r}");
+        }
+        let p = plan(&logistic(2.5));
+        let (o, c) = run(engine.as_ref(), &p);
+        assert_eq!((c.attractors.len(), c.attractors[0].kind, c.attractors[0].stability), (1, Kind::Fixed, Some(Stability::Stable)), "{name}");
+        for &l in &o.lyapunov {
+            assert!((l as f64 - 0.5f64.ln()).abs() < 1e-3, "{name}: λ₁ = {l}");
+        }
+        let (o, c) = run(engine.as_ref(), &plan(&logistic(3.9)));
+        assert_eq!(c.attractors.len(), 1, "{name}: r = 3.9: {:?}", c.attractors);
+        let a = &c.attractors[0];
+        assert_eq!((a.kind, a.period, a.stability, a.count), (Kind::Chaotic, 0, None, 17), "{name}");
+        // The middle of the range [f(f(1/2)), f(1/2)] = [r²(4 − r)/16, r/4].
+        let (top, r) = (3.9 / 4.0, 3.9f64);
+        let mid = 0.5 * (top + r * r * (4.0 - r) / 16.0);
+        assert!((a.observables[0].value - mid).abs() < 1e-3, "{name}: mid {} vs {mid}", a.observables[0].value);
+        for (i, &l) in o.lyapunov.iter().enumerate() {
+            assert_eq!(o.status[i], Status::Chaotic as u32);
+            assert!((l - 0.49).abs() < 0.1, "{name}: λ₁ = {l}");
+        }
+    }
+}
+
+/// x ← a x − x³ at a = 2.5 has two chaotic attractors, mirror images, each reached from the
+/// starts of its sign; at a = 2.65 they have merged into one (its orbits switch lobes, so
+/// their time averages wander, but their ranges agree).
+#[test]
+fn coexisting_chaotic_attractors_get_ids_of_their_own() {
+    for (a, want) in [(2.5, 2), (2.65, 1)] {
+        let p = plan(&format!("x='a={a}:{a}:1'\ny='x=-1.2:1.2:24'\n[system]\nstate=['x']\nmap=['a*x - x^3']\n[dynamics]\nsteps=3000"));
+        let (o, c) = run(&basinmap::engine::cpu::CpuEngine::new(), &p);
+        let chaotic: Vec<_> = c.attractors.iter().filter(|x| x.kind == Kind::Chaotic).collect();
+        assert_eq!(chaotic.len(), want, "a = {a}: {:?}", c.attractors);
+        assert_eq!(chaotic.iter().map(|x| x.count).sum::<u64>(), 24, "a = {a}: {:?}", c.attractors);
+        if want == 2 {
+            // Each lobe reached from the starts of its sign.
+            for i in 0..p.n_trajectories() {
+                let a = &c.attractors[c.labels[i] as usize];
+                let start = p.y.as_ref().unwrap().values[i];
+                assert_eq!(a.observables[0].value.signum(), start.signum(), "start {start}: {a:?}");
+                assert_eq!(o.status[i], Status::Chaotic as u32);
+            }
+        }
+    }
+}
+
+/// Mandelbrot's map z ← z² + c from z = 0 (complex numbers as pairs of states): period 1 at
+/// c = 0, 2 at c = −1, 3 at the centre of the period-3 bulb (c ≈ −0.1226 + 0.7449i, where
+/// z = 0 is on the cycle), diverged at c = 1.
+#[test]
+fn mandelbrots_map_has_the_periods_of_its_bulbs() {
+    let mandelbrot = "[system]\nstate=['zr', 'zi']\nmap=['zr^2 - zi^2 + cr; 2*zr*zi + ci']\n[dynamics]\nsteps=2000\nbound=4";
+    for (cr, ci, period) in [(0.0, 0.0, 1), (-1.0, 0.0, 2), (-0.12256116687665, 0.74486176661974, 3), (1.0, 0.0, 0)] {
+        let p = plan(&format!("x='cr={cr}:{cr}:1'\ny='ci={ci}:{ci}:1'\n{mandelbrot}"));
+        for (name, engine) in engines() {
+            let (o, c) = run(engine.as_ref(), &p);
+            let got = basinmap::classify::cycles::periods(&o)[0];
+            assert_eq!(got, period, "{name}: c = {cr} + {ci}i: {:?}", c.attractors);
+            if period == 0 {
+                assert_eq!(c.attractors[0].kind, Kind::Inf, "{name}");
+            }
+        }
+    }
+}

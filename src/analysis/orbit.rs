@@ -104,7 +104,6 @@ impl Behaviour {
 #[derive(Clone, Debug)]
 struct Run {
     behaviour: Behaviour,
-    status: Status,
     /// The kept values of the drawn observable (NaN once diverged).
     values: Vec<f32>,
     /// NaN where not computed or diverged.
@@ -163,13 +162,10 @@ pub struct Orbit {
     pub values: Vec<f32>,
     /// [x][start].
     pub behaviour: Vec<Behaviour>,
-    pub status: Vec<Status>,
     /// [x][start], per step; `None` without `lyapunov`.
     pub lyapunov: Option<Vec<f64>>,
     /// Along x, start by start.
     pub changes: Vec<PeriodChange>,
-    /// The tolerance periods were found with.
-    pub period_tol: f64,
 }
 
 /// Checks `plan` and `options` for an orbit diagram; returns the drawn observable's index.
@@ -230,11 +226,7 @@ pub fn compute(plan: &Plan, options: &OrbitOptions) -> Result<Orbit> {
         type Output = Vec<Run>;
         fn visit<M: Model>(self, m: &M) -> Vec<Run> {
             let All(plan, options, var, tol) = self;
-            let f64_run = plan.dynamics.precision == crate::dynamics::Precision::F64;
-            (0..plan.n_trajectories())
-                .into_par_iter()
-                .map(|i| if f64_run { run_one::<M, f64>(plan, m, i, options, var, tol) } else { run_one::<M, f32>(plan, m, i, options, var, tol) })
-                .collect()
+            (0..plan.n_trajectories()).into_par_iter().map(|i| run_in_precision(plan, m, i, options, var, tol)).collect()
         }
     }
     let runs = plan.system.visit(All(plan, options, var, tol))?;
@@ -245,7 +237,6 @@ pub fn compute(plan: &Plan, options: &OrbitOptions) -> Result<Orbit> {
     let keep = options.keep as usize;
     let mut values = vec![f32::NAN; plan.n_trajectories() * keep];
     let mut behaviour = Vec::with_capacity(plan.n_trajectories());
-    let mut status = Vec::with_capacity(plan.n_trajectories());
     let mut lyapunov = options.lyapunov.then(Vec::new);
     for ix in 0..nx {
         for s in 0..starts {
@@ -253,7 +244,6 @@ pub fn compute(plan: &Plan, options: &OrbitOptions) -> Result<Orbit> {
             let at = (ix * starts + s) * keep;
             values[at..at + keep].copy_from_slice(&r.values);
             behaviour.push(r.behaviour);
-            status.push(r.status);
             if let Some(l) = lyapunov.as_mut() {
                 l.push(r.lyapunov);
             }
@@ -297,7 +287,7 @@ pub fn compute(plan: &Plan, options: &OrbitOptions) -> Result<Orbit> {
         changes[k].1 = c;
     }
     let variable = plan.system.spec().observable_names()[var].to_string();
-    Ok(Orbit { x: plan.x.values.clone(), starts, keep, variable, values, behaviour, status, lyapunov, changes: changes.into_iter().map(|(_, c)| c).collect(), period_tol: tol })
+    Ok(Orbit { x: plan.x.values.clone(), starts, keep, variable, values, behaviour, lyapunov, changes: changes.into_iter().map(|(_, c)| c).collect() })
 }
 
 /// What a bisection's probes run: the plan, the options, the drawn observable, the tolerance.
@@ -315,8 +305,8 @@ fn bisect(context: &Probe, index: usize, ix: usize, mut change: PeriodChange, sp
     // The behaviour of the same trajectory (its start, the other parameters) with x at `q`.
     // Near a bifurcation orbits settle slowly (critical slowing down): a probe that is neither
     // side yet is run again with a transient 4 and 16 times as long before it counts.
-    let settled = |q: f64, change: &PeriodChange| -> Result<Behaviour> {
-        let mut probe = plan.clone();
+    let mut probe = plan.clone();
+    let mut settled = |q: f64, change: &PeriodChange| -> Result<Behaviour> {
         probe.x.values[ix] = q;
         let mut b = Behaviour::Aperiodic;
         for factor in [1, 4, 16] {
@@ -369,11 +359,16 @@ impl ModelVisitor for One<'_> {
     type Output = Behaviour;
     fn visit<M: Model>(self, m: &M) -> Behaviour {
         let One(plan, index, options, var, tol) = self;
-        if plan.dynamics.precision == crate::dynamics::Precision::F64 {
-            run_one::<M, f64>(plan, m, index, options, var, tol).behaviour
-        } else {
-            run_one::<M, f32>(plan, m, index, options, var, tol).behaviour
-        }
+        run_in_precision(plan, m, index, options, var, tol).behaviour
+    }
+}
+
+/// [`run_one`] in the plan's precision.
+fn run_in_precision<M: Model>(plan: &Plan, m: &M, index: usize, options: &OrbitOptions, var: usize, tol: f64) -> Run {
+    if plan.dynamics.precision == crate::dynamics::Precision::F64 {
+        run_one::<M, f64>(plan, m, index, options, var, tol)
+    } else {
+        run_one::<M, f32>(plan, m, index, options, var, tol)
     }
 }
 
@@ -393,14 +388,14 @@ fn run_one<M: Model, T: Real>(plan: &Plan, m: &M, index: usize, options: &OrbitO
         s.draw.index[0] = index as u32;
     }
     let mut obs = vec![T::zero(); plan.system.spec().model_observables().len()];
-    let diverged = |status: Status| Run { behaviour: Behaviour::Diverged, status, values: vec![f32::NAN; keep], lyapunov: f64::NAN };
+    let diverged = || Run { behaviour: Behaviour::Diverged, values: vec![f32::NAN; keep], lyapunov: f64::NAN };
     let first = stepper.escape_status(&x);
     if first != Status::Running {
-        return diverged(first);
+        return diverged();
     }
     // The tangent, from the middle of the transient on.
     let tangent_from = stepper.max_steps / 2;
-    let mut tangent = options.lyapunov.then(|| Tangent::new(plan, index, n));
+    let mut tangent = options.lyapunov.then(|| crate::classify::chaos::Tangent::new(plan, index, n));
     let total = stepper.max_steps as u64 + keep as u64;
     let mut kept: Vec<f64> = Vec::with_capacity(keep * n);
     let mut values = Vec::with_capacity(keep);
@@ -449,7 +444,7 @@ fn run_one<M: Model, T: Real>(plan: &Plan, m: &M, index: usize, options: &OrbitO
         step += 1;
         let st = stepper.escape_status(&x);
         if st != Status::Running {
-            return diverged(st);
+            return diverged();
         }
     }
     if converged {
@@ -463,77 +458,13 @@ fn run_one<M: Model, T: Real>(plan: &Plan, m: &M, index: usize, options: &OrbitO
             }
             t.exponent()
         });
-        return Run { behaviour: Behaviour::Period(1), status: Status::Converged, values, lyapunov };
+        return Run { behaviour: Behaviour::Period(1), values, lyapunov };
     }
     let behaviour = match crate::classify::cycles::period_of(&kept, n, options.max_period as usize, tol) {
         Some(p) => Behaviour::Period(p as u32),
         None => Behaviour::Aperiodic,
     };
-    Run { behaviour, status: Status::Undecided, values, lyapunov: tangent.map_or(f64::NAN, |t| t.exponent()) }
-}
-
-/// A tangent vector carried along an orbit by the step's Jacobian, in f64.
-struct Tangent {
-    stepper: Stepper<f64>,
-    p: Vec<f64>,
-    u: Vec<f64>,
-    sum: f64,
-    count: u64,
-    scratch: Scratch<f64>,
-    plus: Vec<f64>,
-    minus: Vec<f64>,
-}
-
-impl Tangent {
-    fn new(plan: &Plan, index: usize, n: usize) -> Tangent {
-        let p = plan.inputs_at(index)[..plan.n_params].to_vec();
-        // A fixed start with every component (no invariant subspace to stay in).
-        let u: Vec<f64> = (0..n).map(|j| 1.0 + 0.1 * j as f64).collect();
-        let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
-        Tangent { stepper: Stepper::<f64>::deterministic_at(plan, index), p, u: u.iter().map(|v| v / norm).collect(), sum: 0.0, count: 0, scratch: Scratch::new(n), plus: vec![0.0; n], minus: vec![0.0; n] }
-    }
-
-    fn reset(&mut self) {
-        self.sum = 0.0;
-        self.count = 0;
-    }
-
-    /// u ← J(x)·u normalised, J the step's Jacobian at `x`; adds ln of the growth.
-    fn advance<M: Model, T: Real>(&mut self, m: &M, x: &[T]) {
-        let size = x.iter().fold(0.0f64, |a, v| a.max(v.f64().abs()));
-        let h = 1e-7 * (1.0 + size);
-        for (sign, out) in [(1.0, 0usize), (-1.0, 1)] {
-            let mut y: Vec<f64> = x.iter().zip(&self.u).map(|(v, u)| v.f64() + sign * h * u).collect();
-            self.stepper.field(m, &self.p, &y, &mut self.scratch.v);
-            self.stepper.advance(m, &self.p, &mut y, &mut self.scratch);
-            if out == 0 {
-                self.plus = y;
-            } else {
-                self.minus = y;
-            }
-        }
-        for ((u, a), b) in self.u.iter_mut().zip(&self.plus).zip(&self.minus) {
-            *u = (a - b) / (2.0 * h);
-        }
-        let norm = self.u.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if norm > 0.0 && norm.is_finite() {
-            self.sum += norm.ln();
-            self.u.iter_mut().for_each(|v| *v /= norm);
-        } else {
-            // A step that maps the tangent to zero (a superstable point): −∞.
-            self.sum = f64::NEG_INFINITY;
-        }
-        self.count += 1;
-    }
-
-    /// The mean growth per step.
-    fn exponent(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.sum / self.count as f64
-        }
-    }
+    Run { behaviour, values, lyapunov: tangent.map_or(f64::NAN, |t| t.exponent()) }
 }
 
 /// Writes orbit.npy ([x][start][kept], the drawn observable), period.npy ([x][start]; 0: none),

@@ -8,8 +8,11 @@
 //! * the next `2 · max_period` states are kept, and its period is the smallest p ≤ max_period
 //!   with every kept state returning to within [`RETURN_TOL`]·(1 + |x|) of itself p steps
 //!   later, and across the whole window, its points more than [`DISTINCT`] tolerances apart
-//!   ([`period_of`]). Period 1 (a fixed point the stop rule had not yet declared) and no
-//!   period (chaos, a longer or a slower orbit) leave it undecided;
+//!   ([`period_of`]). Period 1 (a fixed point the stop rule had not yet declared) leaves it
+//!   undecided; with no period, it goes on through a chaos window ([`super::chaos`]), where a
+//!   bounded orbit with a significantly positive Lyapunov exponent is found chaotic (status
+//!   [`Status::Chaotic`]) and any other (a longer, slower or quasiperiodic orbit) stays
+//!   undecided;
 //! * a cycle's trajectory gets status [`Status::Cycle`], its period, and as end state the
 //!   cycle's point with the smallest first component (ties: the next components), so that
 //!   trajectories on one cycle at different phases end at one point and are one attractor.
@@ -30,7 +33,6 @@ use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::{Outcomes, Status};
 use crate::plan::Plan;
 use crate::system::{Model, ModelVisitor, Stability};
-use nalgebra::DMatrix;
 use rayon::prelude::*;
 
 /// Largest state whose trajectories are tested for cycles.
@@ -40,13 +42,15 @@ pub const RETURN_TOL: f64 = 1e-7;
 /// Multipliers within this of the unit circle make a cycle `flat` (marginal).
 const MARGINAL: f64 = 1e-6;
 
-/// What [`settle_cycles`] did.
+/// What [`settle_undecided`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CycleReport {
+pub struct SettleReport {
     /// Undecided trajectories tested.
     pub tested: u64,
     /// Of those, the ones found on a cycle.
     pub cycles: u64,
+    /// And the ones found chaotic.
+    pub chaotic: u64,
 }
 
 /// Whether `plan`'s undecided trajectories can be tested for cycles (see the module header).
@@ -63,32 +67,59 @@ pub fn applies(plan: &Plan) -> bool {
 }
 
 /// Tests the undecided trajectories of `outcomes` (trajectories `first..` of `plan`) for
-/// cycles and relabels those on one in place (status, period, end state, observables, steps).
-pub fn settle_cycles(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> CycleReport {
+/// cycles and chaos ([`super::chaos`]), and relabels those on one in place (status, period,
+/// end state, observables, steps). With `classify.lyapunov`, also fills `outcomes.lyapunov`:
+/// each trajectory's λ₁ per step where it ended (NaN where it diverged).
+pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> SettleReport {
     if !applies(plan) {
-        return CycleReport::default();
+        return SettleReport::default();
     }
     let n_state = plan.n_state();
+    let state = |o: &Outcomes, i: usize| -> Vec<f64> { o.obs(i)[..n_state].iter().map(|&v| v as f64).collect() };
     let undecided: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes.status[i] == Status::Undecided as u32).collect();
-    let found: Vec<(usize, Cycle)> = undecided
-        .par_iter()
-        .filter_map(|&i| {
-            let x: Vec<f64> = outcomes.obs(i)[..n_state].iter().map(|&v| v as f64).collect();
-            cycle_from(plan, first + i, &x).map(|c| (i, c))
-        })
-        .collect();
-    let report = CycleReport { tested: undecided.len() as u64, cycles: found.len() as u64 };
-    if found.is_empty() {
-        return report;
-    }
-    outcomes.period.resize(outcomes.len(), 0);
+    let endings: Vec<(usize, Ending)> = undecided.par_iter().map(|&i| (i, ending_from(plan, first + i, &state(outcomes, i)))).collect();
+    let mut report = SettleReport { tested: undecided.len() as u64, ..SettleReport::default() };
     let n_obs = outcomes.n_obs;
-    for (i, c) in found {
-        outcomes.status[i] = Status::Cycle as u32;
-        outcomes.period[i] = c.period;
-        outcomes.steps[i] = outcomes.steps[i].saturating_add(c.steps);
-        // The system's observables at the cycle's point; the extras (sharpness) as they were.
-        outcomes.observables[i * n_obs..i * n_obs + c.observables.len()].copy_from_slice(&c.observables);
+    // λ₁ of the undecided, known from their windows (NaN elsewhere until filled below).
+    let mut window_exponent = vec![f64::NAN; outcomes.len()];
+    for (i, ending) in endings {
+        let (status, period, steps, observables) = match ending {
+            Ending::Undecided { lyapunov } => {
+                window_exponent[i] = lyapunov;
+                continue;
+            }
+            Ending::Cycle(c) => {
+                report.cycles += 1;
+                (Status::Cycle, c.period, c.steps, c.observables)
+            }
+            Ending::Chaotic { steps, middles, lyapunov } => {
+                report.chaotic += 1;
+                window_exponent[i] = lyapunov;
+                (Status::Chaotic, 0, steps, middles)
+            }
+        };
+        if period > 0 {
+            outcomes.period.resize(outcomes.len(), 0);
+            outcomes.period[i] = period;
+        }
+        outcomes.status[i] = status as u32;
+        outcomes.steps[i] = outcomes.steps[i].saturating_add(steps);
+        // The system's observables there; the extras (sharpness) as they were.
+        outcomes.observables[i * n_obs..i * n_obs + observables.len()].copy_from_slice(&observables);
+    }
+    if plan.classify.lyapunov {
+        let o = &*outcomes;
+        outcomes.lyapunov = (0..o.len())
+            .into_par_iter()
+            .map(|i| {
+                let exponent = match Status::from_code(o.status[i]) {
+                    Status::Converged => super::chaos::exponent_at(plan, first + i, &state(o, i), 1),
+                    Status::Cycle => super::chaos::exponent_at(plan, first + i, &state(o, i), o.period_of(i)),
+                    _ => window_exponent[i],
+                };
+                exponent as f32
+            })
+            .collect();
     }
     report
 }
@@ -112,13 +143,24 @@ struct Cycle {
     observables: Vec<f32>,
 }
 
-/// Continues trajectory `index` from its end state `x` (module header); its cycle, if it is on one.
-fn cycle_from(plan: &Plan, index: usize, x: &[f64]) -> Option<Cycle> {
+/// Where an undecided trajectory was found to end.
+enum Ending {
+    Cycle(Cycle),
+    /// Chaotic: its steps, the middles of its observables' ranges over the chaos window, and
+    /// λ₁ there.
+    Chaotic { steps: u32, middles: Vec<f32>, lyapunov: f64 },
+    /// Still undecided; λ₁ of its chaos window where it had one (else NaN).
+    Undecided { lyapunov: f64 },
+}
+
+/// Continues trajectory `index` from its end state `x` (module header): its cycle, or its chaos.
+fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
     struct Continue<'a>(&'a Plan, usize, &'a [f64]);
     impl ModelVisitor for Continue<'_> {
-        type Output = Option<Cycle>;
-        fn visit<M: Model>(self, m: &M) -> Option<Cycle> {
+        type Output = Ending;
+        fn visit<M: Model>(self, m: &M) -> Ending {
             let Continue(plan, index, end) = self;
+            let unknown = Ending::Undecided { lyapunov: f64::NAN };
             let max_period = plan.classify.max_period as usize;
             let inputs = plan.inputs_at(index);
             let p = &inputs[..plan.n_params];
@@ -135,24 +177,38 @@ fn cycle_from(plan: &Plan, index: usize, x: &[f64]) -> Option<Cycle> {
                 }
                 step(&stepper, m, p, &mut x, &mut s);
                 if stepper.escape_status(&x) != Status::Running {
-                    return None;
+                    return unknown;
                 }
             }
-            let period = period_of(&kept, n, max_period, RETURN_TOL).filter(|&q| q >= 2)?;
-            let point = first_point(&kept[..period * n], n);
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
-            m.observables(p, point, &mut obs);
-            Some(Cycle { period: period as u32, steps: (settle + keep) as u32, observables: obs.iter().map(|&v| v as f32).collect() })
+            match period_of(&kept, n, max_period, RETURN_TOL) {
+                Some(period) if period >= 2 => {
+                    let point = first_point(&kept[..period * n], n);
+                    m.observables(p, point, &mut obs);
+                    Ending::Cycle(Cycle { period: period as u32, steps: (settle + keep) as u32, observables: obs.iter().map(|&v| v as f32).collect() })
+                }
+                // A fixed point the stop rule has not declared yet.
+                Some(_) => unknown,
+                None => match super::chaos::window(plan, m, index, &mut x) {
+                    Some(w) if w.is_chaotic() => Ending::Chaotic {
+                        steps: (settle + keep + super::chaos::CHAOS_STEPS) as u32,
+                        middles: w.middles.iter().map(|&v| v as f32).collect(),
+                        lyapunov: w.lyapunov,
+                    },
+                    Some(w) => Ending::Undecided { lyapunov: w.lyapunov },
+                    None => unknown,
+                },
+            }
         }
     }
     if !x.iter().all(|v| v.is_finite()) {
-        return None;
+        return Ending::Undecided { lyapunov: f64::NAN };
     }
-    plan.system.visit(Continue(plan, index, x)).ok().flatten()
+    plan.system.visit(Continue(plan, index, x)).unwrap_or(Ending::Undecided { lyapunov: f64::NAN })
 }
 
 /// One gd step of `stepper` from `x` (its field first).
-fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &[f64], x: &mut [f64], s: &mut Scratch<f64>) {
+pub(crate) fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &[f64], x: &mut [f64], s: &mut Scratch<f64>) {
     stepper.field(m, p, x, &mut s.v);
     stepper.advance(m, p, x, s);
 }
@@ -197,29 +253,7 @@ pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Sta
         type Output = Stability;
         fn visit<M: Model>(self, m: &M) -> Stability {
             let Multipliers(plan, index, start, period) = self;
-            let inputs = plan.inputs_at(index);
-            let p = &inputs[..plan.n_params];
-            let stepper = Stepper::<f64>::deterministic_at(plan, index);
-            let n = start.len();
-            let mut s = Scratch::new(n);
-            let mut x = start.to_vec();
-            let mut product = DMatrix::<f64>::identity(n, n);
-            for _ in 0..period {
-                let mut jac = DMatrix::<f64>::zeros(n, n);
-                for j in 0..n {
-                    let h = 1e-6 * (1.0 + x[j].abs());
-                    let (mut plus, mut minus) = (x.clone(), x.clone());
-                    plus[j] += h;
-                    minus[j] -= h;
-                    step(&stepper, m, p, &mut plus, &mut s);
-                    step(&stepper, m, p, &mut minus, &mut s);
-                    for i in 0..n {
-                        jac[(i, j)] = (plus[i] - minus[i]) / (2.0 * h);
-                    }
-                }
-                product = jac * product;
-                step(&stepper, m, p, &mut x, &mut s);
-            }
+            let product = super::chaos::multipliers(plan, m, index, start, period);
             let largest = product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max);
             if !largest.is_finite() {
                 Stability::Unknown

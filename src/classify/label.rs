@@ -56,8 +56,9 @@ fn features(plan: &Plan) -> Vec<usize> {
 }
 
 /// Runs `f` with the fixed-point tests of `plan`: stability from the Hessian (or Jacobian) at a
-/// cluster's centre (a cycle's from its multipliers) and the small-gradient path test, for systems whose features are the state
-/// and which have a host model (a system written in WGSL has none: no stability, no path test).
+/// cluster's centre (a cycle's, and a map's fixed point's, from its multipliers) and the
+/// small-gradient path test, for systems whose features are the state and which have a host
+/// model (a system written in WGSL has none: no stability, no path test).
 pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
     let host = plan.system.has_host_model() && plan.system.spec().features.is_none();
     struct At<'a>(&'a Plan, usize, &'a [f64]);
@@ -69,7 +70,13 @@ pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
             stability(m, &p, self.2)
         }
     }
-    let stab = |i: usize, centre: &[f64]| if host { plan.system.visit(At(plan, i, centre)).unwrap_or(Stability::Unknown) } else { Stability::Unknown };
+    // A map's fixed point is stable when its step contracts (multipliers inside the unit
+    // circle), not when the flow of f(x) − x would settle there.
+    let stab = |i: usize, centre: &[f64]| match (host, plan.system.is_map()) {
+        (false, _) => Stability::Unknown,
+        (true, true) => super::cycles::cycle_stability(plan, i, centre, 1),
+        (true, false) => plan.system.visit(At(plan, i, centre)).unwrap_or(Stability::Unknown),
+    };
     struct Path<'a>(&'a Plan, usize, &'a [f64], &'a [f64]);
     impl ModelVisitor for Path<'_> {
         type Output = bool;

@@ -8,7 +8,8 @@
 //!    [`LOOK_BACK`] ones) whose first member lies within `cluster_tol · (1 + |x|)` (max-norm), or
 //!    whose last member it reaches along a path of small gradient; else it starts a cluster. A
 //!    cycle's end state (its first point, see [`super::cycles`]) is clustered alike, with the
-//!    cycles of its period only and by distance only.
+//!    cycles of its period only and by distance only; a chaotic one's (the middles of its ranges, see
+//!    [`super::chaos`]) with the chaotic ones only, by distance within `CHAOS_TOL · (1 + |x|)`.
 //! 2. A parameter point is closed when its last trajectory has been read (parameter points
 //!    close in increasing order: their last trajectories are in increasing order). Its clusters'
 //!    centres and stabilities are computed, and each is joined to the cluster of the left and of
@@ -335,7 +336,8 @@ impl Labeller {
         for k in 0..n {
             let i = start + k;
             let status = outcomes.status[k];
-            if status != Status::Converged as u32 && status != Status::Cycle as u32 {
+            let located = [Status::Converged, Status::Cycle, Status::Chaotic].iter().any(|&s| s as u32 == status);
+            if !located {
                 let kind = self.special(status);
                 let id = match self.specials.iter().find(|s| s.0 == kind) {
                     Some(s) => s.1,
@@ -353,8 +355,15 @@ impl Labeller {
             }
             let obs = outcomes.obs(k);
             f.iter_mut().zip(&self.features).for_each(|(v, &j)| *v = obs[j] as f64);
-            let period = if status == Status::Cycle as u32 { outcomes.period_of(k).max(2) } else { 1 };
-            let tol = |v: f64| self.options.cluster_tol * (1.0 + v.abs());
+            // Period 1: a fixed point; p ≥ 2: a p-cycle; 0: chaotic, located by the middles of
+            // its ranges, which agree only to how closely a window reaches the extremes.
+            let period = match Status::from_code(status) {
+                Status::Cycle => outcomes.period_of(k).max(2),
+                Status::Chaotic => 0,
+                _ => 1,
+            };
+            let relative = if period == 0 { super::chaos::CHAOS_TOL } else { self.options.cluster_tol };
+            let tol = |v: f64| relative * (1.0 + v.abs());
             let group = self.open.entry(self.layout.group_of(i)).or_default();
             let hit = (0..group.clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let cl = &group.clusters[c];
@@ -410,7 +419,11 @@ impl Labeller {
                     .iter()
                     .map(|c| {
                         let mean = c.mean(nf);
-                        let stability = if c.period > 1 { (tests.cycle_stability)(c.first_member, &mean, c.period) } else { (tests.stability)(c.first_member, &mean) };
+                        let stability = match c.period {
+                            0 => Stability::Unknown,
+                            1 => (tests.stability)(c.first_member, &mean),
+                            p => (tests.cycle_stability)(c.first_member, &mean, p),
+                        };
                         ClosedCluster { centre: mean, stability, id: u32::MAX, period: c.period }
                     })
                     .collect()
@@ -436,7 +449,7 @@ impl Labeller {
                 // common case), else continued there (see FixedPointTests::continued).
                 let predict = |x: &ClosedCluster, from: usize, to: usize, others: &[ClosedCluster]| -> Option<Vec<f64>> {
                     // Newton's continuation follows fixed points; a cycle is matched where it is.
-                    if x.period > 1 {
+                    if x.period != 1 {
                         return None;
                     }
                     let scale = 1.0 + x.centre.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -463,8 +476,12 @@ impl Labeller {
                 let cluster = &group.clusters[c];
                 let id = match joined.split_first() {
                     None => {
-                        let kind = if cluster.period > 1 { Kind::Cycle } else { Kind::Fixed };
-                        let id = self.add_entry(kind, Some(finished[c].stability), cluster.first_member, cluster.period);
+                        let (kind, stability) = match cluster.period {
+                            0 => (Kind::Chaotic, None),
+                            1 => (Kind::Fixed, Some(finished[c].stability)),
+                            _ => (Kind::Cycle, Some(finished[c].stability)),
+                        };
+                        let id = self.add_entry(kind, stability, cluster.first_member, cluster.period);
                         self.entries[id as usize].first_feature = finished[c].centre.first().copied().unwrap_or(0.0);
                         id
                     }

@@ -24,6 +24,7 @@
 //! a plan; [`stalls`] first continues trajectories resting at unstable points, and [`cycles`]
 //! then finds the undecided ones that are on a cycle.
 
+pub mod chaos;
 pub mod cycles;
 pub mod label;
 pub mod labeller;
@@ -46,6 +47,10 @@ pub enum Kind {
     /// Returns to itself every `period` steps (see [`cycles`]).
     #[serde(rename = "cycle")]
     Cycle,
+    /// Bounded with a positive largest Lyapunov exponent; located by the middles of the ranges
+    /// its variables cover (see [`chaos`]).
+    #[serde(rename = "chaotic")]
+    Chaotic,
     #[serde(rename = "+inf")]
     PosInf,
     #[serde(rename = "-inf")]
@@ -66,16 +71,18 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Fixed points and cycles: attractors with a place (observables), found by clustering
-    /// end states, one branch per place across the map.
+    /// Fixed points, cycles and chaotic attractors: attractors with a place (observables; a
+    /// chaotic one's are the middles of their ranges), found by clustering end states, one branch per place
+    /// across the map.
     pub fn is_located(&self) -> bool {
-        matches!(self, Kind::Fixed | Kind::Cycle)
+        matches!(self, Kind::Fixed | Kind::Cycle | Kind::Chaotic)
     }
 
     pub fn as_str(&self) -> &'static str {
         match self {
             Kind::Fixed => "fixed",
             Kind::Cycle => "cycle",
+            Kind::Chaotic => "chaotic",
             Kind::PosInf => "+inf",
             Kind::NegInf => "-inf",
             Kind::Inf => "inf",
@@ -310,6 +317,7 @@ mod tests {
             observables: points.iter().flat_map(|p| [p.1, 0.0]).collect(),
             n_obs: 2,
             period: Vec::new(),
+            lyapunov: Vec::new(),
         }
     }
 

@@ -36,6 +36,9 @@ pub enum Status {
     /// Returns to itself every `period` steps, on a cycle (set on the host by
     /// [`crate::classify::cycles`], never by an engine).
     Cycle = 8,
+    /// Bounded with a positive largest Lyapunov exponent (set on the host by
+    /// [`crate::classify::chaos`], never by an engine).
+    Chaotic = 9,
 }
 
 impl Status {
@@ -49,6 +52,7 @@ impl Status {
             6 => Status::Escaped,
             7 => Status::Stalled,
             8 => Status::Cycle,
+            9 => Status::Chaotic,
             _ => Status::Running,
         }
     }
@@ -68,12 +72,16 @@ pub struct Outcomes {
     /// Each trajectory's period where it ended on a cycle (0 elsewhere), set on the host by
     /// [`crate::classify::cycles`]; empty while none is on a cycle (engines leave it so).
     pub period: Vec<u32>,
+    /// Each trajectory's largest Lyapunov exponent per step where it ended (NaN where none),
+    /// set on the host by [`crate::classify::cycles::settle_undecided`] when asked for; empty
+    /// otherwise.
+    pub lyapunov: Vec<f32>,
 }
 
 impl Outcomes {
     /// Outcomes for `n` trajectories, all zero.
     pub fn zeroed(n: usize, n_obs: usize) -> Outcomes {
-        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new() }
+        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new(), lyapunov: Vec::new() }
     }
     pub fn len(&self) -> usize {
         self.status.len()
@@ -95,6 +103,10 @@ impl Outcomes {
         if !self.period.is_empty() || !other.period.is_empty() {
             self.period.resize(self.len(), 0);
             self.period.extend((0..other.len()).map(|i| other.period_of(i)));
+        }
+        if !self.lyapunov.is_empty() || !other.lyapunov.is_empty() {
+            self.lyapunov.resize(self.len(), f32::NAN);
+            self.lyapunov.extend((0..other.len()).map(|i| other.lyapunov.get(i).copied().unwrap_or(f32::NAN)));
         }
         self.status.extend_from_slice(&other.status);
         self.steps.extend_from_slice(&other.steps);

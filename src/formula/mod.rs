@@ -168,6 +168,9 @@ pub enum Definition {
     Loss(Source),
     /// The components of a vector field, in state order: one source may hold several, `;`-separated.
     Field(Vec<Source>),
+    /// The components of a map x ← f(x), written like a field's; the system's field is then
+    /// f(x) − x (zero at the map's fixed points), and gd with lr = 1 iterates the map.
+    Map(Vec<Source>),
 }
 
 /// A formula system compiled for both back ends.
@@ -178,8 +181,10 @@ pub struct Compiled {
     pub params: Vec<String>,
     /// The loss, for gradient systems (as written, powers not expanded: for display).
     pub loss: Option<NodeId>,
-    /// dx/dt, one node per state variable.
+    /// dx/dt, one node per state variable (for a map, f(x) − x).
     pub field: Vec<NodeId>,
+    /// A map's image f(x), one node per state variable.
+    pub map: Option<Vec<NodeId>>,
     /// ∂field_i/∂x_j, row-major.
     pub jacobian: Vec<NodeId>,
     loss_tape: Option<Tape>,
@@ -208,7 +213,7 @@ impl Compiled {
                 let field: Vec<NodeId> = grad.into_iter().map(|d| g.neg(d)).collect();
                 (Some(loss), field, src)
             }
-            Definition::Field(sources) => {
+            Definition::Field(sources) | Definition::Map(sources) => {
                 let mut field = Vec::new();
                 for src in sources {
                     for e in parse::parse_list(&src.text).map_err(|e| src.error(e.span, e.message))? {
@@ -228,6 +233,19 @@ impl Compiled {
                 }
                 (None, field, last)
             }
+        };
+        // A map's field is its image less the state: zero at its fixed points, and the step
+        // x + 1·(f(x) − x) of gd is the map (exactly where f(x) and x are within a factor two).
+        let (map, field) = match def {
+            Definition::Map(_) => {
+                let delta = field.iter().enumerate().map(|(i, &f)| {
+                    let x = g.state(i);
+                    g.sub(f, x)
+                });
+                let delta: Vec<NodeId> = delta.collect();
+                (Some(field), delta)
+            }
+            _ => (None, field),
         };
         if let Some(i) = used.iter().position(|u| !u) {
             let end = last.text.len();
@@ -258,7 +276,14 @@ impl Compiled {
             wgsl.push_str(&print::wgsl_function(&g, "loss", Returns::Scalar, &[l], &names));
             wgsl.push('\n');
         }
-        wgsl.push_str(&print::wgsl_function(&g, "field", Returns::State, ex_field, &names));
+        match &map {
+            // The kernel's glue subtracts x from `fn map`, as the CPU tape does.
+            Some(image) => {
+                let ex_map = g.expand_powers(image);
+                wgsl.push_str(&print::wgsl_function(&g, "map", Returns::State, &ex_map, &names));
+            }
+            None => wgsl.push_str(&print::wgsl_function(&g, "field", Returns::State, ex_field, &names)),
+        }
         Ok(Compiled {
             loss_tape: ex_loss.first().map(|&l| Tape::compile(&g, &[l])),
             field_tape: Tape::compile(&g, ex_field),
@@ -268,13 +293,15 @@ impl Compiled {
             params: params.to_vec(),
             loss,
             field,
+            map,
             jacobian,
             wgsl,
             f32_only,
         })
     }
 
-    /// The generated WGSL: `fn loss` (gradient systems) and `fn field`, in the `--wgsl` format.
+    /// The generated WGSL: `fn loss` (gradient systems) and `fn field`, or a map's `fn map`, in
+    /// the `--wgsl` format.
     pub fn wgsl(&self) -> &str {
         &self.wgsl
     }
@@ -291,6 +318,11 @@ impl Compiled {
     /// Each component of the field as a formula (the derived −∇loss for gradient systems).
     pub fn field_text(&self) -> Vec<String> {
         self.field.iter().map(|&f| print::formula(&self.graph, f, &self.names())).collect()
+    }
+
+    /// Each component of a map's image f(x) as a formula.
+    pub fn map_text(&self) -> Option<Vec<String>> {
+        self.map.as_ref().map(|m| m.iter().map(|&f| print::formula(&self.graph, f, &self.names())).collect())
     }
 
     #[inline(always)]
@@ -376,6 +408,20 @@ mod tests {
         assert!(err(&long).message.contains("nests"));
         let longer = format!("r*x{}", " + x".repeat(100_000));
         assert!(err(&longer).message.contains("bytes long"));
+    }
+
+    #[test]
+    fn a_map_is_the_field_f_minus_x() {
+        let m = Compiled::new(&Definition::Map(vec![Source::new("--map", "r*x*(1 - x)")]), &names(&["x"]), &names(&["r"])).unwrap();
+        let mut v = [0.0f64];
+        m.eval_field(&[3.7], &[0.3], &mut v);
+        assert_eq!(0.3 + v[0], 3.7 * 0.3 * (1.0 - 0.3));
+        let mut j = [0.0];
+        m.eval_jacobian(&[3.7], &[0.3], &mut j);
+        assert!((j[0] - (3.7 * (1.0 - 0.6) - 1.0)).abs() < 1e-12);
+        assert!(m.wgsl().contains("fn map(_x: State, _p: Params) -> State"), "{}", m.wgsl());
+        assert!(!m.wgsl().contains("fn field"));
+        assert_eq!(m.map_text().unwrap(), vec!["r * x * (1.0 - x)"]);
     }
 
     #[test]

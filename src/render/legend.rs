@@ -27,14 +27,17 @@ pub fn plan_title(plan: &Plan) -> String {
 }
 
 /// The legend line of an attractor on a map: id, kind, phase, stability, its share, then where
-/// it is for a fixed point (the first observables' representative values) or a cycle (those of
-/// its point with the smallest first component). The share comes
+/// it is for a fixed point (the first observables' representative values), a cycle (those of
+/// its point with the smallest first component) or a chaotic attractor (the middles of
+/// their ranges, "mid x=…"). The share comes
 /// before the location so that a label cut to the legend's width loses location digits, not it.
 pub fn legend_label(a: &Attractor, names: &[&str]) -> String {
     let mut words = attractor_label(a) + &format!(" ({})", percent(a.fraction, 1));
     if a.kind.is_located() && !a.pooled {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{}={}", super::names::symbol(n), super::numbers::value(o.value))).collect();
-        words += &format!(": {}", at.join(" "));
+        // A chaotic attractor is placed by the middles of its ranges.
+        let mid = if a.kind == Kind::Chaotic { "mid " } else { "" };
+        words += &format!(": {mid}{}", at.join(" "));
     } else if let Some(what) = kind_meaning(a.kind) {
         words += &format!(": {what}");
     }
@@ -83,7 +86,7 @@ fn kind_meaning(kind: Kind) -> Option<&'static str> {
         Kind::Nonfinite => "reached NaN",
         Kind::Escaped => "left the ball",
         Kind::Stalled => "at an unstable point",
-        Kind::Fixed | Kind::Cycle => return None,
+        Kind::Fixed | Kind::Cycle | Kind::Chaotic => return None,
     })
 }
 

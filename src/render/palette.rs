@@ -42,7 +42,7 @@ pub fn colours(attractors: &[Attractor]) -> Vec<[u8; 3]> {
                 seen_learning = true;
                 CATEGORICAL[1]
             }
-            Kind::Fixed | Kind::Cycle => {
+            Kind::Fixed | Kind::Cycle | Kind::Chaotic => {
                 next += 1;
                 *CATEGORICAL.get(next - 1).unwrap_or(&POOLED)
             }
@@ -77,6 +77,10 @@ pub fn continuous(map: ColourMap, t: f64) -> [u8; 3] {
         ColourMap::Magma => colorous::MAGMA,
         ColourMap::Inferno => colorous::INFERNO,
         ColourMap::Plasma => colorous::PLASMA,
+        ColourMap::Diverging => {
+            let c = colorous::RED_BLUE.eval_continuous(1.0 - t);
+            return [c.r, c.g, c.b];
+        }
     };
     let c = gradient.eval_continuous(t);
     [c.r, c.g, c.b]

@@ -50,8 +50,11 @@ struct Arrays {
     labels: NpyArray<i32>,
     steps: NpyArray<u32>,
     observables: Vec<NpyArray<f32>>,
-    /// Each trajectory's period, where the map is tested for cycles (period.npy, last).
+    /// Each trajectory's period, where the map is tested for cycles (period.npy, after the
+    /// observables).
     period: Option<NpyArray<u32>>,
+    /// Each trajectory's largest Lyapunov exponent, with `--lyapunov` (lyapunov.npy, last).
+    lyapunov: Option<NpyArray<f32>>,
     /// File names, in the state directory and then the output directory.
     names: Vec<String>,
 }
@@ -62,6 +65,9 @@ impl Arrays {
         names.extend(plan.observable_names().iter().map(|n| format!("{n}.npy")));
         if crate::classify::cycles::applies(plan) {
             names.push("period.npy".to_string());
+            if plan.classify.lyapunov {
+                names.push("lyapunov.npy".to_string());
+            }
         }
         names
     }
@@ -70,6 +76,11 @@ impl Arrays {
         let names = Arrays::names(plan);
         let n_obs = plan.observable_names().len();
         let period = match names.get(2 + n_obs) {
+            Some(n) if open => Some(NpyArray::open(&dir.join(n), shape)?),
+            Some(n) => Some(NpyArray::create(&dir.join(n), shape)?),
+            None => None,
+        };
+        let lyapunov = match names.get(3 + n_obs) {
             Some(n) if open => Some(NpyArray::open(&dir.join(n), shape)?),
             Some(n) => Some(NpyArray::create(&dir.join(n), shape)?),
             None => None,
@@ -83,7 +94,7 @@ impl Arrays {
         } else {
             (NpyArray::create(&dir.join(&names[0]), shape)?, NpyArray::create(&dir.join(&names[1]), shape)?)
         };
-        Ok(Arrays { labels, steps, observables, period, names })
+        Ok(Arrays { labels, steps, observables, period, lyapunov, names })
     }
 
     /// Writes the outcomes and label codes of the trajectories from `first`; returns the CRC-32
@@ -102,6 +113,10 @@ impl Arrays {
             let periods = crate::classify::cycles::periods(o);
             a.write_at(first, &periods)?;
             crcs.push(crc(&periods));
+        }
+        if let Some(a) = self.lyapunov.as_mut() {
+            a.write_at(first, &o.lyapunov)?;
+            crcs.push(crc(&o.lyapunov));
         }
         Ok(crcs)
     }
@@ -122,6 +137,10 @@ impl Arrays {
             a.read_at(first, &mut words)?;
             crcs.push(crc(&words));
         }
+        if let Some(a) = self.lyapunov.as_mut() {
+            a.read_at(first, &mut floats)?;
+            crcs.push(crc(&floats));
+        }
         Ok(crcs)
     }
 
@@ -129,6 +148,7 @@ impl Arrays {
         self.labels.sync()?;
         self.steps.sync()?;
         self.period.as_ref().map_or(Ok(()), |a| a.sync())?;
+        self.lyapunov.as_ref().map_or(Ok(()), |a| a.sync())?;
         self.observables.iter().try_for_each(|a| a.sync())
     }
 }
@@ -231,7 +251,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         for (t, outcomes, seconds) in rx {
             let mut outcomes = outcomes?;
             crate::classify::stalls::settle_stalls(plan, &mut outcomes, tile_range(t).start);
-            crate::classify::cycles::settle_cycles(plan, &mut outcomes, tile_range(t).start);
+            crate::classify::cycles::settle_undecided(plan, &mut outcomes, tile_range(t).start);
             state.integrate += seconds;
             session_seconds += seconds;
             computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();

@@ -1,14 +1,18 @@
-//! User-defined systems: a loss or a vector field written as a formula (`--loss`, `--field`), or
-//! as WGSL functions in a file (`--wgsl`).
+//! User-defined systems: a loss, a vector field or a map written as a formula (`--loss`,
+//! `--field`, `--map`), or as WGSL functions in a file (`--wgsl`).
 //!
 //! A formula is compiled once ([`crate::formula::Compiled`]) into a CPU program and into WGSL of
 //! the same shape a user would write in a file; both kinds then reach the kernel through the same
 //! glue. A user's WGSL file defines
 //!
 //! ```wgsl
-//! fn field(x: State, p: Params) -> State   // dx/dt (required)
+//! fn field(x: State, p: Params) -> State   // dx/dt (or, for a map, fn map: x ← map(x))
 //! fn loss(x: State, p: Params) -> f32      // optional: written as the observable `loss`
 //! ```
+//!
+//! A map's field is map(x) − x: zero at its fixed points, the stop rule's test; gd with lr = 1
+//! steps x + (map(x) − x), which is map(x) exactly whenever map(x) and x are within a factor
+//! two of each other (Sterbenz), and within an ulp of the larger otherwise.
 //!
 //! where `State` is `array<f32, STATE_DIM>` in the order of `--state`, and `Params` a struct with
 //! one f32 member per parameter, by name. The kernel's glue declares them with its type `real`
@@ -67,6 +71,8 @@ pub struct CustomSystem {
     user_offset: usize,
     user_origin: String,
     user_text: String,
+    /// The dynamics is a map (`--map`, `fn map`), iterated rather than integrated.
+    map: bool,
 }
 
 /// Names the kernel glue or WGSL itself needs, beyond WGSL's reserved words.
@@ -176,40 +182,42 @@ impl CustomSystem {
         }
         let param_names: Vec<String> = param_values.keys().cloned().collect();
 
-        let given = [def.loss.is_some(), def.field.is_some(), def.wgsl.is_some()].iter().filter(|g| **g).count();
+        let given = [def.loss.is_some(), def.field.is_some(), def.map.is_some(), def.wgsl.is_some()].iter().filter(|g| **g).count();
         if given != 1 {
-            return Err(Error::input("a user-defined system takes exactly one of a loss (--loss), a field (--field) or a WGSL file (--wgsl)"));
+            return Err(Error::input(
+                "a user-defined system takes exactly one of a loss (--loss), a field (--field), a map (--map) or a WGSL file (--wgsl)",
+            ));
         }
-        let (formula, user_origin, user_text, has_loss, summary) = if let Some(path) = &def.wgsl {
+        let (formula, user_origin, user_text, has_loss, map, summary) = if let Some(path) = &def.wgsl {
             let origin = path.display().to_string();
             let text = crate::io::read::read_text(path, "--wgsl", crate::io::read::MAX_SOURCE_BYTES)?;
-            let has_loss = check_user_wgsl(&origin, &text, names.len(), &param_names)?;
-            (None, origin.clone(), text, has_loss, format!("WGSL from {origin}"))
+            let found = check_user_wgsl(&origin, &text, names.len(), &param_names)?;
+            (None, origin.clone(), text, found.loss, found.map, format!("WGSL from {origin}"))
         } else {
+            // A field's or a map's components, one source per string.
+            let components = |what: &str, list: &[String]| -> Result<Vec<Source>> {
+                if list.is_empty() {
+                    return Err(Error::input(format!("{}: the {what} has no components", place(what))));
+                }
+                let origin = |k: usize| if def.written_in.is_some() && list.len() > 1 { format!("{}[{k}]", place(what)) } else { place(what) };
+                Ok(list.iter().enumerate().map(|(k, f)| Source::new(origin(k), f.clone())).collect())
+            };
             let (definition, summary) = if let Some(loss) = &def.loss {
                 (Definition::Loss(Source::new(place("loss"), loss.clone())), format!("loss = {loss}"))
+            } else if let Some(map) = &def.map {
+                (Definition::Map(components("map", map)?), format!("map = {}", map.join("; ")))
             } else {
-                let field = def.field.as_ref().expect("one of three was given");
-                if field.is_empty() {
-                    return Err(Error::input(format!("{}: the field has no components", place("field"))));
-                }
-                let sources = field
-                    .iter()
-                    .enumerate()
-                    .map(|(k, f)| {
-                        let origin = if def.written_in.is_some() && field.len() > 1 { format!("{}[{k}]", place("field")) } else { place("field") };
-                        Source::new(origin, f.clone())
-                    })
-                    .collect();
-                (Definition::Field(sources), format!("field = {}", field.join("; ")))
+                let field = def.field.as_ref().expect("one of four was given");
+                (Definition::Field(components("field", field)?), format!("field = {}", field.join("; ")))
             };
             let compiled = Compiled::new(&definition, &names, &param_names).map_err(|d| Error::Source(Box::new(d)))?;
             let text = compiled.wgsl().to_string();
             let has_loss = compiled.loss.is_some();
-            (Some(FormulaModel(compiled)), "the WGSL generated from the formula".to_string(), text, has_loss, summary)
+            let map = compiled.map.is_some();
+            (Some(FormulaModel(compiled)), "the WGSL generated from the formula".to_string(), text, has_loss, map, summary)
         };
 
-        let (wgsl, user_offset) = glue(&param_names, &user_text, has_loss);
+        let (wgsl, user_offset) = glue(&param_names, &user_text, has_loss, map);
         let mut observables: Vec<ObservableSpec> = names
             .iter()
             .map(|n| ObservableSpec { name: Cow::Owned(n.clone()), doc: Cow::Borrowed("final state") })
@@ -247,11 +255,16 @@ impl CustomSystem {
             loss_record: false,
             cooperative: false,
         };
-        Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text })
+        Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text, map })
     }
 
     pub fn spec(&self) -> &SystemSpec {
         &self.spec
+    }
+
+    /// Whether the dynamics is a map x ← f(x) (its field is f(x) − x).
+    pub fn is_map(&self) -> bool {
+        self.map
     }
 
     /// The CPU model, for formula systems.
@@ -282,7 +295,11 @@ impl CustomSystem {
         let _ = writeln!(s, "// State = array<f32, {}>: {}", state.len(), state.join(", "));
         let params: Vec<String> = self.spec.params.iter().map(|p| format!("p.{}", p.name)).collect();
         let _ = writeln!(s, "// Params: {}", if params.is_empty() { "none".into() } else { params.join(", ") });
-        s.push_str("// fn field is dx/dt; fn loss, if present, is written as the observable `loss`.\n");
+        if self.map {
+            s.push_str("// fn map is the step x <- map(x); fn loss, if present, is written as the observable `loss`.\n");
+        } else {
+            s.push_str("// fn field is dx/dt; fn loss, if present, is written as the observable `loss`.\n");
+        }
         s.push_str("// `real` is f32 in a --wgsl file (the kernel's type for --precision f32).\n\n");
         s.push_str(&self.user_text);
         s
@@ -298,14 +315,20 @@ fn params_struct(params: &[String]) -> String {
 /// The system WGSL of a user-defined system: the Params struct and a function that fills it,
 /// the user's text, then the kernel's `sys_*` entry points calling the user's functions.
 /// Returns it with the byte offset of the user's text.
-fn glue(params: &[String], user: &str, has_loss: bool) -> (String, usize) {
+fn glue(params: &[String], user: &str, has_loss: bool, map: bool) -> (String, usize) {
     let mut s = String::from("// user-defined system: basinmap's glue around the user's functions.\n");
     s.push_str(&params_struct(params));
     let values: Vec<String> = if params.is_empty() { vec!["0.0".into()] } else { params.iter().map(|p| format!("P[P_{p}]")).collect() };
     let _ = writeln!(s, "fn sys_params() -> Params {{ return Params({}); }}\n", values.join(", "));
     let offset = s.len();
     s.push_str(user);
-    s.push_str("\n\nfn sys_field(x: State) -> State { return field(x, sys_params()); }\n");
+    if map {
+        // The map's field: its image less the state (the CPU tape subtracts in the same order).
+        s.push_str("\n\nfn sys_field(x: State) -> State {\n    var v = map(x, sys_params());\n");
+        s.push_str("    for (var k = 0u; k < STATE_DIM; k++) { v[k] = v[k] - x[k]; }\n    return v;\n}\n");
+    } else {
+        s.push_str("\n\nfn sys_field(x: State) -> State { return field(x, sys_params()); }\n");
+    }
     s.push_str("fn sys_observables(x: State, o: ptr<function, array<real, N_OBS>>) {\n");
     s.push_str("    for (var k = 0u; k < STATE_DIM; k++) { (*o)[k] = x[k]; }\n");
     if has_loss {
@@ -315,8 +338,7 @@ fn glue(params: &[String], user: &str, has_loss: bool) -> (String, usize) {
     (s, offset)
 }
 
-/// Parses and validates a user's WGSL file against the declarations it may use, and checks the
-/// signatures of `field` (required) and `loss` (optional). Returns whether `loss` is defined.
+
 /// The most operators and brackets one WGSL statement may hold. naga parses and validates an
 /// expression recursively, about 1.6 KB of stack a level: 20 000 terms overflow the stack
 /// (an abort, not an error), so long statements are refused before naga sees them.
@@ -367,7 +389,17 @@ fn check_wgsl_statement_size(origin: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) -> Result<bool> {
+/// What a user's WGSL file defines besides its dynamics.
+struct UserFunctions {
+    /// `fn map` rather than `fn field`.
+    map: bool,
+    /// `fn loss`.
+    loss: bool,
+}
+
+/// Parses and validates a user's WGSL file against the declarations it may use, and checks the
+/// signatures of `field` or `map` (one of them) and `loss` (optional).
+fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) -> Result<UserFunctions> {
     check_wgsl_statement_size(origin, text)?;
     let prelude = format!("alias real = f32;\nalias State = array<f32, {n_state}>;\nconst STATE_DIM: u32 = {n_state}u;\n{}", params_struct(params));
     let source = format!("{prelude}{text}");
@@ -385,21 +417,40 @@ fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) 
         f.arguments.len() == 2 && is_state(f.arguments[0].ty) && is_params(f.arguments[1].ty) && f.result.as_ref().is_some_and(|r| result(r.ty))
     };
     let span_of = |h| module.functions.get_span(h).to_range().map(|r| r.start.saturating_sub(prelude.len())..r.end.saturating_sub(prelude.len()));
-    let Some((field_h, field)) = find("field") else {
-        return Err(at_start("defines no `fn field(x: State, p: Params) -> State`".into()));
+    let (name, (dyn_h, dynamics)) = match (find("field"), find("map")) {
+        (Some(f), None) => ("field", f),
+        (None, Some(m)) => ("map", m),
+        (None, None) => {
+            return Err(at_start("defines neither `fn field(x: State, p: Params) -> State` (a flow) nor `fn map(x: State, p: Params) -> State` (a map)".into()))
+        }
+        (Some(_), Some((h, _))) => {
+            let span = span_of(h).unwrap_or(0..0);
+            return Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, "defines both `fn field` and `fn map`: a system is a flow or a map, not both"))));
+        }
     };
-    if !signature_ok(field, &is_state) {
-        let span = span_of(field_h).unwrap_or(0..0);
-        return Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, "`field` must be declared `fn field(x: State, p: Params) -> State`"))));
+    if !signature_ok(dynamics, &is_state) {
+        let span = span_of(dyn_h).unwrap_or(0..0);
+        return Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, format!("`{name}` must be declared `fn {name}(x: State, p: Params) -> State`")))));
     }
+    let map = name == "map";
     match find("loss") {
-        None => Ok(false),
-        Some((_, f)) if signature_ok(f, &is_f32) => Ok(true),
+        None => Ok(UserFunctions { map, loss: false }),
+        Some((_, f)) if signature_ok(f, &is_f32) => Ok(UserFunctions { map, loss: true }),
         Some((h, _)) => {
             let span = span_of(h).unwrap_or(0..0);
             Err(Error::Source(Box::new(Diagnostic::at(origin, text, span, "`loss` must be declared `fn loss(x: State, p: Params) -> f32`"))))
         }
     }
+}
+
+/// Whether the WGSL file at `path` declares `fn map` (comments skipped; a file that cannot be
+/// read declares nothing: the plan reports it). For the default step of a map, before the
+/// file is compiled.
+pub fn wgsl_declares_map(path: &Path) -> bool {
+    let Ok(text) = crate::io::read::read_text(path, "--wgsl", crate::io::read::MAX_SOURCE_BYTES) else { return false };
+    let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    let words: Vec<&str> = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words.windows(2).any(|w| w == ["fn", "map"])
 }
 
 /// Resolves a path in a scenario file against the file's folder.

@@ -382,6 +382,12 @@ impl System {
         (x, y)
     }
 
+    /// Whether the dynamics is a map x ← f(x) (a user's `--map` or `fn map`), iterated by gd
+    /// rather than integrated: its field is f(x) − x.
+    pub fn is_map(&self) -> bool {
+        matches!(self, System::Custom(c) if c.is_map())
+    }
+
     /// Whether the CPU engine and the host-side analysis can evaluate this system (a system
     /// written in WGSL runs only on the GPU).
     pub fn has_host_model(&self) -> bool {

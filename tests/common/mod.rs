@@ -40,7 +40,7 @@ pub fn plan(toml: &str) -> Plan {
 pub fn run(engine: &dyn Engine, plan: &Plan) -> (Outcomes, Classification) {
     let mut outcomes = engine.run(plan, &|_, _| {}).expect("engine run");
     // As `basinmap run` does: undecided trajectories of gd tested for cycles.
-    basinmap::classify::cycles::settle_cycles(plan, &mut outcomes, 0);
+    basinmap::classify::cycles::settle_undecided(plan, &mut outcomes, 0);
     let c = basinmap::classify::label(plan, &outcomes);
     (outcomes, c)
 }

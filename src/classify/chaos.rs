@@ -1,0 +1,226 @@
+//! Chaotic trajectories and Lyapunov exponents of maps stepped by gd (the same plans as
+//! [`super::cycles`]).
+//!
+//! * A **tangent vector** ([`Tangent`]) is carried along an orbit by the step's Jacobian, each
+//!   product a central difference of two f64 steps along the tangent, (S(x + hu) − S(x − hu))/2h
+//!   with h = 1e-7·(1 + |x|): its error is of order h²·|S‴| plus rounding of order 1e-16/h,
+//!   about 1e-9 of the product, far below the finite-time exponent's own spread. The growth of
+//!   its norm, averaged over the steps, is the largest Lyapunov exponent λ₁ per step.
+//! * A **chaos window** ([`window`]): a trajectory the cycle test found no period for is
+//!   stepped [`CHAOS_STEPS`] more steps with its tangent, in [`BLOCKS`] blocks. It is *chaotic*
+//!   when it stays bounded and λ₁ (the mean of the blocks' exponents) exceeds both
+//!   [`CHAOS_FLOOR`] and three standard errors of that mean (the blocks' spread): a slow or
+//!   quasiperiodic orbit has λ₁ near 0 and stays undecided. Its end state is then the middle of
+//!   the range each variable covered in the window (each observable likewise): what stays
+//!   fixed along a chaotic orbit, so that trajectories on one chaotic attractor, wherever they
+//!   are on it, end at one point and two coexisting chaotic attractors at two. The range's ends
+//!   settle within a window (an orbit passes near its extremes again and again), unlike the
+//!   time averages, which wander where an attractor has lobes the orbit switches between
+//!   intermittently (x ← a·x − x³ at a = 2.6).
+//! * The **exponent of an attractor** ([`exponent_at`]): at a fixed point or on a p-cycle,
+//!   ln of the largest |multiplier| of the step (of the product around the cycle, divided by
+//!   p), from the same central-difference Jacobians as [`super::cycles::cycle_stability`].
+
+use super::cycles::step;
+use crate::engine::cpu::{Scratch, Stepper};
+use crate::engine::Status;
+use crate::plan::Plan;
+use crate::real::Real;
+use crate::system::{Model, ModelVisitor};
+use nalgebra::DMatrix;
+
+/// Steps of the chaos window.
+pub const CHAOS_STEPS: usize = 1024;
+/// Blocks the window is cut into, for the standard error of λ₁.
+pub const BLOCKS: usize = 8;
+/// The least λ₁ per step called chaos.
+pub const CHAOS_FLOOR: f64 = 1e-3;
+/// The range middles of one chaotic attractor's windows agree within this, relative to
+/// 1 + |middle| (max-norm); the labeller groups chaotic trajectories with it.
+pub const CHAOS_TOL: f64 = 0.05;
+
+/// A tangent vector carried along an orbit by the step's Jacobian, in f64.
+pub(crate) struct Tangent {
+    stepper: Stepper<f64>,
+    p: Vec<f64>,
+    u: Vec<f64>,
+    sum: f64,
+    count: u64,
+    scratch: Scratch<f64>,
+    plus: Vec<f64>,
+    minus: Vec<f64>,
+}
+
+impl Tangent {
+    pub(crate) fn new(plan: &Plan, index: usize, n: usize) -> Tangent {
+        let p = plan.inputs_at(index)[..plan.n_params].to_vec();
+        // A fixed start with every component (no invariant subspace to stay in).
+        let u: Vec<f64> = (0..n).map(|j| 1.0 + 0.1 * j as f64).collect();
+        let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        Tangent {
+            stepper: Stepper::<f64>::deterministic_at(plan, index),
+            p,
+            u: u.iter().map(|v| v / norm).collect(),
+            sum: 0.0,
+            count: 0,
+            scratch: Scratch::new(n),
+            plus: vec![0.0; n],
+            minus: vec![0.0; n],
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.sum = 0.0;
+        self.count = 0;
+    }
+
+    /// u ← J(x)·u normalised, J the step's Jacobian at `x`; adds ln of the growth.
+    pub(crate) fn advance<M: Model, T: Real>(&mut self, m: &M, x: &[T]) {
+        let size = x.iter().fold(0.0f64, |a, v| a.max(v.f64().abs()));
+        let h = 1e-7 * (1.0 + size);
+        for (sign, y) in [(1.0, &mut self.plus), (-1.0, &mut self.minus)] {
+            for ((yi, v), u) in y.iter_mut().zip(x).zip(&self.u) {
+                *yi = v.f64() + sign * h * u;
+            }
+            step(&self.stepper, m, &self.p, y, &mut self.scratch);
+        }
+        for ((u, a), b) in self.u.iter_mut().zip(&self.plus).zip(&self.minus) {
+            *u = (a - b) / (2.0 * h);
+        }
+        let norm = self.u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 && norm.is_finite() {
+            self.sum += norm.ln();
+            self.u.iter_mut().for_each(|v| *v /= norm);
+        } else {
+            // A step that maps the tangent to zero (a superstable point): −∞.
+            self.sum = f64::NEG_INFINITY;
+        }
+        self.count += 1;
+    }
+
+    /// The mean growth per step.
+    pub(crate) fn exponent(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+}
+
+/// What a chaos window saw.
+pub(crate) struct Window {
+    /// λ₁ per step: the mean of the blocks' exponents.
+    pub lyapunov: f64,
+    /// Its standard error, from the blocks' spread.
+    pub stderr: f64,
+    /// The middle of the range of each of the model's observables over the window.
+    pub middles: Vec<f64>,
+}
+
+impl Window {
+    /// Bounded (it has a window at all) and λ₁ significantly above zero.
+    pub fn is_chaotic(&self) -> bool {
+        self.lyapunov > CHAOS_FLOOR && self.lyapunov > 3.0 * self.stderr
+    }
+}
+
+/// Steps `x` (trajectory `index` of `plan`) through a chaos window; `None` where it leaves the
+/// bounds or stops being finite.
+pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) -> Option<Window> {
+    let inputs = plan.inputs_at(index);
+    let p = &inputs[..plan.n_params];
+    let stepper = Stepper::<f64>::deterministic_at(plan, index);
+    let n = x.len();
+    let mut s = Scratch::new(n);
+    let mut tangent = Tangent::new(plan, index, n);
+    let n_obs = plan.system.spec().model_observables().len();
+    let mut obs = vec![0.0; n_obs];
+    let (mut lo, mut hi) = (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs]);
+    let mut blocks = Vec::with_capacity(BLOCKS);
+    for _ in 0..BLOCKS {
+        tangent.reset();
+        for _ in 0..CHAOS_STEPS / BLOCKS {
+            m.observables(p, x, &mut obs);
+            for ((l, h), &o) in lo.iter_mut().zip(hi.iter_mut()).zip(&obs) {
+                *l = l.min(o);
+                *h = h.max(o);
+            }
+            tangent.advance(m, x);
+            step(&stepper, m, p, x, &mut s);
+            if stepper.escape_status(x) != Status::Running {
+                return None;
+            }
+        }
+        blocks.push(tangent.exponent());
+    }
+    let k = blocks.len() as f64;
+    let lyapunov = blocks.iter().sum::<f64>() / k;
+    let variance = blocks.iter().map(|b| (b - lyapunov).powi(2)).sum::<f64>() / (k - 1.0);
+    let middles = lo.iter().zip(&hi).map(|(l, h)| 0.5 * (l + h)).collect();
+    Some(Window { lyapunov, stderr: (variance / k).sqrt(), middles })
+}
+
+/// λ₁ per step of the attractor through `x` of the given period (1: a fixed point) under the
+/// parameters of trajectory `index`: ln of the largest |multiplier| of the step around it,
+/// divided by the period. NaN where the state is not finite.
+pub fn exponent_at(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
+    struct Largest<'a>(&'a Plan, usize, &'a [f64], u32);
+    impl ModelVisitor for Largest<'_> {
+        type Output = f64;
+        fn visit<M: Model>(self, m: &M) -> f64 {
+            let Largest(plan, index, start, period) = self;
+            let product = multipliers(plan, m, index, start, period);
+            let largest = product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max);
+            largest.ln() / period as f64
+        }
+    }
+    if period == 0 || !x.iter().all(|v| v.is_finite()) {
+        return f64::NAN;
+    }
+    plan.system.visit(Largest(plan, index, x, period)).unwrap_or(f64::NAN)
+}
+
+/// The product of the step's Jacobians over `period` steps from `start` under the parameters
+/// of trajectory `index` (its eigenvalues are the multipliers), each Jacobian by central
+/// differences of the f64 step.
+pub(crate) fn multipliers<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f64], period: u32) -> DMatrix<f64> {
+    let inputs = plan.inputs_at(index);
+    let p = &inputs[..plan.n_params];
+    let stepper = Stepper::<f64>::deterministic_at(plan, index);
+    let n = start.len();
+    let mut s = Scratch::new(n);
+    let mut x = start.to_vec();
+    let mut product = DMatrix::<f64>::identity(n, n);
+    for _ in 0..period {
+        let mut jac = DMatrix::<f64>::zeros(n, n);
+        for j in 0..n {
+            let h = 1e-6 * (1.0 + x[j].abs());
+            let (mut plus, mut minus) = (x.clone(), x.clone());
+            plus[j] += h;
+            minus[j] -= h;
+            step(&stepper, m, p, &mut plus, &mut s);
+            step(&stepper, m, p, &mut minus, &mut s);
+            for i in 0..n {
+                jac[(i, j)] = (plus[i] - minus[i]) / (2.0 * h);
+            }
+        }
+        product = jac * product;
+        step(&stepper, m, p, &mut x, &mut s);
+    }
+    product
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_chaotic_only_when_its_exponent_clears_its_error() {
+        let w = |lyapunov: f64, stderr: f64| Window { lyapunov, stderr, middles: Vec::new() };
+        assert!(w(0.69, 0.01).is_chaotic());
+        assert!(!w(0.02, 0.01).is_chaotic());
+        assert!(!w(5e-4, 1e-5).is_chaotic());
+        assert!(!w(-0.3, 0.01).is_chaotic());
+    }
+}
