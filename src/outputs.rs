@@ -129,8 +129,13 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         };
         let Some(mut bar) = ColourBar::spanning(label, values.iter().filter(|v| v.is_finite()).map(|&v| floor.map_or(v, |f| v.max(f))), floor.is_some(), plan.figure.colour_map) else { continue };
         if stem == "lyapunov" {
-            // Signed: order (λ₁ < 0) blue, chaos (λ₁ > 0) red, white at 0, on a bar symmetric about it.
-            let reach = bar.lo.abs().max(bar.hi.abs());
+            // Signed: order (λ₁ < 0) blue, chaos (λ₁ > 0) red, white at 0, on a bar symmetric
+            // about it. Superstable points reach far below 0 (−∞ at a multiplier 0): the bar goes
+            // down to −1 at least, to the largest λ₁ if that is more, and colours anything
+            // below its end as its end.
+            let reach = bar.hi.max(bar.lo.abs().min(1.0)).max(1e-3);
+            let end = crate::render::numbers::value(reach);
+            bar.label = if bar.lo < -reach { format!("λ₁ per step (below −{end} as −{end})") } else { "λ₁ per step".to_string() };
             (bar.lo, bar.hi, bar.map) = (-reach, reach, crate::scenario::ColourMap::Diverging);
         }
         bar.missing = values.iter().any(|v| !v.is_finite());

@@ -39,6 +39,10 @@ fn streamed_equals_in_memory(toml: &str, nx: usize, rows: usize) {
     if whole.join("period.npy").exists() {
         same_file(&whole, &tiled, "period.npy");
     }
+    assert_eq!(whole.join("lyapunov.npy").exists(), tiled.join("lyapunov.npy").exists());
+    if whole.join("lyapunov.npy").exists() {
+        same_file(&whole, &tiled, "lyapunov.npy");
+    }
     assert!(a.attractors.len() >= 2);
     assert_eq!(a.attractors, b.attractors);
     assert_eq!(a.counts, b.counts);
@@ -69,6 +73,12 @@ fn a_streamed_map_is_the_map_held_in_memory() {
         assert_eq!(kinds.iter().filter(|k| **k == want).count(), 2, "{want:?} on each side: {kinds:?}");
     }
     assert_eq!(r.counts.cycle, r.attractors.iter().filter(|a| a.kind == Kind::Cycle).map(|a| a.count).sum::<u64>());
+    // The cubic map through its two chaotic attractors and their merger, with λ₁ per
+    // trajectory: the same streamed.
+    let chaos = "engine='cpu'\nx='a=2.3:2.7:20'\ny='x=-1.5:1.5:18'\n[system]\nstate=['x']\nmap=['a*x - x^3']\n[classify]\nlyapunov=true\n[dynamics]\nsteps=3000";
+    streamed_equals_in_memory(chaos, 20, 3);
+    let r = execute(&scenario(chaos), dir.path()).unwrap();
+    assert!(r.counts.chaotic > 100 && r.attractors.iter().any(|a| a.kind == Kind::Chaotic), "{:?}", r.counts);
 }
 
 #[test]

@@ -188,7 +188,7 @@ pub fn pool_warning(pooled_branches: Option<(usize, usize)>, attractors: &[Attra
     let (found, pooled) = pooled_branches?;
     let id = attractors.iter().find(|a| a.pooled)?.id;
     Some(format!(
-        "{found} distinct branches of fixed points and cycles found (a continuum of fixed points, or cycles of many periods?); the {pooled} smallest are pooled into attractor {id} (raise classify.max_attractors to keep more)"
+        "{found} distinct branches of fixed points, cycles and chaotic attractors found (a continuum of fixed points, cycles of many periods, or chaos cut by many windows?); the {pooled} smallest are pooled into attractor {id} (raise classify.max_attractors to keep more)"
     ))
 }
 
