@@ -131,7 +131,7 @@ impl Plan {
         let spec = system.spec();
         if system.is_map() && scenario.dynamics.method != Method::Gd {
             return Err(Error::input(format!(
-                "a map is iterated, not integrated by {}: use --method gd (lr relaxes the step, x ← x + lr·(f(x) − x); 1 iterates the map)",
+                "a map is iterated, not integrated by {}: use gd (--dynamics gd, method = \"gd\"; lr relaxes the step, x ← x + lr·(f(x) − x), 1 iterates the map)",
                 scenario.dynamics.method.as_str()
             )));
         }
