@@ -248,6 +248,8 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                 } else {
                     x = advance(x, v, STEP);
                 }
+                // Angles modulo their periods (the prelude's; Rust twin: `Stepper::wrap_angles`).
+                x = wrap_angles(x);
             }
             if (NOISE > 0.0) {
                 x = add_noise(x, i, n);

@@ -206,7 +206,7 @@ pub struct RunArgs {
     /// A TOML scenario file; the flags below override what it says.
     pub scenario: Option<PathBuf>,
     /// The system (see `basinmap systems`).
-    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl", "state"])]
+    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl", "state", "periodic"])]
     pub system: Option<String>,
     /// A user-defined gradient system: the loss as a formula, e.g. "r*m^2 - m^4 + m^6"; the
     /// flow is its negative gradient (derived symbolically). Needs --state.
@@ -230,10 +230,15 @@ pub struct RunArgs {
     /// The state variables of a user-defined system, in order: NAME or NAME=START, comma-separated.
     #[arg(long, value_name = "NAMES")]
     pub state: Option<String>,
-    /// Each trajectory's largest Lyapunov exponent per step, where it ended (lyapunov.npy and
-    /// its map; maps stepped by gd, deterministic): at a fixed point or on a cycle from its
-    /// multipliers, on a chaotic or undecided orbit from a tangent carried along it. `orbit`:
-    /// along each kept orbit.
+    /// The state variables that are angles: NAME (period 2π) or NAME=PERIOD (a number or a
+    /// multiple of pi), comma-separated. They are taken modulo their period, so a pendulum that
+    /// rotates is on a cycle, not diverging. Needs a user-defined system.
+    #[arg(long, value_name = "NAMES")]
+    pub periodic: Option<String>,
+    /// Each trajectory's largest Lyapunov exponent where it ended, per step of a map (gd) or per
+    /// unit time of a flow (rk4), deterministic runs (lyapunov.npy and its map): at a fixed
+    /// point or on a map's cycle from its multipliers, on a limit cycle, a chaotic or an
+    /// undecided orbit from a tangent carried along it. `orbit`: along each kept orbit.
     #[arg(long)]
     pub lyapunov: bool,
     /// Print the system's WGSL (for a formula: in the --wgsl file format) and exit without running.
@@ -383,7 +388,7 @@ impl RunArgs {
 
     /// The scenario: the file (or the default map, or the system's defaults), then the flags.
     pub fn scenario(&self) -> Result<Scenario> {
-        let custom = self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() || self.state.is_some();
+        let custom = self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() || self.state.is_some() || self.periodic.is_some();
         let mut s = match (&self.scenario, &self.system) {
             (Some(path), _) => Scenario::from_file(path)?,
             (None, Some(system)) => Scenario::for_system(system)?,
@@ -530,6 +535,9 @@ impl RunArgs {
         if let Some(state) = &self.state {
             // Split without trimming, so that columns in messages match what was typed.
             def.state = state.split(',').map(String::from).collect();
+        }
+        if let Some(periodic) = &self.periodic {
+            def.periodic = periodic.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect();
         }
         if self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() {
             def.loss = self.loss.clone();

@@ -207,8 +207,9 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
         ends.join(", ")
     );
     let names = &report.observables;
-    println!("{:>3}  {:<9} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
     const SHOWN: usize = 16;
+    let width = report.attractors.iter().take(SHOWN).map(|a| basinmap::render::legend::kind_label(a).chars().count()).fold(9, usize::max);
+    println!("{:>3}  {:<width$} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
     for a in report.attractors.iter().take(SHOWN) {
         let loc: Vec<String> = a
             .observables
@@ -216,8 +217,8 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
             .zip(names)
             .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
             .collect();
-        let kind = if a.kind == basinmap::classify::Kind::Cycle { format!("{}-cycle", a.period) } else { a.kind.as_str().to_string() };
-        println!("{:>3}  {:<9} {:<9} {:>9}  {}", a.id, kind, a.stability_str(), basinmap::render::legend::percent(a.fraction, 2), loc.join("  "));
+        let kind = basinmap::render::legend::kind_label(a);
+        println!("{:>3}  {:<width$} {:<9} {:>9}  {}", a.id, kind, a.stability_str(), basinmap::render::legend::percent(a.fraction, 2), loc.join("  "));
     }
     if report.attractors.len() > SHOWN {
         println!("     ... and {} more in attractors.csv", report.attractors.len() - SHOWN);

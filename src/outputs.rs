@@ -120,7 +120,8 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         // A superstable point's −∞ takes the bar's lowest colour; a diverged run has none.
         let values: Vec<f64> = outcomes.lyapunov.iter().map(|&l| l as f64).collect();
         let lowest = values.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
-        continuous.push(("lyapunov", "largest Lyapunov exponent λ₁ per step", values.iter().map(|&v| if v == f64::NEG_INFINITY { lowest } else { v }).collect(), None));
+        let label = if crate::classify::chaos::is_flow(plan) { "largest Lyapunov exponent λ₁ per unit time" } else { "largest Lyapunov exponent λ₁ per step" };
+        continuous.push(("lyapunov", label, values.iter().map(|&v| if v == f64::NEG_INFINITY { lowest } else { v }).collect(), None));
     }
     for (stem, label, values, floor) in continuous {
         let coord = |v: f64| match floor {
@@ -135,7 +136,8 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
             // below its end as its end.
             let reach = bar.hi.max(bar.lo.abs().min(1.0)).max(1e-3);
             let end = crate::render::numbers::value(reach);
-            bar.label = if bar.lo < -reach { format!("λ₁ per step (below −{end} as −{end})") } else { "λ₁ per step".to_string() };
+            let unit = if crate::classify::chaos::is_flow(plan) { "λ₁ per unit time" } else { "λ₁ per step" };
+            bar.label = if bar.lo < -reach { format!("{unit} (below −{end} as −{end})") } else { unit.to_string() };
             (bar.lo, bar.hi, bar.map) = (-reach, reach, crate::scenario::ColourMap::Diverging);
         }
         bar.missing = values.iter().any(|v| !v.is_finite());
@@ -178,6 +180,10 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     if crate::classify::cycles::applies(plan) {
         write_npy(dir, "period.npy", &shape, &crate::classify::cycles::periods(outcomes))?;
         files.push("period.npy".to_string());
+        if crate::classify::chaos::is_flow(plan) {
+            write_npy(dir, "cycle_time.npy", &shape, &crate::classify::cycles::cycle_times(outcomes))?;
+            files.push("cycle_time.npy".to_string());
+        }
         if plan.classify.lyapunov {
             write_npy(dir, "lyapunov.npy", &shape, &outcomes.lyapunov)?;
             files.push("lyapunov.npy".to_string());

@@ -135,6 +135,9 @@ impl Plan {
                 scenario.dynamics.method.as_str()
             )));
         }
+        if let Some(w) = scenario.classify.chaos_window.filter(|w| !(w.is_finite() && *w > 0.0 && *w <= 1e7)) {
+            return Err(Error::input(format!("[classify] chaos_window {w} is not a positive length of at most 1e7 (steps of a map, time of a flow)")));
+        }
         if scenario.classify.max_period > crate::scenario::MAX_PERIOD {
             return Err(Error::input(format!("[classify] max_period {} is over {}", scenario.classify.max_period, crate::scenario::MAX_PERIOD)));
         }
@@ -253,7 +256,7 @@ impl Plan {
         plan.validate_params()?;
         if plan.classify.lyapunov && !crate::classify::cycles::applies(&plan) {
             return Err(Error::input(
-                "--lyapunov follows a tangent along the steps of a map: gd, deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
+                "--lyapunov follows a tangent along the steps of a map stepped by gd or of a flow stepped by rk4: deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
             ));
         }
         // A user's WGSL is checked inside the full kernel before any work starts.

@@ -175,6 +175,7 @@ pub enum EngineChoice {
 /// state = ["m=0.5"]              # NAME or NAME=START
 /// loss = "r*m^2 - m^4 + m^6"     # or field = ["-y", "x"], map = ["r*x*(1 - x)"],
 ///                                # or wgsl = "my_system.wgsl"
+/// periodic = ["phi"]             # angles: NAME (period 2π) or NAME=PERIOD
 /// ```
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -195,6 +196,11 @@ pub struct CustomDef {
     /// scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wgsl: Option<PathBuf>,
+    /// The state variables that are angles, `NAME` (period 2π) or `NAME=PERIOD` (a number, or
+    /// a multiple of pi: `2*pi`, `pi`): taken modulo their period, so that a rotation is a
+    /// cycle and not a divergence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periodic: Vec<String>,
     /// The scenario file this was read from (for messages and relative paths); none for flags.
     #[serde(skip)]
     pub written_in: Option<PathBuf>,
@@ -210,7 +216,7 @@ impl CustomDef {
 /// Two definitions are equal when they define the same system, wherever they were written.
 impl PartialEq for CustomDef {
     fn eq(&self, o: &CustomDef) -> bool {
-        (&self.state, &self.loss, &self.field, &self.map, &self.wgsl) == (&o.state, &o.loss, &o.field, &o.map, &o.wgsl)
+        (&self.state, &self.loss, &self.field, &self.map, &self.wgsl, &self.periodic) == (&o.state, &o.loss, &o.field, &o.map, &o.wgsl, &o.periodic)
     }
 }
 
@@ -394,8 +400,12 @@ pub struct ClassifyOptions {
     /// [`crate::classify::cycles`]); 0 or 1: not tested (nor for chaos).
     pub max_period: u32,
     /// Write each trajectory's largest Lyapunov exponent where it ended (lyapunov.npy; maps
-    /// stepped by gd, as the cycle test; see [`crate::classify::chaos`]).
+    /// stepped by gd and flows stepped by rk4, as the cycle test; see [`crate::classify::chaos`]).
     pub lyapunov: bool,
+    /// The length of the chaos window: steps of a map (default 1024), time of a flow (default
+    /// 64). A longer window gives a finite-time λ₁ closer to the exponent itself, at its cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chaos_window: Option<f64>,
 }
 
 /// The longest cycle `[classify] max_period` may ask for.
@@ -403,7 +413,7 @@ pub const MAX_PERIOD: u32 = 4096;
 
 impl Default for ClassifyOptions {
     fn default() -> Self {
-        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64, lyapunov: false }
+        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64, lyapunov: false, chaos_window: None }
     }
 }
 

@@ -208,6 +208,7 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
         n_obs,
         period: Vec::new(),
         lyapunov: Vec::new(),
+        cycle_time: Vec::new(),
     };
     Ok((info, o))
 }

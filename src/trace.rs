@@ -144,7 +144,7 @@ fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
             return t;
         }
         if stepper.has_memory() {
-            Stepper::take_delta(&mut x, &s.d);
+            stepper.take_delta(&mut x, &s.d);
         } else {
             stepper.advance(m, p, &mut x, &mut s);
         }

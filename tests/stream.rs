@@ -39,9 +39,12 @@ fn streamed_equals_in_memory(toml: &str, nx: usize, rows: usize) {
     if whole.join("period.npy").exists() {
         same_file(&whole, &tiled, "period.npy");
     }
-    assert_eq!(whole.join("lyapunov.npy").exists(), tiled.join("lyapunov.npy").exists());
-    if whole.join("lyapunov.npy").exists() {
-        same_file(&whole, &tiled, "lyapunov.npy");
+    // With --lyapunov, each trajectory's λ₁; for flows, each one's period in time.
+    for name in ["lyapunov.npy", "cycle_time.npy"] {
+        assert_eq!(whole.join(name).exists(), tiled.join(name).exists(), "{name}");
+        if whole.join(name).exists() {
+            same_file(&whole, &tiled, name);
+        }
     }
     assert!(a.attractors.len() >= 2);
     assert_eq!(a.attractors, b.attractors);
@@ -77,6 +80,13 @@ fn a_streamed_map_is_the_map_held_in_memory() {
     // trajectory: the same streamed.
     let chaos = "engine='cpu'\nx='a=2.3:2.7:20'\ny='x=-1.5:1.5:18'\n[system]\nstate=['x']\nmap=['a*x - x^3']\n[classify]\nlyapunov=true\n[dynamics]\nsteps=3000";
     streamed_equals_in_memory(chaos, 20, 3);
+    // A flow with an angle: the driven pendulum rests or rotates on its limit cycle; its
+    // cycle_time.npy and λ₁ the same streamed.
+    let pendulum = "engine='cpu'\nx='phi=-2.6:3.6:16'\ny='omega=-10:10:12'\n[system]\nstate=['phi','omega']\nfield=['omega','-alpha*omega + T - K*sin(phi)']\nperiodic=['phi']\n[params]\nalpha=0.1\nT=0.5\nK=1.0\n[classify]\nlyapunov=true\n[dynamics]\nmethod='rk4'\ndt=0.05\nsteps=8000\ntol=1e-6";
+    streamed_equals_in_memory(pendulum, 16, 3);
+    let r = execute(&scenario(pendulum), dir.path()).unwrap();
+    assert!(r.attractors.iter().any(|a| a.kind == Kind::Cycle && a.cycle_time > 1.0), "{:?}", r.attractors);
+    assert!(dir.path().join("cycle_time.npy").exists());
     let r = execute(&scenario(chaos), dir.path()).unwrap();
     assert!(r.counts.chaotic > 100 && r.attractors.iter().any(|a| a.kind == Kind::Chaotic), "{:?}", r.counts);
 }

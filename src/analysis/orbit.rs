@@ -434,7 +434,7 @@ fn run_one<M: Model, T: Real>(plan: &Plan, m: &M, index: usize, options: &OrbitO
             t.advance(m, &x);
         }
         if stepper.has_memory() {
-            Stepper::take_delta(&mut x, &s.d);
+            stepper.take_delta(&mut x, &s.d);
         } else {
             stepper.advance(m, p, &mut x, &mut s);
         }

@@ -1,5 +1,6 @@
-//! Chaotic trajectories and Lyapunov exponents of maps stepped by gd (the same plans as
-//! [`super::cycles`]).
+//! Chaotic trajectories and Lyapunov exponents of maps stepped by gd and of flows (the same
+//! plans as [`super::cycles`]). Exponents are per step for a map and per unit time for a flow
+//! (per step divided by dt).
 //!
 //! * A **tangent vector** ([`Tangent`]) is carried along an orbit by the step's Jacobian, each
 //!   product a central difference of two f64 steps along the tangent, (S(x + hu) − S(x − hu))/2h
@@ -7,7 +8,8 @@
 //!   about 1e-9 of the product, far below the finite-time exponent's own spread. The growth of
 //!   its norm, averaged over the steps, is the largest Lyapunov exponent λ₁ per step.
 //! * A **chaos window** ([`window`]): a trajectory the cycle test found no period for is
-//!   stepped [`CHAOS_STEPS`] more steps with its tangent, in [`BLOCKS`] blocks. It is *chaotic*
+//!   stepped [`CHAOS_STEPS`] more steps with its tangent (a flow: at least [`FLOW_CHAOS_TIME`]
+//!   units of time), in [`BLOCKS`] blocks. It is *chaotic*
 //!   when it stays bounded and λ₁ (the mean of the blocks' exponents) exceeds both
 //!   [`CHAOS_FLOOR`] and three standard errors of that mean (the blocks' spread): a slow or
 //!   quasiperiodic orbit has λ₁ near 0 and stays undecided. Its end state is then the middle of
@@ -31,9 +33,12 @@ use nalgebra::DMatrix;
 
 /// Steps of the chaos window.
 pub const CHAOS_STEPS: usize = 1024;
+/// The least time a flow's chaos window spans: a few dozen of a chaotic flow's turns (Lorenz
+/// turns about once per unit time), so that its blocks' exponents do not scatter over λ₁.
+pub const FLOW_CHAOS_TIME: f64 = 64.0;
 /// Blocks the window is cut into, for the standard error of λ₁.
 pub const BLOCKS: usize = 8;
-/// The least λ₁ per step called chaos.
+/// The least λ₁ called chaos (per step, or per unit time for a flow).
 pub const CHAOS_FLOOR: f64 = 1e-3;
 /// The range middles of one chaotic attractor's windows agree within this, relative to
 /// 1 + |middle| (max-norm); the labeller groups chaotic trajectories with it.
@@ -108,9 +113,38 @@ impl Tangent {
     }
 }
 
+/// Whether `plan` integrates a flow, whose exponents are per unit time and whose cycles are
+/// limit cycles ([`super::flows`]).
+pub fn is_flow(plan: &Plan) -> bool {
+    !plan.dynamics.method.uses_lr()
+}
+
+/// The time one step spans: dt for a flow, 1 for a map.
+pub(crate) fn step_time(plan: &Plan, dt: f64) -> f64 {
+    if is_flow(plan) {
+        dt
+    } else {
+        1.0
+    }
+}
+
+/// Steps of the chaos window of `plan` at step size `dt` (a multiple of [`BLOCKS`]):
+/// `[classify] chaos_window` steps of a map or time of a flow, else [`CHAOS_STEPS`] (a flow: at
+/// least [`FLOW_CHAOS_TIME`]).
+pub(crate) fn window_steps(plan: &Plan, dt: f64) -> usize {
+    let steps = match (plan.classify.chaos_window, is_flow(plan)) {
+        (Some(time), true) => (time / dt).ceil(),
+        (Some(steps), false) => steps.ceil(),
+        (None, true) => (CHAOS_STEPS as f64).max((FLOW_CHAOS_TIME / dt).ceil()),
+        (None, false) => CHAOS_STEPS as f64,
+    };
+    // At least a step per block; at most what a u32 step count holds.
+    (steps.min(u32::MAX as f64 / 4.0) as usize).max(BLOCKS).div_ceil(BLOCKS) * BLOCKS
+}
+
 /// What a chaos window saw.
 pub(crate) struct Window {
-    /// λ₁ per step: the mean of the blocks' exponents.
+    /// λ₁ (per step, or per unit time for a flow): the mean of the blocks' exponents.
     pub lyapunov: f64,
     /// Its standard error, from the blocks' spread.
     pub stderr: f64,
@@ -138,9 +172,11 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) 
     let mut obs = vec![0.0; n_obs];
     let (mut lo, mut hi) = (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs]);
     let mut blocks = Vec::with_capacity(BLOCKS);
+    let unit = step_time(plan, stepper.hyper.step);
+    let per_block = window_steps(plan, stepper.hyper.step) / BLOCKS;
     for _ in 0..BLOCKS {
         tangent.reset();
-        for _ in 0..CHAOS_STEPS / BLOCKS {
+        for _ in 0..per_block {
             m.observables(p, x, &mut obs);
             for ((l, h), &o) in lo.iter_mut().zip(hi.iter_mut()).zip(&obs) {
                 *l = l.min(o);
@@ -152,7 +188,7 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) 
                 return None;
             }
         }
-        blocks.push(tangent.exponent());
+        blocks.push(tangent.exponent() / unit);
     }
     let k = blocks.len() as f64;
     let lyapunov = blocks.iter().sum::<f64>() / k;
@@ -161,9 +197,9 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) 
     Some(Window { lyapunov, stderr: (variance / k).sqrt(), middles })
 }
 
-/// λ₁ per step of the attractor through `x` of the given period (1: a fixed point) under the
+/// λ₁ of the attractor through `x` of the given period in steps (1: a fixed point) under the
 /// parameters of trajectory `index`: ln of the largest |multiplier| of the step around it,
-/// divided by the period. NaN where the state is not finite.
+/// divided by the period (and by dt for a flow). NaN where the state is not finite.
 pub fn exponent_at(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
     struct Largest<'a>(&'a Plan, usize, &'a [f64], u32);
     impl ModelVisitor for Largest<'_> {
@@ -172,7 +208,8 @@ pub fn exponent_at(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
             let Largest(plan, index, start, period) = self;
             let product = multipliers(plan, m, index, start, period);
             let largest = product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max);
-            largest.ln() / period as f64
+            let dt = Stepper::<f64>::deterministic_at(plan, index).hyper.step;
+            largest.ln() / (period as f64 * step_time(plan, dt))
         }
     }
     if period == 0 || !x.iter().all(|v| v.is_finite()) {

@@ -28,6 +28,7 @@
 //! [`MAX_CYCLE_DIM`], noise, an escape test and optimizers with memory (their memory is not
 //! in the end state) are left as the engine returned them.
 
+use super::flows::FlowEnding;
 use crate::dynamics::Method;
 use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::{Outcomes, Status};
@@ -61,7 +62,7 @@ pub fn applies(plan: &Plan) -> bool {
         && plan.system.spec().features.is_none()
         && !plan.system.draws()
         && plan.n_state() <= MAX_CYCLE_DIM
-        && d.method == Method::Gd
+        && matches!(d.method, Method::Gd | Method::Rk4)
         && d.temperature == 0.0
         && d.escape == 0.0
 }
@@ -90,6 +91,11 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
             }
             Ending::Cycle(c) => {
                 report.cycles += 1;
+                if c.time > 0.0 {
+                    outcomes.cycle_time.resize(outcomes.len(), 0.0);
+                    outcomes.cycle_time[i] = c.time as f32;
+                }
+                window_exponent[i] = c.lyapunov;
                 (Status::Cycle, c.period, c.steps, c.observables)
             }
             Ending::Chaotic { steps, middles, lyapunov } => {
@@ -108,13 +114,14 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
         outcomes.observables[i * n_obs..i * n_obs + observables.len()].copy_from_slice(&observables);
     }
     if plan.classify.lyapunov {
+        let flow = super::chaos::is_flow(plan);
         let o = &*outcomes;
         outcomes.lyapunov = (0..o.len())
             .into_par_iter()
             .map(|i| {
                 let exponent = match Status::from_code(o.status[i]) {
                     Status::Converged => super::chaos::exponent_at(plan, first + i, &state(o, i), 1),
-                    Status::Cycle => super::chaos::exponent_at(plan, first + i, &state(o, i), o.period_of(i)),
+                    Status::Cycle if !flow => super::chaos::exponent_at(plan, first + i, &state(o, i), o.period_of(i)),
                     _ => window_exponent[i],
                 };
                 exponent as f32
@@ -135,12 +142,24 @@ pub fn periods(outcomes: &Outcomes) -> Vec<u32> {
         .collect()
 }
 
+/// Each trajectory's period in time where it ended on a flow's limit cycle, 0 elsewhere
+/// (cycle_time.npy).
+pub fn cycle_times(outcomes: &Outcomes) -> Vec<f32> {
+    (0..outcomes.len()).map(|i| outcomes.cycle_time.get(i).copied().unwrap_or(0.0)).collect()
+}
+
 /// A trajectory's cycle.
 struct Cycle {
+    /// Steps per return for a map, loops (section crossings) per return for a flow.
     period: u32,
+    /// A flow's period in time (0 for a map).
+    time: f64,
     steps: u32,
     /// The system's observables at the cycle's first point.
     observables: Vec<f32>,
+    /// A flow's λ₁ along its cycle, where asked for (NaN otherwise; a map's come from its
+    /// multipliers).
+    lyapunov: f64,
 }
 
 /// Where an undecided trajectory was found to end.
@@ -161,6 +180,20 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
         fn visit<M: Model>(self, m: &M) -> Ending {
             let Continue(plan, index, end) = self;
             let unknown = Ending::Undecided { lyapunov: f64::NAN };
+            if super::chaos::is_flow(plan) {
+                let inputs = plan.inputs_at(index);
+                let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
+                return match super::flows::ending_from(plan, m, index, end) {
+                    FlowEnding::Cycle { loops, time, steps, point, lyapunov } => {
+                        m.observables(&inputs[..plan.n_params], &point, &mut obs);
+                        Ending::Cycle(Cycle { period: loops, time, steps, observables: obs.iter().map(|&v| v as f32).collect(), lyapunov })
+                    }
+                    FlowEnding::Chaotic { steps, middles, lyapunov } => {
+                        Ending::Chaotic { steps, middles: middles.iter().map(|&v| v as f32).collect(), lyapunov }
+                    }
+                    FlowEnding::Undecided { lyapunov } => Ending::Undecided { lyapunov },
+                };
+            }
             let max_period = plan.classify.max_period as usize;
             let inputs = plan.inputs_at(index);
             let p = &inputs[..plan.n_params];
@@ -185,13 +218,19 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
                 Some(period) if period >= 2 => {
                     let point = first_point(&kept[..period * n], n);
                     m.observables(p, point, &mut obs);
-                    Ending::Cycle(Cycle { period: period as u32, steps: (settle + keep) as u32, observables: obs.iter().map(|&v| v as f32).collect() })
+                    Ending::Cycle(Cycle {
+                        period: period as u32,
+                        time: 0.0,
+                        steps: (settle + keep) as u32,
+                        observables: obs.iter().map(|&v| v as f32).collect(),
+                        lyapunov: f64::NAN,
+                    })
                 }
                 // A fixed point the stop rule has not declared yet.
                 Some(_) => unknown,
                 None => match super::chaos::window(plan, m, index, &mut x) {
                     Some(w) if w.is_chaotic() => Ending::Chaotic {
-                        steps: (settle + keep + super::chaos::CHAOS_STEPS) as u32,
+                        steps: (settle + keep + super::chaos::window_steps(plan, 1.0)) as u32,
                         middles: w.middles.iter().map(|&v| v as f32).collect(),
                         lyapunov: w.lyapunov,
                     },

@@ -111,9 +111,16 @@ struct OpenCluster {
     slowest: u32,
     /// Largest max-norm distance of a member from the first one.
     spread: f64,
-    /// 1: a cluster of fixed points; p: of p-cycles.
+    /// 1: a cluster of fixed points; p: of p-cycles (a flow's: of cycles of p loops); 0: of
+    /// chaotic trajectories.
     #[serde(default = "one")]
     period: u32,
+    /// A cluster of cycles (a flow's cycle of one loop has period 1 too).
+    #[serde(default)]
+    cycle: bool,
+    /// The sum of its members' periods in time (flows' limit cycles).
+    #[serde(default)]
+    time_sum: f64,
 }
 
 fn one() -> u32 {
@@ -121,14 +128,14 @@ fn one() -> u32 {
 }
 
 impl OpenCluster {
-    fn new(f: &[f64], n_obs: usize, first_member: usize, period: u32) -> OpenCluster {
+    fn new(f: &[f64], n_obs: usize, first_member: usize, period: u32, cycle: bool) -> OpenCluster {
         let mut data = Vec::with_capacity(3 * f.len() + 3 * n_obs);
         data.extend_from_slice(f);
         data.extend_from_slice(f);
         data.extend(std::iter::repeat_n(0.0, f.len() + n_obs));
         data.extend(std::iter::repeat_n(f64::INFINITY, n_obs));
         data.extend(std::iter::repeat_n(f64::NEG_INFINITY, n_obs));
-        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0, period }
+        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0, period, cycle, time_sum: 0.0 }
     }
 
     fn leader(&self, nf: usize) -> &[f64] {
@@ -150,8 +157,9 @@ impl OpenCluster {
         (&o[..no], &o[no..2 * no], &o[2 * no..])
     }
 
-    fn add(&mut self, f: &[f64], obs: &[f32], steps: u32) {
+    fn add(&mut self, f: &[f64], obs: &[f32], steps: u32, time: f32) {
         let nf = f.len();
+        self.time_sum += time as f64;
         self.spread = self.spread.max(super::max_dist(f, self.leader(nf)));
         self.count += 1;
         self.slowest = self.slowest.max(steps);
@@ -189,6 +197,8 @@ struct ClosedCluster {
     id: u32,
     #[serde(default = "one")]
     period: u32,
+    #[serde(default)]
+    cycle: bool,
 }
 
 /// A cluster's fixed point is compared as it is with a neighbouring parameter point's when one
@@ -221,9 +231,12 @@ pub struct Entry {
     pub spread: f64,
     /// The first feature of the branch's first cluster (ties of basin size are ordered by it).
     pub first_feature: f64,
-    /// 1 for fixed points, p for p-cycles, 0 for the other kinds.
+    /// 1 for fixed points, p for p-cycles (a flow's: loops), 0 for the other kinds.
     #[serde(default)]
     pub period: u32,
+    /// A flow's limit cycle: the mean period in time of its largest cluster (0 otherwise).
+    #[serde(default)]
+    pub cycle_time: f64,
 }
 
 /// Labels trajectories chunk by chunk; its state is saved between the tiles of a streamed run.
@@ -306,6 +319,7 @@ impl Labeller {
             spread: 0.0,
             first_feature: 0.0,
             period,
+            cycle_time: 0.0,
         });
         id
     }
@@ -355,10 +369,12 @@ impl Labeller {
             }
             let obs = outcomes.obs(k);
             f.iter_mut().zip(&self.features).for_each(|(v, &j)| *v = obs[j] as f64);
-            // Period 1: a fixed point; p ≥ 2: a p-cycle; 0: chaotic, located by the middles of
-            // its ranges, which agree only to how closely a window reaches the extremes.
+            // Period 1: a fixed point; p: a p-cycle (a flow's: of p loops); 0: chaotic, located
+            // by the middles of its ranges, which agree only to how closely a window reaches
+            // the extremes.
+            let cycle = status == Status::Cycle as u32;
             let period = match Status::from_code(status) {
-                Status::Cycle => outcomes.period_of(k).max(2),
+                Status::Cycle => outcomes.period_of(k).max(1),
                 Status::Chaotic => 0,
                 _ => 1,
             };
@@ -368,13 +384,15 @@ impl Labeller {
             let hit = (0..group.clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let cl = &group.clusters[c];
                 // A path of small gradient joins fixed points only.
-                cl.period == period && (f.iter().zip(cl.leader(nf)).all(|(a, b)| (a - b).abs() <= tol(*b)) || (period == 1 && (tests.connected)(i, cl.last(nf), &f)))
+                cl.period == period
+                    && cl.cycle == cycle
+                    && (f.iter().zip(cl.leader(nf)).all(|(a, b)| (a - b).abs() <= tol(*b)) || (period == 1 && !cycle && (tests.connected)(i, cl.last(nf), &f)))
             });
             let c = hit.unwrap_or_else(|| {
-                group.clusters.push(OpenCluster::new(&f, obs.len(), i, period));
+                group.clusters.push(OpenCluster::new(&f, obs.len(), i, period, cycle));
                 group.clusters.len() - 1
             });
-            group.clusters[c].add(&f, obs, outcomes.steps[k]);
+            group.clusters[c].add(&f, obs, outcomes.steps[k], outcomes.cycle_time.get(k).copied().unwrap_or(0.0));
             codes[k] = OPEN | c as u32;
         }
         self.next = start + n;
@@ -419,12 +437,12 @@ impl Labeller {
                     .iter()
                     .map(|c| {
                         let mean = c.mean(nf);
-                        let stability = match c.period {
-                            0 => Stability::Unknown,
-                            1 => (tests.stability)(c.first_member, &mean),
-                            p => (tests.cycle_stability)(c.first_member, &mean, p),
+                        let stability = match (c.cycle, c.period) {
+                            (true, p) => (tests.cycle_stability)(c.first_member, &mean, p),
+                            (false, 0) => Stability::Unknown,
+                            (false, _) => (tests.stability)(c.first_member, &mean),
                         };
-                        ClosedCluster { centre: mean, stability, id: u32::MAX, period: c.period }
+                        ClosedCluster { centre: mean, stability, id: u32::MAX, period: c.period, cycle: c.cycle }
                     })
                     .collect()
             })
@@ -449,7 +467,7 @@ impl Labeller {
                 // common case), else continued there (see FixedPointTests::continued).
                 let predict = |x: &ClosedCluster, from: usize, to: usize, others: &[ClosedCluster]| -> Option<Vec<f64>> {
                     // Newton's continuation follows fixed points; a cycle is matched where it is.
-                    if x.period != 1 {
+                    if x.period != 1 || x.cycle {
                         return None;
                     }
                     let scale = 1.0 + x.centre.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -460,12 +478,14 @@ impl Labeller {
                 };
                 let ours: Vec<Option<Vec<f64>>> = finished.iter().map(|a| predict(a, g, h, other)).collect();
                 let theirs: Vec<Option<Vec<f64>>> = other.iter().map(|b| predict(b, h, g, &finished)).collect();
-                let matches = |p: &[f64], stability: Stability, period: u32, set: &[ClosedCluster]| -> Vec<usize> {
-                    (0..set.len()).filter(|&k| set[k].stability == stability && set[k].period == period && super::max_dist(p, &set[k].centre) <= match_tol).collect()
+                let matches = |p: &[f64], like: &ClosedCluster, set: &[ClosedCluster]| -> Vec<usize> {
+                    (0..set.len())
+                        .filter(|&k| set[k].stability == like.stability && set[k].period == like.period && set[k].cycle == like.cycle && super::max_dist(p, &set[k].centre) <= match_tol)
+                        .collect()
                 };
                 for c in 0..finished.len() {
-                    if let [b] = matches(ours[c].as_deref().unwrap_or(&finished[c].centre), finished[c].stability, finished[c].period, other)[..] {
-                        if matches(theirs[b].as_deref().unwrap_or(&other[b].centre), other[b].stability, other[b].period, &finished) == [c] {
+                    if let [b] = matches(ours[c].as_deref().unwrap_or(&finished[c].centre), &finished[c], other)[..] {
+                        if matches(theirs[b].as_deref().unwrap_or(&other[b].centre), &other[b], &finished) == [c] {
                             joined[c].push(other[b].id);
                         }
                     }
@@ -476,10 +496,10 @@ impl Labeller {
                 let cluster = &group.clusters[c];
                 let id = match joined.split_first() {
                     None => {
-                        let (kind, stability) = match cluster.period {
-                            0 => (Kind::Chaotic, None),
-                            1 => (Kind::Fixed, Some(finished[c].stability)),
-                            _ => (Kind::Cycle, Some(finished[c].stability)),
+                        let (kind, stability) = match (cluster.cycle, cluster.period) {
+                            (true, _) => (Kind::Cycle, Some(finished[c].stability)),
+                            (false, 0) => (Kind::Chaotic, None),
+                            (false, _) => (Kind::Fixed, Some(finished[c].stability)),
                         };
                         let id = self.add_entry(kind, stability, cluster.first_member, cluster.period);
                         self.entries[id as usize].first_feature = finished[c].centre.first().copied().unwrap_or(0.0);
@@ -503,6 +523,7 @@ impl Labeller {
                     e.serial = serial;
                     e.representative = cluster.first_member;
                     e.value = sum.iter().map(|s| s / cluster.count as f64).collect();
+                    e.cycle_time = cluster.time_sum / cluster.count as f64;
                 }
                 finished[c].id = id;
                 ids.push(id);
@@ -597,6 +618,7 @@ impl Labeller {
                 kind: if pooled { Kind::Fixed } else { e.kind },
                 stability: if pooled { None } else { e.stability },
                 period: if pooled { 0 } else { e.period },
+                cycle_time: if pooled { 0.0 } else { e.cycle_time },
                 pooled,
                 count: e.count,
                 fraction: e.count as f64 / total,
@@ -630,6 +652,7 @@ impl Labeller {
                 kind: e.kind,
                 stability: None,
                 period: 0,
+                cycle_time: 0.0,
                 pooled: false,
                 count: e.count,
                 fraction: e.count as f64 / total,

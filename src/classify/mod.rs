@@ -26,6 +26,7 @@
 
 pub mod chaos;
 pub mod cycles;
+pub mod flows;
 pub mod label;
 pub mod labeller;
 pub mod phases;
@@ -128,8 +129,12 @@ pub struct Attractor {
     pub kind: Kind,
     /// For fixed points and cycles; `None` for the other kinds and for the pooled attractor.
     pub stability: Option<Stability>,
-    /// Steps per return: 1 for a fixed point, p for a p-cycle, 0 for the other kinds.
+    /// Steps per return: 1 for a fixed point, p for a p-cycle, 0 for the other kinds; for a
+    /// flow's limit cycle, its loops (crossings of its Poincaré section per period).
     pub period: u32,
+    /// A flow's limit cycle: its period in time (the mean over its largest cluster); 0 for
+    /// every other attractor.
+    pub cycle_time: f64,
     /// True for the attractor that pools the branches beyond the cap.
     pub pooled: bool,
     pub count: u64,
@@ -318,6 +323,7 @@ mod tests {
             n_obs: 2,
             period: Vec::new(),
             lyapunov: Vec::new(),
+            cycle_time: Vec::new(),
         }
     }
 

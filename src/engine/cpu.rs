@@ -222,6 +222,9 @@ pub struct Stepper<T> {
     /// Steps follow the field of their draw ([`Model::field_drawn`]: an mlp's minibatches); off
     /// for the deterministic flow that locates fixed points, which is the full-batch one.
     pub draws: bool,
+    /// The angles of the state: (index, period, 1/period). Each step ends by taking them
+    /// modulo their period ([`Stepper::wrap_angles`]).
+    pub angles: Vec<(usize, T, T)>,
 }
 
 impl<T: Lane> Stepper<T> {
@@ -237,6 +240,7 @@ impl<T: Lane> Stepper<T> {
             decay: d.method.coupled_decay() && d.weight_decay() != 0.0,
             step_blocks: Vec::new(),
             draws: false,
+            angles: Vec::new(),
         }
     }
 
@@ -248,6 +252,7 @@ impl<T: Lane> Stepper<T> {
             step_blocks: plan.step_blocks().to_vec(),
             decay: plan.coupled_decay(),
             draws: plan.system.draws(),
+            angles: plan.system.spec().angles().into_iter().map(|(i, period)| (i, T::of(period), T::of(1.0 / period))).collect(),
             ..Stepper::new(&plan.dynamics)
         }
     }
@@ -374,11 +379,21 @@ impl<T: Lane> Stepper<T> {
         optimizer::delta(self.method, &self.hyper, &self.step_blocks, p, x, &s.v, &mut s.mem, &mut s.d);
     }
 
-    /// x ← x + d: the optimizer's step once [`Stepper::delta`] computed it.
+    /// x ← x + d: the optimizer's step once [`Stepper::delta`] computed it, angles wrapped.
     #[inline(always)]
-    pub fn take_delta(x: &mut [T], d: &[T]) {
+    pub fn take_delta(&self, x: &mut [T], d: &[T]) {
         for (xi, &di) in x.iter_mut().zip(d) {
             *xi = *xi + di;
+        }
+        self.wrap_angles(x);
+    }
+
+    /// Takes the angles of `x` modulo their periods, into [−period/2, period/2) (WGSL
+    /// `wrap_angles`): the end of every step.
+    #[inline(always)]
+    pub fn wrap_angles(&self, x: &mut [T]) {
+        for &(i, period, inverse) in &self.angles {
+            x[i] = crate::system::wrap_angle(x[i], period, inverse);
         }
     }
 
@@ -399,7 +414,8 @@ impl<T: Lane> Stepper<T> {
             Method::Gd => self.euler(x, &s.v),
             Method::Momentum | Method::Nesterov | Method::Adam | Method::AdamW => {
                 self.delta(p, x, s);
-                Self::take_delta(x, &s.d);
+                self.take_delta(x, &s.d);
+                return;
             }
             Method::Rk4 => {
                 let half = T::of(0.5) * h;
@@ -418,6 +434,7 @@ impl<T: Lane> Stepper<T> {
                 }
             }
         }
+        self.wrap_angles(x);
     }
 }
 
@@ -586,7 +603,7 @@ impl<T: Real> Stepper<T> {
             return true;
         }
         if self.has_memory() {
-            Self::take_delta(x, &s.d);
+            self.take_delta(x, &s.d);
         } else {
             self.advance(m, p, x, s);
         }

@@ -76,12 +76,15 @@ pub struct Outcomes {
     /// set on the host by [`crate::classify::cycles::settle_undecided`] when asked for; empty
     /// otherwise.
     pub lyapunov: Vec<f32>,
+    /// Each trajectory's period in time where it ended on a limit cycle of a flow (0
+    /// elsewhere), set on the host by [`crate::classify::flows`]; empty while none is.
+    pub cycle_time: Vec<f32>,
 }
 
 impl Outcomes {
     /// Outcomes for `n` trajectories, all zero.
     pub fn zeroed(n: usize, n_obs: usize) -> Outcomes {
-        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new(), lyapunov: Vec::new() }
+        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new() }
     }
     pub fn len(&self) -> usize {
         self.status.len()
@@ -103,6 +106,10 @@ impl Outcomes {
         if !self.period.is_empty() || !other.period.is_empty() {
             self.period.resize(self.len(), 0);
             self.period.extend((0..other.len()).map(|i| other.period_of(i)));
+        }
+        if !self.cycle_time.is_empty() || !other.cycle_time.is_empty() {
+            self.cycle_time.resize(self.len(), 0.0);
+            self.cycle_time.extend((0..other.len()).map(|i| other.cycle_time.get(i).copied().unwrap_or(0.0)));
         }
         if !self.lyapunov.is_empty() || !other.lyapunov.is_empty() {
             self.lyapunov.resize(self.len(), f32::NAN);

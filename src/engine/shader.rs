@@ -132,6 +132,14 @@ pub fn compose(shape: &Shape) -> Composition {
         let _ = writeln!(s, "    if (j < {end}u) {{ return P[{factor}u]; }}");
     }
     let _ = writeln!(s, "    return 1.0;\n}}");
+    // The angles taken modulo their periods at the end of each step (Stepper::wrap_angles:
+    // the same product by the inverse period and floor).
+    let _ = writeln!(s, "fn wrap_angles(x: State) -> State {{\n    var y = x;");
+    for (i, period) in spec.angles() {
+        let (p, inv) = if shape.f64 { (format!("{period:?}"), format!("{:?}", 1.0 / period)) } else { (format!("{:?}", period as f32), format!("{:?}", (1.0 / period) as f32)) };
+        let _ = writeln!(s, "    y[{i}] = y[{i}] - real({p}) * floor(y[{i}] * real({inv}) + 0.5);");
+    }
+    let _ = writeln!(s, "    return y;\n}}");
     let scale_field = !shape.step_blocks.is_empty() && shape.method.memory() != crate::dynamics::Memory::Moments;
     let _ = writeln!(s, "const SCALE_FIELD: bool = {scale_field};");
     let _ = writeln!(s, "const LOSS_RECORD: bool = {};", spec.loss_record);

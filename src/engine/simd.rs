@@ -758,7 +758,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 }
             }
             if memory {
-                Stepper::take_delta(&mut b.x, &b.scratch.d);
+                b.stepper.take_delta(&mut b.x, &b.scratch.d);
             } else {
                 b.stepper.advance(model, p, &mut b.x, &mut b.scratch);
             }

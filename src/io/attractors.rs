@@ -1,7 +1,8 @@
 //! attractors.csv: one row per attractor.
 //!
-//! Columns: id, kind, stability, period (1: a fixed point, p: a p-cycle, 0: the other kinds),
-//! phase (networks: trivial, learning), count, fraction, colour, then for each observable NAME
+//! Columns: id, kind, stability, period (1: a fixed point, p: a p-cycle, 0: the other kinds; a
+//! flow's limit cycle: its loops), cycle_time (a flow's limit cycle: its period in time; empty
+//! for the other kinds), phase (networks: trivial, learning), count, fraction, colour, then for each observable NAME
 //! the value at the attractor's largest cluster (NAME; a cycle's at its point with the smallest
 //! first component) and its range over the map (NAME_min, NAME_max). Attractors without a place
 //! (±∞, undecided, …) leave the observable columns empty.
@@ -11,14 +12,15 @@ use crate::render::palette::hex;
 
 /// The CSV text for `attractors`, with `observables` naming the observable columns.
 pub fn attractors_csv(attractors: &[Attractor], observables: &[&str], colours: &[[u8; 3]]) -> String {
-    let mut s = String::from("id,kind,stability,period,phase,count,fraction,colour");
+    let mut s = String::from("id,kind,stability,period,cycle_time,phase,count,fraction,colour");
     for name in observables {
         s += &format!(",{name},{name}_min,{name}_max");
     }
     s.push('\n');
     for (a, colour) in attractors.iter().zip(colours) {
         let phase = a.phase.map_or("", |p| p.as_str());
-        s += &format!("{},{},{},{},{phase},{},{:.6},{}", a.id, a.kind.as_str(), a.stability_str(), a.period, a.count, a.fraction, hex(*colour));
+        let time = if a.cycle_time > 0.0 { a.cycle_time.to_string() } else { String::new() };
+        s += &format!("{},{},{},{},{time},{phase},{},{:.6},{}", a.id, a.kind.as_str(), a.stability_str(), a.period, a.count, a.fraction, hex(*colour));
         for k in 0..observables.len() {
             match a.observables.get(k) {
                 Some(o) => s += &format!(",{},{},{}", o.value, o.min, o.max),

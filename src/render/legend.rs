@@ -7,8 +7,7 @@ use crate::plan::Plan;
 /// An attractor's id, kind (a cycle with its period: "2-cycle"), and (where it has them)
 /// pooled, phase and stability.
 pub fn attractor_label(a: &Attractor) -> String {
-    let kind = if a.kind == Kind::Cycle { format!("{}-cycle", a.period) } else { a.kind.as_str().to_string() };
-    let mut words = vec![a.id.to_string(), kind];
+    let mut words = vec![a.id.to_string(), kind_label(a)];
     if a.pooled {
         words.push("pooled".to_string());
     }
@@ -19,6 +18,19 @@ pub fn attractor_label(a: &Attractor) -> String {
         words.push(s.as_str().to_string());
     }
     words.join(" ")
+}
+
+/// An attractor's kind in words: "2-cycle" for a map's cycle, "limit cycle T=6.663" for a
+/// flow's (with its loops where it crosses its section more than once per period).
+pub fn kind_label(a: &Attractor) -> String {
+    match a.kind {
+        Kind::Cycle if a.cycle_time > 0.0 => {
+            let loops = if a.period > 1 { format!(" of {} loops", a.period) } else { String::new() };
+            format!("limit cycle{loops} T={}", super::numbers::value(a.cycle_time))
+        }
+        Kind::Cycle => format!("{}-cycle", a.period),
+        other => other.as_str().to_string(),
+    }
 }
 
 /// The title of a 1-D scan.
@@ -109,7 +121,7 @@ mod tests {
     #[test]
     fn a_pooled_attractor_says_so_and_gives_no_location() {
         let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
-        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
+        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, cycle_time: 0.0, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
         assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
         assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving");
@@ -118,7 +130,7 @@ mod tests {
     #[test]
     fn many_small_attractors_are_gathered_into_one_row() {
         let o = ObservableSummary { value: -0.5, min: -1.0, max: 0.0 };
-        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, pooled: false, count: 1, fraction, representative: 0, observables: vec![o.clone()], phase: None };
+        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction, representative: 0, observables: vec![o.clone()], phase: None };
         // Two big basins, 20 tiny ones, and a rare undecided trajectory.
         let mut all = vec![fixed(0, 0.5), fixed(1, 0.4)];
         all.extend((2..22).map(|id| fixed(id, 0.0045)));

@@ -37,6 +37,9 @@ const SYMBOLS: &[(&str, &str)] = &[
     ("mu", "μ"),
     ("theta", "θ"),
     ("epsilon", "ε"),
+    ("phi", "φ"),
+    ("psi", "ψ"),
+    ("rho", "ρ"),
 ];
 
 fn subscript(digits: &str) -> String {

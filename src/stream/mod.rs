@@ -53,8 +53,10 @@ struct Arrays {
     /// Each trajectory's period, where the map is tested for cycles (period.npy, after the
     /// observables).
     period: Option<NpyArray<u32>>,
-    /// Each trajectory's largest Lyapunov exponent, with `--lyapunov` (lyapunov.npy, last).
-    lyapunov: Option<NpyArray<f32>>,
+    /// After it, each trajectory's period in time on a flow's limit cycle (cycle_time.npy, for
+    /// flows) and its largest Lyapunov exponent (lyapunov.npy, with `--lyapunov`), in the
+    /// order of [`Arrays::names`].
+    extras: Vec<NpyArray<f32>>,
     /// File names, in the state directory and then the output directory.
     names: Vec<String>,
 }
@@ -65,11 +67,32 @@ impl Arrays {
         names.extend(plan.observable_names().iter().map(|n| format!("{n}.npy")));
         if crate::classify::cycles::applies(plan) {
             names.push("period.npy".to_string());
-            if plan.classify.lyapunov {
-                names.push("lyapunov.npy".to_string());
-            }
+            names.extend(Arrays::extra_names(plan).iter().map(|n| n.to_string()));
         }
         names
+    }
+
+    /// The f32 arrays after period.npy.
+    fn extra_names(plan: &Plan) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if crate::classify::chaos::is_flow(plan) {
+            names.push("cycle_time.npy");
+        }
+        if plan.classify.lyapunov {
+            names.push("lyapunov.npy");
+        }
+        names
+    }
+
+    /// The values of the extra arrays for `o`, in order.
+    fn extra_values(&self, o: &Outcomes) -> Vec<Vec<f32>> {
+        self.names[self.names.len() - self.extras.len()..]
+            .iter()
+            .map(|name| match name.as_str() {
+                "cycle_time.npy" => crate::classify::cycles::cycle_times(o),
+                _ => (0..o.len()).map(|i| o.lyapunov.get(i).copied().unwrap_or(f32::NAN)).collect(),
+            })
+            .collect()
     }
 
     fn create_or_open(plan: &Plan, dir: &Path, shape: &[usize], open: bool) -> Result<Arrays> {
@@ -80,11 +103,10 @@ impl Arrays {
             Some(n) => Some(NpyArray::create(&dir.join(n), shape)?),
             None => None,
         };
-        let lyapunov = match names.get(3 + n_obs) {
-            Some(n) if open => Some(NpyArray::open(&dir.join(n), shape)?),
-            Some(n) => Some(NpyArray::create(&dir.join(n), shape)?),
-            None => None,
-        };
+        let extras = names[(3 + n_obs).min(names.len())..]
+            .iter()
+            .map(|n| if open { NpyArray::open(&dir.join(n), shape) } else { NpyArray::create(&dir.join(n), shape) })
+            .collect::<Result<Vec<_>>>()?;
         let observables = names[2..2 + n_obs]
             .iter()
             .map(|n| if open { NpyArray::open(&dir.join(n), shape) } else { NpyArray::create(&dir.join(n), shape) })
@@ -94,7 +116,7 @@ impl Arrays {
         } else {
             (NpyArray::create(&dir.join(&names[0]), shape)?, NpyArray::create(&dir.join(&names[1]), shape)?)
         };
-        Ok(Arrays { labels, steps, observables, period, lyapunov, names })
+        Ok(Arrays { labels, steps, observables, period, extras, names })
     }
 
     /// Writes the outcomes and label codes of the trajectories from `first`; returns the CRC-32
@@ -114,9 +136,10 @@ impl Arrays {
             a.write_at(first, &periods)?;
             crcs.push(crc(&periods));
         }
-        if let Some(a) = self.lyapunov.as_mut() {
-            a.write_at(first, &o.lyapunov)?;
-            crcs.push(crc(&o.lyapunov));
+        let values = self.extra_values(o);
+        for (a, v) in self.extras.iter_mut().zip(&values) {
+            a.write_at(first, v)?;
+            crcs.push(crc(v));
         }
         Ok(crcs)
     }
@@ -137,7 +160,7 @@ impl Arrays {
             a.read_at(first, &mut words)?;
             crcs.push(crc(&words));
         }
-        if let Some(a) = self.lyapunov.as_mut() {
+        for a in self.extras.iter_mut() {
             a.read_at(first, &mut floats)?;
             crcs.push(crc(&floats));
         }
@@ -148,7 +171,7 @@ impl Arrays {
         self.labels.sync()?;
         self.steps.sync()?;
         self.period.as_ref().map_or(Ok(()), |a| a.sync())?;
-        self.lyapunov.as_ref().map_or(Ok(()), |a| a.sync())?;
+        self.extras.iter().try_for_each(|a| a.sync())?;
         self.observables.iter().try_for_each(|a| a.sync())
     }
 }

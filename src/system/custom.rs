@@ -124,6 +124,27 @@ fn state_entry(entry: &str) -> Result<(String, f64)> {
     Ok((name.to_string(), start))
 }
 
+/// One `periodic` entry: `NAME` (period 2π) or `NAME=PERIOD`, PERIOD a positive number or a
+/// multiple of pi (`2*pi`, `pi`, `360`).
+fn periodic_entry(entry: &str) -> Result<(String, f64)> {
+    let (name, period) = match entry.split_once('=') {
+        None => (entry.trim(), std::f64::consts::TAU),
+        Some((name, text)) => {
+            let text = text.trim();
+            let (factor, pi) = match text.strip_suffix("pi") {
+                Some(f) => (f.trim().strip_suffix('*').unwrap_or(f).trim(), std::f64::consts::PI),
+                None => (text, 1.0),
+            };
+            let factor = if factor.is_empty() && pi != 1.0 { Some(1.0) } else { factor.parse::<f64>().ok() };
+            match factor.map(|f| f * pi).filter(|p| p.is_finite() && *p > 0.0) {
+                Some(p) => (name.trim(), p),
+                None => return Err(Error::input(format!("periodic '{entry}': the period '{text}' is not a positive number or multiple of pi (2*pi, pi, 360)"))),
+            }
+        }
+    };
+    Ok((name.to_string(), period))
+}
+
 impl CustomSystem {
     /// Builds and checks the system `def` declares. Its parameters are the names given values in
     /// `params` and the names the grid axes set (`axis_names`) that are not state variables.
@@ -144,6 +165,17 @@ impl CustomSystem {
             state.push((name, start));
         }
         let names: Vec<String> = state.iter().map(|(n, _)| n.clone()).collect();
+        let mut periods = vec![0.0; names.len()];
+        for entry in &def.periodic {
+            let (name, period) = periodic_entry(entry)?;
+            let Some(k) = names.iter().position(|n| *n == name) else {
+                return Err(Error::input(format!("periodic '{entry}': '{name}' is not a state variable ({})", names.join(", "))));
+            };
+            if periods[k] > 0.0 {
+                return Err(Error::input(format!("periodic: '{name}' is listed twice")));
+            }
+            periods[k] = period;
+        }
 
         let mut param_values: BTreeMap<String, f64> = BTreeMap::new();
         for (name, value) in params {
@@ -232,7 +264,16 @@ impl CustomSystem {
             summary: Cow::Owned(summary),
             formula: None,
             state: Cow::Owned(
-                state.iter().map(|(n, s)| StateSpec { name: Cow::Owned(n.clone()), default: *s, doc: Cow::Borrowed("user-defined") }).collect(),
+                state
+                    .iter()
+                    .zip(&periods)
+                    .map(|((n, s), &period)| StateSpec {
+                        name: Cow::Owned(n.clone()),
+                        default: *s,
+                        doc: Cow::Borrowed(if period > 0.0 { "user-defined angle" } else { "user-defined" }),
+                        period,
+                    })
+                    .collect(),
             ),
             params: Cow::Owned(
                 param_values

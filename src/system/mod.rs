@@ -86,11 +86,14 @@ pub struct StateSpec {
     pub name: Text,
     pub default: f64,
     pub doc: Text,
+    /// The period of an angle (its values are taken modulo it, into [−period/2, period/2));
+    /// 0 for an ordinary variable.
+    pub period: f64,
 }
 
 impl StateSpec {
     pub const fn new(name: &'static str, default: f64, doc: &'static str) -> Self {
-        StateSpec { name: Cow::Borrowed(name), default, doc: Cow::Borrowed(doc) }
+        StateSpec { name: Cow::Borrowed(name), default, doc: Cow::Borrowed(doc), period: 0.0 }
     }
 }
 
@@ -176,6 +179,17 @@ impl SystemSpec {
     pub fn observable_names(&self) -> Vec<&str> {
         self.observables.iter().map(|o| &*o.name).collect()
     }
+    /// The angles among the state variables: (index, period) of each.
+    pub fn angles(&self) -> Vec<(usize, f64)> {
+        self.state.iter().enumerate().filter(|(_, s)| s.period > 0.0).map(|(i, s)| (i, s.period)).collect()
+    }
+}
+
+/// `x` taken modulo `period` into [−period/2, period/2): x − period·⌊x·(1/period) + ½⌋, the
+/// same operations as the WGSL `wrap_angles` (a product by the inverse, not a division, so
+/// both round alike).
+pub fn wrap_angle<T: Lane>(x: T, period: T, inverse: T) -> T {
+    x - period * (x * inverse + T::of(0.5)).lanes_map(f32::floor, f64::floor)
 }
 
 /// The most coefficients a [`Model::gd_map`] has (kept in a local array by the engine).

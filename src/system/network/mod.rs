@@ -226,7 +226,7 @@ fn network_spec(name: &'static str, summary: String, layout: &Layout, mut params
     let state: Vec<StateSpec> = layout
         .weight_names()
         .into_iter()
-        .map(|n| StateSpec { name: Cow::Owned(n), default: 0.0, doc: Cow::Borrowed("weight (start: this + init_scale * init_l * N(0,1), l its layer)") })
+        .map(|n| StateSpec { name: Cow::Owned(n), default: 0.0, doc: Cow::Borrowed("weight (start: this + init_scale * init_l * N(0,1), l its layer)"), period: 0.0 })
         .collect();
     let mut init_blocks = Vec::with_capacity(layout.depth + 1);
     for l in 1..=layout.depth + 1 {
