@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/, docs/maps/,
+# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/, docs/maps/, docs/flows/,
 # docs/trainability/, docs/gallery/) from the current code, so that the README's pictures never drift from it.
 # Every picture in docs/ is made here, by the command the README shows beside it: a picture
 # added to docs/ gets its line below.
@@ -145,6 +145,10 @@ fig docs/orbit/landau-lr-lyapunov-map.png cycles-map  lyapunov_annotated.png \
 # --- Maps (examples/maps/) -----------------------------------------------------------------
 fig docs/maps/cubic.png           maps-cubic      basins_annotated.png run examples/maps/cubic.toml
 fig docs/maps/mandelbrot.png      maps-mandelbrot basins_annotated.png run examples/maps/mandelbrot.toml
+
+# --- Flows (examples/flows/) ---------------------------------------------------------------
+fig docs/flows/pendulum.png         flows-pendulum  basins_annotated.png run examples/flows/pendulum.toml
+fig docs/flows/broken-butterfly.png flows-butterfly basins_annotated.png run examples/flows/broken-butterfly.toml
 
 # --- The paper, reproduced (examples/paper/) -----------------------------------------------
 fig docs/paper/fig1-depth0.png       fig1-d0 curves.png    run examples/paper/fig1-depth0.toml

@@ -41,7 +41,7 @@ pub const BLOCKS: usize = 8;
 /// The least λ₁ called chaos (per step, or per unit time for a flow).
 pub const CHAOS_FLOOR: f64 = 1e-3;
 /// The range middles of one chaotic attractor's windows agree within this, relative to
-/// 1 + |middle| (max-norm); the labeller groups chaotic trajectories with it.
+/// 1 + the largest |middle| (max-norm); the labeller groups chaotic trajectories with it.
 pub const CHAOS_TOL: f64 = 0.05;
 
 /// A tangent vector carried along an orbit by the step's Jacobian, in f64.

@@ -378,11 +378,15 @@ impl Labeller {
                 Status::Chaotic => 0,
                 _ => 1,
             };
-            let relative = if period == 0 { super::chaos::CHAOS_TOL } else { self.options.cluster_tol };
-            let tol = |v: f64| relative * (1.0 + v.abs());
+            let chaotic = period == 0 && !cycle;
             let group = self.open.entry(self.layout.group_of(i)).or_default();
             let hit = (0..group.clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let cl = &group.clusters[c];
+                // A fixed point's or cycle's components each within cluster_tol of their own
+                // size; a chaotic attractor's middles within CHAOS_TOL of the largest of them:
+                // a middle near 0 (Lorenz's x and y) moves with the window as much as the others.
+                let size = 1.0 + cl.leader(nf).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let tol = |v: f64| if chaotic { super::chaos::CHAOS_TOL * size } else { self.options.cluster_tol * (1.0 + v.abs()) };
                 // A path of small gradient joins fixed points only.
                 cl.period == period
                     && cl.cycle == cycle
