@@ -2,7 +2,8 @@
 //! stepped at a large step) can settle on an orbit that returns to itself every p steps instead
 //! of on a fixed point; the stop rule, which tests the field, never ends such a run, and the
 //! engine returns it as undecided. Here each undecided trajectory of a memoryless map (gd,
-//! no noise) is continued on the host in f64 from its end state:
+//! no noise) is continued on the host in f64 from its end state (a flow's, stepped by rk4, is
+//! continued by [`super::flows`] instead, which looks for limit cycles on a Poincaré section):
 //!
 //! * `4 · max_period` steps let it settle further (the engine's end state is f32);
 //! * the next `2 · max_period` states are kept, and its period is the smallest p ≤ max_period
