@@ -201,19 +201,24 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) 
 /// parameters of trajectory `index`: ln of the largest |multiplier| of the step around it,
 /// divided by the period (and by dt for a flow). NaN where the state is not finite.
 pub fn exponent_at(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
+    if period == 0 || !x.iter().all(|v| v.is_finite()) {
+        return f64::NAN;
+    }
+    let dt = Stepper::<f64>::deterministic_at(plan, index).hyper.step;
+    largest_multiplier(plan, index, x, period).ln() / (period as f64 * step_time(plan, dt))
+}
+
+/// The largest |multiplier| (eigenvalue of [`multipliers`]) of the `period` steps from `x`
+/// under the parameters of trajectory `index`; NaN where the system has no host model.
+pub(crate) fn largest_multiplier(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
     struct Largest<'a>(&'a Plan, usize, &'a [f64], u32);
     impl ModelVisitor for Largest<'_> {
         type Output = f64;
         fn visit<M: Model>(self, m: &M) -> f64 {
             let Largest(plan, index, start, period) = self;
             let product = multipliers(plan, m, index, start, period);
-            let largest = product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max);
-            let dt = Stepper::<f64>::deterministic_at(plan, index).hyper.step;
-            largest.ln() / (period as f64 * step_time(plan, dt))
+            product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max)
         }
-    }
-    if period == 0 || !x.iter().all(|v| v.is_finite()) {
-        return f64::NAN;
     }
     plan.system.visit(Largest(plan, index, x, period)).unwrap_or(f64::NAN)
 }

@@ -288,25 +288,16 @@ pub fn first_point(cycle: &[f64], n: usize) -> &[f64] {
 /// the cycle) lies inside the unit circle, `Unstable` when one lies outside, `Flat` within
 /// 1e-6 of it.
 pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
-    struct Multipliers<'a>(&'a Plan, usize, &'a [f64], u32);
-    impl ModelVisitor for Multipliers<'_> {
-        type Output = Stability;
-        fn visit<M: Model>(self, m: &M) -> Stability {
-            let Multipliers(plan, index, start, period) = self;
-            let product = super::chaos::multipliers(plan, m, index, start, period);
-            let largest = product.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0f64, f64::max);
-            if !largest.is_finite() {
-                Stability::Unknown
-            } else if largest < 1.0 - MARGINAL {
-                Stability::Stable
-            } else if largest > 1.0 + MARGINAL {
-                Stability::Unstable
-            } else {
-                Stability::Flat
-            }
-        }
+    let largest = super::chaos::largest_multiplier(plan, index, x, period);
+    if !largest.is_finite() {
+        Stability::Unknown
+    } else if largest < 1.0 - MARGINAL {
+        Stability::Stable
+    } else if largest > 1.0 + MARGINAL {
+        Stability::Unstable
+    } else {
+        Stability::Flat
     }
-    plan.system.visit(Multipliers(plan, index, x, period)).unwrap_or(Stability::Unknown)
 }
 
 #[cfg(test)]

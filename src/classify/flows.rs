@@ -124,15 +124,21 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
     let mut rows: Vec<f64> = Vec::new();
     let mut times: Vec<f64> = Vec::new();
     let max_rows = 2 * MAX_LOOPS + 2;
+    // The field at each state is computed once: it is the sample's slope and the next step's
+    // first stage (`advance` takes it from `s.v`).
     stepper.field(m, p, &x, &mut s.v);
     let mut before = Sample { x: x.clone(), v: s.v.clone() };
+    let mut after = Sample { x: x.clone(), v: s.v.clone() };
     let mut found = None;
     for t in 0..RECORD_STEPS {
-        if !step(&mut x, &mut s) {
+        stepper.advance(m, p, &mut x, &mut s);
+        steps += 1;
+        if stepper.escape_status(&x) != Status::Running {
             return unknown;
         }
         stepper.field(m, p, &x, &mut s.v);
-        let after = Sample { x: x.clone(), v: s.v.clone() };
+        after.x.copy_from_slice(&x);
+        after.v.copy_from_slice(&s.v);
         if let Some((theta, point)) = crossing(&section, &before, &after, dt, &angles) {
             rows.extend_from_slice(&point);
             times.push((t as f64 + theta) * dt);
@@ -145,7 +151,7 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
                 break;
             }
         }
-        before = after;
+        std::mem::swap(&mut before, &mut after);
     }
     if let Some(loops) = found {
         let count = times.len();
