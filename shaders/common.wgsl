@@ -40,6 +40,7 @@ struct Config {
     seed_hi: u32,
     canary: u32,        // trips of the canary loop (see `counters`)
     workers: u32,       // persistent workers of kernel.wgsl (its `integrate` refills them)
+    zipped: u32,        // axes stepped with x (sampled starts' further columns), see `table`
 }
 
 const NO_TARGET: u32 = 0xffffffffu;
@@ -56,7 +57,8 @@ const ESCAPED: u32 = 6u;
 @group(0) @binding(0) var<uniform> cfg: Config;
 // Base inputs (parameters then start state, N_INPUTS values), the step rule's N_HYPER settings,
 // the axis tables (nx x-values, then ny y-values), then the run's N_SETTINGS stop settings (see
-// `load_settings`), all computed once on the host in f64 and rounded to `real`.
+// `load_settings`), then the cfg.zipped axes stepped with x (their input slots, then nx values
+// of each), all computed once on the host in f64 and rounded to `real`.
 @group(0) @binding(1) var<storage, read> table: array<real>;
 @group(0) @binding(2) var<storage, read_write> state: array<real>;
 @group(0) @binding(3) var<storage, read_write> status: array<u32>;

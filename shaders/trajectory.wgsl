@@ -18,6 +18,10 @@ fn load_inputs(i: u32) {
     if (cfg.y_target != NO_TARGET) {
         P[cfg.y_target] = table[N_INPUTS + N_HYPER + cfg.nx + iy];
     }
+    let zipped = N_INPUTS + N_HYPER + cfg.nx + cfg.ny + N_SETTINGS;
+    for (var c = 0u; c < cfg.zipped; c++) {
+        P[u32(table[zipped + c])] = table[zipped + cfg.zipped + c * cfg.nx + ix];
+    }
     STEP = rule_setting(H_STEP);
     if (NOISE_VARIES) {
         NOISE = sqrt(2.0 * STEP * rule_setting(H_TEMPERATURE));

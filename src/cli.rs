@@ -1,7 +1,7 @@
 //! The command line: `basinmap run | systems | info`.
 
 use basinmap::dynamics::Method;
-use basinmap::scenario::{Activation, Axis, CustomDef, EngineChoice, Observe, Parameterisation, ParamValue, Scenario, SystemChoice};
+use basinmap::scenario::{Activation, Axis, CustomDef, EngineChoice, Observe, Parameterisation, ParamValue, Scenario, Starts, SystemChoice};
 use basinmap::{Error, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -307,9 +307,21 @@ pub struct RunArgs {
     /// sample dimension, and fractions.npy the share of each attractor per point.
     #[arg(long)]
     pub samples: Option<u32>,
-    /// Seed of the random initial weights (the same seed gives the same bits on one adapter).
+    /// Seed of the random initial weights and of --uniform's starts (the same seed gives the
+    /// same bits on one adapter).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Sampled starts instead of a grid: N drawn uniformly in the box of the x and y axes
+    /// (log-uniformly along a log axis; their COUNTs are not used), under --seed. Outputs are
+    /// 1-D in sample order; attractors.csv gives each share's standard error; starts.png draws
+    /// them.
+    #[arg(long, value_name = "N", conflicts_with = "starts")]
+    pub uniform: Option<u64>,
+    /// Sampled starts from a file: .csv with a header naming its columns (state variables,
+    /// parameters, a vector's element a[1], settings such as lr) and one row per start, or .npy
+    /// of N rows of the state variables in order. As --uniform otherwise; the axes are not used.
+    #[arg(long, value_name = "FILE")]
+    pub starts: Option<PathBuf>,
     /// Every grid point starts from the same random draws (as a trainability map needs).
     #[arg(long)]
     pub shared_init: bool,
@@ -384,6 +396,15 @@ impl RunArgs {
             return Err(Error::input(format!("--shard, --resume, --stream and --devices apply to `basinmap run` only, not to `{command}`")));
         }
         Ok(())
+    }
+
+    /// The scenario of a command that maps a grid (not `run`): as [`Self::scenario`], refusing
+    /// `run`'s own flags and sampled starts.
+    pub fn grid_scenario(&self, command: &str) -> Result<Scenario> {
+        self.only_for_run(command)?;
+        let s = self.scenario()?;
+        s.require_grid(command)?;
+        Ok(s)
     }
 
     /// The scenario: the file (or the default map, or the system's defaults), then the flags.
@@ -489,6 +510,12 @@ impl RunArgs {
         }
         if self.shared_init {
             s.shared_init = true;
+        }
+        if let Some(n) = self.uniform {
+            s.starts = Some(Starts { uniform: Some(n), file: None });
+        }
+        if let Some(file) = &self.starts {
+            s.starts = Some(Starts { uniform: None, file: Some(file.clone()) });
         }
         for o in &self.observe {
             if !s.observe.contains(o) {

@@ -30,6 +30,7 @@ pub struct Landscape {
 
 /// Evaluates the loss at every grid point of `plan`.
 pub fn evaluate(plan: &Plan) -> Result<Landscape> {
+    plan.require_grid("landscape")?;
     if plan.samples > 1 {
         return Err(Error::input("landscape evaluates the loss at the start values: --samples does not apply"));
     }

@@ -40,6 +40,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod shard;
+pub mod starts;
 pub mod stream;
 pub mod system;
 pub mod trace;

@@ -209,7 +209,8 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
     let names = &report.observables;
     const SHOWN: usize = 16;
     let width = report.attractors.iter().take(SHOWN).map(|a| basinmap::render::legend::kind_label(a).chars().count()).fold(9, usize::max);
-    println!("{:>3}  {:<width$} {:<9} {:>9}  {}", "id", "kind", "stability", "fraction", "location");
+    let share_width = report.attractors.iter().take(SHOWN).map(|a| basinmap::render::legend::share(a, 2).chars().count()).fold(9, usize::max);
+    println!("{:>3}  {:<width$} {:<9} {:>share_width$}  {}", "id", "kind", "stability", "fraction", "location");
     for a in report.attractors.iter().take(SHOWN) {
         let loc: Vec<String> = a
             .observables
@@ -218,7 +219,7 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
             .map(|(o, n)| if o.min == o.max { format!("{n}={:.4}", o.value) } else { format!("{n}={:.4} [{:.4}, {:.4}]", o.value, o.min, o.max) })
             .collect();
         let kind = basinmap::render::legend::kind_label(a);
-        println!("{:>3}  {:<width$} {:<9} {:>9}  {}", a.id, kind, a.stability_str(), basinmap::render::legend::percent(a.fraction, 2), loc.join("  "));
+        println!("{:>3}  {:<width$} {:<9} {:>share_width$}  {}", a.id, kind, a.stability_str(), basinmap::render::legend::share(a, 2), loc.join("  "));
     }
     if report.attractors.len() > SHOWN {
         println!("     ... and {} more in attractors.csv", report.attractors.len() - SHOWN);
@@ -247,9 +248,8 @@ fn progress_bar(quiet: bool) -> Bar {
 }
 
 fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
-    args.run.only_for_run("sweep")?;
     use basinmap::analysis::execute::{sweep, SweepOptions};
-    let scenario = args.run.scenario()?;
+    let scenario = args.run.grid_scenario("sweep")?;
     let options = SweepOptions { order: args.order.clone(), refine: args.refine, hysteresis: !args.no_hysteresis };
     let observer = progress_bar(args.run.quiet);
     let report = sweep(&scenario, &options, &args.run.output, &observer)?;
@@ -301,8 +301,7 @@ fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
 }
 
 fn kramers(args: &KramersArgs) -> basinmap::Result<()> {
-    args.run.only_for_run("kramers")?;
-    let scenario = args.run.scenario()?;
+    let scenario = args.run.grid_scenario("kramers")?;
     let temperatures = args.temperature_list()?;
     let observer = progress_bar(args.run.quiet);
     let report = basinmap::analysis::execute::kramers(&scenario, &temperatures, &args.run.output, &observer)?;
@@ -440,8 +439,7 @@ fn print_boundary(m: &basinmap::analysis::boundary::BoundaryMeasures) {
 }
 
 fn trace(args: &TraceArgs) -> basinmap::Result<()> {
-    args.run.only_for_run("trace")?;
-    let scenario = args.run.scenario()?;
+    let scenario = args.run.grid_scenario("trace")?;
     let plan = Plan::new(&scenario)?;
     let dir = basinmap::io::OutputDir::prepare(&args.run.output)?;
     let trace = basinmap::trace::record(&plan, args.every)?;
@@ -460,8 +458,7 @@ fn trace(args: &TraceArgs) -> basinmap::Result<()> {
 }
 
 fn orbit(args: &OrbitArgs) -> basinmap::Result<()> {
-    args.run.only_for_run("orbit")?;
-    let mut scenario = args.run.scenario()?;
+    let mut scenario = args.run.grid_scenario("orbit")?;
     // orbit follows its own tangents (its checks say where it can).
     scenario.classify.lyapunov = false;
     let plan = Plan::new(&scenario)?;
@@ -491,8 +488,7 @@ fn orbit(args: &OrbitArgs) -> basinmap::Result<()> {
 }
 
 fn landscape(args: &RunArgs) -> basinmap::Result<()> {
-    args.only_for_run("landscape")?;
-    let scenario = args.scenario()?;
+    let scenario = args.grid_scenario("landscape")?;
     let plan = Plan::new(&scenario)?;
     let dir = basinmap::io::OutputDir::prepare(&args.output)?;
     let land = basinmap::landscape::evaluate(&plan)?;

@@ -25,7 +25,12 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
     let outcomes = &outcomes;
-    let classification = label(plan, outcomes);
+    let mut classification = label(plan, outcomes);
+    if plan.sampled.is_some() {
+        for a in &mut classification.attractors {
+            a.set_standard_error(plan.n_trajectories() as u64);
+        }
+    }
     let classify_s = t2.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
@@ -152,15 +157,27 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
-    // Per-trajectory arrays carry a sample dimension when there are several samples.
-    let shape: Vec<usize> = if k > 1 { vec![ny, nx, k] } else { vec![ny, nx] };
+    // Per-trajectory arrays carry a sample dimension when there are several samples; a
+    // sampled run's are 1-D in the order of its starts.
+    let shape: Vec<usize> = match (plan.sampled.is_some(), k > 1) {
+        (true, _) => vec![nx],
+        (false, true) => vec![ny, nx, k],
+        (false, false) => vec![ny, nx],
+    };
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
-    let basins = basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours);
-    dir.write_png("basins.png", &basins)?;
-    files.push("basins.png".to_string());
     let names = plan.observable_names();
-    let mut images = vec![("basins", &basins)];
+    if plan.sampled.is_some() {
+        // No grid to paint: the starts themselves, coloured by where they ended.
+        let fig = crate::render::starts::starts_figure(plan, outcomes, c, &colours);
+        files.extend(curves::write(dir, "starts", &fig, (1100, 800), &plan.figure)?);
+    }
+    let basins = plan.sampled.is_none().then(|| basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours));
+    if let Some(basins) = &basins {
+        dir.write_png("basins.png", basins)?;
+        files.push("basins.png".to_string());
+    }
+    let mut images: Vec<(&str, &image::RgbImage)> = basins.iter().map(|b| ("basins", b)).collect();
     let trainability;
     if plan.system.spec().loss_record && plan.y.is_some() {
         let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
@@ -205,7 +222,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     }
     dir.write_bytes("attractors.csv", attractors_csv(&c.attractors, &names, &colours).as_bytes())?;
     files.push("attractors.csv".to_string());
-    if plan.y.is_none() {
+    if plan.y.is_none() && plan.sampled.is_none() {
         let fig = scan_figure(plan, outcomes, c, &colours);
         let size = (1000, 260 * fig.panels.len() as u32 + 60);
         files.extend(curves::write(dir, "curves", &fig, size, &plan.figure)?);

@@ -7,7 +7,7 @@
 
 use crate::dynamics::{Dynamics, Method, Setting};
 use crate::engine::shader::Shape;
-use crate::scenario::{Axis, ClassifyOptions, EngineChoice, FigureOptions, NetworkOptions, ParamValue, Scenario, SystemChoice};
+use crate::scenario::{Axis, ClassifyOptions, Starts, EngineChoice, FigureOptions, NetworkOptions, ParamValue, Scenario, SystemChoice};
 use crate::system::{CustomSystem, ParamDefault, System};
 use std::sync::Arc;
 use crate::{Error, Result};
@@ -51,6 +51,12 @@ pub struct Plan {
     pub slots: Vec<Slot>,
     pub x: GridAxis,
     pub y: Option<GridAxis>,
+    /// Axes stepped together with x: trajectory g takes `values[g % nx]` of each, as it takes
+    /// x's. A sampled run's columns past the first (x); empty on a grid.
+    pub zipped: Vec<GridAxis>,
+    /// Where a sampled run's starts came from, in words (`10000 uniform starts (seed 0)`, a
+    /// file's path); `None` on a grid. Its outputs are 1-D in sample order.
+    pub sampled: Option<String>,
     pub dynamics: Dynamics,
     pub classify: ClassifyOptions,
     pub engine: EngineChoice,
@@ -214,14 +220,24 @@ impl Plan {
             return Err(Error::input(format!("'{}' must be finite", slot.name)));
         }
 
-        check_grid_size(scenario, spec.observables.len() + 2 * scenario.observe.len())?;
-        let x = resolve_axis(&system, &slots, &scenario.x, &scenario.dynamics, inputs.len())?;
-        let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a, &scenario.dynamics, inputs.len())).transpose()?;
-        if let Some(y) = &y {
-            if y.target == x.target {
-                return Err(Error::input(format!("the x and y axes both set '{}'", x.name)));
+        let n_obs = spec.observables.len() + 2 * scenario.observe.len();
+        let (x, y, zipped, sampled) = match &scenario.starts {
+            None => {
+                check_grid_size(scenario, n_obs)?;
+                let x = resolve_axis(&system, &slots, &scenario.x, &scenario.dynamics, inputs.len())?;
+                let y = scenario.y.as_ref().map(|a| resolve_axis(&system, &slots, a, &scenario.dynamics, inputs.len())).transpose()?;
+                if let Some(y) = &y {
+                    if y.target == x.target {
+                        return Err(Error::input(format!("the x and y axes both set '{}'", x.name)));
+                    }
+                }
+                (x, y, Vec::new(), None)
             }
-        }
+            Some(starts) => {
+                let (x, zipped, source) = sampled_columns(scenario, starts, &system, &slots, inputs.len(), n_obs)?;
+                (x, None, zipped, Some(source))
+            }
+        };
 
         // The random start: init_scale's slot, and each block's end and its factor's slot.
         let param_slot = |name: &str| slots.iter().find(|s| s.name == name && !s.is_state).map(|s| s.offset);
@@ -236,6 +252,8 @@ impl Plan {
             slots,
             x,
             y,
+            zipped,
+            sampled,
             dynamics: scenario.dynamics.clone(),
             classify: scenario.classify.clone(),
             engine: scenario.engine,
@@ -264,32 +282,63 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks the parameters and settings at the four corners of the grid (axes are monotone).
+    /// Checks the parameters and settings at the four corners of the grid (axes are monotone),
+    /// or at every sampled start that sets any.
     fn validate_params(&self) -> Result<()> {
+        if self.sampled.is_some() {
+            if self.axes().all(|a| a.is_state) {
+                return self.validate_at(&[]);
+            }
+            for g in 0..self.nx() {
+                let row: Vec<(usize, f64)> = self.axes().map(|a| (a.target, a.values[g])).collect();
+                self.validate_at(&row).map_err(|e| Error::input(format!("start {g}: {e}")))?;
+            }
+            return Ok(());
+        }
         let ends = |a: Option<&GridAxis>| match a {
             Some(a) => vec![Some((a.target, a.values[0])), Some((a.target, *a.values.last().unwrap()))],
             None => vec![None],
         };
         for xe in ends(Some(&self.x)) {
             for ye in ends(self.y.as_ref()) {
-                let mut p = self.inputs.clone();
-                p.extend(self.dynamics.settings());
-                for (t, v) in [xe, ye].into_iter().flatten() {
-                    p[t] = v;
-                }
-                self.system.validate(&p[..self.n_params])?;
-                for (k, s) in Setting::ALL.iter().enumerate() {
-                    s.check(p[self.inputs.len() + k])?;
-                }
+                let corner: Vec<(usize, f64)> = [xe, ye].into_iter().flatten().collect();
+                self.validate_at(&corner)?;
             }
         }
         Ok(())
     }
 
+    /// Checks the parameters and settings with the (target, value) pairs `set` applied.
+    fn validate_at(&self, set: &[(usize, f64)]) -> Result<()> {
+        let mut p = self.inputs.clone();
+        p.extend(self.dynamics.settings());
+        for &(t, v) in set {
+            p[t] = v;
+        }
+        self.system.validate(&p[..self.n_params])?;
+        for (k, s) in Setting::ALL.iter().enumerate() {
+            s.check(p[self.inputs.len() + k])?;
+        }
+        Ok(())
+    }
+
+    /// Refuses sampled starts for `command`, which maps a grid (see [`crate::starts`]).
+    pub fn require_grid(&self, command: &str) -> Result<()> {
+        match self.sampled {
+            Some(_) => Err(crate::starts::grid_only(command)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every axis: x, y, and those stepped with x (see [`Plan::zipped`]).
+    pub fn axes(&self) -> impl Iterator<Item = &GridAxis> + '_ {
+        std::iter::once(&self.x).chain(self.y.as_ref()).chain(&self.zipped)
+    }
+
     /// The axis (x or y) that sets `setting`, if one does.
     pub fn axis_of(&self, setting: Setting) -> Option<&GridAxis> {
         let target = self.inputs.len() + setting.index();
-        [Some(&self.x), self.y.as_ref()].into_iter().flatten().find(|a| a.target == target)
+        self.axes().find(|a| a.target == target)
     }
 
     /// Whether `axis` can move the fixed points: a parameter, or the weight decay (lr, momentum,
@@ -305,7 +354,7 @@ impl Plan {
 
     /// Whether an axis sets any of the step rule's settings (then each trajectory has its own).
     pub fn varies_settings(&self) -> bool {
-        [Some(&self.x), self.y.as_ref()].into_iter().flatten().any(|a| a.target >= self.inputs.len())
+        self.axes().any(|a| a.target >= self.inputs.len())
     }
 
     /// The Langevin noise scale sqrt(2·step·T), computed once in f64 on the host, when no axis
@@ -376,6 +425,14 @@ impl Plan {
     pub fn check_memory(&self, trajectories: usize) -> Result<()> {
         let need = self.bytes_in_memory(trajectories);
         let have = available_memory();
+        if need > have / 10 * 8 && self.sampled.is_some() {
+            return Err(Error::input(format!(
+                "{} starts held in memory need about {:.1} GiB, more than the {:.1} GiB of memory available; sample fewer, or split them into shards (`--shard K/N`)",
+                self.nx(),
+                need as f64 / (1u64 << 30) as f64,
+                have as f64 / (1u64 << 30) as f64
+            )));
+        }
         if need > have / 10 * 8 {
             return Err(Error::input(format!(
                 "a grid of {} x {} held in memory needs about {:.1} GiB, more than the {:.1} GiB of memory available; lower COUNT, or stream it to disk (`basinmap run --stream`)",
@@ -417,7 +474,7 @@ impl Plan {
     fn start_scale(&self) -> f64 {
         let state = &self.inputs[self.n_params..];
         let mut m = state.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        for a in [Some(&self.x), self.y.as_ref()].into_iter().flatten().filter(|a| a.is_state) {
+        for a in self.axes().filter(|a| a.is_state) {
             m = a.values.iter().fold(m, |m, v| m.max(v.abs()));
         }
         m
@@ -502,10 +559,12 @@ impl Plan {
     }
 
     /// (target, value) of each axis at trajectory `index`: an input, or past the inputs a setting.
-    fn axis_values(&self, index: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+    pub fn axis_values(&self, index: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let g = self.point_of(index);
-        let x = (self.x.target, self.x.values[g % self.nx()]);
-        std::iter::once(x).chain(self.y.as_ref().map(|y| (y.target, y.values[g / self.nx()])))
+        let ix = g % self.nx();
+        let x = (self.x.target, self.x.values[ix]);
+        let zipped = self.zipped.iter().map(move |a| (a.target, a.values[ix]));
+        std::iter::once(x).chain(self.y.as_ref().map(|y| (y.target, y.values[g / self.nx()]))).chain(zipped)
     }
 
     /// The starting state of trajectory `index` as both engines compute it in f32: the start
@@ -587,7 +646,11 @@ impl Plan {
     /// The coordinates of the per-trajectory arrays' dimensions, in their order: the y axis
     /// (rows), the x axis, then `sample` (0..K) when there are several samples. axes.npz holds
     /// them under these names.
+    /// A sampled run's are its columns instead, each with a value per start.
     pub fn axes_arrays(&self) -> Vec<(String, Vec<f64>)> {
+        if self.sampled.is_some() {
+            return self.axes().map(|a| (a.name.clone(), a.values.clone())).collect();
+        }
         let mut axes: Vec<(String, Vec<f64>)> = self.y.iter().map(|y| (y.name.clone(), y.values.clone())).collect();
         axes.push((self.x.name.clone(), self.x.values.clone()));
         if self.samples > 1 {
@@ -628,42 +691,89 @@ fn check_grid_size(scenario: &Scenario, n_obs: usize) -> Result<()> {
     Ok(())
 }
 
+/// A sampled run's columns, resolved: the first (the plan's x), those stepped with it, and
+/// where they came from in words. Sizes are checked before anything grows with N.
+fn sampled_columns(scenario: &Scenario, starts: &Starts, system: &System, slots: &[Slot], n_inputs: usize, n_obs: usize) -> Result<(GridAxis, Vec<GridAxis>, String)> {
+    if scenario.samples > 1 {
+        return Err(Error::input(format!("--samples {}: with sampled starts each start is one trajectory; draw more starts instead", scenario.samples)));
+    }
+    let (columns, source) = match (starts.uniform, &starts.file) {
+        (Some(n), None) => {
+            let axes: Vec<&Axis> = std::iter::once(&scenario.x).chain(scenario.y.as_ref()).collect();
+            if n == 0 || n > crate::starts::MAX_STARTS {
+                return Err(Error::input(format!("--uniform {n}: expected 1 to {} starts", crate::starts::MAX_STARTS)));
+            }
+            let need = n * (8 * axes.len() as u64 + bytes_per_trajectory(n_obs));
+            let have = available_memory();
+            if need > have / 10 * 8 {
+                return Err(Error::input(format!(
+                    "--uniform {n}: the starts and their outcomes need about {:.1} GiB, more than the {:.1} GiB of memory available; sample fewer, or split them into shards (`--shard K/N`)",
+                    need as f64 / (1u64 << 30) as f64,
+                    have as f64 / (1u64 << 30) as f64
+                )));
+            }
+            (crate::starts::uniform(&axes, n, scenario.seed)?, format!("{n} uniform starts (seed {})", scenario.seed))
+        }
+        (None, Some(path)) => {
+            let state: Vec<&str> = system.spec().state.iter().map(|s| &*s.name).collect();
+            (crate::starts::read(path, &state)?, path.display().to_string())
+        }
+        _ => return Err(Error::input("[starts]: give one of uniform = N (--uniform N) or file = PATH (--starts FILE)")),
+    };
+    let mut resolved = Vec::with_capacity(columns.len());
+    for c in columns {
+        let axis = resolve_values(system, slots, &c.name, c.values, c.log, &scenario.dynamics, n_inputs, "column")?;
+        if let Some(twin) = resolved.iter().find(|a: &&GridAxis| a.target == axis.target) {
+            return Err(Error::input(format!("columns '{}' and '{}' both set '{}'", twin.name, c.name, axis.name)));
+        }
+        resolved.push(axis);
+    }
+    let x = resolved.remove(0);
+    Ok((x, resolved, source))
+}
+
 fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis, dynamics: &Dynamics, n_inputs: usize) -> Result<GridAxis> {
+    resolve_values(system, slots, &axis.name, axis.values(), axis.log, dynamics, n_inputs, "axis")
+}
+
+/// An axis, or a column of sampled starts (`what`: "axis", "column"), resolved to the input it
+/// sets, its values checked.
+#[allow(clippy::too_many_arguments)]
+fn resolve_values(system: &System, slots: &[Slot], name: &str, values: Vec<f64>, log: bool, dynamics: &Dynamics, n_inputs: usize, what: &str) -> Result<GridAxis> {
     let spec = system.spec();
     // A setting of the step rule, unless the system has a parameter or state of that name.
-    if let Some(setting) = Setting::named(&axis.name).filter(|_| !slots.iter().any(|s| s.name == axis.name)) {
+    if let Some(setting) = Setting::named(name).filter(|_| !slots.iter().any(|s| s.name == name)) {
         if !setting.used_by(dynamics.method) {
             return Err(Error::input(format!(
-                "axis '{}': --dynamics {} does not use {}",
-                axis.name,
+                "{what} '{}': --dynamics {} does not use {}",
+                name,
                 dynamics.method.as_str(),
                 setting.name()
             )));
         }
-        let values = axis.values();
         for &v in &values {
-            setting.check(v).map_err(|e| Error::input(format!("axis '{}': {e}", axis.name)))?;
+            setting.check(v).map_err(|e| Error::input(format!("{what} '{}': {e}", name)))?;
         }
         if let Some(bad) = values.iter().find(|v| (**v as f32) == 0.0 && **v != 0.0 || (**v as f32).is_infinite()) {
-            return Err(Error::input(format!("axis '{}': value {bad} is out of f32's range", axis.name)));
+            return Err(Error::input(format!("{what} '{}': value {bad} is out of f32's range", name)));
         }
-        return Ok(GridAxis { name: setting.name().to_string(), target: n_inputs + setting.index(), values, log: axis.log, is_state: false });
+        return Ok(GridAxis { name: setting.name().to_string(), target: n_inputs + setting.index(), values, log, is_state: false });
     }
-    let (base, index) = match axis.name.split_once('[') {
+    let (base, index) = match name.split_once('[') {
         Some((b, rest)) => {
             let i: usize = rest
                 .strip_suffix(']')
                 .and_then(|t| t.trim().parse().ok())
-                .ok_or_else(|| Error::input(format!("axis '{}': expected NAME[INDEX]", axis.name)))?;
+                .ok_or_else(|| Error::input(format!("{what} '{}': expected NAME[INDEX]", name)))?;
             (b.trim(), Some(i))
         }
-        None => (axis.name.as_str(), None),
+        None => (name, None),
     };
     let slot = slots.iter().find(|s| s.name == base).ok_or_else(|| {
         let names: Vec<_> = slots.iter().map(|s| s.name.as_str()).chain(Setting::ALL.iter().filter(|s| s.used_by(dynamics.method)).map(|s| s.name())).collect();
         Error::input(format!(
-            "axis '{}': {} has no parameter, state variable or setting of --dynamics {} called '{base}' (known: {})",
-            axis.name,
+            "{what} '{}': {} has no parameter, state variable or setting of --dynamics {} called '{base}' (known: {})",
+            name,
             spec.name,
             dynamics.method.as_str(),
             names.join(", ")
@@ -672,8 +782,8 @@ fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis, dynamics: &Dynamic
     if let Some(p) = spec.params.iter().find(|p| p.name == base) {
         if p.integer {
             return Err(Error::input(format!(
-                "axis '{}': {base} is a whole-number parameter and cannot be an axis; run one map per value",
-                axis.name
+                "{what} '{}': {base} is a whole-number parameter and cannot be an axis; run one map per value",
+                name
             )));
         }
     }
@@ -682,23 +792,22 @@ fn resolve_axis(system: &System, slots: &[Slot], axis: &Axis, dynamics: &Dynamic
         (false, None) => slot.offset,
         (true, Some(i)) if i < slot.len => slot.offset + i,
         (true, Some(_)) => {
-            return Err(Error::input(format!("axis '{}': {base} has {} elements", axis.name, slot.len)))
+            return Err(Error::input(format!("{what} '{}': {base} has {} elements", name, slot.len)))
         }
         (true, None) => {
             return Err(Error::input(format!(
-                "axis '{}': {base} is a vector parameter; name one element, e.g. {base}[0]",
-                axis.name
+                "{what} '{}': {base} is a vector parameter; name one element, e.g. {base}[0]",
+                name
             )))
         }
         (false, Some(_)) => {
-            return Err(Error::input(format!("axis '{}': {base} is not a vector parameter", axis.name)))
+            return Err(Error::input(format!("{what} '{}': {base} is not a vector parameter", name)))
         }
     };
-    let values = axis.values();
     if let Some(bad) = values.iter().find(|v| (**v as f32).is_infinite()) {
-        return Err(Error::input(format!("axis '{}': value {bad} overflows f32", axis.name)));
+        return Err(Error::input(format!("{what} '{}': value {bad} overflows f32", name)));
     }
-    Ok(GridAxis { name: axis.name.clone(), target, values, log: axis.log, is_state: slot.is_state })
+    Ok(GridAxis { name: name.to_string(), target, values, log, is_state: slot.is_state })
 }
 
 #[cfg(test)]

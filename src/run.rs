@@ -34,7 +34,9 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
     let n = plan.n_trajectories();
     let too_big = plan.bytes_in_memory(n) > STREAM_ABOVE_BYTES || plan.check_memory(n).is_err();
     let stream = resume.stream || (too_big && plan.y.is_some());
-    if !stream {
+    if stream {
+        crate::stream::check_streamable(&plan)?;
+    } else {
         plan.check_memory(n)?;
     }
     let dir = OutputDir::prepare(out)?;

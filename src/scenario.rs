@@ -568,6 +568,25 @@ pub struct Scenario {
     pub observe: Vec<Observe>,
     #[serde(default, skip_serializing_if = "FigureOptions::is_default")]
     pub figure: FigureOptions,
+    /// Sampled starts instead of a grid (`[starts]`, `--uniform`, `--starts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts: Option<Starts>,
+}
+
+/// Where a sampled run's starts come from, as basin-stability studies sample: uniform draws in
+/// the axes' box, or the rows of a file. Outputs are then 1-D in sample order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Starts {
+    /// N starts drawn uniformly (log-uniformly on a log axis) in the box of the x and y axes
+    /// (their COUNTs are not used), under the scenario's seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uniform: Option<u64>,
+    /// A .csv file whose header names the columns (state variables, parameters, a vector's
+    /// element `a[1]`, or settings such as lr) and whose rows are the starts; or a .npy array
+    /// of N rows of the state variables in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
 }
 
 fn one() -> u32 {
@@ -596,6 +615,7 @@ impl Scenario {
             network: NetworkOptions::default(),
             observe: Vec::new(),
             figure: FigureOptions::default(),
+            starts: None,
         }
     }
 
@@ -626,6 +646,7 @@ impl Scenario {
             network: NetworkOptions::default(),
             observe: Vec::new(),
             figure: FigureOptions::default(),
+            starts: None,
         })
     }
 
@@ -650,9 +671,18 @@ impl Scenario {
             network: NetworkOptions::default(),
             observe: Vec::new(),
             figure: FigureOptions::default(),
+            starts: None,
         };
         s.iterate_maps_as_written();
         Ok(s)
+    }
+
+    /// Refuses sampled starts for `command`, which maps a grid (see [`crate::starts`]).
+    pub fn require_grid(&self, command: &str) -> Result<()> {
+        match self.starts {
+            Some(_) => Err(crate::starts::grid_only(command)),
+            None => Ok(()),
+        }
     }
 
     /// Whether the system is a user's map (`map = [...]`, or a WGSL file declaring `fn map`).
@@ -682,7 +712,8 @@ impl Scenario {
             def.wgsl = def.wgsl.take().map(|w| crate::system::custom::resolve_path(path, &w));
             def.written_in = Some(path.to_path_buf());
         }
-        for p in [&mut s.network.x, &mut s.network.y, &mut s.network.xx].into_iter().flatten() {
+        let starts = s.starts.as_mut().and_then(|st| st.file.as_mut());
+        for p in [&mut s.network.x, &mut s.network.y, &mut s.network.xx].into_iter().flatten().chain(starts) {
             *p = crate::system::custom::resolve_path(path, p);
         }
         if !Self::sets_lr(&text) {

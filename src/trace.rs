@@ -46,6 +46,7 @@ pub struct Trace {
 /// Records every trajectory of `plan` every `every` steps (the last step always), or at about
 /// 2000 evenly spaced steps when `every` is `None`.
 pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {
+    plan.require_grid("trace")?;
     let n = plan.n_trajectories();
     if n > MAX_TRACED {
         return Err(Error::input(format!(

@@ -35,7 +35,7 @@ fn run_writes_every_output() {
     let img = image::open(out.join("basins.png")).unwrap();
     assert_eq!((img.width(), img.height()), (48, 32));
     let csv = std::fs::read_to_string(out.join("attractors.csv")).unwrap();
-    assert!(csv.starts_with("id,kind,stability,period,cycle_time,phase,count,fraction,colour,m,m_min,m_max,loss,loss_min,loss_max\n"));
+    assert!(csv.starts_with("id,kind,stability,period,cycle_time,phase,count,fraction,fraction_se,colour,m,m_min,m_max,loss,loss_min,loss_max\n"));
     assert_eq!(csv.lines().filter(|l| l.contains(",fixed,minimum,")).count(), 3, "{csv}");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(json["grid"], serde_json::json!([48, 32]));

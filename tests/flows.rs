@@ -42,43 +42,8 @@ fn van_der_pol_has_one_limit_cycle_of_period_6_6633() {
     }
 }
 
-/// The pendulum of Menck et al. (2013) as bSTAB samples it (10 000 starts uniform over
-/// [−π + arcsin ½, π + arcsin ½] × [−10, 10]; ode45, RelTol 1e-8, t ≤ 1000): 15.2 % of starts
-/// come to rest, 84.8 % rotate, with standard error √(S(1 − S)/N) = 0.0036. A 100 × 100 grid
-/// over the same box must give the same shares within three of its standard errors.
-#[test]
-fn the_driven_pendulum_rests_or_rotates_as_bstab_reports() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/flows/pendulum.toml")).unwrap();
-    let mut s = Scenario::from_toml(&text).unwrap();
-    let lo = -std::f64::consts::PI + 0.5f64.asin();
-    // Cell centres, as uniform samples average over cells.
-    let (n, w) = (100usize, 2.0 * std::f64::consts::PI);
-    s.x = format!("phi={}:{}:{n}", lo + w / (2 * n) as f64, lo + w - w / (2 * n) as f64).parse().unwrap();
-    s.y = Some(format!("omega={}:{}:{n}", -10.0 + 10.0 / n as f64, 10.0 - 10.0 / n as f64).parse().unwrap());
-    let p = Plan::new(&s).unwrap();
-    let mut labels = Vec::new();
-    for (name, engine) in engines() {
-        let (o, c) = run(engine.as_ref(), &p);
-        let rest = c.attractors.iter().find(|a| a.kind == Kind::Fixed).expect("a fixed point");
-        let rotation = c.attractors.iter().find(|a| a.kind == Kind::Cycle).expect("a limit cycle");
-        assert_eq!(c.attractors.len(), 2, "{name}: {:?}", c.attractors);
-        assert!((rest.fraction - 0.152).abs() < 3.0 * 0.0036, "{name}: rest {}", rest.fraction);
-        assert!((rotation.fraction - 0.848).abs() < 3.0 * 0.0036, "{name}: rotation {}", rotation.fraction);
-        // At rest at phi = arcsin(T/K), omega = 0; rotating at T/alpha = 5 on average, once
-        // round per period (2π/5 = 1.26 at the mean speed).
-        assert!((rest.observables[0].value - 0.5f64.asin()).abs() < 1e-4, "{name}");
-        assert_eq!(rotation.period, 1, "{name}");
-        assert!((rotation.cycle_time - 2.0 * std::f64::consts::PI / 5.0).abs() < 0.05, "{name}: T = {}", rotation.cycle_time);
-        // The angle stays in [−π, π): a rotation never reaches the bound.
-        let phi = o.column(0);
-        assert!(phi.iter().all(|&v| (-std::f32::consts::PI..=std::f32::consts::PI).contains(&v)), "{name}");
-        labels.push(c.labels);
-    }
-    if let [cpu, gpu] = &labels[..] {
-        let same = cpu.iter().zip(gpu).filter(|(a, b)| a == b).count();
-        assert!(same as f64 >= 0.995 * cpu.len() as f64, "GPU and CPU agree on {same} of {} starts", cpu.len());
-    }
-}
+// The pendulum of Menck et al. (2013) against bSTAB: tests/starts.rs, with uniform starts as
+// bSTAB samples them.
 
 /// The "broken butterfly" (Lorenz's system at σ = 0.12, r = 0, b = −0.6; Li & Sprott 2014) as
 /// bSTAB samples it: of 20 000 starts over [−10, 10] × [−20, 20] × {0}, 8.94 % reach the chaotic

@@ -49,6 +49,7 @@ pub struct SweepReport {
 
 /// Runs the sweep of `scenario` and writes its files to `out`.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: &dyn crate::report::Observer) -> Result<SweepReport> {
+    scenario.require_grid("sweep")?;
     let plan = Plan::new(scenario)?;
     sweep::check(&plan)?;
     let dir = OutputDir::prepare(out)?;
@@ -228,6 +229,7 @@ pub struct KramersReport {
 /// against 1/T. Writes kramers.csv, kramers.json, kramers.png/svg/pdf and escape_times.png/svg/pdf.
 pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: &dyn crate::report::Observer) -> Result<KramersReport> {
     use crate::analysis::escape::{escape_times, fit, survival, true_barrier};
+    scenario.require_grid("kramers")?;
     if scenario.dynamics.escape <= 0.0 {
         return Err(Error::input("kramers: give the escape radius (--escape R, or escape = R under [dynamics]): a trajectory farther than R from its start has left its basin"));
     }

@@ -170,6 +170,7 @@ pub struct Orbit {
 
 /// Checks `plan` and `options` for an orbit diagram; returns the drawn observable's index.
 pub fn check(plan: &Plan, options: &OrbitOptions) -> Result<usize> {
+    plan.require_grid("orbit")?;
     if plan.x.is_state {
         return Err(Error::input(format!("orbit: the x axis sets the start value {}; draw the orbits over a parameter or a setting (e.g. --x lr=0.1:0.6:400) and give the starts as y", plan.x.name)));
     }

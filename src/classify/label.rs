@@ -44,7 +44,9 @@ pub fn labeller(plan: &Plan) -> Labeller {
 pub fn layout(plan: &Plan) -> Layout {
     let cycles = super::cycles::applies(plan);
     let moves = |axis: &crate::plan::GridAxis| plan.moves_fixed_points(axis) || (cycles && !axis.is_state);
-    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param: moves(&plan.x), y_param: plan.y.as_ref().is_some_and(moves) }
+    // Sampled starts are in no order along x: their ends are clustered all together.
+    let x_param = plan.sampled.is_none() && moves(&plan.x);
+    Layout { nx: plan.nx(), ny: plan.ny(), samples: plan.samples, x_param, y_param: plan.y.as_ref().is_some_and(moves) }
 }
 
 /// The observables that locate a fixed point: the system's invariant features, or the state.

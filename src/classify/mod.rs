@@ -139,6 +139,10 @@ pub struct Attractor {
     pub pooled: bool,
     pub count: u64,
     pub fraction: f64,
+    /// A sampled run's standard error of `fraction`, √(f(1 − f)/N) over its N starts (its
+    /// basin stability's, as bSTAB reports it); `None` on a grid, which is not a sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction_se: Option<f64>,
     /// A trajectory of its largest cluster.
     pub representative: usize,
     /// One entry per observable of the system (empty for kinds without a place); for a cycle,
@@ -150,6 +154,12 @@ pub struct Attractor {
 }
 
 impl Attractor {
+    /// Sets [`Attractor::fraction_se`] for a sample of `n` starts.
+    pub fn set_standard_error(&mut self, n: u64) {
+        let f = self.fraction;
+        self.fraction_se = Some((f * (1.0 - f) / n.max(1) as f64).sqrt());
+    }
+
     pub fn stability_str(&self) -> &'static str {
         match (self.pooled, self.stability) {
             (true, _) => "pooled",

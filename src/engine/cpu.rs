@@ -119,6 +119,7 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
     let xs: Vec<T> = plan.x.values.iter().map(|&v| T::of(v)).collect();
     let ys: Vec<T> = plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect());
     let y_target = plan.y.as_ref().map(|y| y.target);
+    let zipped: Vec<(usize, Vec<T>)> = plan.zipped.iter().map(|a| (a.target, a.values.iter().map(|&v| T::of(v)).collect())).collect();
     let stepper = Stepper::<T>::of_plan(plan);
     let varied = plan.varies_settings();
     let done = AtomicU64::new(0);
@@ -145,6 +146,9 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
                 inputs[plan.x.target] = xs[g % nx];
                 if let Some(t) = y_target {
                     inputs[t] = ys[g / nx];
+                }
+                for (t, values) in &zipped {
+                    inputs[*t] = values[g % nx];
                 }
                 if varied {
                     stepper.hyper = plan.dynamics.hyper(&inputs[n_inputs..], plan.host_noise());

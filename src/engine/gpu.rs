@@ -52,6 +52,7 @@ pub struct Config {
     pub seed_hi: u32,
     pub canary: u32,
     pub workers: u32,
+    pub zipped: u32,
 }
 
 /// A wgpu device ready to integrate plans.
@@ -494,6 +495,11 @@ impl Engine for GpuEngine {
         }
         debug_assert_eq!(table.len(), plan.inputs.len() + crate::dynamics::Setting::ALL.len() + plan.nx() + plan.ny());
         table.extend(settings(d));
+        // The axes stepped with x: their targets, then their values axis by axis.
+        table.extend(plan.zipped.iter().map(|a| a.target as f64));
+        for a in &plan.zipped {
+            table.extend(&a.values);
+        }
         let table_bytes: Vec<u8> = if real_bytes(plan) == 8 {
             bytemuck::cast_slice(&table).to_vec()
         } else {
@@ -577,6 +583,7 @@ impl Engine for GpuEngine {
                 seed_hi: (plan.seed >> 32) as u32,
                 canary: CANARY,
                 workers: workers as u32,
+                zipped: plan.zipped.len() as u32,
             };
             self.clear(&[&counters_buf, &workers_buf]);
             let mut first_dispatch = true;

@@ -163,6 +163,8 @@ struct Job<'a, M, T: Real, const N: usize> {
     base_x: Vec<Pack<T, N>>,
     xs: Vec<T>,
     ys: Vec<T>,
+    /// The axes stepped with x ([`Plan::zipped`]): target and values.
+    zipped: Vec<(usize, Vec<T>)>,
     scalar: Stepper<T>,
     packed: Stepper<Pack<T, N>>,
     /// The step rule's settings in every lane, when an axis sets some of them per lane (empty
@@ -286,6 +288,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             base_x: splat(&plan.inputs[plan.n_params..]),
             xs: plan.x.values.iter().map(|&v| T::of(v)).collect(),
             ys: plan.y.as_ref().map_or(vec![], |y| y.values.iter().map(|&v| T::of(v)).collect()),
+            zipped: plan.zipped.iter().map(|a| (a.target, a.values.iter().map(|&v| T::of(v)).collect())).collect(),
             base_h: if plan.varies_settings() { splat(&plan.dynamics.settings()) } else { Vec::new() },
             noisy: scalar.noisy() || noise_varies,
             noise_varies,
@@ -355,13 +358,16 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 if let Some(t) = y_target {
                     Self::target(b, t, np).0[j..j + len].fill(self.ys[row]);
                 }
+                for (t, values) in &self.zipped {
+                    Self::target(b, *t, np).0[j..j + len].copy_from_slice(&values[col..col + len]);
+                }
                 (j, col) = (j + len, col + len);
                 if col == nx {
                     (col, row) = (0, row + 1);
                 }
             }
             // Lanes past the chunk's end repeat its last trajectory.
-            for t in std::iter::once(plan.x.target).chain(y_target) {
+            for t in std::iter::once(plan.x.target).chain(y_target).chain(self.zipped.iter().map(|(t, _)| *t)) {
                 let pack = Self::target(b, t, np);
                 let last = pack.0[lanes - 1];
                 pack.0[lanes..].fill(last);
@@ -371,6 +377,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 Self::target(b, plan.x.target, np).0[j] = self.xs[col];
                 if let Some(t) = y_target {
                     Self::target(b, t, np).0[j] = self.ys[row];
+                }
+                for (t, values) in &self.zipped {
+                    Self::target(b, *t, np).0[j] = values[col];
                 }
                 if j + 1 < lanes {
                     sample += 1;
@@ -454,6 +463,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         Self::target(b, plan.x.target, np).0[j] = self.xs[g % nx];
         if let Some(y) = &plan.y {
             Self::target(b, y.target, np).0[j] = self.ys[g / nx];
+        }
+        for (t, values) in &self.zipped {
+            Self::target(b, *t, np).0[j] = values[g % nx];
         }
         if self.random_init {
             Self::lane(&b.p, j, &mut b.inputs[..np]);

@@ -44,7 +44,7 @@ pub fn plan_title(plan: &Plan) -> String {
 /// their ranges, "mid x=…"). The share comes
 /// before the location so that a label cut to the legend's width loses location digits, not it.
 pub fn legend_label(a: &Attractor, names: &[&str]) -> String {
-    let mut words = attractor_label(a) + &format!(" ({})", percent(a.fraction, 1));
+    let mut words = attractor_label(a) + &format!(" ({})", share(a, 1));
     if a.kind.is_located() && !a.pooled {
         let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{}={}", super::names::symbol(n), super::numbers::value(o.value))).collect();
         // A chaotic attractor is placed by the middles of its ranges.
@@ -102,6 +102,18 @@ fn kind_meaning(kind: Kind) -> Option<&'static str> {
     })
 }
 
+/// An attractor's share as a percentage ([`percent`]), with its standard error in a sampled
+/// run: "15.2 ± 0.4%".
+pub fn share(a: &Attractor, decimals: usize) -> String {
+    match a.fraction_se {
+        Some(se) => {
+            let p = percent(a.fraction, decimals);
+            format!("{} ± {}", p.trim_end_matches('%'), percent(se, decimals))
+        }
+        None => percent(a.fraction, decimals),
+    }
+}
+
 /// A share as a percentage for a legend or a table: `decimals` decimals, or two significant
 /// digits below 0.1 %, so that an attractor a few trajectories reach reads 0.00038 %, not 0.0 %.
 pub fn percent(fraction: f64, decimals: usize) -> String {
@@ -121,7 +133,7 @@ mod tests {
     #[test]
     fn a_pooled_attractor_says_so_and_gives_no_location() {
         let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
-        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, cycle_time: 0.0, pooled: true, count: 3, fraction: 0.25, representative: 0, observables: vec![o], phase: None };
+        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, cycle_time: 0.0, pooled: true, count: 3, fraction: 0.25, fraction_se: None, representative: 0, observables: vec![o], phase: None };
         assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
         assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving");
@@ -130,7 +142,7 @@ mod tests {
     #[test]
     fn many_small_attractors_are_gathered_into_one_row() {
         let o = ObservableSummary { value: -0.5, min: -1.0, max: 0.0 };
-        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction, representative: 0, observables: vec![o.clone()], phase: None };
+        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction, fraction_se: None, representative: 0, observables: vec![o.clone()], phase: None };
         // Two big basins, 20 tiny ones, and a rare undecided trajectory.
         let mut all = vec![fixed(0, 0.5), fixed(1, 0.4)];
         all.extend((2..22).map(|id| fixed(id, 0.0045)));

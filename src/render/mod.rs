@@ -17,6 +17,7 @@ pub mod palette;
 pub mod pyramid;
 pub mod scan;
 pub mod side;
+pub mod starts;
 pub mod trainability;
 
 use image::{Rgb, RgbImage};

@@ -180,13 +180,22 @@ fn crc<T: bytemuck::Pod>(data: &[T]) -> u32 {
     crc32fast::hash(bytemuck::cast_slice(data))
 }
 
+/// Refuses a plan that cannot be streamed: sampled starts, a 1-D scan.
+pub fn check_streamable(plan: &Plan) -> Result<()> {
+    if plan.sampled.is_some() {
+        return Err(Error::input("--stream maps 2-D grids; sampled starts are held in memory (split many of them with --shard K/N)"));
+    }
+    if plan.y.is_none() {
+        return Err(Error::input("--stream maps 2-D grids (give y as well as x); a 1-D scan this large would not fit one image row either"));
+    }
+    Ok(())
+}
+
 /// Runs `plan` (a 2-D map) on `engine` streamed to disk in tiles of about `options.part_size`
 /// trajectories (whole rows), writing its files to `dir`; with `options.resume`, continues from
 /// the state a stopped run of the same scenario saved there.
 pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &OutputDir, options: &RunOptions, observer: &dyn Observer, setup: f64) -> Result<Report> {
-    if plan.y.is_none() {
-        return Err(Error::input("--stream maps 2-D grids (give y as well as x); a 1-D scan this large would not fit one image row either"));
-    }
+    check_streamable(plan)?;
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     let row = nx * k;
     let rows_per_tile = (options.part_size / row).clamp(1, ny);

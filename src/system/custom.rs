@@ -136,7 +136,8 @@ fn periodic_entry(entry: &str) -> Result<(String, f64)> {
                 None => (text, 1.0),
             };
             let factor = if factor.is_empty() && pi != 1.0 { Some(1.0) } else { factor.parse::<f64>().ok() };
-            match factor.map(|f| f * pi).filter(|p| p.is_finite() && *p > 0.0) {
+            // 1/P must be finite too: angles are wrapped as x − P·⌊x·(1/P) + ½⌋.
+            match factor.map(|f| f * pi).filter(|p| p.is_finite() && *p > 0.0 && (1.0 / *p).is_finite()) {
                 Some(p) => (name.trim(), p),
                 None => return Err(Error::input(format!("periodic '{entry}': the period '{text}' is not a positive number or multiple of pi (2*pi, pi, 360)"))),
             }
@@ -489,9 +490,38 @@ fn check_user_wgsl(origin: &str, text: &str, n_state: usize, params: &[String]) 
 /// file is compiled.
 pub fn wgsl_declares_map(path: &Path) -> bool {
     let Ok(text) = crate::io::read::read_text(path, "--wgsl", crate::io::read::MAX_SOURCE_BYTES) else { return false };
-    let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    let code = strip_wgsl_comments(&text);
     let words: Vec<&str> = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
     words.windows(2).any(|w| w == ["fn", "map"])
+}
+
+/// WGSL text without its comments: `// …` to the end of the line, and `/* … */` blocks, which
+/// nest in WGSL (each is replaced by a space, so the words around it stay apart).
+fn strip_wgsl_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('/', Some('*')) => {
+                chars.next();
+                depth += 1;
+            }
+            ('*', Some('/')) if depth > 0 => {
+                chars.next();
+                depth -= 1;
+                if depth == 0 {
+                    out.push(' ');
+                }
+            }
+            ('/', Some('/')) if depth == 0 => {
+                while chars.next_if(|&c| c != '\n').is_some() {}
+            }
+            _ if depth > 0 => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Resolves a path in a scenario file against the file's folder.
@@ -500,5 +530,25 @@ pub fn resolve_path(scenario_file: &Path, path: &Path) -> std::path::PathBuf {
         path.to_path_buf()
     } else {
         scenario_file.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wgsl_comments_are_stripped_block_nested_and_line() {
+        let code = strip_wgsl_comments("/* fn map(x) /* nested */ still fn map */ fn field(x: State) // fn map\nfn/**/loss");
+        assert!(!code.contains("map"), "{code}");
+        assert!(code.contains("fn field(x: State)") && code.contains("fn loss"), "{code}");
+    }
+
+    #[test]
+    fn a_period_whose_inverse_overflows_is_refused() {
+        assert!(periodic_entry("phi=1e-310").is_err());
+        assert!(periodic_entry("phi=0").is_err());
+        assert_eq!(periodic_entry("phi=360").unwrap().1, 360.0);
+        assert_eq!(periodic_entry("phi").unwrap().1, std::f64::consts::TAU);
     }
 }
