@@ -7,11 +7,12 @@
 #
 #   bash benches/pendulum.sh                  # N = 10000, 3 repeats, basinmap on the CPU
 #   N=2000 REPEATS=1 ENGINE=gpu bash benches/pendulum.sh
+#   SOLVERS="tsit5-fixed tsit5" bash benches/pendulum.sh   # diffrax adaptive too (minutes)
 #
 # The Python side needs `pip install numpy "jax[cpu]" diffrax`; it is skipped if not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N="${N:-10000}"; REPEATS="${REPEATS:-3}"; ENGINE="${ENGINE:-cpu}"
+N="${N:-10000}"; REPEATS="${REPEATS:-3}"; ENGINE="${ENGINE:-cpu}"; SOLVERS="${SOLVERS:-tsit5-fixed}"
 cargo build --release --quiet
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
@@ -32,7 +33,7 @@ rest, se = shares.get("fixed", (0.0, 0.0))
 print(json.dumps({"impl": f"basinmap {engine} rk4 f32", "n": n, "median_seconds": statistics.median(times), "engine_seconds": statistics.median(engine_times), "rest": rest, "rotation": shares.get("cycle", (0.0, 0.0))[0], "se": se}))
 PY
 if python3 -c "import jax, diffrax" 2>/dev/null; then
-    for solver in tsit5-fixed tsit5; do
+    for solver in $SOLVERS; do
         python3 benches/pendulum.py --n "$N" --solver "$solver" --repeats "$REPEATS" >> "$OUT/rows.jsonl"
     done
 else

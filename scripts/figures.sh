@@ -149,6 +149,7 @@ fig docs/maps/mandelbrot.png      maps-mandelbrot basins_annotated.png run examp
 # --- Flows (examples/flows/) ---------------------------------------------------------------
 fig docs/flows/pendulum.png         flows-pendulum  basins_annotated.png run examples/flows/pendulum.toml
 fig docs/flows/broken-butterfly.png flows-butterfly basins_annotated.png run examples/flows/broken-butterfly.toml
+fig docs/flows/pendulum-starts.png  flows-starts    starts.png           run examples/flows/pendulum.toml --uniform 10000
 
 # --- The paper, reproduced (examples/paper/) -----------------------------------------------
 fig docs/paper/fig1-depth0.png       fig1-d0 curves.png    run examples/paper/fig1-depth0.toml

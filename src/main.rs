@@ -200,8 +200,9 @@ fn print_report(report: &basinmap::run::Report, output: &std::path::Path) {
             ends.push(format!("{n} {what}"));
         }
     }
+    let size = if report.scenario.starts.is_some() { format!("{nx} sampled starts") } else { format!("{nx} x {ny} trajectories") };
     println!(
-        "{nx} x {ny} trajectories in {:.2} s ({:.3e} trajectory-steps/s): {trained}{}",
+        "{size} in {:.2} s ({:.3e} trajectory-steps/s): {trained}{}",
         report.timings.integrate,
         report.steps_per_second,
         ends.join(", ")

@@ -43,10 +43,22 @@ pub fn plan_title(plan: &Plan) -> String {
 /// its point with the smallest first component) or a chaotic attractor (the middles of
 /// their ranges, "mid x=…"). The share comes
 /// before the location so that a label cut to the legend's width loses location digits, not it.
-pub fn legend_label(a: &Attractor, names: &[&str]) -> String {
+/// `scales`: each observable's largest |value| over the map's attractors ([`scales`]): a value
+/// under a millionth of it is rounding noise around 0 (φ = −1.2×10⁻¹⁷) and reads 0.
+pub fn legend_label(a: &Attractor, names: &[&str], scales: &[f64]) -> String {
     let mut words = attractor_label(a) + &format!(" ({})", share(a, 1));
     if a.kind.is_located() && !a.pooled {
-        let at: Vec<String> = a.observables.iter().zip(names).take(2).map(|(o, n)| format!("{}={}", super::names::symbol(n), super::numbers::value(o.value))).collect();
+        let at: Vec<String> = a
+            .observables
+            .iter()
+            .zip(names)
+            .enumerate()
+            .take(2)
+            .map(|(k, (o, n))| {
+                let noise = scales.get(k).is_some_and(|s| o.value.abs() < 1e-6 * s);
+                format!("{}={}", super::names::symbol(n), super::numbers::value(if noise { 0.0 } else { o.value }))
+            })
+            .collect();
         // A chaotic attractor is placed by the middles of its ranges.
         let mid = if a.kind == Kind::Chaotic { "mid " } else { "" };
         words += &format!(": {mid}{}", at.join(" "));
@@ -54,6 +66,19 @@ pub fn legend_label(a: &Attractor, names: &[&str]) -> String {
         words += &format!(": {what}");
     }
     words
+}
+
+/// Each observable's largest finite |value| over the located attractors: the scale against which
+/// [`legend_label`] reads a value as 0.
+pub fn scales(attractors: &[Attractor]) -> Vec<f64> {
+    let mut s: Vec<f64> = Vec::new();
+    for a in attractors.iter().filter(|a| a.kind.is_located()) {
+        s.resize(s.len().max(a.observables.len()), 0.0);
+        for (k, o) in a.observables.iter().enumerate().filter(|(_, o)| o.value.is_finite()) {
+            s[k] = s[k].max(o.value.abs());
+        }
+    }
+    s
 }
 
 /// Most rows a map's legend lists; the smallest fixed points past them are gathered.
@@ -71,7 +96,8 @@ pub const OTHER: [u8; 3] = [0xBB, 0xBB, 0xBB];
 /// by share; with more than [`FEW`] rows the fixed points under [`SMALL_SHARE`], and any past
 /// [`MAX_ROWS`], are one row "other (N attractors, x %)".
 pub fn gathered(attractors: &[Attractor], colours: &[[u8; 3]], names: &[&str]) -> Vec<([u8; 3], String)> {
-    let row = |a: &Attractor| (colours[a.id as usize], legend_label(a, names));
+    let scales = scales(attractors);
+    let row = |a: &Attractor| (colours[a.id as usize], legend_label(a, names, &scales));
     if attractors.len() <= FEW {
         return attractors.iter().map(row).collect();
     }
@@ -134,9 +160,9 @@ mod tests {
     fn a_pooled_attractor_says_so_and_gives_no_location() {
         let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
         let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, cycle_time: 0.0, pooled: true, count: 3, fraction: 0.25, fraction_se: None, representative: 0, observables: vec![o], phase: None };
-        assert_eq!(legend_label(&a, &["x"]), "31 fixed pooled (25.0%)");
+        assert_eq!(legend_label(&a, &["x"], &[]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
-        assert_eq!(legend_label(&u, &["x"]), "2 undecided (25.0%): still moving");
+        assert_eq!(legend_label(&u, &["x"], &[]), "2 undecided (25.0%): still moving");
     }
 
     #[test]
@@ -155,6 +181,21 @@ mod tests {
         assert_eq!(rows[3].1, "other (20 attractors, 9.0%; attractors.csv)");
         // A short legend lists everything.
         assert_eq!(gathered(&all[..5], &colours, &["m"]).len(), 5);
+    }
+
+    #[test]
+    fn rounding_noise_around_zero_reads_zero_and_shares_carry_their_errors() {
+        let at = |v: f64| ObservableSummary { value: v, min: v, max: v };
+        let mut a = Attractor { id: 0, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction: 0.1535, fraction_se: None, representative: 0, observables: vec![at(-1.2e-17), at(5.198)], phase: None };
+        let b = Attractor { id: 1, observables: vec![at(0.5236), at(-1.3e-7)], ..a.clone() };
+        let all = [a.clone(), b.clone()];
+        assert_eq!(super::scales(&all), vec![0.5236, 5.198]);
+        assert_eq!(legend_label(&a, &["phi", "omega"], &super::scales(&all)), "0 fixed (15.4%): φ=0 ω=5.198");
+        assert_eq!(legend_label(&b, &["phi", "omega"], &super::scales(&all)), "1 fixed (15.4%): φ=0.5236 ω=0");
+        // Alone, a small value is the attractor's own scale, and stays.
+        assert_eq!(legend_label(&b, &["phi", "omega"], &super::scales(&[b.clone()])), "1 fixed (15.4%): φ=0.5236 ω=−1.3×10⁻⁷");
+        a.set_standard_error(10_000);
+        assert_eq!(super::share(&a, 2), "15.35 ± 0.36%");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! lie on no grid.
 
 use super::curves::{Figure, Panel, Series};
-use super::legend::legend_label;
+use super::legend::{legend_label, scales};
 use super::names;
 use crate::classify::Classification;
 use crate::engine::Outcomes;
@@ -24,12 +24,13 @@ pub fn starts_figure(plan: &Plan, outcomes: &Outcomes, c: &Classification, colou
         None => ("steps taken".into(), true, Box::new(|g| outcomes.steps[g].max(1) as f64)),
     };
     let observables = plan.observable_names();
+    let scales = scales(&c.attractors);
     let series = c
         .attractors
         .iter()
         .map(|a| {
             let points = (0..drawn).filter(|&g| c.labels[g] == a.id).map(|g| (x.values[g], y_of(g))).collect();
-            Series::dots(legend_label(a, &observables), colours[a.id as usize], points)
+            Series::dots(legend_label(a, &observables, &scales), colours[a.id as usize], points)
         })
         .collect();
     let mut fig = Figure::new(title(plan), names::axis(x), x.log, vec![Panel { y_label, log_y, series }]);
