@@ -4,6 +4,9 @@
 //! Trajectory `i` of an nx × ny grid sits at `ix = i % nx`, `iy = i / nx`; its inputs are the
 //! base inputs with `inputs[x.target] = x.values[ix]` and `inputs[y.target] = y.values[iy]`.
 //! Both engines receive the axis values rounded once to f32, so they start from identical bits.
+//!
+//! A sampled run (`--uniform`, `--starts`, see [`crate::starts`]) is 1-D: x is its first column
+//! (nx = N starts) and [`Plan::zipped`] its others, each indexed by the start as x is.
 
 use crate::dynamics::{Dynamics, Method, Setting};
 use crate::engine::shader::Shape;

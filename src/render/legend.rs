@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn rounding_noise_around_zero_reads_zero_and_shares_carry_their_errors() {
         let at = |v: f64| ObservableSummary { value: v, min: v, max: v };
-        let mut a = Attractor { id: 0, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction: 0.1535, fraction_se: None, representative: 0, observables: vec![at(-1.2e-17), at(5.198)], phase: None };
+        let mut a = Attractor { id: 0, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction: 0.1536, fraction_se: None, representative: 0, observables: vec![at(-1.2e-17), at(5.198)], phase: None };
         let b = Attractor { id: 1, observables: vec![at(0.5236), at(-1.3e-7)], ..a.clone() };
         let all = [a.clone(), b.clone()];
         assert_eq!(super::scales(&all), vec![0.5236, 5.198]);
@@ -195,7 +195,7 @@ mod tests {
         // Alone, a small value is the attractor's own scale, and stays.
         assert_eq!(legend_label(&b, &["phi", "omega"], &super::scales(&[b.clone()])), "1 fixed (15.4%): φ=0.5236 ω=−1.3×10⁻⁷");
         a.set_standard_error(10_000);
-        assert_eq!(super::share(&a, 2), "15.35 ± 0.36%");
+        assert_eq!(super::share(&a, 2), "15.36 ± 0.36%");
     }
 
     #[test]
