@@ -76,6 +76,17 @@ const ESCAPED: u32 = 6u;
 // This invocation's inputs (parameters, then start state), then its step rule's settings.
 var<private> P: array<real, N_INPUTS + N_HYPER>;
 
+// A forced flow's time at the start of step n: (n mod STEPS_PER_PERIOD)·dt (Rust twin:
+// `Stepper::time_of`), set in P[TIME_SLOT], where the field reads it, before each field
+// evaluation (and at each rk4 stage: step/rk4.wgsl).
+fn time_of(n: u32) -> real {
+    var m = n;
+    if (STEPS_PER_PERIOD > 0u) {
+        m = n % STEPS_PER_PERIOD;
+    }
+    return real(m) * STEP;
+}
+
 // Setting H_* of this invocation's trajectory.
 fn rule_setting(k: u32) -> real {
     return P[N_INPUTS + k];

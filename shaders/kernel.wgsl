@@ -228,6 +228,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             if (MAPPED) {
                 x = sys_gd_map(x, REDUCED);
             } else {
+                if (TIMED) {
+                    P[TIME_SLOT] = time_of(n);
+                }
                 let v = rule_field(x);
                 var converged = NOISE == 0.0 && norm(v) < TOL;
                 var d: State;

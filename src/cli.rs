@@ -206,7 +206,7 @@ pub struct RunArgs {
     /// A TOML scenario file; the flags below override what it says.
     pub scenario: Option<PathBuf>,
     /// The system (see `basinmap systems`).
-    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl", "state", "periodic"])]
+    #[arg(long, conflicts_with_all = ["loss", "field", "wgsl", "state", "periodic", "forcing_period"])]
     pub system: Option<String>,
     /// A user-defined gradient system: the loss as a formula, e.g. "r*m^2 - m^4 + m^6"; the
     /// flow is its negative gradient (derived symbolically). Needs --state.
@@ -235,6 +235,12 @@ pub struct RunArgs {
     /// rotates is on a cycle, not diverging. Needs a user-defined system.
     #[arg(long, value_name = "NAMES")]
     pub periodic: Option<String>,
+    /// A forced flow's period T (a number or a formula of constants: 2*pi, 2*pi/1.4): the field reads the
+    /// time as `t` (in a WGSL file `p.t`) and is T-periodic in it. Cycles are then responses of
+    /// k forcing periods, found on the stroboscopic map; dt is fitted to divide T. Needs a
+    /// user-defined system and --dynamics rk4.
+    #[arg(long, value_name = "PERIOD")]
+    pub forcing_period: Option<String>,
     /// Each trajectory's largest Lyapunov exponent where it ended, per step of a map (gd) or per
     /// unit time of a flow (rk4), deterministic runs (lyapunov.npy and its map): at a fixed
     /// point or on a map's cycle from its multipliers, on a limit cycle, a chaotic or an
@@ -409,7 +415,7 @@ impl RunArgs {
 
     /// The scenario: the file (or the default map, or the system's defaults), then the flags.
     pub fn scenario(&self) -> Result<Scenario> {
-        let custom = self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() || self.state.is_some() || self.periodic.is_some();
+        let custom = self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() || self.state.is_some() || self.periodic.is_some() || self.forcing_period.is_some();
         let mut s = match (&self.scenario, &self.system) {
             (Some(path), _) => Scenario::from_file(path)?,
             (None, Some(system)) => Scenario::for_system(system)?,
@@ -565,6 +571,9 @@ impl RunArgs {
         }
         if let Some(periodic) = &self.periodic {
             def.periodic = periodic.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect();
+        }
+        if let Some(period) = &self.forcing_period {
+            def.forcing_period = Some(period.clone());
         }
         if self.loss.is_some() || self.field.is_some() || self.map.is_some() || self.wgsl.is_some() {
             def.loss = self.loss.clone();

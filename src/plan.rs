@@ -89,6 +89,9 @@ fn bytes_per_trajectory(n_obs: usize) -> u64 {
     (4 * 4 + 8 * n_obs) as u64
 }
 
+/// The most steps a forced flow's period is cut into (its steps are counted modulo this).
+pub const MAX_STEPS_PER_PERIOD: u32 = 1 << 24;
+
 /// Memory this process may use: MemAvailable on Linux, else a conservative 4 GiB.
 pub fn available_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
@@ -247,7 +250,7 @@ impl Plan {
         let init_scale_slot = if system.spec().random_init { param_slot("init_scale") } else { None };
         let init_blocks = system.spec().init_blocks.iter().filter_map(|b| param_slot(&b.factor).map(|slot| (b.end, slot))).collect();
         let step_blocks = system.spec().step_blocks.iter().filter_map(|b| param_slot(&b.factor).map(|slot| (b.end, slot))).collect();
-        let plan = Plan {
+        let mut plan = Plan {
             system,
             inputs,
             n_params,
@@ -274,6 +277,7 @@ impl Plan {
         plan.check_samples()?;
         plan.check_sharpness()?;
         plan.dynamics.validate()?;
+        plan.fit_clock()?;
         plan.validate_params()?;
         if plan.classify.lyapunov && !crate::classify::cycles::applies(&plan) {
             return Err(Error::input(
@@ -283,6 +287,46 @@ impl Plan {
         // A user's WGSL is checked inside the full kernel before any work starts.
         crate::engine::shader::check_custom(&Shape::of(&plan))?;
         Ok(plan)
+    }
+
+    /// A forced flow (its field reads the time): integrated by rk4 at a constant dt, fitted to
+    /// divide the forcing period into a whole number of steps so that the stroboscopic map
+    /// samples the same phase every period; no fixed points, so the stop rule's field test is
+    /// off (tol 0).
+    fn fit_clock(&mut self) -> Result<()> {
+        let Some(clock) = self.system.spec().clock else {
+            return Ok(());
+        };
+        if self.dynamics.method != Method::Rk4 {
+            return Err(Error::input(format!(
+                "a forced flow (its field reads the time t) is integrated by rk4, not {}: add --dynamics rk4",
+                self.dynamics.method.as_str()
+            )));
+        }
+        if self.varies(Setting::Dt) {
+            return Err(Error::input("a forced flow's dt is fitted to its forcing period: it cannot be an axis"));
+        }
+        if clock.period > 0.0 {
+            let k = (clock.period / self.dynamics.dt).round().max(1.0);
+            if k > MAX_STEPS_PER_PERIOD as f64 {
+                return Err(Error::input(format!(
+                    "dt = {} cuts the forcing period {} into {k:e} steps; at most {MAX_STEPS_PER_PERIOD} (raise dt)",
+                    self.dynamics.dt, clock.period
+                )));
+            }
+            self.dynamics.dt = clock.period / k;
+        }
+        self.dynamics.tol = 0.0;
+        Ok(())
+    }
+
+    /// Steps per forcing period of a forced flow with a declared period (dt was fitted to
+    /// divide it: [`Plan::fit_clock`]); 0 otherwise.
+    pub fn steps_per_period(&self) -> u32 {
+        match self.system.spec().clock {
+            Some(c) if c.period > 0.0 => (c.period / self.dynamics.dt).round() as u32,
+            _ => 0,
+        }
     }
 
     /// Checks the parameters and settings at the four corners of the grid (axes are monotone),
@@ -329,6 +373,15 @@ impl Plan {
     pub fn require_grid(&self, command: &str) -> Result<()> {
         match self.sampled {
             Some(_) => Err(crate::starts::grid_only(command)),
+            None => Ok(()),
+        }
+    }
+
+    /// An error for `command`, which steps trajectories on the host without a forced flow's
+    /// time, where the system is one.
+    pub fn require_autonomous(&self, command: &str) -> Result<()> {
+        match self.system.spec().clock {
+            Some(_) => Err(Error::input(format!("'basinmap {command}' follows autonomous systems only; this field reads the time t (use 'basinmap run')"))),
             None => Ok(()),
         }
     }

@@ -176,6 +176,7 @@ pub enum EngineChoice {
 /// loss = "r*m^2 - m^4 + m^6"     # or field = ["-y", "x"], map = ["r*x*(1 - x)"],
 ///                                # or wgsl = "my_system.wgsl"
 /// periodic = ["phi"]             # angles: NAME (period 2π) or NAME=PERIOD
+/// forcing_period = "2*pi"        # a forced flow: the field reads the time t
 /// ```
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +202,11 @@ pub struct CustomDef {
     /// cycle and not a divergence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub periodic: Vec<String>,
+    /// A forced flow's period T (a number, or a multiple of pi): its field reads the time `t`
+    /// (in a WGSL file, `p.t`) and is T-periodic in it; cycles are found on the stroboscopic
+    /// map, and dt is fitted to divide T.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forcing_period: Option<String>,
     /// The scenario file this was read from (for messages and relative paths); none for flags.
     #[serde(skip)]
     pub written_in: Option<PathBuf>,
@@ -216,7 +222,8 @@ impl CustomDef {
 /// Two definitions are equal when they define the same system, wherever they were written.
 impl PartialEq for CustomDef {
     fn eq(&self, o: &CustomDef) -> bool {
-        (&self.state, &self.loss, &self.field, &self.map, &self.wgsl, &self.periodic) == (&o.state, &o.loss, &o.field, &o.map, &o.wgsl, &o.periodic)
+        (&self.state, &self.loss, &self.field, &self.map, &self.wgsl, &self.periodic, &self.forcing_period)
+            == (&o.state, &o.loss, &o.field, &o.map, &o.wgsl, &o.periodic, &o.forcing_period)
     }
 }
 

@@ -47,6 +47,7 @@ pub struct Trace {
 /// 2000 evenly spaced steps when `every` is `None`.
 pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {
     plan.require_grid("trace")?;
+    plan.require_autonomous("trace")?;
     let n = plan.n_trajectories();
     if n > MAX_TRACED {
         return Err(Error::input(format!(

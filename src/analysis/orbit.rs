@@ -171,6 +171,7 @@ pub struct Orbit {
 /// Checks `plan` and `options` for an orbit diagram; returns the drawn observable's index.
 pub fn check(plan: &Plan, options: &OrbitOptions) -> Result<usize> {
     plan.require_grid("orbit")?;
+    plan.require_autonomous("orbit")?;
     if plan.x.is_state {
         return Err(Error::input(format!("orbit: the x axis sets the start value {}; draw the orbits over a parameter or a setting (e.g. --x lr=0.1:0.6:400) and give the starts as y", plan.x.name)));
     }
@@ -432,7 +433,7 @@ fn run_one<M: Model, T: Real>(plan: &Plan, m: &M, index: usize, options: &OrbitO
             }
         }
         if let Some(t) = tangent.as_mut().filter(|_| step >= tangent_from as u64) {
-            t.advance(m, &x);
+            t.advance(m, &x, 0);
         }
         if stepper.has_memory() {
             stepper.take_delta(&mut x, &s.d);
@@ -455,7 +456,7 @@ fn run_one<M: Model, T: Real>(plan: &Plan, m: &M, index: usize, options: &OrbitO
         let lyapunov = tangent.map_or(f64::NAN, |mut t| {
             t.reset();
             for _ in 0..keep.max(64) {
-                t.advance(m, &x);
+                t.advance(m, &x, 0);
             }
             t.exponent()
         });

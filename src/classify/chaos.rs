@@ -9,7 +9,7 @@
 //!   its norm, averaged over the steps, is the largest Lyapunov exponent λ₁ per step.
 //! * A **chaos window** ([`window`]): a trajectory the cycle test found no period for is
 //!   stepped [`CHAOS_STEPS`] more steps with its tangent (a flow: at least [`FLOW_CHAOS_TIME`]
-//!   units of time), in [`BLOCKS`] blocks. It is *chaotic*
+//!   units of time; a forced flow, [`FORCED_CHAOS_PERIODS`] forcing periods), in [`BLOCKS`] blocks. It is *chaotic*
 //!   when it stays bounded and λ₁ (the mean of the blocks' exponents) exceeds both
 //!   [`CHAOS_FLOOR`] and three standard errors of that mean (the blocks' spread): a slow or
 //!   quasiperiodic orbit has λ₁ near 0 and stays undecided. Its end state is then the middle of
@@ -36,6 +36,10 @@ pub const CHAOS_STEPS: usize = 1024;
 /// The least time a flow's chaos window spans: a few dozen of a chaotic flow's turns (Lorenz
 /// turns about once per unit time), so that its blocks' exponents do not scatter over λ₁.
 pub const FLOW_CHAOS_TIME: f64 = 64.0;
+/// The least forcing periods a forced flow's chaos window spans: its blocks then hold several
+/// periods each (the forced Duffing oscillator's chaos, λ₁ ≈ 0.1 per unit time, scatters over
+/// blocks of one period).
+pub const FORCED_CHAOS_PERIODS: u64 = 64;
 /// Blocks the window is cut into, for the standard error of λ₁.
 pub const BLOCKS: usize = 8;
 /// The least λ₁ called chaos (per step, or per unit time for a flow).
@@ -79,15 +83,16 @@ impl Tangent {
         self.count = 0;
     }
 
-    /// u ← J(x)·u normalised, J the step's Jacobian at `x`; adds ln of the growth.
-    pub(crate) fn advance<M: Model, T: Real>(&mut self, m: &M, x: &[T]) {
+    /// u ← J(x)·u normalised, J the Jacobian at `x` of step `n` (a forced flow's time); adds
+    /// ln of the growth.
+    pub(crate) fn advance<M: Model, T: Real>(&mut self, m: &M, x: &[T], n: u64) {
         let size = x.iter().fold(0.0f64, |a, v| a.max(v.f64().abs()));
         let h = 1e-7 * (1.0 + size);
         for (sign, y) in [(1.0, &mut self.plus), (-1.0, &mut self.minus)] {
             for ((yi, v), u) in y.iter_mut().zip(x).zip(&self.u) {
                 *yi = v.f64() + sign * h * u;
             }
-            step(&self.stepper, m, &self.p, y, &mut self.scratch);
+            step(&self.stepper, m, &mut self.p, y, &mut self.scratch, n);
         }
         for ((u, a), b) in self.u.iter_mut().zip(&self.plus).zip(&self.minus) {
             *u = (a - b) / (2.0 * h);
@@ -130,12 +135,12 @@ pub(crate) fn step_time(plan: &Plan, dt: f64) -> f64 {
 
 /// Steps of the chaos window of `plan` at step size `dt` (a multiple of [`BLOCKS`]):
 /// `[classify] chaos_window` steps of a map or time of a flow, else [`CHAOS_STEPS`] (a flow: at
-/// least [`FLOW_CHAOS_TIME`]).
+/// least [`FLOW_CHAOS_TIME`], and a forced flow at least [`FORCED_CHAOS_PERIODS`]).
 pub(crate) fn window_steps(plan: &Plan, dt: f64) -> usize {
     let steps = match (plan.classify.chaos_window, is_flow(plan)) {
         (Some(time), true) => (time / dt).ceil(),
         (Some(steps), false) => steps.ceil(),
-        (None, true) => (CHAOS_STEPS as f64).max((FLOW_CHAOS_TIME / dt).ceil()),
+        (None, true) => (CHAOS_STEPS as f64).max((FLOW_CHAOS_TIME / dt).ceil()).max((FORCED_CHAOS_PERIODS * plan.steps_per_period() as u64) as f64),
         (None, false) => CHAOS_STEPS as f64,
     };
     // At least a step per block; at most what a u32 step count holds.
@@ -159,11 +164,12 @@ impl Window {
     }
 }
 
-/// Steps `x` (trajectory `index` of `plan`) through a chaos window; `None` where it leaves the
-/// bounds or stops being finite.
-pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) -> Option<Window> {
-    let inputs = plan.inputs_at(index);
-    let p = &inputs[..plan.n_params];
+/// Steps `x` (trajectory `index` of `plan`, at its step `n0`: a forced flow's phase) through
+/// a chaos window; `None` where it leaves the bounds or stops being finite.
+pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], n0: u64) -> Option<Window> {
+    let mut inputs = plan.inputs_at(index);
+    let p = &mut inputs[..plan.n_params];
+    let mut clock = n0;
     let stepper = Stepper::<f64>::deterministic_at(plan, index);
     let n = x.len();
     let mut s = Scratch::new(n);
@@ -182,8 +188,9 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64]) 
                 *l = l.min(o);
                 *h = h.max(o);
             }
-            tangent.advance(m, x);
-            step(&stepper, m, p, x, &mut s);
+            tangent.advance(m, x, clock);
+            step(&stepper, m, p, x, &mut s, clock);
+            clock += 1;
             if stepper.escape_status(x) != Status::Running {
                 return None;
             }
@@ -205,13 +212,13 @@ pub fn exponent_at(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
         return f64::NAN;
     }
     let dt = Stepper::<f64>::deterministic_at(plan, index).hyper.step;
-    largest_multiplier(plan, index, x, period).ln() / (period as f64 * step_time(plan, dt))
+    largest_multiplier(plan, index, x, period as u64).ln() / (period as f64 * step_time(plan, dt))
 }
 
 /// The largest |multiplier| (eigenvalue of [`multipliers`]) of the `period` steps from `x`
 /// under the parameters of trajectory `index`; NaN where the system has no host model.
-pub(crate) fn largest_multiplier(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
-    struct Largest<'a>(&'a Plan, usize, &'a [f64], u32);
+pub(crate) fn largest_multiplier(plan: &Plan, index: usize, x: &[f64], period: u64) -> f64 {
+    struct Largest<'a>(&'a Plan, usize, &'a [f64], u64);
     impl ModelVisitor for Largest<'_> {
         type Output = f64;
         fn visit<M: Model>(self, m: &M) -> f64 {
@@ -225,30 +232,30 @@ pub(crate) fn largest_multiplier(plan: &Plan, index: usize, x: &[f64], period: u
 
 /// The product of the step's Jacobians over `period` steps from `start` under the parameters
 /// of trajectory `index` (its eigenvalues are the multipliers), each Jacobian by central
-/// differences of the f64 step.
-pub(crate) fn multipliers<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f64], period: u32) -> DMatrix<f64> {
-    let inputs = plan.inputs_at(index);
-    let p = &inputs[..plan.n_params];
+/// differences of the f64 step. A forced flow's steps start at phase 0.
+pub(crate) fn multipliers<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f64], period: u64) -> DMatrix<f64> {
+    let mut inputs = plan.inputs_at(index);
+    let p = &mut inputs[..plan.n_params];
     let stepper = Stepper::<f64>::deterministic_at(plan, index);
     let n = start.len();
     let mut s = Scratch::new(n);
     let mut x = start.to_vec();
     let mut product = DMatrix::<f64>::identity(n, n);
-    for _ in 0..period {
+    for k in 0..period {
         let mut jac = DMatrix::<f64>::zeros(n, n);
         for j in 0..n {
             let h = 1e-6 * (1.0 + x[j].abs());
             let (mut plus, mut minus) = (x.clone(), x.clone());
             plus[j] += h;
             minus[j] -= h;
-            step(&stepper, m, p, &mut plus, &mut s);
-            step(&stepper, m, p, &mut minus, &mut s);
+            step(&stepper, m, p, &mut plus, &mut s, k);
+            step(&stepper, m, p, &mut minus, &mut s, k);
             for i in 0..n {
                 jac[(i, j)] = (plus[i] - minus[i]) / (2.0 * h);
             }
         }
         product = jac * product;
-        step(&stepper, m, p, &mut x, &mut s);
+        step(&stepper, m, p, &mut x, &mut s, k);
     }
     product
 }

@@ -79,7 +79,7 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
     let n_state = plan.n_state();
     let state = |o: &Outcomes, i: usize| -> Vec<f64> { o.obs(i)[..n_state].iter().map(|&v| v as f64).collect() };
     let undecided: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes.status[i] == Status::Undecided as u32).collect();
-    let endings: Vec<(usize, Ending)> = undecided.par_iter().map(|&i| (i, ending_from(plan, first + i, &state(outcomes, i)))).collect();
+    let endings: Vec<(usize, Ending)> = undecided.par_iter().map(|&i| (i, ending_from(plan, first + i, &state(outcomes, i), outcomes.steps[i] as u64))).collect();
     let mut report = SettleReport { tested: undecided.len() as u64, ..SettleReport::default() };
     let n_obs = outcomes.n_obs;
     // λ₁ of the undecided, known from their windows (NaN elsewhere until filled below).
@@ -173,18 +173,26 @@ enum Ending {
     Undecided { lyapunov: f64 },
 }
 
-/// Continues trajectory `index` from its end state `x` (module header): its cycle, or its chaos.
-fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
-    struct Continue<'a>(&'a Plan, usize, &'a [f64]);
+/// Continues trajectory `index` from its end state `x`, reached after `steps` steps (module
+/// header): its cycle, or its chaos.
+fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64) -> Ending {
+    struct Continue<'a>(&'a Plan, usize, &'a [f64], u64);
     impl ModelVisitor for Continue<'_> {
         type Output = Ending;
         fn visit<M: Model>(self, m: &M) -> Ending {
-            let Continue(plan, index, end) = self;
+            let Continue(plan, index, end, steps) = self;
             let unknown = Ending::Undecided { lyapunov: f64::NAN };
             if super::chaos::is_flow(plan) {
                 let inputs = plan.inputs_at(index);
                 let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
-                return match super::flows::ending_from(plan, m, index, end) {
+                // A forced flow's cycles are its stroboscopic map's, an autonomous one's limit
+                // cycles are found on a Poincaré section.
+                let ending = if plan.system.spec().clock.is_some() {
+                    super::forced::ending_from(plan, m, index, end, steps)
+                } else {
+                    super::flows::ending_from(plan, m, index, end)
+                };
+                return match ending {
                     FlowEnding::Cycle { loops, time, steps, point, lyapunov } => {
                         m.observables(&inputs[..plan.n_params], &point, &mut obs);
                         Ending::Cycle(Cycle { period: loops, time, steps, observables: obs.iter().map(|&v| v as f32).collect(), lyapunov })
@@ -196,8 +204,8 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
                 };
             }
             let max_period = plan.classify.max_period as usize;
-            let inputs = plan.inputs_at(index);
-            let p = &inputs[..plan.n_params];
+            let mut inputs = plan.inputs_at(index);
+            let p = &mut inputs[..plan.n_params];
             let stepper = Stepper::<f64>::deterministic_at(plan, index);
             let n = end.len();
             let mut s = Scratch::new(n);
@@ -209,7 +217,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
                 if k >= settle {
                     kept.extend_from_slice(&x);
                 }
-                step(&stepper, m, p, &mut x, &mut s);
+                step(&stepper, m, p, &mut x, &mut s, 0);
                 if stepper.escape_status(&x) != Status::Running {
                     return unknown;
                 }
@@ -229,7 +237,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
                 }
                 // A fixed point the stop rule has not declared yet.
                 Some(_) => unknown,
-                None => match super::chaos::window(plan, m, index, &mut x) {
+                None => match super::chaos::window(plan, m, index, &mut x, 0) {
                     Some(w) if w.is_chaotic() => Ending::Chaotic {
                         steps: (settle + keep + super::chaos::window_steps(plan, 1.0)) as u32,
                         middles: w.middles.iter().map(|&v| v as f32).collect(),
@@ -244,11 +252,12 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64]) -> Ending {
     if !x.iter().all(|v| v.is_finite()) {
         return Ending::Undecided { lyapunov: f64::NAN };
     }
-    plan.system.visit(Continue(plan, index, x)).unwrap_or(Ending::Undecided { lyapunov: f64::NAN })
+    plan.system.visit(Continue(plan, index, x, steps)).unwrap_or(Ending::Undecided { lyapunov: f64::NAN })
 }
 
-/// One gd step of `stepper` from `x` (its field first).
-pub(crate) fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &[f64], x: &mut [f64], s: &mut Scratch<f64>) {
+/// Step `n` of `stepper` from `x` (its field first; a forced flow's time set in `p`).
+pub(crate) fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &mut [f64], x: &mut [f64], s: &mut Scratch<f64>, n: u64) {
+    stepper.set_time(p, n);
     stepper.field(m, p, x, &mut s.v);
     stepper.advance(m, p, x, s);
 }
@@ -288,7 +297,16 @@ pub fn first_point(cycle: &[f64], n: usize) -> &[f64] {
 /// the cycle) lies inside the unit circle, `Unstable` when one lies outside, `Flat` within
 /// 1e-6 of it.
 pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
-    let largest = super::chaos::largest_multiplier(plan, index, x, period);
+    let steps = match (super::chaos::is_flow(plan), plan.steps_per_period()) {
+        // A forced flow's k-cycle: the stroboscopic map's, k forcing periods of steps from
+        // phase 0 (where its point was sampled).
+        (true, k) if k > 0 => period as u64 * k as u64,
+        // A limit cycle of an autonomous flow attracted the trajectory that found it (its
+        // multiplier along the flow is 1; `flows` module header).
+        (true, _) => return Stability::Stable,
+        (false, _) => period as u64,
+    };
+    let largest = super::chaos::largest_multiplier(plan, index, x, steps);
     if !largest.is_finite() {
         Stability::Unknown
     } else if largest < 1.0 - MARGINAL {

@@ -158,10 +158,10 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
         let periods = (count - 1) / loops;
         let time = (times[periods * loops] - times[0]) / periods as f64;
         let point = super::cycles::first_point(&rows[..loops * n], n).to_vec();
-        let lyapunov = if plan.classify.lyapunov { chaos::window(plan, m, index, &mut point.clone()).map_or(f64::NAN, |w| w.lyapunov) } else { f64::NAN };
+        let lyapunov = if plan.classify.lyapunov { chaos::window(plan, m, index, &mut point.clone(), 0).map_or(f64::NAN, |w| w.lyapunov) } else { f64::NAN };
         return FlowEnding::Cycle { loops: loops as u32, time, steps: steps as u32, point, lyapunov };
     }
-    match chaos::window(plan, m, index, &mut x) {
+    match chaos::window(plan, m, index, &mut x, 0) {
         Some(w) if w.is_chaotic() => FlowEnding::Chaotic { steps: (steps + chaos::window_steps(plan, dt)) as u32, middles: w.middles, lyapunov: w.lyapunov },
         Some(w) => FlowEnding::Undecided { lyapunov: w.lyapunov },
         None => unknown,
@@ -230,7 +230,7 @@ fn wrap_point(j: usize, v: f64, angles: &[(usize, f64)]) -> f64 {
 
 /// Whether every crossing in `rows` (rows of `n`) returns within [`RETURN_TOL`] of itself
 /// `loops` crossings later, and across the whole record (angles compared modulo their period).
-fn returns(rows: &[f64], n: usize, loops: usize, angles: &[(usize, f64)]) -> bool {
+pub(crate) fn returns(rows: &[f64], n: usize, loops: usize, angles: &[(usize, f64)]) -> bool {
     let count = rows.len() / n;
     let row = |t: usize| &rows[t * n..(t + 1) * n];
     let close = |t: usize, u: usize| {

@@ -109,8 +109,14 @@ pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
 const MAX_NEWTON_DIM: usize = 16;
 
 /// Networks (features that are not the state): the stability of each fixed-point attractor at
-/// its representative, re-integrated in f64.
+/// its representative, re-integrated in f64. A forced flow's cycles get its forcing period.
 pub fn representatives_stability(plan: &Plan, attractors: &mut [Attractor]) {
+    // A forced flow's cycles are responses of `period` forcing periods (their legends say so).
+    if let Some(clock) = plan.system.spec().clock {
+        for a in attractors.iter_mut().filter(|a| a.kind == Kind::Cycle) {
+            a.forcing_period = clock.period;
+        }
+    }
     if plan.system.spec().features.is_some() && plan.system.has_host_model() {
         for a in attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
             a.stability = Some(representative_stability(plan, a.representative));

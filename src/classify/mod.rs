@@ -27,6 +27,7 @@
 pub mod chaos;
 pub mod cycles;
 pub mod flows;
+pub mod forced;
 pub mod label;
 pub mod labeller;
 pub mod phases;
@@ -135,6 +136,10 @@ pub struct Attractor {
     /// A flow's limit cycle: its period in time (the mean over its largest cluster); 0 for
     /// every other attractor.
     pub cycle_time: f64,
+    /// A forced flow's forcing period T (its cycles are responses of `period` forcing periods,
+    /// `cycle_time` = period·T); 0 for an autonomous system.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub forcing_period: f64,
     /// True for the attractor that pools the branches beyond the cap.
     pub pooled: bool,
     pub count: u64,
@@ -151,6 +156,10 @@ pub struct Attractor {
     /// For networks: the phase this fixed point belongs to, if it is one of the named ones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Attractor {

@@ -98,7 +98,7 @@ mod tests {
     use super::*;
 
     fn fixed(id: u32, count: u64) -> Attractor {
-        Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count, fraction: 0.0, fraction_se: None, representative: id as usize, observables: vec![], phase: None }
+        Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, forcing_period: 0.0, pooled: false, count, fraction: 0.0, fraction_se: None, representative: id as usize, observables: vec![], phase: None }
     }
 
     #[test]

@@ -193,6 +193,8 @@ pub struct Scratch<T> {
     /// The displacement of an optimizer's step, computed before it is taken (the stop rule
     /// looks at it).
     pub d: Vec<T>,
+    /// A forced flow's parameters at the time of an rk4 stage (see [`Stepper::clock`]).
+    stage_p: Vec<T>,
     /// The trajectory and step of each lane, for the models whose field draws (minibatches):
     /// set by [`Stepper::begin`] and the engines' step loops, off otherwise.
     pub draw: Draw,
@@ -201,7 +203,7 @@ pub struct Scratch<T> {
 impl<T: Lane> Scratch<T> {
     pub fn new(n: usize) -> Self {
         let z = || vec![T::zero(); n];
-        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z(), mem: Vec::new(), d: z(), draw: OFF.clone() }
+        Scratch { v: z(), k: [z(), z(), z(), z()], tmp: z(), mem: Vec::new(), d: z(), stage_p: Vec::new(), draw: OFF.clone() }
     }
 }
 
@@ -220,6 +222,10 @@ pub struct Stepper<T> {
     pub seed: u64,
     /// Weight decay is added to the field (coupled decay that is not zero, or set by an axis).
     pub decay: bool,
+    /// A forced flow's time: the parameter it is read from and the steps per forcing period
+    /// (0: none). The engines set it before each field evaluation to its stage's time, step n
+    /// at (n mod K)·dt ([`Stepper::time_of`]); `None` for an autonomous system.
+    pub clock: Option<(usize, u32)>,
     /// The step's per-block factors (end, parameter slot): an mlp's lr_l. They scale the field
     /// (gd, momentum, Nesterov) or Adam's step.
     pub step_blocks: Vec<(usize, usize)>,
@@ -245,6 +251,7 @@ impl<T: Lane> Stepper<T> {
             step_blocks: Vec::new(),
             draws: false,
             angles: Vec::new(),
+            clock: None,
         }
     }
 
@@ -257,6 +264,7 @@ impl<T: Lane> Stepper<T> {
             decay: plan.coupled_decay(),
             draws: plan.system.draws(),
             angles: plan.system.spec().angles().into_iter().map(|(i, period)| (i, T::of(period), T::of(1.0 / period))).collect(),
+            clock: plan.system.spec().clock.map(|c| (c.slot, plan.steps_per_period())),
             ..Stepper::new(&plan.dynamics)
         }
     }
@@ -392,6 +400,23 @@ impl<T: Lane> Stepper<T> {
         self.wrap_angles(x);
     }
 
+    /// A forced flow's time at the start of step `n`: (n mod K)·dt, K the steps per forcing
+    /// period (n·dt without one), in `T` as the WGSL `time_of` computes it.
+    #[inline(always)]
+    pub fn time_of(&self, n: u64) -> T {
+        let k = self.clock.map_or(0, |c| c.1) as u64;
+        let m = if k > 0 { n % k } else { n };
+        T::of(m as f64) * self.hyper.step
+    }
+
+    /// Sets `p`'s time to that of step `n` (nothing for an autonomous system).
+    #[inline(always)]
+    pub fn set_time(&self, p: &mut [T], n: u64) {
+        if let Some((slot, _)) = self.clock {
+            p[slot] = self.time_of(n);
+        }
+    }
+
     /// Takes the angles of `x` modulo their periods, into [−period/2, period/2) (WGSL
     /// `wrap_angles`): the end of every step.
     #[inline(always)]
@@ -423,14 +448,26 @@ impl<T: Lane> Stepper<T> {
             }
             Method::Rk4 => {
                 let half = T::of(0.5) * h;
-                let [k1, k2, k3, k4] = &mut s.k;
-                k1.copy_from_slice(&s.v);
-                axpy(x, half, k1, &mut s.tmp);
-                self.field_drawn(m, p, &s.tmp, k2, &s.draw);
-                axpy(x, half, k2, &mut s.tmp);
-                self.field_drawn(m, p, &s.tmp, k3, &s.draw);
-                axpy(x, h, k3, &mut s.tmp);
-                self.field_drawn(m, p, &s.tmp, k4, &s.draw);
+                let Scratch { k: [k1, k2, k3, k4], tmp, stage_p, v, draw, .. } = s;
+                k1.copy_from_slice(v);
+                // A forced flow's middle stages at t + h/2, its last at t + h (WGSL `advance`).
+                let clock = self.clock.map(|(slot, _)| {
+                    stage_p.clear();
+                    stage_p.extend_from_slice(p);
+                    stage_p[slot] = p[slot] + half;
+                    (slot, p[slot] + h)
+                });
+                let at_middle: &[T] = if clock.is_some() { stage_p } else { p };
+                axpy(x, half, k1, tmp);
+                self.field_drawn(m, at_middle, tmp, k2, draw);
+                axpy(x, half, k2, tmp);
+                self.field_drawn(m, at_middle, tmp, k3, draw);
+                if let Some((slot, end)) = clock {
+                    stage_p[slot] = end;
+                }
+                let at_end: &[T] = if clock.is_some() { stage_p } else { p };
+                axpy(x, h, k3, tmp);
+                self.field_drawn(m, at_end, tmp, k4, draw);
                 let sixth = h / T::of(6.0);
                 let two = T::of(2.0);
                 for i in 0..x.len() {
@@ -547,8 +584,16 @@ impl<T: Real> Stepper<T> {
         if mapped {
             m.gd_map_coefficients(p, self.hyper.step, self.bound, &mut k);
         }
+        // A forced flow's parameters, its time set at each step.
+        let mut timed_p: Vec<T> = if self.clock.is_some() { p.to_vec() } else { Vec::new() };
         let mut n = 0u32;
         while n < t_max {
+            let p: &[T] = if self.clock.is_some() {
+                self.set_time(&mut timed_p, n as u64);
+                &timed_p
+            } else {
+                p
+            };
             if mapped {
                 // No tolerance: the field is not needed, only the step.
                 m.gd_map(&k, false, x);

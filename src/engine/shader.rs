@@ -53,6 +53,8 @@ pub struct Shape {
     pub decay: bool,
     /// The kernels compute the sharpness observables at each end state (shaders/sharpness.wgsl).
     pub sharpness: bool,
+    /// A forced flow's steps per forcing period ([`Plan::steps_per_period`]; 0: none).
+    pub steps_per_period: u32,
 }
 
 impl Shape {
@@ -75,6 +77,7 @@ impl Shape {
             noise_varies: plan.host_noise().is_none(),
             decay,
             sharpness: plan.sharpness,
+            steps_per_period: plan.steps_per_period(),
         }
     }
 }
@@ -172,6 +175,11 @@ pub fn compose(shape: &Shape) -> Composition {
         let _ = writeln!(s, "fn sharp_finish_coop(lid: u32, i: u32) {{}}");
     }
     let _ = writeln!(s, "const GD_MAP: bool = {};", shape.gd_map);
+    // A forced flow's time: the parameter the field reads it from, and the steps per period.
+    let clock = spec.clock;
+    let _ = writeln!(s, "const TIMED: bool = {};", clock.is_some());
+    let _ = writeln!(s, "const TIME_SLOT: u32 = {}u;", clock.map_or(0, |c| c.slot));
+    let _ = writeln!(s, "const STEPS_PER_PERIOD: u32 = {}u;", shape.steps_per_period);
     // The largest finite `real`: the map's reduced form needs squares within the bound finite.
     let _ = writeln!(s, "const REAL_MAX: real = real({:?});", if shape.f64 { f64::MAX } else { f32::MAX as f64 });
     if !shape.system.has_gd_map() {

@@ -666,7 +666,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         self.start_pack(clock, &mut l, p, b, out);
         // Maps without noise or loss record step in a tight loop until some lane may stop (the
         // map's loop keeps a one-component state in registers).
-        let tight = !self.recorded && !self.noisy && !self.packed.draws && (!self.mapped || M::STATE_LEN == 1);
+        let tight = !self.recorded && !self.noisy && !self.packed.draws && (!self.mapped || M::STATE_LEN == 1) && sc.clock.is_none();
         // Lanes change only in `settle` (stopped lanes wait there): the deadline is kept.
         let mut deadline = l.deadline(t_max);
         loop {
@@ -712,6 +712,12 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 model.gd_map(&k, false, &mut b.x);
                 self.after_step(&mut clock, &mut l, p, b, out);
                 continue;
+            }
+            if let Some((slot, _)) = sc.clock {
+                // A forced flow: each lane's time at its own step.
+                for j in 0..N {
+                    p[slot].0[j] = sc.time_of(l.steps(j, clock) as u64);
+                }
             }
             let draw = &mut b.scratch.draw;
             if draw.on {

@@ -60,6 +60,16 @@ impl Scope<'_> {
     }
 }
 
+/// The value of a formula without variables (`2*pi/1.4`), folded as the compiler folds
+/// constants; `None` where it names a variable, does not parse or is not a number.
+pub fn constant_value(text: &str) -> Option<f64> {
+    let src = Source::new("constant", text);
+    let e = parse::parse(text).ok()?;
+    let mut g = Graph::new();
+    let id = lower(&mut g, &e, Scope { state: &[], params: &[] }, &src, &mut []).ok()?;
+    g.constant(id)
+}
+
 /// Resolves names and builds the graph of `e`, checking everything that can be checked before
 /// a run: unknown names and functions, arities, constants that are not finite in f32.
 fn lower(g: &mut Graph, e: &Expr, scope: Scope, src: &Source, used: &mut [bool]) -> Result<NodeId, Diagnostic> {
@@ -195,12 +205,20 @@ pub struct Compiled {
     /// (exp, log, trigonometric and hyperbolic functions, real powers): such a formula runs in
     /// f64 on the CPU engine only.
     pub f32_only: Option<&'static str>,
+    /// Whether the formula names each parameter (all do but optional ones).
+    pub params_used: Vec<bool>,
 }
 
 impl Compiled {
     /// Parses, checks and differentiates `def` over `state` and `params`. Every parameter must
     /// be used (an unused one is almost always a typo).
     pub fn new(def: &Definition, state: &[String], params: &[String]) -> Result<Compiled, Diagnostic> {
+        Compiled::with_optional(def, state, params, 0)
+    }
+
+    /// [`Compiled::new`] where the last `optional` parameters may go unused (a forced flow's
+    /// time `t`, offered to every field): [`Compiled::params_used`] tells whether they are.
+    pub fn with_optional(def: &Definition, state: &[String], params: &[String], optional: usize) -> Result<Compiled, Diagnostic> {
         let scope = Scope { state, params };
         let mut g = Graph::new();
         let mut used = vec![false; params.len()];
@@ -247,7 +265,8 @@ impl Compiled {
             }
             _ => (None, field),
         };
-        if let Some(i) = used.iter().position(|u| !u) {
+        let required = params.len().saturating_sub(optional);
+        if let Some(i) = used[..required].iter().position(|u| !u) {
             let end = last.text.len();
             return Err(last.error(end..end, format!("parameter '{}' is declared but the formula never uses it", params[i])));
         }
@@ -297,6 +316,7 @@ impl Compiled {
             jacobian,
             wgsl,
             f32_only,
+            params_used: used,
         })
     }
 

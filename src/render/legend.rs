@@ -21,9 +21,11 @@ pub fn attractor_label(a: &Attractor) -> String {
 }
 
 /// An attractor's kind in words: "2-cycle" for a map's cycle, "limit cycle T=6.663" for a
-/// flow's (with its loops where it crosses its section more than once per period).
+/// flow's (with its loops where it crosses its section more than once per period), "period-3
+/// response T=18.85" for a forced flow's (3 forcing periods).
 pub fn kind_label(a: &Attractor) -> String {
     match a.kind {
+        Kind::Cycle if a.forcing_period > 0.0 => format!("period-{} response T={}", a.period, super::numbers::value(a.cycle_time)),
         Kind::Cycle if a.cycle_time > 0.0 => {
             let loops = if a.period > 1 { format!(" of {} loops", a.period) } else { String::new() };
             format!("limit cycle{loops} T={}", super::numbers::value(a.cycle_time))
@@ -159,7 +161,7 @@ mod tests {
     #[test]
     fn a_pooled_attractor_says_so_and_gives_no_location() {
         let o = ObservableSummary { value: 0.5, min: 0.0, max: 1.0 };
-        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, cycle_time: 0.0, pooled: true, count: 3, fraction: 0.25, fraction_se: None, representative: 0, observables: vec![o], phase: None };
+        let a = Attractor { id: 31, kind: Kind::Fixed, stability: None, period: 0, cycle_time: 0.0, forcing_period: 0.0, pooled: true, count: 3, fraction: 0.25, fraction_se: None, representative: 0, observables: vec![o], phase: None };
         assert_eq!(legend_label(&a, &["x"], &[]), "31 fixed pooled (25.0%)");
         let u = Attractor { id: 2, kind: Kind::Undecided, pooled: false, observables: Vec::new(), ..a };
         assert_eq!(legend_label(&u, &["x"], &[]), "2 undecided (25.0%): still moving");
@@ -168,7 +170,7 @@ mod tests {
     #[test]
     fn many_small_attractors_are_gathered_into_one_row() {
         let o = ObservableSummary { value: -0.5, min: -1.0, max: 0.0 };
-        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction, fraction_se: None, representative: 0, observables: vec![o.clone()], phase: None };
+        let fixed = |id: u32, fraction: f64| Attractor { id, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, forcing_period: 0.0, pooled: false, count: 1, fraction, fraction_se: None, representative: 0, observables: vec![o.clone()], phase: None };
         // Two big basins, 20 tiny ones, and a rare undecided trajectory.
         let mut all = vec![fixed(0, 0.5), fixed(1, 0.4)];
         all.extend((2..22).map(|id| fixed(id, 0.0045)));
@@ -186,7 +188,7 @@ mod tests {
     #[test]
     fn rounding_noise_around_zero_reads_zero_and_shares_carry_their_errors() {
         let at = |v: f64| ObservableSummary { value: v, min: v, max: v };
-        let mut a = Attractor { id: 0, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, pooled: false, count: 1, fraction: 0.1536, fraction_se: None, representative: 0, observables: vec![at(-1.2e-17), at(5.198)], phase: None };
+        let mut a = Attractor { id: 0, kind: Kind::Fixed, stability: None, period: 1, cycle_time: 0.0, forcing_period: 0.0, pooled: false, count: 1, fraction: 0.1536, fraction_se: None, representative: 0, observables: vec![at(-1.2e-17), at(5.198)], phase: None };
         let b = Attractor { id: 1, observables: vec![at(0.5236), at(-1.3e-7)], ..a.clone() };
         let all = [a.clone(), b.clone()];
         assert_eq!(super::scales(&all), vec![0.5236, 5.198]);

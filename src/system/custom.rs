@@ -129,22 +129,29 @@ fn state_entry(entry: &str) -> Result<(String, f64)> {
 fn periodic_entry(entry: &str) -> Result<(String, f64)> {
     let (name, period) = match entry.split_once('=') {
         None => (entry.trim(), std::f64::consts::TAU),
-        Some((name, text)) => {
-            let text = text.trim();
-            let (factor, pi) = match text.strip_suffix("pi") {
-                Some(f) => (f.trim().strip_suffix('*').unwrap_or(f).trim(), std::f64::consts::PI),
-                None => (text, 1.0),
-            };
-            let factor = if factor.is_empty() && pi != 1.0 { Some(1.0) } else { factor.parse::<f64>().ok() };
-            // 1/P must be finite too: angles are wrapped as x − P·⌊x·(1/P) + ½⌋.
-            match factor.map(|f| f * pi).filter(|p| p.is_finite() && *p > 0.0 && (1.0 / *p).is_finite()) {
-                Some(p) => (name.trim(), p),
-                None => return Err(Error::input(format!("periodic '{entry}': the period '{text}' is not a positive number or multiple of pi (2*pi, pi, 360)"))),
-            }
-        }
+        Some((name, text)) => match period_value(text) {
+            Some(p) => (name.trim(), p),
+            None => return Err(Error::input(format!("periodic '{entry}': the period '{}' is not a positive number or a formula of constants (2*pi, 360, 2*pi/1.4)", text.trim()))),
+        },
     };
     Ok((name.to_string(), period))
 }
+
+/// A period written as a positive number, a multiple of pi (`2*pi`, `pi`, `2pi`) or a formula
+/// of constants (`2*pi/1.4`); `None` where it is not one, or so small that its inverse
+/// overflows (angles are wrapped as x − P·⌊x·(1/P) + ½⌋).
+pub fn period_value(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (factor, pi) = match text.strip_suffix("pi") {
+        Some(f) => (f.trim().strip_suffix('*').unwrap_or(f).trim(), std::f64::consts::PI),
+        None => (text, 1.0),
+    };
+    let factor = if factor.is_empty() && pi != 1.0 { Some(1.0) } else { factor.parse::<f64>().ok() };
+    factor.map(|f| f * pi).or_else(|| formula::constant_value(text)).filter(|p| p.is_finite() && *p > 0.0 && (1.0 / *p).is_finite())
+}
+
+/// The name of a forced flow's time in its formulas (and, in a WGSL file, `p.t`).
+pub const TIME: &str = "t";
 
 impl CustomSystem {
     /// Builds and checks the system `def` declares. Its parameters are the names given values in
@@ -213,7 +220,25 @@ impl CustomSystem {
                 param_values.insert(a.to_string(), 0.0);
             }
         }
-        let param_names: Vec<String> = param_values.keys().cloned().collect();
+        let mut param_names: Vec<String> = param_values.keys().cloned().collect();
+        // A forced flow's time is the parameter `t`, after the user's, unless the user named a
+        // parameter or state variable so (then `t` is theirs and the system is autonomous).
+        let forcing = match &def.forcing_period {
+            None => None,
+            Some(text) => Some(period_value(text).ok_or_else(|| {
+                Error::input(format!("{}: '{}' is not a positive number or a formula of constants (2*pi, 360, 2*pi/1.4)", place("forcing_period"), text.trim()))
+            })?),
+        };
+        let time_free = !names.iter().any(|n| n == TIME) && !param_values.contains_key(TIME);
+        if forcing.is_some() && !time_free {
+            return Err(Error::input(format!(
+                "{}: a forced flow reads its time as '{TIME}', but '{TIME}' is a parameter or state variable here; rename it",
+                place("forcing_period")
+            )));
+        }
+        if time_free {
+            param_names.push(TIME.to_string());
+        }
 
         let given = [def.loss.is_some(), def.field.is_some(), def.map.is_some(), def.wgsl.is_some()].iter().filter(|g| **g).count();
         if given != 1 {
@@ -224,6 +249,10 @@ impl CustomSystem {
         let (formula, user_origin, user_text, has_loss, map, summary) = if let Some(path) = &def.wgsl {
             let origin = path.display().to_string();
             let text = crate::io::read::read_text(path, "--wgsl", crate::io::read::MAX_SOURCE_BYTES)?;
+            if time_free && forcing.is_none() {
+                // A WGSL file's field reads the time (`p.t`) only when it declares its forcing.
+                param_names.pop();
+            }
             let found = check_user_wgsl(&origin, &text, names.len(), &param_names)?;
             (None, origin.clone(), text, found.loss, found.map, format!("WGSL from {origin}"))
         } else {
@@ -243,13 +272,27 @@ impl CustomSystem {
                 let field = def.field.as_ref().expect("one of four was given");
                 (Definition::Field(components("field", field)?), format!("field = {}", field.join("; ")))
             };
-            let compiled = Compiled::new(&definition, &names, &param_names).map_err(|d| Error::Source(Box::new(d)))?;
+            let optional = usize::from(time_free);
+            let mut compiled = Compiled::with_optional(&definition, &names, &param_names, optional).map_err(|d| Error::Source(Box::new(d)))?;
+            if time_free && !compiled.params_used.last().copied().unwrap_or(false) {
+                // Autonomous: compiled again without the time.
+                param_names.pop();
+                compiled = Compiled::new(&definition, &names, &param_names).map_err(|d| Error::Source(Box::new(d)))?;
+            }
             let text = compiled.wgsl().to_string();
             let has_loss = compiled.loss.is_some();
             let map = compiled.map.is_some();
             (Some(FormulaModel(compiled)), "the WGSL generated from the formula".to_string(), text, has_loss, map, summary)
         };
 
+        let timed = time_free && param_names.last().is_some_and(|n| n == TIME);
+        if timed && map {
+            return Err(Error::input(format!("a map has no time: '{TIME}' is a forced flow's (write the system as a field, or name the parameter otherwise)")));
+        }
+        if forcing.is_some() && !timed {
+            return Err(Error::input(format!("{}: the field never reads the time '{TIME}', so nothing is forced", place("forcing_period"))));
+        }
+        let clock = timed.then(|| super::Clock { slot: param_names.len() - 1, period: forcing.unwrap_or(0.0) });
         let (wgsl, user_offset) = glue(&param_names, &user_text, has_loss, map);
         let mut observables: Vec<ObservableSpec> = names
             .iter()
@@ -285,6 +328,12 @@ impl CustomSystem {
                         doc: Cow::Borrowed("user-defined"),
                         integer: false,
                     })
+                    .chain(clock.map(|_| ParamSpec {
+                        name: Cow::Borrowed(TIME),
+                        default: super::ParamDefault::Scalar(0.0),
+                        doc: Cow::Borrowed("the time of the forced flow, set by the engine at every stage of every step"),
+                        integer: false,
+                    }))
                     .collect(),
             ),
             observables: Cow::Owned(observables),
@@ -296,6 +345,7 @@ impl CustomSystem {
             step_blocks: Cow::Borrowed(&[]),
             loss_record: false,
             cooperative: false,
+            clock,
         };
         Ok(CustomSystem { spec, formula, user_offset, user_origin, user_text, map })
     }
@@ -550,5 +600,11 @@ mod tests {
         assert!(periodic_entry("phi=0").is_err());
         assert_eq!(periodic_entry("phi=360").unwrap().1, 360.0);
         assert_eq!(periodic_entry("phi").unwrap().1, std::f64::consts::TAU);
+        // Formulas of constants: a forcing period 2π/ω.
+        assert_eq!(period_value("2*pi/1.4"), Some(2.0 * std::f64::consts::PI / 1.4));
+        assert_eq!(period_value("2pi"), Some(std::f64::consts::TAU));
+        assert_eq!(period_value("x/2"), None);
+        assert_eq!(period_value("1 - 2"), None);
+        assert_eq!(period_value("1/0"), None);
     }
 }

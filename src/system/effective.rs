@@ -50,6 +50,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     step_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
+    clock: None,
 };
 
 /// The model of `effective`.

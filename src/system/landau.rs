@@ -32,6 +32,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     step_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
+    clock: None,
 };
 
 /// The model of `landau` (parameters: r, c, u, w, h).

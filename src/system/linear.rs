@@ -27,6 +27,7 @@ pub(super) static SPEC: SystemSpec = SystemSpec {
     step_blocks: Cow::Borrowed(&[]),
     loss_record: false,
     cooperative: false,
+    clock: None,
 };
 
 /// The model of `linear` (parameters: k, a).

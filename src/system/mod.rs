@@ -147,6 +147,20 @@ pub struct SystemSpec {
     /// True when `wgsl` is written for the cooperative kernel (shaders/coop.wgsl: one workgroup
     /// per trajectory, the state in workgroup memory), false for the one-invocation kernel.
     pub cooperative: bool,
+    /// A forced (non-autonomous) system's time: the field reads it as parameter `slot`, which
+    /// the engines set at every stage of every step; `None` for an autonomous system.
+    pub clock: Option<Clock>,
+}
+
+/// The time of a forced flow, as a system declares it ([`SystemSpec::clock`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clock {
+    /// The parameter the field reads the time from (`t`).
+    pub slot: usize,
+    /// The forcing's period T: the field is T-periodic in t, cycles are looked for on the
+    /// stroboscopic map (one sample per period), and the step is fitted to divide T exactly.
+    /// 0: no declared period (t grows without bound; no cycle search).
+    pub period: f64,
 }
 
 /// The observables of the loss record, last in a system's list when it keeps one.

@@ -253,6 +253,7 @@ fn network_spec(name: &'static str, summary: String, layout: &Layout, mut params
         step_blocks: Cow::Borrowed(&[]),
         loss_record: false,
         cooperative: false,
+        clock: None,
     }
 }
 

@@ -1,0 +1,148 @@
+//! Cycles of forced flows. A forced (non-autonomous) flow's field reads the time t and is
+//! T-periodic in it ([`crate::system::Clock`]); its steady responses are the cycles of its
+//! **stroboscopic map**, the state sampled once per forcing period: a response that repeats
+//! every k periods (a subharmonic, for k > 1) is a k-cycle of that map, and its fixed point
+//! (k = 1) is a response at the forcing's own period. Such a flow has no fixed points (the
+//! engines do not test its field: [`crate::plan::Plan::fit_clock`]), so every trajectory that
+//! stays bounded comes here undecided, and is continued on the host in f64 from its end state
+//! at its own phase (the engine's step count):
+//!
+//! * to the next multiple of the forcing period (dt divides it: the samples are at phase 0
+//!   exactly), and [`SETTLE_PERIODS`] periods more;
+//! * then one sample per period, until the samples are periodic: the smallest k ≤
+//!   `max_period` such that each of the last 2k + 2 samples returns within
+//!   [`super::flows::RETURN_TOL`]·(1 + |x|) of itself k samples later, and across those samples
+//!   (two returns of each: a slow drift shows there). Samples taken while the response was
+//!   still closing in are left behind, so it is found once it has closed in. A k whose points
+//!   are not [`super::cycles::DISTINCT`] tolerances apart is the smallest divisor of k whose
+//!   points repeat within that (a response that closed in while being judged on k). After
+//!   2·max_period + 2 + [`EXTRA_PERIODS`] periods without a cycle it goes through a chaos window
+//!   ([`super::chaos::window`], λ₁ per unit time) and is chaotic or stays undecided;
+//! * a k-cycle's point is its sample with the smallest first component (the same from every
+//!   phase the response was entered at); its period in time is k·T. Its stability comes from the
+//!   stroboscopic map's multipliers: the product of the step's Jacobians over k periods
+//!   ([`super::cycles::cycle_stability`]).
+//!
+//! A forced flow without a declared period (t grows without bound) has no stroboscopic map;
+//! its bounded trajectories stay undecided.
+
+use super::chaos;
+use super::cycles::step;
+use super::flows::{returns, FlowEnding};
+use crate::engine::cpu::{Scratch, Stepper};
+use crate::engine::Status;
+use crate::plan::Plan;
+use crate::system::Model;
+
+/// Forcing periods a continued trajectory settles for before its first sample.
+pub const SETTLE_PERIODS: u64 = 4;
+/// Forcing periods sampled, beyond the 2·max_period + 2 that a cycle of max_period needs,
+/// before a trajectory without a cycle goes to its chaos window (a response still closing in).
+pub const EXTRA_PERIODS: usize = 32;
+
+/// Continues trajectory `index` of a forced flow from its end state `end`, reached after
+/// `steps` steps (see the module header).
+pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64], steps: u64) -> FlowEnding {
+    let unknown = FlowEnding::Undecided { lyapunov: f64::NAN };
+    let per_period = plan.steps_per_period() as u64;
+    let Some(clock) = plan.system.spec().clock.filter(|_| per_period > 0) else {
+        return unknown;
+    };
+    let mut inputs = plan.inputs_at(index);
+    let p = &mut inputs[..plan.n_params];
+    let stepper = Stepper::<f64>::deterministic_at(plan, index);
+    let angles = plan.system.spec().angles();
+    let n = end.len();
+    let mut s = Scratch::new(n);
+    let mut x = end.to_vec();
+    stepper.wrap_angles(&mut x);
+    let mut now = steps;
+    let mut taken = 0u64;
+    // `count` steps from the state `x` at step `now`; false where it leaves the bounds.
+    let mut advance = |x: &mut [f64], count: u64| -> bool {
+        for _ in 0..count {
+            step(&stepper, m, p, x, &mut s, now);
+            now += 1;
+            taken += 1;
+            if stepper.escape_status(x) != Status::Running {
+                return false;
+            }
+        }
+        true
+    };
+    let to_phase = (per_period - steps % per_period) % per_period;
+    if !advance(&mut x, to_phase + SETTLE_PERIODS * per_period) {
+        return unknown;
+    }
+    let max_period = (plan.classify.max_period as usize).max(1);
+    let keep = 2 * max_period + 2;
+    let mut rows: Vec<f64> = x.clone();
+    let mut found = None;
+    for _ in 1..keep + EXTRA_PERIODS {
+        if !advance(&mut x, per_period) {
+            return unknown;
+        }
+        if rows.len() == keep * n {
+            rows.drain(..n);
+        }
+        rows.extend_from_slice(&x);
+        let count = rows.len() / n;
+        // Each k is judged on the last 2k + 2 samples only, so that the samples taken while
+        // the response was still closing in do not hide it.
+        let latest = |k: usize| &rows[rows.len() - (2 * k + 2) * n..];
+        if let Some(k) = (1..=max_period).find(|&k| count >= 2 * k + 2 && returns(latest(k), n, k, &angles)) {
+            found = Some(smallest_period(latest(k), n, k, &angles));
+            break;
+        }
+    }
+    let period = clock.period;
+    if let Some(k) = found {
+        let last = &rows[rows.len() - k * n..];
+        let point = super::cycles::first_point(last, n).to_vec();
+        let lyapunov = if plan.classify.lyapunov { chaos::window(plan, m, index, &mut point.clone(), 0).map_or(f64::NAN, |w| w.lyapunov) } else { f64::NAN };
+        return FlowEnding::Cycle { loops: k as u32, time: k as f64 * period, steps: taken as u32, point, lyapunov };
+    }
+    match chaos::window(plan, m, index, &mut x, now) {
+        Some(w) if w.is_chaotic() => FlowEnding::Chaotic { steps: (taken as usize + chaos::window_steps(plan, stepper.hyper.step)) as u32, middles: w.middles, lyapunov: w.lyapunov },
+        Some(w) => FlowEnding::Undecided { lyapunov: w.lyapunov },
+        None => unknown,
+    }
+}
+
+/// The smallest divisor d of `k` such that the samples in `rows` (rows of `n`, periodic with
+/// period k) repeat every d samples within [`super::cycles::DISTINCT`] return tolerances: the
+/// response's own period.
+fn smallest_period(rows: &[f64], n: usize, k: usize, angles: &[(usize, f64)]) -> usize {
+    let count = rows.len() / n;
+    let row = |t: usize| &rows[t * n..(t + 1) * n];
+    let near = |a: &[f64], b: &[f64]| {
+        let size = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        (0..n).all(|j| {
+            let d = match angles.iter().find(|q| q.0 == j) {
+                Some(&(_, period)) => crate::system::wrap_angle(a[j] - b[j], period, 1.0 / period),
+                None => a[j] - b[j],
+            };
+            d.abs() <= super::cycles::DISTINCT * super::flows::RETURN_TOL * (1.0 + size)
+        })
+    };
+    (1..k).filter(|d| k % d == 0).find(|&d| (0..count - d).all(|t| near(row(t), row(t + d)))).unwrap_or(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_the_smallest_whose_points_repeat() {
+        // 0.3, 0.3 + 1e-6, 0.3, …: a 2-cycle within 100 tolerances is the fixed point 0.3.
+        let close: Vec<f64> = (0..6).map(|t| if t % 2 == 0 { 0.3 } else { 0.3 + 1e-6 }).collect();
+        assert_eq!(smallest_period(&close, 1, 2, &[]), 1);
+        let apart: Vec<f64> = (0..6).map(|t| if t % 2 == 0 { 0.3 } else { 0.5 }).collect();
+        assert_eq!(smallest_period(&apart, 1, 2, &[]), 2);
+        // A 4-cycle a, b, a, b within tolerance: period 2. Angles compare modulo their period.
+        let four: Vec<f64> = (0..10).map(|t| [0.1, 0.9, 0.1 + 1e-7, 0.9][t % 4]).collect();
+        assert_eq!(smallest_period(&four, 1, 4, &[]), 2);
+        let angle: Vec<f64> = (0..4).map(|t| if t % 2 == 0 { 3.1415926 } else { -3.1415926 }).collect();
+        assert_eq!(smallest_period(&angle, 1, 2, &[(0, std::f64::consts::TAU)]), 1);
+    }
+}
