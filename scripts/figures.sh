@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/, docs/maps/, docs/flows/,
+# Regenerates every picture under docs/ (docs/*.png, docs/paper/, docs/optimizers/, docs/orbit/, docs/maps/, docs/flows/, docs/forced/,
 # docs/trainability/, docs/gallery/) from the current code, so that the README's pictures never drift from it.
 # Every picture in docs/ is made here, by the command the README shows beside it: a picture
 # added to docs/ gets its line below.
@@ -150,6 +150,9 @@ fig docs/maps/mandelbrot.png      maps-mandelbrot basins_annotated.png run examp
 fig docs/flows/pendulum.png         flows-pendulum  basins_annotated.png run examples/flows/pendulum.toml
 fig docs/flows/broken-butterfly.png flows-butterfly basins_annotated.png run examples/flows/broken-butterfly.toml
 fig docs/flows/pendulum-starts.png  flows-starts    starts.png           run examples/flows/pendulum.toml --uniform 10000
+
+# --- Forced flows (examples/forced/) -------------------------------------------------------
+fig docs/forced/duffing.png         forced-duffing  basins_annotated.png run examples/forced/duffing.toml
 
 # --- The paper, reproduced (examples/paper/) -----------------------------------------------
 fig docs/paper/fig1-depth0.png       fig1-d0 curves.png    run examples/paper/fig1-depth0.toml

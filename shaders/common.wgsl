@@ -82,7 +82,8 @@ var<private> P: array<real, N_INPUTS + N_HYPER>;
 fn time_of(n: u32) -> real {
     var m = n;
     if (STEPS_PER_PERIOD > 0u) {
-        m = n % STEPS_PER_PERIOD;
+        // max(…, 1u): naga folds a constant % 0 into an error even where it is not reached.
+        m = n % max(STEPS_PER_PERIOD, 1u);
     }
     return real(m) * STEP;
 }
