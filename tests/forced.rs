@@ -32,7 +32,7 @@ fn a_forced_linear_oscillator_responds_at_the_forcing_period_with_its_exact_ampl
         assert_eq!(c.attractors.len(), 1, "{name}: {:?}", c.attractors);
         let a = &c.attractors[0];
         assert_eq!((a.kind, a.period, a.count), (Kind::Cycle, 1, 25), "{name}");
-        assert!((a.cycle_time - TAU).abs() < 1e-12, "{name}: T = {}", a.cycle_time);
+        assert!((a.cycle_time - TAU).abs() < 1e-6, "{name}: T = {} (an f32)", a.cycle_time);
         assert_eq!(a.stability, Some(Stability::Stable), "{name}");
         let (x, v) = (a.observables[0].value, a.observables[1].value);
         assert!((x - 0.8).abs() < 1e-5 && (v - 0.4).abs() < 1e-5, "{name}: ({x}, {v})");
@@ -62,7 +62,7 @@ fn subharmonic_responses_are_cycles_of_several_forcing_periods() {
         for (column, n) in [(0usize, 3u32), (1, 5)] {
             let a = c.attractors.iter().find(|a| a.period == n).unwrap_or_else(|| panic!("{name}: no {n}-cycle in {:?}", c.attractors));
             assert_eq!((a.kind, a.count, a.stability), (Kind::Cycle, 7, Some(Stability::Stable)), "{name}: n = {n}");
-            assert!((a.cycle_time - n as f64 * TAU).abs() < 1e-9, "{name}: n = {n}: T = {}", a.cycle_time);
+            assert!((a.cycle_time - n as f64 * TAU).abs() < 1e-5, "{name}: n = {n}: T = {}", a.cycle_time);
             let first = (0..n).map(|k| TAU * k as f64 / n as f64).map(|v| v - TAU * (v / TAU + 0.5).floor()).fold(f64::INFINITY, f64::min);
             let theta = a.observables[0].value;
             assert!((theta - first).abs() < 1e-4, "{name}: n = {n}: θ = {theta}, expected {first}");

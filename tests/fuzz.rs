@@ -41,13 +41,14 @@ fn formula_text() -> impl Strategy<Value = String> {
 }
 
 /// Valid scenario files, to be mutated.
-const SCENARIOS: [&str; 6] = [
+const SCENARIOS: [&str; 7] = [
     "title = 't'\nsystem = 'landau'\nx = 'r=-0.25:0.5:8'\ny = 'm=-1.5:1.5:8'\n[params]\nu = -1.0\nw = 1.0\n[dynamics]\nmethod = 'gd'\nlr = 0.01\nsteps = 100\ntol = 1e-5\n",
     "x = 'a=-1:1:4'\ny = 'x=-2:2:4'\n[system]\nstate = ['x']\nloss = '(x - a)^2'\n",
     "system = 'mlp'\nx = 'lr1=0.1:10:4:log'\ny = 'lr2=0.1:10:4:log'\nshared_init = true\n[params]\nd0 = 4\n[network]\nactivation = 'tanh'\nn = 8\n",
     "system = 'effective'\nx = 'gamma=0.01:0.4:4'\ny = 'b=-1.5:1.5:4'\n[params]\nD = 2\n[classify]\nmax_attractors = 4\n",
     "x = 'x=-2:2:4'\ny = 'lr=0.01:1:4:log'\n[system]\nstate = ['x']\nloss = '(x^2 - 1)^2'\n[starts]\nuniform = 50\n",
     "x = 'phi=-3:3:4'\n[system]\nstate = ['phi', 'w']\nfield = ['w', '-sin(phi)']\nperiodic = ['phi=2*pi']\n[dynamics]\nmethod = 'rk4'\n[classify]\nchaos_window = 100\nlyapunov = true\n",
+    "x = 'x=-2:2:3'\ny = 'v=-2:2:3'\n[system]\nstate = ['x', 'v']\nfield = ['v', 'g*cos(t) - v - x^3']\nforcing_period = '2*pi/1.5'\n[params]\ng = 0.3\n[dynamics]\nmethod = 'rk4'\ndt = 0.05\nsteps = 200\n",
 ];
 
 /// A valid scenario with one span of its text replaced by random text.

@@ -94,8 +94,8 @@ impl Tangent {
             }
             step(&self.stepper, m, &mut self.p, y, &mut self.scratch, n);
         }
-        for ((u, a), b) in self.u.iter_mut().zip(&self.plus).zip(&self.minus) {
-            *u = (a - b) / (2.0 * h);
+        for (i, u) in self.u.iter_mut().enumerate() {
+            *u = difference(&self.stepper, i, self.plus[i], self.minus[i]) / (2.0 * h);
         }
         let norm = self.u.iter().map(|v| v * v).sum::<f64>().sqrt();
         if norm > 0.0 && norm.is_finite() {
@@ -115,6 +115,15 @@ impl Tangent {
         } else {
             self.sum / self.count as f64
         }
+    }
+}
+
+/// a − b for component `i` of two nearby states, an angle's modulo its period: two states a
+/// step apart on either side of ±P/2 are close, not a period apart.
+fn difference(stepper: &Stepper<f64>, i: usize, a: f64, b: f64) -> f64 {
+    match stepper.angles.iter().find(|q| q.0 == i) {
+        Some(&(_, period, inverse)) => crate::system::wrap_angle(a - b, period, inverse),
+        None => a - b,
     }
 }
 
@@ -251,7 +260,7 @@ pub(crate) fn multipliers<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f
             step(&stepper, m, p, &mut plus, &mut s, k);
             step(&stepper, m, p, &mut minus, &mut s, k);
             for i in 0..n {
-                jac[(i, j)] = (plus[i] - minus[i]) / (2.0 * h);
+                jac[(i, j)] = difference(&stepper, i, plus[i], minus[i]) / (2.0 * h);
             }
         }
         product = jac * product;

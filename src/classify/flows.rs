@@ -233,18 +233,21 @@ fn wrap_point(j: usize, v: f64, angles: &[(usize, f64)]) -> f64 {
 pub(crate) fn returns(rows: &[f64], n: usize, loops: usize, angles: &[(usize, f64)]) -> bool {
     let count = rows.len() / n;
     let row = |t: usize| &rows[t * n..(t + 1) * n];
-    let close = |t: usize, u: usize| {
-        let (a, b) = (row(t), row(u));
-        let size = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        (0..n).all(|j| {
-            let d = match angles.iter().find(|q| q.0 == j) {
-                Some(&(_, period)) => wrap_angle(a[j] - b[j], period, 1.0 / period),
-                None => a[j] - b[j],
-            };
-            d.abs() <= RETURN_TOL * (1.0 + size)
-        })
-    };
+    let close = |t: usize, u: usize| within(row(t), row(u), RETURN_TOL, angles);
     (0..count - loops).all(|t| close(t, t + loops)) && (0..loops).all(|t| close(t, t + (count - 1 - t) / loops * loops))
+}
+
+/// Whether `b` lies within `tol`·(1 + |a|) of `a` (max-norm), angles compared modulo their
+/// period.
+pub(crate) fn within(a: &[f64], b: &[f64], tol: f64, angles: &[(usize, f64)]) -> bool {
+    let size = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    (0..a.len()).all(|j| {
+        let d = match angles.iter().find(|q| q.0 == j) {
+            Some(&(_, period)) => wrap_angle(a[j] - b[j], period, 1.0 / period),
+            None => a[j] - b[j],
+        };
+        d.abs() <= tol * (1.0 + size)
+    })
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@
 
 use super::chaos;
 use super::cycles::step;
-use super::flows::{returns, FlowEnding};
+use super::flows::{returns, within, FlowEnding};
 use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::Status;
 use crate::plan::Plan;
@@ -115,17 +115,8 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
 fn smallest_period(rows: &[f64], n: usize, k: usize, angles: &[(usize, f64)]) -> usize {
     let count = rows.len() / n;
     let row = |t: usize| &rows[t * n..(t + 1) * n];
-    let near = |a: &[f64], b: &[f64]| {
-        let size = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        (0..n).all(|j| {
-            let d = match angles.iter().find(|q| q.0 == j) {
-                Some(&(_, period)) => crate::system::wrap_angle(a[j] - b[j], period, 1.0 / period),
-                None => a[j] - b[j],
-            };
-            d.abs() <= super::cycles::DISTINCT * super::flows::RETURN_TOL * (1.0 + size)
-        })
-    };
-    (1..k).filter(|d| k % d == 0).find(|&d| (0..count - d).all(|t| near(row(t), row(t + d)))).unwrap_or(k)
+    let tol = super::cycles::DISTINCT * super::flows::RETURN_TOL;
+    (1..k).filter(|d| k % d == 0).find(|&d| (0..count - d).all(|t| within(row(t), row(t + d), tol, angles))).unwrap_or(k)
 }
 
 #[cfg(test)]
