@@ -111,6 +111,7 @@ fn forced_flows_refuse_what_they_cannot_mean() {
     let strobed = plan("x='x=-1:1:3'\n[system]\nstate=['x']\nfield=['cos(1.4*t) - x']\nforcing_period='2*pi/1.4'\n[dynamics]\nmethod='rk4'\ndt=0.01\n");
     assert_eq!(strobed.steps_per_period(), (TAU / 1.4 / 0.01).round() as u32);
     assert!(strobed.require_autonomous("trace").unwrap_err().to_string().contains("autonomous systems only"));
+    assert!(basinmap::analysis::sweep::check(&strobed).unwrap_err().to_string().contains("'basinmap sweep' follows autonomous systems only"));
 }
 
 /// Without a declared period, t is the time since the start (n·dt): x' = cos t − x from x = 0

@@ -53,6 +53,8 @@ pub struct Sweep {
 
 /// Checks that `plan` is a sweep: x a parameter, y (if any) a starting value.
 pub fn check(plan: &Plan) -> Result<()> {
+    // Its fixed points are located in the field as it stands, which a forced flow's time moves.
+    plan.require_autonomous("sweep")?;
     if plan.x.is_state {
         return Err(Error::input(format!("sweep: the x axis must be a parameter, but '{}' is a starting value", plan.x.name)));
     }
