@@ -175,7 +175,7 @@ fn points_at(args: &[&str], at: &str, needle: &str) {
 #[test]
 fn formula_errors_point_at_the_column() {
     let loss = |f: &'static str| vec!["run", "--loss", f, "--state", "x", "--param", "r=1"];
-    points_at(&loss("x^2 + r*q"), "--loss:1:9", "unknown name 'q' (state: x; parameters: r)");
+    points_at(&loss("x^2 + r*q"), "--loss:1:9", "unknown name 'q' (state: x; parameters: r, t)");
     points_at(&loss("(x^2 + r"), "--loss:1:1", "unclosed '('");
     points_at(&loss("x^2 + r)"), "--loss:1:8", "unmatched ')'");
     points_at(&loss("r * x^ * 2"), "--loss:1:6", "'^' is missing its right operand");
