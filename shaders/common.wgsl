@@ -11,7 +11,10 @@
 //   NOISE_VARIES, DECAY, NESTEROV, DECOUPLED          (noise per trajectory? weight decay added
 //                                                     to the field? the optimizer's variant)
 //   STATE_STRIDE                                     (values per trajectory in `state`: the state,
-//                                                     then the optimizer's memory)
+//                                                     then the optimizer's memory, then the
+//                                                     return probe's reals from PROBE_OFFSET)
+//   PROBE, PROBE_STRIDE, PROBE_MAX_PERIOD, PROBE_FIRST, PROBE_DT, SAMPLES_TOL, SECTION_TOL,
+//   SECTION_MOVING                                   (the return probe of kernel.wgsl)
 //   real                                             (f32, or f64 for --precision f64: the
 //                                                     type of the state, parameters and settings)
 // and appends one system file (shaders/systems/*.wgsl), one step rule (shaders/step/*.wgsl)
@@ -53,6 +56,8 @@ const DIVERGED_NEG: u32 = 3u;
 const UNDECIDED: u32 = 4u;
 const NONFINITE: u32 = 5u;
 const ESCAPED: u32 = 6u;
+// Stopped by the return probe (kernel.wgsl), confirmed on the host.
+const CYCLE: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> cfg: Config;
 // Base inputs (parameters then start state, N_INPUTS values), the step rule's N_HYPER settings,

@@ -122,6 +122,247 @@ fn load_trajectory(i: u32) {
     }
 }
 
+// The return probe (Rust twin: src/engine/returns.rs): Brent-style checkpoints at the
+// trajectory's own steps PROBE_FIRST·2^k that stop it early on a cycle, for the host to confirm.
+// PROBE 1: samples every PROBE_STRIDE steps return to the checkpoint (a map; a forced flow's
+// stroboscopic map); 2: steps cross the section through the checkpoint normal to the field
+// there, next to it (an autonomous flow); 0: none. Its reals follow the state and the step
+// rule's memory in `state` (from PROBE_OFFSET), its four counters in `steps` after the tile's
+// step counts (`probe_count`).
+fn probe_count(i: u32, k: u32) -> u32 {
+    return cfg.n_total + 4u * i + k;
+}
+
+struct Probe {
+    c: State,
+    normal: State,
+    // The state and field of the step before (the section rule interpolates between them).
+    x_prev: State,
+    v_prev: State,
+    // Returns count within tol; −1 while the probe is closed.
+    tol: real,
+    reach: real,
+    first_time: real,
+    opened: u32,
+    next: u32,
+    closing: u32,
+    candidate: u32,
+}
+var<private> PR: Probe;
+
+fn probe_close() {
+    PR.tol = -1.0;
+    PR.reach = -1.0;
+    PR.candidate = 0u;
+    PR.first_time = 0.0;
+}
+
+fn probe_begin() {
+    probe_close();
+    PR.closing = 0u;
+    PR.next = PROBE_FIRST;
+}
+
+fn probe_load(i: u32) {
+    let b = i * STATE_STRIDE + PROBE_OFFSET;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        PR.c[k] = state[b + k];
+        PR.normal[k] = state[b + STATE_DIM + k];
+        PR.x_prev[k] = state[b + 2u * STATE_DIM + k];
+        PR.v_prev[k] = state[b + 3u * STATE_DIM + k];
+    }
+    PR.tol = state[b + 4u * STATE_DIM];
+    PR.reach = state[b + 4u * STATE_DIM + 1u];
+    PR.first_time = state[b + 4u * STATE_DIM + 2u];
+    PR.opened = steps[probe_count(i, 0u)];
+    PR.next = steps[probe_count(i, 1u)];
+    PR.closing = steps[probe_count(i, 2u)];
+    PR.candidate = steps[probe_count(i, 3u)];
+}
+
+fn probe_store(i: u32) {
+    let b = i * STATE_STRIDE + PROBE_OFFSET;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        state[b + k] = PR.c[k];
+        state[b + STATE_DIM + k] = PR.normal[k];
+        state[b + 2u * STATE_DIM + k] = PR.x_prev[k];
+        state[b + 3u * STATE_DIM + k] = PR.v_prev[k];
+    }
+    state[b + 4u * STATE_DIM] = PR.tol;
+    state[b + 4u * STATE_DIM + 1u] = PR.reach;
+    state[b + 4u * STATE_DIM + 2u] = PR.first_time;
+    steps[probe_count(i, 0u)] = PR.opened;
+    steps[probe_count(i, 1u)] = PR.next;
+    steps[probe_count(i, 2u)] = PR.closing;
+    steps[probe_count(i, 3u)] = PR.candidate;
+}
+
+// x − c, angles modulo their period (Rust: `returns::difference`).
+fn probe_difference(x: State, c: State) -> State {
+    var d: State;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        d[k] = x[k] - c[k];
+    }
+    return wrap_angles(d);
+}
+
+// max_k |x_k − c_k| (Rust: `returns::gap`).
+fn probe_gap(x: State, c: State) -> real {
+    let d = probe_difference(x, c);
+    var g: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        g = max(g, abs(d[k]));
+    }
+    return g;
+}
+
+// (x − c)·normal: which side of the section x is (Rust: `returns::side`).
+fn probe_side(x: State) -> real {
+    let d = probe_difference(x, PR.c);
+    var s: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        s = s + d[k] * PR.normal[k];
+    }
+    return s;
+}
+
+fn probe_size(x: State) -> real {
+    var m: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        m = max(m, abs(x[k]));
+    }
+    return m;
+}
+
+// 2n, or the largest u32 (a step no run reaches) past it.
+fn probe_double(n: u32) -> u32 {
+    if (n > 0x7fffffffu) {
+        return 0xffffffffu;
+    }
+    return 2u * n;
+}
+
+// The samples rule after step n, at x (Rust: `Probe::after_step`): the cycle's period in
+// samples when this sample confirms one (else 0), then the checkpoint events.
+fn probe_after_step(n: u32, x: State) -> u32 {
+    if (n % PROBE_STRIDE != 0u) {
+        return 0u;
+    }
+    let s = n / PROBE_STRIDE;
+    if (PR.tol >= 0.0 && probe_gap(x, PR.c) <= PR.tol) {
+        let lag = s - PR.opened;
+        if (lag == 1u) {
+            // Barely moving: a fixed point the stop rule has not declared yet.
+            probe_close();
+        } else if (PR.candidate > 0u && lag == 2u * PR.candidate) {
+            return PR.candidate;
+        } else if ((PR.candidate == 0u || lag > 2u * PR.candidate) && lag <= PROBE_MAX_PERIOD) {
+            PR.candidate = lag;
+        }
+    }
+    if (n == PR.next) {
+        if (PR.closing != 0u) {
+            probe_close();
+            PR.closing = 0u;
+            PR.next = probe_double(PR.opened * PROBE_STRIDE);
+        } else {
+            PR.c = x;
+            PR.tol = SAMPLES_TOL * (1.0 + probe_size(x));
+            PR.opened = s;
+            PR.candidate = 0u;
+            PR.closing = 1u;
+            PR.next = (s + 2u * PROBE_MAX_PERIOD) * PROBE_STRIDE;
+        }
+    }
+    return 0u;
+}
+
+// Where between (x0, v0) and (x1, v1) the cubic Hermite interpolant crosses the section (three
+// Newton steps from the linear guess), if within tol of the checkpoint; else −1 (Rust:
+// `Probe::crossing`, there in f64).
+fn probe_crossing(x0: State, v0: State, x1: State, v1: State) -> real {
+    let d0 = probe_difference(x0, PR.c);
+    let jump = probe_difference(x1, x0);
+    var d1: State;
+    var a: State;
+    var b: State;
+    var s0: real = 0.0;
+    var s1: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        d1[k] = d0[k] + jump[k];
+        a[k] = v0[k] * PROBE_DT;
+        b[k] = v1[k] * PROBE_DT;
+        s0 += d0[k] * PR.normal[k];
+        s1 += d1[k] * PR.normal[k];
+    }
+    var t: real = 0.5;
+    if (s1 > s0) {
+        t = clamp(s0 / (s0 - s1), 0.0, 1.0);
+    }
+    for (var it = 0u; it < 3u; it++) {
+        let t2 = t * t;
+        let t3 = t2 * t;
+        var value: real = 0.0;
+        var slope: real = 0.0;
+        for (var k = 0u; k < STATE_DIM; k++) {
+            let h = (2.0 * t3 - 3.0 * t2 + 1.0) * d0[k] + (t3 - 2.0 * t2 + t) * a[k] + (-2.0 * t3 + 3.0 * t2) * d1[k] + (t3 - t2) * b[k];
+            let g = (6.0 * t2 - 6.0 * t) * d0[k] + (3.0 * t2 - 4.0 * t + 1.0) * a[k] + (-6.0 * t2 + 6.0 * t) * d1[k] + (3.0 * t2 - 2.0 * t) * b[k];
+            value += h * PR.normal[k];
+            slope += g * PR.normal[k];
+        }
+        if (slope == 0.0) {
+            break;
+        }
+        t = clamp(t - value / slope, 0.0, 1.0);
+    }
+    let t2 = t * t;
+    let t3 = t2 * t;
+    var gap: real = 0.0;
+    for (var k = 0u; k < STATE_DIM; k++) {
+        let h = (2.0 * t3 - 3.0 * t2 + 1.0) * d0[k] + (t3 - 2.0 * t2 + t) * a[k] + (-2.0 * t3 + 3.0 * t2) * d1[k] + (t3 - t2) * b[k];
+        gap = max(gap, abs(h));
+    }
+    if (gap <= PR.tol) {
+        return t;
+    }
+    return -1.0;
+}
+
+// The section rule at the top of step n, v the field at x (Rust: `Probe::at_step`): whether
+// this step confirms a limit cycle; then the checkpoint event, and x, v kept for the next step.
+fn probe_at_step(n: u32, x: State, v: State) -> bool {
+    var found = false;
+    if (PR.tol >= 0.0 && n >= PR.opened + 2u && probe_side(PR.x_prev) < 0.0 && probe_side(x) >= 0.0 && probe_gap(x, PR.c) <= PR.reach) {
+        let theta = probe_crossing(PR.x_prev, PR.v_prev, x, v);
+        if (theta >= 0.0) {
+            let time = (real(n - 1u - PR.opened) + theta) * PROBE_DT;
+            if (PR.first_time > 0.0 && abs(time - 2.0 * PR.first_time) <= 0.1 * PR.first_time) {
+                found = true;
+            } else {
+                PR.first_time = time;
+            }
+        }
+    }
+    if (!found && n == PR.next) {
+        PR.next = probe_double(n);
+        let tol = SECTION_TOL * (1.0 + probe_size(x));
+        let speed = probe_size(v) * PROBE_DT;
+        if (speed > SECTION_MOVING * tol) {
+            PR.c = x;
+            PR.normal = v;
+            PR.tol = tol;
+            PR.reach = 1.5 * speed + tol;
+            PR.opened = n;
+            PR.first_time = 0.0;
+        } else {
+            probe_close();
+        }
+    }
+    PR.x_prev = x;
+    PR.v_prev = v;
+    return found;
+}
+
 // The trajectory a worker holds between dispatches, plus one (0: none). Refilling a worker
 // whose trajectory ended with the next one nobody has started keeps every lane busy while
 // stopping times differ by orders of magnitude (near basin boundaries).
@@ -162,6 +403,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         load_trajectory(i);
         x = load_state(i);
         rule_load(i);
+        if (PROBE != 0u) {
+            probe_load(i);
+        }
         n = steps[i];
         if (ESCAPE2 > 0.0) {
             x0 = initial_state(i);
@@ -183,6 +427,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             x = initial_state(i);
             x0 = x;
             rule_reset();
+            if (PROBE != 0u) {
+                probe_begin();
+            }
             n = 0u;
             steps[i] = 0u;
             let s0 = escape_status(x);
@@ -211,7 +458,8 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             if (n >= end) {
                 break;
             }
-            if (blocks && single == 0u && end - n >= MAP_BLOCK) {
+            // (Not past a checkpoint event of the probe, nor while it is open.)
+            if (blocks && single == 0u && end - n >= MAP_BLOCK && (PROBE != 1u || (PR.tol < 0.0 && PR.next > n + MAP_BLOCK))) {
                 let before = x;
                 for (var k = 0u; k < MAP_BLOCK; k++) {
                     x = sys_gd_map(x, REDUCED);
@@ -246,6 +494,10 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
                     s = CONVERGED;
                     break;
                 }
+                if (PROBE == 2u && probe_at_step(n, x, v)) {
+                    s = CYCLE;
+                    break;
+                }
                 if (RULE_MEMORY) {
                     x = axpy(x, 1.0, d);
                 } else {
@@ -261,6 +513,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
             s = escape_status(x);
             if (s == RUNNING && ESCAPE2 > 0.0 && escaped(x, x0)) {
                 s = ESCAPED;
+            }
+            if (s == RUNNING && PROBE == 1u && probe_after_step(n, x) > 0u) {
+                s = CYCLE;
             }
             if (s != RUNNING) {
                 if (LOSS_RECORD) {
@@ -290,6 +545,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
     if (held != 0u) {
         store_state(i, x);
         rule_store(i);
+        if (PROBE != 0u) {
+            probe_store(i);
+        }
         steps[i] = n;
         atomicAdd(&counters[0], 1u);
     }

@@ -195,7 +195,9 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
     }
     // Values an engine can have written: statuses it ends with, whole step counts within the budget.
     let max_steps = info.scenario.dynamics.steps as f64;
-    if status.iter().any(|&s| s.fract() != 0.0 || !(0.0..=crate::engine::Status::Escaped as u32 as f64).contains(&s)) {
+    // (An engine ends a trajectory on a cycle its return probe found; the host's statuses come later.)
+    let engine_status = |s: f64| (0.0..=crate::engine::Status::Escaped as u32 as f64).contains(&s) || s == crate::engine::Status::Cycle as u32 as f64;
+    if status.iter().any(|&s| s.fract() != 0.0 || !engine_status(s)) {
         return Err(bad("status.npy holds a value that is no status".into()));
     }
     if steps.iter().any(|&s| s.fract() != 0.0 || !(0.0..=max_steps).contains(&s)) {

@@ -94,6 +94,31 @@ fn formulas_rk4_and_libm_functions() {
     ));
 }
 
+/// Runs with a return probe (src/engine/returns.rs) stop on cycles at the scalar path's step:
+/// gd on Landau past the edge of stability by its map (the tight loop runs while no lane's probe
+/// is open) and by its field with a tolerance, in f32 and f64; the logistic map; the driven
+/// pendulum's limit cycles (the section rule); and a forced phase oscillator's stroboscopic
+/// 3-cycles.
+#[test]
+fn return_probes_stop_where_the_scalar_path_does() {
+    let landau = "system='landau'\nx='lr=0.4:0.62:23'\ny='m=-1.2:1.2:17'\n[params]\nr=-1\nu=1\n[dynamics]\nsteps=20000\n";
+    for extra in ["tol=0\n", "tol=1e-6\n", "tol=0\nprecision='f64'\n", "tol=1e-6\nprecision='f64'\n"] {
+        let p = plan(&format!("{landau}{extra}"));
+        assert!(p.dynamics.steps > 0 && basinmap::engine::returns::Rule::of_plan(&p).is_some());
+        let o = outcomes(&CpuEngine::scalar(), &p);
+        let stopped: std::collections::BTreeSet<u32> = o.status.iter().zip(&o.steps).filter(|(&s, _)| s == Status::Cycle as u32).map(|(_, &n)| n).collect();
+        assert!(stopped.len() >= 3, "{extra}: cycles stopped at several steps: {stopped:?}");
+        packs_match_scalar(&p);
+    }
+    packs_match_scalar(&plan("x='r=2.8:3.99:64'\ny='x=0.1:0.9:5'\n[system]\nstate=['x']\nmap=['r*x*(1 - x)']\n[params]\nr=3\n[dynamics]\nsteps=8000\n"));
+    packs_match_scalar(&plan(
+        "x='phi=-2.6:3.6:13'\ny='omega=-10:10:11'\n[system]\nstate=['phi','omega']\nfield=['omega','-alpha*omega + T - K*sin(phi)']\nperiodic=['phi']\n[params]\nalpha=0.1\nT=0.5\nK=1.0\n[dynamics]\nmethod='rk4'\ndt=0.05\nsteps=6000\ntol=1e-6\n",
+    ));
+    packs_match_scalar(&plan(
+        "x='eps=0.05:0.15:3'\ny='theta=-3:3:11'\n[system]\nstate=['theta']\nfield=['1/3 - eps*sin(3*theta - t)']\nperiodic=['theta']\nforcing_period='2*pi'\n[params]\neps=0.1\n[dynamics]\nmethod='rk4'\ndt=0.1\nsteps=10000\n",
+    ));
+}
+
 /// Fixed-step runs step by Landau's gradient-descent map, whose bounds are tested every few
 /// steps: lanes that diverge past a small bound at every step count, in the map's reduced form
 /// (c = h = 0), in its full form, and in packs where some lanes have c = 0 and others not (the

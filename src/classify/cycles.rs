@@ -78,8 +78,24 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
     }
     let n_state = plan.n_state();
     let state = |o: &Outcomes, i: usize| -> Vec<f64> { o.obs(i)[..n_state].iter().map(|&v| v as f64).collect() };
-    let undecided: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes.status[i] == Status::Undecided as u32).collect();
-    let endings: Vec<(usize, Ending)> = undecided.par_iter().map(|&i| (i, ending_from(plan, first + i, &state(outcomes, i), outcomes.steps[i] as u64))).collect();
+    // The undecided, and the cycles the engine's return probe stopped (no period yet).
+    let undecided: Vec<usize> = (0..outcomes.len())
+        .filter(|&i| outcomes.status[i] == Status::Undecided as u32 || (outcomes.status[i] == Status::Cycle as u32 && outcomes.period_of(i) == 0))
+        .collect();
+    let endings: Vec<(usize, Ending)> = undecided
+        .par_iter()
+        .map(|&i| {
+            let (x, steps) = (state(outcomes, i), outcomes.steps[i] as u64);
+            let stopped = outcomes.status[i] == Status::Cycle as u32;
+            let ending = ending_from(plan, first + i, &x, steps, stopped);
+            if stopped && !matches!(ending, Ending::Cycle(_)) {
+                // A return the host does not confirm: the trajectory runs on to the end of its
+                // budget, as it would have without the probe.
+                return (i, resume(plan, first + i, &x, steps));
+            }
+            (i, ending)
+        })
+        .collect();
     let mut report = SettleReport { tested: undecided.len() as u64, ..SettleReport::default() };
     let n_obs = outcomes.n_obs;
     // λ₁ of the undecided, known from their windows (NaN elsewhere until filled below).
@@ -104,6 +120,7 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
                 window_exponent[i] = lyapunov;
                 (Status::Chaotic, 0, steps, middles)
             }
+            Ending::Resumed { status, steps, observables } => (status, 0, steps, observables),
         };
         if period > 0 {
             outcomes.period.resize(outcomes.len(), 0);
@@ -171,16 +188,71 @@ enum Ending {
     Chaotic { steps: u32, middles: Vec<f32>, lyapunov: f64 },
     /// Still undecided; λ₁ of its chaos window where it had one (else NaN).
     Undecided { lyapunov: f64 },
+    /// A cycle the engine reported and the host did not confirm, run on to the end of its
+    /// budget: how it ended there (status, steps taken after the engine's, the system's
+    /// observables at its end).
+    Resumed { status: Status, steps: u32, observables: Vec<f32> },
+}
+
+/// Continues trajectory `index` in f64 from `x`, where the engine stopped it after `steps` steps
+/// on a cycle the host did not confirm, to the end of its budget (the engine's step and stop
+/// rule, without the probe); one still undecided there goes on as the engine's undecided do.
+fn resume(plan: &Plan, index: usize, x: &[f64], steps: u64) -> Ending {
+    struct Resume<'a>(&'a Plan, usize, &'a [f64], u64);
+    impl ModelVisitor for Resume<'_> {
+        type Output = (Status, Vec<f64>, u64, Vec<f32>);
+        fn visit<M: Model>(self, m: &M) -> Self::Output {
+            let Resume(plan, index, start, steps) = self;
+            let mut inputs = plan.inputs_at(index);
+            let p = &mut inputs[..plan.n_params];
+            let stepper = Stepper::<f64>::deterministic_at(plan, index);
+            let mut s = Scratch::new(start.len());
+            let mut x = start.to_vec();
+            let mut status = Status::Undecided;
+            let mut n = steps;
+            while n < stepper.max_steps as u64 {
+                stepper.set_time(p, n);
+                stepper.field(m, p, &x, &mut s.v);
+                if stepper.tol > 0.0 && crate::dynamics::norm(&s.v) < stepper.tol {
+                    status = Status::Converged;
+                    break;
+                }
+                stepper.advance(m, p, &mut x, &mut s);
+                n += 1;
+                let st = stepper.escape_status(&x);
+                if st != Status::Running {
+                    status = st;
+                    break;
+                }
+            }
+            let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
+            m.observables(p, &x, &mut obs);
+            (status, x, n - steps, obs.iter().map(|&v| v as f32).collect())
+        }
+    }
+    let Ok((status, end, taken, observables)) = plan.system.visit(Resume(plan, index, x, steps)) else {
+        return Ending::Undecided { lyapunov: f64::NAN };
+    };
+    let taken = taken as u32;
+    if status != Status::Undecided {
+        return Ending::Resumed { status, steps: taken, observables };
+    }
+    match ending_from(plan, index, &end, steps + taken as u64, false) {
+        Ending::Cycle(c) => Ending::Cycle(Cycle { steps: c.steps + taken, ..c }),
+        Ending::Chaotic { steps, middles, lyapunov } => Ending::Chaotic { steps: steps + taken, middles, lyapunov },
+        _ => Ending::Resumed { status, steps: taken, observables },
+    }
 }
 
 /// Continues trajectory `index` from its end state `x`, reached after `steps` steps (module
-/// header): its cycle, or its chaos.
-fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64) -> Ending {
-    struct Continue<'a>(&'a Plan, usize, &'a [f64], u64);
+/// header): its cycle, or its chaos. `stopped`: the engine's return probe stopped it on a cycle
+/// (a flow's continuation then settles half as long).
+fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) -> Ending {
+    struct Continue<'a>(&'a Plan, usize, &'a [f64], u64, bool);
     impl ModelVisitor for Continue<'_> {
         type Output = Ending;
         fn visit<M: Model>(self, m: &M) -> Ending {
-            let Continue(plan, index, end, steps) = self;
+            let Continue(plan, index, end, steps, stopped) = self;
             let unknown = Ending::Undecided { lyapunov: f64::NAN };
             if super::chaos::is_flow(plan) {
                 let inputs = plan.inputs_at(index);
@@ -190,7 +262,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64) -> Ending {
                 let ending = if plan.system.spec().clock.is_some() {
                     super::forced::ending_from(plan, m, index, end, steps)
                 } else {
-                    super::flows::ending_from(plan, m, index, end)
+                    super::flows::ending_from(plan, m, index, end, stopped)
                 };
                 return match ending {
                     FlowEnding::Cycle { loops, time, steps, point, lyapunov } => {
@@ -252,7 +324,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64) -> Ending {
     if !x.iter().all(|v| v.is_finite()) {
         return Ending::Undecided { lyapunov: f64::NAN };
     }
-    plan.system.visit(Continue(plan, index, x, steps)).unwrap_or(Ending::Undecided { lyapunov: f64::NAN })
+    plan.system.visit(Continue(plan, index, x, steps, stopped)).unwrap_or(Ending::Undecided { lyapunov: f64::NAN })
 }
 
 /// Step `n` of `stepper` from `x` (its field first; a forced flow's time set in `p`).

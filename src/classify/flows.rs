@@ -5,7 +5,9 @@
 //! * [`SETTLE_STEPS`] steps let it settle further; over the next [`PROBE_STEPS`] the **section**
 //!   is chosen: the variable that moves most, at the middle of its range, crossed upwards (a
 //!   Poincaré section). An angle that turns round its whole period (a pendulum rotating) is cut
-//!   at 0 instead, crossed in the direction it turns.
+//!   at 0 instead, crossed in the direction it turns. A trajectory the engine's return probe
+//!   stopped on a cycle ([`crate::engine::returns`]) is already within 10⁻⁴ of it: half as many
+//!   steps of each.
 //! * The trajectory goes on until it has crossed the section `2·L + 2` times (L =
 //!   [`MAX_LOOPS`]) or [`RECORD_STEPS`] steps have passed. Each crossing is placed between two
 //!   steps by the cubic Hermite interpolant of the state and the field at both ends (its error is
@@ -67,7 +69,10 @@ struct Section {
 }
 
 /// Continues trajectory `index` of a flow from its end state `end` (see the module header).
-pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64]) -> FlowEnding {
+/// `stopped`: the engine's return probe stopped it on a cycle, within 10⁻⁴·(1 + |x|) of it
+/// ([`crate::engine::returns`]); it settles and probes for half as many steps.
+pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64], stopped: bool) -> FlowEnding {
+    let (settle, probe) = if stopped { (SETTLE_STEPS / 2, PROBE_STEPS / 2) } else { (SETTLE_STEPS, PROBE_STEPS) };
     let unknown = FlowEnding::Undecided { lyapunov: f64::NAN };
     let inputs = plan.inputs_at(index);
     let p = &inputs[..plan.n_params];
@@ -87,14 +92,14 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
         steps += 1;
         stepper.escape_status(x) == Status::Running
     };
-    for _ in 0..SETTLE_STEPS {
+    for _ in 0..settle {
         if !step(&mut x, &mut s) {
             return unknown;
         }
     }
     // The section, from the ranges (and an angle's turning) over the probe.
     let (mut lo, mut hi, mut turned) = (x.clone(), x.clone(), vec![0.0; n]);
-    for _ in 0..PROBE_STEPS {
+    for _ in 0..probe {
         let before = x.clone();
         if !step(&mut x, &mut s) {
             return unknown;

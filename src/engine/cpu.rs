@@ -9,6 +9,7 @@
 use super::simd::{self, Isa};
 use super::{Engine, EngineInfo, Outcomes, Progress, Status};
 use super::optimizer;
+use super::returns::{Probe, Rule};
 use crate::dynamics::{axpy, norm, Dynamics, Hyper, LossRecord, Memory, Method, Precision, RECORD_CAP};
 use crate::plan::Plan;
 use crate::lanes::Lane;
@@ -235,6 +236,9 @@ pub struct Stepper<T> {
     /// The angles of the state: (index, period, 1/period). Each step ends by taking them
     /// modulo their period ([`Stepper::wrap_angles`]).
     pub angles: Vec<(usize, T, T)>,
+    /// How trajectories look for returns to stop early on a cycle ([`super::returns`]); `None` for the
+    /// host's own steppers, which integrate without it.
+    pub returns: Option<Rule>,
 }
 
 impl<T: Lane> Stepper<T> {
@@ -252,6 +256,7 @@ impl<T: Lane> Stepper<T> {
             draws: false,
             angles: Vec::new(),
             clock: None,
+            returns: None,
         }
     }
 
@@ -265,6 +270,7 @@ impl<T: Lane> Stepper<T> {
             draws: plan.system.draws(),
             angles: plan.system.spec().angles().into_iter().map(|(i, period)| (i, T::of(period), T::of(1.0 / period))).collect(),
             clock: plan.system.spec().clock.map(|c| (c.slot, plan.steps_per_period())),
+            returns: Rule::of_plan(plan),
             ..Stepper::new(&plan.dynamics)
         }
     }
@@ -290,9 +296,9 @@ impl<T: Lane> Stepper<T> {
         Stepper::of_plan(plan).deterministic()
     }
 
-    /// This stepper without noise, escape test or draws.
+    /// This stepper without noise, escape test, draws or return probe.
     fn deterministic(self) -> Self {
-        Stepper { hyper: Hyper { noise: T::zero(), ..self.hyper }, escape2: T::zero(), draws: false, ..self }
+        Stepper { hyper: Hyper { noise: T::zero(), ..self.hyper }, escape2: T::zero(), draws: false, returns: None, ..self }
     }
 
     /// The field step `draw` follows ([`Stepper::field`] of the draw's field).
@@ -586,6 +592,7 @@ impl<T: Real> Stepper<T> {
         }
         // A forced flow's parameters, its time set at each step.
         let mut timed_p: Vec<T> = if self.clock.is_some() { p.to_vec() } else { Vec::new() };
+        let mut watch = self.returns.map(|rule| Watch::new(rule, x));
         let mut n = 0u32;
         while n < t_max {
             let p: &[T] = if self.clock.is_some() {
@@ -597,8 +604,8 @@ impl<T: Real> Stepper<T> {
             if mapped {
                 // No tolerance: the field is not needed, only the step.
                 m.gd_map(&k, false, x);
-            } else if self.field_step(m, p, x, s, record.as_deref_mut(), n) {
-                return (Status::Converged, n);
+            } else if let Some(st) = self.field_step(m, p, x, s, record.as_deref_mut(), watch.as_mut(), n) {
+                return (st, n);
             }
             if noisy {
                 self.add_noise(x, index, n);
@@ -611,15 +618,21 @@ impl<T: Real> Stepper<T> {
                 }
                 return (st, n);
             }
+            if let Some(w) = watch.as_mut() {
+                if w.probe.after_step(&w.rule, n as u64, x, &self.angles).is_some() {
+                    return (Status::Cycle, n);
+                }
+            }
         }
         (Status::Undecided, n)
     }
 
     /// Step `n` of [`Stepper::integrate_trajectory`] by the field: the field at `x`, the loss
-    /// record and the tolerance test, then the step. Returns true, without stepping, when the
-    /// run converged at `x`.
+    /// record, the tolerance test and the section probe, then the step. Returns, without
+    /// stepping, how the run ended at `x` when it did (converged, or back on its section).
     #[inline(always)]
-    fn field_step<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>, mut record: Option<&mut LossRecord<T>>, n: u32) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn field_step<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>, mut record: Option<&mut LossRecord<T>>, watch: Option<&mut Watch<T>>, n: u32) -> Option<Status> {
         let t_max = self.max_steps;
         if s.draw.on {
             s.draw.step[0] = n;
@@ -649,20 +662,44 @@ impl<T: Real> Stepper<T> {
             r.add(n, r.ratio(loss), count, t_max);
         }
         if converged {
-            return true;
+            return Some(Status::Converged);
+        }
+        if let Some(w) = watch.filter(|w| w.rule.is_section()) {
+            if w.probe.at_step(&w.rule, n as u64, &w.x_prev, &w.v_prev, x, &s.v, &self.angles).is_some() {
+                return Some(Status::Cycle);
+            }
+            w.x_prev.copy_from_slice(x);
+            w.v_prev.copy_from_slice(&s.v);
         }
         if self.has_memory() {
             self.take_delta(x, &s.d);
         } else {
             self.advance(m, p, x, s);
         }
-        false
+        None
     }
 
     /// Whether runs of `M` step by its gradient-descent map ([`Model::gd_map`]): fixed-step
     /// gradient descent (no tolerance to test the field against) without a loss record.
     pub fn maps<M: Model>(&self, recorded: bool) -> bool {
         M::GD_MAP && self.method == Method::Gd && !self.decay && !recorded && !(self.tol > T::zero())
+    }
+}
+
+/// A trajectory's return probe ([`super::returns`]), with the state and field of the step before (which
+/// the section rule interpolates between).
+struct Watch<T> {
+    rule: Rule,
+    probe: Probe<T>,
+    x_prev: Vec<T>,
+    v_prev: Vec<T>,
+}
+
+impl<T: Real> Watch<T> {
+    fn new(rule: Rule, x: &[T]) -> Self {
+        let mut probe = Probe::new(x.len());
+        probe.begin(&rule);
+        Watch { rule, probe, x_prev: x.to_vec(), v_prev: vec![T::zero(); x.len()] }
     }
 }
 

@@ -213,7 +213,8 @@ impl GpuEngine {
     /// Most trajectories per tile under the adapter's binding and workgroup limits.
     fn max_tile(&self, plan: &Plan) -> usize {
         let limits = self.device.limits();
-        let widest = (real_bytes(plan) * state_stride(plan)).max(4 * plan.n_obs()).max(4) as u64;
+        let steps_bytes = 4 * (1 + 4 * has_probe(plan) as usize);
+        let widest = (real_bytes(plan) * state_stride(plan)).max(4 * plan.n_obs()).max(steps_bytes) as u64;
         let by_binding = (limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / widest) as usize;
         let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
             * limits.max_compute_workgroups_per_dimension as usize
@@ -438,9 +439,16 @@ fn settings(d: &crate::dynamics::Dynamics) -> [f64; 4] {
     [d.tol, d.bound, d.noise_scale(), d.escape * d.escape]
 }
 
-/// Values per trajectory in the kernel's `state`: the state, then the optimizer's memory.
+/// Whether the kernel runs a return probe ([`super::returns`]).
+fn has_probe(plan: &Plan) -> bool {
+    super::returns::Rule::of_plan(plan).is_some()
+}
+
+/// Values per trajectory in the kernel's `state`: the state, then the optimizer's memory, then
+/// the return probe's reals.
 fn state_stride(plan: &Plan) -> usize {
-    plan.n_state() + plan.dynamics.method.memory().len(plan.n_state())
+    let rule = super::returns::Rule::of_plan(plan);
+    plan.n_state() + plan.dynamics.method.memory().len(plan.n_state()) + super::shader::probe_len(rule.as_ref(), plan.n_state())
 }
 
 /// Trajectories one workgroup integrates: WORKGROUP, or 1 in the cooperative kernel.
@@ -527,7 +535,8 @@ impl Engine for GpuEngine {
         });
         let state_buf = storage("basinmap.state", tile_max * state_stride(plan) * real_bytes(plan));
         let status_buf = storage("basinmap.status", tile_max * 4);
-        let steps_buf = storage("basinmap.steps", tile_max * 4);
+        // The steps, then the return probe's counters (four a trajectory; kernel.wgsl `probe_count`).
+        let steps_buf = storage("basinmap.steps", tile_max * 4 * (1 + 4 * has_probe(plan) as usize));
         let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
         let counters_buf = storage("basinmap.counters", COUNTERS_BYTES as usize);
         let cooperative = plan.system.spec().cooperative;

@@ -13,6 +13,8 @@ use crate::{Error, Result};
 use std::fmt::Write;
 use std::ops::Range;
 
+use crate::engine::returns::{self, Rule};
+
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 pub const KERNEL: &str = include_str!("../../shaders/kernel.wgsl");
 pub const RNG: &str = include_str!("../../shaders/rng.wgsl");
@@ -55,6 +57,8 @@ pub struct Shape {
     pub sharpness: bool,
     /// A forced flow's steps per forcing period ([`Plan::steps_per_period`]; 0: none).
     pub steps_per_period: u32,
+    /// The return probe that stops trajectories early on a cycle ([`crate::engine::returns`]).
+    pub returns: Option<Rule>,
 }
 
 impl Shape {
@@ -78,7 +82,19 @@ impl Shape {
             decay,
             sharpness: plan.sharpness,
             steps_per_period: plan.steps_per_period(),
+            returns: Rule::of_plan(plan),
         }
+    }
+}
+
+/// Reals of the return probe per trajectory in the kernel's `state`, after the state and the
+/// step rule's memory: its checkpoint, normal, previous state and field, then tol, reach and the
+/// time of its first return (its counters follow the step counts in `steps`).
+pub fn probe_len(rule: Option<&Rule>, n_state: usize) -> usize {
+    if rule.is_some() {
+        4 * n_state + 3
+    } else {
+        0
     }
 }
 
@@ -109,7 +125,8 @@ pub fn compose(shape: &Shape) -> Composition {
     }
     let step = if shape.method.uses_lr() { Setting::Lr } else { Setting::Dt };
     let _ = writeln!(s, "const H_STEP: u32 = {}u;", step.index());
-    let _ = writeln!(s, "const STATE_STRIDE: u32 = {}u;", shape.n_state + shape.method.memory().len(shape.n_state));
+    let memory = shape.method.memory().len(shape.n_state);
+    let _ = writeln!(s, "const STATE_STRIDE: u32 = {}u;", shape.n_state + memory + probe_len(shape.returns.as_ref(), shape.n_state));
     let _ = writeln!(s, "const NOISE_VARIES: bool = {};", shape.noise_varies);
     let _ = writeln!(s, "const DECAY: bool = {};", shape.decay);
     let _ = writeln!(s, "const NESTEROV: bool = {};", shape.method == Method::Nesterov);
@@ -180,6 +197,27 @@ pub fn compose(shape: &Shape) -> Composition {
     let _ = writeln!(s, "const TIMED: bool = {};", clock.is_some());
     let _ = writeln!(s, "const TIME_SLOT: u32 = {}u;", clock.map_or(0, |c| c.slot));
     let _ = writeln!(s, "const STEPS_PER_PERIOD: u32 = {}u;", shape.steps_per_period);
+    // The return probe (kernel.wgsl, src/engine/returns.rs): its rule, and where its reals sit.
+    let (probe, stride, max_period, first, dt) = match shape.returns {
+        None => (0, 1, 0, 0, 0.0),
+        Some(Rule::Samples { stride, max_period, first }) => (1, stride, max_period, first * stride, 0.0),
+        Some(Rule::Section { first, dt }) => (2, 1, 0, first, dt),
+    };
+    let u32_of = |v: u64| v.min(u32::MAX as u64);
+    let _ = writeln!(s, "const PROBE: u32 = {probe}u;");
+    let _ = writeln!(s, "const PROBE_STRIDE: u32 = {}u;", u32_of(stride));
+    let _ = writeln!(s, "const PROBE_MAX_PERIOD: u32 = {}u;", u32_of(max_period));
+    let _ = writeln!(s, "const PROBE_FIRST: u32 = {}u;", u32_of(first));
+    let _ = writeln!(s, "const PROBE_OFFSET: u32 = {}u;", shape.n_state + memory);
+    let (dt, samples_tol, section_tol, moving) = if shape.f64 {
+        (format!("{dt:?}"), format!("{:?}", returns::samples_tol::<f64>()), format!("{:?}", returns::SECTION_TOL), format!("{:?}", returns::SECTION_MOVING))
+    } else {
+        (format!("{:?}", dt as f32), format!("{:?}", returns::samples_tol::<f32>()), format!("{:?}", returns::SECTION_TOL as f32), format!("{:?}", returns::SECTION_MOVING as f32))
+    };
+    let _ = writeln!(s, "const PROBE_DT: real = real({dt});");
+    let _ = writeln!(s, "const SAMPLES_TOL: real = real({samples_tol});");
+    let _ = writeln!(s, "const SECTION_TOL: real = real({section_tol});");
+    let _ = writeln!(s, "const SECTION_MOVING: real = real({moving});");
     // The largest finite `real`: the map's reduced form needs squares within the bound finite.
     let _ = writeln!(s, "const REAL_MAX: real = real({:?});", if shape.f64 { f64::MAX } else { f32::MAX as f64 });
     if !shape.system.has_gd_map() {

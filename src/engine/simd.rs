@@ -21,6 +21,7 @@
 //! code on the lane's values, so both paths give the same bits (tests/simd.rs checks it).
 
 use super::cpu::{Scratch, Stepper};
+use super::returns::{gap, side, Probe, Rule};
 use super::{Outcomes, Progress, Status};
 use crate::dynamics::{norm, Hyper, LossRecord, Memory, Method, RECORD_CAP};
 use crate::lanes::Pack;
@@ -216,6 +217,67 @@ struct Buffers<T: Real, const N: usize> {
     obs: Vec<T>,
     /// The model's observables of the pack, when it computes them a pack at a time.
     obs_packs: Vec<Pack<T, N>>,
+    /// Each lane's return probe ([`super::returns`]), where the plan has one.
+    watch: Option<PackWatch<T, N>>,
+}
+
+/// The return probes of a pack's lanes: each lane's own (which decides, as on the scalar path),
+/// and what the pack-wide tests read of them, lane by lane in packs.
+struct PackWatch<T: Real, const N: usize> {
+    rule: Rule,
+    probes: Vec<Probe<T>>,
+    c: Vec<Pack<T, N>>,
+    normal: Vec<Pack<T, N>>,
+    /// −1 in a lane whose probe is closed (no gap is within it).
+    tol: Pack<T, N>,
+    reach: Pack<T, N>,
+    /// The state and field of the step before (the section rule's).
+    x_prev: Vec<Pack<T, N>>,
+    v_prev: Vec<Pack<T, N>>,
+    lane: [Vec<T>; 3],
+}
+
+impl<T: Real, const N: usize> PackWatch<T, N> {
+    fn new(rule: Rule, n: usize) -> Self {
+        let z = || vec![Pack::zero(); n];
+        let closed = Pack::splat(-T::one());
+        PackWatch { rule, probes: vec![Probe::new(n); N], c: z(), normal: z(), tol: closed, reach: closed, x_prev: z(), v_prev: z(), lane: [vec![T::zero(); n], vec![T::zero(); n], vec![T::zero(); n]] }
+    }
+
+    /// Lane `j`'s packs from its probe.
+    #[inline(always)]
+    fn sync(&mut self, j: usize) {
+        let probe = &self.probes[j];
+        for k in 0..self.c.len() {
+            self.c[k].0[j] = probe.c[k];
+            self.normal[k].0[j] = probe.normal[k];
+        }
+        self.tol.0[j] = probe.tol;
+        self.reach.0[j] = probe.reach;
+    }
+
+    /// Lane `j` starts a trajectory.
+    fn begin(&mut self, j: usize) {
+        self.probes[j].begin(&self.rule);
+        self.sync(j);
+    }
+
+    /// Lane `j`'s trajectory stopped: nothing it holds may flag.
+    fn close(&mut self, j: usize) {
+        self.tol.0[j] = -T::one();
+        self.reach.0[j] = -T::one();
+    }
+
+    /// Whether some lane's probe is open (the pack then steps with its tests).
+    #[inline(always)]
+    fn any_open(&self) -> bool {
+        (0..N).fold(false, |a, j| a | (self.tol.0[j] >= T::zero()))
+    }
+
+    /// The pack clock of the first running lane's next checkpoint event.
+    fn events(&self, l: &Lanes<N>) -> u64 {
+        (0..N).filter(|&j| l.running[j]).map(|j| l.born[j] + self.probes[j].next).min().unwrap_or(u64::MAX)
+    }
 }
 
 /// Why [`Job::steps_until_flag`] returned.
@@ -324,6 +386,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             obs_packs: vec![Pack::zero(); self.n_obs],
             records: vec![LossRecord::start(T::zero()); N],
             obs: vec![T::zero(); self.n_obs],
+            watch: self.scalar.returns.map(|rule| PackWatch::new(rule, ns)),
         }
     }
 
@@ -501,6 +564,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
     /// Ends lane `j`'s trajectory with `status` at pack clock `clock`: writes its status and
     /// steps, and keeps its end state for its observables (written by [`Self::settle`]).
     fn stop(&self, j: usize, status: Status, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) {
+        if let Some(w) = b.watch.as_mut() {
+            w.close(j);
+        }
         l.running[j] = false;
         l.n_running -= 1;
         out.status[l.slot[j]] = status as u32;
@@ -530,6 +596,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         l.n_running = 0;
         l.stopped.clear();
         l.stopped.extend(0..N);
+        if let Some(w) = b.watch.as_mut() {
+            (0..N).for_each(|j| w.close(j));
+        }
     }
 
     /// Gives stopped lane `j` the state, start and parameters of a running lane, so that it
@@ -580,6 +649,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             l.running[j] = true;
             l.slot[j] = l.next + j;
             l.born[j] = clock;
+            if let Some(w) = b.watch.as_mut() {
+                w.begin(j);
+            }
         }
         l.n_running = lanes;
         l.next += lanes;
@@ -621,6 +693,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                     l.slot[j] = l.next;
                     l.born[j] = clock;
                     l.next += 1;
+                    if let Some(w) = b.watch.as_mut() {
+                        w.begin(j);
+                    }
                     self.start_test(std::iter::once(j), clock, l, p, b, out);
                 }
                 for j in idle.into_iter().chain(l.stopped.iter().copied()) {
@@ -667,17 +742,28 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         // Maps without noise or loss record step in a tight loop until some lane may stop (the
         // map's loop keeps a one-component state in registers).
         let tight = !self.recorded && !self.noisy && !self.packed.draws && (!self.mapped || M::STATE_LEN == 1) && sc.clock.is_none();
-        // Lanes change only in `settle` (stopped lanes wait there): the deadline is kept.
+        // Lanes change only in `settle` (stopped lanes wait there): the deadline is kept, and
+        // the clock of the next checkpoint event of a return probe.
         let mut deadline = l.deadline(t_max);
+        let events_of = |b: &Buffers<T, N>, l: &Lanes<N>| b.watch.as_ref().map_or(u64::MAX, |w| w.events(l));
+        let mut events = events_of(b, &l);
+        let section = b.watch.as_ref().is_some_and(|w| w.rule.is_section());
         loop {
             if !l.stopped.is_empty() {
                 // Stopped lanes take new work.
                 self.settle(clock, &mut l, p, b, out);
                 deadline = l.deadline(t_max);
+                events = events_of(b, &l);
                 continue;
             }
             if l.n_running == 0 {
                 break;
+            }
+            if !section && clock >= events {
+                // Checkpoints of the samples rule, on the states after this many steps.
+                self.sample_events(clock, &mut l, b, out);
+                events = events_of(b, &l);
+                continue;
             }
             if clock >= deadline {
                 // Trajectories at their last step are undecided.
@@ -693,8 +779,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 }
                 continue;
             }
-            if tight {
-                match self.steps_until_flag(p, b, &mut clock, deadline) {
+            // No probe open: the tight loop runs until the next checkpoint event.
+            if tight && clock < events && !b.watch.as_ref().is_some_and(|w| w.any_open()) {
+                match self.steps_until_flag(p, b, &mut clock, deadline.min(events)) {
                     // Some lane may have converged at this step: the step below decides.
                     Flag::Tolerance => {}
                     Flag::Bounds => {
@@ -775,6 +862,15 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                     continue;
                 }
             }
+            if section {
+                for j in self.section_test(clock, &mut l, b, out) {
+                    self.retire(j, &l, p, b);
+                }
+                events = events_of(b, &l);
+                if l.n_running == 0 {
+                    continue;
+                }
+            }
             if memory {
                 b.stepper.take_delta(&mut b.x, &b.scratch.d);
             } else {
@@ -801,6 +897,93 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
                 self.retire(j, l, p, b);
             }
         }
+        if b.watch.as_ref().is_some_and(|w| !w.rule.is_section() && w.any_open()) {
+            for j in self.sample_returns(*clock, l, b, out) {
+                self.retire(j, l, p, b);
+            }
+        }
+    }
+
+    /// The samples rule after a step: each lane whose state is within its probe's tolerance of
+    /// its checkpoint (a pack-wide test) is looked at by its own probe; returns the lanes found
+    /// on a cycle, stopped.
+    fn sample_returns(&self, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) -> Vec<usize> {
+        let mut cycles = Vec::new();
+        if let Some(w) = b.watch.as_mut() {
+            let g = gap(&b.x, &w.c, &b.stepper.angles);
+            for j in 0..N {
+                if !(l.running[j] && g.0[j] <= w.tol.0[j]) {
+                    continue;
+                }
+                Self::lane(&b.x, j, &mut w.lane[0]);
+                if w.probes[j].after_step(&w.rule, l.steps(j, clock) as u64, &w.lane[0], &self.scalar.angles).is_some() {
+                    cycles.push(j);
+                }
+                w.sync(j);
+            }
+        }
+        for &j in &cycles {
+            self.stop(j, Status::Cycle, clock, l, b, out);
+        }
+        cycles
+    }
+
+    /// The samples rule's checkpoint events due at `clock` (lanes that have taken their probe's
+    /// next step count), on the states after those steps.
+    fn sample_events(&self, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) {
+        let mut cycles = Vec::new();
+        if let Some(w) = b.watch.as_mut() {
+            for j in 0..N {
+                if !(l.running[j] && l.born[j] + w.probes[j].next == clock) {
+                    continue;
+                }
+                Self::lane(&b.x, j, &mut w.lane[0]);
+                if w.probes[j].after_step(&w.rule, l.steps(j, clock) as u64, &w.lane[0], &self.scalar.angles).is_some() {
+                    cycles.push(j);
+                }
+                w.sync(j);
+            }
+        }
+        for j in cycles {
+            self.stop(j, Status::Cycle, clock, l, b, out);
+        }
+    }
+
+    /// The section rule at the top of a step, the field at every lane's state computed: lanes
+    /// whose last step crossed their section next to the checkpoint (a pack-wide test), and
+    /// lanes due a checkpoint, are looked at by their own probe; then the state and field are
+    /// kept for the next step. Returns the lanes found on a limit cycle, stopped.
+    fn section_test(&self, clock: u64, l: &mut Lanes<N>, b: &mut Buffers<T, N>, out: &mut Out) -> Vec<usize> {
+        let mut cycles = Vec::new();
+        let Some(w) = b.watch.as_mut() else { return cycles };
+        let open = w.any_open();
+        let (s0, s1, g) = if open {
+            let angles = &b.stepper.angles;
+            (side(&w.x_prev, &w.c, &w.normal, angles), side(&b.x, &w.c, &w.normal, angles), gap(&b.x, &w.c, angles))
+        } else {
+            (Pack::zero(), Pack::zero(), Pack::zero())
+        };
+        for j in 0..N {
+            let flagged = open && s0.0[j] < T::zero() && s1.0[j] >= T::zero() && g.0[j] <= w.reach.0[j];
+            if !l.running[j] || !(flagged || l.born[j] + w.probes[j].next == clock) {
+                continue;
+            }
+            let [xp, vp, x] = &mut w.lane;
+            Self::lane(&w.x_prev, j, xp);
+            Self::lane(&w.v_prev, j, vp);
+            Self::lane(&b.x, j, x);
+            Self::lane(&b.scratch.v, j, &mut b.lane_x);
+            if w.probes[j].at_step(&w.rule, l.steps(j, clock) as u64, xp, vp, x, &b.lane_x, &self.scalar.angles).is_some() {
+                cycles.push(j);
+            }
+            w.sync(j);
+        }
+        w.x_prev.copy_from_slice(&b.x);
+        w.v_prev.copy_from_slice(&b.scratch.v);
+        for &j in &cycles {
+            self.stop(j, Status::Cycle, clock, l, b, out);
+        }
+        cycles
     }
 
     /// Steps every lane from pack clock `clock` until one may stop or the clock reaches
