@@ -25,7 +25,7 @@
 //!
 //! Checks cost little: a probe is open only for 2·P samples after each checkpoint (maps), or from
 //! the first checkpoint on (flows, where a crossing test is a few operations against an rk4
-//! step). The first checkpoint is at 1/64 of the budget (at least 4·P steps), and runs with a
+//! step). The first checkpoint is at 1/16 of the budget (at least 4·P steps), and runs with a
 //! budget of under 4 such checkpoints (W1's 500 steps) have no probe at all.
 
 use crate::lanes::Lane;
@@ -42,6 +42,11 @@ pub enum Rule {
     /// at step `first`.
     Section { first: u64, dt: f64 },
 }
+
+/// The first checkpoint comes after this share of the budget: late enough that most trajectories
+/// which converge have done so (in W2 few lanes reach it, so the packs keep their tight loops),
+/// early enough to save the rest of the budget on a cycle.
+pub const FIRST_SHARE: u64 = 16;
 
 /// Longest period a forced flow's probe looks for (in forcing periods): longer responses are
 /// found by the host once the budget is spent.
@@ -71,14 +76,14 @@ impl Rule {
         let p = plan.classify.max_period as u64;
         let rule = if crate::classify::chaos::is_flow(plan) {
             match plan.steps_per_period() as u64 {
-                0 => Rule::Section { first: (budget / 64).max(64), dt: plan.dynamics.dt },
+                0 => Rule::Section { first: (budget / FIRST_SHARE).max(64), dt: plan.dynamics.dt },
                 k => {
                     let p = p.min(FORCED_MAX_PERIOD);
-                    Rule::Samples { stride: k, max_period: p, first: (budget / k / 64).max(4 * p) }
+                    Rule::Samples { stride: k, max_period: p, first: (budget / k / FIRST_SHARE).max(4 * p) }
                 }
             }
         } else {
-            Rule::Samples { stride: 1, max_period: p, first: (budget / 64).max(4 * p) }
+            Rule::Samples { stride: 1, max_period: p, first: (budget / FIRST_SHARE).max(4 * p) }
         };
         (budget >= 4 * rule.first_step()).then_some(rule)
     }
