@@ -19,6 +19,11 @@
 //!   trajectories on one cycle at different phases end at one point and are one attractor.
 //!   Its observables are those of that point; its steps count the continuation too.
 //!
+//! A trajectory the engine's return probe stopped on a cycle ([`crate::engine::returns`]; status
+//! [`Status::Cycle`] without a period) is continued the same way, which confirms its cycle and
+//! gives its period and point; one not confirmed (an oscillation decaying too slowly for the
+//! probe to tell) runs on in f64 to the end of its budget with the engine's stop rule.
+//!
 //! A cycle's stability ([`cycle_stability`]) comes from its multipliers: the eigenvalues of the
 //! product of the step's Jacobians around it (each Jacobian by central differences of the f64
 //! step), stable when all lie inside the unit circle.

@@ -34,8 +34,8 @@ pub enum Status {
     /// Came to rest at an unstable fixed point and did not leave it when pushed off (set on the
     /// host by [`crate::classify::stalls`], never by an engine).
     Stalled = 7,
-    /// Returns to itself every `period` steps, on a cycle: stopped early by the CPU engine's
-    /// return probe ([`returns`], without a period) and confirmed on the host, or found there, by
+    /// Returns to itself every `period` steps, on a cycle: stopped early by an engine's return
+    /// probe ([`returns`], without a period) and confirmed on the host, or found there, by
     /// [`crate::classify::cycles`].
     Cycle = 8,
     /// Bounded with a positive largest Lyapunov exponent (set on the host by
