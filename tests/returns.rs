@@ -1,8 +1,8 @@
-//! The CPU engine's early stop on a cycle (the return probe, src/engine/returns.rs): a
-//! trajectory on a cycle stops a few periods after its probe's checkpoint lands on it instead of
-//! running out its budget, the host confirms it (the same kinds, periods and points as a run whose
-//! budget is too short for the probe, or the GPU engine's, which has none), and a return the host
-//! does not confirm runs on to the end of its budget.
+//! The engines' early stop on a cycle (the return probe, src/engine/returns.rs): a trajectory
+//! on a cycle stops a few periods after its probe's checkpoint lands on it instead of running
+//! out its budget, the host confirms it (the same kinds, periods and points as a run whose budget
+//! is too short for the probe, and as the GPU engine's own probe), and a return the host does not
+//! confirm runs on to the end of its budget.
 
 mod common;
 
@@ -71,7 +71,7 @@ fn a_return_the_host_does_not_confirm_runs_on_to_convergence() {
 
 /// The driven pendulum (Menck et al.): rotating starts stop a few periods after the probe's
 /// checkpoint at step 1250 or 2500 (of 20 000) lands on the limit cycle; the host finds the same cycle
-/// and period from them as from the GPU engine's runs to the end of the budget.
+/// and period from them as from the GPU engine's (whose WGSL probe stops them too).
 #[test]
 fn rotating_pendulums_stop_early_on_their_limit_cycle() {
     let p = plan(
