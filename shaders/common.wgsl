@@ -1,7 +1,7 @@
 // basinmap — shared declarations of the integration kernel.
 //
 // The host prepends a generated prelude that defines:
-//   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, VEC_LEN   (u32 constants)
+//   STATE_DIM, N_PARAMS, N_INPUTS, N_OBS, N_MEMORY, N_OUT (= N_OBS + N_MEMORY, a trajectory's stride in `observables`), VEC_LEN   (u32 constants)
 //   P_<name>                                         (offset of each parameter in P)
 //   RANDOM_INIT, INIT_SCALE, SHARED_INIT             (random start? init_scale's slot? one draw for all points?)
 //   init_scale_of(j)                                 (component j's init_scale times its layer's factor)

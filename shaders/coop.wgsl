@@ -308,7 +308,7 @@ fn finish(@builtin(local_invocation_index) lid: u32,
             record_finish(i);
         }
         for (var k = 0u; k < system_observables(); k++) {
-            observables[i * N_OBS + k] = COOP_OBS[k];
+            observables[i * N_OUT + k] = COOP_OBS[k];
         }
     }
     check_canary();

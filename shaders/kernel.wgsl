@@ -532,8 +532,9 @@ fn integrate(@builtin(global_invocation_id) gid: vec3<u32>,
         }
         if (s != RUNNING) {
             store_state(i, x);
-            if (SHARPNESS && RULE_MOMENTS) {
-                // Adam's preconditioner at the end, for the sharpness.
+            if ((SHARPNESS && RULE_MOMENTS) || N_MEMORY > 0u) {
+                // The memory at the end: Adam's preconditioner for the sharpness, and what
+                // `finish` returns for the host to continue from.
                 rule_store(i);
             }
             steps[i] = n;
@@ -574,13 +575,18 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
         record_finish(i);
     }
     for (var k = 0u; k < system_observables(); k++) {
-        observables[i * N_OBS + k] = f32(o[k]);
+        observables[i * N_OUT + k] = f32(o[k]);
     }
     if (SHARPNESS) {
         if (RULE_MOMENTS) {
             rule_load(i);
         }
         sharp_finish(i, x);
+    }
+    // The step rule's memory at the end, after the observables, where the host continues
+    // trajectories from it (N_MEMORY is 0 where it does not).
+    for (var k = 0u; k < N_MEMORY; k++) {
+        observables[i * N_OUT + N_OBS + k] = f32(state[i * STATE_STRIDE + STATE_DIM + k]);
     }
     check_canary();
 }

@@ -112,7 +112,7 @@ fn sharp_largest_coop(lid: u32, reach: f32) -> f32 {
 // Writes trajectory i's sharpness observables (after the system's own) from its end state in
 // X; the step rule's memory is loaded. NaN for a run that diverged or became non-finite.
 fn sharp_finish_coop(lid: u32, i: u32) {
-    let at = i * N_OBS + system_observables();
+    let at = i * N_OUT + system_observables();
     let st = coop_broadcast(lid, status[i]);
     var bad = 0.0;
     var size = 0.0;

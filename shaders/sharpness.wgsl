@@ -89,7 +89,7 @@ fn sharp_largest(x: State, reach: real) -> real {
 // Writes trajectory i's sharpness observables (after the system's own) from its end state x;
 // the step rule's memory is loaded. NaN for a run that diverged or became non-finite.
 fn sharp_finish(i: u32, x: State) {
-    let at = i * N_OBS + system_observables();
+    let at = i * N_OUT + system_observables();
     let st = status[i];
     var bad = st == NONFINITE || st == DIVERGED_POS || st == DIVERGED_NEG;
     var size: real = 0.0;

@@ -74,7 +74,7 @@ fn langevin_pair(i: u32, n: u32, j: u32) -> vec2<f32> {
 // converged = (mean < 1)), and the sum of 1/r_t (each capped at RECORD_CAP). A run that stops early counts its last ratio (converged) or the cap
 // (escaped) for the steps it no longer takes. Rust twin: `dynamics::LossRecord`.
 fn record_slot(i: u32) -> u32 {
-    return i * N_OBS + N_OBS - 5u;
+    return i * N_OUT + N_OBS - 5u;
 }
 
 fn record_start(i: u32, loss0: f32) {

@@ -473,7 +473,7 @@ impl Plan {
     /// Host bytes `trajectories` of this plan need when held in memory at once (outcomes,
     /// labels, scratch).
     pub fn bytes_in_memory(&self, trajectories: usize) -> u64 {
-        trajectories as u64 * bytes_per_trajectory(self.n_obs())
+        trajectories as u64 * bytes_per_trajectory(self.n_obs() + self.kept_memory())
     }
 
     /// Refuses to hold `trajectories` of this plan in memory when they would take more than 80 %
@@ -555,6 +555,18 @@ impl Plan {
     }
     pub fn n_obs(&self) -> usize {
         self.system.spec().observables.len() + self.extra_observables().len()
+    }
+
+    /// Values of optimizer memory the engines return with each trajectory's end state: the
+    /// whole memory of an optimizer that has one (momentum, Nesterov, Adam, AdamW) where the
+    /// host continues undecided trajectories to find cycles and chaos
+    /// ([`crate::classify::cycles::applies`]), else 0.
+    pub fn kept_memory(&self) -> usize {
+        if crate::classify::cycles::applies(self) {
+            self.dynamics.method.memory().len(self.n_state())
+        } else {
+            0
+        }
     }
 
     /// The observables the engines compute besides the system's ([`Plan::sharpness`]).

@@ -41,6 +41,9 @@ pub struct ShardInfo {
 
 /// The outcome arrays of a shard, in the order they are read.
 const ARRAYS: [&str; 3] = ["status.npy", "steps.npy", "observables.npy"];
+/// The optimizer memory at each trajectory's end, in shards of plans that keep it
+/// ([`Plan::kept_memory`]).
+const MEMORY: &str = "memory.npy";
 
 /// Parses `K/N`.
 pub fn parse(text: &str) -> Result<(usize, usize)> {
@@ -75,9 +78,15 @@ fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k
     write_npy(&dir, "status.npy", &[len], &o.status)?;
     write_npy(&dir, "steps.npy", &[len], &o.steps)?;
     write_npy(&dir, "observables.npy", &[len, o.n_obs], &o.observables)?;
+    let mut files: Vec<String> = ARRAYS.iter().map(|n| n.to_string()).collect();
+    let n_mem = plan.kept_memory();
+    if n_mem > 0 {
+        write_npy(&dir, MEMORY, &[len, n_mem], &o.memory)?;
+        files.push(MEMORY.into());
+    }
     // Checksums of the files as they reached the disk.
     let mut crc32 = std::collections::BTreeMap::new();
-    for name in ARRAYS {
+    for name in &files {
         let bytes = crate::io::read::read_bytes(&dir.path().join(name), "shard array", crate::io::read::max_data_bytes())?;
         crc32.insert(name.to_string(), crc32fast::hash(&bytes));
     }
@@ -90,7 +99,7 @@ fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k
         trajectories: plan.n_trajectories(),
         engine: [info.kind.to_string(), info.device, info.detail],
         integrate,
-        files: vec!["status.npy".into(), "steps.npy".into(), "observables.npy".into(), SHARD_JSON.into()],
+        files: files.into_iter().chain([SHARD_JSON.into()]).collect(),
         crc32,
     };
     let json = serde_json::to_string_pretty(&shard).map_err(|e| Error::Io(std::io::Error::other(e)))?;
@@ -124,7 +133,7 @@ pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engin
         let saved = match resume && dir.join(SHARD_JSON).exists() {
             false => None,
             true => match read_shard(&dir) {
-                Ok((i, o)) if i.scenario == *scenario && i.shard == [k, n] => Some((i, o)),
+                Ok((i, o)) if i.scenario == *scenario && i.shard == [k, n] && o.memory.len() == o.len() * plan.kept_memory() => Some((i, o)),
                 Ok(_) => None,
                 Err(e) => {
                     warnings.push(format!("--resume: saved part {k} of {n} could not be used ({e}); computed again"));
@@ -178,20 +187,25 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
     let info: ShardInfo = serde_json::from_str(&text).map_err(|e| bad(format!("{SHARD_JSON} is not a shard's: {e}")))?;
     // Each array as written: its checksum first, then its header and values.
     let mut arrays = Vec::new();
-    for name in ARRAYS {
+    let has_memory = info.crc32.contains_key(MEMORY);
+    for name in ARRAYS.iter().chain(has_memory.then_some(&MEMORY)) {
         let bytes = crate::io::read::read_bytes(&dir.join(name), "shard array", crate::io::read::max_data_bytes())?;
-        match info.crc32.get(name) {
+        match info.crc32.get(*name) {
             None => return Err(bad(format!("{SHARD_JSON} has no checksum of {name} (written by an older basinmap?)"))),
             Some(&c) if c != crc32fast::hash(&bytes) => return Err(bad(format!("{name} does not match its checksum: the file was damaged"))),
             Some(_) => {}
         }
         arrays.push(crate::io::npy::parse_npy(&bytes).map_err(|why| bad(format!("{name}: {why}")))?);
     }
+    let (memory_shape, memory) = if has_memory { arrays.pop().expect("read above") } else { (Vec::new(), Vec::new()) };
     let [(_, status), (_, steps), (shape, obs)]: [(Vec<usize>, Vec<f64>); 3] = arrays.try_into().map_err(|_| bad("three arrays".into()))?;
     let len = info.range[1].checked_sub(info.range[0]).ok_or_else(|| bad(format!("{SHARD_JSON} has the range {:?} backwards", info.range)))?;
     let n_obs = shape.get(1).copied().unwrap_or(0);
     if status.len() != len || steps.len() != len || shape.first() != Some(&len) {
         return Err(bad(format!("the outcome arrays do not hold the {len} trajectories of shard {}/{}", info.shard[0], info.shard[1])));
+    }
+    if has_memory && (memory_shape.len() != 2 || memory_shape[0] != len) {
+        return Err(bad(format!("{MEMORY} does not hold the memory of the {len} trajectories of shard {}/{}", info.shard[0], info.shard[1])));
     }
     // Values an engine can have written: statuses it ends with, whole step counts within the budget.
     let max_steps = info.scenario.dynamics.steps as f64;
@@ -211,6 +225,7 @@ fn read_shard(dir: &Path) -> Result<(ShardInfo, Outcomes)> {
         period: Vec::new(),
         lyapunov: Vec::new(),
         cycle_time: Vec::new(),
+        memory: memory.iter().map(|&v| v as f32).collect(),
     };
     Ok((info, o))
 }
@@ -255,6 +270,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
         let r = part.range();
         if info.range != [r.start, r.end] || o.n_obs != plan.n_obs() {
             return Err(Error::input(format!("merge: shard {}/{n} holds trajectories {:?}, but this map's part is {:?}", k + 1, info.range, r)));
+        }
+        if o.memory.len() != o.len() * plan.kept_memory() {
+            return Err(Error::input(format!(
+                "merge: shard {}/{n} does not hold the optimizer memory this map's cycle test continues from ({} values a trajectory; written by an older basinmap?)",
+                k + 1,
+                plan.kept_memory()
+            )));
         }
         all.append(o);
     }

@@ -134,3 +134,61 @@ proptest! {
         let _ = basinmap::system::network::data::DataSet::load(&xp, &yp);
     }
 }
+
+/// A shard of a small heavy-ball map (whose parts carry memory.npy), computed once.
+fn momentum_shard() -> &'static std::path::Path {
+    static SHARD: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    SHARD
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let s = Scenario::from_toml("engine='cpu'\nx='lr=1.2:1.75:4'\ny='x=0.6:1.4:3'\n[system]\nstate=['x']\nloss='x^4/4 - x^2/2'\n[dynamics]\nmethod='momentum'\nmomentum=0.5\nsteps=400\ntol=1e-7").unwrap();
+            basinmap::shard::run_shard(&s, 1, 1, dir.path(), &basinmap::run::Silent, false).unwrap();
+            dir
+        })
+        .path()
+}
+
+proptest! {
+    // Each case that survives merges and writes a whole map: fewer cases.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("BASINMAP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).map_or(300, |n: u32| n / 5),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// A shard whose arrays were changed and their checksums updated to match (so that the
+    /// changes reach the parser and the checks after it): `merge` reads it or refuses it.
+    #[test]
+    fn shards_are_read_without_panics(
+        file in prop_oneof![Just("memory.npy"), Just("observables.npy"), Just("status.npy"), Just("steps.npy")],
+        at in any::<prop::sample::Index>(),
+        bytes in prop::collection::vec(any::<u8>(), 0..12),
+        cut in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("part");
+        std::fs::create_dir(&part).unwrap();
+        for e in std::fs::read_dir(momentum_shard()).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), part.join(e.file_name())).unwrap();
+        }
+        let mut data = std::fs::read(part.join(file)).unwrap();
+        let i = at.index(data.len() + 1);
+        if cut {
+            data.truncate(i);
+        }
+        for (k, b) in bytes.iter().enumerate() {
+            if i + k < data.len() {
+                data[i + k] = *b;
+            } else {
+                data.push(*b);
+            }
+        }
+        std::fs::write(part.join(file), &data).unwrap();
+        let json = std::fs::read_to_string(part.join("shard.json")).unwrap();
+        let mut info: serde_json::Value = serde_json::from_str(&json).unwrap();
+        info["crc32"][file] = crc32fast::hash(&data).into();
+        std::fs::write(part.join("shard.json"), info.to_string()).unwrap();
+        let _ = basinmap::shard::merge(&[part], &dir.path().join("merged"));
+    }
+}

@@ -1,16 +1,18 @@
 //! The optimizers (momentum, Nesterov, Adam, AdamW) and the step rule's settings as axes: exact
-//! stability boundaries, an independent f64 reference of Adam and AdamW, and maps over a setting
-//! that equal runs at each of its values.
+//! stability boundaries, an independent f64 reference of Adam and AdamW, maps over a setting
+//! that equal runs at each of its values, and the cycles of optimizers with memory (found from
+//! the state and memory the engines return, exactly where the math puts them).
 
 mod common;
 
+use basinmap::classify::Kind;
 use basinmap::dynamics::{Dynamics, Method};
 use basinmap::engine::cpu::{CpuEngine, Scratch, Stepper};
 use basinmap::engine::{Engine, Status};
 use basinmap::plan::Plan;
 use basinmap::scenario::Scenario;
 use basinmap::system::System;
-use common::{engines, plan};
+use common::{engines, plan, run};
 
 /// The quadratic loss λx²/2 (λ = 1), started at x = 1.
 const QUADRATIC: &str = "[system]\nstate=['x=1']\nloss='lam*x^2/2'\n[params]\nlam=1\n";
@@ -193,4 +195,64 @@ fn settings_axes_are_checked() {
     // An lr axis of gd is fine, log or not, and so is dt under rk4.
     plan("system='landau'\nx='lr=0.001:1:8:log'");
     plan("system='landau'\nx='dt=0.01:0.1:8'\n[dynamics]\nmethod='rk4'");
+}
+
+/// The double well x⁴/4 − x²/2 under heavy-ball momentum (μ = 0.5) just past its edge of
+/// stability (lr·F″(±1) = 2(1 + μ) at lr = 1.5), from rest at five starts on both sides of
+/// the minimum x = 1 (all in the basin of its 2-cycles up to lr ≈ 1.7).
+fn double_well(method: &str, lr: &str, precision: &str) -> String {
+    format!("x='lr={lr}'\ny='x=0.94:1.1:5'\n[system]\nstate=['x']\nloss='x^4/4 - x^2/2'\n[dynamics]\nmethod='{method}'\nmomentum=0.5\nsteps=5000\ntol=1e-7\nprecision='{precision}'\n")
+}
+
+/// On a 2-cycle of heavy ball the velocity alternates (b₁ = −b₂: each step undoes the last), so
+/// its points solve x₂ = x₁ + lr/(1 + μ)·v(x₁) and v(x₂) = −v(x₁), v = −F′: the 2-cycle
+/// equations of gradient descent at lr/(1 + μ). Every start settles on it; the host finds it
+/// from the parameters and velocity the engine returns, as one attractor per lr whichever
+/// phase a start enters it at, and its point (the cycle's smaller x) solves those equations.
+#[test]
+fn heavy_ball_two_cycles_are_those_of_gradient_descent_at_lr_over_one_plus_mu() {
+    let p = plan(&double_well("momentum", "1.56:1.68:5", "f64"));
+    assert_eq!(p.kept_memory(), 1, "the velocity is returned");
+    let (o, c) = run(&CpuEngine::new(), &p);
+    assert_eq!(o.memory.len(), o.len());
+    let v = |x: f64| x - x * x * x;
+    for i in 0..p.n_trajectories() {
+        let a = &c.attractors[c.labels[i] as usize];
+        assert_eq!((a.kind, a.period), (Kind::Cycle, 2), "trajectory {i}: {a:?}");
+        let lr = p.x.values[i % p.nx()] / 1.5;
+        let x1 = o.obs(i)[0] as f64;
+        let x2 = x1 + lr * v(x1);
+        assert!(x2 > x1, "trajectory {i}: the point is the cycle's smaller x");
+        assert!((v(x2) + v(x1)).abs() < 1e-5, "trajectory {i}: x = {x1}, v(x2) + v(x1) = {:e}", v(x2) + v(x1));
+        // One point per lr, whichever side of the minimum the start was on.
+        let first = i % p.nx();
+        assert_eq!(o.obs(i), o.obs(first), "trajectory {i} and {first}");
+    }
+}
+
+/// The engines return the optimizer's memory with each end state: the GPU's (computed by the same
+/// f32 steps) is the CPU's, and the host labels both alike; further past the edge the heavy
+/// ball's cycle doubles (4 at lr = 1.71).
+#[test]
+fn engines_return_the_memory_and_label_optimizer_cycles_alike() {
+    let p = plan(&double_well("momentum", "1.56:1.71:6", "f32"));
+    let cpu = CpuEngine::new().run(&p, &|_, _| {}).unwrap();
+    assert_eq!(cpu.memory.len(), cpu.len());
+    let (_, c) = run(&CpuEngine::new(), &p);
+    let periods: Vec<u32> = (0..p.nx()).map(|k| c.attractors[c.labels[p.nx() + k] as usize].period).collect();
+    assert_eq!(periods, [2, 2, 2, 2, 2, 4], "{:?}", c.attractors);
+    if let Some(gpu) = common::gpu() {
+        let g = gpu.run(&p, &|_, _| {}).unwrap();
+        assert_eq!(g.memory.len(), g.len());
+        for i in 0..p.n_trajectories() {
+            assert_eq!(g.status[i], cpu.status[i], "trajectory {i}");
+            let (a, b) = (g.memory[i], cpu.memory[i]);
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "trajectory {i}: velocity {a} on the GPU, {b} on the CPU");
+        }
+        let (_, cg) = run(&gpu, &p);
+        for i in 0..p.n_trajectories() {
+            let (a, b) = (&cg.attractors[cg.labels[i] as usize], &c.attractors[c.labels[i] as usize]);
+            assert_eq!((a.kind, a.period), (b.kind, b.period), "trajectory {i}");
+        }
+    }
 }

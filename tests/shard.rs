@@ -46,7 +46,14 @@ fn cpu_shards_merge_to_the_whole_map() {
     shards_merge_to_the_whole("engine='cpu'\nsystem='landau'\nx='r=-0.25:0.5:37'\ny='m=-1.5:1.5:23'\n[params]\nu=-1.0\nw=1.0", 4);
     // Random starts and samples: a shard draws the same starts as the whole run.
     shards_merge_to_the_whole("engine='cpu'\nsystem='deep-linear'\nx='gamma=0.05:0.8:9'\ny='init_scale=0.01:0.5:5'\nsamples=3\nseed=4\n[params]\nD=2\nd0=2\n[dynamics]\nsteps=3000", 3);
+    // Heavy ball past its edge of stability: shards keep the velocity the host continues from
+    // (memory.npy), and the merged cycles are the whole run's.
+    shards_merge_to_the_whole(MOMENTUM, 3);
 }
+
+/// A map of heavy ball on a double well with fixed points, 2- and 4-cycles and divergence.
+const MOMENTUM: &str = "engine='cpu'\nx='lr=1.2:1.75:12'\ny='x=0.6:1.4:7'\n[system]\nstate=['x']\nloss='x^4/4 - x^2/2'\n[dynamics]\nmethod='momentum'\nmomentum=0.5\nsteps=3000\ntol=1e-7";
+
 
 #[test]
 fn gpu_shards_merge_to_the_whole_map() {
@@ -73,6 +80,14 @@ fn merge_refuses_incomplete_or_foreign_shards() {
     run_shard(&other, 2, 3, &p(9), &Silent, false).unwrap();
     assert!(err(&[p(1), p(9), p(3)]).contains("another scenario"));
     assert!(err(&[dir.path().join("nothing")]).contains("no complete shard"));
+    // A shard of a map whose cycle test continues from the optimizer's memory, without it.
+    let m = scenario(MOMENTUM);
+    let q = |k: usize| dir.path().join(format!("q{k}"));
+    for k in 1..=2 {
+        run_shard(&m, k, 2, &q(k), &Silent, false).unwrap();
+    }
+    std::fs::remove_file(q(2).join("memory.npy")).unwrap();
+    assert!(err(&[q(1), q(2)]).contains("memory.npy"), "{}", err(&[q(1), q(2)]));
     let mut plan = basinmap::plan::Plan::new(&s).unwrap();
     for (k, n) in [(0, 3), (4, 3), (1, 0), (1, 1000)] {
         assert!(plan.shard(k, n).is_err(), "{k}/{n}");

@@ -61,6 +61,8 @@ pub(crate) struct Tangent {
 }
 
 impl Tangent {
+    /// A tangent of `n` components: the state's, and the memory's of an optimizer with memory
+    /// (its step acts on both).
     pub(crate) fn new(plan: &Plan, index: usize, n: usize) -> Tangent {
         let p = plan.inputs_at(index)[..plan.n_params].to_vec();
         // A fixed start with every component (no invariant subspace to stay in).
@@ -72,7 +74,7 @@ impl Tangent {
             u: u.iter().map(|v| v / norm).collect(),
             sum: 0.0,
             count: 0,
-            scratch: Scratch::new(n),
+            scratch: Scratch::new(plan.n_state()),
             plus: vec![0.0; n],
             minus: vec![0.0; n],
         }
@@ -180,8 +182,9 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
     let p = &mut inputs[..plan.n_params];
     let mut clock = n0;
     let stepper = Stepper::<f64>::deterministic_at(plan, index);
-    let n = x.len();
-    let mut s = Scratch::new(n);
+    // `x` holds the state, then an optimizer's memory ([`super::cycles::step`]).
+    let (n, n_state) = (x.len(), plan.n_state());
+    let mut s = Scratch::new(n_state);
     let mut tangent = Tangent::new(plan, index, n);
     let n_obs = plan.system.spec().model_observables().len();
     let mut obs = vec![0.0; n_obs];
@@ -192,7 +195,7 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
     for _ in 0..BLOCKS {
         tangent.reset();
         for _ in 0..per_block {
-            m.observables(p, x, &mut obs);
+            m.observables(p, &x[..n_state], &mut obs);
             for ((l, h), &o) in lo.iter_mut().zip(hi.iter_mut()).zip(&obs) {
                 *l = l.min(o);
                 *h = h.max(o);
@@ -200,7 +203,7 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
             tangent.advance(m, x, clock);
             step(&stepper, m, p, x, &mut s, clock);
             clock += 1;
-            if stepper.escape_status(x) != Status::Running {
+            if stepper.escape_status(&x[..n_state]) != Status::Running {
                 return None;
             }
         }
@@ -246,8 +249,9 @@ pub(crate) fn multipliers<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f
     let mut inputs = plan.inputs_at(index);
     let p = &mut inputs[..plan.n_params];
     let stepper = Stepper::<f64>::deterministic_at(plan, index);
+    // The state, then an optimizer's memory ([`super::cycles::step`]).
     let n = start.len();
-    let mut s = Scratch::new(n);
+    let mut s = Scratch::new(plan.n_state());
     let mut x = start.to_vec();
     let mut product = DMatrix::<f64>::identity(n, n);
     for k in 0..period {

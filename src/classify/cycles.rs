@@ -1,9 +1,14 @@
 //! Trajectories that end on a cycle. Gradient descent past the edge of stability (and any map
 //! stepped at a large step) can settle on an orbit that returns to itself every p steps instead
 //! of on a fixed point; the stop rule, which tests the field, never ends such a run, and the
-//! engine returns it as undecided. Here each undecided trajectory of a memoryless map (gd,
-//! no noise) is continued on the host in f64 from its end state (a flow's, stepped by rk4, is
-//! continued by [`super::flows`] instead, which looks for limit cycles on a Poincaré section):
+//! engine returns it as undecided. Here each undecided trajectory of a deterministic map (gd or
+//! an optimizer, no noise) is continued on the host in f64 from its end state (a flow's, stepped
+//! by rk4, is continued by [`super::flows`] instead, which looks for limit cycles on a Poincaré
+//! section). Under an optimizer with memory (momentum, Nesterov, Adam, AdamW) the state it
+//! continues is the parameters and the memory together, which the engines return with each end
+//! state ([`Plan::kept_memory`], [`Outcomes::memory`]); a return must bring both back (all but
+//! Adam's β^t, which only decay: Adam's map is autonomous once they have, so its cycles are
+//! found once its bias corrections are within the return tolerance of 1):
 //!
 //! * `4 · max_period` steps let it settle further (the engine's end state is f32);
 //! * the next `2 · max_period` states are kept, and its period is the smallest p ≤ max_period
@@ -28,14 +33,16 @@
 //! product of the step's Jacobians around it (each Jacobian by central differences of the f64
 //! step), stable when all lie inside the unit circle.
 //!
+//! Under an optimizer with memory, a cycle's stability is not computed: the labeller sees the
+//! cycle's parameters, not its memory ([`cycle_stability`] returns `Unknown`).
+//!
 //! Like [`super::stalls`], the test depends only on the trajectory's own end state and index,
 //! so a map gives the same labels however it is tiled, sharded or streamed; systems without a
 //! host model, systems whose features are not their state (networks), states larger than
-//! [`MAX_CYCLE_DIM`], noise, an escape test and optimizers with memory (their memory is not
-//! in the end state) are left as the engine returned them.
+//! [`MAX_CYCLE_DIM`], noise and an escape test are left as the engine returned them.
 
 use super::flows::FlowEnding;
-use crate::dynamics::Method;
+use crate::dynamics::Memory;
 use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::{Outcomes, Status};
 use crate::plan::Plan;
@@ -68,7 +75,6 @@ pub fn applies(plan: &Plan) -> bool {
         && plan.system.spec().features.is_none()
         && !plan.system.draws()
         && plan.n_state() <= MAX_CYCLE_DIM
-        && matches!(d.method, Method::Gd | Method::Rk4)
         && d.temperature == 0.0
         && d.escape == 0.0
 }
@@ -81,8 +87,16 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
     if !applies(plan) {
         return SettleReport::default();
     }
-    let n_state = plan.n_state();
-    let state = |o: &Outcomes, i: usize| -> Vec<f64> { o.obs(i)[..n_state].iter().map(|&v| v as f64).collect() };
+    let (n_state, n_mem) = (plan.n_state(), plan.kept_memory());
+    if n_mem > 0 && outcomes.memory.len() != outcomes.len() * n_mem {
+        // Outcomes without the optimizer's memory (none to continue from).
+        return SettleReport::default();
+    }
+    // The end state, and the optimizer's memory there (module header).
+    let state = |o: &Outcomes, i: usize| -> Vec<f64> {
+        let memory = o.memory_of(i, n_mem).unwrap_or(&[]);
+        o.obs(i)[..n_state].iter().chain(memory).map(|&v| v as f64).collect()
+    };
     // The undecided, and the cycles the engine's return probe stopped (no period yet).
     let undecided: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes.status[i] == Status::Undecided as u32 || (outcomes.status[i] == Status::Cycle as u32 && outcomes.period_of(i) == 0))
@@ -211,28 +225,30 @@ fn resume(plan: &Plan, index: usize, x: &[f64], steps: u64) -> Ending {
             let mut inputs = plan.inputs_at(index);
             let p = &mut inputs[..plan.n_params];
             let stepper = Stepper::<f64>::deterministic_at(plan, index);
-            let mut s = Scratch::new(start.len());
-            let mut x = start.to_vec();
+            let n_state = plan.n_state();
+            let mut s = Scratch::new(n_state);
+            let mut z = start.to_vec();
+            let (x, memory) = z.split_at_mut(n_state);
+            s.mem = memory.to_vec();
             let mut status = Status::Undecided;
             let mut n = steps;
             while n < stepper.max_steps as u64 {
                 stepper.set_time(p, n);
-                stepper.field(m, p, &x, &mut s.v);
-                if stepper.tol > 0.0 && crate::dynamics::norm(&s.v) < stepper.tol {
-                    status = Status::Converged;
+                if let Some(st) = stepper.step_or_stop(m, p, x, &mut s, n as u32) {
+                    status = st;
                     break;
                 }
-                stepper.advance(m, p, &mut x, &mut s);
                 n += 1;
-                let st = stepper.escape_status(&x);
+                let st = stepper.escape_status(x);
                 if st != Status::Running {
                     status = st;
                     break;
                 }
             }
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
-            m.observables(p, &x, &mut obs);
-            (status, x, n - steps, obs.iter().map(|&v| v as f32).collect())
+            m.observables(p, x, &mut obs);
+            memory.copy_from_slice(&s.mem);
+            (status, z, n - steps, obs.iter().map(|&v| v as f32).collect())
         }
     }
     let Ok((status, end, taken, observables)) = plan.system.visit(Resume(plan, index, x, steps)) else {
@@ -284,18 +300,20 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
             let mut inputs = plan.inputs_at(index);
             let p = &mut inputs[..plan.n_params];
             let stepper = Stepper::<f64>::deterministic_at(plan, index);
-            let n = end.len();
-            let mut s = Scratch::new(n);
+            let n_state = plan.n_state();
+            // What must return: the state and the memory, but for Adam's β^t (module header).
+            let n = returning_len(plan);
+            let mut s = Scratch::new(n_state);
             let mut x = end.to_vec();
             let settle = 4 * max_period;
             let keep = 2 * max_period;
             let mut kept = Vec::with_capacity(keep * n);
             for k in 0..settle + keep {
                 if k >= settle {
-                    kept.extend_from_slice(&x);
+                    kept.extend_from_slice(&x[..n]);
                 }
                 step(&stepper, m, p, &mut x, &mut s, 0);
-                if stepper.escape_status(&x) != Status::Running {
+                if stepper.escape_status(&x[..n_state]) != Status::Running {
                     return unknown;
                 }
             }
@@ -303,7 +321,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
             match period_of(&kept, n, max_period, RETURN_TOL) {
                 Some(period) if period >= 2 => {
                     let point = first_point(&kept[..period * n], n);
-                    m.observables(p, point, &mut obs);
+                    m.observables(p, &point[..n_state], &mut obs);
                     Ending::Cycle(Cycle {
                         period: period as u32,
                         time: 0.0,
@@ -332,11 +350,25 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
     plan.system.visit(Continue(plan, index, x, steps, stopped)).unwrap_or(Ending::Undecided { lyapunov: f64::NAN })
 }
 
-/// Step `n` of `stepper` from `x` (its field first; a forced flow's time set in `p`).
-pub(crate) fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &mut [f64], x: &mut [f64], s: &mut Scratch<f64>, n: u64) {
+/// Step `n` of `stepper` from `z` (its field first; a forced flow's time set in `p`): `z` is the
+/// state (as long as `s`'s vectors) followed by the optimizer's memory, if it has one.
+pub(crate) fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &mut [f64], z: &mut [f64], s: &mut Scratch<f64>, n: u64) {
+    let (x, memory) = z.split_at_mut(s.v.len());
+    if !memory.is_empty() {
+        s.mem.clear();
+        s.mem.extend_from_slice(memory);
+    }
     stepper.set_time(p, n);
     stepper.field(m, p, x, &mut s.v);
     stepper.advance(m, p, x, s);
+    memory.copy_from_slice(&s.mem[..memory.len()]);
+}
+
+/// Values of a continued state ([`step`]'s `z`) that a return to a cycle brings back: the
+/// state and the optimizer's memory, but for Adam's β1^t and β2^t (the last two), which decay.
+pub(crate) fn returning_len(plan: &Plan) -> usize {
+    let memory = plan.kept_memory();
+    plan.n_state() + if plan.dynamics.method.memory() == Memory::Moments { memory.saturating_sub(2) } else { memory }
 }
 
 /// A cycle's points must lie this many return tolerances apart (see [`period_of`]).
@@ -374,6 +406,10 @@ pub fn first_point(cycle: &[f64], n: usize) -> &[f64] {
 /// the cycle) lies inside the unit circle, `Unstable` when one lies outside, `Flat` within
 /// 1e-6 of it.
 pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
+    if plan.kept_memory() > 0 && x.len() == plan.n_state() {
+        // The cycle's parameters without its memory: its multipliers are not known (module header).
+        return Stability::Unknown;
+    }
     let steps = match (super::chaos::is_flow(plan), plan.steps_per_period()) {
         // A forced flow's k-cycle: the stroboscopic map's, k forcing periods of steps from
         // phase 0 (where its point was sampled).

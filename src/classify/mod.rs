@@ -343,6 +343,7 @@ mod tests {
             period: Vec::new(),
             lyapunov: Vec::new(),
             cycle_time: Vec::new(),
+            memory: Vec::new(),
         }
     }
 

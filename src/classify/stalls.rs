@@ -202,6 +202,7 @@ mod tests {
             period: Vec::new(),
             lyapunov: Vec::new(),
             cycle_time: Vec::new(),
+            memory: Vec::new(),
         };
         let mut start_above = p.clone();
         start_above.y.as_mut().unwrap().values = vec![-1.0, 1.0, m_max + 1e-6];
@@ -217,7 +218,7 @@ mod tests {
         // Started below it: inward, to 0.
         let mut start_below = p.clone();
         start_below.y.as_mut().unwrap().values = vec![-1.0, 1.0, m_max - 1e-6];
-        let mut o2 = Outcomes { status: vec![1, 2, 1], steps: vec![100, 7, 0], observables: vec![0.0, 0.0, 0.0, 0.0, m_max as f32, 0.0], n_obs: 2, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new() };
+        let mut o2 = Outcomes { status: vec![1, 2, 1], steps: vec![100, 7, 0], observables: vec![0.0, 0.0, 0.0, 0.0, m_max as f32, 0.0], n_obs: 2, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new(), memory: Vec::new() };
         settle_stalls(&start_below, &mut o2, 0);
         assert!((o2.obs(2)[0] as f64).abs() < 1e-3, "{:?}", o2.obs(2));
     }
@@ -227,7 +228,7 @@ mod tests {
         // dx/dt = a x − x³ at a = 1: x = 0 is unstable, but with a budget of one step a push
         // cannot get anywhere.
         let p = plan("x='a=1:1:1'\ny='x=0:0:1'\n[dynamics]\nsteps=1\n[system]\nstate=['x']\nfield=['a*x - x^3']");
-        let mut o = Outcomes { status: vec![1], steps: vec![0], observables: vec![0.0], n_obs: 1, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new() };
+        let mut o = Outcomes { status: vec![1], steps: vec![0], observables: vec![0.0], n_obs: 1, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new(), memory: Vec::new() };
         let report = settle_stalls(&p, &mut o, 0);
         assert_eq!(report, StallReport { found: 1, continued: 0, stalled: 1 });
         assert_eq!(o.status, [Status::Stalled as u32]);
@@ -238,7 +239,7 @@ mod tests {
     fn stable_points_are_left_alone() {
         let p = plan("system='landau'\nx='r=-1:-1:1'\ny='m=0.5:0.5:1'\n[params]\nu=1\nw=0");
         let m = (0.5f64).sqrt() as f32;
-        let mut o = Outcomes { status: vec![1], steps: vec![10], observables: vec![m, -0.25], n_obs: 2, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new() };
+        let mut o = Outcomes { status: vec![1], steps: vec![10], observables: vec![m, -0.25], n_obs: 2, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new(), memory: Vec::new() };
         let before = o.clone();
         assert_eq!(settle_stalls(&p, &mut o, 0), StallReport::default());
         assert_eq!(o, before);

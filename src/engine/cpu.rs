@@ -128,12 +128,17 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
     let nx = plan.nx();
     let recorded = plan.system.spec().loss_record;
     let (extras, n_extras) = (plan.extras_offset(), plan.extra_observables().len());
+    // The optimizer memory at each end, where the host continues from it (one value a
+    // trajectory, unused, where it does not: the chunks must line up).
+    let n_mem = plan.kept_memory();
+    let mut memory = vec![0.0f32; out.len() * n_mem.max(1)];
     out.status
         .par_chunks_mut(CHUNK)
         .zip(out.steps.par_chunks_mut(CHUNK))
         .zip(out.observables.par_chunks_mut(CHUNK * n_obs))
+        .zip(memory.par_chunks_mut(CHUNK * n_mem.max(1)))
         .enumerate()
-        .for_each(|(c, ((status, steps), obs))| {
+        .for_each(|(c, (((status, steps), obs), mem))| {
             // The inputs, then the step rule's settings (an axis may set either).
             let mut inputs = base.clone();
             let n_inputs = plan.inputs.len();
@@ -175,10 +180,18 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
                 for (o, v) in obs[j * n_obs..(j + 1) * n_obs].iter_mut().zip(&obs_t) {
                     *o = v.f64() as f32;
                 }
+                if n_mem > 0 {
+                    for (o, v) in mem[j * n_mem..(j + 1) * n_mem].iter_mut().zip(&scratch.mem) {
+                        *o = v.f64() as f32;
+                    }
+                }
             }
             let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
             progress(d, total);
         });
+    if n_mem > 0 {
+        out.memory = memory;
+    }
     out
 }
 
@@ -677,6 +690,13 @@ impl<T: Real> Stepper<T> {
             self.advance(m, p, x, s);
         }
         None
+    }
+
+    /// Step `n` of a trajectory from `x` with its memory in `s` under the stop rule, without
+    /// noise, loss record or return probe: `Some(Converged)` where it stops there, else `None`
+    /// after stepping. What the host runs a trajectory on with (`classify::cycles`).
+    pub(crate) fn step_or_stop<M: Model>(&self, m: &M, p: &[T], x: &mut [T], s: &mut Scratch<T>, n: u32) -> Option<Status> {
+        self.field_step(m, p, x, s, None, None, n)
     }
 
     /// Whether runs of `M` step by its gradient-descent map ([`Model::gd_map`]): fixed-step

@@ -214,7 +214,7 @@ impl GpuEngine {
     fn max_tile(&self, plan: &Plan) -> usize {
         let limits = self.device.limits();
         let steps_bytes = 4 * (1 + 4 * has_probe(plan) as usize);
-        let widest = (real_bytes(plan) * state_stride(plan)).max(4 * plan.n_obs()).max(steps_bytes) as u64;
+        let widest = (real_bytes(plan) * state_stride(plan)).max(4 * out_stride(plan)).max(steps_bytes) as u64;
         let by_binding = (limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / widest) as usize;
         let by_dispatch = limits.max_compute_workgroups_per_dimension as usize
             * limits.max_compute_workgroups_per_dimension as usize
@@ -418,10 +418,26 @@ impl Readback {
         let (len, n_obs) = (self.at.len(), out.n_obs);
         out.status[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c..c + st]));
         out.steps[self.at.clone()].copy_from_slice(bytemuck::cast_slice(&data[c + st..c + st + sp]));
-        out.observables[self.at.start * n_obs..self.at.end * n_obs]
-            .copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&data[c + st + sp..])[..len * n_obs]);
+        let values = bytemuck::cast_slice::<u8, f32>(&data[c + st + sp..]);
+        let n_mem = out.memory.len() / out.len().max(1);
+        if n_mem == 0 {
+            out.observables[self.at.start * n_obs..self.at.end * n_obs].copy_from_slice(&values[..len * n_obs]);
+        } else {
+            // Each trajectory's observables, then its memory.
+            for (k, row) in values[..len * (n_obs + n_mem)].chunks_exact(n_obs + n_mem).enumerate() {
+                let i = self.at.start + k;
+                out.observables[i * n_obs..(i + 1) * n_obs].copy_from_slice(&row[..n_obs]);
+                out.memory[i * n_mem..(i + 1) * n_mem].copy_from_slice(&row[n_obs..]);
+            }
+        }
         Ok(())
     }
+}
+
+/// Values per trajectory in the kernel's `observables`: its observables, then the memory the
+/// host continues from (WGSL `N_OUT`).
+fn out_stride(plan: &Plan) -> usize {
+    plan.n_obs() + plan.kept_memory()
 }
 
 /// Bytes of the kernel's `real`: 8 for a plan in f64, else 4.
@@ -487,6 +503,8 @@ impl Engine for GpuEngine {
         let n = plan.range().len();
         let n_obs = plan.n_obs();
         let mut out = Outcomes::zeroed(n, n_obs);
+        out.memory = vec![0.0; n * plan.kept_memory()];
+        let n_out = out_stride(plan);
         let tiles = plan.tiles(self.max_tile(plan));
         let tile_max = tiles.iter().map(|t| t.len()).max().unwrap_or(0);
 
@@ -537,7 +555,8 @@ impl Engine for GpuEngine {
         let status_buf = storage("basinmap.status", tile_max * 4);
         // The steps, then the return probe's counters (four a trajectory; kernel.wgsl `probe_count`).
         let steps_buf = storage("basinmap.steps", tile_max * 4 * (1 + 4 * has_probe(plan) as usize));
-        let obs_buf = storage("basinmap.observables", tile_max * n_obs * 4);
+        // Each trajectory's observables, then the memory the host continues from (`N_OUT`).
+        let obs_buf = storage("basinmap.observables", tile_max * n_out * 4);
         let counters_buf = storage("basinmap.counters", COUNTERS_BYTES as usize);
         let cooperative = plan.system.spec().cooperative;
         let max_workers = MAX_WORKERS.min(self.workers_cap.unwrap_or(MAX_WORKERS));
@@ -651,7 +670,7 @@ impl Engine for GpuEngine {
             let at = tile.start - first..tile.end - first;
             let bytes = (len * 4) as u64;
             pending = Some(self.start_readback(
-                [(&counters_buf, COUNTERS_BYTES), (&status_buf, bytes), (&steps_buf, bytes), (&obs_buf, (len * n_obs * 4).max(4) as u64)],
+                [(&counters_buf, COUNTERS_BYTES), (&status_buf, bytes), (&steps_buf, bytes), (&obs_buf, (len * n_out * 4).max(4) as u64)],
                 at,
             ));
             done += len as u64;

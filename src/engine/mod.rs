@@ -81,12 +81,16 @@ pub struct Outcomes {
     /// Each trajectory's period in time where it ended on a limit cycle of a flow (0
     /// elsewhere), set on the host by [`crate::classify::flows`]; empty while none is.
     pub cycle_time: Vec<f32>,
+    /// Each trajectory's optimizer memory where it ended ([`Plan::kept_memory`] values each:
+    /// momentum's velocity, Adam's moments and β^t), for the host to continue it on a cycle or
+    /// chaos ([`crate::classify::cycles`]); empty where the plan keeps none.
+    pub memory: Vec<f32>,
 }
 
 impl Outcomes {
     /// Outcomes for `n` trajectories, all zero.
     pub fn zeroed(n: usize, n_obs: usize) -> Outcomes {
-        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new() }
+        Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new(), memory: Vec::new() }
     }
     pub fn len(&self) -> usize {
         self.status.len()
@@ -117,9 +121,16 @@ impl Outcomes {
             self.lyapunov.resize(self.len(), f32::NAN);
             self.lyapunov.extend((0..other.len()).map(|i| other.lyapunov.get(i).copied().unwrap_or(f32::NAN)));
         }
+        // Parts of one plan keep the same memory per trajectory, or none.
+        self.memory.extend_from_slice(&other.memory);
         self.status.extend_from_slice(&other.status);
         self.steps.extend_from_slice(&other.steps);
         self.observables.extend_from_slice(&other.observables);
+    }
+    /// The optimizer memory trajectory `i` ended with, of `n_mem` values each; `None` where
+    /// the outcomes keep none.
+    pub fn memory_of(&self, i: usize, n_mem: usize) -> Option<&[f32]> {
+        (n_mem > 0 && self.memory.len() == self.len() * n_mem).then(|| &self.memory[i * n_mem..(i + 1) * n_mem])
     }
     /// Observable `k` of every trajectory.
     pub fn column(&self, k: usize) -> Vec<f32> {

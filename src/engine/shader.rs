@@ -34,6 +34,9 @@ pub struct Shape {
     pub n_params: usize,
     pub n_state: usize,
     pub n_obs: usize,
+    /// Values of the step rule's memory written after each trajectory's observables
+    /// ([`Plan::kept_memory`]).
+    pub n_memory: usize,
     pub vec_len: usize,
     /// Slot of init_scale for a random start.
     pub init_scale: Option<usize>,
@@ -71,6 +74,7 @@ impl Shape {
             n_params: plan.n_params,
             n_state: plan.n_state(),
             n_obs: plan.n_obs(),
+            n_memory: plan.kept_memory(),
             vec_len: plan.vec_len,
             init_scale: plan.init_scale_slot(),
             init_blocks: plan.init_blocks().to_vec(),
@@ -117,6 +121,9 @@ pub fn compose(shape: &Shape) -> Composition {
     let _ = writeln!(s, "const N_PARAMS: u32 = {}u;", shape.n_params);
     let _ = writeln!(s, "const N_INPUTS: u32 = {}u;", shape.n_params + shape.n_state);
     let _ = writeln!(s, "const N_OBS: u32 = {}u;", shape.n_obs);
+    // Each trajectory's outcome: its observables, then the memory the host continues from.
+    let _ = writeln!(s, "const N_MEMORY: u32 = {}u;", shape.n_memory);
+    let _ = writeln!(s, "const N_OUT: u32 = {}u;", shape.n_obs + shape.n_memory);
     // The step rule's settings after the inputs in P (Setting::ALL's order), and its memory
     // after the state in `state`.
     let _ = writeln!(s, "const N_HYPER: u32 = {}u;", Setting::ALL.len());

@@ -120,24 +120,33 @@ pub fn run<M: Model, T: Real, const N: usize>(plan: &Plan, model: &M, isa: Isa, 
     let mut out = Outcomes::zeroed(plan.range().len(), job.n_obs);
     let done = AtomicU64::new(0);
     let total = plan.range().len() as u64;
+    // The optimizer memory at each end, where the host continues from it (one unused value a
+    // trajectory where it does not: the chunks must line up).
+    let mut memory = vec![0.0f32; out.len() * job.n_mem.max(1)];
     out.status
         .par_chunks_mut(CHUNK)
         .zip(out.steps.par_chunks_mut(CHUNK))
         .zip(out.observables.par_chunks_mut(CHUNK * job.n_obs))
+        .zip(memory.par_chunks_mut(CHUNK * job.n_mem.max(1)))
         .enumerate()
-        .for_each(|(c, ((status, steps), obs))| {
+        .for_each(|(c, (((status, steps), obs), mem))| {
             let start = first + c * CHUNK;
+            let out = Out { start, status, steps, obs, mem };
+            let n = out.status.len() as u64;
             match isa {
                 // SAFETY: `isa` is one that `Isa::available` found on this processor.
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { chunk_avx512(&job, start, status, steps, obs) },
+                Isa::Avx512 => unsafe { chunk_avx512(&job, out) },
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { chunk_avx2(&job, start, status, steps, obs) },
-                _ => job.chunk(start, status, steps, obs),
+                Isa::Avx2 => unsafe { chunk_avx2(&job, out) },
+                _ => job.chunk(out),
             }
-            let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
+            let d = done.fetch_add(n, Ordering::Relaxed) + n;
             progress(d, total);
         });
+    if job.n_mem > 0 {
+        out.memory = memory;
+    }
     out
 }
 
@@ -145,14 +154,14 @@ pub fn run<M: Model, T: Real, const N: usize>(plan: &Plan, model: &M, isa: Isa, 
 // `#[inline(always)]`, so it is all generated inside these functions with their features.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-fn chunk_avx512<M: Model, T: Real, const N: usize>(job: &Job<M, T, N>, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
-    job.chunk(start, status, steps, obs)
+fn chunk_avx512<M: Model, T: Real, const N: usize>(job: &Job<M, T, N>, out: Out) {
+    job.chunk(out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn chunk_avx2<M: Model, T: Real, const N: usize>(job: &Job<M, T, N>, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
-    job.chunk(start, status, steps, obs)
+fn chunk_avx2<M: Model, T: Real, const N: usize>(job: &Job<M, T, N>, out: Out) {
+    job.chunk(out)
 }
 
 /// What every pack of a run shares.
@@ -187,6 +196,8 @@ struct Job<'a, M, T: Real, const N: usize> {
     own: usize,
     /// The sharpness observables are computed ([`crate::engine::sharpness`]).
     sharpness: bool,
+    /// Values of optimizer memory returned with each end state ([`Plan::kept_memory`]).
+    n_mem: usize,
 }
 
 /// A pack's work buffers, reused from pack to pack.
@@ -330,6 +341,8 @@ struct Out<'o> {
     status: &'o mut [u32],
     steps: &'o mut [u32],
     obs: &'o mut [f32],
+    /// [`Job::n_mem`] values per trajectory (one, unused, where that is 0).
+    mem: &'o mut [f32],
 }
 
 /// Observables are computed a pack at a time when at least 1/PACKWISE of the lanes stopped
@@ -362,6 +375,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             n_obs: plan.n_obs(),
             own: plan.extras_offset(),
             sharpness: plan.sharpness,
+            n_mem: plan.kept_memory(),
             scalar,
             packed,
         }
@@ -381,7 +395,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             lane_x0: vec![T::zero(); ns],
             lane_p: vec![T::zero(); np],
             ends: vec![Pack::zero(); ns],
-            end_mem: vec![Pack::zero(); if self.sharpness { self.scalar.method.memory().len(ns) } else { 0 }],
+            end_mem: vec![Pack::zero(); if self.keeps_end_memory() { self.scalar.method.memory().len(ns) } else { 0 }],
             end_hyper: if self.sharpness { vec![self.scalar.hyper; N] } else { Vec::new() },
             obs_packs: vec![Pack::zero(); self.n_obs],
             records: vec![LossRecord::start(T::zero()); N],
@@ -392,9 +406,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
 
     /// Trajectories `start..start + status.len()`, through one pack whose lanes are refilled.
     #[inline(always)]
-    fn chunk(&self, start: usize, status: &mut [u32], steps: &mut [u32], obs: &mut [f32]) {
+    fn chunk(&self, mut out: Out) {
         let mut b = self.buffers();
-        let mut out = Out { start, status, steps, obs };
         self.integrate(&mut out, &mut b);
     }
 
@@ -574,8 +587,8 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         for (end, x) in b.ends.iter_mut().zip(&b.x) {
             end.0[j] = x.0[j];
         }
-        if self.sharpness {
-            Self::keep_for_sharpness(j, b);
+        if self.keeps_end_memory() {
+            Self::keep_end_memory(j, b);
         }
         l.stopped.push(j);
     }
@@ -587,9 +600,9 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         out.status[first..first + N].fill(status as u32);
         out.steps[first..first + N].fill(n);
         b.ends.copy_from_slice(&b.x);
-        if self.sharpness {
+        if self.keeps_end_memory() {
             for j in 0..N {
-                Self::keep_for_sharpness(j, b);
+                Self::keep_end_memory(j, b);
             }
         }
         l.running = [false; N];
@@ -1191,7 +1204,7 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         let (k, own) = (self.n_obs, self.own);
         let packwise = lanes.len() * PACKWISE >= N && self.model.observables_lanes(&b.p, &b.ends, &mut b.obs_packs[..own]);
         let first = l.slot[0];
-        if packwise && !self.recorded && !self.sharpness && lanes.len() == N && (0..N).all(|j| lanes[j] == j && l.slot[j] == first + j) {
+        if packwise && !self.recorded && !self.sharpness && self.n_mem == 0 && lanes.len() == N && (0..N).all(|j| lanes[j] == j && l.slot[j] == first + j) {
             // A whole pack of consecutive trajectories (a fixed-step map): one run of outcomes.
             let run = &mut out.obs[first * k..(first + N) * k];
             match &b.obs_packs[..] {
@@ -1231,6 +1244,12 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
             if self.sharpness {
                 self.sharpness_of_lane(j, out.status[slot], b, &mut o[own..]);
             }
+            let n_mem = self.n_mem;
+            if n_mem > 0 {
+                for (o, m) in out.mem[slot * n_mem..(slot + 1) * n_mem].iter_mut().zip(&b.end_mem) {
+                    *o = m.0[j].f64() as f32;
+                }
+            }
             if self.recorded {
                 for (o, v) in o[k - RECORDED.len()..].iter_mut().zip(b.records[j].observables(self.scalar.max_steps)) {
                     *o = v.f64() as f32;
@@ -1239,11 +1258,22 @@ impl<'a, M: Model, T: Real, const N: usize> Job<'a, M, T, N> {
         }
     }
 
-    /// Keeps lane `j`'s memory and settings as it stops, for its sharpness.
+    /// Whether stopped lanes' memory is kept: for their sharpness, or to return with their end
+    /// states.
+    #[inline(always)]
+    fn keeps_end_memory(&self) -> bool {
+        self.sharpness || self.n_mem > 0
+    }
+
+    /// Keeps lane `j`'s memory and settings as it stops, for its sharpness or its outcome.
     #[inline(never)]
-    fn keep_for_sharpness(j: usize, b: &mut Buffers<T, N>) {
+    fn keep_end_memory(j: usize, b: &mut Buffers<T, N>) {
         for (end, m) in b.end_mem.iter_mut().zip(&b.scratch.mem) {
             end.0[j] = m.0[j];
+        }
+        if b.end_hyper.is_empty() {
+            // No sharpness: the settings are not needed.
+            return;
         }
         let h = &b.stepper.hyper;
         let lane = |p: Pack<T, N>| p.0[j];
