@@ -232,7 +232,8 @@ fn heavy_ball_two_cycles_are_those_of_gradient_descent_at_lr_over_one_plus_mu() 
 
 /// The engines return the optimizer's memory with each end state: the GPU's (computed by the same
 /// f32 steps) is the CPU's, and the host labels both alike; further past the edge the heavy
-/// ball's cycle doubles (4 at lr = 1.71).
+/// ball's cycle doubles (its two-step map's multiplier passes −1 at lr ≈ 1.702: a 4-cycle at
+/// lr = 1.71).
 #[test]
 fn engines_return_the_memory_and_label_optimizer_cycles_alike() {
     let p = plan(&double_well("momentum", "1.56:1.71:6", "f32"));
