@@ -281,7 +281,7 @@ impl Plan {
         plan.validate_params()?;
         if plan.classify.lyapunov && !crate::classify::cycles::applies(&plan) {
             return Err(Error::input(
-                "--lyapunov follows a tangent along the steps of a map stepped by gd or of a flow stepped by rk4: deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
+                "--lyapunov follows a tangent along the steps of a map (gd or an optimizer, the tangent spanning its memory too) or of a flow stepped by rk4: deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
             ));
         }
         // A user's WGSL is checked inside the full kernel before any work starts.

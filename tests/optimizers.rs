@@ -257,3 +257,25 @@ fn engines_return_the_memory_and_label_optimizer_cycles_alike() {
         }
     }
 }
+
+/// `--lyapunov` under heavy ball carries its tangent through the parameters and the velocity.
+/// At the minimum of x²/2 the step is linear on (x, b), [[1 − lr, lr·μ], [−1, μ]], with
+/// eigenvalues z² − (1 − lr + μ)·z + μ = 0: complex for (1 − √μ)² < lr < (1 + √μ)², where
+/// |z| = √μ and λ₁ = ln √μ whatever lr; past lr = 2(1 + μ) a start at the minimum itself
+/// (at rest there) gets the unstable root's ln |z| > 0.
+#[test]
+fn heavy_ball_exponents_at_a_minimum_are_those_of_its_linear_step() {
+    let mu: f64 = 0.5;
+    let p = plan("x='lr=0.5:2.5:3'\ny='x=-1:1:3'\n[system]\nstate=['x']\nloss='x^2/2'\n[dynamics]\nmethod='momentum'\nmomentum=0.5\n[classify]\nlyapunov=true\n");
+    let (o, _) = run(&CpuEngine::new(), &p);
+    for i in 0..p.n_trajectories() {
+        assert_eq!(o.status[i], Status::Converged as u32, "trajectory {i}");
+        assert!((o.lyapunov[i] as f64 - mu.sqrt().ln()).abs() < 1e-5, "trajectory {i}: λ₁ = {}", o.lyapunov[i]);
+    }
+    let p = plan("x='lr=3.5:3.5:1'\ny='x=0:0:1'\n[system]\nstate=['x']\nloss='x^2/2'\n[dynamics]\nmethod='momentum'\nmomentum=0.5\n[classify]\nlyapunov=true\n");
+    let (o, _) = run(&CpuEngine::new(), &p);
+    let (lr, b) = (3.5, 1.0 - 3.5 + mu);
+    let root = ((b * b - 4.0 * mu).sqrt() - b) / 2.0;
+    assert!(root > 1.0 && lr > 2.0 * (1.0 + mu));
+    assert!((o.lyapunov[0] as f64 - root.ln()).abs() < 1e-5, "λ₁ = {} vs ln {root}", o.lyapunov[0]);
+}
