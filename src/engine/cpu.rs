@@ -128,15 +128,14 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
     let nx = plan.nx();
     let recorded = plan.system.spec().loss_record;
     let (extras, n_extras) = (plan.extras_offset(), plan.extra_observables().len());
-    // The optimizer memory at each end, where the host continues from it (one value a
-    // trajectory, unused, where it does not: the chunks must line up).
+    // The optimizer memory at each end, where the host continues from it.
     let n_mem = plan.kept_memory();
-    let mut memory = vec![0.0f32; out.len() * n_mem.max(1)];
+    let (mut memory, mem_chunk) = out.memory_buffer(n_mem, CHUNK);
     out.status
         .par_chunks_mut(CHUNK)
         .zip(out.steps.par_chunks_mut(CHUNK))
         .zip(out.observables.par_chunks_mut(CHUNK * n_obs))
-        .zip(memory.par_chunks_mut(CHUNK * n_mem.max(1)))
+        .zip(memory.par_chunks_mut(mem_chunk))
         .enumerate()
         .for_each(|(c, (((status, steps), obs), mem))| {
             // The inputs, then the step rule's settings (an axis may set either).
@@ -189,9 +188,7 @@ fn run_all<M: Model, T: Real>(plan: &Plan, model: &M, progress: Progress<'_>) ->
             let d = done.fetch_add(status.len() as u64, Ordering::Relaxed) + status.len() as u64;
             progress(d, total);
         });
-    if n_mem > 0 {
-        out.memory = memory;
-    }
+    out.keep_memory(memory, n_mem);
     out
 }
 

@@ -132,6 +132,22 @@ impl Outcomes {
     pub fn memory_of(&self, i: usize, n_mem: usize) -> Option<&[f32]> {
         (n_mem > 0 && self.memory.len() == self.len() * n_mem).then(|| &self.memory[i * n_mem..(i + 1) * n_mem])
     }
+    /// A buffer for the end memory of `n_mem` values a trajectory that engines fill `chunk`
+    /// trajectories at a time, and the length of its chunks: where `n_mem` is 0, one unused
+    /// value a chunk, so that its chunks still line up with the trajectories' and nothing is
+    /// held per trajectory. [`Outcomes::keep_memory`] takes it in.
+    pub(crate) fn memory_buffer(&self, n_mem: usize, chunk: usize) -> (Vec<f32>, usize) {
+        match n_mem {
+            0 => (vec![0.0; self.len().div_ceil(chunk)], 1),
+            n => (vec![0.0; self.len() * n], chunk * n),
+        }
+    }
+    /// Takes in a buffer of [`Outcomes::memory_buffer`] filled with `n_mem` values a trajectory.
+    pub(crate) fn keep_memory(&mut self, buffer: Vec<f32>, n_mem: usize) {
+        if n_mem > 0 {
+            self.memory = buffer;
+        }
+    }
     /// Observable `k` of every trajectory.
     pub fn column(&self, k: usize) -> Vec<f32> {
         self.observables.iter().skip(k).step_by(self.n_obs).copied().collect()

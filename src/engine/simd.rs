@@ -120,14 +120,13 @@ pub fn run<M: Model, T: Real, const N: usize>(plan: &Plan, model: &M, isa: Isa, 
     let mut out = Outcomes::zeroed(plan.range().len(), job.n_obs);
     let done = AtomicU64::new(0);
     let total = plan.range().len() as u64;
-    // The optimizer memory at each end, where the host continues from it (one unused value a
-    // trajectory where it does not: the chunks must line up).
-    let mut memory = vec![0.0f32; out.len() * job.n_mem.max(1)];
+    // The optimizer memory at each end, where the host continues from it.
+    let (mut memory, mem_chunk) = out.memory_buffer(job.n_mem, CHUNK);
     out.status
         .par_chunks_mut(CHUNK)
         .zip(out.steps.par_chunks_mut(CHUNK))
         .zip(out.observables.par_chunks_mut(CHUNK * job.n_obs))
-        .zip(memory.par_chunks_mut(CHUNK * job.n_mem.max(1)))
+        .zip(memory.par_chunks_mut(mem_chunk))
         .enumerate()
         .for_each(|(c, (((status, steps), obs), mem))| {
             let start = first + c * CHUNK;
@@ -144,9 +143,7 @@ pub fn run<M: Model, T: Real, const N: usize>(plan: &Plan, model: &M, isa: Isa, 
             let d = done.fetch_add(n, Ordering::Relaxed) + n;
             progress(d, total);
         });
-    if job.n_mem > 0 {
-        out.memory = memory;
-    }
+    out.keep_memory(memory, job.n_mem);
     out
 }
 
@@ -341,7 +338,7 @@ struct Out<'o> {
     status: &'o mut [u32],
     steps: &'o mut [u32],
     obs: &'o mut [f32],
-    /// [`Job::n_mem`] values per trajectory (one, unused, where that is 0).
+    /// [`Job::n_mem`] values per trajectory (a single unused value where that is 0).
     mem: &'o mut [f32],
 }
 
