@@ -346,6 +346,29 @@ fn the_logistic_map_as_a_map_has_cycles_and_chaos() {
     }
 }
 
+/// An orbit leaving a barely unstable fixed point has a small, steady exponent (ln 1.002 per
+/// step here) but is not chaos: drifting away (x ← 1.002 x) or swinging ever wider
+/// (x ← −1.002 x) it never comes back, and stays undecided. The default map has such starts
+/// (gd from m ≈ ±0.015 at r ≈ −0.002, where m = 0 is barely unstable) and no chaos.
+#[test]
+fn an_orbit_leaving_a_barely_unstable_point_is_not_chaos() {
+    for a in [1.002, -1.002] {
+        let p = plan(&format!("x='x=0.01:0.02:4'
+[system]
+state=['x']
+map=['{a}*x']
+[dynamics]
+steps=100"));
+        let (o, c) = run(&basinmap::engine::cpu::CpuEngine::new(), &p);
+        assert!(o.status.iter().all(|&s| s != Status::Chaotic as u32), "a = {a}: {:?}", o.status);
+        assert!(c.labels.iter().all(|&l| c.attractors[l as usize].kind == Kind::Undecided), "a = {a}: {:?}", c.attractors);
+    }
+    let p = basinmap::plan::Plan::new(&basinmap::scenario::Scenario::default_map()).unwrap();
+    let (o, c) = run(&basinmap::engine::cpu::CpuEngine::new(), &p);
+    assert!(!o.status.contains(&(Status::Chaotic as u32)), "{:?}", c.attractors);
+    assert!(c.attractors.iter().all(|a| a.kind != Kind::Chaotic), "{:?}", c.attractors);
+}
+
 /// x ← a x − x³ at a = 2.5 has two chaotic attractors, mirror images, each reached from the
 /// starts of its sign; at a = 2.65 they have merged into one (its orbits switch lobes, so
 /// their time averages wander, but their ranges agree).

@@ -10,9 +10,12 @@
 //! * A **chaos window** ([`window`]): a trajectory the cycle test found no period for is
 //!   stepped [`CHAOS_STEPS`] more steps with its tangent (a flow: at least [`FLOW_CHAOS_TIME`]
 //!   units of time; a forced flow, [`FORCED_CHAOS_PERIODS`] forcing periods), in [`BLOCKS`] blocks. It is *chaotic*
-//!   when it stays bounded and λ₁ (the mean of the blocks' exponents) exceeds both
-//!   [`CHAOS_FLOOR`] and three standard errors of that mean (the blocks' spread): a slow or
-//!   quasiperiodic orbit has λ₁ near 0 and stays undecided. Its end state is then the middle of
+//!   when it stays bounded, recurs (each observable covers the same range in the window's two
+//!   halves, within [`RECURRENCE_TOL`] of the whole range) and λ₁ (the mean of the blocks'
+//!   exponents) exceeds both [`CHAOS_FLOOR`] and three standard errors of that mean (the blocks'
+//!   spread): a slow or quasiperiodic orbit has λ₁ near 0 and stays undecided, and so does a
+//!   transient leaving a barely unstable fixed point (λ₁ = ln of its multiplier, small but
+//!   steady, while the orbit drifts or its swing grows, so that its halves' ranges differ). Its end state is then the middle of
 //!   the range each variable covered in the window (each observable likewise): what stays
 //!   fixed along a chaotic orbit, so that trajectories on one chaotic attractor, wherever they
 //!   are on it, end at one point and two coexisting chaotic attractors at two. The range's ends
@@ -44,6 +47,10 @@ pub const FORCED_CHAOS_PERIODS: u64 = 64;
 pub const BLOCKS: usize = 8;
 /// The least λ₁ called chaos (per step, or per unit time for a flow).
 pub const CHAOS_FLOOR: f64 = 1e-3;
+/// The ranges an observable covers in the two halves of a chaos window agree within this
+/// fraction of its range over the whole window where the orbit recurs (maps' chaotic
+/// attractors: under 1 %; an orbit drifting away at λ₁ = 1e-3 per step: about 30 %).
+pub const RECURRENCE_TOL: f64 = 0.25;
 /// The range middles of one chaotic attractor's windows agree within this, relative to
 /// 1 + the largest |middle| (max-norm); the labeller groups chaotic trajectories with it.
 pub const CHAOS_TOL: f64 = 0.05;
@@ -166,12 +173,15 @@ pub(crate) struct Window {
     pub stderr: f64,
     /// The middle of the range of each of the model's observables over the window.
     pub middles: Vec<f64>,
+    /// Each observable covered the same range in both halves of the window (within
+    /// [`RECURRENCE_TOL`]): the orbit came back, rather than drifting or swinging wider.
+    pub recurrent: bool,
 }
 
 impl Window {
-    /// Bounded (it has a window at all) and λ₁ significantly above zero.
+    /// Bounded (it has a window at all), recurrent and λ₁ significantly above zero.
     pub fn is_chaotic(&self) -> bool {
-        self.lyapunov > CHAOS_FLOOR && self.lyapunov > 3.0 * self.stderr
+        self.recurrent && self.lyapunov > CHAOS_FLOOR && self.lyapunov > 3.0 * self.stderr
     }
 }
 
@@ -188,12 +198,14 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
     let mut tangent = Tangent::new(plan, index, n);
     let n_obs = plan.system.spec().model_observables().len();
     let mut obs = vec![0.0; n_obs];
-    let (mut lo, mut hi) = (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs]);
+    // The observables' ranges over each half of the window.
+    let mut ranges = [(); 2].map(|_| (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs]));
     let mut blocks = Vec::with_capacity(BLOCKS);
     let unit = step_time(plan, stepper.hyper.step);
     let per_block = window_steps(plan, stepper.hyper.step) / BLOCKS;
-    for _ in 0..BLOCKS {
+    for block in 0..BLOCKS {
         tangent.reset();
+        let (lo, hi) = &mut ranges[2 * block / BLOCKS];
         for _ in 0..per_block {
             m.observables(p, &x[..n_state], &mut obs);
             for ((l, h), &o) in lo.iter_mut().zip(hi.iter_mut()).zip(&obs) {
@@ -202,6 +214,8 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
             }
             tangent.advance(m, x, clock);
             step(&stepper, m, p, x, &mut s, clock);
+            // An angle turning round and round covers its whole period in both halves.
+            stepper.wrap_angles(&mut x[..n_state]);
             clock += 1;
             if stepper.escape_status(&x[..n_state]) != Status::Running {
                 return None;
@@ -212,8 +226,16 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
     let k = blocks.len() as f64;
     let lyapunov = blocks.iter().sum::<f64>() / k;
     let variance = blocks.iter().map(|b| (b - lyapunov).powi(2)).sum::<f64>() / (k - 1.0);
-    let middles = lo.iter().zip(&hi).map(|(l, h)| 0.5 * (l + h)).collect();
-    Some(Window { lyapunov, stderr: (variance / k).sqrt(), middles })
+    let [(lo1, hi1), (lo2, hi2)] = &ranges;
+    let mut middles = Vec::with_capacity(n_obs);
+    let mut recurrent = true;
+    for k in 0..n_obs {
+        let (lo, hi) = (lo1[k].min(lo2[k]), hi1[k].max(hi2[k]));
+        middles.push(0.5 * (lo + hi));
+        let off = (lo1[k] - lo2[k]).abs().max((hi1[k] - hi2[k]).abs());
+        recurrent &= off <= RECURRENCE_TOL * (hi - lo);
+    }
+    Some(Window { lyapunov, stderr: (variance / k).sqrt(), middles, recurrent })
 }
 
 /// λ₁ of the attractor through `x` of the given period in steps (1: a fixed point) under the
@@ -279,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_window_is_chaotic_only_when_its_exponent_clears_its_error() {
-        let w = |lyapunov: f64, stderr: f64| Window { lyapunov, stderr, middles: Vec::new() };
+        let w = |lyapunov: f64, stderr: f64| Window { lyapunov, stderr, middles: Vec::new(), recurrent: true };
         assert!(w(0.69, 0.01).is_chaotic());
         assert!(!w(0.02, 0.01).is_chaotic());
         assert!(!w(5e-4, 1e-5).is_chaotic());
