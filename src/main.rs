@@ -297,6 +297,9 @@ fn sweep(args: &SweepArgs) -> basinmap::Result<()> {
             None => println!("hysteresis: none (the branches followed up and down agree)"),
         }
     }
+    for c in &report.kind_changes {
+        println!("attractors reached change at {} = {:.9} ± {:.1e}: {}", s.parameter, c.critical, 0.5 * (c.bracket[1] - c.bracket[0]), c.change);
+    }
     println!("wrote {} to {}", report.files.join(", "), args.run.output.display());
     Ok(())
 }

@@ -341,3 +341,48 @@ fn orbit_refuses_what_it_cannot_draw() {
         assert!(err.contains(want), "{toml}: {err}");
     }
 }
+
+/// gd on the double well x⁴/4 − x²/2 over lr: the minimum x = 1 (F″ = 2) is a stable fixed
+/// point of the steps up to lr = 1, where a 2-cycle is born (a period doubling); the 2-cycle's
+/// multiplier passes −1 at lr = √5 − 1 = 1.2360680 (solved independently in numpy from the
+/// roots of f(f(x)) = x), where a 4-cycle is born. The sweep finds both changes of the kinds
+/// reached and brackets each around its exact value; its cycles' points solve the 2-cycle
+/// equations, and sweep_orbits.csv lists them.
+#[test]
+fn a_sweep_of_lr_finds_the_period_doublings_of_gd() {
+    let toml = "x='lr=0.905:1.275:38'\ny='x=0.7:1.3:7'\n[system]\nstate=['x']\nloss='x^4/4 - x^2/2'\n[dynamics]\nsteps=5000\ntol=1e-7\nprecision='f64'\n";
+    let a = sweep(&CpuEngine::new(), toml);
+    let changes: Vec<(&str, f64, [f64; 2])> = a.kind_changes.iter().map(|c| (c.change.as_str(), c.critical, c.bracket)).collect();
+    assert_eq!(changes.iter().map(|c| c.0).collect::<Vec<_>>(), ["fixed → 2-cycle", "2-cycle → 4-cycle"], "{:?}", a.kind_changes);
+    // Near a doubling the steps settle ever more slowly; bisection stops at a midpoint where the
+    // starts settle on neither side's kinds, with a bracket that holds the exact value.
+    for ((_, critical, bracket), exact) in changes.iter().zip([1.0, 5f64.sqrt() - 1.0]) {
+        assert!(bracket[0] <= exact && exact <= bracket[1], "{exact} outside {bracket:?}");
+        assert!(bracket[1] - bracket[0] < 2e-3 && (critical - exact).abs() < 1e-3, "{exact}: bracket {bracket:?}");
+    }
+    let g = |x: f64| x * x * x - x;
+    let mut two_cycles = 0;
+    for p in &a.sweep.points {
+        for o in p.orbits.iter().filter(|o| o.period == 2) {
+            let (lr, x1, x2) = (p.value, o.orbit[0], o.orbit[1]);
+            assert!((x2 - (x1 - lr * g(x1))).abs() < 1e-5 && (x1 - (x2 - lr * g(x2))).abs() < 1e-5, "lr = {lr}: {:?}", o.orbit);
+            assert!(x1 < x2 && o.order == x1, "lr = {lr}: the cycle's point is its smaller x: {o:?}");
+            let loss = |x: f64| x.powi(4) / 4.0 - x * x / 2.0;
+            assert!((o.mean_loss - 0.5 * (loss(x1) + loss(x2))).abs() < 1e-6, "lr = {lr}: {o:?}");
+            two_cycles += 1;
+        }
+        let shares: f64 = p.orbits.iter().map(|o| o.share).sum::<f64>() + p.fixed_points.iter().map(|f| f.share).sum::<f64>();
+        assert!(shares <= 1.0 + 1e-12, "lr = {}: {shares}", p.value);
+    }
+    assert!(two_cycles >= 20, "{two_cycles}");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = basinmap::scenario::Scenario::from_toml(toml).unwrap();
+    let options = SweepOptions { refine: 8, ..SweepOptions::default() };
+    let report = basinmap::analysis::execute::sweep(&scenario, &options, dir.path(), &basinmap::run::Silent).unwrap();
+    assert_eq!(report.kind_changes.len(), 2);
+    let csv = std::fs::read_to_string(dir.path().join("sweep_orbits.csv")).unwrap();
+    assert!(csv.starts_with("lr,kind,period,attractor,share,x,x_min,x_max,mean_loss\n"), "{csv:.200}");
+    assert!(csv.lines().any(|l| l.contains(",cycle,4,")), "{csv}");
+    let json = std::fs::read_to_string(dir.path().join("transitions.json")).unwrap();
+    assert!(json.contains("\"kind_changes\"") && json.contains("fixed → 2-cycle"), "{json:.400}");
+}

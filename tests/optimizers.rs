@@ -279,3 +279,36 @@ fn heavy_ball_exponents_at_a_minimum_are_those_of_its_linear_step() {
     assert!(root > 1.0 && lr > 2.0 * (1.0 + mu));
     assert!((o.lyapunov[0] as f64 - root.ln()).abs() < 1e-5, "λ₁ = {} vs ln {root}", o.lyapunov[0]);
 }
+
+/// On a heavy-ball 2-cycle the host keeps the velocity at the cycle's point with it: the step
+/// b′ = μb − F′(x), x′ = x + lr·b′ from (x₁, b₁) comes back to it in two steps, and `--lyapunov`
+/// is ln of the largest |eigenvalue| of J(x₂)·J(x₁), J(x) = [[1 − lr·F″(x), lr·μ], [−F″(x), μ]],
+/// over 2 (computed here from the cycle's point alone).
+#[test]
+fn heavy_ball_cycle_exponents_come_from_the_cycles_own_velocity() {
+    let mu = 0.5;
+    let p = plan(&format!("{}[classify]\nlyapunov=true\n", double_well("momentum", "1.56:1.68:5", "f64")));
+    let (o, c) = run(&CpuEngine::new(), &p);
+    let (g, h) = (|x: f64| x * x * x - x, |x: f64| 3.0 * x * x - 1.0);
+    for i in 0..p.n_trajectories() {
+        assert_eq!(c.attractors[c.labels[i] as usize].period, 2, "trajectory {i}");
+        let lr = p.x.values[i % p.nx()];
+        let (x1, b1) = (o.obs(i)[0] as f64, o.memory[i] as f64);
+        let step = |x: f64, b: f64| {
+            let b = mu * b - g(x);
+            (x + lr * b, b)
+        };
+        let (x2, b2) = step(x1, b1);
+        let (x3, b3) = step(x2, b2);
+        assert!((x3 - x1).abs() < 1e-5 && (b3 - b1).abs() < 1e-5, "trajectory {i}: ({x1}, {b1}) → ({x3}, {b3})");
+        let j = |x: f64| [[1.0 - lr * h(x), lr * mu], [-h(x), mu]];
+        let (a, b) = (j(x2), j(x1));
+        let m = [[a[0][0] * b[0][0] + a[0][1] * b[1][0], a[0][0] * b[0][1] + a[0][1] * b[1][1]], [a[1][0] * b[0][0] + a[1][1] * b[1][0], a[1][0] * b[0][1] + a[1][1] * b[1][1]]];
+        let (tr, det) = (m[0][0] + m[1][1], m[0][0] * m[1][1] - m[0][1] * m[1][0]);
+        let disc = tr * tr - 4.0 * det;
+        let largest = if disc >= 0.0 { (tr.abs() + disc.sqrt()) / 2.0 } else { det.sqrt() };
+        let want = largest.ln() / 2.0;
+        assert!(want < 0.0, "trajectory {i}: a stable cycle");
+        assert!((o.lyapunov[i] as f64 - want).abs() < 1e-5, "trajectory {i}: λ₁ = {} vs {want}", o.lyapunov[i]);
+    }
+}

@@ -99,3 +99,32 @@ fn rotating_pendulums_stop_early_on_their_limit_cycle() {
         }
     }
 }
+
+/// Heavy ball (μ = 0.5) on the double well x⁴/4 − x²/2 past its edge of stability: the probe
+/// compares the parameter alone and stops its 2- and 4-cycles within the first checkpoint's
+/// window on every engine; the host confirms them from the parameter and the velocity the
+/// engine returned, with the kinds, periods and points of a run too short for the probe.
+#[test]
+fn optimizer_cycles_stop_early_and_get_the_labels_of_a_run_without_the_probe() {
+    let toml = |steps: u32| format!("x='lr=1.56:1.71:6'\ny='x=0.94:1.1:5'\n[system]\nstate=['x']\nloss='x^4/4 - x^2/2'\n[dynamics]\nmethod='momentum'\nmomentum=0.5\nsteps={steps}\ntol=1e-7\n");
+    let (long, short) = (plan(&toml(200_000)), plan(&toml(1000)));
+    assert_eq!(Rule::of_plan(&long), Some(Rule::Samples { stride: 1, max_period: 64, first: 12_500 }));
+    assert_eq!(Rule::of_plan(&short), None);
+    let (o_short, c_short) = run(&CpuEngine::new(), &short);
+    for (name, engine) in common::engines() {
+        let raw = engine.run(&long, &|_, _| {}).unwrap();
+        let (o, c) = run(engine.as_ref(), &long);
+        let mut periods = Vec::new();
+        for i in 0..long.n_trajectories() {
+            let (a, b) = (&c.attractors[c.labels[i] as usize], &c_short.attractors[c_short.labels[i] as usize]);
+            assert_eq!((a.kind, a.period), (b.kind, b.period), "{name}: trajectory {i}");
+            assert_eq!(a.kind, Kind::Cycle, "{name}: trajectory {i}");
+            assert_eq!(raw.status[i], Status::Cycle as u32, "{name}: trajectory {i}");
+            assert!(raw.steps[i] <= 12_500 + 2 * 64, "{name}: trajectory {i}: {} steps", raw.steps[i]);
+            let (x, y) = (o.obs(i)[0], o_short.obs(i)[0]);
+            assert!((x - y).abs() <= 1e-5, "{name}: trajectory {i}: cycle point {x} vs {y} without the probe");
+            periods.push(a.period);
+        }
+        assert_eq!(&periods[..6], [2, 2, 2, 2, 2, 4], "{name}");
+    }
+}

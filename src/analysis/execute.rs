@@ -4,6 +4,7 @@
 use super::fixed_points::Quantities;
 use super::hysteresis::{self, BranchPoint, Hysteresis};
 use super::sweep::{self, Sweep, SweepSummary};
+use super::bifurcations::{self, KindChange};
 use super::transitions::{self, Transition};
 use crate::engine::{self, EngineInfo};
 use crate::io::OutputDir;
@@ -41,6 +42,8 @@ pub struct SweepReport {
     pub engine: EngineInfo,
     pub sweep: SweepSummary,
     pub transitions: Vec<Transition>,
+    /// Where the kinds of attractor reached change (a cycle's birth, chaos setting in).
+    pub kind_changes: Vec<KindChange>,
     pub hysteresis: Option<Hysteresis>,
     /// Wall-clock seconds: the engine run, locating fixed points, transitions, hysteresis.
     pub seconds: [f64; 4],
@@ -58,16 +61,20 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
     observer.engine(&info);
 
     let a = analyse(&plan, engine.as_ref(), options, &|d, t| observer.progress(d, t))?;
-    let Analysis { sweep, transitions, hysteresis: hyst, up, down, seconds } = a;
+    let Analysis { sweep, transitions, kind_changes, hysteresis: hyst, up, down, seconds } = a;
     let mut files = Vec::new();
     dir.write_bytes("sweep.csv", sweep::csv(&sweep).as_bytes())?;
     files.push("sweep.csv".to_string());
+    if sweep.points.iter().any(|p| !p.orbits.is_empty()) {
+        dir.write_bytes("sweep_orbits.csv", sweep::orbits_csv(&sweep).as_bytes())?;
+        files.push("sweep_orbits.csv".to_string());
+    }
     if !up.is_empty() {
         dir.write_bytes("hysteresis.csv", hysteresis::csv(&sweep.parameter, &sweep.quantities, &up, &down).as_bytes())?;
         files.push("hysteresis.csv".to_string());
     }
     let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: sweep of {}", plan.system.spec().name, crate::render::names::axis(&plan.x)));
-    let fig = figure(&plan, &sweep, &transitions, hyst.as_ref(), &up, &down, title);
+    let fig = figure(&plan, &sweep, &transitions, &kind_changes, hyst.as_ref(), &up, &down, title);
     files.extend(curves::write(&dir, "sweep", &fig, (1000, 220 * fig.panels.len() as u32 + 60), &plan.figure)?);
     files.push("transitions.json".to_string());
     let report = SweepReport {
@@ -76,6 +83,7 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
         engine: info,
         sweep: SweepSummary::of(&plan, &sweep),
         transitions,
+        kind_changes,
         hysteresis: hyst,
         seconds,
         files,
@@ -89,6 +97,7 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
 pub struct Analysis {
     pub sweep: Sweep,
     pub transitions: Vec<Transition>,
+    pub kind_changes: Vec<KindChange>,
     pub hysteresis: Option<Hysteresis>,
     /// The branches followed upward and downward (empty without hysteresis).
     pub up: Vec<BranchPoint>,
@@ -103,7 +112,7 @@ pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions,
     sweep::check(plan)?;
     let q = Quantities::of(plan, options.order.as_deref())?;
     let t0 = Instant::now();
-    let outcomes = engine.run(plan, progress)?;
+    let outcomes = sweep::run_settled(plan, engine, progress)?;
     let t1 = Instant::now();
     let labels = crate::classify::label(plan, &outcomes).labels;
     let mut points = sweep::points_of(plan, &outcomes, Some(&labels), &q)?;
@@ -117,15 +126,17 @@ pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions,
     };
     let t3 = Instant::now();
     let transitions = transitions::analyse(plan, engine, &q, &points, options.refine)?;
+    let kind_changes = bifurcations::analyse(plan, engine, &q, &points, options.refine)?;
     let t4 = Instant::now();
     let sweep = Sweep { parameter: plan.x.name.clone(), quantities: q, points, observed: plan.extra_observables().to_vec() };
-    Ok(Analysis { sweep, transitions, hysteresis, up, down, seconds: [t1 - t0, t2 - t1, t4 - t3, t3 - t2].map(|d| d.as_secs_f64()) })
+    Ok(Analysis { sweep, transitions, kind_changes, hysteresis, up, down, seconds: [t1 - t0, t2 - t1, t4 - t3, t3 - t2].map(|d| d.as_secs_f64()) })
 }
 
 /// The sweep figure: L with every fixed point's loss, L', L'' and the order parameter (every
 /// fixed point a dot coloured by attractor; the branches followed up and down as lines), with
 /// the transitions and spinodals marked.
-pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Option<&Hysteresis>, up: &[BranchPoint], down: &[BranchPoint], title: String) -> Figure {
+#[allow(clippy::too_many_arguments)]
+pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], changes: &[KindChange], hyst: Option<&Hysteresis>, up: &[BranchPoint], down: &[BranchPoint], title: String) -> Figure {
     const LINE: [u8; 3] = [0x22, 0x22, 0x22];
     const UP: [u8; 3] = [0xD5, 0x5E, 0x00];
     const DOWN: [u8; 3] = [0x00, 0x72, 0xB2];
@@ -140,6 +151,20 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
         )
     };
     let mut order_panel = vec![stable_dots(true, &|f| f.order), stable_dots(false, &|f| f.order)];
+    // Past a minimum's edge of stability: every point of each cycle reached (a bifurcation
+    // diagram of what the starts settle on) and the middle of each chaotic attractor.
+    let orbit_dots = |chaotic: bool| {
+        Series::dots(
+            if chaotic { "chaotic (middle of its range)" } else { "cycles (each point)" },
+            if chaotic { [0xE6, 0x9F, 0x00] } else { [0x56, 0xB4, 0xE9] },
+            sweep
+                .points
+                .iter()
+                .flat_map(|p| p.orbits.iter().filter(|o| (o.kind == crate::classify::Kind::Chaotic) == chaotic).flat_map(move |o| if o.orbit.is_empty() { vec![o.order] } else { o.orbit.clone() }).map(move |v| (p.value, v)))
+                .collect(),
+        )
+    };
+    order_panel.extend([orbit_dots(false), orbit_dots(true)]);
     if !up.is_empty() {
         // A followed branch jumps where it ends (at a spinodal): no connector is drawn there.
         order_panel.push(Series::line("followed upward", UP, curves::break_jumps(&up.iter().map(|b| (b.value, b.point.order)).collect::<Vec<_>>(), 20.0, 0.05)));
@@ -150,6 +175,7 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
         .iter()
         .map(|t| Marker { x: t.critical, label: format!("transition (order {}) at {x_name} = {}", t.order, value(t.critical)), colour: [0xD5, 0x00, 0x00], dashed: false })
         .collect();
+    markers.extend(changes.iter().map(|c| Marker { x: c.critical, label: format!("{} at {x_name} = {}", c.change, value(c.critical)), colour: [0x55, 0x55, 0x55], dashed: true }));
     if let Some(h) = hyst {
         for (s, name, colour) in [(h.spinodal_down, "spinodal (down)", DOWN), (h.spinodal_up, "spinodal (up)", UP)] {
             if let Some(v) = s {
@@ -199,7 +225,7 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], hyst: Opti
     }
     // Where no start settled (training at fixed steps, or past the edge) the fixed-point panels
     // would be empty frames: only the observed sharpness is drawn then.
-    let settled = sweep.points.iter().any(|p| !p.fixed_points.is_empty()) || !up.is_empty();
+    let settled = sweep.points.iter().any(|p| !p.fixed_points.is_empty() || !p.orbits.is_empty()) || !up.is_empty();
     if !settled && !sweep.observed.is_empty() {
         panels.retain(|p| p.y_label.contains("sharpness"));
     }

@@ -1,9 +1,13 @@
 //! `basinmap sweep`: one parameter scanned finely, many starts per value. For every value: each
 //! distinct fixed point the starts reached (located in f64), the lowest loss L (the estimate of
-//! the global minimum), the order parameter there, and the numerical derivatives L' and L''.
+//! the global minimum), the order parameter there, and the numerical derivatives L' and L'';
+//! and each cycle and chaotic attractor they reached (undecided trajectories are tested for
+//! them as `basinmap run` does, [`crate::classify::cycles`]), with the order parameter along
+//! a cycle: where the steps no longer settle (gd past its edge of stability), what they do.
 
 use super::fixed_points::{distinct, FixedPoint, Quantities};
-use crate::engine::{Engine, Outcomes};
+use crate::classify::Kind;
+use crate::engine::{Engine, Outcomes, Status};
 use crate::plan::Plan;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -20,11 +24,44 @@ pub struct SweepFixedPoint {
     pub share: f64,
 }
 
+/// A cycle or chaotic attractor the starts reached at one value of the swept parameter.
+#[derive(Clone, Debug)]
+pub struct SweepOrbit {
+    /// [`Kind::Cycle`] or [`Kind::Chaotic`].
+    pub kind: Kind,
+    /// Steps per return of a cycle (a flow's limit cycle: its loops); 0 when chaotic.
+    pub period: u32,
+    /// The attractor id the run's classifier gave most of its trajectories (-1 when unknown).
+    pub attractor: i64,
+    /// Share of this value's trajectories that reached it.
+    pub share: f64,
+    /// The order parameter at the cycle's point (its smallest first component), or at the
+    /// middle of a chaotic attractor's ranges.
+    pub order: f64,
+    /// The order parameter at each point of one period of a map's cycle, from its point (empty
+    /// for chaos and a flow's limit cycle).
+    pub orbit: Vec<f64>,
+    /// The loss averaged over those points (NaN where `orbit` is empty).
+    pub mean_loss: f64,
+}
+
+impl SweepOrbit {
+    /// "2-cycle", "chaotic".
+    pub fn name(&self) -> String {
+        match self.kind {
+            Kind::Cycle => format!("{}-cycle", self.period),
+            _ => self.kind.as_str().to_string(),
+        }
+    }
+}
+
 /// One value of the swept parameter.
 #[derive(Clone, Debug)]
 pub struct SweepPoint {
     pub value: f64,
     pub fixed_points: Vec<SweepFixedPoint>,
+    /// The cycles and chaotic attractors reached, by share (largest first).
+    pub orbits: Vec<SweepOrbit>,
     /// L: the lowest loss of a fixed point reached that is not a saddle or maximum (NaN when none).
     pub loss: f64,
     /// The order parameter of the fixed point with loss L.
@@ -96,13 +133,63 @@ pub fn points_of(plan: &Plan, outcomes: &Outcomes, labels: Option<&[u32]>, q: &Q
             let ends = (0..plan.extra_observables().len())
                 .map(|k| indices.iter().map(|&i| outcomes.obs(i)[at + k] as f64).filter(|v| v.is_finite()).collect())
                 .collect();
-            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN, threshold, ends };
+            let orbits = orbits_of(plan, outcomes, indices, labels, q);
+            let mut p = SweepPoint { value: plan.x.values[ix], fixed_points: fixed, orbits, loss: f64::NAN, order: f64::NAN, d1: f64::NAN, d2: f64::NAN, threshold, ends };
             p.summarise();
             Ok(p)
         })
         .collect::<Result<Vec<SweepPoint>>>()?;
     derivatives(&mut points);
     Ok(points)
+}
+
+/// The cycles and chaotic attractors trajectories `indices` (one value's) reached: cycles of
+/// one period whose points agree within 1e-3 (relative, as fixed points are told apart), chaotic
+/// ones whose range middles agree within [`crate::classify::chaos::CHAOS_TOL`], are one.
+pub fn orbits_of(plan: &Plan, outcomes: &Outcomes, indices: &[usize], labels: Option<&[u32]>, q: &Quantities) -> Vec<SweepOrbit> {
+    let n_obs = plan.system.spec().model_observables().len();
+    let n_mem = plan.kept_memory();
+    let close = |a: &[f32], b: &[f32], rel: f64| a.iter().zip(b).all(|(&x, &y)| ((x - y).abs() as f64) <= rel * (1.0 + (x.abs().max(y.abs())) as f64));
+    // (kind, period, key observables, members)
+    let mut groups: Vec<(Kind, u32, Vec<f32>, Vec<usize>)> = Vec::new();
+    for &i in indices {
+        let (kind, period, rel) = match Status::from_code(outcomes.status[i]) {
+            Status::Cycle if outcomes.period_of(i) > 0 => (Kind::Cycle, outcomes.period_of(i), 1e-3),
+            Status::Chaotic => (Kind::Chaotic, 0, crate::classify::chaos::CHAOS_TOL),
+            _ => continue,
+        };
+        let key = &outcomes.obs(i)[..n_obs];
+        match groups.iter_mut().find(|g| g.0 == kind && g.1 == period && close(&g.2, key, rel)) {
+            Some(g) => g.3.push(i),
+            None => groups.push((kind, period, key.to_vec(), vec![i])),
+        }
+    }
+    let mut orbits: Vec<SweepOrbit> = groups
+        .into_iter()
+        .map(|(kind, period, key, members)| {
+            let rep = members[0];
+            // One period of a map's cycle from its point (state ⊕ the memory kept there).
+            let orbit = match kind {
+                Kind::Cycle => {
+                    let z: Vec<f64> = key[..plan.n_state().min(n_obs)].iter().chain(outcomes.memory_of(rep, n_mem).unwrap_or(&[])).map(|&v| v as f64).collect();
+                    crate::classify::cycles::orbit_observables(plan, rep, &z, period).unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
+            let mean_loss = if orbit.is_empty() { f64::NAN } else { orbit.iter().map(|o| o[q.loss]).sum::<f64>() / orbit.len() as f64 };
+            SweepOrbit {
+                kind,
+                period,
+                attractor: labels.map_or(-1, |l| majority(members.iter().map(|&i| l[i]))),
+                share: members.len() as f64 / indices.len() as f64,
+                order: key[q.order] as f64,
+                orbit: orbit.iter().map(|o| o[q.order]).collect(),
+                mean_loss,
+            }
+        })
+        .collect();
+    orbits.sort_by(|a, b| b.share.total_cmp(&a.share));
+    orbits
 }
 
 impl SweepPoint {
@@ -166,10 +253,19 @@ pub fn at_value(plan: &Plan, value: f64) -> Plan {
     p
 }
 
-/// The fixed points at one value, from a fresh engine run over all the sweep's starts.
+/// An engine run of `plan`, its undecided trajectories tested for cycles and chaos as
+/// `basinmap run` does.
+pub fn run_settled(plan: &Plan, engine: &dyn Engine, progress: crate::engine::Progress<'_>) -> Result<Outcomes> {
+    let mut outcomes = engine.run(plan, progress)?;
+    crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
+    Ok(outcomes)
+}
+
+/// The fixed points (and cycles) at one value, from a fresh engine run over all the sweep's
+/// starts.
 pub fn point_at(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64) -> Result<SweepPoint> {
     let sub = at_value(plan, value);
-    let outcomes = engine.run(&sub, &|_, _| {})?;
+    let outcomes = run_settled(&sub, engine, &|_, _| {})?;
     let mut pts = points_of(&sub, &outcomes, None, q)?;
     Ok(pts.remove(0))
 }
@@ -235,6 +331,24 @@ pub fn csv(sweep: &Sweep) -> String {
     s
 }
 
+/// sweep_orbits.csv: one row per value and cycle or chaotic attractor reached: its kind, period,
+/// attractor id, share, the order parameter at its point (a chaotic one's: the middle of its
+/// range), its least and greatest value over one period of a map's cycle, and the loss averaged
+/// over that period (empty where not known).
+pub fn orbits_csv(sweep: &Sweep) -> String {
+    let name = &sweep.quantities.order_name;
+    let mut s = format!("{},kind,period,attractor,share,{name},{name}_min,{name}_max,mean_loss\n", sweep.parameter);
+    let num = |v: f64| if v.is_finite() { v.to_string() } else { String::new() };
+    for p in &sweep.points {
+        for o in &p.orbits {
+            let lo = o.orbit.iter().copied().fold(f64::NAN, f64::min);
+            let hi = o.orbit.iter().copied().fold(f64::NAN, f64::max);
+            s.push_str(&format!("{},{},{},{},{},{},{},{},{}\n", p.value, o.kind.as_str(), o.period, o.attractor, o.share, o.order, num(lo), num(hi), num(o.mean_loss)));
+        }
+    }
+    s
+}
+
 /// Median, minimum and maximum of `values` (NaN for none).
 pub fn summary(values: &[f64]) -> (f64, f64, f64) {
     if values.is_empty() {
@@ -277,7 +391,7 @@ mod tests {
     use super::*;
 
     fn pts(x: &[f64], f: impl Fn(f64) -> f64) -> Vec<SweepPoint> {
-        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN, ends: vec![] }).collect()
+        x.iter().map(|&v| SweepPoint { value: v, fixed_points: vec![], orbits: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN, ends: vec![] }).collect()
     }
 
     #[test]

@@ -316,7 +316,7 @@ mod tests {
         (0..n)
             .map(|i| {
                 let v = -1.0 + 2.0 * i as f64 / (n - 1) as f64 + 1e-4;
-                SweepPoint { value: v, fixed_points: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN, ends: vec![] }
+                SweepPoint { value: v, fixed_points: vec![], orbits: vec![], loss: f(v), order: 0.0, d1: 0.0, d2: 0.0, threshold: f64::NAN, ends: vec![] }
             })
             .collect()
     }

@@ -132,6 +132,11 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
                     outcomes.cycle_time[i] = c.time as f32;
                 }
                 window_exponent[i] = c.lyapunov;
+                if c.memory.len() == n_mem && n_mem > 0 {
+                    // The memory at the cycle's point, with its state: what its multipliers and
+                    // exponent are computed from.
+                    outcomes.memory[i * n_mem..(i + 1) * n_mem].copy_from_slice(&c.memory);
+                }
                 (Status::Cycle, c.period, c.steps, c.observables)
             }
             Ending::Chaotic { steps, middles, lyapunov } => {
@@ -194,6 +199,8 @@ struct Cycle {
     steps: u32,
     /// The system's observables at the cycle's first point.
     observables: Vec<f32>,
+    /// The optimizer's memory there, where it is kept ([`Plan::kept_memory`]; empty otherwise).
+    memory: Vec<f32>,
     /// A flow's λ₁ along its cycle, where asked for (NaN otherwise; a map's come from its
     /// multipliers).
     lyapunov: f64,
@@ -288,7 +295,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                 return match ending {
                     FlowEnding::Cycle { loops, time, steps, point, lyapunov } => {
                         m.observables(&inputs[..plan.n_params], &point, &mut obs);
-                        Ending::Cycle(Cycle { period: loops, time, steps, observables: obs.iter().map(|&v| v as f32).collect(), lyapunov })
+                        Ending::Cycle(Cycle { period: loops, time, steps, observables: obs.iter().map(|&v| v as f32).collect(), memory: Vec::new(), lyapunov })
                     }
                     FlowEnding::Chaotic { steps, middles, lyapunov } => {
                         Ending::Chaotic { steps, middles: middles.iter().map(|&v| v as f32).collect(), lyapunov }
@@ -308,9 +315,15 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
             let settle = 4 * max_period;
             let keep = 2 * max_period;
             let mut kept = Vec::with_capacity(keep * n);
+            // The whole continued states too (Adam's β^t included), for the memory at the cycle's point.
+            let nz = x.len();
+            let mut kept_z = Vec::with_capacity(if nz > n_state { keep * nz } else { 0 });
             for k in 0..settle + keep {
                 if k >= settle {
                     kept.extend_from_slice(&x[..n]);
+                    if nz > n_state {
+                        kept_z.extend_from_slice(&x);
+                    }
                 }
                 step(&stepper, m, p, &mut x, &mut s, 0);
                 if stepper.escape_status(&x[..n_state]) != Status::Running {
@@ -320,13 +333,15 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
             let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
             match period_of(&kept, n, max_period, RETURN_TOL) {
                 Some(period) if period >= 2 => {
-                    let point = first_point(&kept[..period * n], n);
-                    m.observables(p, &point[..n_state], &mut obs);
+                    let row = first_row(&kept[..period * n], n);
+                    m.observables(p, &kept[row * n..row * n + n_state], &mut obs);
+                    let memory = kept_z.get(row * nz + n_state..(row + 1) * nz).unwrap_or(&[]);
                     Ending::Cycle(Cycle {
                         period: period as u32,
                         time: 0.0,
                         steps: (settle + keep) as u32,
                         observables: obs.iter().map(|&v| v as f32).collect(),
+                        memory: memory.iter().map(|&v| v as f32).collect(),
                         lyapunov: f64::NAN,
                     })
                 }
@@ -364,6 +379,40 @@ pub(crate) fn step<M: Model>(stepper: &Stepper<f64>, m: &M, p: &mut [f64], z: &m
     memory.copy_from_slice(&s.mem[..memory.len()]);
 }
 
+/// The model's observables at each of `steps` points of the orbit of a map stepped from `z`
+/// (trajectory `index`'s state ⊕ memory, [`step`]), in f64: one period of a cycle from its
+/// point. `None` for a flow, a system without a host model, or an orbit that leaves the bounds.
+pub fn orbit_observables(plan: &Plan, index: usize, z: &[f64], steps: u32) -> Option<Vec<Vec<f64>>> {
+    struct Walk<'a>(&'a Plan, usize, &'a [f64], u32);
+    impl ModelVisitor for Walk<'_> {
+        type Output = Option<Vec<Vec<f64>>>;
+        fn visit<M: Model>(self, m: &M) -> Self::Output {
+            let Walk(plan, index, z, steps) = self;
+            let mut inputs = plan.inputs_at(index);
+            let p = &mut inputs[..plan.n_params];
+            let stepper = Stepper::<f64>::deterministic_at(plan, index);
+            let n_state = plan.n_state();
+            let mut s = Scratch::new(n_state);
+            let mut x = z.to_vec();
+            let mut rows = Vec::with_capacity(steps as usize);
+            for k in 0..steps {
+                let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
+                m.observables(p, &x[..n_state], &mut obs);
+                rows.push(obs);
+                step(&stepper, m, p, &mut x, &mut s, k as u64);
+                if stepper.escape_status(&x[..n_state]) != Status::Running {
+                    return None;
+                }
+            }
+            Some(rows)
+        }
+    }
+    if super::chaos::is_flow(plan) || z.len() != plan.n_state() + plan.kept_memory() {
+        return None;
+    }
+    plan.system.visit(Walk(plan, index, z, steps)).ok().flatten()
+}
+
 /// Values of a continued state ([`step`]'s `z`) that a return to a cycle brings back: the
 /// state and the optimizer's memory, but for Adam's β1^t and β2^t (the last two), which decay.
 pub(crate) fn returning_len(plan: &Plan) -> usize {
@@ -377,9 +426,11 @@ pub const DISTINCT: f64 = 100.0;
 /// The smallest p ≤ `max_period` such that every state in `kept` (rows of `n`) returns to
 /// within `tol`·(1 + |x|) (max-norm) of itself p steps later, and also across the whole window
 /// (at the last multiple of p: a slow drift, such as an oscillation still decaying onto a fixed
-/// point, accumulates there); for p ≥ 2 its consecutive points must also lie more than
-/// [`DISTINCT`] tolerances apart somewhere, or it is not yet told from a fixed point. `None`
-/// if no p qualifies.
+/// point, accumulates there); for p ≥ 2 its points d steps apart must also lie more than
+/// [`DISTINCT`] tolerances apart somewhere, for every proper divisor d of p, or it is not yet
+/// told from a fixed point (d = 1) or a d-cycle (an orbit still settling onto a 2-cycle whose
+/// multiplier is near −1 returns within the tolerance after 4 steps before it does after 2).
+/// `None` if no p qualifies.
 pub fn period_of(kept: &[f64], n: usize, max_period: usize, tol: f64) -> Option<usize> {
     let rows = kept.len() / n.max(1);
     let row = |t: usize| &kept[t * n..(t + 1) * n];
@@ -391,14 +442,21 @@ pub fn period_of(kept: &[f64], n: usize, max_period: usize, tol: f64) -> Option<
     (1..=max_period.min(rows.saturating_sub(1))).find(|&p| {
         (0..rows - p).all(|t| within(t, t + p, 1.0))
             && (0..p).all(|t| within(t, t + (rows - 1 - t) / p * p, 1.0))
-            && (p == 1 || (0..p).any(|t| !within(t, t + 1, DISTINCT)))
+            && (1..p).filter(|d| p % d == 0).all(|d| (0..p).any(|t| !within(t, t + d, DISTINCT)))
     })
 }
 
 /// Of one period of a cycle's states (rows of `n`), the one with the smallest first component
 /// (ties: the next components): the same point whichever phase the cycle was entered at.
 pub fn first_point(cycle: &[f64], n: usize) -> &[f64] {
-    cycle.chunks(n).min_by(|a, b| a.iter().zip(b.iter()).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)).expect("a cycle has states")
+    let row = first_row(cycle, n);
+    &cycle[row * n..(row + 1) * n]
+}
+
+/// The row of [`first_point`].
+pub fn first_row(cycle: &[f64], n: usize) -> usize {
+    let order = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal);
+    (0..cycle.len() / n).min_by(|&a, &b| order(&cycle[a * n..(a + 1) * n], &cycle[b * n..(b + 1) * n])).expect("a cycle has states")
 }
 
 /// The stability of the `period`-cycle through `x` under the parameters of trajectory `index`:
@@ -458,5 +516,12 @@ mod tests {
         let tiny: Vec<f64> = (0..16).map(|t| if t % 2 == 0 { 0.6 } else { 0.6 + 1e-8 }).collect();
         assert_eq!(period_of(&tiny, 1, 8, 1e-9), None);
         assert_eq!(period_of(&tiny, 1, 8, 1e-11), Some(2));
+        // Settling onto the 2-cycle 0.2, 0.8 with its multiplier −0.9958 (gd on x⁴/4 − x²/2 just
+        // below the doubling at lr = √5 − 1): back within the tolerance after 4 steps, not yet
+        // after 2, and its points 2 steps apart closer than 100 tolerances: not a 4-cycle yet.
+        let settling: Vec<f64> = (0..128).map(|t: i32| if t % 2 == 0 { 0.2 } else { 0.8 } + 2e-7 * (-0.9958f64).powi(t / 2)).collect();
+        assert_eq!(period_of(&settling, 1, 64, 1e-7), None);
+        let four: Vec<f64> = (0..128).map(|t| [0.2, 0.8, 0.21, 0.79][t % 4]).collect();
+        assert_eq!(period_of(&four, 1, 64, 1e-7), Some(4));
     }
 }
