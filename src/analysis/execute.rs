@@ -175,7 +175,10 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], changes: &
         .iter()
         .map(|t| Marker { x: t.critical, label: format!("transition (order {}) at {x_name} = {}", t.order, value(t.critical)), colour: [0xD5, 0x00, 0x00], dashed: false })
         .collect();
-    markers.extend(changes.iter().map(|c| Marker { x: c.critical, label: format!("{} at {x_name} = {}", c.change, value(c.critical)), colour: [0x55, 0x55, 0x55], dashed: true }));
+    // Changes out of a fixed point or a cycle (a birth, a doubling, chaos setting in, a window
+    // closing); those out of chaos (a window opening) stay in transitions.json, where they do
+    // not crowd the figure.
+    markers.extend(changes.iter().filter(|c| !c.before.iter().any(|k| k == "chaotic")).map(|c| Marker { x: c.critical, label: format!("{} at {x_name} = {}", c.change, value(c.critical)), colour: [0x55, 0x55, 0x55], dashed: true }));
     if let Some(h) = hyst {
         for (s, name, colour) in [(h.spinodal_down, "spinodal (down)", DOWN), (h.spinodal_up, "spinodal (up)", UP)] {
             if let Some(v) = s {
@@ -190,7 +193,13 @@ pub fn figure(plan: &Plan, sweep: &Sweep, transitions: &[Transition], changes: &
     let mut panels = vec![Panel {
         y_label: "loss".into(),
         log_y: false,
-        series: vec![stable_dots(true, &|f| f.loss), stable_dots(false, &|f| f.loss), line("L, the lowest loss", LINE, &|p| p.loss)],
+        series: vec![
+            stable_dots(true, &|f| f.loss),
+            stable_dots(false, &|f| f.loss),
+            line("L, the lowest loss", LINE, &|p| p.loss),
+            // What training reaches where it cannot settle: the loss averaged around each cycle.
+            Series::dots("cycles (loss averaged around each)", [0x56, 0xB4, 0xE9], sweep.points.iter().flat_map(|p| p.orbits.iter().map(move |o| (p.value, o.mean_loss))).collect()),
+        ],
     }];
     // L′ and L″ where the axis moves the minima; over lr, dt or momentum L is piecewise constant
     // (it only jumps where a minimum stops being reachable) and they would plot rounding.
