@@ -247,6 +247,11 @@ pub struct RunArgs {
     /// undecided orbit from a tangent carried along it. `orbit`: along each kept orbit.
     #[arg(long)]
     pub lyapunov: bool,
+    /// Training runs (mlp) that neither trained nor diverged: replay each on the host and
+    /// continue it to where it ends, an oscillation (cycle), chaos, a fixed point or divergence
+    /// (the trainability map paints cycles gold, chaos purple). Host time per such run.
+    #[arg(long)]
+    pub continue_untrained: bool,
     /// Print the system's WGSL (for a formula: in the --wgsl file format) and exit without running.
     #[arg(long)]
     pub emit_wgsl: bool,
@@ -464,6 +469,9 @@ impl RunArgs {
         }
         if self.lyapunov {
             s.classify.lyapunov = true;
+        }
+        if self.continue_untrained {
+            s.classify.continue_untrained = true;
         }
         let d = &mut s.dynamics;
         if let Some(m) = self.dynamics {

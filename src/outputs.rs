@@ -3,7 +3,7 @@
 //! held in memory ends here.
 
 use crate::classify::{fractions, label, Classification};
-use crate::engine::{EngineInfo, Outcomes};
+use crate::engine::{EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::legend::gathered;
@@ -103,8 +103,16 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
             map.legend = gathered(&c.attractors, colours, &names);
             map.shades = vec![crate::render::basins::shade_key()];
         } else {
-            use crate::render::trainability::{FAILED, TRAINED};
+            use crate::render::trainability::{CHAOTIC, FAILED, OSCILLATING, TRAINED};
             map.legend = vec![(TRAINED.1, "trained".to_string()), (FAILED.1, "did not train".to_string())];
+            // The classes of runs that did not train but stayed bounded, where any are found.
+            let found = |s: Status| outcomes.status.iter().any(|&c| c == s as u32);
+            if found(Status::Cycle) {
+                map.legend.push((OSCILLATING, "did not train: oscillating (a cycle)".to_string()));
+            }
+            if found(Status::Chaotic) {
+                map.legend.push((CHAOTIC, "did not train: chaotic".to_string()));
+            }
             map.shades = vec![
                 ShadeKey { light: TRAINED.0, dark: TRAINED.2, text: "trained: darker, the loss fell faster".into() },
                 ShadeKey { light: FAILED.0, dark: FAILED.2, text: "did not train: darker, it blew up faster".into() },
@@ -181,7 +189,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     let trainability;
     if plan.system.spec().loss_record && plan.y.is_some() {
         let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
-        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"));
+        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"), &outcomes.status);
         dir.write_png("trainability.png", &trainability)?;
         files.push("trainability.png".to_string());
         images.push(("trainability", &trainability));

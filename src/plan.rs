@@ -279,7 +279,12 @@ impl Plan {
         plan.dynamics.validate()?;
         plan.fit_clock()?;
         plan.validate_params()?;
-        if plan.classify.lyapunov && !crate::classify::cycles::applies(&plan) {
+        if plan.classify.continue_untrained && !crate::classify::replay::applies(&plan) {
+            return Err(Error::input(
+                "--continue-untrained continues training runs (a system with a loss record, mlp) stepped by gd or an optimizer: deterministic (no temperature or escape radius), with [classify] max_period ≥ 2",
+            ));
+        }
+        if plan.classify.lyapunov && !crate::classify::cycles::observes(&plan) {
             return Err(Error::input(
                 "--lyapunov follows a tangent along the steps of a map (gd or an optimizer, the tangent spanning its memory too) or of a flow stepped by rk4: deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
             ));
@@ -559,10 +564,10 @@ impl Plan {
 
     /// Values of optimizer memory the engines return with each trajectory's end state: the
     /// whole memory of an optimizer that has one (momentum, Nesterov, Adam, AdamW) where the
-    /// host continues undecided trajectories to find cycles and chaos
-    /// ([`crate::classify::cycles::applies`]), else 0.
+    /// host continues undecided trajectories from them to find cycles and chaos
+    /// ([`crate::classify::cycles::observes`]), else 0.
     pub fn kept_memory(&self) -> usize {
-        if crate::classify::cycles::applies(self) {
+        if crate::classify::cycles::observes(self) {
             self.dynamics.method.memory().len(self.n_state())
         } else {
             0

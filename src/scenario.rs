@@ -413,6 +413,11 @@ pub struct ClassifyOptions {
     /// 64). A longer window gives a finite-time λ₁ closer to the exponent itself, at its cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chaos_window: Option<f64>,
+    /// Training runs (`mlp`) that neither trained nor diverged are replayed and continued on
+    /// the host to where they end: a cycle (oscillating), chaos, a fixed point or divergence
+    /// (see [`crate::classify::replay`]). Costs host time per such run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continue_untrained: bool,
 }
 
 /// The longest cycle `[classify] max_period` may ask for.
@@ -420,7 +425,7 @@ pub const MAX_PERIOD: u32 = 4096;
 
 impl Default for ClassifyOptions {
     fn default() -> Self {
-        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64, lyapunov: false, chaos_window: None }
+        ClassifyOptions { cluster_tol: 1e-3, match_fraction: 0.1, max_attractors: 32, max_period: 64, lyapunov: false, chaos_window: None, continue_untrained: false }
     }
 }
 

@@ -104,6 +104,7 @@ fn bad_input_is_a_one_line_error() {
     rejected(&["run", "--lr", "-0.1"], &[], "--lr must be a positive number");
     rejected(&["run", "--dynamics", "rk4", "--dt", "0"], &[], "--dt must be a positive number");
     rejected(&["run", "--steps", "-5"], &[], "error");
+    rejected(&["run", "--system", "landau", "--continue-untrained"], &[], "--continue-untrained continues training runs");
     rejected(&["run", "--system", "effective", "--param", "D=1.5"], &[], "D must be a whole number");
     rejected(&["run", "--system", "effective", "--param", "a=1,2,3"], &[], "one common, non-zero length");
     rejected(&["run", "no-such-file.toml"], &[], "no-such-file.toml");

@@ -149,3 +149,135 @@ fn mlp_defaults_are_the_trainability_map() {
     let trained = a.counts.trained.unwrap();
     assert!(trained > 320 / 5 && trained < 4 * 320 / 5, "{trained} of 320 trained");
 }
+
+/// Gradient descent on a one-unit tanh net f = u·tanh(w) trained on one sample (x = 1, y = 1),
+/// its loss (f − 1)²: the test's own f64 map, independent of basinmap's network code.
+fn unit_net_step(lr: f64, (u, w): (f64, f64)) -> (f64, f64) {
+    let t = w.tanh();
+    let r = u * t - 1.0;
+    (u - lr * 2.0 * r * t, w - lr * 2.0 * r * u * (1.0 - t * t))
+}
+
+fn unit_net_loss((u, w): (f64, f64)) -> f64 {
+    (u * w.tanh() - 1.0).powi(2)
+}
+
+/// Where a run of [`unit_net_step`] from (1, 1) ends by the test's own reckoning: whether it
+/// trained in 100 steps (mean loss ratio of the last 20 below 1) and, after 100 + 4000 steps,
+/// its period (≤ 64, returns within 1e-9) with the least loss on the cycle, or λ₁ (a tangent by
+/// central differences over 4000 more steps), or that it diverged.
+enum UnitEnd {
+    Diverged,
+    Cycle { trained: bool, period: usize, least_loss: f64 },
+    Other { trained: bool, lyapunov: f64 },
+}
+
+fn unit_net_end(lr: f64) -> UnitEnd {
+    let mut z = (1.0, 1.0);
+    let loss0 = unit_net_loss(z);
+    let mut ratios = Vec::new();
+    let mut orbit = Vec::new();
+    for k in 0..4100 {
+        if k < 100 {
+            ratios.push((unit_net_loss(z) / loss0).min(1e6));
+        }
+        z = unit_net_step(lr, z);
+        if !(z.0.abs() < 1e6 && z.1.abs() < 1e6) {
+            return UnitEnd::Diverged;
+        }
+        if k >= 4100 - 256 {
+            orbit.push(z);
+        }
+    }
+    let trained = ratios[80..].iter().sum::<f64>() / 20.0 < 1.0;
+    let close = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() <= 1e-9 * (1.0 + a.0.abs()) && (a.1 - b.1).abs() <= 1e-9 * (1.0 + a.1.abs());
+    if let Some(period) = (1..=64).find(|&p| (0..orbit.len() - p).all(|t| close(orbit[t], orbit[t + p]))) {
+        let least_loss = orbit[..period].iter().map(|&z| unit_net_loss(z)).fold(f64::INFINITY, f64::min);
+        return UnitEnd::Cycle { trained, period, least_loss };
+    }
+    let (mut v, mut sum, h) = ((1.0f64, 0.3f64), 0.0, 1e-7);
+    for _ in 0..4000 {
+        let a = unit_net_step(lr, (z.0 + h * v.0, z.1 + h * v.1));
+        let b = unit_net_step(lr, (z.0 - h * v.0, z.1 - h * v.1));
+        v = ((a.0 - b.0) / (2.0 * h), (a.1 - b.1) / (2.0 * h));
+        let norm = v.0.hypot(v.1);
+        sum += norm.ln();
+        v = (v.0 / norm, v.1 / norm);
+        z = unit_net_step(lr, z);
+    }
+    UnitEnd::Other { trained, lyapunov: sum / 4000.0 }
+}
+
+/// With --continue-untrained, a trainability run that neither trained nor diverged is continued
+/// on the host: gold where it oscillates on a cycle, purple where it is chaotic. A one-unit tanh
+/// net over the step size goes from training (its minimum, or a 2-cycle below its first loss)
+/// through 2-cycles above it, a band of chaos, to divergence; basinmap's periods, cycle losses
+/// and chaos agree with the test's own map of that net, and runs that trained are not continued.
+#[test]
+fn runs_that_did_not_train_oscillate_or_are_chaotic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.csv"), "1\n").unwrap();
+    std::fs::write(dir.path().join("y.csv"), "1\n").unwrap();
+    let toml = format!(
+        "engine='cpu'\nsystem='mlp'\nx='lr=1.15:1.445:60'\ny='lr2=1:1:1'\n[params]\nD=1\nd0=1\ninit_scale=0\nW1_0_0=1\nU_0=1\n[network]\nactivation='tanh'\nparameterisation='mean-field'\nx='{}'\ny='{}'\n[dynamics]\nprecision='f64'\nsteps=100\ntol=0\n[classify]\ncontinue_untrained=true\n",
+        dir.path().join("x.csv").display(),
+        dir.path().join("y.csv").display()
+    );
+    let s = basinmap::scenario::Scenario::from_toml(&toml).unwrap();
+    let p = Plan::new(&s).unwrap();
+    // The net is the test's: its loss along a run is the test's map's (basinmap's stepper, f32).
+    let lr = |i: usize| p.x.values[i];
+    let traced = basinmap::trace::record(&Plan::new(&basinmap::scenario::Scenario::from_toml(&toml.replace("x='lr=1.15:1.445:60'", "x='lr=1.3:1.3:1'")).unwrap()).unwrap(), Some(1)).unwrap();
+    let mut z = (1.0, 1.0);
+    for row in traced.trajectories[0].values.iter().take(30) {
+        assert!((row[0] as f64 - unit_net_loss(z)).abs() <= 1e-5 * (1.0 + unit_net_loss(z)), "loss {} vs the test's {}", row[0], unit_net_loss(z));
+        z = unit_net_step(1.3, z);
+    }
+    let out = dir.path().join("map");
+    let report = basinmap::run::execute(&s, &out).unwrap();
+    let read = |name: &str| basinmap::io::npy::read_npy(&out.join(name)).unwrap().1;
+    let (labels, period, loss, converged) = (read("labels.npy"), read("period.npy"), read("loss.npy"), read("converged.npy"));
+    let kind = |i: usize| serde_json::to_value(report.attractors[labels[i] as usize].kind).unwrap().as_str().unwrap().to_string();
+    let ends: Vec<UnitEnd> = (0..60).map(|i| unit_net_end(lr(i))).collect();
+    let class = |e: &UnitEnd| match e {
+        UnitEnd::Diverged => "diverged".to_string(),
+        UnitEnd::Cycle { trained: true, .. } | UnitEnd::Other { trained: true, .. } => "trained".to_string(),
+        UnitEnd::Cycle { period, .. } => format!("cycle {period}"),
+        UnitEnd::Other { lyapunov, .. } if *lyapunov > 0.01 => "chaotic".to_string(),
+        UnitEnd::Other { .. } => "slow".to_string(),
+    };
+    let (mut cycles, mut chaotic) = (0, 0);
+    for i in 0..60 {
+        let c = class(&ends[i]);
+        // Where the test's own classes change, the last bits decide: compare inside runs of one class.
+        if (i > 0 && class(&ends[i - 1]) != c) || (i < 59 && class(&ends[i + 1]) != c) || c == "slow" {
+            continue;
+        }
+        let at = format!("lr = {:.4}: the test's map says {c}, basinmap {} (period {}, converged {})", lr(i), kind(i), period[i], converged[i]);
+        match &ends[i] {
+            UnitEnd::Diverged => assert_eq!(converged[i], 0.0, "{at}"),
+            UnitEnd::Cycle { trained: false, period: p, least_loss } => {
+                assert_eq!((kind(i).as_str(), period[i] as usize), ("cycle", *p), "{at}");
+                assert!((loss[i] as f64 - least_loss).abs() <= 1e-6 * (1.0 + least_loss), "{at}: loss {} vs {least_loss}", loss[i]);
+                cycles += 1;
+            }
+            UnitEnd::Other { trained: false, .. } => {
+                assert_eq!(kind(i), "chaotic", "{at}");
+                chaotic += 1;
+            }
+            // A run that trained is judged by its loss curve: not continued.
+            _ => assert!(converged[i] == 1.0 && kind(i) == "undecided", "{at}"),
+        }
+    }
+    assert!(cycles >= 20 && chaotic >= 1, "{cycles} cycles, {chaotic} chaotic runs compared");
+    // Without --continue-untrained they are left as the engine returned them.
+    let plain = basinmap::run::execute(&basinmap::scenario::Scenario::from_toml(&toml.replace("continue_untrained=true", "continue_untrained=false")).unwrap(), &dir.path().join("plain")).unwrap();
+    assert_eq!((plain.counts.cycle, plain.counts.chaotic), (0, 0));
+    assert!(plain.counts.undecided > report.counts.undecided);
+    assert_eq!(report.counts.cycle as usize, (0..60).filter(|&i| kind(i) == "cycle").count());
+    // The trainability figure paints them.
+    let img = image::open(out.join("trainability.png")).unwrap().to_rgb8();
+    let colours: Vec<[u8; 3]> = (0..60).map(|i| img.get_pixel(i as u32, 0).0).collect();
+    assert!(colours.contains(&basinmap::render::trainability::OSCILLATING));
+    assert!(colours.contains(&basinmap::render::trainability::CHAOTIC));
+}

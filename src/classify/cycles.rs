@@ -36,9 +36,15 @@
 //! Under an optimizer with memory, a cycle's stability is not computed: the labeller sees the
 //! cycle's parameters, not its memory ([`cycle_stability`] returns `Unknown`).
 //!
+//! Training runs (networks, whose features are not their state and whose weights the engines
+//! do not return) are continued from end states replayed on the host ([`super::replay`]), and
+//! only those that did not train: a cycle is an oscillating run, chaos a chaotic one (the
+//! trainability map's classes). A network cycle's end point is its point of least loss (least
+//! features), and its loss record stays the engine's; its stability is not computed.
+//!
 //! Like [`super::stalls`], the test depends only on the trajectory's own end state and index,
 //! so a map gives the same labels however it is tiled, sharded or streamed; systems without a
-//! host model, systems whose features are not their state (networks), states larger than
+//! host model, other systems whose features are not their state, states larger than
 //! [`MAX_CYCLE_DIM`], noise and an escape test are left as the engine returned them.
 
 use super::flows::FlowEnding;
@@ -67,16 +73,26 @@ pub struct SettleReport {
     pub chaotic: u64,
 }
 
-/// Whether `plan`'s undecided trajectories can be tested for cycles (see the module header).
+/// Whether `plan`'s undecided trajectories can be tested for cycles (see the module header):
+/// from the end states the engines return ([`observes`]), or, for training runs, from end
+/// states replayed on the host ([`super::replay`]).
 pub fn applies(plan: &Plan) -> bool {
+    observes(plan) || super::replay::applies(plan)
+}
+
+/// Whether the engines return the end state the host continues: a system whose features are
+/// its state (at most [`MAX_CYCLE_DIM`] variables), with the optimizer's memory
+/// ([`Plan::kept_memory`]).
+pub fn observes(plan: &Plan) -> bool {
+    deterministic(plan) && !plan.system.draws() && plan.system.spec().features.is_none() && plan.n_state() <= MAX_CYCLE_DIM
+}
+
+/// What any continuation needs: a host model, no temperature, no escape test, and cycles asked
+/// for (`[classify] max_period` ≥ 2). Minibatch draws are ruled out per plan ([`observes`]) or,
+/// for training runs, per run ([`super::replay`]).
+pub(crate) fn deterministic(plan: &Plan) -> bool {
     let d = &plan.dynamics;
-    plan.classify.max_period >= 2
-        && plan.system.has_host_model()
-        && plan.system.spec().features.is_none()
-        && !plan.system.draws()
-        && plan.n_state() <= MAX_CYCLE_DIM
-        && d.temperature == 0.0
-        && d.escape == 0.0
+    plan.classify.max_period >= 2 && plan.system.has_host_model() && d.temperature == 0.0 && d.escape == 0.0
 }
 
 /// Tests the undecided trajectories of `outcomes` (trajectories `first..` of `plan`) for
@@ -92,6 +108,8 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
         // Outcomes without the optimizer's memory (none to continue from).
         return SettleReport::default();
     }
+    // Training runs' end states are replayed, and only those of runs that did not train.
+    let replayed = !observes(plan);
     // The end state, and the optimizer's memory there (module header).
     let state = |o: &Outcomes, i: usize| -> Vec<f64> {
         let memory = o.memory_of(i, n_mem).unwrap_or(&[]);
@@ -100,11 +118,19 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
     // The undecided, and the cycles the engine's return probe stopped (no period yet).
     let undecided: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes.status[i] == Status::Undecided as u32 || (outcomes.status[i] == Status::Cycle as u32 && outcomes.period_of(i) == 0))
+        .filter(|&i| !replayed || super::replay::did_not_train(plan, outcomes, i))
         .collect();
     let endings: Vec<(usize, Ending)> = undecided
         .par_iter()
         .map(|&i| {
-            let (x, steps) = (state(outcomes, i), outcomes.steps[i] as u64);
+            let x = match replayed {
+                false => state(outcomes, i),
+                true => match super::replay::end_state(plan, first + i) {
+                    Some(x) => x,
+                    None => return (i, Ending::Undecided { lyapunov: f64::NAN }),
+                },
+            };
+            let steps = outcomes.steps[i] as u64;
             let stopped = outcomes.status[i] == Status::Cycle as u32;
             let ending = ending_from(plan, first + i, &x, steps, stopped);
             if stopped && !matches!(ending, Ending::Cycle(_)) {
@@ -318,6 +344,15 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
             // The whole continued states too (Adam's β^t included), for the memory at the cycle's point.
             let nz = x.len();
             let mut kept_z = Vec::with_capacity(if nz > n_state { keep * nz } else { 0 });
+            let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
+            // A training run continued to its end ([`super::replay`]) diverges where it leaves
+            // the bounds and rests where it returns after one step; a map's continuation only
+            // looks for cycles and chaos.
+            let to_the_end = !observes(plan);
+            fn ended<M: Model>(m: &M, p: &[f64], status: Status, steps: usize, x: &[f64], obs: &mut [f64]) -> Ending {
+                m.observables(p, x, obs);
+                Ending::Resumed { status, steps: steps as u32, observables: obs.iter().map(|&v| v as f32).collect() }
+            }
             for k in 0..settle + keep {
                 if k >= settle {
                     kept.extend_from_slice(&x[..n]);
@@ -326,14 +361,26 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                     }
                 }
                 step(&stepper, m, p, &mut x, &mut s, 0);
-                if stepper.escape_status(&x[..n_state]) != Status::Running {
-                    return unknown;
+                match stepper.escape_status(&x[..n_state]) {
+                    Status::Running => {}
+                    left if to_the_end => return ended(m, p, left, k + 1, &x[..n_state], &mut obs),
+                    _ => return unknown,
                 }
             }
-            let mut obs = vec![0.0; plan.system.spec().model_observables().len()];
             match period_of(&kept, n, max_period, RETURN_TOL) {
                 Some(period) if period >= 2 => {
-                    let row = first_row(&kept[..period * n], n);
+                    let row = match &plan.system.spec().features {
+                        None => first_row(&kept[..period * n], n),
+                        // A network's weights: the point with the least features (the loss
+                        // first), alike for cycles that differ by a symmetry of the weights.
+                        Some(features) => (0..period)
+                            .map(|r| {
+                                m.observables(p, &kept[r * n..r * n + n_state], &mut obs);
+                                (r, features.iter().map(|&k| obs[k]).collect::<Vec<f64>>())
+                            })
+                            .min_by(|a, b| a.1.iter().zip(&b.1).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal))
+                            .map_or(0, |(r, _)| r),
+                    };
                     m.observables(p, &kept[row * n..row * n + n_state], &mut obs);
                     let memory = kept_z.get(row * nz + n_state..(row + 1) * nz).unwrap_or(&[]);
                     Ending::Cycle(Cycle {
@@ -346,6 +393,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                     })
                 }
                 // A fixed point the stop rule has not declared yet.
+                Some(_) if to_the_end => ended(m, p, Status::Converged, settle + keep, &x[..n_state], &mut obs),
                 Some(_) => unknown,
                 None => match super::chaos::window(plan, m, index, &mut x, 0) {
                     Some(w) if w.is_chaotic() => Ending::Chaotic {
@@ -354,6 +402,11 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                         lyapunov: w.lyapunov,
                     },
                     Some(w) => Ending::Undecided { lyapunov: w.lyapunov },
+                    // Left the bounds in the window (where, it does not say: its last step).
+                    None if to_the_end && stepper.escape_status(&x[..n_state]) != Status::Running => {
+                        let left = stepper.escape_status(&x[..n_state]);
+                        ended(m, p, left, settle + keep + super::chaos::window_steps(plan, 1.0), &x[..n_state], &mut obs)
+                    }
                     None => unknown,
                 },
             }
@@ -416,7 +469,8 @@ pub fn orbit_observables(plan: &Plan, index: usize, z: &[f64], steps: u32) -> Op
 /// Values of a continued state ([`step`]'s `z`) that a return to a cycle brings back: the
 /// state and the optimizer's memory, but for Adam's β1^t and β2^t (the last two), which decay.
 pub(crate) fn returning_len(plan: &Plan) -> usize {
-    let memory = plan.kept_memory();
+    // The whole memory, returned by the engines or replayed ([`super::replay`]).
+    let memory = plan.dynamics.method.memory().len(plan.n_state());
     plan.n_state() + if plan.dynamics.method.memory() == Memory::Moments { memory.saturating_sub(2) } else { memory }
 }
 

@@ -22,7 +22,8 @@
 //! The [`labeller`] does 2–4 reading trajectories in index order, so that a map held in memory
 //! and the same map streamed tile by tile are labelled alike to the bit. [`label`] applies it to
 //! a plan; [`stalls`] first continues trajectories resting at unstable points, and [`cycles`]
-//! then finds the undecided ones that are on a cycle.
+//! then finds the undecided ones that are on a cycle (training runs from end states
+//! [`replay`]ed on the host, with `--continue-untrained`).
 
 pub mod chaos;
 pub mod cycles;
@@ -31,6 +32,7 @@ pub mod forced;
 pub mod label;
 pub mod labeller;
 pub mod phases;
+pub mod replay;
 pub mod stalls;
 
 pub use label::{fractions, label, small_gradient_path, MAX_STABILITY_DIM};

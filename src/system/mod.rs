@@ -256,6 +256,11 @@ pub trait Model: Sync {
     fn draws(&self) -> bool {
         false
     }
+    /// Whether steps at parameters `p` do draw (an mlp's minibatches smaller than its data
+    /// set): runs there are not deterministic maps.
+    fn draws_at(&self, _p: &[f64]) -> bool {
+        false
+    }
     /// The field that step `draw` follows (the minibatch gradient); the full field without a
     /// draw or for systems that do not draw.
     #[inline(always)]

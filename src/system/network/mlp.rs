@@ -347,6 +347,10 @@ impl Model for Mlp {
         true
     }
 
+    fn draws_at(&self, p: &[f64]) -> bool {
+        (batch_size(p[self.batch_slot], self.data.n) as usize) < self.data.n
+    }
+
     #[inline(always)]
     fn field_drawn<T: Lane>(&self, p: &[T], x: &[T], v: &mut [T], draw: &Draw) {
         self.field_and_fit(p, x, v, draw);
