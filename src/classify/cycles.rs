@@ -110,6 +110,7 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
     }
     // Training runs' end states are replayed, and only those of runs that did not train.
     let replayed = !observes(plan);
+    let did_not_train = super::replay::did_not_train(plan);
     // The end state, and the optimizer's memory there (module header).
     let state = |o: &Outcomes, i: usize| -> Vec<f64> {
         let memory = o.memory_of(i, n_mem).unwrap_or(&[]);
@@ -118,7 +119,7 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
     // The undecided, and the cycles the engine's return probe stopped (no period yet).
     let undecided: Vec<usize> = (0..outcomes.len())
         .filter(|&i| outcomes.status[i] == Status::Undecided as u32 || (outcomes.status[i] == Status::Cycle as u32 && outcomes.period_of(i) == 0))
-        .filter(|&i| !replayed || super::replay::did_not_train(plan, outcomes, i))
+        .filter(|&i| !replayed || did_not_train(outcomes, i))
         .collect();
     let endings: Vec<(usize, Ending)> = undecided
         .par_iter()
@@ -403,11 +404,11 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                     },
                     Some(w) => Ending::Undecided { lyapunov: w.lyapunov },
                     // Left the bounds in the window (where, it does not say: its last step).
-                    None if to_the_end && stepper.escape_status(&x[..n_state]) != Status::Running => {
-                        let left = stepper.escape_status(&x[..n_state]);
-                        ended(m, p, left, settle + keep + super::chaos::window_steps(plan, 1.0), &x[..n_state], &mut obs)
-                    }
-                    None => unknown,
+                    None => match stepper.escape_status(&x[..n_state]) {
+                        Status::Running => unknown,
+                        left if to_the_end => ended(m, p, left, settle + keep + super::chaos::window_steps(plan, 1.0), &x[..n_state], &mut obs),
+                        _ => unknown,
+                    },
                 },
             }
         }

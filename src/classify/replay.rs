@@ -38,12 +38,11 @@ pub fn applies(plan: &Plan) -> bool {
         && super::cycles::deterministic(plan)
 }
 
-/// Whether run `i` of `outcomes` did not train (its loss record's `converged` is 0).
-pub fn did_not_train(plan: &Plan, outcomes: &Outcomes, i: usize) -> bool {
-    plan.observable_names()
-        .iter()
-        .position(|&n| n == "converged")
-        .is_some_and(|k| outcomes.obs(i)[k] < 0.5)
+/// A test of whether run `i` of `outcomes` did not train (its loss record's `converged` is 0),
+/// the column found once.
+pub fn did_not_train(plan: &Plan) -> impl Fn(&Outcomes, usize) -> bool {
+    let column = plan.observable_names().iter().position(|&n| n == "converged");
+    move |outcomes, i| column.is_some_and(|k| outcomes.obs(i)[k] < 0.5)
 }
 
 /// The state of run `index` of `plan` after its step budget, followed by its optimizer's

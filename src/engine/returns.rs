@@ -67,10 +67,9 @@ pub fn samples_tol<T: Real>() -> T {
 impl Rule {
     /// The probe for `plan`'s trajectories, or `None` where the host's cycle search does not
     /// apply to the state the engines return ([`crate::classify::cycles::observes`]), where a
-    /// loss record is kept, or where the
-    /// budget is too short for probes to pay. Under an optimizer with memory the probe compares
-    /// the state alone (on a cycle the memory follows it); the host confirms the cycle from the
-    /// state and the memory the engine returns with it.
+    /// loss record is kept, or where the budget is too short for probes to pay. Under an
+    /// optimizer with memory the probe compares the state alone (on a cycle the memory follows
+    /// it); the host confirms the cycle from the state and the memory the engine returns with it.
     pub fn of_plan(plan: &Plan) -> Option<Rule> {
         if !crate::classify::cycles::observes(plan) || plan.system.spec().loss_record {
             return None;
