@@ -590,3 +590,57 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     check_canary();
 }
+
+// Continuation (Rust: `GpuContinuer`, for classify/continued.rs): invocation k steps row k,
+// trajectory workers[k] of the plan (cfg.index_offset is 0) at its step steps[k], from the
+// state and step-rule memory the host wrote into `state`, exactly cfg.chunk_steps steps of the
+// step rule with neither stop rule nor probe nor noise, or until it leaves the bounds
+// (status[k]); then writes the system's observables at its state.
+@compute @workgroup_size(64)
+fn advance_rows(@builtin(global_invocation_id) gid: vec3<u32>,
+                @builtin(num_workgroups) groups: vec3<u32>) {
+    let k = trajectory_index(gid, groups);
+    if (k >= cfg.n_total) {
+        return;
+    }
+    load_settings();
+    MAPPED = GD_MAP && !(TOL > 0.0);
+    load_trajectory(workers[k]);
+    TRAJECTORY = k;
+    var x = load_state(k);
+    if (status[k] == RUNNING) {
+        rule_load(k);
+        var n = steps[k];
+        for (var j = 0u; j < cfg.chunk_steps; j++) {
+            if (MAPPED) {
+                x = sys_gd_map(x, REDUCED);
+            } else {
+                if (TIMED) {
+                    P[TIME_SLOT] = time_of(n);
+                }
+                let v = rule_field(x);
+                if (RULE_MEMORY) {
+                    x = axpy(x, 1.0, rule_delta(x, v));
+                } else {
+                    x = advance(x, v, STEP);
+                }
+                x = wrap_angles(x);
+            }
+            n += 1u;
+            let s = escape_status(x);
+            if (s != RUNNING) {
+                status[k] = s;
+                break;
+            }
+        }
+        store_state(k, x);
+        rule_store(k);
+        steps[k] = n;
+    }
+    var o: array<real, N_OBS>;
+    sys_observables(x, &o);
+    for (var q = 0u; q < system_observables(); q++) {
+        observables[k * N_OUT + q] = f32(o[q]);
+    }
+    check_canary();
+}

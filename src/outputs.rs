@@ -3,7 +3,7 @@
 //! held in memory ends here.
 
 use crate::classify::{fractions, label, Classification};
-use crate::engine::{EngineInfo, Outcomes, Status};
+use crate::engine::{Engine, EngineInfo, Outcomes, Status};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::legend::gathered;
@@ -16,14 +16,25 @@ use std::time::Instant;
 
 /// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
 /// files and run.json.
+/// `engine`: the run's, which continues the undecided of a system that exists only as WGSL
+/// ([`crate::classify::continued`]); without one (merged shards) one is opened for them.
 /// `computed_steps`: the trajectory-steps the engine took in `integrate` seconds (fewer than the
 /// map's when a resumed run read some parts back). `notes`: warnings of the stages before (saved
 /// parts that could not be used).
 #[allow(clippy::too_many_arguments)]
-pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>) -> Result<Report> {
+pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>, engine: Option<&dyn Engine>) -> Result<Report> {
     let t2 = Instant::now();
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
+    if crate::classify::continued::applies(plan) {
+        // A WGSL map's undecided are continued on the engine (merged shards: one opened here).
+        let opened = match engine {
+            Some(_) => None,
+            None => Some(crate::engine::for_plan(plan, false)?),
+        };
+        let engine = engine.or(opened.as_deref()).expect("an engine, given or opened");
+        crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, plan.range().start)?;
+    }
     let outcomes = &outcomes;
     let mut classification = label(plan, outcomes);
     if plan.sampled.is_some() {
@@ -202,7 +213,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
     crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
     files.extend(["labels.npy".to_string(), "steps.npy".to_string(), "axes.npz".to_string()]);
-    if crate::classify::cycles::applies(plan) {
+    if crate::classify::finds_cycles(plan) {
         write_npy(dir, "period.npy", &shape, &crate::classify::cycles::periods(outcomes))?;
         files.push("period.npy".to_string());
         if crate::classify::chaos::is_flow(plan) {

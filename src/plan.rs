@@ -565,9 +565,10 @@ impl Plan {
     /// Values of optimizer memory the engines return with each trajectory's end state: the
     /// whole memory of an optimizer that has one (momentum, Nesterov, Adam, AdamW) where the
     /// host continues undecided trajectories from them to find cycles and chaos
-    /// ([`crate::classify::cycles::observes`]), else 0.
+    /// ([`crate::classify::cycles::observes`]), or the engine does
+    /// ([`crate::classify::continued::applies`]), else 0.
     pub fn kept_memory(&self) -> usize {
-        if crate::classify::cycles::observes(self) {
+        if crate::classify::cycles::observes(self) || crate::classify::continued::applies(self) {
             self.dynamics.method.memory().len(self.n_state())
         } else {
             0

@@ -58,7 +58,7 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
         let o = engine.run(&plan, &|d, t| observer.progress(d, t))?;
         (o, t1.elapsed().as_secs_f64(), None, Vec::new())
     };
-    let report = finish(scenario, &plan, outcomes, info, setup, integrate, computed, &dir, part_warnings)?;
+    let report = finish(scenario, &plan, outcomes, info, setup, integrate, computed, &dir, part_warnings, Some(engine.as_ref()))?;
     if in_parts {
         crate::shard::clear_parts(out)?;
     }

@@ -294,5 +294,5 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Report> {
     };
     let info = EngineInfo { kind, device: distinct(1), detail: format!("merged from {n} shards") };
     let integrate = shards.iter().map(|(i, _)| i.integrate).sum();
-    crate::outputs::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir, Vec::new())
+    crate::outputs::finish(&scenario, &plan, all, info, 0.0, integrate, None, &dir, Vec::new(), None)
 }

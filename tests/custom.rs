@@ -233,3 +233,104 @@ fn a_map_in_wgsl_is_the_map_as_a_formula() {
     let err = Scenario::from_file(&file).and_then(|s| Plan::new(&s)).unwrap_err().to_string();
     assert!(err.contains("both `fn field` and `fn map`"), "{err}");
 }
+
+/// The logistic map written in WGSL.
+const LOGISTIC_WGSL: &str = "fn map(x: State, p: Params) -> State {\n    var y: State;\n    y[0] = p.r * x[0] * (1.0 - x[0]);\n    return y;\n}\n";
+
+/// Cycles and chaos of a map written in WGSL, which has no host model, are found by continuing
+/// its undecided trajectories on the GPU (classify::continued, in f32); the same map written as
+/// a formula is continued on the host in f64 (the oracle). The logistic map's 2-, 4-, 8-, 16-
+/// and 3-cycles and its chaos at r = 3.9 and 3.99: the same kind and period from every start, and
+/// cycle points within 1e-4 (the cycle's smallest point, whichever phase a start entered it at).
+#[test]
+fn cycles_and_chaos_of_a_map_in_wgsl_are_those_of_the_formula() {
+    let Some(g) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("logistic.wgsl"), LOGISTIC_WGSL).unwrap();
+    let file = dir.path().join("scenario.toml");
+    for (r, period) in [(3.2, 2), (3.5, 4), (3.555, 8), (3.566, 16), (3.835, 3), (3.9, 0), (3.99, 0)] {
+        let common = format!("x='x=0.15:0.85:8'\n[params]\nr={r}\n[dynamics]\nsteps=3000\n");
+        std::fs::write(&file, format!("{common}[system]\nstate=['x']\nwgsl='logistic.wgsl'\n")).unwrap();
+        let wgsl = Plan::new(&Scenario::from_file(&file).unwrap()).unwrap();
+        assert!(basinmap::classify::continued::applies(&wgsl));
+        let formula = plan(&format!("{common}precision='f64'\n[system]\nstate=['x']\nmap=['r*x*(1 - x)']\n"));
+        let (of, cf) = run(&CpuEngine::new(), &formula);
+        let (ow, cw) = run(&g, &wgsl);
+        for i in 0..wgsl.n_trajectories() {
+            let (a, b) = (&cw.attractors[cw.labels[i] as usize], &cf.attractors[cf.labels[i] as usize]);
+            let want = if period > 0 { basinmap::classify::Kind::Cycle } else { basinmap::classify::Kind::Chaotic };
+            assert_eq!((b.kind, b.period), (want, period), "r = {r}, start {i}: the formula's {b:?}");
+            assert_eq!((a.kind, a.period), (b.kind, b.period), "r = {r}, start {i}: WGSL {a:?}, formula {b:?}");
+            if period > 0 {
+                assert!((ow.obs(i)[0] - of.obs(i)[0]).abs() < 1e-4, "r = {r}, start {i}: cycle point {} in WGSL, {} as a formula", ow.obs(i)[0], of.obs(i)[0]);
+            } else {
+                // A chaotic attractor's point: the middle of the range its orbit covers.
+                assert!((ow.obs(i)[0] - of.obs(i)[0]).abs() < 0.05 * (1.0 + of.obs(i)[0].abs()), "r = {r}, start {i}");
+            }
+        }
+        // One attractor per r: every start on one cycle (or one chaotic band).
+        assert_eq!(cw.attractors.iter().filter(|a| a.count > 0).count(), 1, "r = {r}: {:?}", cw.attractors);
+        assert_eq!(ow.period.iter().copied().max().unwrap_or(0), period, "r = {r}: period.npy");
+    }
+}
+
+/// An optimizer with memory on a field written in WGSL: heavy ball (μ = 0.5) on the double
+/// well's field x − x³ gives the 2- and 4-cycles the same loss as a formula gives on the CPU
+/// (tests/optimizers.rs), the velocity returned and continued with the state on the GPU.
+#[test]
+fn optimizer_cycles_of_a_field_in_wgsl_are_those_of_the_formula() {
+    let Some(g) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("well.wgsl"), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = x[0] - x[0] * x[0] * x[0];\n    return v;\n}\n").unwrap();
+    let common = "x='lr=1.56:1.71:6'\ny='x=0.94:1.1:5'\n[dynamics]\nmethod='momentum'\nmomentum=0.5\nsteps=5000\ntol=1e-7\n";
+    let file = dir.path().join("scenario.toml");
+    std::fs::write(&file, format!("{common}[system]\nstate=['x']\nwgsl='well.wgsl'\n")).unwrap();
+    let wgsl = Plan::new(&Scenario::from_file(&file).unwrap()).unwrap();
+    assert_eq!(wgsl.kept_memory(), 1, "the velocity is returned");
+    let formula = plan(&format!("{common}[system]\nstate=['x']\nloss='x^4/4 - x^2/2'\n"));
+    let (_, cf) = run(&CpuEngine::new(), &formula);
+    let (ow, cw) = run(&g, &wgsl);
+    let (of, _) = run(&CpuEngine::new(), &formula);
+    let periods = |c: &basinmap::classify::Classification| (0..6).map(|k| c.attractors[c.labels[6 + k] as usize].period).collect::<Vec<u32>>();
+    assert_eq!(periods(&cf), [2, 2, 2, 2, 2, 4], "{:?}", cf.attractors);
+    assert_eq!(periods(&cw), periods(&cf), "{:?}", cw.attractors);
+    for i in 0..wgsl.n_trajectories() {
+        let (a, b) = (&cw.attractors[cw.labels[i] as usize], &cf.attractors[cf.labels[i] as usize]);
+        assert_eq!((a.kind, a.period), (b.kind, b.period), "trajectory {i}");
+        // One point per lr, whichever side of the minimum the start was on (to f32's rounding:
+        // f32 steps from two phases may close on orbits an ulp or two apart), the formula's.
+        assert!((ow.obs(i)[0] - ow.obs(i % 6)[0]).abs() < 1e-5, "trajectory {i}: {} and {}", ow.obs(i)[0], ow.obs(i % 6)[0]);
+        assert!((ow.obs(i)[0] - of.obs(i)[0]).abs() < 1e-4, "trajectory {i}: {} in WGSL, {} as a formula", ow.obs(i)[0], of.obs(i)[0]);
+    }
+}
+
+/// λ₁ of a WGSL map's chaos window, from a neighbouring row pulled back after every step (f32
+/// forward differences): the Hénon map's 0.41922 (a = 1.4, b = 0.3; Sprott 2003, which the host's
+/// f64 tangent gives within 1 %, tests/analysis.rs) within 1 % over 64 starts on its attractor.
+#[test]
+fn a_wgsl_maps_lyapunov_exponent_from_neighbouring_rows() {
+    let Some(g) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("henon.wgsl"), "fn map(x: State, p: Params) -> State {\n    var y: State;\n    y[0] = 1.0 - p.a * x[0] * x[0] + x[1];\n    y[1] = p.b * x[0];\n    return y;\n}\n").unwrap();
+    let file = dir.path().join("scenario.toml");
+    std::fs::write(&file, "x='x=-0.2:0.2:8'\ny='y=-0.2:0.2:8'\n[params]\na=1.4\nb=0.3\n[dynamics]\nsteps=500\n[system]\nstate=['x', 'y']\nwgsl='henon.wgsl'\n").unwrap();
+    let p = Plan::new(&Scenario::from_file(&file).unwrap()).unwrap();
+    let o = g.run(&p, &|_, _| {}).unwrap();
+    assert!(o.status.iter().all(|&s| s == Status::Undecided as u32), "on the attractor, none settles");
+    let rows = basinmap::engine::Rows {
+        index: (0..o.len() as u32).collect(),
+        clock: o.steps.clone(),
+        z: (0..o.len()).flat_map(|i| o.obs(i)[..2].iter().map(|&v| v as f64)).collect(),
+        status: vec![Status::Running as u32; o.len()],
+        observables: Vec::new(),
+        n_z: 2,
+        n_obs: 2,
+    };
+    let exponents = basinmap::classify::continued::window_exponents(&p, &g, &rows).unwrap().expect("the GPU continues rows");
+    assert!(exponents.iter().all(|l| l.is_finite()), "{exponents:?}");
+    let mean = exponents.iter().sum::<f64>() / exponents.len() as f64;
+    assert!((mean - 0.41922).abs() < 0.01 * 0.41922, "λ₁ = {mean} (each: {exponents:?})");
+    // And the run labels them all chaotic, one attractor.
+    let (_, c) = run(&g, &p);
+    assert!(c.labels.iter().all(|&l| c.attractors[l as usize].kind == basinmap::classify::Kind::Chaotic), "{:?}", c.attractors);
+}

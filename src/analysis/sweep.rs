@@ -258,6 +258,7 @@ pub fn at_value(plan: &Plan, value: f64) -> Plan {
 pub fn run_settled(plan: &Plan, engine: &dyn Engine, progress: crate::engine::Progress<'_>) -> Result<Outcomes> {
     let mut outcomes = engine.run(plan, progress)?;
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
+    crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, plan.range().start)?;
     Ok(outcomes)
 }
 

@@ -199,7 +199,7 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
     let n_obs = plan.system.spec().model_observables().len();
     let mut obs = vec![0.0; n_obs];
     // The observables' ranges over each half of the window.
-    let mut ranges = [(); 2].map(|_| (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs]));
+    let mut ranges: HalfRanges = [(); 2].map(|_| (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs]));
     let mut blocks = Vec::with_capacity(BLOCKS);
     let unit = step_time(plan, stepper.hyper.step);
     let per_block = window_steps(plan, stepper.hyper.step) / BLOCKS;
@@ -223,19 +223,29 @@ pub(crate) fn window<M: Model>(plan: &Plan, m: &M, index: usize, x: &mut [f64], 
         }
         blocks.push(tangent.exponent() / unit);
     }
-    let k = blocks.len() as f64;
-    let lyapunov = blocks.iter().sum::<f64>() / k;
-    let variance = blocks.iter().map(|b| (b - lyapunov).powi(2)).sum::<f64>() / (k - 1.0);
-    let [(lo1, hi1), (lo2, hi2)] = &ranges;
-    let mut middles = Vec::with_capacity(n_obs);
-    let mut recurrent = true;
-    for k in 0..n_obs {
-        let (lo, hi) = (lo1[k].min(lo2[k]), hi1[k].max(hi2[k]));
-        middles.push(0.5 * (lo + hi));
-        let off = (lo1[k] - lo2[k]).abs().max((hi1[k] - hi2[k]).abs());
-        recurrent &= off <= RECURRENCE_TOL * (hi - lo);
+    Some(Window::of_blocks(&blocks, &ranges))
+}
+
+/// The observables' ranges (lowest, highest) over each half of a chaos window.
+pub(crate) type HalfRanges = [(Vec<f64>, Vec<f64>); 2];
+
+impl Window {
+    /// The window whose blocks had exponents `blocks` and whose observables covered `ranges`.
+    pub(crate) fn of_blocks(blocks: &[f64], ranges: &HalfRanges) -> Window {
+        let k = blocks.len() as f64;
+        let lyapunov = blocks.iter().sum::<f64>() / k;
+        let variance = blocks.iter().map(|b| (b - lyapunov).powi(2)).sum::<f64>() / (k - 1.0);
+        let [(lo1, hi1), (lo2, hi2)] = ranges;
+        let mut middles = Vec::with_capacity(lo1.len());
+        let mut recurrent = true;
+        for k in 0..lo1.len() {
+            let (lo, hi) = (lo1[k].min(lo2[k]), hi1[k].max(hi2[k]));
+            middles.push(0.5 * (lo + hi));
+            let off = (lo1[k] - lo2[k]).abs().max((hi1[k] - hi2[k]).abs());
+            recurrent &= off <= RECURRENCE_TOL * (hi - lo);
+        }
+        Window { lyapunov, stderr: (variance / k).sqrt(), middles, recurrent }
     }
-    Some(Window { lyapunov, stderr: (variance / k).sqrt(), middles, recurrent })
 }
 
 /// λ₁ of the attractor through `x` of the given period in steps (1: a fixed point) under the

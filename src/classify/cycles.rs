@@ -44,8 +44,9 @@
 //!
 //! Like [`super::stalls`], the test depends only on the trajectory's own end state and index,
 //! so a map gives the same labels however it is tiled, sharded or streamed; systems without a
-//! host model, other systems whose features are not their state, states larger than
-//! [`MAX_CYCLE_DIM`], noise and an escape test are left as the engine returned them.
+//! host model (maps written in WGSL are continued on the engine instead: [`super::continued`]),
+//! other systems whose features are not their state, states larger than [`MAX_CYCLE_DIM`],
+//! noise and an escape test are left as the engine returned them.
 
 use super::flows::FlowEnding;
 use crate::dynamics::Memory;

@@ -42,7 +42,7 @@ pub fn labeller(plan: &Plan) -> Labeller {
 /// decay), does not change the point. Where the map is tested for cycles, every setting
 /// changes it: a cycle moves with the step size.
 pub fn layout(plan: &Plan) -> Layout {
-    let cycles = super::cycles::applies(plan);
+    let cycles = super::finds_cycles(plan);
     let moves = |axis: &crate::plan::GridAxis| plan.moves_fixed_points(axis) || (cycles && !axis.is_state);
     // Sampled starts are in no order along x: their ends are clustered all together.
     let x_param = plan.sampled.is_none() && moves(&plan.x);

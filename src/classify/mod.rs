@@ -23,9 +23,11 @@
 //! and the same map streamed tile by tile are labelled alike to the bit. [`label`] applies it to
 //! a plan; [`stalls`] first continues trajectories resting at unstable points, and [`cycles`]
 //! then finds the undecided ones that are on a cycle (training runs from end states
-//! [`replay`]ed on the host, with `--continue-untrained`).
+//! [`replay`]ed on the host, with `--continue-untrained`; maps written in WGSL [`continued`] on
+//! the engine).
 
 pub mod chaos;
+pub mod continued;
 pub mod cycles;
 pub mod flows;
 pub mod forced;
@@ -39,9 +41,17 @@ pub use label::{fractions, label, small_gradient_path, MAX_STABILITY_DIM};
 pub use labeller::{FixedPointTests, Labeller, Layout};
 
 use crate::engine::Outcomes;
+use crate::plan::Plan;
 use crate::scenario::ClassifyOptions;
 use crate::system::Stability;
 use serde::Serialize;
+
+/// Whether `plan`'s undecided trajectories are tested for cycles and chaos, on the host
+/// ([`cycles::applies`]) or on the engine ([`continued::applies`]): then period.npy is written,
+/// and every setting of the step rule moves the attractors (a cycle moves with the step).
+pub fn finds_cycles(plan: &Plan) -> bool {
+    cycles::applies(plan) || continued::applies(plan)
+}
 
 /// What an attractor is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, PartialOrd, Ord)]

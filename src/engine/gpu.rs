@@ -8,7 +8,7 @@
 //! writes the observables and the host reads back status, steps and observables.
 
 use super::shader::{compose, workgroup_bytes, Shape};
-use super::{Engine, EngineInfo, Outcomes, Progress};
+use super::{Continuer, Engine, EngineInfo, Outcomes, Progress, Rows};
 use crate::plan::Plan;
 use crate::{Error, Result};
 use bytemuck::{Pod, Zeroable};
@@ -53,6 +53,30 @@ pub struct Config {
     pub canary: u32,
     pub workers: u32,
     pub zipped: u32,
+}
+
+impl Config {
+    /// The configuration of a tile of `len` trajectories from trajectory `start` of `plan`, run
+    /// by `workers` invocations, `chunk` steps a dispatch.
+    fn of_tile(plan: &Plan, len: usize, start: usize, chunk: u32, workers: usize) -> Config {
+        Config {
+            n_total: len as u32,
+            index_offset: start as u32,
+            nx: plan.nx() as u32,
+            ny: plan.ny() as u32,
+            x_target: plan.x.target as u32,
+            y_target: plan.y.as_ref().map_or(NO_TARGET, |y| y.target as u32),
+            chunk_start: 0,
+            chunk_steps: chunk,
+            max_steps: plan.dynamics.steps,
+            samples: plan.samples as u32,
+            seed_lo: plan.seed as u32,
+            seed_hi: (plan.seed >> 32) as u32,
+            canary: CANARY,
+            workers: workers as u32,
+            zipped: plan.zipped.len() as u32,
+        }
+    }
 }
 
 /// A wgpu device ready to integrate plans.
@@ -222,9 +246,9 @@ impl GpuEngine {
         by_binding.min(by_dispatch).min(MAX_TILE).min(self.tile_cap.unwrap_or(MAX_TILE))
     }
 
-    /// Builds the two pipelines (`integrate`, `finish`) for `plan`, with WGSL validation errors
-    /// returned rather than raised.
-    fn pipelines(&self, plan: &Plan) -> Result<(wgpu::BindGroupLayout, wgpu::ComputePipeline, wgpu::ComputePipeline)> {
+    /// Builds the pipelines of the kernel's entry points `entries` (`integrate`, `finish`,
+    /// `advance_rows`) for `plan`, with WGSL validation errors returned rather than raised.
+    fn pipelines<const N: usize>(&self, plan: &Plan, entries: [&str; N]) -> Result<(wgpu::BindGroupLayout, [wgpu::ComputePipeline; N])> {
         let source = compose(&Shape::of(plan)).source;
         if plan.system.spec().cooperative {
             let need = workgroup_bytes(&source)?;
@@ -281,12 +305,11 @@ impl GpuEngine {
                 cache: None,
             })
         };
-        let integrate = make("integrate");
-        let finish = make("finish");
+        let pipelines = entries.map(make);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("the kernel failed to build: {e}")));
         }
-        Ok((layout, integrate, finish))
+        Ok((layout, pipelines))
     }
 
     /// Submits one dispatch of `pipeline` over `groups` workgroups, zeroing the first `clear.1`
@@ -386,6 +409,170 @@ impl GpuEngine {
     }
 }
 
+/// The kernel's buffers for tiles of up to `rows` trajectories, and their bind group.
+struct Buffers {
+    config: wgpu::Buffer,
+    state: wgpu::Buffer,
+    status: wgpu::Buffer,
+    steps: wgpu::Buffer,
+    observables: wgpu::Buffer,
+    counters: wgpu::Buffer,
+    workers: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+}
+
+impl Buffers {
+    fn new(engine: &GpuEngine, plan: &Plan, layout: &wgpu::BindGroupLayout, rows: usize, workers_max: usize) -> Result<Buffers> {
+        let device = &engine.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let storage = |label: &str, bytes: usize| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.max(4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let table = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("basinmap.table"),
+            contents: &table_bytes(plan),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let config = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("basinmap.config"),
+            size: std::mem::size_of::<Config>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let state = storage("basinmap.state", rows * state_stride(plan) * real_bytes(plan));
+        let status = storage("basinmap.status", rows * 4);
+        // The steps, then the return probe's counters (four a trajectory; kernel.wgsl `probe_count`).
+        let steps = storage("basinmap.steps", rows * 4 * (1 + 4 * has_probe(plan) as usize));
+        // Each trajectory's observables, then the memory the host continues from (`N_OUT`).
+        let observables = storage("basinmap.observables", rows * out_stride(plan) * 4);
+        let counters = storage("basinmap.counters", COUNTERS_BYTES as usize);
+        let workers = storage("basinmap.workers", workers_max * 4);
+        let mut data = plan.system.data();
+        if data.is_empty() {
+            data.push(0.0);
+        }
+        let data = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("basinmap.data"),
+            contents: bytemuck::cast_slice(&data),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("cannot allocate buffers for {rows} trajectories: {e}")));
+        }
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("basinmap.bind_group"),
+            layout,
+            entries: &[&config, &table, &state, &status, &steps, &observables, &counters, &data, &workers]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                .collect::<Vec<_>>(),
+        });
+        Ok(Buffers { config, state, status, steps, observables, counters, workers, bind_group })
+    }
+}
+
+/// Steps per dispatch of a continuation, at most: a dispatch of rows that each take this many
+/// steps stays short on any adapter (and under llvmpipe's loop limit for small systems).
+const CONTINUE_CHUNK: u32 = 4096;
+
+/// Rows continued on the GPU ([`Engine::continuer`]): the `advance_rows` entry point of
+/// shaders/kernel.wgsl, with buffers for `capacity` rows.
+struct GpuContinuer<'a> {
+    engine: &'a GpuEngine,
+    plan: &'a Plan,
+    advance: wgpu::ComputePipeline,
+    buffers: Buffers,
+    capacity: usize,
+    /// Steps per dispatch, halved where an adapter cut the loops short.
+    cap: u32,
+}
+
+impl GpuContinuer<'_> {
+    /// Writes the rows' states, clocks, statuses and trajectory indices into the buffers.
+    fn upload(&self, rows: &Rows) {
+        let (plan, queue, b) = (self.plan, &self.engine.queue, &self.buffers);
+        let stride = state_stride(plan);
+        let mut state = vec![0.0f64; rows.len() * stride];
+        for k in 0..rows.len() {
+            state[k * stride..k * stride + rows.n_z].copy_from_slice(rows.z(k));
+        }
+        let bytes: Vec<u8> = if real_bytes(plan) == 8 {
+            bytemuck::cast_slice(&state).to_vec()
+        } else {
+            bytemuck::cast_slice(&state.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
+        };
+        queue.write_buffer(&b.state, 0, &bytes);
+        queue.write_buffer(&b.status, 0, bytemuck::cast_slice(&rows.status));
+        queue.write_buffer(&b.steps, 0, bytemuck::cast_slice(&rows.clock));
+        queue.write_buffer(&b.workers, 0, bytemuck::cast_slice(&rows.index));
+    }
+}
+
+impl Continuer for GpuContinuer<'_> {
+    fn advance(&mut self, rows: &mut Rows, steps: u32) -> Result<()> {
+        let (plan, engine) = (self.plan, self.engine);
+        let n = rows.len();
+        let n_z = plan.n_state() + plan.dynamics.method.memory().len(plan.n_state());
+        if n > self.capacity || rows.n_z != n_z || rows.z.len() != n * n_z || rows.clock.len() != n || rows.status.len() != n {
+            return Err(Error::Gpu(format!("a continuation of {n} rows of {} values does not fit buffers for {} rows of {n_z}", rows.n_z, self.capacity)));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let groups = dispatch_size(n, WORKGROUP, engine.device.limits().max_compute_workgroups_per_dimension);
+        let b = &self.buffers;
+        self.upload(rows);
+        let mut left = steps;
+        loop {
+            let chunk = left.min(self.cap);
+            let config = Config::of_tile(plan, n, 0, chunk, n);
+            engine.queue.write_buffer(&b.config, 0, bytemuck::bytes_of(&config));
+            engine.dispatch(&self.advance, &b.bind_group, groups, (&b.counters, COUNTERS_BYTES));
+            let (_, cut, _) = engine.counters(&b.counters)?;
+            if cut > 0 {
+                // The rows' state is no longer trustworthy: start again from the host's, shorter.
+                if chunk <= 1 {
+                    return Err(Error::Gpu(format!("{} stops shader loops after a fixed number of iterations, and one step of this system needs more", engine.info.name)));
+                }
+                self.cap = chunk / 2;
+                self.upload(rows);
+                left = steps;
+                continue;
+            }
+            left -= chunk;
+            if left == 0 {
+                break;
+            }
+        }
+        let stride = state_stride(plan);
+        let (state_bytes, row_bytes, out_bytes) = ((n * stride * real_bytes(plan)) as u64, (n * 4) as u64, (n * out_stride(plan) * 4) as u64);
+        let data = engine.fetch(engine.stage(&[(&b.state, state_bytes), (&b.status, row_bytes), (&b.steps, row_bytes), (&b.observables, out_bytes)]))?;
+        let (state, rest) = data.split_at(state_bytes as usize);
+        let (status, rest) = rest.split_at(row_bytes as usize);
+        let (clock, observables) = rest.split_at(row_bytes as usize);
+        let state: Vec<f64> = if real_bytes(plan) == 8 {
+            bytemuck::pod_collect_to_vec::<u8, f64>(state)
+        } else {
+            bytemuck::pod_collect_to_vec::<u8, f32>(state).into_iter().map(f64::from).collect()
+        };
+        for k in 0..n {
+            rows.z[k * n_z..(k + 1) * n_z].copy_from_slice(&state[k * stride..k * stride + n_z]);
+        }
+        rows.status = bytemuck::pod_collect_to_vec(status);
+        rows.clock = bytemuck::pod_collect_to_vec(clock);
+        let observables: Vec<f32> = bytemuck::pod_collect_to_vec(observables);
+        let (n_out, n_obs) = (out_stride(plan), rows.n_obs);
+        rows.observables = (0..n).flat_map(|k| observables[k * n_out..k * n_out + n_obs].iter().copied()).collect();
+        Ok(())
+    }
+}
+
 /// A copy to the host under way (see [`GpuEngine::stage`]).
 struct Staged {
     buffer: wgpu::Buffer,
@@ -431,6 +618,31 @@ impl Readback {
             }
         }
         Ok(())
+    }
+}
+
+/// The kernel's `table`: inputs, axis values and settings, rounded once to the kernel's
+/// precision (the CPU engine rounds the same way).
+fn table_bytes(plan: &Plan) -> Vec<u8> {
+    let mut table: Vec<f64> = plan.inputs.clone();
+    table.extend(plan.dynamics.settings());
+    table.extend(&plan.x.values);
+    match &plan.y {
+        Some(y) => table.extend(&y.values),
+        // cfg.ny is 1: one unused value keeps the settings where the kernel reads them.
+        None => table.push(0.0),
+    }
+    debug_assert_eq!(table.len(), plan.inputs.len() + crate::dynamics::Setting::ALL.len() + plan.nx() + plan.ny());
+    table.extend(settings(&plan.dynamics));
+    // The axes stepped with x: their targets, then their values axis by axis.
+    table.extend(plan.zipped.iter().map(|a| a.target as f64));
+    for a in &plan.zipped {
+        table.extend(&a.values);
+    }
+    if real_bytes(plan) == 8 {
+        bytemuck::cast_slice(&table).to_vec()
+    } else {
+        bytemuck::cast_slice(&table.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
     }
 }
 
@@ -493,11 +705,24 @@ impl Engine for GpuEngine {
         }
     }
 
+    fn continuer<'a>(&'a self, plan: &'a Plan, rows: usize) -> Result<Option<Box<dyn Continuer + 'a>>> {
+        if plan.system.spec().cooperative {
+            return Ok(None);
+        }
+        if let Some(why) = self.precision_obstacle(plan) {
+            return Err(super::f64_refused(&why));
+        }
+        let (layout, [advance]) = self.pipelines(plan, ["advance_rows"])?;
+        let buffers = Buffers::new(self, plan, &layout, rows.max(1), rows.max(1))?;
+        let cap = self.chunk.unwrap_or(CONTINUE_CHUNK);
+        Ok(Some(Box::new(GpuContinuer { engine: self, plan, advance, buffers, capacity: rows, cap })))
+    }
+
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
         if let Some(why) = self.precision_obstacle(plan) {
             return Err(super::f64_refused(&why));
         }
-        let (layout, integrate, finish) = self.pipelines(plan)?;
+        let (layout, [integrate, finish]) = self.pipelines(plan, ["integrate", "finish"])?;
         // A shard computes its part only; outcome k is trajectory first + k.
         let first = plan.range().start;
         let n = plan.range().len();
@@ -509,80 +734,11 @@ impl Engine for GpuEngine {
         let tile_max = tiles.iter().map(|t| t.len()).max().unwrap_or(0);
 
         let d = &plan.dynamics;
-        // Inputs, axis values and settings, rounded once to the kernel's precision (the CPU
-        // engine rounds the same way).
-        let mut table: Vec<f64> = plan.inputs.clone();
-        table.extend(plan.dynamics.settings());
-        table.extend(&plan.x.values);
-        match &plan.y {
-            Some(y) => table.extend(&y.values),
-            // cfg.ny is 1: one unused value keeps the settings where the kernel reads them.
-            None => table.push(0.0),
-        }
-        debug_assert_eq!(table.len(), plan.inputs.len() + crate::dynamics::Setting::ALL.len() + plan.nx() + plan.ny());
-        table.extend(settings(d));
-        // The axes stepped with x: their targets, then their values axis by axis.
-        table.extend(plan.zipped.iter().map(|a| a.target as f64));
-        for a in &plan.zipped {
-            table.extend(&a.values);
-        }
-        let table_bytes: Vec<u8> = if real_bytes(plan) == 8 {
-            bytemuck::cast_slice(&table).to_vec()
-        } else {
-            bytemuck::cast_slice(&table.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
-        };
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let storage = |label: &str, bytes: usize| {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: bytes.max(4) as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        };
-        let table_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("basinmap.table"),
-            contents: &table_bytes,
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let config_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("basinmap.config"),
-            size: std::mem::size_of::<Config>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let state_buf = storage("basinmap.state", tile_max * state_stride(plan) * real_bytes(plan));
-        let status_buf = storage("basinmap.status", tile_max * 4);
-        // The steps, then the return probe's counters (four a trajectory; kernel.wgsl `probe_count`).
-        let steps_buf = storage("basinmap.steps", tile_max * 4 * (1 + 4 * has_probe(plan) as usize));
-        // Each trajectory's observables, then the memory the host continues from (`N_OUT`).
-        let obs_buf = storage("basinmap.observables", tile_max * n_out * 4);
-        let counters_buf = storage("basinmap.counters", COUNTERS_BYTES as usize);
         let cooperative = plan.system.spec().cooperative;
         let max_workers = MAX_WORKERS.min(self.workers_cap.unwrap_or(MAX_WORKERS));
         let workers_max = if cooperative { 1 } else { tile_max.min(max_workers) };
-        let workers_buf = storage("basinmap.workers", workers_max * 4);
-        let mut data = plan.system.data();
-        if data.is_empty() {
-            data.push(0.0);
-        }
-        let data_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("basinmap.data"),
-            contents: bytemuck::cast_slice(&data),
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("cannot allocate buffers for {tile_max} trajectories: {e}")));
-        }
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("basinmap.bind_group"),
-            layout: &layout,
-            entries: &[&config_buf, &table_buf, &state_buf, &status_buf, &steps_buf, &obs_buf, &counters_buf, &data_buf, &workers_buf]
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-                .collect::<Vec<_>>(),
-        });
+        let Buffers { config: config_buf, state: _, status: status_buf, steps: steps_buf, observables: obs_buf, counters: counters_buf, workers: workers_buf, bind_group } =
+            Buffers::new(self, plan, &layout, tile_max, workers_max)?;
 
         let max_per_dim = self.device.limits().max_compute_workgroups_per_dimension;
         // Steps per dispatch: adapted to TARGET_DISPATCH, and capped below what made an adapter
@@ -596,23 +752,7 @@ impl Engine for GpuEngine {
             let len = tile.len();
             let workers = if cooperative { len } else { len.min(max_workers) };
             let groups = dispatch_size(workers, per_workgroup(plan), max_per_dim);
-            let mut config = Config {
-                n_total: len as u32,
-                index_offset: tile.start as u32,
-                nx: plan.nx() as u32,
-                ny: plan.ny() as u32,
-                x_target: plan.x.target as u32,
-                y_target: plan.y.as_ref().map_or(NO_TARGET, |y| y.target as u32),
-                chunk_start: 0,
-                chunk_steps: chunk,
-                max_steps: d.steps,
-                samples: plan.samples as u32,
-                seed_lo: plan.seed as u32,
-                seed_hi: (plan.seed >> 32) as u32,
-                canary: CANARY,
-                workers: workers as u32,
-                zipped: plan.zipped.len() as u32,
-            };
+            let mut config = Config::of_tile(plan, len, tile.start, chunk, workers);
             self.clear(&[&counters_buf, &workers_buf]);
             let mut first_dispatch = true;
             loop {

@@ -173,6 +173,55 @@ pub trait Engine: Send + Sync {
     fn info(&self) -> EngineInfo;
     /// Integrates every trajectory of `plan`.
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes>;
+    /// Steps rows of trajectories of `plan` on from states the host holds ([`Continuer`]):
+    /// `None` where this engine does not (the host continues the systems it has a model of
+    /// itself; an engine is needed for those that exist only as WGSL).
+    fn continuer<'a>(&'a self, _plan: &'a Plan, _rows: usize) -> Result<Option<Box<dyn Continuer + 'a>>> {
+        Ok(None)
+    }
+}
+
+/// Trajectories the host continues on an engine ([`crate::classify::continued`]): row k is
+/// trajectory `index[k]` of the plan at its step `clock[k]`, in state `z[k·n_z..]` (the state,
+/// then the step rule's memory, in f64 whatever the engine computes in).
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    pub index: Vec<u32>,
+    pub clock: Vec<u32>,
+    pub z: Vec<f64>,
+    /// [`Status::Running`], or where the row left the bounds (it is not stepped further).
+    pub status: Vec<u32>,
+    /// The system's observables at each row's state (`n_obs` each), written by every advance.
+    pub observables: Vec<f32>,
+    pub n_z: usize,
+    pub n_obs: usize,
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Row k's state (and memory).
+    pub fn z(&self, k: usize) -> &[f64] {
+        &self.z[k * self.n_z..(k + 1) * self.n_z]
+    }
+
+    /// Row k's observables.
+    pub fn obs(&self, k: usize) -> &[f32] {
+        &self.observables[k * self.n_obs..(k + 1) * self.n_obs]
+    }
+}
+
+/// An engine stepping [`Rows`]: the plan's step rule exactly `steps` steps from each row's
+/// state and clock, without its stop rule (no convergence test, no return probe, no noise),
+/// a row stopping only where it leaves the bounds; then the observables of every row.
+pub trait Continuer {
+    fn advance(&mut self, rows: &mut Rows, steps: u32) -> Result<()>;
 }
 
 /// Every GPU for `--devices all`: the hardware adapters, or with `--engine gpu` and none of

@@ -3,7 +3,7 @@
 //! Outcomes depend only on trajectory indices, so the result equals one engine's run of the
 //! whole map (on identical devices).
 
-use super::{Engine, EngineInfo, Outcomes, Progress};
+use super::{Continuer, Engine, EngineInfo, Outcomes, Progress};
 use crate::plan::Plan;
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +44,11 @@ impl Engine for MultiEngine {
             device: infos.iter().map(|i| i.device.as_str()).collect::<Vec<_>>().join(" + "),
             detail: format!("{} devices; {}", infos.len(), infos[0].detail),
         }
+    }
+
+    /// The first device continues rows (they are few: the undecided of a map).
+    fn continuer<'a>(&'a self, plan: &'a Plan, rows: usize) -> Result<Option<Box<dyn Continuer + 'a>>> {
+        self.engines[0].continuer(plan, rows)
     }
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {

@@ -65,7 +65,7 @@ impl Arrays {
     fn names(plan: &Plan) -> Vec<String> {
         let mut names = vec!["labels.npy".to_string(), "steps.npy".to_string()];
         names.extend(plan.observable_names().iter().map(|n| format!("{n}.npy")));
-        if crate::classify::cycles::applies(plan) {
+        if crate::classify::finds_cycles(plan) {
             names.push("period.npy".to_string());
             names.extend(Arrays::extra_names(plan).iter().map(|n| n.to_string()));
         }
@@ -284,6 +284,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
             let mut outcomes = outcomes?;
             crate::classify::stalls::settle_stalls(plan, &mut outcomes, tile_range(t).start);
             crate::classify::cycles::settle_undecided(plan, &mut outcomes, tile_range(t).start);
+            crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, tile_range(t).start)?;
             state.integrate += seconds;
             session_seconds += seconds;
             computed_steps += outcomes.steps.iter().map(|&s| s as u64).sum::<u64>();

@@ -41,6 +41,8 @@ pub fn run(engine: &dyn Engine, plan: &Plan) -> (Outcomes, Classification) {
     let mut outcomes = engine.run(plan, &|_, _| {}).expect("engine run");
     // As `basinmap run` does: undecided trajectories of gd tested for cycles.
     basinmap::classify::cycles::settle_undecided(plan, &mut outcomes, 0);
+    // And those of a WGSL map, on the engine.
+    basinmap::classify::continued::settle_on_engine(plan, engine, &mut outcomes, 0).expect("continued on the engine");
     let c = basinmap::classify::label(plan, &outcomes);
     (outcomes, c)
 }
