@@ -17,23 +17,29 @@ use std::time::Instant;
 /// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
 /// files and run.json.
 /// `engine`: the run's, which continues the undecided of a system that exists only as WGSL
-/// ([`crate::classify::continued`]); without one (merged shards) one is opened for them.
+/// ([`crate::classify::continued`]); without one (merged shards) one is opened for them where
+/// the machine has one.
 /// `computed_steps`: the trajectory-steps the engine took in `integrate` seconds (fewer than the
 /// map's when a resumed run read some parts back). `notes`: warnings of the stages before (saved
 /// parts that could not be used).
 #[allow(clippy::too_many_arguments)]
-pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>, engine: Option<&dyn Engine>) -> Result<Report> {
+pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, mut notes: Vec<String>, engine: Option<&dyn Engine>) -> Result<Report> {
     let t2 = Instant::now();
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
     if crate::classify::continued::applies(plan) {
-        // A WGSL map's undecided are continued on the engine (merged shards: one opened here).
+        // A WGSL map's undecided are continued on the engine (merged shards: one opened here,
+        // if this machine has one).
         let opened = match engine {
             Some(_) => None,
-            None => Some(crate::engine::for_plan(plan, false)?),
+            None => crate::engine::for_plan(plan, false).ok(),
         };
-        let engine = engine.or(opened.as_deref()).expect("an engine, given or opened");
-        crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, plan.range().start)?;
+        match engine.or(opened.as_deref()) {
+            Some(engine) => {
+                crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, plan.range().start)?;
+            }
+            None => notes.push("no GPU here to continue the undecided trajectories of this WGSL map on: they are not tested for cycles and chaos".into()),
+        }
     }
     let outcomes = &outcomes;
     let mut classification = label(plan, outcomes);

@@ -63,6 +63,16 @@ fn gpu_shards_merge_to_the_whole_map() {
     }
     // Noise too: each trajectory's draws depend on its index in the whole map.
     shards_merge_to_the_whole("engine='gpu'\nsystem='landau'\nx='r=-0.25:0.5:40'\ny='m=-1.5:1.5:30'\n[params]\nu=-1.0\nw=1.0\n[dynamics]\ntemperature=0.01\nsteps=2000", 3);
+    // Heavy ball on a field written in WGSL: no host model, so the undecided are continued on
+    // the GPU (classify/continued.rs), from the velocity the shards keep; the merge opens a GPU
+    // of its own for them, and its cycles are the whole run's.
+    let dir = tempfile::tempdir().unwrap();
+    let wgsl = dir.path().join("well.wgsl");
+    std::fs::write(&wgsl, "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = x[0] - x[0] * x[0] * x[0];\n    return v;\n}\n").unwrap();
+    let toml = MOMENTUM.replace("engine='cpu'", "engine='gpu'").replace("loss='x^4/4 - x^2/2'", &format!("wgsl='{}'", wgsl.display()));
+    let report = basinmap::run::execute(&scenario(&toml), &dir.path().join("whole")).unwrap();
+    assert!(report.counts.cycle > 0, "{:?}", report.counts);
+    shards_merge_to_the_whole(&toml, 3);
 }
 
 #[test]

@@ -18,18 +18,22 @@
 //!   step (Benettin's two-trajectory method): a forward difference of f32 steps where the host's
 //!   tangent takes central differences of f64 ones. Its error: rounding of about 1e-3 of a step's
 //!   growth and curvature of about [`DELTA`], of either sign, so that they average out over the
-//!   window (tests/custom.rs: the logistic map's ln 2 at r = 4 within 1 %).
+//!   window (tests/custom.rs: the Hénon map's 0.41922 within 1 %). A neighbour that rounds onto
+//!   its row (near a critical point of the map, in f32) is placed again and that step's growth,
+//!   below what the precision resolves, is not counted; under Adam the neighbour's second
+//!   moments stay ≥ 0 and its β^t are the row's.
 //!
 //! Not given here, where the host path gives it: a cycle's stability (its multipliers need the
 //! step's Jacobian; it reads `unknown`, as a WGSL system's fixed points do), `--lyapunov`, the
 //! early stop on a cycle (the engines' return probe is confirmed on the host, so WGSL systems
 //! have none and their cycles run out the budget first), and flows' limit cycles (a WGSL field
-//! stepped by rk4, forced or not, stays undecided). Like [`super::cycles`], each row depends
+//! stepped by rk4, forced or not, stays undecided). Rows go to the engine in batches whose kept
+//! states take at most 256 MiB on the host. Like [`super::cycles`], each row depends
 //! only on its own end state and index, so the labels do not depend on tiling or batches.
 
 use super::chaos::{self, HalfRanges, Window};
 use super::cycles::{first_row, period_of, returning_len, SettleReport, MAX_CYCLE_DIM};
-use crate::dynamics::Precision;
+use crate::dynamics::{Memory, Precision};
 use crate::engine::returns::samples_tol;
 use crate::engine::{Continuer, Engine, Outcomes, Rows, Status};
 use crate::plan::Plan;
@@ -40,9 +44,9 @@ use rayon::prelude::*;
 /// (max-norm).
 pub const DELTA: f64 = 1e-4;
 
-/// Rows continued together at most (and twice as many in a chaos window): bounds the host's
-/// memory for the kept states, 2·max_period of them a row.
-const BATCH: usize = 1 << 16;
+/// Bytes of kept states (and their observables) the host holds at most for one batch of rows:
+/// 2·max_period of each a row.
+const BATCH_BYTES: usize = 256 << 20;
 
 /// Whether `plan`'s undecided trajectories are continued on the engine: a map (gd or an
 /// optimizer) of a system without a host model, deterministic (no temperature, escape test or
@@ -79,10 +83,13 @@ pub fn settle_on_engine(plan: &Plan, engine: &dyn Engine, outcomes: &mut Outcome
     if undecided.is_empty() {
         return Ok(report);
     }
-    let Some(mut continuer) = engine.continuer(plan, 2 * undecided.len().min(BATCH))? else {
+    // Rows continued together (twice as many in a chaos window).
+    let per_row = 2 * plan.classify.max_period as usize * (8 * (plan.n_state() + n_mem) + 4 * plan.system.spec().model_observables().len());
+    let batch_rows = (BATCH_BYTES / per_row.max(1)).clamp(1024, 1 << 16);
+    let Some(mut continuer) = engine.continuer(plan, 2 * undecided.len().min(batch_rows))? else {
         return Ok(report);
     };
-    for batch in undecided.chunks(BATCH) {
+    for batch in undecided.chunks(batch_rows) {
         for (i, ending) in batch.iter().zip(endings(plan, continuer.as_mut(), outcomes, first, batch)?) {
             report.tested += 1;
             let (status, period, observables, memory) = match ending.kind {
@@ -232,18 +239,13 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
     let mut pairs = Rows { n_z, n_obs, ..Rows::default() };
     // The neighbour's first direction: every component (no invariant subspace to stay in).
     let u: Vec<f64> = (0..n_z).map(|j| 1.0 + 0.1 * j as f64).collect();
-    let u_norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
-    // Each neighbour's distance from its row, as it was placed.
-    let mut placed = Vec::with_capacity(which.len());
-    // The engine's states are in its precision: a neighbour is placed where it can stand, and
-    // its distance measured there.
-    let f32 = plan.dynamics.precision == Precision::F32;
-    let stored = |v: f64| if f32 { v as f32 as f64 } else { v };
+    let neighbours = Neighbours::of(plan);
+    let mut windows: Vec<Pair> = Vec::with_capacity(which.len());
+    let mut neighbour = vec![0.0; n_z];
     for &k in which {
         let z = rows.z(k);
-        let delta = DELTA * (1.0 + size(z));
-        let neighbour: Vec<f64> = z.iter().zip(&u).map(|(v, u)| stored(v + delta * u / u_norm)).collect();
-        placed.push(distance(z, &neighbour));
+        let placed = neighbours.place(z, &u, &mut neighbour);
+        windows.push(Pair { placed, sum: 0.0, counted: 0, blocks: Vec::with_capacity(chaos::BLOCKS), ranges: [(); 2].map(|_| (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs])), left: false });
         for row in [z, &neighbour] {
             pairs.index.push(rows.index[k]);
             pairs.clock.push(rows.clock[k]);
@@ -252,16 +254,12 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
         }
     }
     let per_block = chaos::window_steps(plan, 1.0) / chaos::BLOCKS;
-    let mut windows: Vec<Pair> = placed
-        .into_iter()
-        .map(|placed| Pair { placed, sum: 0.0, blocks: Vec::with_capacity(chaos::BLOCKS), ranges: [(); 2].map(|_| (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs])), left: false })
-        .collect();
     for block in 0..chaos::BLOCKS {
-        windows.iter_mut().for_each(|w| w.sum = 0.0);
+        windows.iter_mut().for_each(|w| (w.sum, w.counted) = (0.0, 0));
         for _ in 0..per_block {
             continuer.advance(&mut pairs, 1)?;
             let (status, observables) = (&pairs.status, &pairs.observables);
-            pairs.z.par_chunks_mut(2 * n_z).zip(windows.par_iter_mut()).enumerate().for_each(|(j, (z, w))| {
+            pairs.z.par_chunks_mut(2 * n_z).zip(windows.par_iter_mut()).enumerate().for_each_init(|| vec![0.0; n_z], |separation, (j, (z, w))| {
                 if w.left {
                     return;
                 }
@@ -274,29 +272,63 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
                     *l = l.min(o as f64);
                     *h = h.max(o as f64);
                 }
-                // The neighbour becomes its separation from the row (an angle's modulo its
-                // period), then is placed back along it.
+                // The separation from the row (an angle's modulo its period), along which the
+                // neighbour is placed back.
                 let (x, y) = z.split_at_mut(n_z);
-                for (c, (y, x)) in y.iter_mut().zip(x.iter()).enumerate() {
-                    let d = *y - x;
-                    *y = match angles.iter().find(|a| a.0 == c) {
-                        Some(&(_, period)) => crate::system::wrap_angle(d, period, 1.0 / period),
-                        None => d,
+                for (c, ((d, y), x)) in separation.iter_mut().zip(y.iter()).zip(x.iter()).enumerate() {
+                    *d = match angles.iter().find(|a| a.0 == c) {
+                        Some(&(_, period)) => crate::system::wrap_angle(y - x, period, 1.0 / period),
+                        None => y - x,
                     };
                 }
-                let distance = y.iter().map(|v| v * v).sum::<f64>().sqrt();
-                // A neighbour that met the row (a superstable point): −∞.
-                w.sum += if distance > 0.0 { (distance / w.placed).ln() } else { f64::NEG_INFINITY };
-                let scale = DELTA * (1.0 + size(x)) / distance.max(f64::MIN_POSITIVE);
-                for (y, x) in y.iter_mut().zip(x.iter()) {
-                    *y = stored(x + *y * scale);
+                let distance = norm(separation);
+                if distance > 0.0 {
+                    w.sum += (distance / w.placed).ln();
+                    w.counted += 1;
+                    w.placed = neighbours.place(x, separation, y);
+                } else {
+                    // The neighbour rounded onto the row (near a critical point of the map, in
+                    // f32): a growth below what the precision resolves, not counted; placed
+                    // again along the first direction.
+                    w.placed = neighbours.place(x, &u, y);
                 }
-                w.placed = self::distance(x, y);
             });
         }
-        windows.iter_mut().for_each(|w| w.blocks.push(w.sum / per_block as f64));
+        windows.iter_mut().for_each(|w| w.blocks.push(if w.counted > 0 { w.sum / w.counted as f64 } else { f64::NEG_INFINITY }));
     }
     Ok(windows.iter().map(|w| (!w.left).then(|| Window::of_blocks(&w.blocks, &w.ranges))).collect())
+}
+
+/// How a neighbour row is placed near its row: [`DELTA`]·(1 + |x|) away along a direction,
+/// where the engine's precision can hold it, with a state an optimizer's memory admits.
+struct Neighbours {
+    f32: bool,
+    /// Adam's second moments (which must stay ≥ 0) and β^t (which are not perturbed): their
+    /// place in the state ⊕ memory, for an optimizer with moments.
+    moments: Option<(std::ops::Range<usize>, usize)>,
+}
+
+impl Neighbours {
+    fn of(plan: &Plan) -> Neighbours {
+        let n = plan.n_state();
+        let moments = (plan.dynamics.method.memory() == Memory::Moments && plan.kept_memory() > 0).then(|| (2 * n..3 * n, 3 * n));
+        Neighbours { f32: plan.dynamics.precision == Precision::F32, moments }
+    }
+
+    /// Writes into `y` the neighbour of `x` along `direction`; returns its distance from `x`
+    /// as placed.
+    fn place(&self, x: &[f64], direction: &[f64], y: &mut [f64]) -> f64 {
+        let scale = DELTA * (1.0 + size(x)) / norm(direction).max(f64::MIN_POSITIVE);
+        for ((y, x), d) in y.iter_mut().zip(x).zip(direction) {
+            let v = x + d * scale;
+            *y = if self.f32 { v as f32 as f64 } else { v };
+        }
+        if let Some((second, powers)) = &self.moments {
+            y[second.clone()].iter_mut().for_each(|s| *s = s.max(0.0));
+            y[*powers..].copy_from_slice(&x[*powers..]);
+        }
+        distance(x, y)
+    }
 }
 
 /// One trajectory's chaos window so far: its neighbour's distance as placed, the current
@@ -305,6 +337,8 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
 struct Pair {
     placed: f64,
     sum: f64,
+    /// Steps counted in the current block (see [`chaos_windows`]).
+    counted: usize,
     blocks: Vec<f64>,
     ranges: HalfRanges,
     left: bool,
@@ -314,6 +348,11 @@ struct Pair {
 /// has wrapped between them).
 fn distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(u, v)| (u - v) * (u - v)).sum::<f64>().sqrt()
+}
+
+/// The Euclidean norm of `v`.
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// Largest |component| of `z`.

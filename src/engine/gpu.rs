@@ -5,7 +5,9 @@
 //! memory. The grid is cut into tiles that fit the adapter's buffer and dispatch limits; each
 //! tile is integrated in step-chunks whose length adapts to keep every dispatch short (~50 ms: no
 //! watchdog resets, timely stop once all trajectories of the tile have settled), then `finish`
-//! writes the observables and the host reads back status, steps and observables.
+//! writes the observables and the host reads back status, steps and observables. The host may
+//! also step rows of trajectories on from states it holds ([`Engine::continuer`]: the kernel's
+//! `advance_rows`), which continues the undecided of maps written in WGSL.
 
 use super::shader::{compose, workgroup_bytes, Shape};
 use super::{Continuer, Engine, EngineInfo, Outcomes, Progress, Rows};
