@@ -44,6 +44,7 @@ struct Config {
     canary: u32,        // trips of the canary loop (see `counters`)
     workers: u32,       // persistent workers of kernel.wgsl (its `integrate` refills them)
     zipped: u32,        // axes stepped with x (sampled starts' further columns), see `table`
+    record: u32,        // advance_rows: 0 nothing, 1 the path, 2 the observables' ranges (see there)
 }
 
 const NO_TARGET: u32 = 0xffffffffu;

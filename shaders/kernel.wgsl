@@ -595,7 +595,12 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>,
 // trajectory workers[k] of the plan (cfg.index_offset is 0) at its step steps[k], from the
 // state and step-rule memory the host wrote into `state`, exactly cfg.chunk_steps steps of the
 // step rule with neither stop rule nor probe nor noise, or until it leaves the bounds
-// (status[k]); then writes the system's observables at its state.
+// (status[k]); then writes the system's observables at its state. After the rows' states (a
+// flow's continuation, classify/continued_flows.rs) it records, with cfg.record = 1, the path:
+// the state and the field at the top of each step, row k's step cfg.chunk_start + j of the call
+// at (((cfg.chunk_start + j)·cfg.n_total + k)·2 + {0: state, 1: field})·STATE_DIM; with
+// cfg.record = 2, the lowest and highest of each observable over its state before the steps and
+// after each, at (2k + {0: lowest, 1: highest})·N_OBS.
 @compute @workgroup_size(64)
 fn advance_rows(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) groups: vec3<u32>) {
@@ -608,6 +613,15 @@ fn advance_rows(@builtin(global_invocation_id) gid: vec3<u32>,
     load_trajectory(workers[k]);
     TRAJECTORY = k;
     var x = load_state(k);
+    let ranges = cfg.n_total * STATE_STRIDE + 2u * k * N_OBS;
+    var seen: array<real, N_OBS>;
+    if (cfg.record == 2u && cfg.chunk_start == 0u && status[k] == RUNNING) {
+        sys_observables(x, &seen);
+        for (var q = 0u; q < system_observables(); q++) {
+            state[ranges + q] = seen[q];
+            state[ranges + N_OBS + q] = seen[q];
+        }
+    }
     if (status[k] == RUNNING) {
         rule_load(k);
         var n = steps[k];
@@ -619,6 +633,13 @@ fn advance_rows(@builtin(global_invocation_id) gid: vec3<u32>,
                     P[TIME_SLOT] = time_of(n);
                 }
                 let v = rule_field(x);
+                if (cfg.record == 1u) {
+                    let b = cfg.n_total * STATE_STRIDE + ((cfg.chunk_start + j) * cfg.n_total + k) * 2u * STATE_DIM;
+                    for (var c = 0u; c < STATE_DIM; c++) {
+                        state[b + c] = x[c];
+                        state[b + STATE_DIM + c] = v[c];
+                    }
+                }
                 if (RULE_MEMORY) {
                     x = axpy(x, 1.0, rule_delta(x, v));
                 } else {
@@ -631,6 +652,13 @@ fn advance_rows(@builtin(global_invocation_id) gid: vec3<u32>,
             if (s != RUNNING) {
                 status[k] = s;
                 break;
+            }
+            if (cfg.record == 2u) {
+                sys_observables(x, &seen);
+                for (var q = 0u; q < system_observables(); q++) {
+                    state[ranges + q] = min(state[ranges + q], seen[q]);
+                    state[ranges + N_OBS + q] = max(state[ranges + N_OBS + q], seen[q]);
+                }
             }
         }
         store_state(k, x);

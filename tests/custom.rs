@@ -334,3 +334,114 @@ fn a_wgsl_maps_lyapunov_exponent_from_neighbouring_rows() {
     let (_, c) = run(&g, &p);
     assert!(c.labels.iter().all(|&l| c.attractors[l as usize].kind == basinmap::classify::Kind::Chaotic), "{:?}", c.attractors);
 }
+
+/// The plan of `scenario` (TOML, its `[system]` last) whose system is `wgsl`, a WGSL file beside
+/// it.
+fn wgsl_plan(dir: &std::path::Path, wgsl: &str, scenario: &str) -> Plan {
+    std::fs::write(dir.join("system.wgsl"), wgsl).unwrap();
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, format!("{scenario}wgsl='system.wgsl'\n")).unwrap();
+    Plan::new(&Scenario::from_file(&file).unwrap()).unwrap()
+}
+
+/// Limit cycles of flows written in WGSL, which have no host model: their undecided
+/// trajectories are continued on the GPU (classify::continued_flows: traced in f32 into the
+/// host's section test), the same flows as formulas on the host in f64 (the oracle). The Van
+/// der Pol cycle (μ = 1): one loop of period 6.6633 from every start but the focus; the driven
+/// pendulum of Menck et al. with φ an angle: rotating starts on its limit cycle (one turn a
+/// period), the others at rest, start by start as the formula's.
+#[test]
+fn limit_cycles_of_a_flow_in_wgsl_are_those_of_the_formula() {
+    let Some(g) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let common = "x='x=-3:3:5'\ny='y=-3:3:5'\n[params]\nmu=1.0\n[dynamics]\nmethod='rk4'\ndt=0.01\nsteps=3000\ntol=1e-6\n[system]\nstate=['x','y']\n";
+    let wgsl = wgsl_plan(dir.path(), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = x[1];\n    v[1] = p.mu * (1.0 - x[0] * x[0]) * x[1] - x[0];\n    return v;\n}\n", common);
+    assert!(basinmap::classify::continued::applies(&wgsl) && basinmap::classify::finds_cycles(&wgsl));
+    let (ow, cw) = run(&g, &wgsl);
+    let (of, cf) = run(&CpuEngine::new(), &plan(&format!("{common}field=['y','mu*(1 - x^2)*y - x']\n")));
+    let centre = 12;
+    assert_eq!(ow.status[centre], Status::Converged as u32);
+    for i in (0..25).filter(|&i| i != centre) {
+        let (a, b) = (&cw.attractors[cw.labels[i] as usize], &cf.attractors[cf.labels[i] as usize]);
+        assert_eq!((a.kind, a.period), (basinmap::classify::Kind::Cycle, 1), "start {i}: WGSL {a:?}");
+        assert_eq!((b.kind, b.period), (a.kind, a.period), "start {i}: formula {b:?}");
+        assert!((ow.cycle_time[i] as f64 - 6.663_286_859).abs() < 1e-3, "start {i}: T = {}", ow.cycle_time[i]);
+        assert!((ow.cycle_time[i] - of.cycle_time[i]).abs() < 1e-3, "start {i}: T = {} in WGSL, {} as a formula", ow.cycle_time[i], of.cycle_time[i]);
+        // The cycle's point: where it crosses the section with the smallest x.
+        for c in 0..2 {
+            assert!((ow.obs(i)[c] - of.obs(i)[c]).abs() < 1e-2, "start {i}: point {:?} in WGSL, {:?} as a formula", &ow.obs(i)[..2], &of.obs(i)[..2]);
+        }
+    }
+    assert_eq!(cw.attractors.iter().filter(|a| a.kind == basinmap::classify::Kind::Cycle && a.count > 0).count(), 1, "{:?}", cw.attractors);
+    // The driven pendulum: φ′ = ω, ω′ = −αω + T − K sin φ.
+    let common = "x='phi=-3:3:6'\ny='omega=-10:10:6'\n[params]\nalpha=0.1\ntorque=0.5\nk=1.0\n[dynamics]\nmethod='rk4'\ndt=0.05\nsteps=8000\ntol=1e-6\n[system]\nstate=['phi','omega']\nperiodic=['phi']\n";
+    let wgsl = wgsl_plan(dir.path(), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = x[1];\n    v[1] = -p.alpha * x[1] + p.torque - p.k * sin(x[0]);\n    return v;\n}\n", common);
+    let (ow, cw) = run(&g, &wgsl);
+    let (of, cf) = run(&CpuEngine::new(), &plan(&format!("{common}field=['omega','-alpha*omega + torque - k*sin(phi)']\n")));
+    let kinds = |c: &basinmap::classify::Classification| (0..36).map(|i| (c.attractors[c.labels[i] as usize].kind, c.attractors[c.labels[i] as usize].period)).collect::<Vec<_>>();
+    assert_eq!(kinds(&cw), kinds(&cf));
+    let rotating: Vec<usize> = (0..36).filter(|&i| of.status[i] == Status::Cycle as u32).collect();
+    assert!(rotating.len() >= 6 && rotating.len() < 36, "{rotating:?}");
+    for &i in &rotating {
+        assert!((ow.cycle_time[i] - of.cycle_time[i]).abs() < 1e-3 * of.cycle_time[i], "start {i}: T = {} in WGSL, {} as a formula", ow.cycle_time[i], of.cycle_time[i]);
+    }
+}
+
+/// A forced flow written in WGSL: the twin-well Duffing oscillator driven at period 2π
+/// (examples/forced/duffing.toml) responds at the forcing's period in either well (cycles of
+/// period 1, cycle time 2π), start by start as the formula does on the host; its stroboscopic
+/// samples come from the GPU a period at a time.
+#[test]
+fn forced_responses_of_a_flow_in_wgsl_are_those_of_the_formula() {
+    let Some(g) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let common = "x='x=-2:2:6'\ny='v=-2:2:5'\n[params]\ng=0.1\n[dynamics]\nmethod='rk4'\ndt=0.02\nsteps=3000\n[system]\nstate=['x','v']\nforcing_period='2*pi'\n";
+    let wgsl = wgsl_plan(dir.path(), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = x[1];\n    v[1] = p.g * cos(p.t) - 0.25 * x[1] + x[0] - x[0] * x[0] * x[0];\n    return v;\n}\n", common);
+    assert!(basinmap::classify::continued::applies(&wgsl));
+    let (ow, cw) = run(&g, &wgsl);
+    let (of, cf) = run(&CpuEngine::new(), &plan(&format!("{common}field=['v','g*cos(t) - 0.25*v + x - x^3']\n")));
+    for i in 0..30 {
+        let (a, b) = (&cw.attractors[cw.labels[i] as usize], &cf.attractors[cf.labels[i] as usize]);
+        assert_eq!((b.kind, b.period), (basinmap::classify::Kind::Cycle, 1), "start {i}: formula {b:?}");
+        assert_eq!((a.kind, a.period), (b.kind, b.period), "start {i}: WGSL {a:?}");
+        assert!((ow.cycle_time[i] as f64 - std::f64::consts::TAU).abs() < 1e-5, "start {i}: T = {}", ow.cycle_time[i]);
+        // The same well, at the same point of the response (its sample at phase 0).
+        for c in 0..2 {
+            assert!((ow.obs(i)[c] - of.obs(i)[c]).abs() < 1e-3, "start {i}: {:?} in WGSL, {:?} as a formula", &ow.obs(i)[..2], &of.obs(i)[..2]);
+        }
+    }
+    assert_eq!(cw.attractors.iter().filter(|a| a.count > 0).count(), 2, "two wells: {:?}", cw.attractors);
+}
+
+/// Chaos of a flow written in WGSL: Lorenz (10, 28, 8/3) from starts on its attractor is
+/// chaotic, placed where the host places it, and λ₁ from neighbouring rows pulled back every 0.1 of time (f32)
+/// averages to 0.9056 per unit time (Sprott) within 5 % over 8 windows of 64 units each.
+#[test]
+fn a_wgsl_flows_chaos_and_lyapunov_exponent_from_neighbouring_rows() {
+    let Some(g) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = "x='x=-8:8:4'\ny='y=-8:8:2'\n[params]\nsigma=10.0\nrho=28.0\nbeta=2.6666666666666665\n[dynamics]\nmethod='rk4'\ndt=0.005\nsteps=4000\ntol=1e-3\n[system]\nstate=['x','y','z=20']\n";
+    let p = wgsl_plan(dir.path(), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = p.sigma * (x[1] - x[0]);\n    v[1] = x[0] * (p.rho - x[2]) - x[1];\n    v[2] = x[0] * x[1] - p.beta * x[2];\n    return v;\n}\n", scenario);
+    let o = g.run(&p, &|_, _| {}).unwrap();
+    assert!(o.status.iter().all(|&s| s == Status::Undecided as u32), "{:?}", o.status);
+    let rows = basinmap::engine::Rows {
+        index: (0..o.len() as u32).collect(),
+        clock: o.steps.clone(),
+        z: (0..o.len()).flat_map(|i| o.obs(i)[..3].iter().map(|&v| v as f64)).collect(),
+        status: vec![Status::Running as u32; o.len()],
+        observables: Vec::new(),
+        n_z: 3,
+        n_obs: 3,
+    };
+    let exponents = basinmap::classify::continued::window_exponents(&p, &g, &rows).unwrap().expect("the GPU continues rows");
+    let mean = exponents.iter().sum::<f64>() / exponents.len() as f64;
+    assert!((mean - 0.9056).abs() < 0.05 * 0.9056, "λ₁ = {mean} (each: {exponents:?})");
+    let (o, c) = run(&g, &p);
+    assert!(o.status.iter().all(|&s| s == Status::Chaotic as u32), "{:?}", c.attractors);
+    // Every start placed by the middles of its ranges, read at every step (x and y span about
+    // ±20 symmetrically, z about [1.4, 48]), as the host places it (tests/flows.rs).
+    for i in 0..o.len() {
+        let mid = o.obs(i);
+        assert!(mid[0].abs() < 1.5 && mid[1].abs() < 1.5 && (mid[2] - 24.7).abs() < 1.5, "start {i}: middles {:?}", &mid[..3]);
+    }
+}

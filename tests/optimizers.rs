@@ -310,5 +310,9 @@ fn heavy_ball_cycle_exponents_come_from_the_cycles_own_velocity() {
         let want = largest.ln() / 2.0;
         assert!(want < 0.0, "trajectory {i}: a stable cycle");
         assert!((o.lyapunov[i] as f64 - want).abs() < 1e-5, "trajectory {i}: λ₁ = {} vs {want}", o.lyapunov[i]);
+        // The labeller's stability comes from the same multipliers, of the cycle's state and
+        // velocity (the cluster keeps its first member's).
+        let a = &c.attractors[c.labels[i] as usize];
+        assert_eq!(a.stability, Some(basinmap::system::Stability::Stable), "trajectory {i}: {a:?}");
     }
 }

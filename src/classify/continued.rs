@@ -23,12 +23,15 @@
 //!   below what the precision resolves, is not counted; under Adam the neighbour's second
 //!   moments stay ≥ 0 and its β^t are the row's.
 //!
+//! A flow written in WGSL (a `fn field` stepped by rk4, forced or not) is continued the same
+//! way by [`super::continued_flows`], with the host's limit-cycle and stroboscopic tests and
+//! this chaos window (its neighbour pulled back every [`RENORMALISE_TIME`] of time).
+//!
 //! Not given here, where the host path gives it: a cycle's stability (its multipliers need the
-//! step's Jacobian; it reads `unknown`, as a WGSL system's fixed points do), `--lyapunov`, the
-//! early stop on a cycle (the engines' return probe is confirmed on the host, so WGSL systems
-//! have none and their cycles run out the budget first), and flows' limit cycles (a WGSL field
-//! stepped by rk4, forced or not, stays undecided). Rows go to the engine in batches whose kept
-//! states take at most 256 MiB on the host. Like [`super::cycles`], each row depends
+//! step's Jacobian; it reads `unknown`, as a WGSL system's fixed points do), `--lyapunov`, and
+//! the early stop on a cycle (the engines' return probe is confirmed on the host, so WGSL
+//! systems have none and their cycles run out the budget first). Rows go to the engine in
+//! batches whose kept states take at most 256 MiB on the host. Like [`super::cycles`], each row depends
 //! only on its own end state and index, so the labels do not depend on tiling or batches.
 
 use super::chaos::{self, HalfRanges, Window};
@@ -44,19 +47,23 @@ use rayon::prelude::*;
 /// (max-norm).
 pub const DELTA: f64 = 1e-4;
 
+/// A flow's chaos window pulls its neighbour back after this much time (a map's after every
+/// step): growth over it stays small (Lorenz's fastest stretches about e^1.5) and the round
+/// trips few.
+pub const RENORMALISE_TIME: f64 = 0.1;
+
 /// Bytes of kept states (and their observables) the host holds at most for one batch of rows:
 /// 2·max_period of each a row.
 const BATCH_BYTES: usize = 256 << 20;
 
 /// Whether `plan`'s undecided trajectories are continued on the engine: a map (gd or an
-/// optimizer) of a system without a host model, deterministic (no temperature, escape test or
-/// minibatches), whose features are its state (at most [`MAX_CYCLE_DIM`] variables), with
-/// cycles asked for (`[classify] max_period` ≥ 2).
+/// optimizer) or a flow ([`super::continued_flows`]) of a system without a host model,
+/// deterministic (no temperature, escape test or minibatches), whose features are its state (at
+/// most [`MAX_CYCLE_DIM`] variables), with cycles asked for (`[classify] max_period` ≥ 2).
 pub fn applies(plan: &Plan) -> bool {
     let d = &plan.dynamics;
     let spec = plan.system.spec();
     !plan.system.has_host_model()
-        && !chaos::is_flow(plan)
         && plan.classify.max_period >= 2
         && d.temperature == 0.0
         && d.escape == 0.0
@@ -74,6 +81,9 @@ pub fn settle_on_engine(plan: &Plan, engine: &dyn Engine, outcomes: &mut Outcome
     let mut report = SettleReport::default();
     if !applies(plan) {
         return Ok(report);
+    }
+    if chaos::is_flow(plan) {
+        return super::continued_flows::settle_on_engine(plan, engine, outcomes, first);
     }
     let n_mem = plan.kept_memory();
     if n_mem > 0 && outcomes.memory.len() != outcomes.len() * n_mem {
@@ -121,15 +131,19 @@ pub fn settle_on_engine(plan: &Plan, engine: &dyn Engine, outcomes: &mut Outcome
     Ok(report)
 }
 
-/// λ₁ per step of a chaos window (the module header's) from each row of `rows` (their
-/// observables unused), NaN for a row that leaves the bounds; `None` where the engine does not
-/// continue rows.
+/// λ₁ of a chaos window (the module header's; per step, or per unit time for a flow) from each
+/// row of `rows` (their observables unused; a flow's rows at one step size, the first row's), NaN
+/// for a row that leaves the bounds; `None` where the engine does not continue rows.
 pub fn window_exponents(plan: &Plan, engine: &dyn Engine, rows: &Rows) -> Result<Option<Vec<f64>>> {
     let Some(mut continuer) = engine.continuer(plan, 2 * rows.len())? else {
         return Ok(None);
     };
     let every: Vec<usize> = (0..rows.len()).collect();
-    let windows = chaos_windows(plan, continuer.as_mut(), rows, &every)?;
+    let dt = match rows.index.first() {
+        Some(&i) if chaos::is_flow(plan) => super::continued_flows::step_of(plan, i),
+        _ => 1.0,
+    };
+    let windows = chaos_windows(plan, continuer.as_mut(), rows, &every, dt)?;
     Ok(Some(windows.into_iter().map(|w| w.map_or(f64::NAN, |w| w.lyapunov)).collect()))
 }
 
@@ -147,13 +161,11 @@ enum Kind {
     Chaotic { middles: Vec<f32> },
 }
 
-/// Continues trajectories `batch` (indices into `outcomes`) on `continuer`.
-fn endings(plan: &Plan, continuer: &mut dyn Continuer, outcomes: &Outcomes, first: usize, batch: &[usize]) -> Result<Vec<Ending>> {
+/// The rows that continue trajectories `batch` (indices into `outcomes`, trajectories `first..`
+/// of `plan`) from their end states (and memory) at their steps.
+pub(super) fn rows_of(plan: &Plan, outcomes: &Outcomes, first: usize, batch: &[usize]) -> Rows {
     let (n_state, n_mem) = (plan.n_state(), plan.kept_memory());
-    let n_z = n_state + n_mem;
-    let n_obs = plan.system.spec().model_observables().len();
-    let max_period = plan.classify.max_period as usize;
-    let mut rows = Rows {
+    Rows {
         index: batch.iter().map(|&i| (first + i) as u32).collect(),
         clock: batch.iter().map(|&i| outcomes.steps[i]).collect(),
         z: batch
@@ -162,9 +174,17 @@ fn endings(plan: &Plan, continuer: &mut dyn Continuer, outcomes: &Outcomes, firs
             .collect(),
         status: vec![Status::Running as u32; batch.len()],
         observables: Vec::new(),
-        n_z,
-        n_obs,
-    };
+        n_z: n_state + n_mem,
+        n_obs: plan.system.spec().model_observables().len(),
+    }
+}
+
+/// Continues trajectories `batch` (indices into `outcomes`) on `continuer`.
+fn endings(plan: &Plan, continuer: &mut dyn Continuer, outcomes: &Outcomes, first: usize, batch: &[usize]) -> Result<Vec<Ending>> {
+    let (n_state, n_obs) = (plan.n_state(), plan.system.spec().model_observables().len());
+    let max_period = plan.classify.max_period as usize;
+    let mut rows = rows_of(plan, outcomes, first, batch);
+    let n_z = rows.n_z;
     // Settle, then keep 2·max_period states of each row (and its observables there).
     let settle = 4 * max_period as u32;
     let keep = 2 * max_period;
@@ -217,7 +237,7 @@ fn endings(plan: &Plan, continuer: &mut dyn Continuer, outcomes: &Outcomes, firs
     let unsettled: Vec<usize> = (0..rows.len()).filter(|&k| found[k].is_none()).collect();
     let mut endings: Vec<Ending> = found.into_iter().map(|e| e.unwrap_or(Ending { kind: Kind::Undecided, steps: 0 })).collect();
     if !unsettled.is_empty() {
-        let windows = chaos_windows(plan, continuer, &rows, &unsettled)?;
+        let windows = chaos_windows(plan, continuer, &rows, &unsettled, 1.0)?;
         for (&k, window) in unsettled.iter().zip(windows) {
             if let Some(w) = window.filter(Window::is_chaotic) {
                 endings[k] = Ending {
@@ -230,9 +250,12 @@ fn endings(plan: &Plan, continuer: &mut dyn Continuer, outcomes: &Outcomes, firs
     Ok(endings)
 }
 
-/// The chaos windows of rows `which` of `rows` (see the module header); `None` for a row that
-/// left the bounds in its window.
-fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which: &[usize]) -> Result<Vec<Option<Window>>> {
+/// The chaos windows of rows `which` of `rows` (see the module header), stepped by `dt` (a
+/// flow's; 1 for a map); `None` for a row that left the bounds in its window. A flow's
+/// neighbour is pulled back every [`RENORMALISE_TIME`] of time rather than every step (its
+/// exponents are per unit time), and its observables' ranges come from every step between
+/// ([`Continuer::ranges`]: a fast flow passes its extremes between two pull-backs).
+pub(super) fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which: &[usize], dt: f64) -> Result<Vec<Option<Window>>> {
     let (n_z, n_obs) = (rows.n_z, rows.n_obs);
     let angles = plan.system.spec().angles();
     // Row 2j follows trajectory which[j], row 2j + 1 its neighbour.
@@ -253,11 +276,22 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
             pairs.z.extend_from_slice(row);
         }
     }
-    let per_block = chaos::window_steps(plan, 1.0) / chaos::BLOCKS;
+    let per_block = chaos::window_steps(plan, dt) / chaos::BLOCKS;
+    let every = if chaos::is_flow(plan) { ((RENORMALISE_TIME / dt).round() as usize).clamp(1, per_block) } else { 1 };
+    let unit = chaos::step_time(plan, dt);
     for block in 0..chaos::BLOCKS {
         windows.iter_mut().for_each(|w| (w.sum, w.counted) = (0.0, 0));
-        for _ in 0..per_block {
-            continuer.advance(&mut pairs, 1)?;
+        let mut stepped = 0;
+        while stepped < per_block {
+            let round = every.min(per_block - stepped);
+            stepped += round;
+            // A flow's ranges over every step of the round; a map's round is one step.
+            let recorded = if every > 1 {
+                continuer.ranges(&mut pairs, round as u32)?
+            } else {
+                continuer.advance(&mut pairs, round as u32)?;
+                Vec::new()
+            };
             let (status, observables) = (&pairs.status, &pairs.observables);
             pairs.z.par_chunks_mut(2 * n_z).zip(windows.par_iter_mut()).enumerate().for_each_init(|| vec![0.0; n_z], |separation, (j, (z, w))| {
                 if w.left {
@@ -268,9 +302,16 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
                     return;
                 }
                 let (lo, hi) = &mut w.ranges[2 * block / chaos::BLOCKS];
-                for ((l, h), &o) in lo.iter_mut().zip(hi.iter_mut()).zip(&observables[2 * j * n_obs..(2 * j + 1) * n_obs]) {
-                    *l = l.min(o as f64);
-                    *h = h.max(o as f64);
+                if recorded.is_empty() {
+                    for ((l, h), &o) in lo.iter_mut().zip(hi.iter_mut()).zip(&observables[2 * j * n_obs..(2 * j + 1) * n_obs]) {
+                        *l = l.min(o as f64);
+                        *h = h.max(o as f64);
+                    }
+                } else {
+                    // Row 2j's lowest and highest over the round.
+                    let (lows, highs) = recorded[4 * j * n_obs..(4 * j + 2) * n_obs].split_at(n_obs);
+                    lo.iter_mut().zip(lows).for_each(|(l, &o)| *l = l.min(o));
+                    hi.iter_mut().zip(highs).for_each(|(h, &o)| *h = h.max(o));
                 }
                 // The separation from the row (an angle's modulo its period), along which the
                 // neighbour is placed back.
@@ -284,7 +325,7 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
                 let distance = norm(separation);
                 if distance > 0.0 {
                     w.sum += (distance / w.placed).ln();
-                    w.counted += 1;
+                    w.counted += round;
                     w.placed = neighbours.place(x, separation, y);
                 } else {
                     // The neighbour rounded onto the row (near a critical point of the map, in
@@ -294,7 +335,7 @@ fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &Rows, which:
                 }
             });
         }
-        windows.iter_mut().for_each(|w| w.blocks.push(if w.counted > 0 { w.sum / w.counted as f64 } else { f64::NEG_INFINITY }));
+        windows.iter_mut().for_each(|w| w.blocks.push(if w.counted > 0 { w.sum / (w.counted as f64 * unit) } else { f64::NEG_INFINITY }));
     }
     Ok(windows.iter().map(|w| (!w.left).then(|| Window::of_blocks(&w.blocks, &w.ranges))).collect())
 }

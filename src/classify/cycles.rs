@@ -33,8 +33,11 @@
 //! product of the step's Jacobians around it (each Jacobian by central differences of the f64
 //! step), stable when all lie inside the unit circle.
 //!
-//! Under an optimizer with memory, a cycle's stability is not computed: the labeller sees the
-//! cycle's parameters, not its memory ([`cycle_stability`] returns `Unknown`).
+//! Under an optimizer with memory, a cycle is one of the parameters and the memory together,
+//! and so are its multipliers: the labeller keeps the memory of each cycle cluster's first
+//! member at its point (returned with its end state) and [`cycle_stability`] takes the state ⊕
+//! memory (without the memory, as from an older shard, it returns `Unknown`). Adam's β^t
+//! contribute multipliers β₁ and β₂, inside the unit circle.
 //!
 //! Training runs (networks, whose features are not their state and whose weights the engines
 //! do not return) are continued from end states replayed on the host ([`super::replay`]), and
@@ -520,10 +523,12 @@ pub fn first_row(cycle: &[f64], n: usize) -> usize {
 /// the cycle) lies inside the unit circle, `Unstable` when one lies outside, `Flat` within
 /// 1e-6 of it.
 pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
-    if plan.kept_memory() > 0 && x.len() == plan.n_state() {
+    let n_mem = plan.kept_memory();
+    if n_mem > 0 && x.len() != plan.n_state() + n_mem {
         // The cycle's parameters without its memory: its multipliers are not known (module header).
         return Stability::Unknown;
     }
+    let x = &x[..x.len().min(plan.n_state() + n_mem)];
     let steps = match (super::chaos::is_flow(plan), plan.steps_per_period()) {
         // A forced flow's k-cycle: the stroboscopic map's, k forcing periods of steps from
         // phase 0 (where its point was sampled).

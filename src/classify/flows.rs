@@ -22,6 +22,10 @@
 //! * Otherwise it goes through a chaos window ([`super::chaos::window`], λ₁ per unit time) and
 //!   is chaotic or stays undecided, as a map's orbit is.
 //!
+//! The test is [`Watch`], fed one state (and the field there) a step: here by the host's f64
+//! stepper, for a flow written in WGSL by the engine's trace of rows
+//! ([`super::continued_flows`]), so both give one verdict at one step.
+//!
 //! A limit cycle found this way attracts the trajectory that found it: its stability is
 //! reported as stable (its multiplier along the flow is 1; the others are what drew it in).
 
@@ -72,104 +76,197 @@ struct Section {
 /// `stopped`: the engine's return probe stopped it on a cycle, within 10⁻⁴·(1 + |x|) of it
 /// ([`crate::engine::returns`]); it settles and probes for half as many steps.
 pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64], stopped: bool) -> FlowEnding {
-    let (settle, probe) = if stopped { (SETTLE_STEPS / 2, PROBE_STEPS / 2) } else { (SETTLE_STEPS, PROBE_STEPS) };
     let unknown = FlowEnding::Undecided { lyapunov: f64::NAN };
     let inputs = plan.inputs_at(index);
     let p = &inputs[..plan.n_params];
     let stepper = Stepper::<f64>::deterministic_at(plan, index);
     let dt = stepper.hyper.step;
-    let angles = plan.system.spec().angles();
-    let period_of = |k: usize| angles.iter().find(|a| a.0 == k).map_or(0.0, |a| a.1);
-    let n = end.len();
-    let mut s = Scratch::new(n);
+    let mut s = Scratch::new(end.len());
     let mut x = end.to_vec();
     stepper.wrap_angles(&mut x);
-    // One step from `x`; the field at the state before it is left in `s.v`.
-    let mut steps = 0usize;
-    let mut step = |x: &mut Vec<f64>, s: &mut Scratch<f64>| -> bool {
-        stepper.field(m, p, x, &mut s.v);
-        stepper.advance(m, p, x, s);
-        steps += 1;
-        stepper.escape_status(x) == Status::Running
-    };
-    for _ in 0..settle {
-        if !step(&mut x, &mut s) {
-            return unknown;
+    let mut watch = Watch::new(plan, dt, stopped, RETURN_TOL);
+    // The field at each state is computed once: it is the sample's slope and the step's first
+    // stage (`advance` takes it from `s.v`).
+    let verdict = loop {
+        stepper.field(m, p, &x, &mut s.v);
+        if let Some(verdict) = watch.push(&x, &s.v) {
+            break verdict;
         }
-    }
-    // The section, from the ranges (and an angle's turning) over the probe.
-    let (mut lo, mut hi, mut turned) = (x.clone(), x.clone(), vec![0.0; n]);
-    for _ in 0..probe {
-        let before = x.clone();
-        if !step(&mut x, &mut s) {
-            return unknown;
-        }
-        for k in 0..n {
-            lo[k] = lo[k].min(x[k]);
-            hi[k] = hi[k].max(x[k]);
-            let period = period_of(k);
-            if period > 0.0 {
-                turned[k] += wrap_angle(x[k] - before[k], period, 1.0 / period);
-            }
-        }
-    }
-    let size = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let section = match (0..n).find(|&k| period_of(k) > 0.0 && turned[k].abs() > period_of(k)) {
-        Some(k) => Section { k, level: 0.0, sign: turned[k].signum(), period: period_of(k) },
-        None => {
-            let k = (0..n).max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b]))).unwrap_or(0);
-            // A cycle must move: a spiral still closing onto a focus returns nowhere.
-            if hi[k] - lo[k] <= 100.0 * RETURN_TOL * (1.0 + size) {
-                return unknown;
-            }
-            Section { k, level: 0.5 * (lo[k] + hi[k]), sign: 1.0, period: period_of(k) }
-        }
-    };
-    // The crossings: their states (rows of n) and times.
-    let mut rows: Vec<f64> = Vec::new();
-    let mut times: Vec<f64> = Vec::new();
-    let max_rows = 2 * MAX_LOOPS + 2;
-    // The field at each state is computed once: it is the sample's slope and the next step's
-    // first stage (`advance` takes it from `s.v`).
-    stepper.field(m, p, &x, &mut s.v);
-    let mut before = Sample { x: x.clone(), v: s.v.clone() };
-    let mut after = Sample { x: x.clone(), v: s.v.clone() };
-    let mut found = None;
-    for t in 0..RECORD_STEPS {
         stepper.advance(m, p, &mut x, &mut s);
-        steps += 1;
         if stepper.escape_status(&x) != Status::Running {
             return unknown;
         }
-        stepper.field(m, p, &x, &mut s.v);
-        after.x.copy_from_slice(&x);
-        after.v.copy_from_slice(&s.v);
-        if let Some((theta, point)) = crossing(&section, &before, &after, dt, &angles) {
-            rows.extend_from_slice(&point);
-            times.push((t as f64 + theta) * dt);
-            let count = times.len();
-            if let Some(loops) = (1..=MAX_LOOPS).find(|&l| count >= 2 * l + 2 && returns(&rows, n, l, &angles)) {
-                found = Some(loops);
-                break;
-            }
-            if count >= max_rows {
-                break;
+    };
+    let steps = watch.steps();
+    match verdict {
+        Verdict::Cycle { loops, time, point } => {
+            let lyapunov = if plan.classify.lyapunov { chaos::window(plan, m, index, &mut point.clone(), 0).map_or(f64::NAN, |w| w.lyapunov) } else { f64::NAN };
+            FlowEnding::Cycle { loops, time, steps: steps as u32, point, lyapunov }
+        }
+        Verdict::Unknown => unknown,
+        Verdict::NoCycle => match chaos::window(plan, m, index, &mut x, 0) {
+            Some(w) if w.is_chaotic() => FlowEnding::Chaotic { steps: (steps + chaos::window_steps(plan, dt)) as u32, middles: w.middles, lyapunov: w.lyapunov },
+            Some(w) => FlowEnding::Undecided { lyapunov: w.lyapunov },
+            None => unknown,
+        },
+    }
+}
+
+/// What a [`Watch`] concluded.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Verdict {
+    /// On a limit cycle: its loops (section crossings per period), its period in time, its
+    /// point (the crossing with the smallest first component).
+    Cycle { loops: u32, time: f64, point: Vec<f64> },
+    /// No cycle in the record: a chaos window follows, from the last state pushed.
+    NoCycle,
+    /// Nothing moves enough to cut a section (a spiral closing onto a focus): undecided.
+    Unknown,
+}
+
+/// The limit-cycle test of the module header for one continued trajectory, fed the states it
+/// passes through one step at a time with the field at each (by the host's f64 stepper, or by
+/// an engine's trace of rows: [`super::continued_flows`]): sample 0 is the end state it is
+/// continued from, sample i the state after i steps. Settling, the section's choice and the
+/// crossings are counted in samples, so both feeders give one verdict at one sample.
+pub(crate) struct Watch {
+    settle: usize,
+    probe: usize,
+    dt: f64,
+    /// Crossings return within this, relative to 1 + |x|.
+    tol: f64,
+    angles: Vec<(usize, f64)>,
+    /// Samples taken so far.
+    seen: usize,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    /// How far each angle turned over the probe.
+    turned: Vec<f64>,
+    /// The sample before.
+    before: Sample,
+    section: Option<Section>,
+    /// The crossings: their states (rows of n) and times.
+    rows: Vec<f64>,
+    times: Vec<f64>,
+}
+
+impl Watch {
+    /// The watch of a trajectory of `plan` stepped by `dt`; `stopped` as in [`ending_from`];
+    /// `tol` the return tolerance ([`RETURN_TOL`] in f64).
+    pub(crate) fn new(plan: &Plan, dt: f64, stopped: bool, tol: f64) -> Watch {
+        let (settle, probe) = if stopped { (SETTLE_STEPS / 2, PROBE_STEPS / 2) } else { (SETTLE_STEPS, PROBE_STEPS) };
+        let n = plan.n_state();
+        Watch {
+            settle,
+            probe,
+            dt,
+            tol,
+            angles: plan.system.spec().angles(),
+            seen: 0,
+            lo: Vec::new(),
+            hi: Vec::new(),
+            turned: vec![0.0; n],
+            before: Sample { x: vec![0.0; n], v: vec![0.0; n] },
+            section: None,
+            rows: Vec::new(),
+            times: Vec::new(),
+        }
+    }
+
+    /// The samples before the section's probe, which only settle.
+    pub(crate) fn settle_steps(&self) -> usize {
+        self.settle
+    }
+
+    /// Counts the settling samples as taken (a feeder that stepped them without looking).
+    pub(crate) fn skip_settling(&mut self) {
+        self.seen = self.seen.max(self.settle);
+    }
+
+    /// The most samples a watch takes before its verdict.
+    pub(crate) fn most_samples(&self) -> usize {
+        self.settle + self.probe + RECORD_STEPS + 1
+    }
+
+    /// Steps taken to the last sample.
+    pub(crate) fn steps(&self) -> usize {
+        self.seen.saturating_sub(1)
+    }
+
+    fn period_of(&self, k: usize) -> f64 {
+        self.angles.iter().find(|a| a.0 == k).map_or(0.0, |a| a.1)
+    }
+
+    /// Takes the next sample: state `x`, and `v` the field the step follows there; the
+    /// verdict once there is one (no more samples are needed then).
+    pub(crate) fn push(&mut self, x: &[f64], v: &[f64]) -> Option<Verdict> {
+        let i = self.seen;
+        self.seen += 1;
+        let n = x.len();
+        let (settle, probe) = (self.settle, self.probe);
+        if i < settle {
+            return None;
+        }
+        if i == settle {
+            // The ranges over the probe start here.
+            (self.lo, self.hi) = (x.to_vec(), x.to_vec());
+        } else if i <= settle + probe {
+            for k in 0..n {
+                self.lo[k] = self.lo[k].min(x[k]);
+                self.hi[k] = self.hi[k].max(x[k]);
+                let period = self.period_of(k);
+                if period > 0.0 {
+                    self.turned[k] += wrap_angle(x[k] - self.before.x[k], period, 1.0 / period);
+                }
             }
         }
-        std::mem::swap(&mut before, &mut after);
-    }
-    if let Some(loops) = found {
-        let count = times.len();
-        let periods = (count - 1) / loops;
-        let time = (times[periods * loops] - times[0]) / periods as f64;
-        let point = super::cycles::first_point(&rows[..loops * n], n).to_vec();
-        let lyapunov = if plan.classify.lyapunov { chaos::window(plan, m, index, &mut point.clone(), 0).map_or(f64::NAN, |w| w.lyapunov) } else { f64::NAN };
-        return FlowEnding::Cycle { loops: loops as u32, time, steps: steps as u32, point, lyapunov };
-    }
-    match chaos::window(plan, m, index, &mut x, 0) {
-        Some(w) if w.is_chaotic() => FlowEnding::Chaotic { steps: (steps + chaos::window_steps(plan, dt)) as u32, middles: w.middles, lyapunov: w.lyapunov },
-        Some(w) => FlowEnding::Undecided { lyapunov: w.lyapunov },
-        None => unknown,
+        if i < settle + probe {
+            self.before.x.copy_from_slice(x);
+            return None;
+        }
+        if i == settle + probe {
+            // The section, from the ranges (and an angle's turning) over the probe.
+            let size = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let (lo, hi, turned) = (&self.lo, &self.hi, &self.turned);
+            let section = match (0..n).find(|&k| self.period_of(k) > 0.0 && turned[k].abs() > self.period_of(k)) {
+                Some(k) => Section { k, level: 0.0, sign: turned[k].signum(), period: self.period_of(k) },
+                None => {
+                    let k = (0..n).max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b]))).unwrap_or(0);
+                    // A cycle must move: a spiral still closing onto a focus returns nowhere.
+                    if hi[k] - lo[k] <= 100.0 * self.tol * (1.0 + size) {
+                        return Some(Verdict::Unknown);
+                    }
+                    Section { k, level: 0.5 * (lo[k] + hi[k]), sign: 1.0, period: self.period_of(k) }
+                }
+            };
+            self.section = Some(section);
+            self.before.x.copy_from_slice(x);
+            self.before.v.copy_from_slice(v);
+            return None;
+        }
+        let t = i - (settle + probe) - 1;
+        let after = Sample { x: x.to_vec(), v: v.to_vec() };
+        let section = self.section.as_ref().expect("chosen at the end of the probe");
+        let mut verdict = None;
+        if let Some((theta, point)) = crossing(section, &self.before, &after, self.dt, &self.angles) {
+            self.rows.extend_from_slice(&point);
+            self.times.push((t as f64 + theta) * self.dt);
+            let count = self.times.len();
+            if let Some(loops) = (1..=MAX_LOOPS).find(|&l| count >= 2 * l + 2 && returns(&self.rows, n, l, self.tol, &self.angles)) {
+                let periods = (count - 1) / loops;
+                let time = (self.times[periods * loops] - self.times[0]) / periods as f64;
+                let point = super::cycles::first_point(&self.rows[..loops * n], n).to_vec();
+                return Some(Verdict::Cycle { loops: loops as u32, time, point });
+            }
+            if count >= 2 * MAX_LOOPS + 2 {
+                verdict = Some(Verdict::NoCycle);
+            }
+        }
+        if t + 1 >= RECORD_STEPS {
+            verdict = Some(Verdict::NoCycle);
+        }
+        self.before = after;
+        verdict
     }
 }
 
@@ -233,12 +330,13 @@ fn wrap_point(j: usize, v: f64, angles: &[(usize, f64)]) -> f64 {
     }
 }
 
-/// Whether every crossing in `rows` (rows of `n`) returns within [`RETURN_TOL`] of itself
-/// `loops` crossings later, and across the whole record (angles compared modulo their period).
-pub(crate) fn returns(rows: &[f64], n: usize, loops: usize, angles: &[(usize, f64)]) -> bool {
+/// Whether every crossing in `rows` (rows of `n`) returns within `tol` ([`RETURN_TOL`] in f64)
+/// of itself `loops` crossings later, and across the whole record (angles compared modulo
+/// their period).
+pub(crate) fn returns(rows: &[f64], n: usize, loops: usize, tol: f64, angles: &[(usize, f64)]) -> bool {
     let count = rows.len() / n;
     let row = |t: usize| &rows[t * n..(t + 1) * n];
-    let close = |t: usize, u: usize| within(row(t), row(u), RETURN_TOL, angles);
+    let close = |t: usize, u: usize| within(row(t), row(u), tol, angles);
     (0..count - loops).all(|t| close(t, t + loops)) && (0..loops).all(|t| close(t, t + (count - 1 - t) / loops * loops))
 }
 
@@ -284,10 +382,10 @@ mod tests {
         // Two crossings per period, the second at an angle near ±π.
         let rows: Vec<f64> = (0..6).flat_map(|t| if t % 2 == 0 { [0.0, 1.0] } else { [std::f64::consts::PI - 1e-9, 2.0] }).collect();
         let angles = [(0, std::f64::consts::TAU)];
-        assert!(returns(&rows, 2, 2, &angles));
-        assert!(!returns(&rows, 2, 1, &angles));
+        assert!(returns(&rows, 2, 2, RETURN_TOL, &angles));
+        assert!(!returns(&rows, 2, 1, RETURN_TOL, &angles));
         let mut drifting = rows.clone();
         drifting[11] += 1e-3;
-        assert!(!returns(&drifting, 2, 2, &angles));
+        assert!(!returns(&drifting, 2, 2, RETURN_TOL, &angles));
     }
 }

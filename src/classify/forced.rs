@@ -25,10 +25,13 @@
 //!
 //! A forced flow without a declared period (t grows without bound) has no stroboscopic map;
 //! its bounded trajectories stay undecided.
+//!
+//! The samples' test is [`Strobe`]: fed here by the host's f64 stepper, for a forced flow
+//! written in WGSL by the engine continuing rows a period at a time ([`super::continued_flows`]).
 
 use super::chaos;
 use super::cycles::step;
-use super::flows::{returns, within, FlowEnding};
+use super::flows::{returns, within, FlowEnding, RETURN_TOL};
 use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::Status;
 use crate::plan::Plan;
@@ -51,9 +54,7 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
     let mut inputs = plan.inputs_at(index);
     let p = &mut inputs[..plan.n_params];
     let stepper = Stepper::<f64>::deterministic_at(plan, index);
-    let angles = plan.system.spec().angles();
-    let n = end.len();
-    let mut s = Scratch::new(n);
+    let mut s = Scratch::new(end.len());
     let mut x = end.to_vec();
     stepper.wrap_angles(&mut x);
     let mut now = steps;
@@ -74,31 +75,17 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
     if !advance(&mut x, to_phase + SETTLE_PERIODS * per_period) {
         return unknown;
     }
-    let max_period = (plan.classify.max_period as usize).max(1);
-    let keep = 2 * max_period + 2;
-    let mut rows: Vec<f64> = x.clone();
-    let mut found = None;
-    for _ in 1..keep + EXTRA_PERIODS {
+    let mut strobe = Strobe::new(plan, RETURN_TOL);
+    let mut found = strobe.push(&x);
+    while found.is_none() && !strobe.exhausted() {
         if !advance(&mut x, per_period) {
             return unknown;
         }
-        if rows.len() == keep * n {
-            rows.drain(..n);
-        }
-        rows.extend_from_slice(&x);
-        let count = rows.len() / n;
-        // Each k is judged on the last 2k + 2 samples only, so that the samples taken while
-        // the response was still closing in do not hide it.
-        let latest = |k: usize| &rows[rows.len() - (2 * k + 2) * n..];
-        if let Some(k) = (1..=max_period).find(|&k| count >= 2 * k + 2 && returns(latest(k), n, k, &angles)) {
-            found = Some(smallest_period(latest(k), n, k, &angles));
-            break;
-        }
+        found = strobe.push(&x);
     }
     let period = clock.period;
     if let Some(k) = found {
-        let last = &rows[rows.len() - k * n..];
-        let point = super::cycles::first_point(last, n).to_vec();
+        let point = strobe.point(k).to_vec();
         let lyapunov = if plan.classify.lyapunov { chaos::window(plan, m, index, &mut point.clone(), 0).map_or(f64::NAN, |w| w.lyapunov) } else { f64::NAN };
         return FlowEnding::Cycle { loops: k as u32, time: k as f64 * period, steps: taken as u32, point, lyapunov };
     }
@@ -109,13 +96,64 @@ pub(crate) fn ending_from<M: Model>(plan: &Plan, m: &M, index: usize, end: &[f64
     }
 }
 
+/// The test of the module header on a forced flow's stroboscopic samples, one forcing period
+/// apart (taken by the host's f64 stepper, or by an engine continuing rows:
+/// [`super::continued_flows`]): the first after settling, then one a period.
+pub(crate) struct Strobe {
+    max_period: usize,
+    /// Samples kept: 2·max_period + 2.
+    keep: usize,
+    /// Samples return within this, relative to 1 + |x| ([`RETURN_TOL`] in f64).
+    tol: f64,
+    angles: Vec<(usize, f64)>,
+    n: usize,
+    /// The latest samples (rows of n), at most `keep`.
+    rows: Vec<f64>,
+    taken: usize,
+}
+
+impl Strobe {
+    pub(crate) fn new(plan: &Plan, tol: f64) -> Strobe {
+        let max_period = (plan.classify.max_period as usize).max(1);
+        Strobe { max_period, keep: 2 * max_period + 2, tol, angles: plan.system.spec().angles(), n: plan.n_state(), rows: Vec::new(), taken: 0 }
+    }
+
+    /// Takes the next sample; the response's period in forcing periods once it shows.
+    pub(crate) fn push(&mut self, x: &[f64]) -> Option<usize> {
+        let n = self.n;
+        if self.rows.len() == self.keep * n {
+            self.rows.drain(..n);
+        }
+        self.rows.extend_from_slice(x);
+        self.taken += 1;
+        let count = self.rows.len() / n;
+        // Each k is judged on the last 2k + 2 samples only, so that the samples taken while
+        // the response was still closing in do not hide it.
+        let latest = |k: usize| &self.rows[self.rows.len() - (2 * k + 2) * n..];
+        let k = (1..=self.max_period).find(|&k| count >= 2 * k + 2 && returns(latest(k), n, k, self.tol, &self.angles))?;
+        Some(smallest_period(latest(k), n, k, self.tol, &self.angles))
+    }
+
+    /// Whether it has taken all the samples it judges (a response without a period goes to
+    /// its chaos window then).
+    pub(crate) fn exhausted(&self) -> bool {
+        self.taken >= self.keep + EXTRA_PERIODS
+    }
+
+    /// The point of a `k`-cycle just found: of its last k samples, the one with the smallest
+    /// first component (the same from every phase the response was entered at).
+    pub(crate) fn point(&self, k: usize) -> &[f64] {
+        super::cycles::first_point(&self.rows[self.rows.len() - k * self.n..], self.n)
+    }
+}
+
 /// The smallest divisor d of `k` such that the samples in `rows` (rows of `n`, periodic with
-/// period k) repeat every d samples within [`super::cycles::DISTINCT`] return tolerances: the
-/// response's own period.
-fn smallest_period(rows: &[f64], n: usize, k: usize, angles: &[(usize, f64)]) -> usize {
+/// period k) repeat every d samples within [`super::cycles::DISTINCT`] return tolerances `tol`:
+/// the response's own period.
+fn smallest_period(rows: &[f64], n: usize, k: usize, tol: f64, angles: &[(usize, f64)]) -> usize {
     let count = rows.len() / n;
     let row = |t: usize| &rows[t * n..(t + 1) * n];
-    let tol = super::cycles::DISTINCT * super::flows::RETURN_TOL;
+    let tol = super::cycles::DISTINCT * tol;
     (1..k).filter(|d| k % d == 0).find(|&d| (0..count - d).all(|t| within(row(t), row(t + d), tol, angles))).unwrap_or(k)
 }
 
@@ -127,13 +165,13 @@ mod tests {
     fn a_period_is_the_smallest_whose_points_repeat() {
         // 0.3, 0.3 + 1e-6, 0.3, …: a 2-cycle within 100 tolerances is the fixed point 0.3.
         let close: Vec<f64> = (0..6).map(|t| if t % 2 == 0 { 0.3 } else { 0.3 + 1e-6 }).collect();
-        assert_eq!(smallest_period(&close, 1, 2, &[]), 1);
+        assert_eq!(smallest_period(&close, 1, 2, RETURN_TOL, &[]), 1);
         let apart: Vec<f64> = (0..6).map(|t| if t % 2 == 0 { 0.3 } else { 0.5 }).collect();
-        assert_eq!(smallest_period(&apart, 1, 2, &[]), 2);
+        assert_eq!(smallest_period(&apart, 1, 2, RETURN_TOL, &[]), 2);
         // A 4-cycle a, b, a, b within tolerance: period 2. Angles compare modulo their period.
         let four: Vec<f64> = (0..10).map(|t| [0.1, 0.9, 0.1 + 1e-7, 0.9][t % 4]).collect();
-        assert_eq!(smallest_period(&four, 1, 4, &[]), 2);
+        assert_eq!(smallest_period(&four, 1, 4, RETURN_TOL, &[]), 2);
         let angle: Vec<f64> = (0..4).map(|t| if t % 2 == 0 { 3.1415926 } else { -3.1415926 }).collect();
-        assert_eq!(smallest_period(&angle, 1, 2, &[(0, std::f64::consts::TAU)]), 1);
+        assert_eq!(smallest_period(&angle, 1, 2, RETURN_TOL, &[(0, std::f64::consts::TAU)]), 1);
     }
 }

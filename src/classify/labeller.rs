@@ -121,6 +121,10 @@ struct OpenCluster {
     /// The sum of its members' periods in time (flows' limit cycles).
     #[serde(default)]
     time_sum: f64,
+    /// A cluster of cycles under an optimizer with memory: its first member's memory at its
+    /// point (what the cycle's multipliers are computed with); empty otherwise.
+    #[serde(default)]
+    memory: Vec<f64>,
 }
 
 fn one() -> u32 {
@@ -135,7 +139,7 @@ impl OpenCluster {
         data.extend(std::iter::repeat_n(0.0, f.len() + n_obs));
         data.extend(std::iter::repeat_n(f64::INFINITY, n_obs));
         data.extend(std::iter::repeat_n(f64::NEG_INFINITY, n_obs));
-        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0, period, cycle, time_sum: 0.0 }
+        OpenCluster { data, count: 0, first_member, slowest: 0, spread: 0.0, period, cycle, time_sum: 0.0, memory: Vec::new() }
     }
 
     fn leader(&self, nf: usize) -> &[f64] {
@@ -347,6 +351,8 @@ impl Labeller {
         let mut codes = vec![0u32; n];
         let nf = self.features.len();
         let mut f = vec![0.0; nf];
+        // The optimizer memory returned with each end state (none: 0).
+        let n_mem = outcomes.memory.len() / n.max(1);
         for k in 0..n {
             let i = start + k;
             let status = outcomes.status[k];
@@ -393,7 +399,11 @@ impl Labeller {
                     && (f.iter().zip(cl.leader(nf)).all(|(a, b)| (a - b).abs() <= tol(*b)) || (period == 1 && !cycle && (tests.connected)(i, cl.last(nf), &f)))
             });
             let c = hit.unwrap_or_else(|| {
-                group.clusters.push(OpenCluster::new(&f, obs.len(), i, period, cycle));
+                let mut cluster = OpenCluster::new(&f, obs.len(), i, period, cycle);
+                if cycle {
+                    cluster.memory = outcomes.memory_of(k, n_mem).map_or(Vec::new(), |m| m.iter().map(|&v| v as f64).collect());
+                }
+                group.clusters.push(cluster);
                 group.clusters.len() - 1
             });
             group.clusters[c].add(&f, obs, outcomes.steps[k], outcomes.cycle_time.get(k).copied().unwrap_or(0.0));
@@ -442,6 +452,8 @@ impl Labeller {
                     .map(|c| {
                         let mean = c.mean(nf);
                         let stability = match (c.cycle, c.period) {
+                            // Under an optimizer with memory, the cycle of the state and the memory.
+                            (true, p) if !c.memory.is_empty() => (tests.cycle_stability)(c.first_member, &[&mean[..], &c.memory].concat(), p),
                             (true, p) => (tests.cycle_stability)(c.first_member, &mean, p),
                             (false, 0) => Stability::Unknown,
                             (false, _) => (tests.stability)(c.first_member, &mean),

@@ -28,6 +28,7 @@
 
 pub mod chaos;
 pub mod continued;
+pub mod continued_flows;
 pub mod cycles;
 pub mod flows;
 pub mod forced;

@@ -55,6 +55,7 @@ pub struct Config {
     pub canary: u32,
     pub workers: u32,
     pub zipped: u32,
+    pub record: u32,
 }
 
 impl Config {
@@ -77,6 +78,7 @@ impl Config {
             canary: CANARY,
             workers: workers as u32,
             zipped: plan.zipped.len() as u32,
+            record: Record::Nothing as u32,
         }
     }
 }
@@ -424,7 +426,9 @@ struct Buffers {
 }
 
 impl Buffers {
-    fn new(engine: &GpuEngine, plan: &Plan, layout: &wgpu::BindGroupLayout, rows: usize, workers_max: usize) -> Result<Buffers> {
+    /// Buffers for `rows` trajectories run by `workers_max` workers, with `extra_reals` more
+    /// reals after the trajectories' states (a continuation's trace: kernel.wgsl `advance_rows`).
+    fn new(engine: &GpuEngine, plan: &Plan, layout: &wgpu::BindGroupLayout, rows: usize, workers_max: usize, extra_reals: usize) -> Result<Buffers> {
         let device = &engine.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let storage = |label: &str, bytes: usize| {
@@ -446,7 +450,7 @@ impl Buffers {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let state = storage("basinmap.state", rows * state_stride(plan) * real_bytes(plan));
+        let state = storage("basinmap.state", (rows * state_stride(plan) + extra_reals) * real_bytes(plan));
         let status = storage("basinmap.status", rows * 4);
         // The steps, then the return probe's counters (four a trajectory; kernel.wgsl `probe_count`).
         let steps = storage("basinmap.steps", rows * 4 * (1 + 4 * has_probe(plan) as usize));
@@ -489,8 +493,11 @@ struct GpuContinuer<'a> {
     engine: &'a GpuEngine,
     plan: &'a Plan,
     advance: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
     buffers: Buffers,
     capacity: usize,
+    /// Reals the state buffer holds after the rows' states, for a trace.
+    trace_room: usize,
     /// Steps per dispatch, halved where an adapter cut the loops short.
     cap: u32,
 }
@@ -504,36 +511,47 @@ impl GpuContinuer<'_> {
         for k in 0..rows.len() {
             state[k * stride..k * stride + rows.n_z].copy_from_slice(rows.z(k));
         }
-        let bytes: Vec<u8> = if real_bytes(plan) == 8 {
-            bytemuck::cast_slice(&state).to_vec()
-        } else {
-            bytemuck::cast_slice(&state.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
-        };
-        queue.write_buffer(&b.state, 0, &bytes);
+        queue.write_buffer(&b.state, 0, &real_bytes_of(plan, &state));
         queue.write_buffer(&b.status, 0, bytemuck::cast_slice(&rows.status));
         queue.write_buffer(&b.steps, 0, bytemuck::cast_slice(&rows.clock));
         queue.write_buffer(&b.workers, 0, bytemuck::cast_slice(&rows.index));
     }
-}
 
-impl Continuer for GpuContinuer<'_> {
-    fn advance(&mut self, rows: &mut Rows, steps: u32) -> Result<()> {
+    /// Steps `rows` `steps` steps (see [`Continuer`]), returning what `record` asks for.
+    fn step_rows(&mut self, rows: &mut Rows, steps: u32, record: Record) -> Result<Vec<f64>> {
         let (plan, engine) = (self.plan, self.engine);
         let n = rows.len();
-        let n_z = plan.n_state() + plan.dynamics.method.memory().len(plan.n_state());
+        let n_state = plan.n_state();
+        let n_z = n_state + plan.dynamics.method.memory().len(n_state);
         if n > self.capacity || rows.n_z != n_z || rows.z.len() != n * n_z || rows.clock.len() != n || rows.status.len() != n {
             return Err(Error::Gpu(format!("a continuation of {n} rows of {} values does not fit buffers for {} rows of {n_z}", rows.n_z, self.capacity)));
         }
         if n == 0 {
-            return Ok(());
+            return Ok(Vec::new());
+        }
+        let traced = match record {
+            Record::Nothing => 0,
+            Record::Path => n * steps as usize * 2 * n_state,
+            Record::Ranges => n * 2 * plan.n_obs(),
+        };
+        if traced > self.trace_room {
+            let limits = engine.device.limits();
+            let bytes = ((self.capacity * state_stride(plan) + traced) * real_bytes(plan)) as u64;
+            if bytes > limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) {
+                return Err(Error::Gpu(format!("a trace of {steps} steps of {n} rows takes {bytes} bytes, more than {} binds", engine.info.name)));
+            }
+            // Room to spare: a batch's traces vary a little in length as its rows finish.
+            let room = (traced + traced / 4).min(((limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / real_bytes(plan) as u64) as usize).saturating_sub(self.capacity * state_stride(plan)));
+            self.buffers = Buffers::new(engine, plan, &self.layout, self.capacity, self.capacity, room)?;
+            self.trace_room = room;
         }
         let groups = dispatch_size(n, WORKGROUP, engine.device.limits().max_compute_workgroups_per_dimension);
-        let b = &self.buffers;
         self.upload(rows);
         let mut left = steps;
         loop {
             let chunk = left.min(self.cap);
-            let config = Config::of_tile(plan, n, 0, chunk, n);
+            let config = Config { chunk_start: steps - left, record: record as u32, ..Config::of_tile(plan, n, 0, chunk, n) };
+            let b = &self.buffers;
             engine.queue.write_buffer(&b.config, 0, bytemuck::bytes_of(&config));
             engine.dispatch(&self.advance, &b.bind_group, groups, (&b.counters, COUNTERS_BYTES));
             let (_, cut, _) = engine.counters(&b.counters)?;
@@ -552,13 +570,15 @@ impl Continuer for GpuContinuer<'_> {
                 break;
             }
         }
+        let b = &self.buffers;
         let stride = state_stride(plan);
-        let (state_bytes, row_bytes, out_bytes) = ((n * stride * real_bytes(plan)) as u64, (n * 4) as u64, (n * out_stride(plan) * 4) as u64);
+        let state_bytes = ((n * stride + traced) * real_bytes(plan)) as u64;
+        let (row_bytes, out_bytes) = ((n * 4) as u64, (n * out_stride(plan) * 4) as u64);
         let data = engine.fetch(engine.stage(&[(&b.state, state_bytes), (&b.status, row_bytes), (&b.steps, row_bytes), (&b.observables, out_bytes)]))?;
         let (state, rest) = data.split_at(state_bytes as usize);
         let (status, rest) = rest.split_at(row_bytes as usize);
         let (clock, observables) = rest.split_at(row_bytes as usize);
-        let state: Vec<f64> = if real_bytes(plan) == 8 {
+        let mut state: Vec<f64> = if real_bytes(plan) == 8 {
             bytemuck::pod_collect_to_vec::<u8, f64>(state)
         } else {
             bytemuck::pod_collect_to_vec::<u8, f32>(state).into_iter().map(f64::from).collect()
@@ -571,7 +591,36 @@ impl Continuer for GpuContinuer<'_> {
         let observables: Vec<f32> = bytemuck::pod_collect_to_vec(observables);
         let (n_out, n_obs) = (out_stride(plan), rows.n_obs);
         rows.observables = (0..n).flat_map(|k| observables[k * n_out..k * n_out + n_obs].iter().copied()).collect();
-        Ok(())
+        let recorded = state.split_off(n * stride);
+        Ok(match record {
+            // The kernel's stride is N_OBS; the rows' observables are the system's.
+            Record::Ranges => recorded.chunks_exact(plan.n_obs()).flat_map(|r| r[..n_obs].iter().copied()).collect(),
+            _ => recorded,
+        })
+    }
+}
+
+/// What a continuation records besides the rows' ends (kernel.wgsl `advance_rows`, cfg.record).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Record {
+    Nothing = 0,
+    /// [`Continuer::trace`].
+    Path = 1,
+    /// [`Continuer::ranges`].
+    Ranges = 2,
+}
+
+impl Continuer for GpuContinuer<'_> {
+    fn advance(&mut self, rows: &mut Rows, steps: u32) -> Result<()> {
+        self.step_rows(rows, steps, Record::Nothing).map(drop)
+    }
+
+    fn trace(&mut self, rows: &mut Rows, steps: u32) -> Result<Vec<f64>> {
+        self.step_rows(rows, steps, Record::Path)
+    }
+
+    fn ranges(&mut self, rows: &mut Rows, steps: u32) -> Result<Vec<f64>> {
+        self.step_rows(rows, steps, Record::Ranges)
     }
 }
 
@@ -641,10 +690,15 @@ fn table_bytes(plan: &Plan) -> Vec<u8> {
     for a in &plan.zipped {
         table.extend(&a.values);
     }
+    real_bytes_of(plan, &table)
+}
+
+/// `values` as the kernel's reals (f64, or rounded to f32), in bytes.
+fn real_bytes_of(plan: &Plan, values: &[f64]) -> Vec<u8> {
     if real_bytes(plan) == 8 {
-        bytemuck::cast_slice(&table).to_vec()
+        bytemuck::cast_slice(values).to_vec()
     } else {
-        bytemuck::cast_slice(&table.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
+        bytemuck::cast_slice(&values.iter().map(|&v| v as f32).collect::<Vec<f32>>()).to_vec()
     }
 }
 
@@ -715,9 +769,9 @@ impl Engine for GpuEngine {
             return Err(super::f64_refused(&why));
         }
         let (layout, [advance]) = self.pipelines(plan, ["advance_rows"])?;
-        let buffers = Buffers::new(self, plan, &layout, rows.max(1), rows.max(1))?;
+        let buffers = Buffers::new(self, plan, &layout, rows.max(1), rows.max(1), 0)?;
         let cap = self.chunk.unwrap_or(CONTINUE_CHUNK);
-        Ok(Some(Box::new(GpuContinuer { engine: self, plan, advance, buffers, capacity: rows, cap })))
+        Ok(Some(Box::new(GpuContinuer { engine: self, plan, advance, layout, buffers, capacity: rows, trace_room: 0, cap })))
     }
 
     fn run(&self, plan: &Plan, progress: Progress<'_>) -> Result<Outcomes> {
@@ -740,7 +794,7 @@ impl Engine for GpuEngine {
         let max_workers = MAX_WORKERS.min(self.workers_cap.unwrap_or(MAX_WORKERS));
         let workers_max = if cooperative { 1 } else { tile_max.min(max_workers) };
         let Buffers { config: config_buf, state: _, status: status_buf, steps: steps_buf, observables: obs_buf, counters: counters_buf, workers: workers_buf, bind_group } =
-            Buffers::new(self, plan, &layout, tile_max, workers_max)?;
+            Buffers::new(self, plan, &layout, tile_max, workers_max, 0)?;
 
         let max_per_dim = self.device.limits().max_compute_workgroups_per_dimension;
         // Steps per dispatch: adapted to TARGET_DISPATCH, and capped below what made an adapter

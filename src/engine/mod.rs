@@ -222,6 +222,20 @@ impl Rows {
 /// a row stopping only where it leaves the bounds; then the observables of every row.
 pub trait Continuer {
     fn advance(&mut self, rows: &mut Rows, steps: u32) -> Result<()>;
+
+    /// [`Continuer::advance`], returning what each row passed through: row k's state and the
+    /// field its step rule follows there, at the top of each step j, at
+    /// `((j·rows + k)·2 + {0: state, 1: field})·n_state` (a flow's section crossings are placed
+    /// between them: [`crate::classify::continued_flows`]). Past a row's last step (it left the
+    /// bounds: its clock tells) the values are not its own.
+    fn trace(&mut self, rows: &mut Rows, steps: u32) -> Result<Vec<f64>>;
+
+    /// [`Continuer::advance`], returning the lowest and highest of each of a row's observables
+    /// over its state before the steps and after each: row k's at `(2k + {0: lowest, 1:
+    /// highest})·n_obs` (a flow's chaos window, whose neighbour is pulled back less often than
+    /// its extremes pass: [`crate::classify::continued`]). Not a row's own where it left the
+    /// bounds.
+    fn ranges(&mut self, rows: &mut Rows, steps: u32) -> Result<Vec<f64>>;
 }
 
 /// Every GPU for `--devices all`: the hardware adapters, or with `--engine gpu` and none of
