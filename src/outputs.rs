@@ -28,7 +28,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
     if crate::classify::continued::applies(plan) {
-        // A WGSL map's undecided are continued on the engine (merged shards: one opened here,
+        // A WGSL system's undecided are continued on the engine (merged shards: one opened here,
         // if this machine has one).
         let opened = match engine {
             Some(_) => None,
@@ -38,7 +38,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
             Some(engine) => {
                 crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, plan.range().start)?;
             }
-            None => notes.push("no GPU here to continue the undecided trajectories of this WGSL map on: they are not tested for cycles and chaos".into()),
+            None => notes.push("no GPU here to continue the undecided trajectories of this WGSL system on: they are not tested for cycles and chaos".into()),
         }
     }
     let outcomes = &outcomes;

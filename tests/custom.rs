@@ -372,7 +372,10 @@ fn limit_cycles_of_a_flow_in_wgsl_are_those_of_the_formula() {
             assert!((ow.obs(i)[c] - of.obs(i)[c]).abs() < 1e-2, "start {i}: point {:?} in WGSL, {:?} as a formula", &ow.obs(i)[..2], &of.obs(i)[..2]);
         }
     }
-    assert_eq!(cw.attractors.iter().filter(|a| a.kind == basinmap::classify::Kind::Cycle && a.count > 0).count(), 1, "{:?}", cw.attractors);
+    let cycles: Vec<_> = cw.attractors.iter().filter(|a| a.kind == basinmap::classify::Kind::Cycle && a.count > 0).collect();
+    assert_eq!(cycles.len(), 1, "{:?}", cw.attractors);
+    // A limit cycle attracted the trajectories that found it, with a host model or without.
+    assert_eq!(cycles[0].stability, Some(basinmap::system::Stability::Stable), "{:?}", cycles[0]);
     // The driven pendulum: φ′ = ω, ω′ = −αω + T − K sin φ.
     let common = "x='phi=-3:3:6'\ny='omega=-10:10:6'\n[params]\nalpha=0.1\ntorque=0.5\nk=1.0\n[dynamics]\nmethod='rk4'\ndt=0.05\nsteps=8000\ntol=1e-6\n[system]\nstate=['phi','omega']\nperiodic=['phi']\n";
     let wgsl = wgsl_plan(dir.path(), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = x[1];\n    v[1] = -p.alpha * x[1] + p.torque - p.k * sin(x[0]);\n    return v;\n}\n", common);

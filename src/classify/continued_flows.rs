@@ -65,15 +65,15 @@ pub(crate) fn settle_on_engine(plan: &Plan, engine: &dyn Engine, outcomes: &mut 
     if undecided.is_empty() {
         return Ok(report);
     }
-    let batch_rows = undecided.len().min(BATCH_ROWS);
-    let Some(mut continuer) = engine.continuer(plan, 2 * batch_rows)? else {
-        return Ok(report);
-    };
     let forced = plan.steps_per_period() > 0;
     if plan.system.spec().clock.is_some() && !forced {
         // t grows without bound: no stroboscopic map, nothing to find.
         return Ok(report);
     }
+    let batch_rows = undecided.len().min(BATCH_ROWS);
+    let Some(mut continuer) = engine.continuer(plan, 2 * batch_rows)? else {
+        return Ok(report);
+    };
     let tol = match plan.dynamics.precision {
         Precision::F32 => F32_RETURN_TOL,
         Precision::F64 => flows::RETURN_TOL,

@@ -142,8 +142,9 @@ pub(crate) struct Watch {
     hi: Vec<f64>,
     /// How far each angle turned over the probe.
     turned: Vec<f64>,
-    /// The sample before.
+    /// The sample before, and the one taken (kept to be swapped, not allocated, each step).
     before: Sample,
+    after: Sample,
     section: Option<Section>,
     /// The crossings: their states (rows of n) and times.
     rows: Vec<f64>,
@@ -167,6 +168,7 @@ impl Watch {
             hi: Vec::new(),
             turned: vec![0.0; n],
             before: Sample { x: vec![0.0; n], v: vec![0.0; n] },
+            after: Sample { x: vec![0.0; n], v: vec![0.0; n] },
             section: None,
             rows: Vec::new(),
             times: Vec::new(),
@@ -233,6 +235,8 @@ impl Watch {
                 None => {
                     let k = (0..n).max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b]))).unwrap_or(0);
                     // A cycle must move: a spiral still closing onto a focus returns nowhere.
+                    // (Scaled with the tolerance: in f32, cycles smaller than 3e-3·(1 + |x|)
+                    // cannot be told from a spiral closing slowly, and stay undecided.)
                     if hi[k] - lo[k] <= 100.0 * self.tol * (1.0 + size) {
                         return Some(Verdict::Unknown);
                     }
@@ -245,10 +249,11 @@ impl Watch {
             return None;
         }
         let t = i - (settle + probe) - 1;
-        let after = Sample { x: x.to_vec(), v: v.to_vec() };
+        self.after.x.copy_from_slice(x);
+        self.after.v.copy_from_slice(v);
         let section = self.section.as_ref().expect("chosen at the end of the probe");
         let mut verdict = None;
-        if let Some((theta, point)) = crossing(section, &self.before, &after, self.dt, &self.angles) {
+        if let Some((theta, point)) = crossing(section, &self.before, &self.after, self.dt, &self.angles) {
             self.rows.extend_from_slice(&point);
             self.times.push((t as f64 + theta) * self.dt);
             let count = self.times.len();
@@ -265,7 +270,7 @@ impl Watch {
         if t + 1 >= RECORD_STEPS {
             verdict = Some(Verdict::NoCycle);
         }
-        self.before = after;
+        std::mem::swap(&mut self.before, &mut self.after);
         verdict
     }
 }

@@ -101,7 +101,10 @@ pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
     // A dense Jacobian per Newton step: for the small systems whose states are their features.
     let newton = host && plan.n_state() <= MAX_NEWTON_DIM;
     let continued = |from: usize, to: usize, x: &[f64]| if newton { plan.system.visit(Continue(plan, from, to, x)).ok().flatten() } else { None };
-    let cycle_stability = |i: usize, x: &[f64], period: u32| if host { super::cycles::cycle_stability(plan, i, x, period) } else { Stability::Unknown };
+    // An autonomous flow's limit cycle attracted its trajectory: stable with a host model or
+    // without (`cycle_stability` needs none there).
+    let flow = super::chaos::is_flow(plan) && plan.steps_per_period() == 0;
+    let cycle_stability = |i: usize, x: &[f64], period: u32| if host || flow { super::cycles::cycle_stability(plan, i, x, period) } else { Stability::Unknown };
     f(&FixedPointTests { stability: &stab, cycle_stability: &cycle_stability, connected: &connected, continued: &continued })
 }
 

@@ -123,7 +123,7 @@ struct OpenCluster {
     time_sum: f64,
     /// A cluster of cycles under an optimizer with memory: its first member's memory at its
     /// point (what the cycle's multipliers are computed with); empty otherwise.
-    #[serde(default)]
+    #[serde(default, with = "crate::io::json_floats")]
     memory: Vec<f64>,
 }
 
