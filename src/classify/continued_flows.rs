@@ -17,8 +17,9 @@
 //!
 //! Returns count within [`F32_RETURN_TOL`] in f32 (the host's [`flows::RETURN_TOL`] in f64): an
 //! f32 rk4 orbit on a limit cycle jitters across it by rounding of a few ε per step, damped
-//! only as fast as the cycle attracts (about 1e-6 of the state for the Van der Pol cycle; more
-//! for weakly attracting ones). A cycle's point is an interpolated crossing (autonomous) or a
+//! only as fast as the cycle attracts, so that its crossings scatter by many ε (250 ε allows
+//! for weakly attracting cycles; the pendulum's rotation comes out with the f64 period to
+//! 1.2e-6). A cycle's point is an interpolated crossing (autonomous) or a
 //! sample (forced); its observables are the kernel's there (a continuation of no steps). Its
 //! stability: an autonomous limit cycle attracted its trajectory (stable, as on the host); a
 //! forced response's multipliers need the step's Jacobian, which a WGSL system does not have
