@@ -317,15 +317,7 @@ fn a_wgsl_maps_lyapunov_exponent_from_neighbouring_rows() {
     let p = Plan::new(&Scenario::from_file(&file).unwrap()).unwrap();
     let o = g.run(&p, &|_, _| {}).unwrap();
     assert!(o.status.iter().all(|&s| s == Status::Undecided as u32), "on the attractor, none settles");
-    let rows = basinmap::engine::Rows {
-        index: (0..o.len() as u32).collect(),
-        clock: o.steps.clone(),
-        z: (0..o.len()).flat_map(|i| o.obs(i)[..2].iter().map(|&v| v as f64)).collect(),
-        status: vec![Status::Running as u32; o.len()],
-        observables: Vec::new(),
-        n_z: 2,
-        n_obs: 2,
-    };
+    let rows = end_rows(&o, 2);
     let exponents = basinmap::classify::continued::window_exponents(&p, &g, &rows).unwrap().expect("the GPU continues rows");
     assert!(exponents.iter().all(|l| l.is_finite()), "{exponents:?}");
     let mean = exponents.iter().sum::<f64>() / exponents.len() as f64;
@@ -333,6 +325,16 @@ fn a_wgsl_maps_lyapunov_exponent_from_neighbouring_rows() {
     // And the run labels them all chaotic, one attractor.
     let (_, c) = run(&g, &p);
     assert!(c.labels.iter().all(|&l| c.attractors[l as usize].kind == basinmap::classify::Kind::Chaotic), "{:?}", c.attractors);
+}
+
+/// Rows that continue every trajectory of `o` from its end state, the first `n` observables
+/// (a WGSL system's state), at its step.
+fn end_rows(o: &basinmap::engine::Outcomes, n: usize) -> basinmap::engine::Rows {
+    let mut rows = basinmap::engine::Rows { n_z: n, n_obs: n, ..Default::default() };
+    for i in 0..o.len() {
+        rows.push(i as u32, o.steps[i], &o.obs(i)[..n].iter().map(|&v| v as f64).collect::<Vec<f64>>());
+    }
+    rows
 }
 
 /// The plan of `scenario` (TOML, its `[system]` last) whose system is `wgsl`, a WGSL file beside
@@ -427,15 +429,7 @@ fn a_wgsl_flows_chaos_and_lyapunov_exponent_from_neighbouring_rows() {
     let p = wgsl_plan(dir.path(), "fn field(x: State, p: Params) -> State {\n    var v: State;\n    v[0] = p.sigma * (x[1] - x[0]);\n    v[1] = x[0] * (p.rho - x[2]) - x[1];\n    v[2] = x[0] * x[1] - p.beta * x[2];\n    return v;\n}\n", scenario);
     let o = g.run(&p, &|_, _| {}).unwrap();
     assert!(o.status.iter().all(|&s| s == Status::Undecided as u32), "{:?}", o.status);
-    let rows = basinmap::engine::Rows {
-        index: (0..o.len() as u32).collect(),
-        clock: o.steps.clone(),
-        z: (0..o.len()).flat_map(|i| o.obs(i)[..3].iter().map(|&v| v as f64)).collect(),
-        status: vec![Status::Running as u32; o.len()],
-        observables: Vec::new(),
-        n_z: 3,
-        n_obs: 3,
-    };
+    let rows = end_rows(&o, 3);
     let exponents = basinmap::classify::continued::window_exponents(&p, &g, &rows).unwrap().expect("the GPU continues rows");
     let mean = exponents.iter().sum::<f64>() / exponents.len() as f64;
     assert!((mean - 0.9056).abs() < 0.05 * 0.9056, "λ₁ = {mean} (each: {exponents:?})");

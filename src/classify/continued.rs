@@ -270,10 +270,7 @@ pub(super) fn chaos_windows(plan: &Plan, continuer: &mut dyn Continuer, rows: &R
         let placed = neighbours.place(z, &u, &mut neighbour);
         windows.push(Pair { placed, sum: 0.0, counted: 0, blocks: Vec::with_capacity(chaos::BLOCKS), ranges: [(); 2].map(|_| (vec![f64::INFINITY; n_obs], vec![f64::NEG_INFINITY; n_obs])), left: false });
         for row in [z, &neighbour] {
-            pairs.index.push(rows.index[k]);
-            pairs.clock.push(rows.clock[k]);
-            pairs.status.push(Status::Running as u32);
-            pairs.z.extend_from_slice(row);
+            pairs.push(rows.index[k], rows.clock[k], row);
         }
     }
     let per_block = chaos::window_steps(plan, dt) / chaos::BLOCKS;

@@ -88,10 +88,7 @@ pub(crate) fn settle_on_engine(plan: &Plan, engine: &dyn Engine, outcomes: &mut 
         let mut points = Rows { n_z: rows.n_z, n_obs: rows.n_obs, ..Rows::default() };
         for &k in &cycles {
             let Ending::Cycle { point, .. } = &endings[k] else { unreachable!("filtered") };
-            points.index.push(rows.index[k]);
-            points.clock.push(0);
-            points.status.push(Status::Running as u32);
-            points.z.extend_from_slice(point);
+            points.push(rows.index[k], 0, point);
         }
         continuer.advance(&mut points, 0)?;
         // The chaos windows, of rows stepped alike (one window length and renormalisation).
@@ -105,10 +102,7 @@ pub(crate) fn settle_on_engine(plan: &Plan, engine: &dyn Engine, outcomes: &mut 
             let mut starts = Rows { n_z: rows.n_z, n_obs: rows.n_obs, ..Rows::default() };
             for &k in &group {
                 let Ending::Window { z, clock, .. } = &endings[k] else { unreachable!("filtered") };
-                starts.index.push(rows.index[k]);
-                starts.clock.push(*clock);
-                starts.status.push(Status::Running as u32);
-                starts.z.extend_from_slice(z);
+                starts.push(rows.index[k], *clock, z);
             }
             let every: Vec<usize> = (0..group.len()).collect();
             for (&k, w) in group.iter().zip(chaos_windows(plan, continuer.as_mut(), &starts, &every, f64::from_bits(dt))?) {

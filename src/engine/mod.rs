@@ -215,6 +215,14 @@ impl Rows {
     pub fn obs(&self, k: usize) -> &[f32] {
         &self.observables[k * self.n_obs..(k + 1) * self.n_obs]
     }
+
+    /// Adds a running row: trajectory `index` at its step `clock` in state (and memory) `z`.
+    pub fn push(&mut self, index: u32, clock: u32, z: &[f64]) {
+        self.index.push(index);
+        self.clock.push(clock);
+        self.status.push(Status::Running as u32);
+        self.z.extend_from_slice(z);
+    }
 }
 
 /// An engine stepping [`Rows`]: the plan's step rule exactly `steps` steps from each row's
