@@ -244,7 +244,8 @@ pub struct RunArgs {
     /// Each trajectory's largest Lyapunov exponent where it ended, per step of a map (gd) or per
     /// unit time of a flow (rk4), deterministic runs (lyapunov.npy and its map): at a fixed
     /// point or on a map's cycle from its multipliers, on a limit cycle, a chaotic or an
-    /// undecided orbit from a tangent carried along it. `orbit`: along each kept orbit.
+    /// undecided orbit from a tangent carried along it; a network's (mlp, deep-linear) along its
+    /// training, per step. `orbit`: along each kept orbit.
     #[arg(long)]
     pub lyapunov: bool,
     /// Training runs (mlp) that neither trained nor diverged: replay each on the host and

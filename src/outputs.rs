@@ -150,7 +150,11 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         // A superstable point's −∞ takes the bar's lowest colour; a diverged run has none.
         let values: Vec<f64> = outcomes.lyapunov.iter().map(|&l| l as f64).collect();
         let lowest = values.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
-        let label = if crate::classify::chaos::is_flow(plan) { "largest Lyapunov exponent λ₁ per unit time" } else { "largest Lyapunov exponent λ₁ per step" };
+        let label = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
+            (true, _) => "largest Lyapunov exponent λ₁ per unit time",
+            (false, true) => "largest Lyapunov exponent λ₁ per step of training",
+            (false, false) => "largest Lyapunov exponent λ₁ per step",
+        };
         continuous.push(("lyapunov", label, values.iter().map(|&v| if v == f64::NEG_INFINITY { lowest } else { v }).collect(), None));
     }
     for (stem, label, values, floor) in continuous {
@@ -166,7 +170,11 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
             // below its end as its end.
             let reach = bar.hi.max(bar.lo.abs().min(1.0)).max(1e-3);
             let end = crate::render::numbers::value(reach);
-            let unit = if crate::classify::chaos::is_flow(plan) { "λ₁ per unit time" } else { "λ₁ per step" };
+            let unit = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
+                (true, _) => "λ₁ per unit time",
+                (false, true) => "λ₁ per training step",
+                (false, false) => "λ₁ per step",
+            };
             bar.label = if bar.lo < -reach { format!("{unit} (below −{end} as −{end})") } else { unit.to_string() };
             (bar.lo, bar.hi, bar.map) = (-reach, reach, crate::scenario::ColourMap::Diverging);
         }
@@ -226,10 +234,10 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
             write_npy(dir, "cycle_time.npy", &shape, &crate::classify::cycles::cycle_times(outcomes))?;
             files.push("cycle_time.npy".to_string());
         }
-        if plan.classify.lyapunov {
-            write_npy(dir, "lyapunov.npy", &shape, &outcomes.lyapunov)?;
-            files.push("lyapunov.npy".to_string());
-        }
+    }
+    if plan.classify.lyapunov {
+        write_npy(dir, "lyapunov.npy", &shape, &outcomes.lyapunov)?;
+        files.push("lyapunov.npy".to_string());
     }
     if let Some(times) = escape_times {
         write_npy(dir, "escape_time.npy", &shape, times)?;

@@ -284,9 +284,9 @@ impl Plan {
                 "--continue-untrained continues training runs (a system with a loss record, mlp) stepped by gd or an optimizer: deterministic (no temperature or escape radius), with [classify] max_period ≥ 2",
             ));
         }
-        if plan.classify.lyapunov && !crate::classify::cycles::observes(&plan) {
+        if plan.classify.lyapunov && !crate::classify::cycles::observes(&plan) && !crate::classify::replay::follows_training(&plan) {
             return Err(Error::input(
-                "--lyapunov follows a tangent along the steps of a map (gd or an optimizer, the tangent spanning its memory too) or of a flow stepped by rk4: deterministic (no temperature, escape or minibatches), a system with a host model whose state is its features (not a network or a WGSL file), at most 16 state variables, and [classify] max_period ≥ 2",
+                "--lyapunov follows a tangent along the steps of a map (gd or an optimizer, the tangent spanning its memory too) or of a flow stepped by rk4, or along a network's training: deterministic (no temperature, escape or minibatches), a system with a host model (not a WGSL file), at most 16 state variables unless a network, and [classify] max_period ≥ 2 unless a network",
             ));
         }
         // A user's WGSL is checked inside the full kernel before any work starts.

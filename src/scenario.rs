@@ -407,7 +407,8 @@ pub struct ClassifyOptions {
     /// [`crate::classify::cycles`]); 0 or 1: not tested (nor for chaos).
     pub max_period: u32,
     /// Write each trajectory's largest Lyapunov exponent where it ended (lyapunov.npy; maps
-    /// stepped by gd and flows stepped by rk4, as the cycle test; see [`crate::classify::chaos`]).
+    /// stepped by gd and flows stepped by rk4, as the cycle test; see [`crate::classify::chaos`]),
+    /// or a network's along its training ([`crate::classify::replay::training_exponents`]).
     pub lyapunov: bool,
     /// The length of the chaos window: steps of a map (default 1024), time of a flow (default
     /// 64). A longer window gives a finite-time λ₁ closer to the exponent itself, at its cost.

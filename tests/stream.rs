@@ -89,6 +89,12 @@ fn a_streamed_map_is_the_map_held_in_memory() {
     assert!(dir.path().join("cycle_time.npy").exists());
     let r = execute(&scenario(chaos), dir.path()).unwrap();
     assert!(r.counts.chaotic > 100 && r.attractors.iter().any(|a| a.kind == Kind::Chaotic), "{:?}", r.counts);
+    // Training runs' exponents along their training: lyapunov.npy without period.npy.
+    let training = "engine='cpu'\nsystem='mlp'\nx='lr1=1:100000:12:log'\ny='lr2=1:3000:9:log'\nshared_init=true\n[params]\nD=1\nd0=4\n[network]\nactivation='tanh'\nparameterisation='mean-field'\ndim=3\nn=8\n[dynamics]\nlr=1.0\nsteps=60\ntol=0.0\n[classify]\nlyapunov=true";
+    streamed_equals_in_memory(training, 12, 2);
+    let fresh = tempfile::tempdir().unwrap();
+    execute(&scenario(training), fresh.path()).unwrap();
+    assert!(fresh.path().join("lyapunov.npy").exists() && !fresh.path().join("period.npy").exists());
 }
 
 #[test]

@@ -208,6 +208,82 @@ fn unit_net_end(lr: f64) -> UnitEnd {
     UnitEnd::Other { trained, lyapunov: sum / 4000.0 }
 }
 
+/// A scenario of the one-unit net of [`unit_net_step`] over lr = 1.15 … 1.445 (60 runs of 100
+/// steps in f64, continued where they did not train), its one sample written to `dir`, with
+/// `classify` added to its `[classify]` table.
+fn unit_net_map(dir: &std::path::Path, classify: &str) -> String {
+    std::fs::write(dir.join("x.csv"), "1\n").unwrap();
+    std::fs::write(dir.join("y.csv"), "1\n").unwrap();
+    format!(
+        "engine='cpu'\nsystem='mlp'\nx='lr=1.15:1.445:60'\ny='lr2=1:1:1'\n[params]\nD=1\nd0=1\ninit_scale=0\nW1_0_0=1\nU_0=1\n[network]\nactivation='tanh'\nparameterisation='mean-field'\nx='{}'\ny='{}'\n[dynamics]\nprecision='f64'\nsteps=100\ntol=0\n[classify]\ncontinue_untrained=true\n{classify}",
+        dir.join("x.csv").display(),
+        dir.join("y.csv").display()
+    )
+}
+
+/// `--lyapunov` on training runs: each run's exponent along its own 100 steps is the test's own
+/// (a tangent carried by central differences of [`unit_net_step`] from the start basinmap's
+/// tangent starts with, (w, u) ∝ (1, 1.1)); diverged runs have none; the cycles runs end on
+/// are stable (multipliers of the replayed weights); lyapunov.npy is written without cycles
+/// asked for too.
+#[test]
+fn a_training_runs_lyapunov_exponent_is_the_test_s_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = basinmap::scenario::Scenario::from_toml(&unit_net_map(dir.path(), "lyapunov=true\n")).unwrap();
+    let p = Plan::new(&s).unwrap();
+    let out = dir.path().join("map");
+    let report = basinmap::run::execute(&s, &out).unwrap();
+    let read = |dir: &std::path::Path, name: &str| basinmap::io::npy::read_npy(&dir.join(name)).unwrap().1;
+    let lyapunov = read(&out, "lyapunov.npy");
+    let own = |lr: f64| -> Option<f64> {
+        let (mut z, mut v, mut sum, h) = ((1.0f64, 1.0f64), (1.1f64, 1.0f64), 0.0, 1e-7);
+        let norm = v.0.hypot(v.1);
+        v = (v.0 / norm, v.1 / norm);
+        for _ in 0..100 {
+            let a = unit_net_step(lr, (z.0 + h * v.0, z.1 + h * v.1));
+            let b = unit_net_step(lr, (z.0 - h * v.0, z.1 - h * v.1));
+            v = ((a.0 - b.0) / (2.0 * h), (a.1 - b.1) / (2.0 * h));
+            let norm = v.0.hypot(v.1);
+            sum += norm.ln();
+            v = (v.0 / norm, v.1 / norm);
+            z = unit_net_step(lr, z);
+            if !(z.0.abs() < 1e6 && z.1.abs() < 1e6) {
+                return None;
+            }
+        }
+        Some(sum / 100.0)
+    };
+    let (mut compared, mut positive, mut negative) = (0, 0, 0);
+    for i in 0..60 {
+        let lr = p.x.values[i];
+        match own(lr) {
+            Some(l) if lyapunov[i].is_finite() => {
+                // Apart where a run is chaotic (its f64 rounding grows by e^λ a step), within the
+                // differences' error.
+                let tol = if l > 0.05 { 0.05 } else { 1e-6 };
+                assert!((lyapunov[i] - l).abs() <= tol, "lr = {lr}: λ₁ {} vs the test's {l}", lyapunov[i]);
+                compared += 1;
+                positive += (l > 0.05) as usize;
+                negative += (l < -0.01) as usize;
+            }
+            // Diverged runs (by either's bounds) have none.
+            _ => {}
+        }
+    }
+    assert!(compared >= 40 && positive >= 1 && negative >= 1, "{compared} compared, {positive} positive, {negative} negative");
+    let cycles: Vec<_> = report.attractors.iter().filter(|a| serde_json::to_value(a.kind).unwrap() == "cycle").collect();
+    assert!(!cycles.is_empty());
+    for a in cycles {
+        assert_eq!(a.stability, Some(basinmap::system::Stability::Stable), "{a:?}");
+    }
+    // Without cycles asked for, the exponents alone.
+    let plain = basinmap::scenario::Scenario::from_toml(&unit_net_map(dir.path(), "lyapunov=true\n").replace("continue_untrained=true", "continue_untrained=false")).unwrap();
+    basinmap::run::execute(&plain, &dir.path().join("plain")).unwrap();
+    let again = read(&dir.path().join("plain"), "lyapunov.npy");
+    assert!(lyapunov.iter().zip(&again).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
+    assert!(!dir.path().join("plain").join("period.npy").exists());
+}
+
 /// With --continue-untrained, a trainability run that neither trained nor diverged is continued
 /// on the host: gold where it oscillates on a cycle, purple where it is chaotic. A one-unit tanh
 /// net over the step size goes from training (its minimum, or a 2-cycle below its first loss)
@@ -216,13 +292,7 @@ fn unit_net_end(lr: f64) -> UnitEnd {
 #[test]
 fn runs_that_did_not_train_oscillate_or_are_chaotic() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("x.csv"), "1\n").unwrap();
-    std::fs::write(dir.path().join("y.csv"), "1\n").unwrap();
-    let toml = format!(
-        "engine='cpu'\nsystem='mlp'\nx='lr=1.15:1.445:60'\ny='lr2=1:1:1'\n[params]\nD=1\nd0=1\ninit_scale=0\nW1_0_0=1\nU_0=1\n[network]\nactivation='tanh'\nparameterisation='mean-field'\nx='{}'\ny='{}'\n[dynamics]\nprecision='f64'\nsteps=100\ntol=0\n[classify]\ncontinue_untrained=true\n",
-        dir.path().join("x.csv").display(),
-        dir.path().join("y.csv").display()
-    );
+    let toml = unit_net_map(dir.path(), "");
     let s = basinmap::scenario::Scenario::from_toml(&toml).unwrap();
     let p = Plan::new(&s).unwrap();
     // The net is the test's: its loss along a run is the test's map's (basinmap's stepper, f32).

@@ -43,7 +43,9 @@
 //! do not return) are continued from end states replayed on the host ([`super::replay`]), and
 //! only those that did not train: a cycle is an oscillating run, chaos a chaotic one (the
 //! trainability map's classes). A network cycle's end point is its point of least loss (least
-//! features), and its loss record stays the engine's; its stability is not computed.
+//! features), and its loss record stays the engine's; its stability comes from its
+//! representative's replayed weights ([`training_cycle_stability`]), the multipliers of many
+//! weights by the Arnoldi iteration ([`super::chaos::arnoldi_largest`]).
 //!
 //! Like [`super::stalls`], the test depends only on the trajectory's own end state and index,
 //! so a map gives the same labels however it is tiled, sharded or streamed; systems without a
@@ -104,6 +106,10 @@ pub(crate) fn deterministic(plan: &Plan) -> bool {
 /// end state, observables, steps). With `classify.lyapunov`, also fills `outcomes.lyapunov`:
 /// each trajectory's λ₁ per step where it ended (NaN where it diverged).
 pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> SettleReport {
+    if plan.classify.lyapunov && super::replay::follows_training(plan) {
+        // Along the engine's steps, before a continuation adds to them.
+        outcomes.lyapunov = super::replay::training_exponents(plan, outcomes, first);
+    }
     if !applies(plan) {
         return SettleReport::default();
     }
@@ -163,10 +169,12 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
                     outcomes.cycle_time[i] = c.time as f32;
                 }
                 window_exponent[i] = c.lyapunov;
-                if c.memory.len() == n_mem && n_mem > 0 {
+                let memory = c.point.get(n_state..).unwrap_or(&[]);
+                if memory.len() == n_mem && n_mem > 0 {
                     // The memory at the cycle's point, with its state: what its multipliers and
                     // exponent are computed from.
-                    outcomes.memory[i * n_mem..(i + 1) * n_mem].copy_from_slice(&c.memory);
+                    let memory = memory.iter().map(|&v| v as f32);
+                    outcomes.memory[i * n_mem..(i + 1) * n_mem].iter_mut().zip(memory).for_each(|(m, v)| *m = v);
                 }
                 (Status::Cycle, c.period, c.steps, c.observables)
             }
@@ -186,7 +194,7 @@ pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> S
         // The system's observables there; the extras (sharpness) as they were.
         outcomes.observables[i * n_obs..i * n_obs + observables.len()].copy_from_slice(&observables);
     }
-    if plan.classify.lyapunov {
+    if plan.classify.lyapunov && observes(plan) {
         let flow = super::chaos::is_flow(plan);
         let o = &*outcomes;
         outcomes.lyapunov = (0..o.len())
@@ -230,8 +238,9 @@ struct Cycle {
     steps: u32,
     /// The system's observables at the cycle's first point.
     observables: Vec<f32>,
-    /// The optimizer's memory there, where it is kept ([`Plan::kept_memory`]; empty otherwise).
-    memory: Vec<f32>,
+    /// The cycle's point in f64: the state, then the optimizer's memory where it has one (a
+    /// flow's: the state where its section test placed it).
+    point: Vec<f64>,
     /// A flow's λ₁ along its cycle, where asked for (NaN otherwise; a map's come from its
     /// multipliers).
     lyapunov: f64,
@@ -326,7 +335,7 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                 return match ending {
                     FlowEnding::Cycle { loops, time, steps, point, lyapunov } => {
                         m.observables(&inputs[..plan.n_params], &point, &mut obs);
-                        Ending::Cycle(Cycle { period: loops, time, steps, observables: obs.iter().map(|&v| v as f32).collect(), memory: Vec::new(), lyapunov })
+                        Ending::Cycle(Cycle { period: loops, time, steps, observables: obs.iter().map(|&v| v as f32).collect(), point, lyapunov })
                     }
                     FlowEnding::Chaotic { steps, middles, lyapunov } => {
                         Ending::Chaotic { steps, middles: middles.iter().map(|&v| v as f32).collect(), lyapunov }
@@ -387,13 +396,16 @@ fn ending_from(plan: &Plan, index: usize, x: &[f64], steps: u64, stopped: bool) 
                             .map_or(0, |(r, _)| r),
                     };
                     m.observables(p, &kept[row * n..row * n + n_state], &mut obs);
-                    let memory = kept_z.get(row * nz + n_state..(row + 1) * nz).unwrap_or(&[]);
+                    let point = match kept_z.get(row * nz..(row + 1) * nz) {
+                        Some(z) => z.to_vec(),
+                        None => kept[row * n..(row + 1) * n].to_vec(),
+                    };
                     Ending::Cycle(Cycle {
                         period: period as u32,
                         time: 0.0,
                         steps: (settle + keep) as u32,
                         observables: obs.iter().map(|&v| v as f32).collect(),
-                        memory: memory.iter().map(|&v| v as f32).collect(),
+                        point,
                         lyapunov: f64::NAN,
                     })
                 }
@@ -528,7 +540,29 @@ pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Sta
         // The cycle's parameters without its memory: its multipliers are not known (module header).
         return Stability::Unknown;
     }
-    let x = &x[..x.len().min(plan.n_state() + n_mem)];
+    stability_around(plan, index, &x[..x.len().min(plan.n_state() + n_mem)], period)
+}
+
+/// The stability of the cycle that training run `index` ends on (a network's, whose weights the
+/// engines do not return): its end state replayed ([`super::replay`]), continued onto the
+/// cycle, and the multipliers of its weights and optimizer memory there, by the Arnoldi
+/// iteration where they are many ([`super::chaos::arnoldi_largest`]). `Unknown` where the
+/// replay does not end on a cycle (rounding on a boundary of its basin).
+pub fn training_cycle_stability(plan: &Plan, index: usize) -> Stability {
+    if !super::replay::applies(plan) {
+        return Stability::Unknown;
+    }
+    let Some(end) = super::replay::end_state(plan, index) else {
+        return Stability::Unknown;
+    };
+    match ending_from(plan, index, &end, 0, false) {
+        Ending::Cycle(c) => stability_around(plan, index, &c.point, c.period),
+        _ => Stability::Unknown,
+    }
+}
+
+/// [`cycle_stability`] of the cycle through `x` (its state and whole memory).
+fn stability_around(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
     let steps = match (super::chaos::is_flow(plan), plan.steps_per_period()) {
         // A forced flow's k-cycle: the stroboscopic map's, k forcing periods of steps from
         // phase 0 (where its point was sampled).
@@ -538,15 +572,23 @@ pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Sta
         (true, _) => return Stability::Stable,
         (false, _) => period as u64,
     };
-    let largest = super::chaos::largest_multiplier(plan, index, x, steps);
-    if !largest.is_finite() {
+    let (largest, within) = super::chaos::largest_multiplier_within(plan, index, x, steps);
+    stability_of_multiplier(largest, within)
+}
+
+/// The stability a largest |multiplier| gives, known to within `within`: `Unknown` where that
+/// leaves the side of the unit circle open.
+fn stability_of_multiplier(largest: f64, within: f64) -> Stability {
+    if !largest.is_finite() || !within.is_finite() {
         Stability::Unknown
-    } else if largest < 1.0 - MARGINAL {
+    } else if largest + within < 1.0 - MARGINAL {
         Stability::Stable
-    } else if largest > 1.0 + MARGINAL {
+    } else if largest - within > 1.0 + MARGINAL {
         Stability::Unstable
-    } else {
+    } else if (largest - 1.0).abs() + within <= MARGINAL {
         Stability::Flat
+    } else {
+        Stability::Unknown
     }
 }
 

@@ -112,7 +112,8 @@ pub fn with_tests<R>(plan: &Plan, f: impl FnOnce(&FixedPointTests) -> R) -> R {
 const MAX_NEWTON_DIM: usize = 16;
 
 /// Networks (features that are not the state): the stability of each fixed-point attractor at
-/// its representative, re-integrated in f64. A forced flow's cycles get its forcing period.
+/// its representative, re-integrated in f64, and of each cycle (a training run's, continued:
+/// [`super::cycles::training_cycle_stability`]). A forced flow's cycles get its forcing period.
 pub fn representatives_stability(plan: &Plan, attractors: &mut [Attractor]) {
     // A forced flow's cycles are responses of `period` forcing periods (their legends say so).
     if let Some(clock) = plan.system.spec().clock {
@@ -121,9 +122,13 @@ pub fn representatives_stability(plan: &Plan, attractors: &mut [Attractor]) {
         }
     }
     if plan.system.spec().features.is_some() && plan.system.has_host_model() {
-        for a in attractors.iter_mut().filter(|a| a.kind == Kind::Fixed && !a.pooled) {
-            a.stability = Some(representative_stability(plan, a.representative));
-        }
+        use rayon::prelude::*;
+        attractors.par_iter_mut().filter(|a| !a.pooled).for_each(|a| match a.kind {
+            Kind::Fixed => a.stability = Some(representative_stability(plan, a.representative)),
+            // A training run's cycle, from its replayed weights' multipliers.
+            Kind::Cycle => a.stability = Some(super::cycles::training_cycle_stability(plan, a.representative)),
+            _ => {}
+        });
     }
 }
 

@@ -18,6 +18,11 @@
 //! (converged: often a plateau where the tanh units saturate). A replay that does not end
 //! undecided (it diverged or converged where the engine's run did not, by rounding on the
 //! boundary) is left as the engine returned it.
+//!
+//! `--lyapunov` on a network follows each run along its training instead of where it ends
+//! ([`training_exponents`]): replayed in f64 from its start with a tangent to its weights (and
+//! memory), all runs that did not diverge, at three steps of the network per step (the run and
+//! the tangent's central difference); how fast nearby initial weights part as it trains.
 
 use super::chaos::is_flow;
 use crate::dynamics::{LossRecord, Precision};
@@ -79,4 +84,61 @@ fn replay<M: Model, T: Real>(plan: &Plan, m: &M, index: usize) -> Option<Vec<f64
     let (status, _) =
         stepper.integrate_trajectory(m, p, &mut x, &mut s, Some(&mut record), index as u32);
     (status == Status::Undecided).then(|| x.iter().chain(&s.mem).map(|v| v.f64()).collect())
+}
+
+/// Whether `--lyapunov` follows `plan`'s runs along their training ([`training_exponents`]):
+/// a network (its features are not its state) with a host model, stepped by gd or an optimizer
+/// without temperature or an escape test.
+pub fn follows_training(plan: &Plan) -> bool {
+    let d = &plan.dynamics;
+    plan.system.spec().features.is_some() && plan.system.has_host_model() && !is_flow(plan) && d.temperature == 0.0 && d.escape == 0.0
+}
+
+/// Each run's largest finite-time Lyapunov exponent along its own training, per step (runs
+/// `first..` of `plan`, as `outcomes` ended them): a tangent to its weights (and its optimizer's
+/// memory) carried from its start through the steps the engine took, by central differences
+/// of the f64 step ([`super::chaos`]'s tangent): how fast runs from nearby initial weights part.
+/// NaN where the run diverged, on minibatches, or left the bounds in f64.
+pub fn training_exponents(plan: &Plan, outcomes: &Outcomes, first: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    (0..outcomes.len())
+        .into_par_iter()
+        .map(|i| match Status::from_code(outcomes.status[i]) {
+            Status::Converged | Status::Undecided | Status::Cycle | Status::Chaotic | Status::Stalled => training_exponent(plan, first + i, outcomes.steps[i]) as f32,
+            _ => f32::NAN,
+        })
+        .collect()
+}
+
+/// [`training_exponents`] of run `index` over its first `steps` steps.
+pub fn training_exponent(plan: &Plan, index: usize, steps: u32) -> f64 {
+    struct Along<'a>(&'a Plan, usize, u32);
+    impl ModelVisitor for Along<'_> {
+        type Output = f64;
+        fn visit<M: Model>(self, m: &M) -> f64 {
+            let Along(plan, index, steps) = self;
+            let mut inputs = plan.inputs_at(index);
+            if m.draws_at(&inputs[..plan.n_params]) {
+                return f64::NAN;
+            }
+            let mut x = inputs[plan.n_params..].to_vec();
+            plan.add_init_noise(&inputs, index, &mut x);
+            let p = &mut inputs[..plan.n_params];
+            let stepper = Stepper::<f64>::deterministic_at(plan, index);
+            let mut s = Scratch::new(x.len());
+            stepper.begin(x.len(), &mut s);
+            // The weights, then the optimizer's memory at its start ([`super::cycles::step`]).
+            let mut z: Vec<f64> = x.iter().chain(&s.mem).copied().collect();
+            let mut tangent = super::chaos::Tangent::new(plan, index, z.len());
+            for n in 0..steps as u64 {
+                tangent.advance(m, &z, n);
+                super::cycles::step(&stepper, m, p, &mut z, &mut s, n);
+                if stepper.escape_status(&z[..x.len()]) != Status::Running {
+                    return f64::NAN;
+                }
+            }
+            tangent.exponent()
+        }
+    }
+    plan.system.visit(Along(plan, index, steps)).unwrap_or(f64::NAN)
 }

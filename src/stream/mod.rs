@@ -67,15 +67,15 @@ impl Arrays {
         names.extend(plan.observable_names().iter().map(|n| format!("{n}.npy")));
         if crate::classify::finds_cycles(plan) {
             names.push("period.npy".to_string());
-            names.extend(Arrays::extra_names(plan).iter().map(|n| n.to_string()));
         }
+        names.extend(Arrays::extra_names(plan).iter().map(|n| n.to_string()));
         names
     }
 
-    /// The f32 arrays after period.npy.
+    /// The f32 arrays after the observables and period.npy.
     fn extra_names(plan: &Plan) -> Vec<&'static str> {
         let mut names = Vec::new();
-        if crate::classify::chaos::is_flow(plan) {
+        if crate::classify::finds_cycles(plan) && crate::classify::chaos::is_flow(plan) {
             names.push("cycle_time.npy");
         }
         if plan.classify.lyapunov {
@@ -98,12 +98,12 @@ impl Arrays {
     fn create_or_open(plan: &Plan, dir: &Path, shape: &[usize], open: bool) -> Result<Arrays> {
         let names = Arrays::names(plan);
         let n_obs = plan.observable_names().len();
-        let period = match names.get(2 + n_obs) {
+        let period = match names.get(2 + n_obs).filter(|n| *n == "period.npy") {
             Some(n) if open => Some(NpyArray::open(&dir.join(n), shape)?),
             Some(n) => Some(NpyArray::create(&dir.join(n), shape)?),
             None => None,
         };
-        let extras = names[(3 + n_obs).min(names.len())..]
+        let extras = names[(2 + n_obs + period.is_some() as usize).min(names.len())..]
             .iter()
             .map(|n| if open { NpyArray::open(&dir.join(n), shape) } else { NpyArray::create(&dir.join(n), shape) })
             .collect::<Result<Vec<_>>>()?;
