@@ -286,7 +286,7 @@ impl Plan {
         }
         if plan.classify.lyapunov && !crate::classify::cycles::observes(&plan) && !crate::classify::replay::follows_training(&plan) {
             return Err(Error::input(
-                "--lyapunov follows a tangent along the steps of a map (gd or an optimizer, the tangent spanning its memory too) or of a flow stepped by rk4, or along a network's training: deterministic (no temperature, escape or minibatches), a system with a host model (not a WGSL file), at most 16 state variables unless a network, and [classify] max_period ≥ 2 unless a network",
+                "--lyapunov follows a tangent along the steps of a map (gd or an optimizer, the tangent spanning its memory too) or of a flow stepped by rk4, or along a network's training: deterministic (no temperature or escape; minibatches only for a network, whose runs on them get NaN), a system with a host model (not a WGSL file), at most 16 state variables unless a network, and [classify] max_period ≥ 2 unless a network",
             ));
         }
         // A user's WGSL is checked inside the full kernel before any work starts.

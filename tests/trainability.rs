@@ -284,6 +284,23 @@ fn a_training_runs_lyapunov_exponent_is_the_test_s_own() {
     assert!(!dir.path().join("plain").join("period.npy").exists());
 }
 
+/// `--lyapunov` under Adam on a tanh net: every run that did not diverge gets a finite exponent
+/// (its tangent starts in the weights, and the second moments, 0 at the start, are kept ≥ 0 in
+/// the differences: a moment displaced below 0 would make √s NaN).
+#[test]
+fn adams_training_exponents_are_finite() {
+    let toml = format!("engine='cpu'\n{}[classify]\nlyapunov=true\n", MAP.replace("[dynamics]\n", "[dynamics]\nmethod='adam'\n").replace("lr=1.0", "lr=0.001"));
+    let s = basinmap::scenario::Scenario::from_toml(&toml).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = basinmap::run::execute(&s, dir.path()).unwrap();
+    let read = |name: &str| basinmap::io::npy::read_npy(&dir.path().join(name)).unwrap().1;
+    let (labels, lyapunov) = (read("labels.npy"), read("lyapunov.npy"));
+    let diverged = |i: usize| serde_json::to_value(report.attractors[labels[i] as usize].kind).unwrap() == "diverged";
+    let kept: Vec<f64> = (0..labels.len()).filter(|&i| !diverged(i)).map(|i| lyapunov[i]).collect();
+    assert!(kept.len() >= 6, "{} runs did not diverge", kept.len());
+    assert!(kept.iter().all(|l| l.is_finite()), "{kept:?}");
+}
+
 /// With --continue-untrained, a trainability run that neither trained nor diverged is continued
 /// on the host: gold where it oscillates on a cycle, purple where it is chaotic. A one-unit tanh
 /// net over the step size goes from training (its minimum, or a 2-cycle below its first loss)

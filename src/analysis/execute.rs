@@ -53,8 +53,10 @@ pub struct SweepReport {
 /// Runs the sweep of `scenario` and writes its files to `out`.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: &dyn crate::report::Observer) -> Result<SweepReport> {
     scenario.require_grid("sweep")?;
-    let plan = Plan::new(scenario)?;
+    let mut plan = Plan::new(scenario)?;
     sweep::check(&plan)?;
+    // A sweep's outputs hold no Lyapunov exponents: none are computed at each value.
+    plan.classify.lyapunov = false;
     let dir = OutputDir::prepare(out)?;
     let engine = engine::select_for(&plan)?;
     let info = engine.info();

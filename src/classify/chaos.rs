@@ -26,7 +26,8 @@
 //!   ln of the largest |multiplier| of the step (of the product around the cycle, divided by
 //!   p), from the same central-difference Jacobians as [`super::cycles::cycle_stability`]:
 //!   dense for a state of at most [`DENSE_MULTIPLIERS`] values, and for a larger one (a
-//!   network's weights and memory) by [`ARNOLDI_STEPS`] steps of the Arnoldi iteration on
+//!   network's cycle: its weights and memory, [`super::cycles::training_cycle_stability`];
+//!   a map's state ⊕ memory beyond 16 values) by [`ARNOLDI_STEPS`] steps of the Arnoldi iteration on
 //!   Jacobian-vector products, each a chain of the tangent's central differences around the
 //!   cycle ([`arnoldi_largest`]): exact once the steps reach the dimension, else as settled as
 //!   its last steps' change says (a stability that change leaves open is `unknown`).
@@ -78,9 +79,16 @@ impl Tangent {
     /// A tangent of `n` components: the state's, and the memory's of an optimizer with memory
     /// (its step acts on both).
     pub(crate) fn new(plan: &Plan, index: usize, n: usize) -> Tangent {
+        Tangent::starting_in(plan, index, n, n)
+    }
+
+    /// [`Tangent::new`], starting in the first `first` components only (the rest 0): a
+    /// training run's tangent starts in its weights, all nearby runs starting from the
+    /// optimizer's reset memory.
+    pub(crate) fn starting_in(plan: &Plan, index: usize, n: usize, first: usize) -> Tangent {
         let p = plan.inputs_at(index)[..plan.n_params].to_vec();
         // A fixed start with every component (no invariant subspace to stay in).
-        let u: Vec<f64> = (0..n).map(|j| 1.0 + 0.1 * j as f64).collect();
+        let u: Vec<f64> = (0..n).map(|j| if j < first { 1.0 + 0.1 * j as f64 } else { 0.0 }).collect();
         let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
         Tangent {
             stepper: Stepper::<f64>::deterministic_at(plan, index),
@@ -108,6 +116,7 @@ impl Tangent {
             for ((yi, v), u) in y.iter_mut().zip(x).zip(&self.u) {
                 *yi = v.f64() + sign * h * u;
             }
+            keep_in_domain(&self.stepper, y, self.scratch.v.len());
             step(&self.stepper, m, &mut self.p, y, &mut self.scratch, n);
         }
         for (i, u) in self.u.iter_mut().enumerate() {
@@ -117,9 +126,12 @@ impl Tangent {
         if norm > 0.0 && norm.is_finite() {
             self.sum += norm.ln();
             self.u.iter_mut().for_each(|v| *v /= norm);
-        } else {
+        } else if norm == 0.0 {
             // A step that maps the tangent to zero (a superstable point): −∞.
             self.sum = f64::NEG_INFINITY;
+        } else {
+            // A difference that left the numbers: no exponent.
+            self.sum = f64::NAN;
         }
         self.count += 1;
     }
@@ -131,6 +143,15 @@ impl Tangent {
         } else {
             self.sum / self.count as f64
         }
+    }
+}
+
+/// Keeps a displaced state ⊕ memory `z` (state of `n_state` values) where the step is defined:
+/// Adam's second moments ≥ 0 (a moment within a difference's displacement of 0 is differenced
+/// one-sidedly there, where √s has no derivative anyway).
+pub(crate) fn keep_in_domain(stepper: &Stepper<f64>, z: &mut [f64], n_state: usize) {
+    if stepper.method.memory() == crate::dynamics::Memory::Moments && z.len() == 3 * n_state + 2 {
+        z[2 * n_state..3 * n_state].iter_mut().for_each(|s| *s = s.max(0.0));
     }
 }
 
@@ -266,7 +287,8 @@ pub fn exponent_at(plan: &Plan, index: usize, x: &[f64], period: u32) -> f64 {
     largest_multiplier(plan, index, x, period as u64).ln() / (period as f64 * step_time(plan, dt))
 }
 
-/// The largest |multiplier| (eigenvalue of [`multipliers`]) of the `period` steps from `x`
+/// The largest |multiplier| (eigenvalue of [`multipliers`], or the Arnoldi iteration's estimate
+/// of it for a state of more than [`DENSE_MULTIPLIERS`] values) of the `period` steps from `x`
 /// under the parameters of trajectory `index`; NaN where the system has no host model.
 pub(crate) fn largest_multiplier(plan: &Plan, index: usize, x: &[f64], period: u64) -> f64 {
     largest_multiplier_within(plan, index, x, period).0
@@ -348,6 +370,8 @@ fn largest_by_arnoldi<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f64],
                 *pl = xi + h * u / norm;
                 *mi = xi - h * u / norm;
             }
+            keep_in_domain(&stepper, &mut plus, plan.n_state());
+            keep_in_domain(&stepper, &mut minus, plan.n_state());
             step(&stepper, m, p, &mut plus, &mut s, k as u64);
             step(&stepper, m, p, &mut minus, &mut s, k as u64);
             for (i, u) in out.iter_mut().enumerate() {
@@ -424,10 +448,13 @@ pub(crate) fn multipliers<M: Model>(plan: &Plan, m: &M, index: usize, start: &[f
             let (mut plus, mut minus) = (x.clone(), x.clone());
             plus[j] += h;
             minus[j] -= h;
+            keep_in_domain(&stepper, &mut minus, plan.n_state());
+            // The span the difference covers (less than 2h where the domain cut it).
+            let span = plus[j] - minus[j];
             step(&stepper, m, p, &mut plus, &mut s, k);
             step(&stepper, m, p, &mut minus, &mut s, k);
             for i in 0..n {
-                jac[(i, j)] = difference(&stepper, i, plus[i], minus[i]) / (2.0 * h);
+                jac[(i, j)] = difference(&stepper, i, plus[i], minus[i]) / span;
             }
         }
         product = jac * product;

@@ -104,7 +104,8 @@ pub(crate) fn deterministic(plan: &Plan) -> bool {
 /// Tests the undecided trajectories of `outcomes` (trajectories `first..` of `plan`) for
 /// cycles and chaos ([`super::chaos`]), and relabels those on one in place (status, period,
 /// end state, observables, steps). With `classify.lyapunov`, also fills `outcomes.lyapunov`:
-/// each trajectory's λ₁ per step where it ended (NaN where it diverged).
+/// each trajectory's λ₁ per step where it ended (NaN where it diverged), or a network run's
+/// along its training ([`super::replay::training_exponents`]).
 pub fn settle_undecided(plan: &Plan, outcomes: &mut Outcomes, first: usize) -> SettleReport {
     if plan.classify.lyapunov && super::replay::follows_training(plan) {
         // Along the engine's steps, before a continuation adds to them.
@@ -533,7 +534,8 @@ pub fn first_row(cycle: &[f64], n: usize) -> usize {
 /// The stability of the `period`-cycle through `x` under the parameters of trajectory `index`:
 /// `Stable` when every multiplier (eigenvalue of the product of the step's Jacobians around
 /// the cycle) lies inside the unit circle, `Unstable` when one lies outside, `Flat` within
-/// 1e-6 of it.
+/// 1e-6 of it; `Unknown` where the Arnoldi iteration's estimate (a state of more than
+/// [`super::chaos::DENSE_MULTIPLIERS`] values) has not settled enough to tell.
 pub fn cycle_stability(plan: &Plan, index: usize, x: &[f64], period: u32) -> Stability {
     let n_mem = plan.kept_memory();
     if n_mem > 0 && x.len() != plan.n_state() + n_mem {

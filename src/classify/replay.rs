@@ -129,7 +129,8 @@ pub fn training_exponent(plan: &Plan, index: usize, steps: u32) -> f64 {
             stepper.begin(x.len(), &mut s);
             // The weights, then the optimizer's memory at its start ([`super::cycles::step`]).
             let mut z: Vec<f64> = x.iter().chain(&s.mem).copied().collect();
-            let mut tangent = super::chaos::Tangent::new(plan, index, z.len());
+            // Nearby runs start from nearby weights and the same reset memory.
+            let mut tangent = super::chaos::Tangent::starting_in(plan, index, z.len(), x.len());
             for n in 0..steps as u64 {
                 tangent.advance(m, &z, n);
                 super::cycles::step(&stepper, m, p, &mut z, &mut s, n);

@@ -74,9 +74,9 @@ pub struct Outcomes {
     /// Each trajectory's period where it ended on a cycle (0 elsewhere), set on the host by
     /// [`crate::classify::cycles`]; empty while none is on a cycle (engines leave it so).
     pub period: Vec<u32>,
-    /// Each trajectory's largest Lyapunov exponent per step where it ended (NaN where none),
-    /// set on the host by [`crate::classify::cycles::settle_undecided`] when asked for; empty
-    /// otherwise.
+    /// Each trajectory's largest Lyapunov exponent per step where it ended (a network run's:
+    /// along its training; NaN where none), set on the host by
+    /// [`crate::classify::cycles::settle_undecided`] when asked for; empty otherwise.
     pub lyapunov: Vec<f32>,
     /// Each trajectory's period in time where it ended on a limit cycle of a flow (0
     /// elsewhere), set on the host by [`crate::classify::flows`]; empty while none is.

@@ -53,9 +53,9 @@ struct Arrays {
     /// Each trajectory's period, where the map is tested for cycles (period.npy, after the
     /// observables).
     period: Option<NpyArray<u32>>,
-    /// After it, each trajectory's period in time on a flow's limit cycle (cycle_time.npy, for
-    /// flows) and its largest Lyapunov exponent (lyapunov.npy, with `--lyapunov`), in the
-    /// order of [`Arrays::names`].
+    /// After the observables and period.npy (where written), each trajectory's period in time
+    /// on a flow's limit cycle (cycle_time.npy, for flows tested for cycles) and its largest
+    /// Lyapunov exponent (lyapunov.npy, with `--lyapunov`), in the order of [`Arrays::names`].
     extras: Vec<NpyArray<f32>>,
     /// File names, in the state directory and then the output directory.
     names: Vec<String>,
