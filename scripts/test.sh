@@ -22,10 +22,31 @@ if ! have_vulkan; then
   fi
 fi
 
+# The Python package is built by pip into a fresh virtual environment (as the README says) after
+# the Rust tests; both builds resolve the workspace's crates with the same features, so pip's
+# build finds the library compiled and compiles only the extension module.
+venv="$PWD/target/python-venv"
+rm -rf "$venv"
+if ! python3 -m venv "$venv" 2>/dev/null; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "scripts/test.sh: python3 cannot make a virtual environment; installing python3-venv with apt-get" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+fi
+export PYO3_PYTHON="$venv/bin/python"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --release 2>&1 | tee "$log"
-# One line with the totals over every test binary, and whether the GPU tests had to run.
+cargo test --release --workspace 2>&1 | tee "$log"
+"$venv/bin/pip" install --quiet "./python[test]"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests 2>&1 | tee -a "$log"
+# One line with the totals over every test binary and the Python tests, and whether the GPU
+# tests had to run.
 if [ -n "${BASINMAP_ALLOW_NO_GPU:-}" ]; then gpu="GPU tests skipped where no adapter (BASINMAP_ALLOW_NO_GPU set)"; else gpu="GPU tests required an adapter"; fi
 awk -v gpu="$gpu" '/^test result:/ { p += $4; f += $6; i += $8 }
-     END { printf "scripts/test.sh: %d tests passed, %d failed, %d ignored; %s\n", p, f, i, gpu }' "$log"
+     /^(=+ )?[0-9]+ (passed|failed|skipped|errors?)[ ,]/ { for (k = 1; k <= NF; k++) if ($(k) ~ /^passed/) pp += $(k - 1); else if ($(k) ~ /^(failed|skipped|error)/) pf += $(k - 1) }
+     END { printf "scripts/test.sh: %d tests passed, %d failed, %d ignored; Python: %d passed, %d failed or skipped; %s\n", p, f, i, pp, pf, gpu }' "$log"

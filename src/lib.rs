@@ -22,6 +22,7 @@
 pub mod analysis;
 pub mod bench;
 pub mod classify;
+pub mod cli;
 pub mod diagnostic;
 pub mod dynamics;
 pub mod engine;

@@ -15,7 +15,44 @@ use crate::{Error, Result};
 use std::time::Instant;
 
 /// Classifies the outcomes of a whole map (from one run, or merged from shards) and writes its
-/// files and run.json.
+/// files and run.json: [`label_map`], then [`LabelledMap::write`].
+#[allow(clippy::too_many_arguments)]
+pub fn finish(scenario: &Scenario, plan: &Plan, outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, notes: Vec<String>, engine: Option<&dyn Engine>) -> Result<Report> {
+    label_map(scenario, plan, outcomes, info, setup, integrate, computed_steps, notes, engine)?.write(dir)
+}
+
+/// The values of one per-trajectory array, in the type its .npy file holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Values {
+    I32(Vec<i32>),
+    U32(Vec<u32>),
+    F32(Vec<f32>),
+}
+
+/// One array of a labelled map: `name`.npy with `shape` (C order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapArray {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Values,
+}
+
+/// A whole map labelled in memory: everything its files say, before any is written. The
+/// command line writes it at once ([`finish`]); the Python package holds it and writes it when
+/// asked, the same files byte for byte.
+#[derive(Clone, Debug)]
+pub struct LabelledMap {
+    pub plan: Plan,
+    pub outcomes: Outcomes,
+    pub classification: Classification,
+    /// Each trajectory's escape time (runs with an escape radius).
+    pub escape_times: Option<Vec<f32>>,
+    /// run.json's record; [`LabelledMap::write`] fills in its files and writing time.
+    pub report: Report,
+}
+
+/// Classifies the outcomes of a whole map (from one run, or merged from shards): settles the
+/// stalled and undecided, labels the attractors, counts, measures the boundary and escape times.
 /// `engine`: the run's, which continues the undecided of a system that exists only as WGSL
 /// ([`crate::classify::continued`]); without one (merged shards) one is opened for them where
 /// the machine has one.
@@ -23,7 +60,7 @@ use std::time::Instant;
 /// map's when a resumed run read some parts back). `notes`: warnings of the stages before (saved
 /// parts that could not be used).
 #[allow(clippy::too_many_arguments)]
-pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, dir: &OutputDir, mut notes: Vec<String>, engine: Option<&dyn Engine>) -> Result<Report> {
+pub fn label_map(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: EngineInfo, setup: f64, integrate: f64, computed_steps: Option<u64>, mut notes: Vec<String>, engine: Option<&dyn Engine>) -> Result<LabelledMap> {
     let t2 = Instant::now();
     let stalls = crate::classify::stalls::settle_stalls(plan, &mut outcomes, plan.range().start);
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
@@ -41,21 +78,16 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
             None => notes.push("no GPU here to continue the undecided trajectories of this WGSL system on: they are not tested for cycles and chaos".into()),
         }
     }
-    let outcomes = &outcomes;
-    let mut classification = label(plan, outcomes);
+    let mut classification = label(plan, &outcomes);
     if plan.sampled.is_some() {
         for a in &mut classification.attractors {
             a.set_standard_error(plan.n_trajectories() as u64);
         }
     }
     let classify_s = t2.elapsed().as_secs_f64();
-
-    let t3 = Instant::now();
     // Escape times (runs with an escape radius): escape_time.npy, its map, and run.json's stats.
-    let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, outcomes));
-    let escape_times = escape.as_ref().map(|(t, _)| t.as_slice());
-    let files = write_outputs(plan, outcomes, &classification, dir, escape_times)?;
-    let counts = Counts::of_plan(plan, outcomes);
+    let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, &outcomes));
+    let counts = Counts::of_plan(plan, &outcomes);
     let mut warnings = notes;
     warnings.extend(plan.warnings(counts.undecided));
     warnings.extend(counts.nonfinite_warning());
@@ -67,7 +99,7 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
             crate::classify::stalls::MAX_CONTINUED
         ));
     }
-    warnings.extend(classification.warnings);
+    warnings.extend(std::mem::take(&mut classification.warnings));
     let boundary = match plan.y {
         Some(_) if plan.nx() >= 2 && plan.ny() >= 2 => {
             use crate::analysis::boundary::{majority_labels, measure, LabelMap, ENTROPY_BOX};
@@ -83,8 +115,8 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
         }
         _ => None,
     };
-    let escape = escape.map(|(_, stats)| stats);
-    let mut report = Report {
+    let (escape_times, escape) = escape.unzip();
+    let report = Report {
         basinmap: env!("CARGO_PKG_VERSION"),
         scenario: scenario.clone(),
         engine: info,
@@ -93,16 +125,80 @@ pub fn finish(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info: En
         timings: Timings { setup, integrate, classify: classify_s, write: 0.0 },
         steps_per_second: computed_steps.unwrap_or(counts.total_steps) as f64 / integrate.max(1e-9),
         counts,
-        attractors: classification.attractors,
+        attractors: classification.attractors.clone(),
         boundary,
         escape,
         warnings,
-        files,
+        files: Vec::new(),
     };
-    report.timings.write = t3.elapsed().as_secs_f64();
-    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
-    dir.write_bytes(RUN_JSON, json.as_bytes())?;
-    Ok(report)
+    Ok(LabelledMap { plan: plan.clone(), outcomes, classification, escape_times, report })
+}
+
+impl LabelledMap {
+    /// Writes every file of the map and run.json to `dir`; returns run.json's record.
+    pub fn write(&self, dir: &OutputDir) -> Result<Report> {
+        let t3 = Instant::now();
+        let mut report = self.report.clone();
+        report.files = write_outputs(self, dir)?;
+        report.timings.write = t3.elapsed().as_secs_f64();
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        dir.write_bytes(RUN_JSON, json.as_bytes())?;
+        Ok(report)
+    }
+
+    /// The shape of each per-trajectory array: (ny, nx), (ny, nx, samples) with several samples,
+    /// and 1-D in the order of the starts for sampled starts.
+    pub fn shape(&self) -> Vec<usize> {
+        let plan = &self.plan;
+        let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
+        match (plan.sampled.is_some(), k > 1) {
+            (true, _) => vec![nx],
+            (false, true) => vec![ny, nx, k],
+            (false, false) => vec![ny, nx],
+        }
+    }
+
+    /// Every array the map's .npy files hold, in the order they are written: labels, steps,
+    /// period and cycle time (where cycles are looked for), lyapunov, escape_time, fractions
+    /// (several samples: shape (ny, nx, attractors)), then each observable.
+    pub fn arrays(&self) -> Vec<MapArray> {
+        let (plan, outcomes, c) = (&self.plan, &self.outcomes, &self.classification);
+        let shape = self.shape();
+        let array = |name: &str, values: Values| MapArray { name: name.to_string(), shape: shape.clone(), values };
+        let mut arrays = vec![array("labels", Values::I32(c.labels.iter().map(|&l| l as i32).collect())), array("steps", Values::U32(outcomes.steps.clone()))];
+        if crate::classify::finds_cycles(plan) {
+            arrays.push(array("period", Values::U32(crate::classify::cycles::periods(outcomes))));
+            if crate::classify::chaos::is_flow(plan) {
+                arrays.push(array("cycle_time", Values::F32(crate::classify::cycles::cycle_times(outcomes))));
+            }
+        }
+        if plan.classify.lyapunov {
+            arrays.push(array("lyapunov", Values::F32(outcomes.lyapunov.clone())));
+        }
+        if let Some(times) = &self.escape_times {
+            arrays.push(array("escape_time", Values::F32(times.clone())));
+        }
+        if plan.samples > 1 {
+            let n_attr = c.attractors.len();
+            arrays.push(MapArray { name: "fractions".into(), shape: vec![plan.ny(), plan.nx(), n_attr], values: Values::F32(fractions(&c.labels, plan.samples, n_attr)) });
+        }
+        for (k, name) in plan.observable_names().iter().enumerate() {
+            arrays.push(array(name, Values::F32(outcomes.column(k))));
+        }
+        arrays
+    }
+
+    /// attractors.csv's text.
+    pub fn attractors_csv(&self) -> String {
+        let c = &self.classification;
+        attractors_csv(&c.attractors, &self.plan.observable_names(), &palette::colours(&c.attractors))
+    }
+
+    /// The raw basin image (one pixel per grid point, as basins.png), or `None` for sampled starts.
+    pub fn basin_image(&self) -> Option<image::RgbImage> {
+        let (plan, c) = (&self.plan, &self.classification);
+        plan.sampled.is_none().then(|| basin_image(plan.nx(), plan.ny(), plan.samples, &c.labels, &self.outcomes.steps, &palette::colours(&c.attractors)))
+    }
 }
 
 /// The annotated versions of a 2-D run's images: the basins with their attractors' legend and
@@ -188,15 +284,9 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 }
 
 /// Writes everything but run.json; returns the file names.
-fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &OutputDir, escape_times: Option<&[f32]>) -> Result<Vec<String>> {
+fn write_outputs(map: &LabelledMap, dir: &OutputDir) -> Result<Vec<String>> {
+    let (plan, outcomes, c) = (&map.plan, &map.outcomes, &map.classification);
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
-    // Per-trajectory arrays carry a sample dimension when there are several samples; a
-    // sampled run's are 1-D in the order of its starts.
-    let shape: Vec<usize> = match (plan.sampled.is_some(), k > 1) {
-        (true, _) => vec![nx],
-        (false, true) => vec![ny, nx, k],
-        (false, false) => vec![ny, nx],
-    };
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
     let names = plan.observable_names();
@@ -205,7 +295,7 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
         let fig = crate::render::starts::starts_figure(plan, outcomes, c, &colours);
         files.extend(curves::write(dir, "starts", &fig, (1100, 800), &plan.figure)?);
     }
-    let basins = plan.sampled.is_none().then(|| basin_image(nx, ny, k, &c.labels, &outcomes.steps, &colours));
+    let basins = map.basin_image();
     if let Some(basins) = &basins {
         dir.write_png("basins.png", basins)?;
         files.push("basins.png".to_string());
@@ -220,40 +310,23 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
         images.push(("trainability", &trainability));
     }
     if plan.y.is_some() {
-        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, escape_times)?);
+        files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, map.escape_times.as_deref())?);
     }
-    let labels: Vec<i32> = c.labels.iter().map(|&l| l as i32).collect();
-    write_npy(dir, "labels.npy", &shape, &labels)?;
-    write_npy(dir, "steps.npy", &shape, &outcomes.steps)?;
-    crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
-    files.extend(["labels.npy".to_string(), "steps.npy".to_string(), "axes.npz".to_string()]);
-    if crate::classify::finds_cycles(plan) {
-        write_npy(dir, "period.npy", &shape, &crate::classify::cycles::periods(outcomes))?;
-        files.push("period.npy".to_string());
-        if crate::classify::chaos::is_flow(plan) {
-            write_npy(dir, "cycle_time.npy", &shape, &crate::classify::cycles::cycle_times(outcomes))?;
-            files.push("cycle_time.npy".to_string());
+    for (i, array) in map.arrays().iter().enumerate() {
+        let file = format!("{}.npy", array.name);
+        match &array.values {
+            Values::I32(v) => write_npy(dir, &file, &array.shape, v)?,
+            Values::U32(v) => write_npy(dir, &file, &array.shape, v)?,
+            Values::F32(v) => write_npy(dir, &file, &array.shape, v)?,
+        }
+        files.push(file);
+        // The axes' coordinates follow labels and steps.
+        if i == 1 {
+            crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
+            files.push("axes.npz".to_string());
         }
     }
-    if plan.classify.lyapunov {
-        write_npy(dir, "lyapunov.npy", &shape, &outcomes.lyapunov)?;
-        files.push("lyapunov.npy".to_string());
-    }
-    if let Some(times) = escape_times {
-        write_npy(dir, "escape_time.npy", &shape, times)?;
-        files.push("escape_time.npy".to_string());
-    }
-    if k > 1 {
-        let n_attr = c.attractors.len();
-        write_npy(dir, "fractions.npy", &[ny, nx, n_attr], &fractions(&c.labels, k, n_attr))?;
-        files.push("fractions.npy".to_string());
-    }
-    for (k, name) in names.iter().enumerate() {
-        let file = format!("{name}.npy");
-        write_npy(dir, &file, &shape, &outcomes.column(k))?;
-        files.push(file);
-    }
-    dir.write_bytes("attractors.csv", attractors_csv(&c.attractors, &names, &colours).as_bytes())?;
+    dir.write_bytes("attractors.csv", map.attractors_csv().as_bytes())?;
     files.push("attractors.csv".to_string());
     if plan.y.is_none() && plan.sampled.is_none() {
         let fig = scan_figure(plan, outcomes, c, &colours);
@@ -263,4 +336,3 @@ fn write_outputs(plan: &Plan, outcomes: &Outcomes, c: &Classification, dir: &Out
     files.push(RUN_JSON.to_string());
     Ok(files)
 }
-

@@ -2,7 +2,7 @@
 
 use crate::engine;
 use crate::io::OutputDir;
-use crate::outputs::finish;
+use crate::outputs::{finish, label_map, LabelledMap};
 use crate::plan::Plan;
 use crate::scenario::Scenario;
 use crate::Result;
@@ -20,6 +20,49 @@ pub fn execute(scenario: &Scenario, out: &Path) -> Result<Report> {
 pub fn execute_with(scenario: &Scenario, out: &Path, observer: &dyn Observer) -> Result<Report> {
     execute_resumable(scenario, out, observer, &RunOptions::default())
 }
+
+/// Runs `scenario` in memory and writes nothing: the labelled map, for a front end that holds
+/// its arrays (the Python package), which [`LabelledMap::write`] writes as [`execute`] would.
+/// A map too large to hold is refused (run it to a directory, streamed).
+pub fn compute(scenario: &Scenario, observer: &dyn Observer) -> Result<LabelledMap> {
+    let t0 = Instant::now();
+    let plan = Plan::resolve(scenario)?;
+    let n = plan.n_trajectories();
+    let bytes = plan.bytes_in_memory(n);
+    if bytes > STREAM_ABOVE_BYTES {
+        return Err(crate::Error::input(format!(
+            "{n} trajectories would take {:.1} GiB in memory: run this map to a directory, streamed (basinmap run --stream)",
+            bytes as f64 / (1u64 << 30) as f64
+        )));
+    }
+    plan.check_memory(n)?;
+    let engine = engine::for_plan(&plan, false)?;
+    let info = engine.info();
+    observer.engine(&info);
+    observer.resumable(false);
+    let setup = t0.elapsed().as_secs_f64();
+    // Tile by tile, so that a stop asked for (Ctrl-C in Python) comes within one tile; the
+    // outcomes are those of one pass (each trajectory's bits do not depend on the tiling).
+    let tile = if info.kind == "cpu" { COMPUTE_TILE_CPU } else { crate::plan::PART_TRAJECTORIES };
+    let t1 = Instant::now();
+    let mut outcomes = crate::engine::Outcomes::zeroed(0, plan.n_obs());
+    for range in plan.tiles(tile) {
+        if observer.should_stop() {
+            return Err(crate::Error::Interrupted(format!("stopped after {} of {n} trajectories", range.start)));
+        }
+        let start = range.start as u64;
+        let mut part = plan.clone();
+        part.restrict(range);
+        outcomes.append(&engine.run(&part, &|d, _| observer.progress(start + d, n as u64))?);
+    }
+    observer.progress(n as u64, n as u64);
+    let integrate = t1.elapsed().as_secs_f64();
+    label_map(scenario, &plan, outcomes, info, setup, integrate, None, Vec::new(), Some(engine.as_ref()))
+}
+
+/// Trajectories per tile of [`compute`] on the CPU engine: a fraction of a second of work for
+/// most maps, so a stop is prompt.
+pub const COMPUTE_TILE_CPU: usize = 1 << 16;
 
 /// Maps whose outcomes would take more host memory than this are streamed to disk.
 pub const STREAM_ABOVE_BYTES: u64 = 2 << 30;

@@ -20,6 +20,9 @@
 //! formats = ["png", "pdf"]
 //! ```
 
+mod overrides;
+pub use overrides::{Base, Overrides};
+
 use crate::dynamics::Dynamics;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,458 @@
+"""Maps from Python: :func:`run` and the :class:`Map` it returns.
+
+A scenario is a TOML file, a dict of the same shape, or nothing (the default map); keywords
+override it exactly as the command line's flags do (each keyword *is* its flag: ``lr=0.1`` is
+``--lr 0.1``), and the Rust library computes the map as ``basinmap run`` does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native
+
+__all__ = ["Map", "run", "resolve", "systems", "SETTINGS"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Scenario = Union[PathLike, Mapping[str, Any], None]
+Number = Union[int, float]
+
+#: The keywords of :func:`run` that set the scenario, each the command line's flag of the same
+#: name (``weight_decay`` is ``--weight-decay``; ``formats`` is ``--format``).
+SETTINGS: Tuple[str, ...] = (
+    "system", "loss", "field", "map", "wgsl", "state", "periodic", "forcing_period",
+    "lyapunov", "continue_untrained", "params", "x", "y",
+    "dynamics", "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "dt", "steps", "tol",
+    "bound", "precision", "temperature", "escape", "samples", "seed", "uniform", "starts",
+    "shared_init", "observe", "activation", "gain", "parameterisation", "engine", "title", "dpi",
+    "formats", "figure_size", "colour_map",
+)  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    """A value as its flag's text: floats exactly (the shortest text that reads back the same)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{value!r}: a number or text was expected")
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{value!r}: a number, text or path was expected")
+
+
+#: The settings that are switches (flags without a value).
+_SWITCHES = {"lyapunov", "continue_untrained", "shared_init"}
+
+
+def _flags(settings: Mapping[str, Any]) -> List[str]:
+    """The command-line flags that the keywords `settings` stand for."""
+    flags: List[str] = []
+    for key, value in settings.items():
+        if (key in _SWITCHES) != isinstance(value, (bool, np.bool_)) and value is not None:
+            raise TypeError(f"{key}={value!r}: {'True or False' if key in _SWITCHES else 'a value, not a switch,'} was expected")
+        if value is None or value is False:
+            continue
+        if key == "params":
+            if not isinstance(value, Mapping):
+                raise TypeError("params: a dict of NAME: value was expected")
+            for name, v in value.items():
+                if isinstance(v, (list, tuple, np.ndarray)):
+                    text = ",".join(_text(e) for e in np.asarray(v).ravel().tolist())
+                else:
+                    text = _text(v)
+                flags.append(f"--param={name}={text}")
+            continue
+        flag = "--format" if key == "formats" else "--" + key.replace("_", "-")
+        if value is True:
+            flags.append(flag)
+        elif isinstance(value, (list, tuple)):
+            flags.append(f"{flag}={','.join(_text(v) for v in value)}")
+        else:
+            flags.append(f"{flag}={_text(value)}")
+    return flags
+
+
+def _base(scenario: Scenario) -> Tuple[str, Optional[str]]:
+    if scenario is None:
+        return "defaults", None
+    if isinstance(scenario, Mapping):
+        return "json", json.dumps(scenario)
+    if isinstance(scenario, (str, os.PathLike)):
+        return "file", os.fspath(scenario)
+    raise TypeError(f"scenario: a TOML file's path or a dict was expected, not {type(scenario).__name__}")
+
+
+def _check_settings(settings: Mapping[str, Any]) -> None:
+    unknown = [k for k in settings if k not in SETTINGS]
+    if unknown:
+        raise TypeError(f"unknown setting {unknown[0]!r}; the settings are: {', '.join(SETTINGS)}")
+
+
+def resolve(scenario: Scenario = None, **settings: Any) -> str:
+    """The scenario that ``scenario`` and the keyword settings give, as TOML.
+
+    >>> import basinmap
+    >>> print(basinmap.resolve(lr=0.05).splitlines()[0])
+    title = "first-order Landau transition: F = r m² − m⁴ + m⁶"
+    """
+    _check_settings(settings)
+    base, source = _base(scenario)
+    return _native.resolve(base, source, _flags(settings))
+
+
+def _progress_bar(total_hint: int = 0) -> Tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A tqdm bar fed by (done, total) reports, and its closer; silent where tqdm is missing."""
+    try:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped, unused-ignore]
+    except ImportError:  # pragma: no cover - tqdm is optional
+        return (lambda done, total: None), (lambda: None)
+    bar = tqdm(total=total_hint or None, unit="traj", desc="basinmap")
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return update, bar.close
+
+
+def run(
+    scenario: Scenario = None,
+    *,
+    out: Optional[PathLike] = None,
+    progress: Union[bool, Callable[[int, int], None]] = False,
+    system: Optional[str] = None,
+    loss: Optional[str] = None,
+    field: Optional[str] = None,
+    map: Optional[str] = None,
+    wgsl: Optional[PathLike] = None,
+    state: Optional[str] = None,
+    periodic: Optional[str] = None,
+    forcing_period: Optional[Union[str, Number]] = None,
+    lyapunov: bool = False,
+    continue_untrained: bool = False,
+    params: Optional[Mapping[str, Union[Number, Sequence[Number]]]] = None,
+    x: Optional[str] = None,
+    y: Optional[str] = None,
+    dynamics: Optional[str] = None,
+    lr: Optional[Number] = None,
+    momentum: Optional[Number] = None,
+    beta1: Optional[Number] = None,
+    beta2: Optional[Number] = None,
+    eps: Optional[Number] = None,
+    weight_decay: Optional[Number] = None,
+    dt: Optional[Number] = None,
+    steps: Optional[int] = None,
+    tol: Optional[Number] = None,
+    bound: Optional[Number] = None,
+    precision: Optional[str] = None,
+    temperature: Optional[Number] = None,
+    escape: Optional[Number] = None,
+    samples: Optional[int] = None,
+    seed: Optional[int] = None,
+    uniform: Optional[int] = None,
+    starts: Optional[PathLike] = None,
+    shared_init: bool = False,
+    observe: Optional[Sequence[str]] = None,
+    activation: Optional[str] = None,
+    gain: Optional[Number] = None,
+    parameterisation: Optional[str] = None,
+    engine: Optional[str] = None,
+    title: Optional[str] = None,
+    dpi: Optional[Number] = None,
+    formats: Optional[Sequence[str]] = None,
+    figure_size: Optional[Tuple[Number, Number]] = None,
+    colour_map: Optional[str] = None,
+) -> "Map":
+    """Computes a map: every start of the grid (or every sampled start) run to where it ends,
+    labelled by the attractor it reached.
+
+    ``scenario`` is a TOML scenario file's path, a dict of the same shape
+    (``{"system": "landau", "x": "r=-0.25:0.5:64", "params": {"u": -1.0}}``), or ``None`` for
+    the default map (with ``system=``: that system's defaults). Every other keyword overrides
+    the scenario as the command line's flag of the same name does (see ``basinmap run --help``):
+    ``x="lr=1e-3:1:256:log"``, ``dynamics="adam"``, ``params={"u": -1}``, ``samples=8``, ...
+
+    ``out``: also write every file ``basinmap run -o OUT`` writes (:meth:`Map.save`).
+    ``progress``: ``True`` for a tqdm bar (where tqdm is installed), or a function called with
+    ``(done, total)`` trajectories.
+
+    The interpreter lock is released while the engines run, so several maps can be computed in
+    threads at once; Ctrl-C raises :class:`KeyboardInterrupt` within a fraction of a second.
+
+    >>> import basinmap
+    >>> m = basinmap.run(x="r=-0.25:0.5:32", y="m=-1.5:1.5:32", engine="cpu")
+    >>> m.labels.shape, m.labels.dtype
+    ((32, 32), dtype('int32'))
+    >>> sorted(a["kind"] for a in m.attractors)
+    ['fixed', 'fixed', 'fixed']
+    """
+    settings = {k: v for k, v in locals().items() if k in SETTINGS}
+    base, source = _base(scenario)
+    flags = _flags(settings)
+    close: Callable[[], None] = lambda: None
+    callback: Optional[Callable[[int, int], None]]
+    if progress is True:
+        callback, close = _progress_bar()
+    elif callable(progress):
+        callback = progress
+    else:
+        callback = None
+    try:
+        native = _native.run_map(base, source, flags, callback)
+    finally:
+        close()
+    result = Map(native)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def _number(text: str, whole: bool) -> Any:
+    if text == "":
+        return None
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        return text
+
+
+#: attractors.csv's columns that hold whole numbers; the other numeric ones are floats.
+_WHOLE = {"id", "period", "count"}
+_TEXT = {"kind", "stability", "phase", "colour"}
+
+
+def _attractors(text: str) -> List[Dict[str, Any]]:
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        rows.append({k: (v if k in _TEXT else _number(v, k in _WHOLE)) for k, v in row.items()})
+    return rows
+
+
+class Map:
+    """A labelled map held in memory: its arrays (numpy), attractors and run record.
+
+    ``m.labels`` (the attractor id of each start), ``m.steps`` (steps each took) and every other
+    array of the run's .npy files by name (``m["loss"]``, ``m["lyapunov"]``); ``m.fractions``
+    where there are several samples per point; ``m.coords`` the axes' coordinates (axes.npz);
+    ``m.attractors`` the rows of attractors.csv; ``m.warnings``, ``m.counts``, ``m.engine`` and
+    ``m.report`` (run.json). Arrays have the files' shapes: (ny, nx), (ny, nx, samples) with
+    several samples, (n,) for sampled starts.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+        #: Every array of the run's .npy files, by name (labels, steps, observables, ...).
+        self.arrays: Dict[str, np.ndarray] = dict(native.arrays())
+        #: The coordinates of the arrays' dimensions (axes.npz): y's values, x's, ``sample``.
+        self.coords: Dict[str, np.ndarray] = dict(native.axes())
+        #: run.json's record (its ``files`` list is filled by :meth:`save`).
+        self.report: Dict[str, Any] = json.loads(native.report_json())
+        #: The attractors, one dict per row of attractors.csv (id, kind, stability, period,
+        #: cycle_time, phase, count, fraction, fraction_se, colour, and each observable's value,
+        #: minimum and maximum).
+        self.attractors: List[Dict[str, Any]] = _attractors(native.attractors_csv())
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The id of the attractor each trajectory reached (int32; ids index :attr:`attractors`)."""
+        return self.arrays["labels"]
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The steps each trajectory took (uint32)."""
+        return self.arrays["steps"]
+
+    @property
+    def fractions(self) -> Optional[np.ndarray]:
+        """With several samples per point: the share of each attractor per point, (ny, nx, attractors)."""
+        return self.arrays.get("fractions")
+
+    @property
+    def observables(self) -> List[str]:
+        """The names of the observables, each an array of the map (``m[name]``)."""
+        return list(self.report["observables"])
+
+    @property
+    def warnings(self) -> List[str]:
+        """What the run warns about (the command line prints them as ``warning:`` lines)."""
+        return list(self.report["warnings"])
+
+    @property
+    def counts(self) -> Dict[str, Any]:
+        """How many trajectories ended each way (converged, diverged, on cycles, ...)."""
+        return dict(self.report["counts"])
+
+    @property
+    def engine(self) -> Dict[str, Any]:
+        """The engine that ran the map: kind, device, detail."""
+        return dict(self.report["engine"])
+
+    @property
+    def scenario(self) -> Dict[str, Any]:
+        """The scenario as run, every setting resolved (as run.json records it)."""
+        return dict(self.report["scenario"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise KeyError(f"{name!r}: this map's arrays are {', '.join(self.arrays)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.arrays
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.arrays)
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(s) for s in self.labels.shape)
+        kinds = ", ".join(f"{a['id']}: {a['kind']} {a['fraction']:.3f}" for a in self.attractors[:6])
+        more = ", ..." if len(self.attractors) > 6 else ""
+        return f"<basinmap.Map {shape}, {len(self.attractors)} attractors ({kinds}{more})>"
+
+    def save(self, out: PathLike) -> List[str]:
+        """Writes every file ``basinmap run -o OUT`` writes (arrays, images, attractors.csv,
+        run.json) to the directory ``out``; returns the files' names."""
+        files: List[str] = self._native.save(os.fspath(out))
+        self.report["files"] = files
+        return files
+
+    def _dims(self) -> List[str]:
+        """The arrays' dimension names: the axes' names, ``sample``; ``start`` for sampled starts."""
+        names = list(self.coords)
+        if self.labels.ndim == 1:
+            return ["start"]
+        if self.labels.ndim == len(names) + 1:  # a 1-D scan: one row
+            return ["row", *names]
+        return names
+
+    def to_xarray(self) -> Any:
+        """The map as an ``xarray.Dataset`` (needs xarray): every array with the axes as
+        coordinates (a sampled run's columns along ``start``); a 1-D scan's single row dropped.
+        An observable named as an axis (a state variable: the axis holds its starting value) is
+        ``NAME_end``."""
+        import xarray as xr
+
+        dims = self._dims()
+        sampled = dims == ["start"]
+        data = {}
+        for name, array in self.arrays.items():
+            # A state variable on an axis is a coordinate (its starting value) and an observable
+            # (its value at the end): the observable is NAME_end here.
+            key = f"{name}_end" if name in self.coords else name
+            if name == "fractions":
+                data[key] = ([d for d in dims if d != "sample"] + ["attractor"], array)
+            else:
+                data[key] = (dims, array)
+        coords: Dict[str, Any] = dict(self.coords)
+        if sampled:
+            coords = {name: ("start", values) for name, values in self.coords.items()}
+        coords["attractor"] = np.array([a["id"] for a in self.attractors])
+        ds = xr.Dataset(data, coords=coords, attrs={"title": self.report["scenario"].get("title") or "", "basinmap": self.report["basinmap"]})
+        if "row" in dims:
+            ds = ds.squeeze("row", drop=True)
+        return ds
+
+    def attractors_frame(self) -> Any:
+        """The attractors as a ``pandas.DataFrame`` indexed by id (needs pandas)."""
+        import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+        return pd.DataFrame(self.attractors).set_index("id")
+
+    def basin_rgb(self) -> Optional[np.ndarray]:
+        """The basin image as basins.png holds it: (ny, nx, 3) uint8, y upward (row 0 is the top),
+        each attractor's colour shaded by how fast its trajectories settled."""
+        rgb: Optional[np.ndarray] = self._native.basin_rgb()
+        return rgb
+
+    def plot(self, ax: Any = None) -> Any:
+        """Draws the basins with the command line's colours and a legend of the attractors on a
+        matplotlib axes (a new figure's if ``ax`` is None); returns the axes."""
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
+        rgb = self.basin_rgb()
+        scenario = self.report["scenario"]
+        if rgb is None:
+            names = list(self.coords)
+            colours = np.array([self.attractors[label]["colour"] for label in self.labels.ravel()]) if len(self.attractors) else None
+            ax.scatter(self.coords[names[0]], self.coords[names[-1]], c=colours, s=4)
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[-1])
+        else:
+            x = _axis_values(self.coords, scenario["x"])
+            y = _axis_values(self.coords, scenario.get("y"))
+            extent = (*_edges(x, scenario["x"]), *(_edges(y, scenario.get("y")) if y is not None else (0.0, 1.0)))
+            ax.imshow(rgb, extent=extent, origin="upper", aspect="auto", interpolation="nearest")
+            ax.set_xlabel(_axis_name(scenario["x"]))
+            if y is not None:
+                ax.set_ylabel(_axis_name(scenario["y"]))
+            if str(scenario["x"]).endswith(":log"):
+                ax.set_xscale("log")
+            if y is not None and str(scenario["y"]).endswith(":log"):
+                ax.set_yscale("log")
+        handles = [Patch(color=a["colour"], label=_legend_label(a, self.observables)) for a in self.attractors[:12]]
+        if handles:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+        ax.set_title(scenario.get("title") or "")
+        return ax
+
+    def _repr_png_(self) -> Optional[bytes]:
+        """basins.png, for a notebook's display of a map."""
+        png: Optional[bytes] = self._native.basins_png()
+        return png
+
+
+def _axis_name(axis: str) -> str:
+    return str(axis).split("=", 1)[0]
+
+
+def _axis_values(coords: Mapping[str, np.ndarray], axis: Optional[str]) -> Optional[np.ndarray]:
+    if axis is None:
+        return None
+    return coords.get(_axis_name(axis))
+
+
+def _edges(values: Optional[np.ndarray], axis: Optional[str]) -> Tuple[float, float]:
+    """The outer edges of an axis's first and last pixel (half a step beyond each value)."""
+    if values is None or len(values) == 0:
+        return 0.0, 1.0
+    lo, hi = float(values[0]), float(values[-1])
+    if len(values) == 1:
+        return lo - 0.5, hi + 0.5
+    if axis is not None and str(axis).endswith(":log") and lo > 0 and hi > 0:
+        half = 0.5 * (math.log(hi) - math.log(lo)) / (len(values) - 1)
+        return lo * math.exp(-half), hi * math.exp(half)
+    half = 0.5 * (hi - lo) / (len(values) - 1)
+    return lo - half, hi + half
+
+
+def _legend_label(a: Mapping[str, Any], observables: Sequence[str]) -> str:
+    where = ", ".join(f"{n}={a[n]:.3g}" for n in observables[:2] if isinstance(a.get(n), float))
+    return f"{a['id']}: {a['kind']} ({a['fraction']:.1%}){' ' + where if where else ''}"
+
+
+def systems() -> List[Dict[str, Any]]:
+    """The built-in systems: name, summary, formula, state (name, default, doc), parameters
+    (name, default, doc, integer), observables and default axes of each (``basinmap systems``).
+
+    >>> import basinmap
+    >>> [s["name"] for s in basinmap.systems()][:2]
+    ['landau', 'effective']
+    """
+    systems: List[Dict[str, Any]] = json.loads(_native.systems_json())
+    return systems

@@ -1,0 +1,243 @@
+"""The Python package against the command line: the same scenarios give the same arrays and
+files, keywords are flags, errors are exceptions, and maps run in threads and stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import _thread
+import concurrent.futures
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import basinmap
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+def cli() -> str:
+    """The `basinmap` command pip installed beside this interpreter."""
+    path = Path(sys.executable).parent / "basinmap"
+    assert path.exists(), f"pip did not install the basinmap command at {path}"
+    return str(path)
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([cli(), *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def assert_same_as_cli(m: basinmap.Map, cli_dir: Path, saved: Path) -> None:
+    """Every array of the CLI's .npy files equals the map's, bit for bit; the map's saved files
+    are the CLI's byte for byte (run.json apart: it holds timings)."""
+    npys = sorted(p.stem for p in cli_dir.glob("*.npy"))
+    assert npys == sorted(m.arrays), (npys, sorted(m.arrays))
+    for name in npys:
+        expected = np.load(cli_dir / f"{name}.npy")
+        got = m[name]
+        assert got.dtype == expected.dtype and got.shape == expected.shape, name
+        assert got.tobytes() == expected.tobytes(), f"{name}.npy differs"
+    with np.load(cli_dir / "axes.npz") as axes:
+        assert list(axes.keys()) == list(m.coords)
+        for name, values in m.coords.items():
+            assert axes[name].tobytes() == values.tobytes()
+    cli_files = sorted(p.name for p in cli_dir.iterdir())
+    assert sorted(p.name for p in saved.iterdir()) == cli_files
+    for name in cli_files:
+        if name != "run.json":
+            assert (saved / name).read_bytes() == (cli_dir / name).read_bytes(), f"{name} differs"
+    cli_run = json.loads((cli_dir / "run.json").read_text())
+    py_run = json.loads((saved / "run.json").read_text())
+    for key in ("scenario", "grid", "observables", "counts", "attractors", "boundary", "warnings", "files"):
+        assert py_run[key] == cli_run[key], key
+    assert m.report["scenario"] == cli_run["scenario"]
+
+
+def test_the_default_map_with_keywords_is_the_cli_s_with_flags(tmp_path: Path) -> None:
+    flags = ["--x", "r=-0.25:0.5:48", "--y", "m=-1.5:1.5:40", "--engine", "cpu", "--lr", "0.05",
+             "--param", "u=-1.5", "--observe", "sharpness", "--format", "png,svg", "--title", "a Landau map"]  # fmt: skip
+    done = run_cli("run", "-q", "-o", str(tmp_path / "cli"), *flags)
+    assert done.returncode == 0, done.stderr
+    m = basinmap.run(x="r=-0.25:0.5:48", y="m=-1.5:1.5:40", engine="cpu", lr=0.05, params={"u": -1.5},
+                     observe=["sharpness"], formats=["png", "svg"], title="a Landau map", out=tmp_path / "py")  # fmt: skip
+    assert m.labels.shape == (40, 48) and m.labels.dtype == np.int32
+    assert m.steps.dtype == np.uint32
+    assert m.fractions is None
+    assert "sharpness" in m.observables and m["sharpness"].shape == (40, 48)
+    assert_same_as_cli(m, tmp_path / "cli", tmp_path / "py")
+    # Three fixed points (m = 0 and the two ordered minima), as the CLI's attractors.csv says.
+    kinds = [a["kind"] for a in m.attractors]
+    assert kinds.count("fixed") >= 3
+    assert abs(sum(a["fraction"] for a in m.attractors) - 1) < 1e-5
+
+
+def test_a_network_map_with_samples_is_the_cli_s(tmp_path: Path) -> None:
+    scenario = EXAMPLES / "paper" / "fig4-init-map.toml"
+    flags = ["--x", "gamma=0.005:0.3:10", "--y", "init_scale=0.003:0.5:8:log", "--samples", "3", "--steps", "4000", "--format", "png"]
+    done = run_cli("run", str(scenario), "-q", "-o", str(tmp_path / "cli"), *flags)
+    assert done.returncode == 0, done.stderr
+    m = basinmap.run(scenario, x="gamma=0.005:0.3:10", y="init_scale=0.003:0.5:8:log", samples=3, steps=4000, formats=["png"])
+    m.save(tmp_path / "py")
+    assert m.labels.shape == (8, 10, 3)
+    assert m.fractions is not None and m.fractions.shape == (8, 10, len(m.attractors))
+    np.testing.assert_allclose(m.fractions.sum(axis=2), 1.0, atol=1e-6)
+    assert_same_as_cli(m, tmp_path / "cli", tmp_path / "py")
+    ds = m.to_xarray()
+    assert ds["labels"].dims == ("init_scale", "gamma", "sample")
+    assert ds["fractions"].dims == ("init_scale", "gamma", "attractor")
+    np.testing.assert_array_equal(ds["gamma"].values, m.coords["gamma"])
+
+
+def test_sampled_starts_are_one_dimensional(tmp_path: Path) -> None:
+    done = run_cli("run", "-q", "-o", str(tmp_path / "cli"), "--uniform", "300", "--seed", "7", "--engine", "cpu", "--format", "png")
+    assert done.returncode == 0, done.stderr
+    m = basinmap.run(uniform=300, seed=7, engine="cpu", formats=["png"], out=tmp_path / "py")
+    assert m.labels.shape == (300,)
+    assert m.basin_rgb() is None and m._repr_png_() is None
+    assert_same_as_cli(m, tmp_path / "cli", tmp_path / "py")
+    ds = m.to_xarray()
+    assert ds["labels"].dims == ("start",) and set(m.coords) <= set(ds.coords)
+
+
+def test_every_flag_of_run_is_a_keyword() -> None:
+    text = run_cli("run", "--help").stdout
+    flags = set(re.findall(r"^\s+(?:-\w, )?--([a-z0-9-]+)", text, re.M))
+    run_only = {"emit-wgsl", "output", "shard", "resume", "stream", "devices", "quiet", "help", "param", "format"}
+    keywords = {k.replace("_", "-") for k in basinmap.SETTINGS} - {"params", "formats"}
+    assert flags - run_only == keywords, (flags - run_only) ^ keywords
+
+
+def test_a_dict_is_the_toml_file_it_holds() -> None:
+    path = EXAMPLES / "paper" / "fig4-init-map.toml"
+    with open(path, "rb") as f:
+        table = tomllib.load(f)
+    assert basinmap.resolve(table, lr=0.02) == basinmap.resolve(path, lr=0.02)
+    assert basinmap.resolve(path) != basinmap.resolve(path, lr=0.02)
+
+
+def test_errors_are_exceptions_with_the_cli_s_messages(tmp_path: Path) -> None:
+    with pytest.raises(basinmap.ScenarioError, match="r=0:1"):
+        basinmap.run(x="r=0:1")
+    with pytest.raises(basinmap.ScenarioError, match="--lr"):
+        basinmap.resolve(lr="fast")
+    with pytest.raises(basinmap.ScenarioError):
+        basinmap.run(tmp_path / "missing.toml")
+    with pytest.raises(basinmap.FormulaError) as caught:
+        basinmap.run(loss="m^2 + q*m", state="m", x="m=-1:1:4", engine="cpu")
+    e = caught.value
+    assert isinstance(e, basinmap.ScenarioError) and isinstance(e, ValueError)
+    assert (e.line, e.column, e.width) == (1, 7, 1) and "q" in e.message
+    assert e.caret == "  m^2 + q*m\n        ^"
+    assert e.caret in str(e)
+    # The CLI's message is the same text.
+    done = run_cli("run", "--loss", "m^2 + q*m", "--state", "m", "--x", "m=-1:1:4", "--engine", "cpu")
+    assert done.returncode == 2 and str(e) in done.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    m = basinmap.run(x="r=0:1:4", y="m=-1:1:4", engine="cpu")
+    with pytest.raises(OSError):
+        m.save(blocker / "out")
+    with pytest.raises(TypeError):
+        basinmap.run(lr=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        basinmap.run(learning_rate=0.1)  # type: ignore[call-arg]
+
+
+def test_ctrl_c_raises_keyboard_interrupt_at_once() -> None:
+    # Seconds of work (nothing converges with tol = 0), stopped after half a second.
+    def interrupt() -> None:
+        time.sleep(0.5)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        basinmap.run(x="r=-0.25:0.5:512", y="m=-1.5:1.5:512", tol=0.0, steps=20000, engine="cpu")
+    assert time.monotonic() - start < 5.0
+
+
+def test_maps_in_threads_are_the_maps_alone() -> None:
+    settings = [dict(x="r=-0.25:0.5:64", y="m=-1.5:1.5:64", engine="cpu", params={"u": u}) for u in (-1.0, -0.5, -1.5)]
+    alone = [basinmap.run(**s) for s in settings]  # type: ignore[arg-type]
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda s: basinmap.run(**s), settings))
+    for a, b in zip(alone, together):
+        assert a.labels.tobytes() == b.labels.tobytes() and a["m"].tobytes() == b["m"].tobytes()
+        assert a.attractors == b.attractors
+
+
+def test_progress_reports_reach_the_total() -> None:
+    seen: list[tuple[int, int]] = []
+    basinmap.run(x="r=-0.25:0.5:300", y="m=-1.5:1.5:300", engine="cpu", progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1] == (90000, 90000)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
+def test_systems_are_the_cli_s() -> None:
+    names = [s["name"] for s in basinmap.systems()]
+    out = run_cli("systems").stdout
+    assert names == re.findall(r"^(\S+) — ", out, re.M)
+    landau = next(s for s in basinmap.systems() if s["name"] == "landau")
+    assert {"r", "u", "w"} <= {p["name"] for p in landau["params"]}
+    # Each parameter as `basinmap systems` lists it: NAME = DEFAULT.
+    for p in landau["params"]:
+        assert re.search(rf"^    {p['name']} += {p['default']:g}\b", out, re.M), p
+
+
+def test_frames_figures_and_notebook_display() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    m = basinmap.run(x="r=-0.25:0.5:40", y="m=-1.5:1.5:30", engine="cpu")
+    frame = m.attractors_frame()
+    assert list(frame.index) == [a["id"] for a in m.attractors]
+    assert {"kind", "stability", "fraction", "colour", "m"} <= set(frame.columns)
+    ax = m.plot()
+    assert ax.get_xlabel() == "r" and ax.get_ylabel() == "m"
+    assert len(ax.get_legend().get_texts()) == len(m.attractors)
+    png = m._repr_png_()
+    assert png is not None and png.startswith(b"\x89PNG")
+    rgb = m.basin_rgb()
+    assert rgb is not None and rgb.shape == (30, 40, 3) and rgb.dtype == np.uint8
+    # Each pixel's hue is its attractor's colour, shaded: the brightest channel keeps its place.
+    colours = {a["id"]: a["colour"] for a in m.attractors}
+    top = np.flipud(rgb)  # row 0 of the image is the top (largest m)
+    for iy, ix in [(0, 0), (15, 20), (29, 39)]:
+        hexcolour = colours[int(m.labels[iy, ix])]
+        want = np.array([int(hexcolour[i : i + 2], 16) for i in (1, 3, 5)])
+        assert np.argmax(top[iy, ix]) == np.argmax(want)
+    ds = m.to_xarray()
+    assert ds["labels"].dims == ("m", "r")
+    # m is the starting value on the axis and the end value as an observable.
+    np.testing.assert_array_equal(ds["m_end"].values, m["m"])
+    np.testing.assert_array_equal(ds["m"].values, m.coords["m"])
+    repr(m)
+
+
+def test_the_pip_installed_command_is_the_cli(tmp_path: Path) -> None:
+    done = run_cli("--version")
+    assert done.returncode == 0 and basinmap.__version__ in done.stdout
+    done = run_cli("run", "--no-such-flag")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    binary = REPO / "target" / "release" / "basinmap"
+    if binary.exists():
+        a = subprocess.run([cli(), "systems"], capture_output=True, text=True, check=True).stdout
+        b = subprocess.run([str(binary), "systems"], capture_output=True, text=True, check=True).stdout
+        assert a == b
+
+
+def test_the_type_stubs_match_the_module(tmp_path: Path) -> None:
+    if shutil.which("stubtest", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("mypy is not installed")
+    done = subprocess.run([sys.executable, "-m", "mypy.stubtest", "basinmap"], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "-p", "basinmap"], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
