@@ -11,7 +11,10 @@ the same Rust library and engines as the ``basinmap`` command (which this packag
 >>> [round(a["m"], 3) for a in m.attractors if a["kind"] == "fixed"]  # doctest: +SKIP
 [0.0, -0.816, 0.816]
 
-See :func:`run`, :class:`Map`, :func:`systems` and the exceptions in :mod:`basinmap.errors`.
+See :func:`run` and :class:`Map`; :func:`sweep`, :func:`kramers`, :func:`trace`,
+:func:`landscape`, :func:`measure`, :func:`bench`, :func:`run_shard` and :func:`merge` (the other
+commands); :func:`systems`; :func:`load` (a run's directory); the exceptions in
+:mod:`basinmap.errors`.
 """
 
 import os as _os
@@ -20,12 +23,28 @@ import os as _os
 # machines (wgpu chooses the adapter itself). Set before the extension touches Vulkan.
 _os.environ.setdefault("NODEVICE_SELECT", "1")
 
-from ._maps import SETTINGS, Map, resolve, run, systems
+from ._commands import Kramers, Landscape, Settings, Sweep, Trace, Traced, bench, kramers, landscape, measure, merge, run_shard, sweep, trace
+from ._maps import SETTINGS, Map, load, resolve, run, systems
 from ._native import __version__
 from .errors import BasinmapError, EngineError, FormulaError, ScenarioError
 
 __all__ = [
     "run",
+    "load",
+    "sweep",
+    "kramers",
+    "trace",
+    "landscape",
+    "measure",
+    "bench",
+    "run_shard",
+    "merge",
+    "Sweep",
+    "Kramers",
+    "Trace",
+    "Traced",
+    "Landscape",
+    "Settings",
     "resolve",
     "systems",
     "Map",

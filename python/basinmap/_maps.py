@@ -12,13 +12,16 @@ import io
 import json
 import math
 import os
+import shutil
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _native
+from .errors import ScenarioError
 
-__all__ = ["Map", "run", "resolve", "systems", "SETTINGS"]
+__all__ = ["Map", "run", "load", "resolve", "systems", "SETTINGS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 Scenario = Union[PathLike, Mapping[str, Any], None]
@@ -251,18 +254,34 @@ class Map:
     several samples, (n,) for sampled starts.
     """
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: Any = None, *, directory: Optional[PathLike] = None) -> None:
         self._native = native
-        #: Every array of the run's .npy files, by name (labels, steps, observables, ...).
-        self.arrays: Dict[str, np.ndarray] = dict(native.arrays())
-        #: The coordinates of the arrays' dimensions (axes.npz): y's values, x's, ``sample``.
-        self.coords: Dict[str, np.ndarray] = dict(native.axes())
-        #: run.json's record (its ``files`` list is filled by :meth:`save`).
-        self.report: Dict[str, Any] = json.loads(native.report_json())
-        #: The attractors, one dict per row of attractors.csv (id, kind, stability, period,
-        #: cycle_time, phase, count, fraction, fraction_se, colour, and each observable's value,
-        #: minimum and maximum).
-        self.attractors: List[Dict[str, Any]] = _attractors(native.attractors_csv())
+        #: The run's directory, for a map read back with :func:`load`.
+        self.directory = None if directory is None else Path(directory)
+        if native is not None:
+            #: Every array of the run's .npy files, by name (labels, steps, observables, ...).
+            self.arrays: Dict[str, np.ndarray] = dict(native.arrays())
+            #: The coordinates of the arrays' dimensions (axes.npz): y's values, x's, ``sample``.
+            self.coords: Dict[str, np.ndarray] = dict(native.axes())
+            #: run.json's record (its ``files`` list is filled by :meth:`save`).
+            self.report: Dict[str, Any] = json.loads(native.report_json())
+            #: The attractors, one dict per row of attractors.csv (id, kind, stability, period,
+            #: cycle_time, phase, count, fraction, fraction_se, colour, and each observable's
+            #: value, minimum and maximum).
+            self.attractors: List[Dict[str, Any]] = _attractors(native.attractors_csv())
+            return
+        if self.directory is None:
+            raise TypeError("Map: give the run's directory (or use basinmap.run or basinmap.load)")
+        d = self.directory
+        try:
+            self.report = json.loads((d / "run.json").read_text())
+            npys = [f for f in self.report["files"] if f.endswith(".npy")]
+            self.arrays = {f[: -len(".npy")]: np.load(d / f) for f in npys}
+            with np.load(d / "axes.npz") as axes:
+                self.coords = {name: axes[name] for name in axes.files}
+            self.attractors = _attractors((d / "attractors.csv").read_text())
+        except (OSError, ValueError, KeyError) as e:
+            raise ScenarioError(f"{d}: not a complete basinmap run ({e})") from e
 
     @property
     def labels(self) -> np.ndarray:
@@ -325,6 +344,15 @@ class Map:
     def save(self, out: PathLike) -> List[str]:
         """Writes every file ``basinmap run -o OUT`` writes (arrays, images, attractors.csv,
         run.json) to the directory ``out``; returns the files' names."""
+        if self._native is None:
+            assert self.directory is not None
+            target = Path(out)
+            target.mkdir(parents=True, exist_ok=True)
+            # The files and the list of outputs basinmap keeps beside them.
+            for name in [*self.report["files"], ".basinmap-outputs"]:
+                if (self.directory / name).exists() and (self.directory / name).resolve() != (target / name).resolve():
+                    shutil.copy2(self.directory / name, target / name)
+            return list(self.report["files"])
         files: List[str] = self._native.save(os.fspath(out))
         self.report["files"] = files
         return files
@@ -374,6 +402,14 @@ class Map:
     def basin_rgb(self) -> Optional[np.ndarray]:
         """The basin image as basins.png holds it: (ny, nx, 3) uint8, y upward (row 0 is the top),
         each attractor's colour shaded by how fast its trajectories settled."""
+        if self._native is None:
+            png = self._repr_png_()
+            if png is None:
+                return None
+            import matplotlib.image
+
+            decoded = matplotlib.image.imread(io.BytesIO(png), format="png")
+            return np.asarray(np.round(decoded[:, :, :3] * 255), dtype=np.uint8)
         rgb: Optional[np.ndarray] = self._native.basin_rgb()
         return rgb
 
@@ -413,8 +449,18 @@ class Map:
 
     def _repr_png_(self) -> Optional[bytes]:
         """basins.png, for a notebook's display of a map."""
+        if self._native is None:
+            assert self.directory is not None
+            path = self.directory / "basins.png"
+            return path.read_bytes() if path.exists() else None
         png: Optional[bytes] = self._native.basins_png()
         return png
+
+
+def load(directory: PathLike) -> Map:
+    """A run's directory (``basinmap run -o DIR``, :func:`merge`, :meth:`Map.save`) read back as a
+    :class:`Map`: its arrays, coordinates, attractors and run.json."""
+    return Map(directory=directory)
 
 
 def _axis_name(axis: str) -> str:

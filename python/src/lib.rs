@@ -81,20 +81,18 @@ impl Observer for Watch {
     }
 }
 
-/// Computes a map in memory. The work runs on its own thread while the caller waits without
-/// the interpreter lock, waking every 50 ms to report progress (`progress(done, total)`) and
-/// to let Ctrl-C raise `KeyboardInterrupt` at once (the abandoned computation writes nothing).
-#[pyfunction]
-#[pyo3(signature = (base, source, flags, progress=None))]
-fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, progress: Option<Py<PyAny>>) -> PyResult<NativeMap> {
-    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
+/// Runs `work` on its own thread while the caller waits without the interpreter lock, waking
+/// every 50 ms to report progress (`progress(done, total)`) and to let Ctrl-C raise
+/// `KeyboardInterrupt` at once; the work is then asked to stop (maps stop after the tile in
+/// hand) and its result, if it comes, is dropped.
+fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>, work: impl FnOnce(&Watch) -> basinmap::Result<T> + Send + 'static) -> PyResult<T> {
     let watch = Arc::new(Watch::default());
     let (sender, receiver) = std::sync::mpsc::channel();
     let worker = Arc::clone(&watch);
     std::thread::Builder::new()
-        .name("basinmap-run".into())
+        .name("basinmap".into())
         .spawn(move || {
-            let _ = sender.send(run::compute(&scenario, worker.as_ref()));
+            let _ = sender.send(work(worker.as_ref()));
         })
         .map_err(|e| PyOSError::new_err(format!("cannot start a thread: {e}")))?;
     let mut reported = (u64::MAX, u64::MAX);
@@ -114,7 +112,7 @@ fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>,
             }
         }
         match received {
-            Ok(result) => return result.map(|map| NativeMap { map }).map_err(|e| py_error(py, e)),
+            Ok(result) => return result.map_err(|e| py_error(py, e)),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(interrupt) = py.check_signals() {
                     watch.stop.store(true, Ordering::Relaxed);
@@ -124,6 +122,162 @@ fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(PyOSError::new_err("the computation ended without a result")),
         }
     }
+}
+
+/// Computes a map in memory (`basinmap run` without writing).
+#[pyfunction]
+#[pyo3(signature = (base, source, flags, progress=None))]
+fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, progress: Option<Py<PyAny>>) -> PyResult<NativeMap> {
+    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
+    in_background(py, progress, move |watch| run::compute(&scenario, watch)).map(|map| NativeMap { map })
+}
+
+/// A scenario that maps a grid, for `command` (sampled starts refused, as the command line does).
+fn grid_scenario(py: Python<'_>, base: &str, source: Option<&str>, flags: &[String], command: &str) -> PyResult<Scenario> {
+    let s = scenario_of(base, source, flags).map_err(|e| py_error(py, e))?;
+    s.require_grid(command).map_err(|e| py_error(py, e))?;
+    Ok(s)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| PyOSError::new_err(e.to_string()))
+}
+
+/// `basinmap sweep` into `out`: transitions.json's record as JSON.
+#[pyfunction]
+#[pyo3(signature = (base, source, flags, out, order, refine, hysteresis, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn sweep_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, order: Option<String>, refine: u32, hysteresis: bool, progress: Option<Py<PyAny>>) -> PyResult<String> {
+    use basinmap::analysis::execute::{sweep, SweepOptions};
+    let scenario = grid_scenario(py, base, source, &flags, "sweep")?;
+    let options = SweepOptions { order, refine, hysteresis };
+    let report = in_background(py, progress, move |watch| sweep(&scenario, &options, &out, watch))?;
+    json(&report)
+}
+
+/// `basinmap kramers` into `out`: kramers.json's record as JSON.
+#[pyfunction]
+#[pyo3(signature = (base, source, flags, out, temperatures, progress=None))]
+fn kramers_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, temperatures: Vec<f64>, progress: Option<Py<PyAny>>) -> PyResult<String> {
+    let scenario = grid_scenario(py, base, source, &flags, "kramers")?;
+    let report = in_background(py, progress, move |watch| basinmap::analysis::execute::kramers(&scenario, &temperatures, &out, watch))?;
+    json(&report)
+}
+
+/// One recorded trajectory: its label, how it ended, the step of each record and the records
+/// (one row per record: the observables, then the field's norm).
+type TracedRow<'py> = (String, String, Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// `basinmap trace` into `out`: the columns, each trajectory's records, and the files written.
+#[pyfunction]
+#[pyo3(signature = (base, source, flags, out, every=None))]
+fn trace_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, every: Option<u32>) -> PyResult<(Vec<String>, Vec<TracedRow<'py>>, Vec<String>)> {
+    let scenario = grid_scenario(py, base, source, &flags, "trace")?;
+    let (trace, files) = in_background(py, None, move |_| {
+        let plan = basinmap::plan::Plan::new(&scenario)?;
+        let dir = basinmap::io::OutputDir::prepare(&out)?;
+        let trace = basinmap::trace::record(&plan, every)?;
+        let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
+        let files = basinmap::trace::write(&plan, &trace, &dir, &title)?;
+        Ok((trace, files))
+    })?;
+    let width = trace.columns.len();
+    let rows = trace
+        .trajectories
+        .into_iter()
+        .map(|t| {
+            let records = t.values.len();
+            let values: Vec<f32> = t.values.into_iter().flatten().collect();
+            Ok((t.label, format!("{:?}", t.status).to_lowercase(), t.steps.into_pyarray(py).into_any(), values.into_pyarray(py).reshape([records, width])?.into_any()))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok((trace.columns, rows, files))
+}
+
+/// The coordinates of a landscape's dimensions: (name, values) of y (if any), then x.
+type Axes<'py> = Vec<(String, Bound<'py, PyAny>)>;
+
+/// `basinmap landscape` into `out`: the loss at every grid point, (ny, nx), the axes'
+/// coordinates and the files written.
+#[pyfunction]
+fn landscape_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf) -> PyResult<(Bound<'py, PyAny>, Axes<'py>, Vec<String>)> {
+    let scenario = grid_scenario(py, base, source, &flags, "landscape")?;
+    let (land, axes, files) = in_background(py, None, move |_| {
+        let plan = basinmap::plan::Plan::new(&scenario)?;
+        let dir = basinmap::io::OutputDir::prepare(&out)?;
+        let land = basinmap::landscape::evaluate(&plan)?;
+        let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
+        let files = basinmap::landscape::write(&plan, &land, &dir, &title)?;
+        Ok((land, plan.axes_arrays(), files))
+    })?;
+    let (nx, ny) = (land.nx, land.ny);
+    let axes = axes.into_iter().map(|(name, values)| (name, values.into_pyarray(py).into_any())).collect();
+    Ok((land.loss.into_pyarray(py).reshape([ny, nx])?.into_any(), axes, files))
+}
+
+/// `basinmap run --shard K/N` into `out`: shard.json's record as JSON.
+#[pyfunction]
+#[pyo3(signature = (base, source, flags, k, n, out, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn shard_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, k: usize, n: usize, out: PathBuf, progress: Option<Py<PyAny>>) -> PyResult<String> {
+    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
+    let info = in_background(py, progress, move |watch| basinmap::shard::run_shard(&scenario, k, n, &out, watch, false))?;
+    json(&info)
+}
+
+/// `basinmap merge` of the shards' directories into `out`: run.json's record as JSON.
+#[pyfunction]
+fn merge_run(py: Python<'_>, shards: Vec<PathBuf>, out: PathBuf) -> PyResult<String> {
+    let report = in_background(py, None, move |_| basinmap::shard::merge(&shards, &out))?;
+    json(&report)
+}
+
+/// `basinmap measure` on labels given as an array: `labels` flat (C order) of `shape` (ny, nx)
+/// or (ny, nx, samples; each point's majority label is measured). Boundary measures as JSON.
+#[pyfunction]
+#[pyo3(signature = (labels, shape, entropy_box, fit_range=None))]
+fn measure_labels(py: Python<'_>, labels: numpy::PyReadonlyArray1<'_, u32>, shape: Vec<usize>, entropy_box: usize, fit_range: Option<(usize, usize)>) -> PyResult<String> {
+    use basinmap::analysis::boundary;
+    let (nx, ny, samples) = match shape[..] {
+        [ny, nx] => (nx, ny, 1),
+        [ny, nx, k] => (nx, ny, k),
+        _ => return Err(py_error(py, basinmap::Error::input(format!("expected a 2-D map of labels (ny, nx) or (ny, nx, samples), got shape {shape:?}")))),
+    };
+    let labels = labels.as_slice().map_err(|e| PyOSError::new_err(e.to_string()))?;
+    if labels.len() != nx * ny * samples {
+        return Err(py_error(py, basinmap::Error::input(format!("{} labels do not fill the shape {shape:?}", labels.len()))));
+    }
+    let labels = boundary::majority_labels(labels, samples);
+    let m = boundary::measure(&boundary::LabelMap { nx, ny, labels: &labels }, entropy_box, fit_range.map(|(a, b)| [a, b])).map_err(|e| py_error(py, e))?;
+    json(&m)
+}
+
+/// `basinmap bench`: each workload on each engine (default: the CPU engine, and the GPU engine
+/// when wgpu finds a hardware GPU); the results as JSON.
+#[pyfunction]
+#[pyo3(signature = (workloads, engines=None, size=None, repeats=3))]
+fn bench_run(py: Python<'_>, workloads: Vec<String>, engines: Option<Vec<String>>, size: Option<usize>, repeats: usize) -> PyResult<String> {
+    use basinmap::bench::{BenchOptions, Workload};
+    use clap::ValueEnum;
+    let workloads = workloads
+        .iter()
+        .map(|w| Workload::from_str(w, true).map_err(|_| basinmap::Error::input(format!("unknown workload '{w}'"))))
+        .collect::<basinmap::Result<Vec<_>>>()
+        .map_err(|e| py_error(py, e))?;
+    if size == Some(0) || repeats == 0 {
+        return Err(py_error(py, basinmap::Error::input("size and repeats must be at least 1")));
+    }
+    let engines = engines.unwrap_or_else(|| {
+        use basinmap::engine::gpu;
+        let mut e = vec!["cpu".to_string()];
+        if gpu::adapters().iter().any(gpu::is_hardware) {
+            e.push("gpu".into());
+        }
+        e
+    });
+    let options = BenchOptions { workloads, engines, size, repeats };
+    let results = in_background(py, None, move |_| basinmap::bench::run(&options, &mut |_| {}))?;
+    json(&results)
 }
 
 /// A labelled map held in memory (the Python `Map` wraps it).
@@ -235,6 +389,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeMap>()?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;
     m.add_function(wrap_pyfunction!(run_map, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_run, m)?)?;
+    m.add_function(wrap_pyfunction!(kramers_run, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_run, m)?)?;
+    m.add_function(wrap_pyfunction!(landscape_run, m)?)?;
+    m.add_function(wrap_pyfunction!(shard_run, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_run, m)?)?;
+    m.add_function(wrap_pyfunction!(measure_labels, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_run, m)?)?;
     m.add_function(wrap_pyfunction!(systems_json, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     Ok(())

@@ -1,0 +1,150 @@
+"""The other commands from Python against the command line: sweep, kramers, trace, landscape,
+measure, bench, shards and their merge (also on a Dask cluster), and load."""
+
+from __future__ import annotations
+
+import _thread
+import importlib.util
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import basinmap
+from test_maps import EXAMPLES, REPO, run_cli
+
+SWEEP = EXAMPLES / "sweep" / "landau-first-order.toml"
+NOISE = EXAMPLES / "noise" / "double-well.toml"
+
+
+def same_files(a: Path, b: Path, skip: set[str]) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        if name not in skip:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), f"{name} differs"
+
+
+def without_timings(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k not in ("seconds", "engine")}
+
+
+def test_a_sweep_is_the_cli_s(tmp_path: Path) -> None:
+    done = run_cli("sweep", str(SWEEP), "--x", "r=-0.5:0.5:201", "--refine", "8", "-q", "-o", str(tmp_path / "cli"))
+    assert done.returncode == 0, done.stderr
+    s = basinmap.sweep(SWEEP, x="r=-0.5:0.5:201", refine=8, out=tmp_path / "py")
+    same_files(tmp_path / "cli", tmp_path / "py", {"transitions.json"})
+    cli = json.loads((tmp_path / "cli" / "transitions.json").read_text())
+    assert without_timings(s.report) == without_timings(cli)
+    # The first-order transition at r = 1/4, as tests/analysis.rs finds it.
+    first = [t for t in s.transitions if t["order"] == 1]
+    assert first and abs(first[0]["critical"] - 0.25) < 1e-3
+    assert len(s.table["r"]) >= 201 and s.hysteresis is not None and s.hysteresis_table is not None
+
+
+def test_kramers_is_the_cli_s(tmp_path: Path) -> None:
+    args = ["--temperatures", "0.4,0.5,0.7", "--samples", "200"]
+    done = run_cli("kramers", str(NOISE), *args, "-q", "-o", str(tmp_path / "cli"))
+    assert done.returncode == 0, done.stderr
+    k = basinmap.kramers(NOISE, temperatures=[0.4, 0.5, 0.7], samples=200)
+    same_files(tmp_path / "cli", k.directory, {"kramers.json"})
+    cli = json.loads((tmp_path / "cli" / "kramers.json").read_text())
+    assert without_timings(k.report) == without_timings(cli)
+    assert k.fit["barrier"] > 0 and len(k.table["temperature"]) == 3
+    # The files live as long as the result: a temporary directory, removed with it.
+    directory = k.directory
+    del k
+    import gc
+
+    gc.collect()
+    assert not directory.exists()
+
+
+def test_a_trace_and_a_landscape_are_the_cli_s(tmp_path: Path) -> None:
+    grid = ["--x", "r=-0.2:0.4:3", "--y", "m=0.5:1.2:2"]
+    assert run_cli("trace", *grid, "-q", "-o", str(tmp_path / "cli-trace")).returncode == 0
+    t = basinmap.trace(x="r=-0.2:0.4:3", y="m=0.5:1.2:2", out=tmp_path / "py-trace")
+    same_files(tmp_path / "cli-trace", tmp_path / "py-trace", set())
+    assert len(t.trajectories) == 6 and t.columns[-1] == "grad_norm"
+    first = t.trajectories[0]
+    assert first.values.shape == (len(first.steps), len(t.columns))
+    assert first.status == "converged" and first["grad_norm"][-1] < first["grad_norm"][0]
+
+    assert run_cli("landscape", *grid, "-q", "-o", str(tmp_path / "cli-land")).returncode == 0
+    land = basinmap.landscape(x="r=-0.2:0.4:3", y="m=0.5:1.2:2", out=tmp_path / "py-land")
+    same_files(tmp_path / "cli-land", tmp_path / "py-land", set())
+    assert land.loss.shape == (2, 3)
+    np.testing.assert_array_equal(land.loss, np.load(tmp_path / "cli-land" / "landscape.npy"))
+    # F = r m² − m⁴ + m⁶ at each grid point.
+    r, m = np.meshgrid(land.coords["r"], land.coords["m"])
+    np.testing.assert_allclose(land.loss, r * m**2 - m**4 + m**6, rtol=1e-6, atol=1e-9)
+
+
+def test_measure_is_the_cli_s(tmp_path: Path) -> None:
+    m = basinmap.run(x="r=-0.25:0.5:96", y="m=-1.5:1.5:80", engine="cpu", out=tmp_path / "run")
+    done = run_cli("measure", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    cli = json.loads((tmp_path / "run" / "boundary.json").read_text())
+    assert basinmap.measure(tmp_path / "run") == cli
+    assert basinmap.measure(m) == cli == m.report["boundary"]
+    assert basinmap.measure(m.labels.astype(np.int64)) == cli
+    with pytest.raises(basinmap.ScenarioError, match="whole numbers"):
+        basinmap.measure(-np.ones((4, 4)))
+    with pytest.raises(basinmap.ScenarioError, match="2-D"):
+        basinmap.measure(np.zeros(16))
+
+
+def test_shards_merge_into_the_single_run(tmp_path: Path) -> None:
+    settings = dict(x="r=-0.25:0.5:40", y="m=-1.5:1.5:30", engine="cpu")
+    alone = basinmap.run(out=tmp_path / "alone", **settings)  # type: ignore[arg-type]
+    shards = [tmp_path / "shards" / str(k) for k in (3, 1, 2)]
+    for k, shard in zip((3, 1, 2), shards):
+        info = basinmap.run_shard(None, k, 3, shard, **settings)  # type: ignore[arg-type]
+        assert info["shard"] == [k, 3]
+    merged = basinmap.merge(shards, tmp_path / "merged")
+    for name in alone.arrays:
+        assert merged[name].tobytes() == alone[name].tobytes(), name
+    assert merged.attractors == alone.attractors
+    loaded = basinmap.load(tmp_path / "alone")
+    assert loaded.attractors == alone.attractors and loaded.report["files"] == alone.report["files"]
+    for name in alone.arrays:
+        assert loaded[name].tobytes() == alone[name].tobytes()
+    assert loaded._repr_png_() == (tmp_path / "alone" / "basins.png").read_bytes()
+    with pytest.raises(basinmap.ScenarioError, match="not a complete basinmap run"):
+        basinmap.load(tmp_path / "shards")
+
+
+def test_the_dask_example_gives_the_single_run(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    spec = importlib.util.spec_from_file_location("dask_shards", REPO / "examples" / "python" / "dask_shards.py")
+    assert spec and spec.loader
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    settings = dict(x="r=-0.25:0.5:64", y="m=-1.5:1.5:48", engine="cpu")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        merged = example.map_on_dask(client, None, 4, tmp_path / "dask", **settings)
+    alone = basinmap.run(**settings)  # type: ignore[arg-type]
+    for name in alone.arrays:
+        assert merged[name].tobytes() == alone[name].tobytes(), name
+    assert merged.attractors == alone.attractors
+
+
+def test_bench_times_a_workload() -> None:
+    [r] = basinmap.bench(["w1"], engines=["cpu"], size=32, repeats=1)
+    assert r["engine"] == "cpu" and r["grid"] == [32, 32] and r["median_seconds"] > 0
+    with pytest.raises(basinmap.ScenarioError, match="unknown workload"):
+        basinmap.bench(["w9"])
+
+
+def test_an_interrupted_sweep_leaves_nothing(tmp_path: Path) -> None:
+    def interrupt() -> None:
+        time.sleep(0.3)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt).start()
+    with pytest.raises(KeyboardInterrupt):
+        basinmap.sweep(SWEEP, x="r=-0.5:0.5:2001", y="m=-1.5:1.5:64", steps=200000, tol=0.0, out=tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
