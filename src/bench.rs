@@ -369,6 +369,16 @@ fn gpu_peak(device: &str, f64: bool, peaks: &CpuPeaks) -> (Option<f64>, String) 
     }
 }
 
+/// The engines `basinmap bench` times when none are named: the CPU engine, and the GPU engine
+/// where wgpu finds a hardware GPU.
+pub fn default_engines() -> Vec<String> {
+    let mut engines = vec!["cpu".to_string()];
+    if gpu::adapters().iter().any(gpu::is_hardware) {
+        engines.push("gpu".into());
+    }
+    engines
+}
+
 /// Runs every workload of `options` on every engine of it.
 pub fn run(options: &BenchOptions, report: &mut dyn FnMut(&BenchResult)) -> Result<Vec<BenchResult>> {
     if options.repeats == 0 {

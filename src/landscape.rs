@@ -28,6 +28,18 @@ pub struct Landscape {
     pub loss: Vec<f64>,
 }
 
+/// `basinmap landscape`: the loss over the grid of `scenario`, written with its figure to `out`;
+/// returns the plan, the landscape and the files' names.
+pub fn run(scenario: &crate::scenario::Scenario, out: &std::path::Path) -> Result<(Plan, Landscape, Vec<String>)> {
+    scenario.require_grid("landscape")?;
+    let plan = Plan::new(scenario)?;
+    let dir = OutputDir::prepare(out)?;
+    let land = evaluate(&plan)?;
+    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
+    let files = write(&plan, &land, &dir, &title)?;
+    Ok((plan, land, files))
+}
+
 /// Evaluates the loss at every grid point of `plan`.
 pub fn evaluate(plan: &Plan) -> Result<Landscape> {
     plan.require_grid("landscape")?;

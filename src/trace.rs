@@ -43,6 +43,18 @@ pub struct Trace {
     pub trajectories: Vec<Traced>,
 }
 
+/// `basinmap trace`: records the trajectories of `scenario` (a grid of at most [`MAX_TRACED`])
+/// and writes trace.csv and its figures to `out`; returns the trace and the files' names.
+pub fn run(scenario: &crate::scenario::Scenario, every: Option<u32>, out: &std::path::Path) -> Result<(Trace, Vec<String>)> {
+    scenario.require_grid("trace")?;
+    let plan = Plan::new(scenario)?;
+    let dir = OutputDir::prepare(out)?;
+    let trace = record(&plan, every)?;
+    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
+    let files = write(&plan, &trace, &dir, &title)?;
+    Ok((trace, files))
+}
+
 /// Records every trajectory of `plan` every `every` steps (the last step always), or at about
 /// 2000 evenly spaced steps when `every` is `None`.
 pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {

@@ -16,19 +16,19 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 
 from . import _native
-from ._maps import Map, PathLike, Scenario, _base, _check_settings, _flags, _progress_bar, load
+from ._maps import ArrayLike, Map, PathLike, Scenario, _base, _check_settings, _Flags, _progress_bar, load
 from .errors import ScenarioError
 
 if TYPE_CHECKING:
     # Only in annotations, which are not evaluated (typing_extensions may not be installed).
     from typing_extensions import Unpack
 
-__all__ = ["Settings", "Sweep", "Kramers", "Trace", "Traced", "Landscape", "sweep", "kramers", "trace", "landscape", "measure", "bench", "run_shard", "merge"]
+__all__ = ["Settings", "Sweep", "Kramers", "Trace", "Traced", "Landscape", "Orbit", "sweep", "kramers", "trace", "landscape", "orbit", "measure", "bench", "run_shard", "merge"]
 
 Number = Union[int, float]
 
@@ -67,8 +67,12 @@ class Settings(TypedDict, total=False):
     samples: int
     seed: int
     uniform: int
-    starts: PathLike
+    starts: Union[PathLike, ArrayLike]
+    data_x: Union[PathLike, ArrayLike]
+    data_y: Union[PathLike, ArrayLike]
+    data_xx: Union[PathLike, ArrayLike]
     shared_init: bool
+    weights: Mapping[str, ArrayLike]
     observe: Sequence[str]
     activation: str
     gain: Number
@@ -191,16 +195,16 @@ def sweep(scenario: Scenario = None, *, out: Optional[PathLike] = None, order: O
     value (bisected ``refine`` times) and exponent, and the hysteresis window.
 
     >>> import basinmap
-    >>> s = basinmap.sweep("examples/sweep/landau-first-order.toml", refine=20)  # doctest: +SKIP
-    >>> s.transitions[0]["order"], round(s.transitions[0]["critical"], 6)  # doctest: +SKIP
+    >>> s = basinmap.sweep("examples/sweep/landau-first-order.toml", refine=20)
+    >>> s.transitions[0]["order"], round(s.transitions[0]["critical"], 6)
     (1, 0.25)
     """
     _check_settings(settings)
     base, source = _base(scenario)
-    flags = _flags(settings)
     callback, close = _progress(progress)
     try:
-        work, report = _in_fresh_directory(out, lambda work: _native.sweep_run(base, source, flags, str(work), order, refine, hysteresis, callback))
+        with _Flags(settings) as flags:
+            work, report = _in_fresh_directory(out, lambda work: _native.sweep_run(base, source, flags, str(work), order, refine, hysteresis, callback))
     finally:
         close()
     return Sweep(json.loads(report), work, out)
@@ -233,11 +237,11 @@ def kramers(scenario: Scenario = None, *, temperatures: Sequence[Number], out: O
     fitted against 1/T: the barrier (beside the landscape's own for 1-D systems)."""
     _check_settings(settings)
     base, source = _base(scenario)
-    flags = _flags(settings)
     temps = [float(t) for t in temperatures]
     callback, close = _progress(progress)
     try:
-        work, report = _in_fresh_directory(out, lambda work: _native.kramers_run(base, source, flags, str(work), temps, callback))
+        with _Flags(settings) as flags:
+            work, report = _in_fresh_directory(out, lambda work: _native.kramers_run(base, source, flags, str(work), temps, callback))
     finally:
         close()
     return Kramers(json.loads(report), work, out)
@@ -281,8 +285,8 @@ def trace(scenario: Scenario = None, *, every: Optional[int] = None, out: Option
     every ``every`` steps (default: about 2000 records each)."""
     _check_settings(settings)
     base, source = _base(scenario)
-    flags = _flags(settings)
-    work, (columns, rows, files) = _in_fresh_directory(out, lambda work: _native.trace_run(base, source, flags, str(work), every))
+    with _Flags(settings) as flags:
+        work, (columns, rows, files) = _in_fresh_directory(out, lambda work: _native.trace_run(base, source, flags, str(work), every))
     return Trace(columns, [Traced(label, status, steps, values, columns) for label, status, steps, values in rows], files, work, out)
 
 
@@ -303,8 +307,8 @@ def landscape(scenario: Scenario = None, *, out: Optional[PathLike] = None, **se
     """``basinmap landscape``: the loss over the grid, without integrating (the paper's Fig. 2)."""
     _check_settings(settings)
     base, source = _base(scenario)
-    flags = _flags(settings)
-    work, (loss, axes, files) = _in_fresh_directory(out, lambda work: _native.landscape_run(base, source, flags, str(work)))
+    with _Flags(settings) as flags:
+        work, (loss, axes, files) = _in_fresh_directory(out, lambda work: _native.landscape_run(base, source, flags, str(work)))
     return Landscape(loss, dict(axes), files, work, out)
 
 
@@ -324,14 +328,50 @@ def measure(labels: Union[np.ndarray, PathLike, Map], *, box: int = ENTROPY_BOX,
         array = np.load(path / "labels.npy" if path.is_dir() else path)
     else:
         array = np.asarray(labels)
-    if array.ndim not in (2, 3):
-        raise ScenarioError(f"expected a 2-D map of labels (ny, nx) or (ny, nx, samples), got shape {array.shape}")
-    if array.dtype.kind not in "iuf" or (array.size and (np.any(array != np.floor(array)) or array.min() < 0 or array.max() > 2**32 - 1)):
+    if array.dtype.kind not in "iuf":
         raise ScenarioError("labels must be whole numbers >= 0")
-    flat = np.ascontiguousarray(array, dtype=np.uint32).ravel()
+    values = np.ascontiguousarray(array, dtype=np.float64).ravel()
     fit = None if fit_range is None else (int(fit_range[0]), int(fit_range[1]))
-    measures: Dict[str, Any] = json.loads(_native.measure_labels(flat, list(array.shape), int(box), fit))
+    measures: Dict[str, Any] = json.loads(_native.measure_values(values, list(array.shape), int(box), fit))
     return measures
+
+
+class Orbit(_Files):
+    """The result of :func:`orbit`: the orbit diagram's kept values, each trajectory's period and
+    exponent, and the period changes bisected along the parameter."""
+
+    def __init__(self, result: Tuple[Any, ...], work: Path, out: Optional[PathLike]) -> None:
+        parameter, x, variable, values, periods, diverged, lyapunov, changes, files = result
+        #: The parameter on the x axis and its values.
+        self.parameter: str = parameter
+        self.x: np.ndarray = x
+        #: The drawn observable, and its kept values: (x values, starts, kept steps), float32.
+        self.variable: str = variable
+        self.values: np.ndarray = values
+        #: Each trajectory's period (x values, starts): 0 where none was found up to max_period.
+        self.periods: np.ndarray = periods
+        #: Which trajectories left the bound or went non-finite.
+        self.diverged: np.ndarray = diverged
+        #: λ₁ per step along each kept orbit (with ``lyapunov=True``), else None.
+        self.lyapunov: Optional[np.ndarray] = lyapunov
+        #: The period doublings, windows and onset of divergence, bisected in x.
+        self.changes: List[Dict[str, Any]] = json.loads(changes)
+        self._keep(work, out, list(files))
+
+    def __repr__(self) -> str:
+        return f"<basinmap.Orbit {len(self.x)} values of {self.parameter} x {self.values.shape[1]} starts, {len(self.changes)} period changes>"
+
+
+def orbit(scenario: Scenario = None, *, keep: int = 256, max_period: int = 64, variable: Optional[str] = None, period_tol: Optional[float] = None, out: Optional[PathLike] = None, **settings: Unpack[Settings]) -> Orbit:
+    """``basinmap orbit``: the orbit (bifurcation) diagram over the x axis (a parameter or a setting
+    such as lr): each value and start stepped ``steps`` as a transient, then ``keep`` steps kept;
+    periods up to ``max_period``, the period changes bisected in x, and with ``lyapunov=True``
+    the largest Lyapunov exponent along each kept orbit."""
+    _check_settings(settings)
+    base, source = _base(scenario)
+    with _Flags(settings) as flags:
+        work, result = _in_fresh_directory(out, lambda work: _native.orbit_run(base, source, flags, str(work), int(keep), int(max_period), variable, period_tol))
+    return Orbit(result, work, out)
 
 
 def bench(workloads: Sequence[str] = ("w1", "w2", "w3", "w3-adam"), *, engines: Optional[Sequence[str]] = None, size: Optional[int] = None, repeats: int = 3) -> List[Dict[str, Any]]:
@@ -347,10 +387,10 @@ def run_shard(scenario: Scenario, k: int, n: int, out: PathLike, *, progress: Un
     (other processes, other machines, a Dask cluster) and merge into exactly one run's outputs."""
     _check_settings(settings)
     base, source = _base(scenario)
-    flags = _flags(settings)
     callback, close = _progress(progress)
     try:
-        info: Dict[str, Any] = json.loads(_native.shard_run(base, source, flags, int(k), int(n), os.fspath(out), callback))
+        with _Flags(settings) as flags:
+            info: Dict[str, Any] = json.loads(_native.shard_run(base, source, flags, int(k), int(n), os.fspath(out), callback))
     finally:
         close()
     return info

@@ -12,7 +12,9 @@ import io
 import json
 import math
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -24,6 +26,8 @@ from .errors import ScenarioError
 __all__ = ["Map", "run", "load", "resolve", "systems", "SETTINGS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: Numbers given where the command line reads a file: an array, or nested sequences.
+ArrayLike = Union[np.ndarray, Sequence[Any]]
 Scenario = Union[PathLike, Mapping[str, Any], None]
 Number = Union[int, float]
 
@@ -34,9 +38,16 @@ SETTINGS: Tuple[str, ...] = (
     "lyapunov", "continue_untrained", "params", "x", "y",
     "dynamics", "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "dt", "steps", "tol",
     "bound", "precision", "temperature", "escape", "samples", "seed", "uniform", "starts",
-    "shared_init", "observe", "activation", "gain", "parameterisation", "engine", "title", "dpi",
-    "formats", "figure_size", "colour_map",
+    "data_x", "data_y", "data_xx", "shared_init", "observe", "activation", "gain",
+    "parameterisation", "engine", "title", "dpi", "formats", "figure_size", "colour_map",
 )  # fmt: skip
+
+#: Keywords that are not flags themselves: ``weights`` gives start values of a network's
+#: weights as arrays (the ``--param W{l}_{i}_{k}=...`` and ``--param U_{k}=...`` they stand for).
+_EXTRA = ("weights",)
+
+#: The settings that name a file of numbers, which Python may give as an array instead.
+_ARRAY_FILES = {"starts", "data_x", "data_y", "data_xx"}
 
 
 def _text(value: Any) -> str:
@@ -58,10 +69,41 @@ def _text(value: Any) -> str:
 _SWITCHES = {"lyapunov", "continue_untrained", "shared_init"}
 
 
+class _Flags:
+    """The command-line flags that the keywords `settings` stand for, as a context: arrays given
+    for files (starts, a network's data) are written to .npy files that live while it is open."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self._settings = settings
+        self._directory: Optional[tempfile.TemporaryDirectory[str]] = None
+
+    def __enter__(self) -> List[str]:
+        settings = dict(self._settings)
+        for key in _ARRAY_FILES:
+            value = settings.get(key)
+            if value is not None and not isinstance(value, (str, os.PathLike)):
+                if self._directory is None:
+                    self._directory = tempfile.TemporaryDirectory(prefix="basinmap-arrays-")
+                array = np.asarray(value, dtype=np.float64)
+                if array.ndim == 1:
+                    array = array[:, None]
+                path = Path(self._directory.name) / f"{key}.npy"
+                np.save(path, array)
+                settings[key] = path
+        return _flags(settings)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._directory is not None:
+            self._directory.cleanup()
+
+
 def _flags(settings: Mapping[str, Any]) -> List[str]:
     """The command-line flags that the keywords `settings` stand for."""
     flags: List[str] = []
     for key, value in settings.items():
+        if key == "weights":
+            flags.extend(_weight_flags(value))
+            continue
         if (key in _SWITCHES) != isinstance(value, (bool, np.bool_)) and value is not None:
             raise TypeError(f"{key}={value!r}: {'True or False' if key in _SWITCHES else 'a value, not a switch,'} was expected")
         if value is None or value is False:
@@ -86,6 +128,25 @@ def _flags(settings: Mapping[str, Any]) -> List[str]:
     return flags
 
 
+def _weight_flags(weights: Any) -> List[str]:
+    """``--param`` flags of a network's start weights: ``{"W1": (width, fan-in) array, ...,
+    "U": (fan-in,) array}`` as the elements ``W1_i_k`` and ``U_k``."""
+    if weights is None:
+        return []
+    if not isinstance(weights, Mapping):
+        raise TypeError("weights: a dict of layer name (W1, W2, ..., U) to array was expected")
+    flags = []
+    for layer, values in weights.items():
+        array = np.asarray(values, dtype=np.float64)
+        if re.fullmatch(r"W[1-9][0-9]*", layer) and array.ndim == 2:
+            flags += [f"--param={layer}_{i}_{k}={_text(float(array[i, k]))}" for i in range(array.shape[0]) for k in range(array.shape[1])]
+        elif layer == "U" and array.ndim == 1:
+            flags += [f"--param=U_{k}={_text(float(v))}" for k, v in enumerate(array)]
+        else:
+            raise TypeError(f"weights[{layer!r}]: a hidden layer Wl takes a 2-D array (width x fan-in), the output layer U a 1-D one")
+    return flags
+
+
 def _base(scenario: Scenario) -> Tuple[str, Optional[str]]:
     if scenario is None:
         return "defaults", None
@@ -97,7 +158,7 @@ def _base(scenario: Scenario) -> Tuple[str, Optional[str]]:
 
 
 def _check_settings(settings: Mapping[str, Any]) -> None:
-    unknown = [k for k in settings if k not in SETTINGS]
+    unknown = [k for k in settings if k not in SETTINGS and k not in _EXTRA]
     if unknown:
         raise TypeError(f"unknown setting {unknown[0]!r}; the settings are: {', '.join(SETTINGS)}")
 
@@ -111,7 +172,8 @@ def resolve(scenario: Scenario = None, **settings: Any) -> str:
     """
     _check_settings(settings)
     base, source = _base(scenario)
-    return _native.resolve(base, source, _flags(settings))
+    with _Flags(settings) as flags:
+        return _native.resolve(base, source, flags)
 
 
 def _progress_bar(total_hint: int = 0) -> Tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -165,8 +227,12 @@ def run(
     samples: Optional[int] = None,
     seed: Optional[int] = None,
     uniform: Optional[int] = None,
-    starts: Optional[PathLike] = None,
+    starts: Optional[Union[PathLike, ArrayLike]] = None,
+    data_x: Optional[Union[PathLike, ArrayLike]] = None,
+    data_y: Optional[Union[PathLike, ArrayLike]] = None,
+    data_xx: Optional[Union[PathLike, ArrayLike]] = None,
     shared_init: bool = False,
+    weights: Optional[Mapping[str, ArrayLike]] = None,
     observe: Optional[Sequence[str]] = None,
     activation: Optional[str] = None,
     gain: Optional[Number] = None,
@@ -187,6 +253,12 @@ def run(
     the scenario as the command line's flag of the same name does (see ``basinmap run --help``):
     ``x="lr=1e-3:1:256:log"``, ``dynamics="adam"``, ``params={"u": -1}``, ``samples=8``, ...
 
+    Numbers that the command line reads from files may be given as arrays: ``starts`` (N rows
+    of the state variables in order), a network's ``data_x`` (n rows of inputs), ``data_y`` (n
+    targets) and a deep-linear net's ``data_xx`` (E[xxᵀ]); they are passed as .npy files.
+    ``weights={"W1": W1, "U": U}`` sets a network's start weights (the parameters ``W1_i_k``
+    and ``U_k``; the random draw of ``init_scale`` is added to them).
+
     ``out``: also write every file ``basinmap run -o OUT`` writes (:meth:`Map.save`).
     ``progress``: ``True`` for a tqdm bar (where tqdm is installed), or a function called with
     ``(done, total)`` trajectories.
@@ -201,9 +273,8 @@ def run(
     >>> sorted(a["kind"] for a in m.attractors)
     ['fixed', 'fixed', 'fixed']
     """
-    settings = {k: v for k, v in locals().items() if k in SETTINGS}
+    settings = {k: v for k, v in locals().items() if k in SETTINGS or k in _EXTRA}
     base, source = _base(scenario)
-    flags = _flags(settings)
     close: Callable[[], None] = lambda: None
     callback: Optional[Callable[[int, int], None]]
     if progress is True:
@@ -213,7 +284,8 @@ def run(
     else:
         callback = None
     try:
-        native = _native.run_map(base, source, flags, callback)
+        with _Flags(settings) as flags:
+            native = _native.run_map(base, source, flags, callback)
     finally:
         close()
     result = Map(native)
@@ -497,8 +569,8 @@ def systems() -> List[Dict[str, Any]]:
     (name, default, doc, integer), observables and default axes of each (``basinmap systems``).
 
     >>> import basinmap
-    >>> [s["name"] for s in basinmap.systems()][:2]
-    ['landau', 'effective']
+    >>> [s["name"] for s in basinmap.systems()]
+    ['linear', 'landau', 'effective', 'deep-linear', 'mlp']
     """
     systems: List[Dict[str, Any]] = json.loads(_native.systems_json())
     return systems

@@ -92,7 +92,8 @@ fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>,
     std::thread::Builder::new()
         .name("basinmap".into())
         .spawn(move || {
-            let _ = sender.send(work(worker.as_ref()));
+            // A panic (a bug) reaches the caller as an exception, not as a dead thread.
+            let _ = sender.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(worker.as_ref()))));
         })
         .map_err(|e| PyOSError::new_err(format!("cannot start a thread: {e}")))?;
     let mut reported = (u64::MAX, u64::MAX);
@@ -112,7 +113,12 @@ fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>,
             }
         }
         match received {
-            Ok(result) => return result.map_err(|e| py_error(py, e)),
+            Ok(Ok(result)) => return result.map_err(|e| py_error(py, e)),
+            Ok(Err(panic)) => {
+                let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                let errors = py.import("basinmap.errors")?;
+                return Err(PyErr::from_value(errors.getattr("BasinmapError")?.call1((format!("basinmap failed inside ({why}); this is a bug, please report it"),))?));
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(interrupt) = py.check_signals() {
                     watch.stop.store(true, Ordering::Relaxed);
@@ -172,15 +178,8 @@ type TracedRow<'py> = (String, String, Bound<'py, PyAny>, Bound<'py, PyAny>);
 #[pyfunction]
 #[pyo3(signature = (base, source, flags, out, every=None))]
 fn trace_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, every: Option<u32>) -> PyResult<(Vec<String>, Vec<TracedRow<'py>>, Vec<String>)> {
-    let scenario = grid_scenario(py, base, source, &flags, "trace")?;
-    let (trace, files) = in_background(py, None, move |_| {
-        let plan = basinmap::plan::Plan::new(&scenario)?;
-        let dir = basinmap::io::OutputDir::prepare(&out)?;
-        let trace = basinmap::trace::record(&plan, every)?;
-        let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
-        let files = basinmap::trace::write(&plan, &trace, &dir, &title)?;
-        Ok((trace, files))
-    })?;
+    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
+    let (trace, files) = in_background(py, None, move |_| basinmap::trace::run(&scenario, every, &out))?;
     let width = trace.columns.len();
     let rows = trace
         .trajectories
@@ -201,15 +200,8 @@ type Axes<'py> = Vec<(String, Bound<'py, PyAny>)>;
 /// coordinates and the files written.
 #[pyfunction]
 fn landscape_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf) -> PyResult<(Bound<'py, PyAny>, Axes<'py>, Vec<String>)> {
-    let scenario = grid_scenario(py, base, source, &flags, "landscape")?;
-    let (land, axes, files) = in_background(py, None, move |_| {
-        let plan = basinmap::plan::Plan::new(&scenario)?;
-        let dir = basinmap::io::OutputDir::prepare(&out)?;
-        let land = basinmap::landscape::evaluate(&plan)?;
-        let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
-        let files = basinmap::landscape::write(&plan, &land, &dir, &title)?;
-        Ok((land, plan.axes_arrays(), files))
-    })?;
+    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
+    let (land, axes, files) = in_background(py, None, move |_| basinmap::landscape::run(&scenario, &out).map(|(plan, land, files)| (land, plan.axes_arrays(), files)))?;
     let (nx, ny) = (land.nx, land.ny);
     let axes = axes.into_iter().map(|(name, values)| (name, values.into_pyarray(py).into_any())).collect();
     Ok((land.loss.into_pyarray(py).reshape([ny, nx])?.into_any(), axes, files))
@@ -232,25 +224,51 @@ fn merge_run(py: Python<'_>, shards: Vec<PathBuf>, out: PathBuf) -> PyResult<Str
     json(&report)
 }
 
-/// `basinmap measure` on labels given as an array: `labels` flat (C order) of `shape` (ny, nx)
+/// `basinmap measure` on labels given as numbers: `values` flat (C order) of `shape` (ny, nx)
 /// or (ny, nx, samples; each point's majority label is measured). Boundary measures as JSON.
 #[pyfunction]
-#[pyo3(signature = (labels, shape, entropy_box, fit_range=None))]
-fn measure_labels(py: Python<'_>, labels: numpy::PyReadonlyArray1<'_, u32>, shape: Vec<usize>, entropy_box: usize, fit_range: Option<(usize, usize)>) -> PyResult<String> {
-    use basinmap::analysis::boundary;
-    let (nx, ny, samples) = match shape[..] {
-        [ny, nx] => (nx, ny, 1),
-        [ny, nx, k] => (nx, ny, k),
-        _ => return Err(py_error(py, basinmap::Error::input(format!("expected a 2-D map of labels (ny, nx) or (ny, nx, samples), got shape {shape:?}")))),
-    };
-    let labels = labels.as_slice().map_err(|e| PyOSError::new_err(e.to_string()))?;
-    if labels.len() != nx * ny * samples {
-        return Err(py_error(py, basinmap::Error::input(format!("{} labels do not fill the shape {shape:?}", labels.len()))));
-    }
-    let labels = boundary::majority_labels(labels, samples);
-    let m = boundary::measure(&boundary::LabelMap { nx, ny, labels: &labels }, entropy_box, fit_range.map(|(a, b)| [a, b])).map_err(|e| py_error(py, e))?;
+#[pyo3(signature = (values, shape, entropy_box, fit_range=None))]
+fn measure_values(py: Python<'_>, values: numpy::PyReadonlyArray1<'_, f64>, shape: Vec<usize>, entropy_box: usize, fit_range: Option<(usize, usize)>) -> PyResult<String> {
+    let values = values.as_slice().map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let m = basinmap::analysis::boundary::measure_values(values, &shape, entropy_box, fit_range.map(|(a, b)| [a, b])).map_err(|e| py_error(py, e))?;
     json(&m)
 }
+
+/// `basinmap orbit` into `out`: the x values, the kept values (x, start, kept step), each
+/// trajectory's period (0: none found; diverged runs too), their exponents (with `lyapunov`),
+/// the period changes as JSON, and the files written.
+#[pyfunction]
+#[pyo3(signature = (base, source, flags, out, keep, max_period, variable, period_tol))]
+#[allow(clippy::too_many_arguments)]
+fn orbit_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, keep: u32, max_period: u32, variable: Option<String>, period_tol: Option<f64>) -> PyResult<OrbitResult<'py>> {
+    use basinmap::analysis::orbit::{run, OrbitOptions};
+    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
+    let options = OrbitOptions { keep, max_period, variable, lyapunov: scenario.classify.lyapunov, period_tol };
+    let (plan, orbit, files) = in_background(py, None, move |_| run(&scenario, &options, &out))?;
+    let (nx, starts, kept) = (orbit.x.len(), orbit.starts, orbit.keep);
+    let changes: Vec<_> = orbit
+        .changes
+        .iter()
+        .map(|c| serde_json::json!({ "start": c.start, "from": c.from.describe(), "to": c.to.describe(), "change": c.describe(), "at": c.at(), "low": c.low, "high": c.high, "refined": c.refined, "marked": c.is_marked() }))
+        .collect();
+    let periods: Vec<u32> = orbit.behaviour.iter().map(|b| b.period()).collect();
+    let diverged: Vec<bool> = orbit.behaviour.iter().map(|b| matches!(b, basinmap::analysis::orbit::Behaviour::Diverged)).collect();
+    Ok((
+        plan.x.name.clone(),
+        orbit.x.into_pyarray(py).into_any(),
+        orbit.variable,
+        orbit.values.into_pyarray(py).reshape([nx, starts, kept])?.into_any(),
+        periods.into_pyarray(py).reshape([nx, starts])?.into_any(),
+        diverged.into_pyarray(py).reshape([nx, starts])?.into_any(),
+        orbit.lyapunov.map(|l| l.into_pyarray(py).reshape([nx, starts])).transpose()?.map(|a| a.into_any()),
+        json(&changes)?,
+        files,
+    ))
+}
+
+/// What [`orbit_run`] gives: the axis' name and values, the drawn variable, the kept values,
+/// periods, which diverged, exponents, the period changes (JSON) and the files.
+type OrbitResult<'py> = (String, Bound<'py, PyAny>, String, Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>, String, Vec<String>);
 
 /// `basinmap bench`: each workload on each engine (default: the CPU engine, and the GPU engine
 /// when wgpu finds a hardware GPU); the results as JSON.
@@ -267,14 +285,7 @@ fn bench_run(py: Python<'_>, workloads: Vec<String>, engines: Option<Vec<String>
     if size == Some(0) || repeats == 0 {
         return Err(py_error(py, basinmap::Error::input("size and repeats must be at least 1")));
     }
-    let engines = engines.unwrap_or_else(|| {
-        use basinmap::engine::gpu;
-        let mut e = vec!["cpu".to_string()];
-        if gpu::adapters().iter().any(gpu::is_hardware) {
-            e.push("gpu".into());
-        }
-        e
-    });
+    let engines = engines.unwrap_or_else(basinmap::bench::default_engines);
     let options = BenchOptions { workloads, engines, size, repeats };
     let results = in_background(py, None, move |_| basinmap::bench::run(&options, &mut |_| {}))?;
     json(&results)
@@ -395,7 +406,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(landscape_run, m)?)?;
     m.add_function(wrap_pyfunction!(shard_run, m)?)?;
     m.add_function(wrap_pyfunction!(merge_run, m)?)?;
-    m.add_function(wrap_pyfunction!(measure_labels, m)?)?;
+    m.add_function(wrap_pyfunction!(measure_values, m)?)?;
+    m.add_function(wrap_pyfunction!(orbit_run, m)?)?;
     m.add_function(wrap_pyfunction!(bench_run, m)?)?;
     m.add_function(wrap_pyfunction!(systems_json, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;

@@ -148,3 +148,60 @@ def test_an_interrupted_sweep_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         basinmap.sweep(SWEEP, x="r=-0.5:0.5:2001", y="m=-1.5:1.5:64", steps=200000, tol=0.0, out=tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_orbit_diagram_is_the_cli_s(tmp_path: Path) -> None:
+    scenario = EXAMPLES / "orbit" / "logistic.toml"
+    done = run_cli("orbit", str(scenario), "--x", "r=2.8:4:120", "--keep", "128", "--lyapunov", "-q", "-o", str(tmp_path / "cli"))
+    assert done.returncode == 0, done.stderr
+    o = basinmap.orbit(scenario, x="r=2.8:4:120", keep=128, lyapunov=True, out=tmp_path / "py")
+    same_files(tmp_path / "cli", tmp_path / "py", set())
+    assert o.parameter == "r" and o.values.shape == (120, 1, 128) and o.lyapunov is not None
+    np.testing.assert_array_equal(o.periods.ravel(), np.load(tmp_path / "cli" / "period.npy").ravel())
+    # The logistic map: a fixed point below r = 3, a 2-cycle just above, chaos (λ₁ > 0) at r = 4.
+    assert o.periods[0, 0] == 1 and o.periods[np.searchsorted(o.x, 3.2), 0] == 2
+    assert o.lyapunov[-1, 0] > 0.5
+    assert any(c["from"] == "fixed point" and c["to"] == "period 2" and abs(c["at"] - 3) < 1e-3 for c in o.changes), o.changes[:3]
+
+
+def test_arrays_are_the_files_they_stand_for(tmp_path: Path) -> None:
+    # A network's data as arrays: the one-unit net of examples/trainability/unit.toml.
+    unit = EXAMPLES / "trainability" / "unit.toml"
+    grid = dict(x="lr1=0.8:2.2:12", y="lr2=0.8:2.2:10")
+    from_files = basinmap.run(unit, **grid)  # type: ignore[arg-type]
+    x = np.loadtxt(EXAMPLES / "trainability" / "unit_x.csv", ndmin=2)
+    y = np.loadtxt(EXAMPLES / "trainability" / "unit_y.csv", ndmin=1)
+    from_arrays = basinmap.run(unit, data_x=x, data_y=y, **grid)  # type: ignore[arg-type]
+    for name in from_files.arrays:
+        assert from_arrays[name].tobytes() == from_files[name].tobytes(), name
+    # Sampled starts as an array: the same map as from a .npy file of the same rows.
+    # (A .npy file of starts holds the state variables: Landau's m; a 1-D array is one column.)
+    starts = np.random.default_rng(3).uniform(-1.5, 1.5, size=200)
+    np.save(tmp_path / "starts.npy", starts[:, None])
+    a = basinmap.run(starts=starts, engine="cpu")
+    b = basinmap.run(starts=tmp_path / "starts.npy", engine="cpu")
+    assert a.labels.shape == (200,) and a.labels.tobytes() == b.labels.tobytes()
+    np.testing.assert_array_equal(a.coords["m"], starts)
+    with pytest.raises(basinmap.ScenarioError):
+        basinmap.run(starts=np.zeros((5, 7)), engine="cpu")
+
+
+def test_start_weights_as_arrays_are_their_params() -> None:
+    unit = EXAMPLES / "trainability" / "unit.toml"
+    grid = dict(x="lr1=0.8:2.2:8", y="lr2=0.8:2.2:6")
+    a = basinmap.run(unit, params={"W1_0_0": 0.5, "U_0": -0.75}, **grid)  # type: ignore[arg-type]
+    b = basinmap.run(unit, weights={"W1": [[0.5]], "U": [-0.75]}, **grid)  # type: ignore[arg-type]
+    assert a.scenario == b.scenario and a.labels.tobytes() == b.labels.tobytes()
+    with pytest.raises(TypeError, match="weights"):
+        basinmap.run(unit, weights={"W1": [0.5]})
+
+
+def test_no_adapter_for_the_gpu_engine_is_an_engine_error() -> None:
+    import subprocess
+    import sys
+
+    code = "import basinmap\ntry:\n    basinmap.run(x='r=0:1:4', y='m=-1:1:4', engine='gpu')\nexcept basinmap.EngineError as e:\n    print('EngineError:', e)\n"
+    env = {**__import__("os").environ, "VK_ICD_FILENAMES": "/nonexistent.json", "VK_DRIVER_FILES": "/nonexistent.json"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("EngineError: --engine gpu: wgpu found no adapter"), done.stdout + done.stderr

@@ -241,3 +241,21 @@ def test_the_type_stubs_match_the_module(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "-p", "basinmap"], capture_output=True, text=True, check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_docstrings_examples_run() -> None:
+    import doctest
+    import os
+
+    import basinmap._commands
+    import basinmap._maps
+    import basinmap.errors
+
+    here = os.getcwd()
+    os.chdir(REPO)  # the examples name files of the repository
+    try:
+        for module in (basinmap, basinmap._maps, basinmap._commands, basinmap.errors):
+            result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+            assert result.failed == 0, module.__name__
+    finally:
+        os.chdir(here)

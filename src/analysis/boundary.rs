@@ -23,6 +23,45 @@ pub struct DimensionFit {
     pub counts: Vec<(usize, u64)>,
 }
 
+/// The measures of labels given as numbers (a .npy file's values, C order) of `shape` (ny, nx),
+/// or (ny, nx, samples): each point's majority label is measured. Refuses other shapes and
+/// values that are not whole numbers >= 0.
+pub fn measure_values(values: &[f64], shape: &[usize], entropy_box: usize, fit_range: Option<[usize; 2]>) -> Result<BoundaryMeasures> {
+    let (nx, ny, samples) = match shape[..] {
+        [ny, nx] => (nx, ny, 1),
+        [ny, nx, k] => (nx, ny, k),
+        _ => return Err(Error::input(format!("expected a 2-D map of labels (ny, nx) or (ny, nx, samples), got shape {shape:?}"))),
+    };
+    if shape.iter().try_fold(1usize, |n, &s| n.checked_mul(s)) != Some(values.len()) {
+        return Err(Error::input(format!("{} labels do not fill the shape {shape:?}", values.len())));
+    }
+    if values.iter().any(|v| v.fract() != 0.0 || *v < 0.0 || *v > u32::MAX as f64) {
+        return Err(Error::input("labels must be whole numbers >= 0"));
+    }
+    let labels: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+    let labels = majority_labels(&labels, samples);
+    measure(&LabelMap { nx, ny, labels: &labels }, entropy_box, fit_range)
+}
+
+/// `basinmap measure`: the measures of a run's labels.npy (`labels` is its directory) or of a
+/// labels .npy file, written as JSON to `output` (a file, or a directory to hold boundary.json;
+/// default: boundary.json beside labels.npy, NAME_boundary.json beside another NAME.npy).
+/// Returns the measures and the file written.
+pub fn measure_file(labels: &std::path::Path, entropy_box: usize, fit_range: Option<[usize; 2]>, output: Option<&std::path::Path>) -> Result<(BoundaryMeasures, std::path::PathBuf)> {
+    let path = if labels.is_dir() { labels.join("labels.npy") } else { labels.to_path_buf() };
+    let (shape, values) = crate::io::npy::read_npy(&path)?;
+    let m = measure_values(&values, &shape, entropy_box, fit_range).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    let json = serde_json::to_string_pretty(&m).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let out = match output {
+        Some(o) if o.is_dir() => o.join("boundary.json"),
+        Some(o) => o.to_path_buf(),
+        None => path.with_file_name(if stem == "labels" { "boundary.json".to_string() } else { format!("{stem}_boundary.json") }),
+    };
+    std::fs::write(&out, json).map_err(|e| Error::Write { path: out.clone(), source: e })?;
+    Ok((m, out))
+}
+
 /// What `boundary.json` and run.json's `boundary` hold.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct BoundaryMeasures {

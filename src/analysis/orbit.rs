@@ -168,6 +168,21 @@ pub struct Orbit {
     pub changes: Vec<PeriodChange>,
 }
 
+/// `basinmap orbit`: the orbit diagram of `scenario` (the exponents as `options` asks, along each
+/// kept orbit), written to `out`; returns the plan, the diagram and the files' names.
+pub fn run(scenario: &crate::scenario::Scenario, options: &OrbitOptions, out: &std::path::Path) -> Result<(Plan, Orbit, Vec<String>)> {
+    scenario.require_grid("orbit")?;
+    let mut scenario = scenario.clone();
+    // orbit follows its own tangents (its checks say where it can).
+    scenario.classify.lyapunov = false;
+    let plan = Plan::new(&scenario)?;
+    check(&plan, options)?;
+    let dir = OutputDir::prepare(out)?;
+    let orbit = compute(&plan, options)?;
+    let files = write(&plan, &orbit, &dir)?;
+    Ok((plan, orbit, files))
+}
+
 /// Checks `plan` and `options` for an orbit diagram; returns the drawn observable's index.
 pub fn check(plan: &Plan, options: &OrbitOptions) -> Result<usize> {
     plan.require_grid("orbit")?;

@@ -327,13 +327,7 @@ fn kramers(args: &KramersArgs) -> crate::Result<()> {
 
 fn bench(args: &BenchArgs) -> crate::Result<()> {
     use crate::bench::{run, BenchOptions};
-    let engines = args.engines.clone().unwrap_or_else(|| {
-        let mut e = vec!["cpu".to_string()];
-        if gpu::adapters().iter().any(gpu::is_hardware) {
-            e.push("gpu".into());
-        }
-        e
-    });
+    let engines = args.engines.clone().unwrap_or_else(crate::bench::default_engines);
     if args.size == Some(0) {
         return Err(crate::Error::input("--size must be at least 1"));
     }
@@ -383,8 +377,6 @@ fn bench(args: &BenchArgs) -> crate::Result<()> {
 }
 
 fn measure(args: &MeasureArgs) -> crate::Result<()> {
-    use crate::analysis::boundary;
-    let path = if args.labels.is_dir() { args.labels.join("labels.npy") } else { args.labels.clone() };
     let range = args
         .fit_range
         .as_deref()
@@ -394,26 +386,7 @@ fn measure(args: &MeasureArgs) -> crate::Result<()> {
                 .ok_or_else(|| crate::Error::input(format!("--fit-range '{r}': expected MIN:MAX in pixels, e.g. 2:64")))
         })
         .transpose()?;
-    let (shape, values) = crate::io::npy::read_npy(&path)?;
-    let (nx, ny, samples) = match shape[..] {
-        [ny, nx] => (nx, ny, 1),
-        [ny, nx, k] => (nx, ny, k),
-        _ => return Err(crate::Error::input(format!("{}: expected a 2-D map of labels (ny, nx) or (ny, nx, samples), got shape {shape:?}", path.display()))),
-    };
-    if values.iter().any(|v| v.fract() != 0.0 || *v < 0.0 || *v > u32::MAX as f64) {
-        return Err(crate::Error::input(format!("{}: labels must be whole numbers >= 0", path.display())));
-    }
-    let labels: Vec<u32> = values.iter().map(|&v| v as u32).collect();
-    let labels = boundary::majority_labels(&labels, samples);
-    let m = boundary::measure(&boundary::LabelMap { nx, ny, labels: &labels }, args.entropy_box, range)?;
-    let json = serde_json::to_string_pretty(&m).map_err(|e| crate::Error::Io(std::io::Error::other(e)))?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let out = match &args.output {
-        Some(o) if o.is_dir() => o.join("boundary.json"),
-        Some(o) => o.clone(),
-        None => path.with_file_name(if stem == "labels" { "boundary.json".to_string() } else { format!("{stem}_boundary.json") }),
-    };
-    std::fs::write(&out, json).map_err(|e| crate::Error::Write { path: out.clone(), source: e })?;
+    let (m, out) = crate::analysis::boundary::measure_file(&args.labels, args.entropy_box, range, args.output.as_deref())?;
     print_boundary(&m);
     println!("wrote {}", out.display());
     Ok(())
@@ -445,11 +418,7 @@ fn print_boundary(m: &crate::analysis::boundary::BoundaryMeasures) {
 
 fn trace(args: &TraceArgs) -> crate::Result<()> {
     let scenario = args.run.grid_scenario("trace")?;
-    let plan = Plan::new(&scenario)?;
-    let dir = crate::io::OutputDir::prepare(&args.run.output)?;
-    let trace = crate::trace::record(&plan, args.every)?;
-    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: trajectories", plan.system.spec().name));
-    let files = crate::trace::write(&plan, &trace, &dir, &title)?;
+    let (trace, files) = crate::trace::run(&scenario, args.every, &args.run.output)?;
     if !args.run.quiet {
         let loss = trace.columns.iter().position(|c| c == "loss").unwrap_or(0);
         for t in &trace.trajectories {
@@ -463,15 +432,8 @@ fn trace(args: &TraceArgs) -> crate::Result<()> {
 }
 
 fn orbit(args: &OrbitArgs) -> crate::Result<()> {
-    let mut scenario = args.run.grid_scenario("orbit")?;
-    // orbit follows its own tangents (its checks say where it can).
-    scenario.classify.lyapunov = false;
-    let plan = Plan::new(&scenario)?;
-    let options = args.options();
-    crate::analysis::orbit::check(&plan, &options)?;
-    let dir = crate::io::OutputDir::prepare(&args.run.output)?;
-    let orbit = crate::analysis::orbit::compute(&plan, &options)?;
-    let files = crate::analysis::orbit::write(&plan, &orbit, &dir)?;
+    let scenario = args.run.grid_scenario("orbit")?;
+    let (plan, orbit, files) = crate::analysis::orbit::run(&scenario, &args.options(), &args.run.output)?;
     if !args.run.quiet {
         let mut seen = std::collections::BTreeMap::new();
         for b in &orbit.behaviour {
@@ -494,11 +456,7 @@ fn orbit(args: &OrbitArgs) -> crate::Result<()> {
 
 fn landscape(args: &RunArgs) -> crate::Result<()> {
     let scenario = args.grid_scenario("landscape")?;
-    let plan = Plan::new(&scenario)?;
-    let dir = crate::io::OutputDir::prepare(&args.output)?;
-    let land = crate::landscape::evaluate(&plan)?;
-    let title = plan.figure.title.clone().unwrap_or_else(|| format!("{}: loss landscape", plan.system.spec().name));
-    let files = crate::landscape::write(&plan, &land, &dir, &title)?;
+    let (plan, land, files) = crate::landscape::run(&scenario, &args.output)?;
     if !args.quiet {
         if let Some(minima) = land.minima(&plan) {
             let (param, state) = if plan.x.is_state { (plan.y.as_ref().expect("two axes"), &plan.x) } else { (&plan.x, plan.y.as_ref().expect("two axes")) };

@@ -152,6 +152,15 @@ pub struct Overrides {
     /// of N rows of the state variables in order. As --uniform otherwise; the axes are not used.
     #[arg(long, value_name = "FILE")]
     pub starts: Option<PathBuf>,
+    /// A network's (mlp, deep-linear) inputs: a .npy or .csv file of n rows ([network] x).
+    #[arg(long, value_name = "FILE")]
+    pub data_x: Option<PathBuf>,
+    /// A network's targets: a .npy or .csv file of n rows ([network] y).
+    #[arg(long, value_name = "FILE")]
+    pub data_y: Option<PathBuf>,
+    /// deep-linear: E[xxᵀ] as a full matrix, a .npy or .csv file ([network] xx).
+    #[arg(long, value_name = "FILE")]
+    pub data_xx: Option<PathBuf>,
     /// Every grid point starts from the same random draws (as a trainability map needs).
     #[arg(long)]
     pub shared_init: bool,
@@ -314,6 +323,11 @@ impl Overrides {
         for o in &self.observe {
             if !s.observe.contains(o) {
                 s.observe.push(*o);
+            }
+        }
+        for (file, field) in [(&self.data_x, &mut s.network.x), (&self.data_y, &mut s.network.y), (&self.data_xx, &mut s.network.xx)] {
+            if let Some(file) = file {
+                *field = Some(file.clone());
             }
         }
         if let Some(a) = self.activation {
