@@ -234,7 +234,13 @@ class Kramers(_Files):
 def kramers(scenario: Scenario = None, *, temperatures: Sequence[Number], out: Optional[PathLike] = None, progress: Union[bool, Callable[[int, int], None]] = False, **settings: Unpack[Settings]) -> Kramers:
     """``basinmap kramers``: the scenario's trajectories under Langevin noise at each temperature
     until they leave the ball of radius ``escape`` around their start, and ln(mean escape time)
-    fitted against 1/T: the barrier (beside the landscape's own for 1-D systems)."""
+    fitted against 1/T: the barrier (beside the landscape's own for 1-D systems).
+
+    >>> import basinmap
+    >>> k = basinmap.kramers("examples/noise/double-well.toml", temperatures=[0.4, 0.5, 0.7], samples=200)
+    >>> k.fit["true_barrier"], round(k.fit["barrier"], 1)
+    (1.0, 1.1)
+    """
     _check_settings(settings)
     base, source = _base(scenario)
     temps = [float(t) for t in temperatures]
@@ -282,7 +288,13 @@ class Trace(_Files):
 
 def trace(scenario: Scenario = None, *, every: Optional[int] = None, out: Optional[PathLike] = None, **settings: Unpack[Settings]) -> Trace:
     """``basinmap trace``: a few trajectories (every grid point and sample, at most 64) recorded
-    every ``every`` steps (default: about 2000 records each)."""
+    every ``every`` steps (default: about 2000 records each).
+
+    >>> import basinmap
+    >>> t = basinmap.trace(x="r=-0.2:0.4:3", y="m=0.5:1.2:2")
+    >>> len(t.trajectories), t.columns, t.trajectories[0].status
+    (6, ['m', 'loss', 'grad_norm'], 'converged')
+    """
     _check_settings(settings)
     base, source = _base(scenario)
     with _Flags(settings) as flags:
@@ -304,7 +316,13 @@ class Landscape(_Files):
 
 
 def landscape(scenario: Scenario = None, *, out: Optional[PathLike] = None, **settings: Unpack[Settings]) -> Landscape:
-    """``basinmap landscape``: the loss over the grid, without integrating (the paper's Fig. 2)."""
+    """``basinmap landscape``: the loss over the grid, without integrating (the paper's Fig. 2).
+
+    >>> import basinmap
+    >>> land = basinmap.landscape(x="r=-0.2:0.4:3", y="m=0.5:1.2:2")
+    >>> land.loss.shape, round(float(land.loss[0, 0]), 6)  # r m² − m⁴ + m⁶ at r = −0.2, m = 0.5
+    ((2, 3), -0.096875)
+    """
     _check_settings(settings)
     base, source = _base(scenario)
     with _Flags(settings) as flags:
@@ -320,7 +338,13 @@ def measure(labels: Union[np.ndarray, PathLike, Map], *, box: int = ENTROPY_BOX,
     """``basinmap measure``: the boundary fraction, basin entropy and box-counting dimension of a
     2-D map's basin boundary, from an array of integer labels ((ny, nx), or (ny, nx, samples):
     each point's majority label), a :class:`Map`, a run's directory or a labels .npy file. The
-    measures are the ones boundary.json holds."""
+    measures are the ones boundary.json holds.
+
+    >>> import basinmap, numpy as np
+    >>> b = basinmap.measure(np.eye(8, dtype=int))  # a diagonal line of one label in another
+    >>> b["labels"], b["boundary_fraction"]
+    (2, 0.34375)
+    """
     if isinstance(labels, Map):
         array = labels.labels
     elif isinstance(labels, (str, os.PathLike)):
@@ -366,7 +390,13 @@ def orbit(scenario: Scenario = None, *, keep: int = 256, max_period: int = 64, v
     """``basinmap orbit``: the orbit (bifurcation) diagram over the x axis (a parameter or a setting
     such as lr): each value and start stepped ``steps`` as a transient, then ``keep`` steps kept;
     periods up to ``max_period``, the period changes bisected in x, and with ``lyapunov=True``
-    the largest Lyapunov exponent along each kept orbit."""
+    the largest Lyapunov exponent along each kept orbit.
+
+    >>> import basinmap
+    >>> o = basinmap.orbit("examples/orbit/logistic.toml", x="r=2.8:4:120", keep=128)
+    >>> int(o.periods[0, 0]), int(o.periods[-1, 0]), o.changes[0]["change"], round(o.changes[0]["at"], 4)
+    (1, 0, 'period 1 → 2', 3.0)
+    """
     _check_settings(settings)
     base, source = _base(scenario)
     with _Flags(settings) as flags:
@@ -376,7 +406,13 @@ def orbit(scenario: Scenario = None, *, keep: int = 256, max_period: int = 64, v
 
 def bench(workloads: Sequence[str] = ("w1", "w2", "w3", "w3-adam"), *, engines: Optional[Sequence[str]] = None, size: Optional[int] = None, repeats: int = 3) -> List[Dict[str, Any]]:
     """``basinmap bench --json``: each workload timed on each engine (default: the CPU engine, and
-    the GPU engine where wgpu finds a hardware GPU): medians, rates, GFLOP/s, fraction of peak."""
+    the GPU engine where wgpu finds a hardware GPU): medians, rates, GFLOP/s, fraction of peak.
+
+    >>> import basinmap
+    >>> [r] = basinmap.bench(["w1"], engines=["cpu"], size=16, repeats=1)
+    >>> r["engine"], r["grid"]
+    ('cpu', [16, 16])
+    """
     results: List[Dict[str, Any]] = json.loads(_native.bench_run(list(workloads), None if engines is None else list(engines), size, repeats))
     return results
 
@@ -398,7 +434,17 @@ def run_shard(scenario: Scenario, k: int, n: int, out: PathLike, *, progress: Un
 
 def merge(shards: Sequence[PathLike], out: PathLike) -> Map:
     """``basinmap merge``: the N shards' directories (any order) joined into the outputs of one
-    run of the whole map in ``out``, returned as a :class:`Map`."""
+    run of the whole map in ``out``, returned as a :class:`Map`.
+
+    >>> import basinmap, os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> parts = [os.path.join(d, "part", str(k)) for k in (1, 2)]
+    >>> infos = [basinmap.run_shard(None, k, 2, p, x="r=-0.25:0.5:32", y="m=-1.5:1.5:32", engine="cpu") for k, p in enumerate(parts, 1)]
+    >>> [i["range"] for i in infos]
+    [[0, 512], [512, 1024]]
+    >>> basinmap.merge(parts, os.path.join(d, "map")).labels.shape
+    (32, 32)
+    """
     _native.merge_run([os.fspath(s) for s in shards], os.fspath(out))
     return load(out)
 

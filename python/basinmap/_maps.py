@@ -485,15 +485,32 @@ class Map:
         rgb: Optional[np.ndarray] = self._native.basin_rgb()
         return rgb
 
-    def plot(self, ax: Any = None) -> Any:
-        """Draws the basins with the command line's colours and a legend of the attractors on a
-        matplotlib axes (a new figure's if ``ax`` is None); returns the axes."""
+    def trainability(self) -> Optional[Tuple[np.ndarray, List[Tuple[str, str]]]]:
+        """A training map's (mlp, deep-linear) trainability image as trainability.png holds it,
+        (ny, nx, 3) uint8 with y upward -- blue trained, red not, darker faster -- and its legend
+        as (colour, text) pairs; None for other maps (and for maps read back with :func:`load`)."""
+        if self._native is None:
+            return None
+        result: Optional[Tuple[np.ndarray, List[Tuple[str, str]]]] = self._native.trainability_rgb()
+        return result
+
+    def plot(self, ax: Any = None, view: str = "auto") -> Any:
+        """Draws the map with the command line's colours and legend on a matplotlib axes (a new
+        figure's if ``ax`` is None, with the legend beside it); returns the axes. ``view``: ``"basins"`` (the attractors),
+        ``"trainability"`` (a training map: trained or not), or ``"auto"``: trainability where
+        there is one, basins otherwise."""
         import matplotlib.pyplot as plt
         from matplotlib.patches import Patch
 
+        own = ax is None
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
-        rgb = self.basin_rgb()
+            _, ax = plt.subplots(figsize=(8.2, 5.5), layout="constrained")
+        if view not in ("auto", "basins", "trainability"):
+            raise ValueError(f"view {view!r}: 'auto', 'basins' or 'trainability'")
+        trainability = self.trainability() if view != "basins" else None
+        if view == "trainability" and trainability is None:
+            raise ValueError("view 'trainability': this map has no trainability image (not a training map)")
+        rgb = trainability[0] if trainability is not None else self.basin_rgb()
         scenario = self.report["scenario"]
         if rgb is None:
             names = list(self.coords)
@@ -504,17 +521,27 @@ class Map:
         else:
             x = _axis_values(self.coords, scenario["x"])
             y = _axis_values(self.coords, scenario.get("y"))
-            extent = (*_edges(x, scenario["x"]), *(_edges(y, scenario.get("y")) if y is not None else (0.0, 1.0)))
-            ax.imshow(rgb, extent=extent, origin="upper", aspect="auto", interpolation="nearest")
+            x_log = str(scenario["x"]).endswith(":log")
+            y_log = y is not None and str(scenario["y"]).endswith(":log")
+            if x_log or y_log:
+                # Each pixel spans its cell's edges on the log axis (imshow would resample).
+                ax.pcolormesh(_cell_edges(x, x_log), _cell_edges(y, y_log), rgb[::-1], shading="flat")
+                ax.set_xscale("log" if x_log else "linear")
+                ax.set_yscale("log" if y_log else "linear")
+            else:
+                extent = (*_edges(x, scenario["x"]), *(_edges(y, scenario.get("y")) if y is not None else (0.0, 1.0)))
+                ax.imshow(rgb, extent=extent, origin="upper", aspect="auto", interpolation="nearest")
             ax.set_xlabel(_axis_name(scenario["x"]))
             if y is not None:
                 ax.set_ylabel(_axis_name(scenario["y"]))
-            if str(scenario["x"]).endswith(":log"):
-                ax.set_xscale("log")
-            if y is not None and str(scenario["y"]).endswith(":log"):
-                ax.set_yscale("log")
-        handles = [Patch(color=a["colour"], label=_legend_label(a, self.observables)) for a in self.attractors[:12]]
-        if handles:
+        if trainability is not None:
+            handles = [Patch(color=colour, label=text) for colour, text in trainability[1]]
+        else:
+            handles = [Patch(color=a["colour"], label=_legend_label(a, self.observables)) for a in self.attractors[:12]]
+        if handles and own:
+            # Beside the map, in the space the constrained layout leaves for it.
+            ax.figure.legend(handles=handles, loc="outside right upper", fontsize="small", frameon=False)
+        elif handles:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
         ax.set_title(scenario.get("title") or "")
         return ax
@@ -531,7 +558,14 @@ class Map:
 
 def load(directory: PathLike) -> Map:
     """A run's directory (``basinmap run -o DIR``, :func:`merge`, :meth:`Map.save`) read back as a
-    :class:`Map`: its arrays, coordinates, attractors and run.json."""
+    :class:`Map`: its arrays, coordinates, attractors and run.json.
+
+    >>> import basinmap, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> m = basinmap.run(x="r=-0.25:0.5:32", y="m=-1.5:1.5:32", engine="cpu", formats=["png"], out=d)
+    >>> basinmap.load(d).labels.tobytes() == m.labels.tobytes()
+    True
+    """
     return Map(directory=directory)
 
 
@@ -557,6 +591,20 @@ def _edges(values: Optional[np.ndarray], axis: Optional[str]) -> Tuple[float, fl
         return lo * math.exp(-half), hi * math.exp(half)
     half = 0.5 * (hi - lo) / (len(values) - 1)
     return lo - half, hi + half
+
+
+def _cell_edges(values: Optional[np.ndarray], log: bool) -> np.ndarray:
+    """The edges of the cells centred on an axis's values (geometric midpoints on a log axis);
+    [0, 1] for a missing axis."""
+    if values is None or len(values) == 0:
+        return np.array([0.0, 1.0])
+    v = np.log(values) if log else np.asarray(values, dtype=np.float64)
+    if len(v) == 1:
+        edges = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        mid = 0.5 * (v[1:] + v[:-1])
+        edges = np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+    return np.exp(edges) if log else edges
 
 
 def _legend_label(a: Mapping[str, Any], observables: Sequence[str]) -> str:

@@ -339,6 +339,33 @@ impl NativeMap {
         Ok(Some(img.into_raw().into_pyarray(py).reshape([h, w, 3])?.into_any()))
     }
 
+    /// A training map's trainability image as trainability.png holds it ((ny, nx, 3) uint8,
+    /// y upward) with its legend: (colour as #rrggbb, text) for trained, did not train, and the
+    /// oscillating and chaotic runs where any are found; `None` for other maps.
+    fn trainability_rgb<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyAny>, Vec<(String, String)>)>> {
+        use basinmap::engine::Status;
+        use basinmap::render::trainability::{trainability_image, CHAOTIC, FAILED, OSCILLATING, TRAINED};
+        let (plan, outcomes) = (&self.map.plan, &self.map.outcomes);
+        if !plan.system.spec().loss_record || plan.y.is_none() || plan.sampled.is_some() {
+            return Ok(None);
+        }
+        let names = plan.observable_names();
+        let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).unwrap_or_default();
+        let img = trainability_image(plan.nx(), plan.ny(), plan.samples, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"), &outcomes.status);
+        let hex = |c: [u8; 3]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+        // The legend the CLI's trainability_annotated figure gives.
+        let mut legend = vec![(hex(TRAINED.1), "trained".to_string()), (hex(FAILED.1), "did not train".to_string())];
+        let found = |s: Status| outcomes.status.iter().any(|&c| c == s as u32);
+        if found(Status::Cycle) {
+            legend.push((hex(OSCILLATING), "did not train: oscillating (a cycle)".to_string()));
+        }
+        if found(Status::Chaotic) {
+            legend.push((hex(CHAOTIC), "did not train: chaotic".to_string()));
+        }
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        Ok(Some((img.into_raw().into_pyarray(py).reshape([h, w, 3])?.into_any(), legend)))
+    }
+
     /// basins.png's bytes, for a notebook's display; `None` for sampled starts.
     fn basins_png<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let Some(img) = self.map.basin_image() else { return Ok(None) };

@@ -174,6 +174,19 @@ def test_arrays_are_the_files_they_stand_for(tmp_path: Path) -> None:
     from_arrays = basinmap.run(unit, data_x=x, data_y=y, **grid)  # type: ignore[arg-type]
     for name in from_files.arrays:
         assert from_arrays[name].tobytes() == from_files[name].tobytes(), name
+    # A training map plots its trainability (the CLI's trainability.png and legend).
+    from_files.save(tmp_path / "unit")
+    rgb, legend = from_files.trainability()  # type: ignore[misc]
+    import matplotlib.image
+
+    png = np.round(matplotlib.image.imread(tmp_path / "unit" / "trainability.png")[:, :, :3] * 255).astype(np.uint8)
+    assert rgb.tobytes() == png.tobytes()
+    assert [text for _, text in legend][:2] == ["trained", "did not train"]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = from_files.plot()
+    assert [t.get_text() for t in (ax.get_legend() or ax.figure.legends[0]).get_texts()] == [text for _, text in legend]
     # Sampled starts as an array: the same map as from a .npy file of the same rows.
     # (A .npy file of starts holds the state variables: Landau's m; a 1-D array is one column.)
     starts = np.random.default_rng(3).uniform(-1.5, 1.5, size=200)
