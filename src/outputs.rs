@@ -158,34 +158,49 @@ impl LabelledMap {
         }
     }
 
-    /// Every array the map's .npy files hold, in the order they are written: labels, steps,
-    /// period and cycle time (where cycles are looked for), lyapunov, escape_time, fractions
-    /// (several samples: shape (ny, nx, attractors)), then each observable.
+    /// Every array the map's .npy files hold, in the order they are written (see
+    /// [`Self::for_each_array`]).
     pub fn arrays(&self) -> Vec<MapArray> {
+        let mut arrays = Vec::new();
+        self.for_each_array(|a| {
+            arrays.push(a);
+            Ok(())
+        })
+        .expect("collecting cannot fail");
+        arrays
+    }
+
+    /// Hands `each` the arrays of the map's .npy files one at a time, in the order they are
+    /// written: labels, steps, period and cycle time (where cycles are looked for), lyapunov,
+    /// escape_time, fractions (several samples: shape (ny, nx, attractors)), then each
+    /// observable. One at a time, so that writing a large map holds one array beside its
+    /// outcomes, not a copy of them all.
+    pub fn for_each_array(&self, mut each: impl FnMut(MapArray) -> Result<()>) -> Result<()> {
         let (plan, outcomes, c) = (&self.plan, &self.outcomes, &self.classification);
         let shape = self.shape();
         let array = |name: &str, values: Values| MapArray { name: name.to_string(), shape: shape.clone(), values };
-        let mut arrays = vec![array("labels", Values::I32(c.labels.iter().map(|&l| l as i32).collect())), array("steps", Values::U32(outcomes.steps.clone()))];
+        each(array("labels", Values::I32(c.labels.iter().map(|&l| l as i32).collect())))?;
+        each(array("steps", Values::U32(outcomes.steps.clone())))?;
         if crate::classify::finds_cycles(plan) {
-            arrays.push(array("period", Values::U32(crate::classify::cycles::periods(outcomes))));
+            each(array("period", Values::U32(crate::classify::cycles::periods(outcomes))))?;
             if crate::classify::chaos::is_flow(plan) {
-                arrays.push(array("cycle_time", Values::F32(crate::classify::cycles::cycle_times(outcomes))));
+                each(array("cycle_time", Values::F32(crate::classify::cycles::cycle_times(outcomes))))?;
             }
         }
         if plan.classify.lyapunov {
-            arrays.push(array("lyapunov", Values::F32(outcomes.lyapunov.clone())));
+            each(array("lyapunov", Values::F32(outcomes.lyapunov.clone())))?;
         }
         if let Some(times) = &self.escape_times {
-            arrays.push(array("escape_time", Values::F32(times.clone())));
+            each(array("escape_time", Values::F32(times.clone())))?;
         }
         if plan.samples > 1 {
             let n_attr = c.attractors.len();
-            arrays.push(MapArray { name: "fractions".into(), shape: vec![plan.ny(), plan.nx(), n_attr], values: Values::F32(fractions(&c.labels, plan.samples, n_attr)) });
+            each(MapArray { name: "fractions".into(), shape: vec![plan.ny(), plan.nx(), n_attr], values: Values::F32(fractions(&c.labels, plan.samples, n_attr)) })?;
         }
         for (k, name) in plan.observable_names().iter().enumerate() {
-            arrays.push(array(name, Values::F32(outcomes.column(k))));
+            each(array(name, Values::F32(outcomes.column(k))))?;
         }
-        arrays
+        Ok(())
     }
 
     /// attractors.csv's text.
@@ -312,7 +327,8 @@ fn write_outputs(map: &LabelledMap, dir: &OutputDir) -> Result<Vec<String>> {
     if plan.y.is_some() {
         files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, map.escape_times.as_deref())?);
     }
-    for (i, array) in map.arrays().iter().enumerate() {
+    let mut axes_written = false;
+    map.for_each_array(|array| {
         let file = format!("{}.npy", array.name);
         match &array.values {
             Values::I32(v) => write_npy(dir, &file, &array.shape, v)?,
@@ -321,11 +337,13 @@ fn write_outputs(map: &LabelledMap, dir: &OutputDir) -> Result<Vec<String>> {
         }
         files.push(file);
         // The axes' coordinates follow labels and steps.
-        if i == 1 {
+        if array.name == "steps" && !axes_written {
             crate::io::npy::write_npz(dir, "axes.npz", &plan.axes_arrays())?;
             files.push("axes.npz".to_string());
+            axes_written = true;
         }
-    }
+        Ok(())
+    })?;
     dir.write_bytes("attractors.csv", map.attractors_csv().as_bytes())?;
     files.push("attractors.csv".to_string());
     if plan.y.is_none() && plan.sampled.is_none() {

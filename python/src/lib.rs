@@ -299,21 +299,28 @@ struct NativeMap {
 
 #[pymethods]
 impl NativeMap {
-    /// Every array of the map's .npy files, in their order: (name, array) pairs.
+    /// Every array of the map's .npy files, in their order: (name, array) pairs. Each is made
+    /// and handed to numpy (without a copy) before the next.
     fn arrays<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
-        self.map
-            .arrays()
-            .into_iter()
-            .map(|a| {
-                let shape = a.shape.clone();
-                let array = match a.values {
-                    Values::I32(v) => v.into_pyarray(py).reshape(shape)?.into_any(),
-                    Values::U32(v) => v.into_pyarray(py).reshape(shape)?.into_any(),
-                    Values::F32(v) => v.into_pyarray(py).reshape(shape)?.into_any(),
-                };
-                Ok((a.name, array))
-            })
-            .collect()
+        let mut arrays = Vec::new();
+        let mut failed = None;
+        let _ = self.map.for_each_array(|a| {
+            let shape = a.shape.clone();
+            let array = match a.values {
+                Values::I32(v) => v.into_pyarray(py).reshape(shape).map(|a| a.into_any()),
+                Values::U32(v) => v.into_pyarray(py).reshape(shape).map(|a| a.into_any()),
+                Values::F32(v) => v.into_pyarray(py).reshape(shape).map(|a| a.into_any()),
+            };
+            match array {
+                Ok(array) => arrays.push((a.name, array)),
+                Err(e) => failed = failed.take().or(Some(e)),
+            }
+            Ok(())
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(arrays),
+        }
     }
 
     /// The axes' coordinates, as axes.npz holds them: (name, float64 array) pairs.
