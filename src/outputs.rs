@@ -3,7 +3,7 @@
 //! held in memory ends here.
 
 use crate::classify::{fractions, label, Classification};
-use crate::engine::{Engine, EngineInfo, Outcomes, Status};
+use crate::engine::{Engine, EngineInfo, Outcomes};
 use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::legend::gathered;
@@ -84,7 +84,6 @@ pub fn label_map(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info:
             a.set_standard_error(plan.n_trajectories() as u64);
         }
     }
-    let classify_s = t2.elapsed().as_secs_f64();
     // Escape times (runs with an escape radius): escape_time.npy, its map, and run.json's stats.
     let escape = (plan.dynamics.escape > 0.0).then(|| crate::analysis::escape::escape_times(plan, &outcomes));
     let counts = Counts::of_plan(plan, &outcomes);
@@ -116,6 +115,8 @@ pub fn label_map(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info:
         _ => None,
     };
     let (escape_times, escape) = escape.unzip();
+    // Labelling, counts, escape times and the boundary's measures.
+    let classify_s = t2.elapsed().as_secs_f64();
     let report = Report {
         basinmap: env!("CARGO_PKG_VERSION"),
         scenario: scenario.clone(),
@@ -209,6 +210,19 @@ impl LabelledMap {
         attractors_csv(&c.attractors, &self.plan.observable_names(), &palette::colours(&c.attractors))
     }
 
+    /// A training map's (a system that keeps a loss record, on a 2-D grid) trainability image,
+    /// as trainability.png; `None` for other maps. Its legend is
+    /// [`crate::render::trainability::legend`] of the outcomes' status.
+    pub fn trainability_image(&self) -> Option<image::RgbImage> {
+        let (plan, outcomes) = (&self.plan, &self.outcomes);
+        if !plan.system.spec().loss_record || plan.y.is_none() {
+            return None;
+        }
+        let names = plan.observable_names();
+        let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
+        Some(trainability_image(plan.nx(), plan.ny(), plan.samples, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"), &outcomes.status))
+    }
+
     /// The raw basin image (one pixel per grid point, as basins.png), or `None` for sampled starts.
     pub fn basin_image(&self) -> Option<image::RgbImage> {
         let (plan, c) = (&self.plan, &self.classification);
@@ -231,16 +245,8 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
             map.legend = gathered(&c.attractors, colours, &names);
             map.shades = vec![crate::render::basins::shade_key()];
         } else {
-            use crate::render::trainability::{CHAOTIC, FAILED, OSCILLATING, TRAINED};
-            map.legend = vec![(TRAINED.1, "trained".to_string()), (FAILED.1, "did not train".to_string())];
-            // The classes of runs that did not train but stayed bounded, where any are found.
-            let found = |s: Status| outcomes.status.iter().any(|&c| c == s as u32);
-            if found(Status::Cycle) {
-                map.legend.push((OSCILLATING, "did not train: oscillating (a cycle)".to_string()));
-            }
-            if found(Status::Chaotic) {
-                map.legend.push((CHAOTIC, "did not train: chaotic".to_string()));
-            }
+            use crate::render::trainability::{FAILED, TRAINED};
+            map.legend = crate::render::trainability::legend(&outcomes.status);
             map.shades = vec![
                 ShadeKey { light: TRAINED.0, dark: TRAINED.2, text: "trained: darker, the loss fell faster".into() },
                 ShadeKey { light: FAILED.0, dark: FAILED.2, text: "did not train: darker, it blew up faster".into() },
@@ -301,10 +307,8 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
 /// Writes everything but run.json; returns the file names.
 fn write_outputs(map: &LabelledMap, dir: &OutputDir) -> Result<Vec<String>> {
     let (plan, outcomes, c) = (&map.plan, &map.outcomes, &map.classification);
-    let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     let colours = palette::colours(&c.attractors);
     let mut files = Vec::new();
-    let names = plan.observable_names();
     if plan.sampled.is_some() {
         // No grid to paint: the starts themselves, coloured by where they ended.
         let fig = crate::render::starts::starts_figure(plan, outcomes, c, &colours);
@@ -316,13 +320,11 @@ fn write_outputs(map: &LabelledMap, dir: &OutputDir) -> Result<Vec<String>> {
         files.push("basins.png".to_string());
     }
     let mut images: Vec<(&str, &image::RgbImage)> = basins.iter().map(|b| ("basins", b)).collect();
-    let trainability;
-    if plan.system.spec().loss_record && plan.y.is_some() {
-        let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).expect("recorded observable");
-        trainability = trainability_image(nx, ny, k, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"), &outcomes.status);
-        dir.write_png("trainability.png", &trainability)?;
+    let trainability = map.trainability_image();
+    if let Some(trainability) = &trainability {
+        dir.write_png("trainability.png", trainability)?;
         files.push("trainability.png".to_string());
-        images.push(("trainability", &trainability));
+        images.push(("trainability", trainability));
     }
     if plan.y.is_some() {
         files.extend(write_annotated(plan, outcomes, c, &colours, &images, dir, map.escape_times.as_deref())?);

@@ -155,6 +155,12 @@ pub trait Observer: Sync {
     fn should_stop(&self) -> bool {
         false
     }
+    /// Whether [`Observer::should_stop`] may turn true in the middle of the work (Ctrl-C in the
+    /// Python package): maps, shards, sweeps and noise runs are then computed in tiles
+    /// ([`crate::engine::run_in_tiles`]) so that a stop comes within one; otherwise in one go.
+    fn stops_mid_run(&self) -> bool {
+        false
+    }
     /// Whether this run saves its parts or tiles as it goes (so that a stop can be resumed);
     /// said once, before the engine starts.
     fn resumable(&self, _saves_parts: bool) {}

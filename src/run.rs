@@ -41,28 +41,12 @@ pub fn compute(scenario: &Scenario, observer: &dyn Observer) -> Result<LabelledM
     observer.engine(&info);
     observer.resumable(false);
     let setup = t0.elapsed().as_secs_f64();
-    // Tile by tile, so that a stop asked for (Ctrl-C in Python) comes within one tile; the
-    // outcomes are those of one pass (each trajectory's bits do not depend on the tiling).
-    let tile = if info.kind == "cpu" { COMPUTE_TILE_CPU } else { crate::plan::PART_TRAJECTORIES };
+    // Tile by tile, so that a stop asked for (Ctrl-C in Python) comes within one tile.
     let t1 = Instant::now();
-    let mut outcomes = crate::engine::Outcomes::zeroed(0, plan.n_obs());
-    for range in plan.tiles(tile) {
-        if observer.should_stop() {
-            return Err(crate::Error::Interrupted(format!("stopped after {} of {n} trajectories", range.start)));
-        }
-        let start = range.start as u64;
-        let mut part = plan.clone();
-        part.restrict(range);
-        outcomes.append(&engine.run(&part, &|d, _| observer.progress(start + d, n as u64))?);
-    }
-    observer.progress(n as u64, n as u64);
+    let outcomes = engine::run_in_tiles(engine.as_ref(), &plan, engine::stop_tile(&info, observer.stops_mid_run()), &|d, t| observer.progress(d, t), &|| observer.should_stop())?;
     let integrate = t1.elapsed().as_secs_f64();
     label_map(scenario, &plan, outcomes, info, setup, integrate, None, Vec::new(), Some(engine.as_ref()))
 }
-
-/// Trajectories per tile of [`compute`] on the CPU engine: a fraction of a second of work for
-/// most maps, so a stop is prompt.
-pub const COMPUTE_TILE_CPU: usize = 1 << 16;
 
 /// Maps whose outcomes would take more host memory than this are streamed to disk.
 pub const STREAM_ABOVE_BYTES: u64 = 2 << 30;

@@ -59,12 +59,14 @@ pub fn run_shard(scenario: &Scenario, k: usize, n: usize, out: &Path, observer: 
     let plan = Plan::resolve(scenario)?;
     let engine = crate::engine::for_plan(&plan, all_devices)?;
     observer.engine(&engine.info());
-    let (info, _) = compute_part(scenario, &plan, engine.as_ref(), k, n, out, &|d, total| observer.progress(d, total))?;
+    let (info, _) = compute_part(scenario, &plan, engine.as_ref(), k, n, out, &|d, total| observer.progress(d, total), &|| observer.should_stop(), observer.stops_mid_run())?;
     Ok(info)
 }
 
-/// Computes part `k` of `n` of `plan` on `engine` and writes it to `out` as a shard.
-fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k: usize, n: usize, out: &Path, progress: engine::Progress<'_>) -> Result<(ShardInfo, Outcomes)> {
+/// Computes part `k` of `n` of `plan` on `engine` and writes it to `out` as a shard; in tiles
+/// when the caller `stops_mid_run`, stopping between them when `should_stop` says so.
+#[allow(clippy::too_many_arguments)]
+fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k: usize, n: usize, out: &Path, progress: engine::Progress<'_>, should_stop: &dyn Fn() -> bool, stops_mid_run: bool) -> Result<(ShardInfo, Outcomes)> {
     let mut plan = plan.clone();
     plan.shard(k, n)?;
     plan.check_memory(plan.range().len())?;
@@ -72,7 +74,7 @@ fn compute_part(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engine, k
     remove_marker(&dir)?;
     let info = engine.info();
     let t = Instant::now();
-    let o = engine.run(&plan, progress)?;
+    let o = engine::run_in_tiles(engine, &plan, engine::stop_tile(&info, stops_mid_run), progress, should_stop)?;
     let integrate = t.elapsed().as_secs_f64();
     let len = o.len();
     write_npy(&dir, "status.npy", &[len], &o.status)?;
@@ -144,7 +146,7 @@ pub fn run_in_parts(scenario: &Scenario, plan: &Plan, engine: &dyn engine::Engin
         let o = match saved {
             Some((_, o)) => o,
             None => {
-                let (info, o) = compute_part(scenario, plan, engine, k, n, &dir, &|d, _| observer.progress(done + d, total as u64))?;
+                let (info, o) = compute_part(scenario, plan, engine, k, n, &dir, &|d, _| observer.progress(done + d, total as u64), &|| false, false)?;
                 integrate += info.integrate;
                 computed += o.steps.iter().map(|&s| s as u64).sum::<u64>();
                 o

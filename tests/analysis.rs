@@ -11,7 +11,7 @@ use basinmap::system::{Effective, Model};
 use common::{engines, plan};
 
 fn sweep(engine: &dyn Engine, toml: &str) -> Analysis {
-    analyse(&plan(toml), engine, &SweepOptions::default(), &|_, _| {}).expect("sweep runs")
+    analyse(&plan(toml), engine, &SweepOptions::default(), &basinmap::run::Silent).expect("sweep runs")
 }
 
 const LANDAU: &str = "system='landau'\nx='r=-0.5:0.5:1001'\ny='m=-1.5:1.5:8'\n[dynamics]\nlr=0.01\nsteps=20000\ntol=1e-5\n[params]\n";
@@ -120,7 +120,7 @@ fn ridge_regression_has_no_transition() {
 
 #[test]
 fn a_sweep_needs_a_parameter_axis_and_a_loss() {
-    let err = |toml: &str| analyse(&plan(toml), &CpuEngine::new(), &SweepOptions::default(), &|_, _| {}).err().expect("refused").to_string();
+    let err = |toml: &str| analyse(&plan(toml), &CpuEngine::new(), &SweepOptions::default(), &basinmap::run::Silent).err().expect("refused").to_string();
     assert!(err("system='landau'\nx='m=-1:1:10'").contains("must be a parameter"));
     assert!(err("system='landau'\nx='r=-1:1:10'\ny='u=1:2:3'").contains("scans one parameter"));
     let field = "x='a=-1:1:10'\n[system]\nstate=['x']\nfield=['a - x']";
@@ -171,10 +171,10 @@ fn deep_linear_nets_second_order_at_depth1_and_first_order_at_depth2() {
     // the effective loss (the paper's Theorems 2 and 3).
     let net = |d: u32| format!("system='deep-linear'\nx='gamma=0.01:0.8:200'\nsamples=4\nseed=1\n[params]\nD={d}\nd0=4\ninit_scale=0.3\na=[1.0, 0.5]\nexy=[0.4, 0.3]\n[dynamics]\nlr=0.01\nsteps=100000\ntol=1e-5");
     let options = SweepOptions { refine: 12, ..SweepOptions::default() };
-    let d1 = analyse(&plan(&net(1)), &CpuEngine::new(), &options, &|_, _| {}).unwrap();
+    let d1 = analyse(&plan(&net(1)), &CpuEngine::new(), &options, &basinmap::run::Silent).unwrap();
     assert_eq!(d1.transitions.iter().map(|t| t.order).collect::<Vec<_>>(), vec![2], "{:?}", d1.transitions);
     assert!((d1.transitions[0].critical - 0.5).abs() < 1e-4, "{:?}", d1.transitions[0]);
-    let d2 = analyse(&plan(&net(2)), &CpuEngine::new(), &options, &|_, _| {}).unwrap();
+    let d2 = analyse(&plan(&net(2)), &CpuEngine::new(), &options, &basinmap::run::Silent).unwrap();
     assert_eq!(d2.transitions.iter().map(|t| t.order).collect::<Vec<_>>(), vec![1], "{:?}", d2.transitions);
     assert!(d2.transitions[0].order_parameter_jump.abs() > 0.1);
     assert!(d2.hysteresis.unwrap().window.is_some(), "b = 0 stays a local minimum: hysteresis");
@@ -300,6 +300,23 @@ fn lyapunov_exponents_of_the_logistic_and_henon_maps() {
     assert_eq!(o.behaviour[0], Behaviour::Aperiodic);
     let l = o.lyapunov.as_ref().expect("exponents")[0];
     assert!((l - 0.41922).abs() < 0.01 * 0.41922, "λ₁ = {l}");
+}
+
+#[test]
+fn orbit_draws_exponents_where_the_scenario_asks_as_the_flag_does() {
+    use basinmap::analysis::orbit::{run, OrbitOptions};
+    // `[classify] lyapunov = true` in the scenario (what `--lyapunov` sets) or the option: the
+    // same diagram, with the same exponents, from the CLI and from Python.
+    let toml = format!("x='r=2.5:3.2:8'\n{LOGISTIC}");
+    let dir = tempfile::tempdir().unwrap();
+    let asked = basinmap::scenario::Scenario::from_toml(&format!("{toml}[classify]\nlyapunov=true\n")).unwrap();
+    let plain = basinmap::scenario::Scenario::from_toml(&toml).unwrap();
+    let (_, by_scenario, files) = run(&asked, &OrbitOptions::default(), &dir.path().join("a")).unwrap();
+    let (_, by_option, _) = run(&plain, &OrbitOptions { lyapunov: true, ..OrbitOptions::default() }, &dir.path().join("b")).unwrap();
+    let (_, without, _) = run(&plain, &OrbitOptions::default(), &dir.path().join("c")).unwrap();
+    assert!(by_scenario.lyapunov.is_some() && files.iter().any(|f| f == "lyapunov.npy"));
+    assert_eq!(by_scenario.lyapunov, by_option.lyapunov);
+    assert!(without.lyapunov.is_none());
 }
 
 #[test]

@@ -194,3 +194,42 @@ fn several_engines_share_a_map_with_the_outcomes_of_one() {
     }
     assert!(MultiEngine::new(Vec::new()).is_err());
 }
+
+#[test]
+fn a_map_in_tiles_is_the_map_in_one_run_and_stops_between_tiles() {
+    use basinmap::engine::{cpu::CpuEngine, run_in_tiles, Engine};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Random starts: each trajectory's outcome depends on its index only.
+    let toml = "system='deep-linear'\nx='gamma=0.05:0.8:11'\ny='init_scale=0.01:0.5:7'\nsamples=3\nseed=2\n[params]\nD=2\nd0=2\n[dynamics]\nsteps=2000";
+    let p = basinmap::plan::Plan::new(&scenario(toml)).unwrap();
+    let engine = CpuEngine::new();
+    let one = engine.run(&p, &|_, _| {}).unwrap();
+    let last = std::sync::Mutex::new((0, 0));
+    let tiled = run_in_tiles(&engine, &p, 50, &|d, n| *last.lock().unwrap() = (d, n), &|| false).unwrap();
+    assert_eq!(tiled, one);
+    assert_eq!(*last.lock().unwrap(), (231, 231));
+    // A shard's part in tiles: its own trajectories, progress counted within it.
+    let mut part = p.clone();
+    part.shard(2, 3).unwrap();
+    let r = part.range();
+    let got = run_in_tiles(&engine, &part, 16, &|_, _| {}, &|| false).unwrap();
+    assert_eq!(got.status, one.status[r.clone()]);
+    assert_eq!(got.observables, one.observables[r.start * one.n_obs..r.end * one.n_obs]);
+    // Asked to stop after two tiles: an interruption, no outcomes.
+    let asked = AtomicUsize::new(0);
+    let err = run_in_tiles(&engine, &p, 50, &|_, _| {}, &|| asked.fetch_add(1, Ordering::SeqCst) >= 2).unwrap_err();
+    assert!(matches!(err, basinmap::Error::Interrupted(_)) && err.to_string().contains("stopped after 100 of 231"), "{err}");
+    // A shard asked to stop writes no shard.json: merge cannot take it for a finished one.
+    struct StopAtOnce;
+    impl basinmap::run::Observer for StopAtOnce {
+        fn should_stop(&self) -> bool {
+            true
+        }
+        fn stops_mid_run(&self) -> bool {
+            true
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(run_shard(&scenario(toml), 1, 2, dir.path(), &StopAtOnce, false), Err(basinmap::Error::Interrupted(_))));
+    assert!(!dir.path().join(basinmap::shard::SHARD_JSON).exists());
+}

@@ -13,6 +13,9 @@ def main() -> None:
     # program quietly, and Mesa's device-select layer stays out of headless machines' way.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # Ctrl-C is the command line's, as in the binary: Python's handler would only set a flag that
+    # nothing reads while Rust runs (`run` installs its own handler, to save its state).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.environ.setdefault("NODEVICE_SELECT", "1")
     from . import _native
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 import numpy as np
 
 from . import _native
-from ._maps import ArrayLike, Map, PathLike, Scenario, _base, _check_settings, _Flags, _progress_bar, load
+from ._maps import ArrayLike, Map, PathLike, Scenario, _base, _check_settings, _flags, _progress_bar, load
 from .errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -97,34 +97,56 @@ class _Files:
     files: List[str]
 
     def _keep(self, work: Path, out: Optional[PathLike], files: List[str]) -> None:
+        """Takes the files the command wrote to ``work`` (see :func:`_in_fresh_directory`): moved
+        into ``out``, or left in ``work``, which then lives as long as this result."""
         self.files = files
         if out is None:
             self.directory = work
             weakref.finalize(self, shutil.rmtree, work, True)
             return
         self.directory = Path(out)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # The files and the list of outputs basinmap keeps beside them (as the CLI leaves it).
-        for name in [*files, _OUTPUTS_LIST]:
-            if (work / name).exists():
-                shutil.move(str(work / name), str(self.directory / name))
-        shutil.rmtree(work, ignore_errors=True)
+        _move_outputs(work, self.directory, files)
 
     def save(self, out: PathLike) -> List[str]:
         """Copies the command's files to the directory ``out``; returns their names."""
         target = Path(out)
-        target.mkdir(parents=True, exist_ok=True)
+        if target.resolve() == self.directory.resolve():
+            return list(self.files)
+        # As the command line does: the outputs of an earlier command there are removed first.
+        _native.prepare_output(os.fspath(target))
         for name in [*self.files, _OUTPUTS_LIST]:
-            if (self.directory / name).exists():
-                shutil.copy2(self.directory / name, target / name)
+            source = self.directory / name.rstrip("/")
+            if source.is_dir():
+                shutil.copytree(source, target / name.rstrip("/"))
+            elif source.exists():
+                shutil.copy2(source, target / name)
         return list(self.files)
 
 
+def _move_outputs(work: Path, out: Path, files: Sequence[str]) -> None:
+    """Moves the complete outputs a command wrote to ``work`` (inside ``out``) into ``out``, once
+    an earlier command's outputs there are removed (as the command line does before it writes):
+    the list of outputs first, so that whatever is moved is recorded, then the files and folders
+    (names ending in '/') by renaming. Removes ``work``, also when a move fails."""
+    try:
+        _native.prepare_output(os.fspath(out))
+        for name in [_OUTPUTS_LIST, *files]:
+            plain = name.rstrip("/")
+            if (work / plain).exists():
+                os.replace(work / plain, out / plain)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _in_fresh_directory(out: Optional[PathLike], command: Callable[[Path], Any]) -> Tuple[Path, Any]:
-    """Runs ``command`` writing into a new temporary directory (beside ``out`` where given, so the
-    files move by renaming); removes it if the command fails or is interrupted."""
-    parent = None if out is None else Path(out).resolve().parent
-    if parent is not None:
+    """Runs ``command`` writing into a new temporary directory: inside ``out`` where given (which
+    is created, and so checked for writing, before the work), so the files move in by renaming;
+    else in the system's temporary folder. Removes it if the command fails or is interrupted:
+    nothing half-written is left, and ``out``'s earlier outputs stay until the new ones are
+    complete."""
+    parent = None
+    if out is not None:
+        parent = Path(out)
         parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".basinmap-", dir=parent))
     try:
@@ -169,9 +191,8 @@ class Sweep(_Files):
         self._keep(work, out, list(report["files"]))
         #: sweep.csv's columns: each value of the parameter with L and every fixed point.
         self.table = _table(self.directory / "sweep.csv")
-        hysteresis = self.directory / "hysteresis.csv"
         #: hysteresis.csv's columns (the branches followed up and down), if followed.
-        self.hysteresis_table = _table(hysteresis) if hysteresis.exists() else None
+        self.hysteresis_table = _table(self.directory / "hysteresis.csv") if "hysteresis.csv" in self.files else None
 
     @property
     def transitions(self) -> List[Dict[str, Any]]:
@@ -203,8 +224,8 @@ def sweep(scenario: Scenario = None, *, out: Optional[PathLike] = None, order: O
     base, source = _base(scenario)
     callback, close = _progress(progress)
     try:
-        with _Flags(settings) as flags:
-            work, report = _in_fresh_directory(out, lambda work: _native.sweep_run(base, source, flags, str(work), order, refine, hysteresis, callback))
+        flags = _flags(settings)
+        work, report = _in_fresh_directory(out, lambda work: _native.sweep_run(base, source, flags, str(work), order, refine, hysteresis, callback))
     finally:
         close()
     return Sweep(json.loads(report), work, out)
@@ -246,8 +267,8 @@ def kramers(scenario: Scenario = None, *, temperatures: Sequence[Number], out: O
     temps = [float(t) for t in temperatures]
     callback, close = _progress(progress)
     try:
-        with _Flags(settings) as flags:
-            work, report = _in_fresh_directory(out, lambda work: _native.kramers_run(base, source, flags, str(work), temps, callback))
+        flags = _flags(settings)
+        work, report = _in_fresh_directory(out, lambda work: _native.kramers_run(base, source, flags, str(work), temps, callback))
     finally:
         close()
     return Kramers(json.loads(report), work, out)
@@ -297,8 +318,8 @@ def trace(scenario: Scenario = None, *, every: Optional[int] = None, out: Option
     """
     _check_settings(settings)
     base, source = _base(scenario)
-    with _Flags(settings) as flags:
-        work, (columns, rows, files) = _in_fresh_directory(out, lambda work: _native.trace_run(base, source, flags, str(work), every))
+    flags = _flags(settings)
+    work, (columns, rows, files) = _in_fresh_directory(out, lambda work: _native.trace_run(base, source, flags, str(work), every))
     return Trace(columns, [Traced(label, status, steps, values, columns) for label, status, steps, values in rows], files, work, out)
 
 
@@ -325,8 +346,8 @@ def landscape(scenario: Scenario = None, *, out: Optional[PathLike] = None, **se
     """
     _check_settings(settings)
     base, source = _base(scenario)
-    with _Flags(settings) as flags:
-        work, (loss, axes, files) = _in_fresh_directory(out, lambda work: _native.landscape_run(base, source, flags, str(work)))
+    flags = _flags(settings)
+    work, (loss, axes, files) = _in_fresh_directory(out, lambda work: _native.landscape_run(base, source, flags, str(work)))
     return Landscape(loss, dict(axes), files, work, out)
 
 
@@ -399,8 +420,8 @@ def orbit(scenario: Scenario = None, *, keep: int = 256, max_period: int = 64, v
     """
     _check_settings(settings)
     base, source = _base(scenario)
-    with _Flags(settings) as flags:
-        work, result = _in_fresh_directory(out, lambda work: _native.orbit_run(base, source, flags, str(work), int(keep), int(max_period), variable, period_tol))
+    flags = _flags(settings)
+    work, result = _in_fresh_directory(out, lambda work: _native.orbit_run(base, source, flags, str(work), int(keep), int(max_period), variable, period_tol))
     return Orbit(result, work, out)
 
 
@@ -425,10 +446,12 @@ def run_shard(scenario: Scenario, k: int, n: int, out: PathLike, *, progress: Un
     base, source = _base(scenario)
     callback, close = _progress(progress)
     try:
-        with _Flags(settings) as flags:
-            info: Dict[str, Any] = json.loads(_native.shard_run(base, source, flags, int(k), int(n), os.fspath(out), callback))
+        flags = _flags(settings)
+        work, text = _in_fresh_directory(out, lambda work: _native.shard_run(base, source, flags, int(k), int(n), str(work), callback))
     finally:
         close()
+    info: Dict[str, Any] = json.loads(text)
+    _move_outputs(work, Path(out), info["files"])
     return info
 
 
@@ -445,6 +468,11 @@ def merge(shards: Sequence[PathLike], out: PathLike) -> Map:
     >>> basinmap.merge(parts, os.path.join(d, "map")).labels.shape
     (32, 32)
     """
-    _native.merge_run([os.fspath(s) for s in shards], os.fspath(out))
+    paths = [os.fspath(s) for s in shards]
+    # Checked before ``out`` is made ready (which would remove a shard's files).
+    if any(Path(p).resolve() == Path(out).resolve() for p in paths):
+        raise ScenarioError(f"merge: out {os.fspath(out)} is one of the shards; write the merged map to another directory")
+    work, report = _in_fresh_directory(out, lambda work: _native.merge_run(paths, str(work)))
+    _move_outputs(work, Path(out), json.loads(report)["files"])
     return load(out)
 

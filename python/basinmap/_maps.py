@@ -8,13 +8,15 @@ override it exactly as the command line's flags do (each keyword *is* its flag: 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
-import math
 import os
 import re
 import shutil
 import tempfile
+import uuid
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -69,44 +71,61 @@ def _text(value: Any) -> str:
 _SWITCHES = {"lyapunov", "continue_untrained", "shared_init"}
 
 
-class _Flags:
-    """The command-line flags that the keywords `settings` stand for, as a context: arrays given
-    for files (starts, a network's data) are written to .npy files that live while it is open."""
+def _array_directory() -> Path:
+    """Where arrays given for files are kept: ``$BASINMAP_ARRAYS``, else basinmap's folder in
+    the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    explicit = os.environ.get("BASINMAP_ARRAYS")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "basinmap" / "arrays"
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        self._settings = settings
-        self._directory: Optional[tempfile.TemporaryDirectory[str]] = None
 
-    def __enter__(self) -> List[str]:
-        settings = dict(self._settings)
-        for key in _ARRAY_FILES:
-            value = settings.get(key)
-            if value is not None and not isinstance(value, (str, os.PathLike)):
-                if self._directory is None:
-                    self._directory = tempfile.TemporaryDirectory(prefix="basinmap-arrays-")
-                array = np.asarray(value, dtype=np.float64)
-                if array.ndim == 1:
-                    array = array[:, None]
-                path = Path(self._directory.name) / f"{key}.npy"
-                np.save(path, array)
-                settings[key] = path
-        return _flags(settings)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._directory is not None:
-            self._directory.cleanup()
+def _array_file(key: str, value: Any) -> Path:
+    """An array given for a file (starts, a network's data) as a lasting .npy file named by its
+    content: run.json's scenario names a file that still holds these numbers later, and shards
+    of a map on other processes of this machine (or of machines sharing the folder) read it."""
+    array = np.ascontiguousarray(np.asarray(value, dtype=np.float64))
+    if array.ndim == 1:
+        array = array[:, None]
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    data = buffer.getvalue()
+    directory = _array_directory()
+    path = directory / f"{key}-{hashlib.sha256(data).hexdigest()[:24]}.npy"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        # Written whole under a name of its own, then renamed: a reader never sees half a file.
+        # (Opened as files are, so the umask decides who else may read it: workers of a cluster.)
+        partial = directory / f".{key}-{uuid.uuid4().hex}.npy"
+        try:
+            with open(partial, "xb") as f:
+                f.write(data)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    return path
 
 
 def _flags(settings: Mapping[str, Any]) -> List[str]:
-    """The command-line flags that the keywords `settings` stand for."""
+    """The command-line flags that the keywords `settings` stand for; arrays given for files are
+    kept as files (:func:`_array_file`)."""
     flags: List[str] = []
     for key, value in settings.items():
+        if key in _ARRAY_FILES and value is not None and not isinstance(value, (str, os.PathLike)):
+            value = _array_file(key, value)
         if key == "weights":
             flags.extend(_weight_flags(value))
             continue
         if (key in _SWITCHES) != isinstance(value, (bool, np.bool_)) and value is not None:
             raise TypeError(f"{key}={value!r}: {'True or False' if key in _SWITCHES else 'a value, not a switch,'} was expected")
-        if value is None or value is False:
+        if value is None:
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            # A switch (numpy's booleans too): the bare flag, or nothing.
+            if value:
+                flags.append("--" + key.replace("_", "-"))
             continue
         if key == "params":
             if not isinstance(value, Mapping):
@@ -119,9 +138,7 @@ def _flags(settings: Mapping[str, Any]) -> List[str]:
                 flags.append(f"--param={name}={text}")
             continue
         flag = "--format" if key == "formats" else "--" + key.replace("_", "-")
-        if value is True:
-            flags.append(flag)
-        elif isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)):
             flags.append(f"{flag}={','.join(_text(v) for v in value)}")
         else:
             flags.append(f"{flag}={_text(value)}")
@@ -172,8 +189,7 @@ def resolve(scenario: Scenario = None, **settings: Any) -> str:
     """
     _check_settings(settings)
     base, source = _base(scenario)
-    with _Flags(settings) as flags:
-        return _native.resolve(base, source, flags)
+    return _native.resolve(base, source, _flags(settings))
 
 
 def _progress_bar(total_hint: int = 0) -> Tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -255,7 +271,9 @@ def run(
 
     Numbers that the command line reads from files may be given as arrays: ``starts`` (N rows
     of the state variables in order), a network's ``data_x`` (n rows of inputs), ``data_y`` (n
-    targets) and a deep-linear net's ``data_xx`` (E[xxᵀ]); they are passed as .npy files.
+    targets) and a deep-linear net's ``data_xx`` (E[xxᵀ]); they are passed as .npy files named
+    by their content, kept in ``~/.cache/basinmap/arrays`` (or ``$BASINMAP_ARRAYS``), which
+    run.json's scenario names.
     ``weights={"W1": W1, "U": U}`` sets a network's start weights (the parameters ``W1_i_k``
     and ``U_k``; the random draw of ``init_scale`` is added to them).
 
@@ -275,6 +293,11 @@ def run(
     """
     settings = {k: v for k, v in locals().items() if k in SETTINGS or k in _EXTRA}
     base, source = _base(scenario)
+    flags = _flags(settings)
+    if out is not None:
+        # Checked for writing before the work (its earlier outputs stay until the map is saved).
+        Path(out).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
     close: Callable[[], None] = lambda: None
     callback: Optional[Callable[[int, int], None]]
     if progress is True:
@@ -284,8 +307,7 @@ def run(
     else:
         callback = None
     try:
-        with _Flags(settings) as flags:
-            native = _native.run_map(base, source, flags, callback)
+        native = _native.run_map(base, source, flags, callback)
     finally:
         close()
     result = Map(native)
@@ -419,15 +441,33 @@ class Map:
         if self._native is None:
             assert self.directory is not None
             target = Path(out)
-            target.mkdir(parents=True, exist_ok=True)
-            # The files and the list of outputs basinmap keeps beside them.
-            for name in [*self.report["files"], ".basinmap-outputs"]:
-                if (self.directory / name).exists() and (self.directory / name).resolve() != (target / name).resolve():
-                    shutil.copy2(self.directory / name, target / name)
+            if target.resolve() == self.directory.resolve():
+                return list(self.report["files"])
+            # As the command line does: the outputs of an earlier command there are removed first.
+            _native.prepare_output(os.fspath(target))
+            for name in [".basinmap-outputs", *self.report["files"]]:
+                source = self.directory / name.rstrip("/")
+                if source.is_dir():
+                    shutil.copytree(source, target / name.rstrip("/"))
+                elif source.exists():
+                    shutil.copy2(source, target / name)
             return list(self.report["files"])
         files: List[str] = self._native.save(os.fspath(out))
         self.report["files"] = files
         return files
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Through the run's files (as Map.save writes them), so a map pickles whole, e.g. as a
+        # Dask task's result: unpickled, it is a map read back with load() from a temporary
+        # directory that lives as long as it does.
+        if self._native is not None:
+            with tempfile.TemporaryDirectory(prefix="basinmap-pickle-") as d:
+                files = self._native.save(d)
+                contents = _read_outputs(Path(d), files)
+        else:
+            assert self.directory is not None
+            contents = _read_outputs(self.directory, self.report["files"])
+        return (_map_from_outputs, (contents,))
 
     def _dims(self) -> List[str]:
         """The arrays' dimension names: the axes' names, ``sample``; ``start`` for sampled starts."""
@@ -529,7 +569,8 @@ class Map:
                 ax.set_xscale("log" if x_log else "linear")
                 ax.set_yscale("log" if y_log else "linear")
             else:
-                extent = (*_edges(x, scenario["x"]), *(_edges(y, scenario.get("y")) if y is not None else (0.0, 1.0)))
+                xe, ye = _cell_edges(x, False), _cell_edges(y, False)
+                extent = (float(xe[0]), float(xe[-1]), float(ye[0]), float(ye[-1]))
                 ax.imshow(rgb, extent=extent, origin="upper", aspect="auto", interpolation="nearest")
             ax.set_xlabel(_axis_name(scenario["x"]))
             if y is not None:
@@ -569,6 +610,38 @@ def load(directory: PathLike) -> Map:
     return Map(directory=directory)
 
 
+def _read_outputs(directory: Path, files: Sequence[str]) -> Dict[str, bytes]:
+    """The bytes of a run's outputs in ``directory`` (its files; every file in its folders, which
+    end in '/'; the list of outputs), by path relative to it."""
+    contents: Dict[str, bytes] = {}
+    for name in [*files, ".basinmap-outputs"]:
+        path = directory / name.rstrip("/")
+        if path.is_dir():
+            contents.update({p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()})
+        elif path.is_file():
+            contents[name] = path.read_bytes()
+    return contents
+
+
+def _map_from_outputs(contents: Mapping[str, bytes]) -> Map:
+    """A pickled :class:`Map`: its outputs written to a temporary directory (removed with the
+    map) and read back."""
+    directory = Path(tempfile.mkdtemp(prefix="basinmap-map-"))
+    try:
+        for name, data in contents.items():
+            path = directory / name
+            if Path(name).is_absolute() or ".." in Path(name).parts:
+                raise ScenarioError(f"a pickled map names the file {name!r} outside its directory")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        m = Map(directory=directory)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    weakref.finalize(m, shutil.rmtree, directory, True)
+    return m
+
+
 def _axis_name(axis: str) -> str:
     return str(axis).split("=", 1)[0]
 
@@ -577,20 +650,6 @@ def _axis_values(coords: Mapping[str, np.ndarray], axis: Optional[str]) -> Optio
     if axis is None:
         return None
     return coords.get(_axis_name(axis))
-
-
-def _edges(values: Optional[np.ndarray], axis: Optional[str]) -> Tuple[float, float]:
-    """The outer edges of an axis's first and last pixel (half a step beyond each value)."""
-    if values is None or len(values) == 0:
-        return 0.0, 1.0
-    lo, hi = float(values[0]), float(values[-1])
-    if len(values) == 1:
-        return lo - 0.5, hi + 0.5
-    if axis is not None and str(axis).endswith(":log") and lo > 0 and hi > 0:
-        half = 0.5 * (math.log(hi) - math.log(lo)) / (len(values) - 1)
-        return lo * math.exp(-half), hi * math.exp(half)
-    half = 0.5 * (hi - lo) / (len(values) - 1)
-    return lo - half, hi + half
 
 
 def _cell_edges(values: Optional[np.ndarray], log: bool) -> np.ndarray:

@@ -12,6 +12,8 @@ Every error of the library reaches Python as one of these (never a crash of the 
 
 from __future__ import annotations
 
+from typing import Any, Tuple
+
 __all__ = ["BasinmapError", "ScenarioError", "FormulaError", "EngineError"]
 
 
@@ -48,6 +50,10 @@ class FormulaError(ScenarioError):
         self.width = width
         #: The message alone, without its place.
         self.message = message
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Every part, so that the error pickles (e.g. raised in a Dask task) and reads back whole.
+        return (type(self), (str(self), self.origin, self.line, self.column, self.line_text, self.width, self.message))
 
     @property
     def caret(self) -> str:

@@ -4,6 +4,8 @@
 //! [`Overrides`] applied to a base, so a keyword is its flag; a map is [`run::compute`]'s
 //! [`LabelledMap`], whose arrays go to numpy without a copy and whose files [`LabelledMap::write`]
 //! writes as `basinmap run` does. The interpreter lock is released while the library works.
+//! Commands that write files are given a fresh directory (`out`), from which the package moves
+//! them to the user's once they are complete.
 
 use basinmap::outputs::{LabelledMap, Values};
 use basinmap::run::{self, Observer};
@@ -60,7 +62,41 @@ fn scenario_of(base: &str, source: Option<&str>, flags: &[String]) -> basinmap::
 #[pyfunction]
 #[pyo3(signature = (base, source, flags))]
 fn resolve(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>) -> PyResult<String> {
-    scenario_of(base, source, &flags).map(|s| s.to_toml()).map_err(|e| py_error(py, e))
+    unlocked(py, || scenario_of(base, source, &flags).map(|s| s.to_toml()))
+}
+
+/// Makes `dir` ready for a command's outputs as the command line does: created, checked for
+/// writing, an earlier command's outputs removed (the package does this once the new outputs
+/// are complete).
+#[pyfunction]
+fn prepare_output(py: Python<'_>, dir: PathBuf) -> PyResult<()> {
+    unlocked(py, || basinmap::io::OutputDir::prepare(&dir).map(drop))
+}
+
+/// A panic (a bug) as the exception a caller can catch, not pyo3's PanicException (a
+/// BaseException that ends most programs).
+fn panic_error(py: Python<'_>, panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+    let message = format!("basinmap failed inside ({why}); this is a bug, please report it");
+    match py.import("basinmap.errors").and_then(|errors| errors.getattr("BasinmapError")?.call1((message,))) {
+        Ok(value) => PyErr::from_value(value),
+        Err(import_failed) => import_failed,
+    }
+}
+
+/// Runs `work` on the caller's thread with the interpreter lock released, a panic becoming
+/// [`panic_error`]'s exception and the library's error its Python exception.
+fn unlocked<T: Send>(py: Python<'_>, work: impl FnOnce() -> basinmap::Result<T> + Send) -> PyResult<T> {
+    match py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))) {
+        Ok(result) => result.map_err(|e| py_error(py, e)),
+        Err(panic) => Err(panic_error(py, panic)),
+    }
+}
+
+/// Runs `work` (which holds the interpreter lock) with a panic becoming [`panic_error`]'s
+/// exception.
+fn guarded<T>(py: Python<'_>, work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(panic_error(py, panic)))
 }
 
 /// Progress and stop requests between the caller's thread and the one computing.
@@ -79,21 +115,44 @@ impl Observer for Watch {
     fn should_stop(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
+    fn stops_mid_run(&self) -> bool {
+        true
+    }
+}
+
+/// Asks the work to stop when the caller stops waiting for it, however it stops (a result,
+/// Ctrl-C, an exception from the progress callback).
+struct StopWhenLeft(Arc<Watch>);
+
+impl Drop for StopWhenLeft {
+    fn drop(&mut self) {
+        self.0.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Runs `work` on its own thread while the caller waits without the interpreter lock, waking
 /// every 50 ms to report progress (`progress(done, total)`) and to let Ctrl-C raise
-/// `KeyboardInterrupt` at once; the work is then asked to stop (maps stop after the tile in
-/// hand) and its result, if it comes, is dropped.
-fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>, work: impl FnOnce(&Watch) -> basinmap::Result<T> + Send + 'static) -> PyResult<T> {
+/// `KeyboardInterrupt` at once; the work is then asked to stop (maps, shards, kramers and a
+/// sweep's map stop after the tile in hand) and its result, if it comes, is dropped. An exception from `progress` stops it
+/// too. `discard`: the fresh directory the work writes to, which the work removes when it ends
+/// after the caller left (the caller removes it at once; work that cannot stop may write again).
+fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>, discard: Option<PathBuf>, work: impl FnOnce(&Watch) -> basinmap::Result<T> + Send + 'static) -> PyResult<T> {
     let watch = Arc::new(Watch::default());
+    let _stop_when_left = StopWhenLeft(Arc::clone(&watch));
     let (sender, receiver) = std::sync::mpsc::channel();
     let worker = Arc::clone(&watch);
+    // Named "basinmap": the work threads of the package (the tests count them).
     std::thread::Builder::new()
         .name("basinmap".into())
         .spawn(move || {
             // A panic (a bug) reaches the caller as an exception, not as a dead thread.
-            let _ = sender.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(worker.as_ref()))));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(worker.as_ref())));
+            if sender.send(result).is_err() {
+                // Nobody waits for this result: nothing it wrote may be left.
+                if let Some(dir) = discard {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
         })
         .map_err(|e| PyOSError::new_err(format!("cannot start a thread: {e}")))?;
     let mut reported = (u64::MAX, u64::MAX);
@@ -114,17 +173,8 @@ fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>,
         }
         match received {
             Ok(Ok(result)) => return result.map_err(|e| py_error(py, e)),
-            Ok(Err(panic)) => {
-                let why = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
-                let errors = py.import("basinmap.errors")?;
-                return Err(PyErr::from_value(errors.getattr("BasinmapError")?.call1((format!("basinmap failed inside ({why}); this is a bug, please report it"),))?));
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(interrupt) = py.check_signals() {
-                    watch.stop.store(true, Ordering::Relaxed);
-                    return Err(interrupt);
-                }
-            }
+            Ok(Err(panic)) => return Err(panic_error(py, panic)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(PyOSError::new_err("the computation ended without a result")),
         }
     }
@@ -134,15 +184,8 @@ fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>,
 #[pyfunction]
 #[pyo3(signature = (base, source, flags, progress=None))]
 fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, progress: Option<Py<PyAny>>) -> PyResult<NativeMap> {
-    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
-    in_background(py, progress, move |watch| run::compute(&scenario, watch)).map(|map| NativeMap { map })
-}
-
-/// A scenario that maps a grid, for `command` (sampled starts refused, as the command line does).
-fn grid_scenario(py: Python<'_>, base: &str, source: Option<&str>, flags: &[String], command: &str) -> PyResult<Scenario> {
-    let s = scenario_of(base, source, flags).map_err(|e| py_error(py, e))?;
-    s.require_grid(command).map_err(|e| py_error(py, e))?;
-    Ok(s)
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
+    in_background(py, progress, None, move |watch| run::compute(&scenario, watch)).map(|map| NativeMap { map })
 }
 
 fn json<T: serde::Serialize>(value: &T) -> PyResult<String> {
@@ -155,9 +198,9 @@ fn json<T: serde::Serialize>(value: &T) -> PyResult<String> {
 #[allow(clippy::too_many_arguments)]
 fn sweep_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, order: Option<String>, refine: u32, hysteresis: bool, progress: Option<Py<PyAny>>) -> PyResult<String> {
     use basinmap::analysis::execute::{sweep, SweepOptions};
-    let scenario = grid_scenario(py, base, source, &flags, "sweep")?;
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
     let options = SweepOptions { order, refine, hysteresis };
-    let report = in_background(py, progress, move |watch| sweep(&scenario, &options, &out, watch))?;
+    let report = in_background(py, progress, Some(out.clone()), move |watch| sweep(&scenario, &options, &out, watch))?;
     json(&report)
 }
 
@@ -165,8 +208,8 @@ fn sweep_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String
 #[pyfunction]
 #[pyo3(signature = (base, source, flags, out, temperatures, progress=None))]
 fn kramers_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, temperatures: Vec<f64>, progress: Option<Py<PyAny>>) -> PyResult<String> {
-    let scenario = grid_scenario(py, base, source, &flags, "kramers")?;
-    let report = in_background(py, progress, move |watch| basinmap::analysis::execute::kramers(&scenario, &temperatures, &out, watch))?;
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
+    let report = in_background(py, progress, Some(out.clone()), move |watch| basinmap::analysis::execute::kramers(&scenario, &temperatures, &out, watch))?;
     json(&report)
 }
 
@@ -178,8 +221,8 @@ type TracedRow<'py> = (String, String, Bound<'py, PyAny>, Bound<'py, PyAny>);
 #[pyfunction]
 #[pyo3(signature = (base, source, flags, out, every=None))]
 fn trace_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, every: Option<u32>) -> PyResult<(Vec<String>, Vec<TracedRow<'py>>, Vec<String>)> {
-    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
-    let (trace, files) = in_background(py, None, move |_| basinmap::trace::run(&scenario, every, &out))?;
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
+    let (trace, files) = in_background(py, None, Some(out.clone()), move |_| basinmap::trace::run(&scenario, every, &out))?;
     let width = trace.columns.len();
     let rows = trace
         .trajectories
@@ -200,8 +243,8 @@ type Axes<'py> = Vec<(String, Bound<'py, PyAny>)>;
 /// coordinates and the files written.
 #[pyfunction]
 fn landscape_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf) -> PyResult<(Bound<'py, PyAny>, Axes<'py>, Vec<String>)> {
-    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
-    let (land, axes, files) = in_background(py, None, move |_| basinmap::landscape::run(&scenario, &out).map(|(plan, land, files)| (land, plan.axes_arrays(), files)))?;
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
+    let (land, axes, files) = in_background(py, None, Some(out.clone()), move |_| basinmap::landscape::run(&scenario, &out).map(|(plan, land, files)| (land, plan.axes_arrays(), files)))?;
     let (nx, ny) = (land.nx, land.ny);
     let axes = axes.into_iter().map(|(name, values)| (name, values.into_pyarray(py).into_any())).collect();
     Ok((land.loss.into_pyarray(py).reshape([ny, nx])?.into_any(), axes, files))
@@ -212,15 +255,15 @@ fn landscape_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: 
 #[pyo3(signature = (base, source, flags, k, n, out, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn shard_run(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, k: usize, n: usize, out: PathBuf, progress: Option<Py<PyAny>>) -> PyResult<String> {
-    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
-    let info = in_background(py, progress, move |watch| basinmap::shard::run_shard(&scenario, k, n, &out, watch, false))?;
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
+    let info = in_background(py, progress, Some(out.clone()), move |watch| basinmap::shard::run_shard(&scenario, k, n, &out, watch, false))?;
     json(&info)
 }
 
 /// `basinmap merge` of the shards' directories into `out`: run.json's record as JSON.
 #[pyfunction]
 fn merge_run(py: Python<'_>, shards: Vec<PathBuf>, out: PathBuf) -> PyResult<String> {
-    let report = in_background(py, None, move |_| basinmap::shard::merge(&shards, &out))?;
+    let report = in_background(py, None, Some(out.clone()), move |_| basinmap::shard::merge(&shards, &out))?;
     json(&report)
 }
 
@@ -230,7 +273,7 @@ fn merge_run(py: Python<'_>, shards: Vec<PathBuf>, out: PathBuf) -> PyResult<Str
 #[pyo3(signature = (values, shape, entropy_box, fit_range=None))]
 fn measure_values(py: Python<'_>, values: numpy::PyReadonlyArray1<'_, f64>, shape: Vec<usize>, entropy_box: usize, fit_range: Option<(usize, usize)>) -> PyResult<String> {
     let values = values.as_slice().map_err(|e| PyOSError::new_err(e.to_string()))?;
-    let m = basinmap::analysis::boundary::measure_values(values, &shape, entropy_box, fit_range.map(|(a, b)| [a, b])).map_err(|e| py_error(py, e))?;
+    let m = unlocked(py, || basinmap::analysis::boundary::measure_values(values, &shape, entropy_box, fit_range.map(|(a, b)| [a, b])))?;
     json(&m)
 }
 
@@ -242,9 +285,10 @@ fn measure_values(py: Python<'_>, values: numpy::PyReadonlyArray1<'_, f64>, shap
 #[allow(clippy::too_many_arguments)]
 fn orbit_run<'py>(py: Python<'py>, base: &str, source: Option<&str>, flags: Vec<String>, out: PathBuf, keep: u32, max_period: u32, variable: Option<String>, period_tol: Option<f64>) -> PyResult<OrbitResult<'py>> {
     use basinmap::analysis::orbit::{run, OrbitOptions};
-    let scenario = scenario_of(base, source, &flags).map_err(|e| py_error(py, e))?;
-    let options = OrbitOptions { keep, max_period, variable, lyapunov: scenario.classify.lyapunov, period_tol };
-    let (plan, orbit, files) = in_background(py, None, move |_| run(&scenario, &options, &out))?;
+    let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
+    // The exponents where the scenario asks for them (lyapunov=True is its --lyapunov).
+    let options = OrbitOptions { keep, max_period, variable, lyapunov: false, period_tol };
+    let (plan, orbit, files) = in_background(py, None, Some(out.clone()), move |_| run(&scenario, &options, &out))?;
     let (nx, starts, kept) = (orbit.x.len(), orbit.starts, orbit.keep);
     let changes: Vec<_> = orbit
         .changes
@@ -287,7 +331,7 @@ fn bench_run(py: Python<'_>, workloads: Vec<String>, engines: Option<Vec<String>
     }
     let engines = engines.unwrap_or_else(basinmap::bench::default_engines);
     let options = BenchOptions { workloads, engines, size, repeats };
-    let results = in_background(py, None, move |_| basinmap::bench::run(&options, &mut |_| {}))?;
+    let results = in_background(py, None, None, move |_| basinmap::bench::run(&options, &mut |_| {}))?;
     json(&results)
 }
 
@@ -297,11 +341,9 @@ struct NativeMap {
     map: LabelledMap,
 }
 
-#[pymethods]
 impl NativeMap {
-    /// Every array of the map's .npy files, in their order: (name, array) pairs. Each is made
-    /// and handed to numpy (without a copy) before the next.
-    fn arrays<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    /// [`NativeMap::arrays`]: each array made and handed to numpy (without a copy) before the next.
+    fn arrays_of<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
         let mut arrays = Vec::new();
         let mut failed = None;
         let _ = self.map.for_each_array(|a| {
@@ -322,6 +364,15 @@ impl NativeMap {
             None => Ok(arrays),
         }
     }
+}
+
+#[pymethods]
+impl NativeMap {
+    /// Every array of the map's .npy files, in their order: (name, array) pairs. Each is made
+    /// and handed to numpy (without a copy) before the next.
+    fn arrays<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+        guarded(py, || self.arrays_of(py))
+    }
 
     /// The axes' coordinates, as axes.npz holds them: (name, float64 array) pairs.
     fn axes<'py>(&self, py: Python<'py>) -> Vec<(String, Bound<'py, PyAny>)> {
@@ -341,51 +392,40 @@ impl NativeMap {
     /// The raw basin image as basins.png holds it (one pixel per grid point, y upward), as an
     /// (ny, nx, 3) uint8 array; `None` for sampled starts.
     fn basin_rgb<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(img) = self.map.basin_image() else { return Ok(None) };
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        Ok(Some(img.into_raw().into_pyarray(py).reshape([h, w, 3])?.into_any()))
+        guarded(py, || {
+            let Some(img) = self.map.basin_image() else { return Ok(None) };
+            let (w, h) = (img.width() as usize, img.height() as usize);
+            Ok(Some(img.into_raw().into_pyarray(py).reshape([h, w, 3])?.into_any()))
+        })
     }
 
     /// A training map's trainability image as trainability.png holds it ((ny, nx, 3) uint8,
-    /// y upward) with its legend: (colour as #rrggbb, text) for trained, did not train, and the
-    /// oscillating and chaotic runs where any are found; `None` for other maps.
+    /// y upward) with its legend, the CLI's: (colour as #rrggbb, text) for trained, did not
+    /// train, and the oscillating and chaotic runs where any are found; `None` for other maps.
     fn trainability_rgb<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyAny>, Vec<(String, String)>)>> {
-        use basinmap::engine::Status;
-        use basinmap::render::trainability::{trainability_image, CHAOTIC, FAILED, OSCILLATING, TRAINED};
-        let (plan, outcomes) = (&self.map.plan, &self.map.outcomes);
-        if !plan.system.spec().loss_record || plan.y.is_none() || plan.sampled.is_some() {
-            return Ok(None);
-        }
-        let names = plan.observable_names();
-        let column = |name: &str| names.iter().position(|&n| n == name).map(|i| outcomes.column(i)).unwrap_or_default();
-        let img = trainability_image(plan.nx(), plan.ny(), plan.samples, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"), &outcomes.status);
-        let hex = |c: [u8; 3]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
-        // The legend the CLI's trainability_annotated figure gives.
-        let mut legend = vec![(hex(TRAINED.1), "trained".to_string()), (hex(FAILED.1), "did not train".to_string())];
-        let found = |s: Status| outcomes.status.iter().any(|&c| c == s as u32);
-        if found(Status::Cycle) {
-            legend.push((hex(OSCILLATING), "did not train: oscillating (a cycle)".to_string()));
-        }
-        if found(Status::Chaotic) {
-            legend.push((hex(CHAOTIC), "did not train: chaotic".to_string()));
-        }
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        Ok(Some((img.into_raw().into_pyarray(py).reshape([h, w, 3])?.into_any(), legend)))
+        guarded(py, || {
+            let Some(img) = self.map.trainability_image() else { return Ok(None) };
+            let hex = |c: [u8; 3]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+            let legend = basinmap::render::trainability::legend(&self.map.outcomes.status).into_iter().map(|(colour, text)| (hex(colour), text)).collect();
+            let (w, h) = (img.width() as usize, img.height() as usize);
+            Ok(Some((img.into_raw().into_pyarray(py).reshape([h, w, 3])?.into_any(), legend)))
+        })
     }
 
-    /// basins.png's bytes, for a notebook's display; `None` for sampled starts.
+    /// basins.png's bytes (the file's, byte for byte), for a notebook's display; `None` for
+    /// sampled starts.
     fn basins_png<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let Some(img) = self.map.basin_image() else { return Ok(None) };
-        let mut bytes = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| PyOSError::new_err(e.to_string()))?;
-        Ok(Some(PyBytes::new(py, &bytes)))
+        guarded(py, || {
+            let Some(img) = self.map.basin_image() else { return Ok(None) };
+            // Encoded as basins.png is, so the bytes are the file's.
+            let bytes = basinmap::render::pyramid::png_bytes(&img).map_err(|e| PyOSError::new_err(e.to_string()))?;
+            Ok(Some(PyBytes::new(py, &bytes)))
+        })
     }
 
     /// Writes every file `basinmap run` writes to `dir`; returns their names.
     fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<Vec<String>> {
-        py.detach(|| basinmap::io::OutputDir::prepare(&dir).and_then(|d| self.map.write(&d)))
-            .map(|report| report.files)
-            .map_err(|e| py_error(py, e))
+        unlocked(py, || basinmap::io::OutputDir::prepare(&dir).and_then(|d| self.map.write(&d))).map(|report| report.files)
     }
 }
 
@@ -393,6 +433,10 @@ impl NativeMap {
 /// default axes of each (what `basinmap systems` prints).
 #[pyfunction]
 fn systems_json(py: Python<'_>) -> PyResult<String> {
+    guarded(py, || systems_text(py))
+}
+
+fn systems_text(py: Python<'_>) -> PyResult<String> {
     let mut all = Vec::new();
     for name in System::BUILT_IN {
         let system = System::by_name(name).map_err(|e| py_error(py, e))?;
@@ -424,15 +468,22 @@ fn systems_json(py: Python<'_>) -> PyResult<String> {
 /// The command line itself (`basinmap` installed by pip): `argv` with the program's name first;
 /// returns the exit code.
 #[pyfunction]
-fn cli(py: Python<'_>, argv: Vec<String>) -> i32 {
-    py.detach(|| basinmap::cli::main(argv))
+fn cli(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
+    match py.detach(|| std::panic::catch_unwind(|| basinmap::cli::main(argv))) {
+        Ok(code) => Ok(code),
+        Err(panic) => Err(panic_error(py, panic)),
+    }
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The CPU engine's worker pool, named for what it is (in `top`, a profiler, a test): its
+    // threads would otherwise take the name of the work thread that first used it.
+    let _ = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("basinmap-pool-{i}")).build_global();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeMap>()?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_output, m)?)?;
     m.add_function(wrap_pyfunction!(run_map, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_run, m)?)?;
     m.add_function(wrap_pyfunction!(kramers_run, m)?)?;

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import basinmap
-from test_maps import EXAMPLES, REPO, run_cli
+from test_maps import EXAMPLES, LONG, REPO, idle_threads, run_cli, work_stops_within
 
 SWEEP = EXAMPLES / "sweep" / "landau-first-order.toml"
 NOISE = EXAMPLES / "noise" / "double-well.toml"
@@ -144,10 +144,53 @@ def test_an_interrupted_sweep_leaves_nothing(tmp_path: Path) -> None:
         time.sleep(0.3)
         _thread.interrupt_main()
 
+    idle = idle_threads()
     threading.Thread(target=interrupt).start()
     with pytest.raises(KeyboardInterrupt):
-        basinmap.sweep(SWEEP, x="r=-0.5:0.5:2001", y="m=-1.5:1.5:64", steps=200000, tol=0.0, out=tmp_path / "out")
-    assert list(tmp_path.iterdir()) == []
+        # About 12 s of work whole.
+        basinmap.sweep(SWEEP, x="r=-0.5:0.5:2001", y="m=-1.5:1.5:1024", steps=20000, tol=0.0, out=tmp_path / "out")
+    # `out` was made (so checked for writing) and holds nothing; the sweep's map stopped after
+    # the tile in hand.
+    assert list((tmp_path / "out").iterdir()) == []
+    assert work_stops_within(5.0, idle)
+
+
+def test_an_interrupted_shard_leaves_nothing_and_stops(tmp_path: Path) -> None:
+    def interrupt() -> None:
+        time.sleep(0.5)
+        _thread.interrupt_main()
+
+    idle = idle_threads()
+    threading.Thread(target=interrupt).start()
+    with pytest.raises(KeyboardInterrupt):
+        # The engine's part of LONG is a few seconds; with ten times the steps, half a minute.
+        basinmap.run_shard(None, 1, 2, tmp_path / "shard", **{**LONG, "steps": 200000})  # type: ignore[arg-type]
+    assert list((tmp_path / "shard").iterdir()) == []
+    assert work_stops_within(5.0, idle)
+
+
+def test_a_command_into_a_used_directory_leaves_only_its_own_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = basinmap.sweep(SWEEP, x="r=-0.5:0.5:41", y="m=-1.5:1.5:8", out=out)
+    assert first.hysteresis_table is not None and (out / "hysteresis.csv").exists()
+    (out / "notes.txt").write_text("mine")
+    # A command that fails leaves the earlier outputs as they were.
+    with pytest.raises(basinmap.ScenarioError):
+        basinmap.sweep(SWEEP, x="r=-0.5:0.5", out=out)
+    assert first.hysteresis_table is not None and (out / "hysteresis.csv").exists() and (out / "sweep.csv").exists()
+    second = basinmap.sweep(SWEEP, x="r=-0.5:0.5:41", y="m=-1.5:1.5:8", hysteresis=False, out=out)
+    assert second.hysteresis_table is None and not (out / "hysteresis.csv").exists()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted([*second.files, "notes.txt"])
+    # A map over a sweep's directory removes the sweep's files, as `basinmap run -o` does.
+    m = basinmap.run(x="r=-0.25:0.5:16", y="m=-1.5:1.5:8", engine="cpu", out=out)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted([*m.report["files"], "notes.txt"])
+    # merge refuses to write over one of its shards before touching it.
+    shards = [tmp_path / "s1", tmp_path / "s2"]
+    for k, shard in enumerate(shards, 1):
+        basinmap.run_shard(None, k, 2, shard, x="r=-0.25:0.5:16", y="m=-1.5:1.5:8", engine="cpu")
+    with pytest.raises(basinmap.ScenarioError, match="one of the shards"):
+        basinmap.merge(shards, shards[0])
+    assert (shards[0] / "shard.json").exists()
 
 
 def test_an_orbit_diagram_is_the_cli_s(tmp_path: Path) -> None:
@@ -164,7 +207,8 @@ def test_an_orbit_diagram_is_the_cli_s(tmp_path: Path) -> None:
     assert any(c["from"] == "fixed point" and c["to"] == "period 2" and abs(c["at"] - 3) < 1e-3 for c in o.changes), o.changes[:3]
 
 
-def test_arrays_are_the_files_they_stand_for(tmp_path: Path) -> None:
+def test_arrays_are_the_files_they_stand_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASINMAP_ARRAYS", str(tmp_path / "arrays"))
     # A network's data as arrays: the one-unit net of examples/trainability/unit.toml.
     unit = EXAMPLES / "trainability" / "unit.toml"
     grid = dict(x="lr1=0.8:2.2:12", y="lr2=0.8:2.2:10")
@@ -174,6 +218,20 @@ def test_arrays_are_the_files_they_stand_for(tmp_path: Path) -> None:
     from_arrays = basinmap.run(unit, data_x=x, data_y=y, **grid)  # type: ignore[arg-type]
     for name in from_files.arrays:
         assert from_arrays[name].tobytes() == from_files[name].tobytes(), name
+    # The arrays are kept as files named by their content, which run.json's scenario names and
+    # which last: the run can be repeated from run.json, and shards of it read them.
+    data = from_arrays.scenario["network"]
+    kept = [Path(data["x"]), Path(data["y"])]
+    assert all(p.parent == tmp_path / "arrays" and p.exists() for p in kept), data
+    np.testing.assert_array_equal(np.load(kept[0]), x)
+    again = basinmap.run(unit, data_x=x.copy(), data_y=y, **grid)  # type: ignore[arg-type]
+    assert again.scenario["network"] == data
+    shards = [tmp_path / "shards" / str(k) for k in (1, 2)]
+    for k, shard in enumerate(shards, 1):
+        basinmap.run_shard(unit, k, 2, shard, data_x=x, data_y=y, **grid)  # type: ignore[arg-type]
+    merged = basinmap.merge(shards, tmp_path / "merged")
+    for name in from_arrays.arrays:
+        assert merged[name].tobytes() == from_arrays[name].tobytes(), name
     # A training map plots its trainability (the CLI's trainability.png and legend).
     from_files.save(tmp_path / "unit")
     rgb, legend = from_files.trainability()  # type: ignore[misc]

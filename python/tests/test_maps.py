@@ -6,8 +6,10 @@ from __future__ import annotations
 import _thread
 import concurrent.futures
 import json
+import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -151,17 +153,108 @@ def test_errors_are_exceptions_with_the_cli_s_messages(tmp_path: Path) -> None:
         basinmap.run(learning_rate=0.1)  # type: ignore[call-arg]
 
 
-def test_ctrl_c_raises_keyboard_interrupt_at_once() -> None:
-    # Seconds of work (nothing converges with tol = 0), stopped after half a second.
+def basinmap_threads() -> int:
+    """The package's work threads (named "basinmap"; the engine's pool is "basinmap-pool-N"), as
+    /proc lists them."""
+    count = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            count += (task / "comm").read_text().strip() == "basinmap"
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return count
+
+
+def idle_threads() -> int:
+    """:func:`basinmap_threads` once work of earlier tests has ended (waiting up to 60 s): the
+    count to which work that stops comes back."""
+    if not Path("/proc/self/task").is_dir():
+        return 0
+    end = time.monotonic() + 60
+    while basinmap_threads() and time.monotonic() < end:
+        time.sleep(0.05)
+    return basinmap_threads()
+
+
+def work_stops_within(seconds: float, baseline: int) -> bool:
+    """Whether the threads named "basinmap" come down to `baseline` within `seconds` (where /proc
+    lists threads; elsewhere this cannot be seen and is taken as true)."""
+    if not Path("/proc/self/task").is_dir():
+        return True
+    end = time.monotonic() + seconds
+    while basinmap_threads() > baseline:
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+#: About 25 s of work on 2 cores (tol = 0: only runs that come to rest exactly stop early; the
+#: engine takes 4 s, the host's tests of the undecided rest the others); one tile of it (2^16
+#: trajectories, 1/64 of the map) a tenth of a second.
+LONG = dict(x="r=-0.25:0.5:2048", y="m=-1.5:1.5:2048", tol=0.0, steps=20000, engine="cpu")
+
+
+def test_ctrl_c_raises_keyboard_interrupt_at_once_and_the_map_stops() -> None:
     def interrupt() -> None:
         time.sleep(0.5)
         _thread.interrupt_main()
 
+    idle = idle_threads()
     threading.Thread(target=interrupt).start()
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        basinmap.run(x="r=-0.25:0.5:512", y="m=-1.5:1.5:512", tol=0.0, steps=20000, engine="cpu")
-    assert time.monotonic() - start < 5.0
+        basinmap.run(**LONG)  # type: ignore[arg-type]
+    assert time.monotonic() - start < 3.0
+    # The computation itself stops after the tile in hand, not at the map's end.
+    assert work_stops_within(5.0, idle)
+
+
+def test_an_error_in_the_progress_callback_stops_the_map() -> None:
+    def fail(done: int, total: int) -> None:
+        raise ValueError("enough")
+
+    idle = idle_threads()
+    with pytest.raises(ValueError, match="enough"):
+        basinmap.run(progress=fail, **LONG)  # type: ignore[arg-type]
+    assert work_stops_within(5.0, idle)
+
+
+def test_out_is_checked_before_the_work(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    start = time.monotonic()
+    with pytest.raises(OSError):
+        basinmap.run(out=blocker / "out", **LONG)  # type: ignore[arg-type]
+    assert time.monotonic() - start < 2.0
+
+
+def test_numpy_booleans_are_switches() -> None:
+    assert basinmap.resolve(lyapunov=np.True_) == basinmap.resolve(lyapunov=True) != basinmap.resolve()
+    assert basinmap.resolve(lyapunov=np.False_, continue_untrained=False) == basinmap.resolve()
+
+
+def test_maps_and_formula_errors_pickle(tmp_path: Path) -> None:
+    m = basinmap.run(x="r=-0.25:0.5:32", y="m=-1.5:1.5:24", engine="cpu")
+    back = pickle.loads(pickle.dumps(m))
+    assert list(back.arrays) == list(m.arrays)
+    for name in m.arrays:
+        assert back[name].dtype == m[name].dtype and back[name].tobytes() == m[name].tobytes(), name
+    assert back.attractors == m.attractors and list(back.coords) == list(m.coords)
+    assert back._repr_png_() == m._repr_png_()
+    # Its files are the map's; a map read back pickles too.
+    m.save(tmp_path / "a")
+    pickle.loads(pickle.dumps(back)).save(tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for name in names:
+        if name != "run.json":
+            assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    with pytest.raises(basinmap.FormulaError) as caught:
+        basinmap.run(loss="m^2 + q*m", state="m", x="m=-1:1:4", engine="cpu")
+    e = pickle.loads(pickle.dumps(caught.value))
+    assert type(e) is basinmap.FormulaError and str(e) == str(caught.value)
+    assert (e.origin, e.line, e.column, e.width, e.message, e.caret) == (caught.value.origin, 1, 7, 1, caught.value.message, caught.value.caret)
 
 
 def test_maps_in_threads_are_the_maps_alone() -> None:
@@ -232,6 +325,25 @@ def test_the_pip_installed_command_is_the_cli(tmp_path: Path) -> None:
         a = subprocess.run([cli(), "systems"], capture_output=True, text=True, check=True).stdout
         b = subprocess.run([str(binary), "systems"], capture_output=True, text=True, check=True).stdout
         assert a == b
+
+
+def test_the_pip_installed_command_stops_on_ctrl_c(tmp_path: Path) -> None:
+    # As the binary does: Ctrl-C ends any command (here a long sweep), not only `run`.
+    sweep = EXAMPLES / "sweep" / "landau-first-order.toml"
+    args = ["sweep", str(sweep), "--x", "r=-0.5:0.5:2001", "--y", "m=-1.5:1.5:1024", "--steps", "20000", "--tol", "0", "-q", "-o", str(tmp_path / "out")]
+    process = subprocess.Popen([cli(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Once the sweep has made its output directory, the command line runs (with its Ctrl-C).
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "out").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("the pip-installed basinmap ran on after Ctrl-C") from None
+    assert code in (-signal.SIGINT, 130), code
 
 
 def test_the_type_stubs_match_the_module(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, out: &Path, observer: 
     let info = engine.info();
     observer.engine(&info);
 
-    let a = analyse(&plan, engine.as_ref(), options, &|d, t| observer.progress(d, t))?;
+    let a = analyse(&plan, engine.as_ref(), options, observer)?;
     let Analysis { sweep, transitions, kind_changes, hysteresis: hyst, up, down, seconds } = a;
     let mut files = Vec::new();
     dir.write_bytes("sweep.csv", sweep::csv(&sweep).as_bytes())?;
@@ -110,11 +110,11 @@ pub struct Analysis {
 
 /// Runs the sweep `plan` on `engine` and analyses it: fixed points per value, transitions,
 /// hysteresis.
-pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions, progress: engine::Progress<'_>) -> Result<Analysis> {
+pub fn analyse(plan: &Plan, engine: &dyn engine::Engine, options: &SweepOptions, observer: &dyn crate::report::Observer) -> Result<Analysis> {
     sweep::check(plan)?;
     let q = Quantities::of(plan, options.order.as_deref())?;
     let t0 = Instant::now();
-    let outcomes = sweep::run_settled(plan, engine, progress)?;
+    let outcomes = sweep::run_settled(plan, engine, observer)?;
     let t1 = Instant::now();
     let labels = crate::classify::label(plan, &outcomes).labels;
     let mut points = sweep::points_of(plan, &outcomes, Some(&labels), &q)?;
@@ -284,7 +284,7 @@ pub fn kramers(scenario: &Scenario, temperatures: &[f64], out: &Path, observer: 
     let mut curves = Vec::new();
     for &t in temperatures {
         let plan = Plan::new(&at(t))?;
-        let outcomes = engine.run(&plan, &|d, n| observer.progress(d, n))?;
+        let outcomes = engine::run_in_tiles(engine.as_ref(), &plan, engine::stop_tile(&info, observer.stops_mid_run()), &|d, n| observer.progress(d, n), &|| observer.should_stop())?;
         let (times, stats) = escape_times(&plan, &outcomes);
         curves.push((t, survival(&times)));
         runs.push(stats);

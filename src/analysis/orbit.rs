@@ -60,6 +60,8 @@ pub struct OrbitOptions {
     pub max_period: u32,
     /// The observable drawn (a state variable, the loss, …); `None`: the system's first.
     pub variable: Option<String>,
+    /// The largest Lyapunov exponent along each kept orbit; [`run`] also draws it when the
+    /// scenario asks (`--lyapunov`, `[classify] lyapunov = true`).
     pub lyapunov: bool,
     /// The relative tolerance of a return; `None`: 1e-5 in f32, 1e-9 in f64.
     pub period_tol: Option<f64>,
@@ -168,17 +170,19 @@ pub struct Orbit {
     pub changes: Vec<PeriodChange>,
 }
 
-/// `basinmap orbit`: the orbit diagram of `scenario` (the exponents as `options` asks, along each
-/// kept orbit), written to `out`; returns the plan, the diagram and the files' names.
+/// `basinmap orbit`: the orbit diagram of `scenario` (with the exponents along each kept orbit
+/// where `options` or the scenario asks for them), written to `out`; returns the plan, the
+/// diagram and the files' names.
 pub fn run(scenario: &crate::scenario::Scenario, options: &OrbitOptions, out: &std::path::Path) -> Result<(Plan, Orbit, Vec<String>)> {
     scenario.require_grid("orbit")?;
+    let options = OrbitOptions { lyapunov: options.lyapunov || scenario.classify.lyapunov, ..options.clone() };
     let mut scenario = scenario.clone();
     // orbit follows its own tangents (its checks say where it can).
     scenario.classify.lyapunov = false;
     let plan = Plan::new(&scenario)?;
-    check(&plan, options)?;
+    check(&plan, &options)?;
     let dir = OutputDir::prepare(out)?;
-    let orbit = compute(&plan, options)?;
+    let orbit = compute(&plan, &options)?;
     let files = write(&plan, &orbit, &dir)?;
     Ok((plan, orbit, files))
 }
@@ -220,10 +224,10 @@ pub fn check(plan: &Plan, options: &OrbitOptions) -> Result<usize> {
     }
     if options.lyapunov {
         if plan.dynamics.method.memory() != crate::dynamics::Memory::None {
-            return Err(Error::input(format!("orbit: --lyapunov follows the tangent of a memoryless step (gd); {} carries memory the tangent would have to follow too", plan.dynamics.method.as_str())));
+            return Err(Error::input(format!("orbit: Lyapunov exponents (--lyapunov, or the scenario's [classify] lyapunov) follow the tangent of a memoryless step (gd); {} carries memory the tangent would have to follow too", plan.dynamics.method.as_str())));
         }
         if plan.dynamics.temperature > 0.0 || plan.system.draws() {
-            return Err(Error::input("orbit: --lyapunov needs deterministic steps (no temperature, no minibatches)"));
+            return Err(Error::input("orbit: Lyapunov exponents (--lyapunov, or the scenario's [classify] lyapunov) need deterministic steps (no temperature, no minibatches)"));
         }
     }
     let names = plan.system.spec().observable_names();

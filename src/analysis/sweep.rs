@@ -254,9 +254,10 @@ pub fn at_value(plan: &Plan, value: f64) -> Plan {
 }
 
 /// An engine run of `plan`, its undecided trajectories tested for cycles and chaos as
-/// `basinmap run` does.
-pub fn run_settled(plan: &Plan, engine: &dyn Engine, progress: crate::engine::Progress<'_>) -> Result<Outcomes> {
-    let mut outcomes = engine.run(plan, progress)?;
+/// `basinmap run` does; progress and stop requests go to and from `observer`.
+pub fn run_settled(plan: &Plan, engine: &dyn Engine, observer: &dyn crate::report::Observer) -> Result<Outcomes> {
+    let tile = crate::engine::stop_tile(&engine.info(), observer.stops_mid_run());
+    let mut outcomes = crate::engine::run_in_tiles(engine, plan, tile, &|d, t| observer.progress(d, t), &|| observer.should_stop())?;
     crate::classify::cycles::settle_undecided(plan, &mut outcomes, plan.range().start);
     crate::classify::continued::settle_on_engine(plan, engine, &mut outcomes, plan.range().start)?;
     Ok(outcomes)
@@ -266,7 +267,7 @@ pub fn run_settled(plan: &Plan, engine: &dyn Engine, progress: crate::engine::Pr
 /// starts.
 pub fn point_at(plan: &Plan, engine: &dyn Engine, q: &Quantities, value: f64) -> Result<SweepPoint> {
     let sub = at_value(plan, value);
-    let outcomes = run_settled(&sub, engine, &|_, _| {})?;
+    let outcomes = run_settled(&sub, engine, &crate::report::Silent)?;
     let mut pts = points_of(&sub, &outcomes, None, q)?;
     Ok(pts.remove(0))
 }

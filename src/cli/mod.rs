@@ -50,6 +50,10 @@ where
             Ok(())
         }
     };
+    // A host that goes on after this returns (the Python package's `basinmap`) exits without
+    // Rust's exit path, which would flush what is still buffered.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
     match result {
         Ok(()) => 0,
         Err(e) => {

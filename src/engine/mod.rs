@@ -88,6 +88,15 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
+    /// No outcomes yet, with room for `n` trajectories' status, steps and observables.
+    pub fn with_capacity(n: usize, n_obs: usize) -> Outcomes {
+        let mut o = Outcomes::zeroed(0, n_obs);
+        o.status.reserve_exact(n);
+        o.steps.reserve_exact(n);
+        o.observables.reserve_exact(n * n_obs);
+        o
+    }
+
     /// Outcomes for `n` trajectories, all zero.
     pub fn zeroed(n: usize, n_obs: usize) -> Outcomes {
         Outcomes { status: vec![0; n], steps: vec![0; n], observables: vec![0.0; n * n_obs], n_obs, period: Vec::new(), lyapunov: Vec::new(), cycle_time: Vec::new(), memory: Vec::new() }
@@ -167,6 +176,47 @@ pub struct EngineInfo {
 
 /// Progress reports: called with the number of trajectory-steps (or trajectories) done.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Trajectories per tile of [`run_in_tiles`] for a front end that may stop mid-run
+/// (`stops_mid_run`, the Python package): on the CPU engine 2^16, a fraction of a second of
+/// work for most maps; on a GPU one part of a run. For others, the whole plan: one tile.
+pub fn stop_tile(info: &EngineInfo, stops_mid_run: bool) -> usize {
+    match (stops_mid_run, info.kind) {
+        (false, _) => usize::MAX,
+        (true, "cpu") => 1 << 16,
+        (true, _) => crate::plan::PART_TRAJECTORIES,
+    }
+}
+
+/// Runs `plan` on `engine` in tiles of `tile` trajectories, asking `should_stop` before each, so
+/// that a stop asked for (Ctrl-C in Python) comes within one tile; `progress` counts the
+/// trajectories done. The outcomes are those of one run (a trajectory's bits do not depend on
+/// the tiling), held in one allocation of the plan's size.
+pub fn run_in_tiles(engine: &dyn Engine, plan: &Plan, tile: usize, progress: Progress<'_>, should_stop: &dyn Fn() -> bool) -> Result<Outcomes> {
+    let range = plan.range();
+    let n = range.len() as u64;
+    if tile >= range.len() {
+        // One tile: the engine's outcomes themselves, not a copy.
+        if should_stop() {
+            return Err(crate::Error::Interrupted(format!("stopped before any of {n} trajectories")));
+        }
+        let outcomes = engine.run(plan, &|d, _| progress(d, n))?;
+        progress(n, n);
+        return Ok(outcomes);
+    }
+    let mut outcomes = Outcomes::with_capacity(range.len(), plan.n_obs());
+    for part in plan.tiles(tile) {
+        if should_stop() {
+            return Err(crate::Error::Interrupted(format!("stopped after {} of {n} trajectories", part.start - range.start)));
+        }
+        let done = (part.start - range.start) as u64;
+        let mut piece = plan.clone();
+        piece.restrict(part);
+        outcomes.append(&engine.run(&piece, &|d, _| progress(done + d, n))?);
+    }
+    progress(n, n);
+    Ok(outcomes)
+}
 
 /// An engine that can run plans.
 pub trait Engine: Send + Sync {

@@ -53,6 +53,20 @@ pub fn trainability_image(nx: usize, ny: usize, samples: usize, converged: &[f32
     })
 }
 
+/// The legend of a trainability image: (swatch, text) for trained and did not train, and for
+/// the oscillating and chaotic runs where `status` (the runs' [`Status`] codes) has any.
+pub fn legend(status: &[u32]) -> Vec<([u8; 3], String)> {
+    let mut legend = vec![(TRAINED.1, "trained".to_string()), (FAILED.1, "did not train".to_string())];
+    let found = |s: Status| status.iter().any(|&c| c == s as u32);
+    if found(Status::Cycle) {
+        legend.push((OSCILLATING, "did not train: oscillating (a cycle)".to_string()));
+    }
+    if found(Status::Chaotic) {
+        legend.push((CHAOTIC, "did not train: chaotic".to_string()));
+    }
+    legend
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
