@@ -257,6 +257,23 @@ def test_arrays_are_the_files_they_stand_for(tmp_path: Path, monkeypatch: pytest
         basinmap.run(starts=np.zeros((5, 7)), engine="cpu")
 
 
+def test_a_deep_linear_net_s_second_moment_as_an_array(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASINMAP_ARRAYS", str(tmp_path / "arrays"))
+    # E[xxᵀ] = R diag(1, 0.5) Rᵀ, a full matrix (the net takes its spectrum and rotates E[xy]).
+    t = 0.3
+    rotation = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    xx = rotation @ np.diag([1.0, 0.5]) @ rotation.T
+    np.save(tmp_path / "xx.npy", xx)
+    settings = dict(system="deep-linear", x="gamma=0.05:0.8:12", y="init_scale=0.01:0.5:8", params={"D": 1, "d0": 2, "exy": [0.4, 0.3]}, engine="cpu")
+    from_array = basinmap.run(data_xx=xx, **settings)  # type: ignore[arg-type]
+    from_file = basinmap.run(data_xx=tmp_path / "xx.npy", **settings)  # type: ignore[arg-type]
+    for name in from_file.arrays:
+        assert from_array[name].tobytes() == from_file[name].tobytes(), name
+    assert from_array.attractors == from_file.attractors
+    # ... and it is used: the default data's map differs.
+    assert basinmap.run(**settings).labels.tobytes() != from_array.labels.tobytes()  # type: ignore[arg-type]
+
+
 def test_start_weights_as_arrays_are_their_params() -> None:
     unit = EXAMPLES / "trainability" / "unit.toml"
     grid = dict(x="lr1=0.8:2.2:8", y="lr2=0.8:2.2:6")
