@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 import numpy as np
 
 from . import _native
-from ._maps import ArrayLike, Map, PathLike, Scenario, _base, _check_settings, _flags, _progress_bar, load
+from ._maps import ArrayLike, Map, PathLike, Scenario, _OUTPUTS_LIST, _base, _check_settings, _copy_outputs, _flags, _progress_bar, load
 from .errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -85,10 +85,6 @@ class Settings(TypedDict, total=False):
     colour_map: str
 
 
-#: The list of the files basinmap wrote in an output directory (io/mod.rs), kept beside them.
-_OUTPUTS_LIST = ".basinmap-outputs"
-
-
 class _Files:
     """A command's files: in ``directory`` (``out``, or a temporary directory removed with the
     result)."""
@@ -109,17 +105,7 @@ class _Files:
 
     def save(self, out: PathLike) -> List[str]:
         """Copies the command's files to the directory ``out``; returns their names."""
-        target = Path(out)
-        if target.resolve() == self.directory.resolve():
-            return list(self.files)
-        # As the command line does: the outputs of an earlier command there are removed first.
-        _native.prepare_output(os.fspath(target))
-        for name in [*self.files, _OUTPUTS_LIST]:
-            source = self.directory / name.rstrip("/")
-            if source.is_dir():
-                shutil.copytree(source, target / name.rstrip("/"))
-            elif source.exists():
-                shutil.copy2(source, target / name)
+        _copy_outputs(self.directory, Path(out), self.files)
         return list(self.files)
 
 

@@ -440,17 +440,7 @@ class Map:
         run.json) to the directory ``out``; returns the files' names."""
         if self._native is None:
             assert self.directory is not None
-            target = Path(out)
-            if target.resolve() == self.directory.resolve():
-                return list(self.report["files"])
-            # As the command line does: the outputs of an earlier command there are removed first.
-            _native.prepare_output(os.fspath(target))
-            for name in [".basinmap-outputs", *self.report["files"]]:
-                source = self.directory / name.rstrip("/")
-                if source.is_dir():
-                    shutil.copytree(source, target / name.rstrip("/"))
-                elif source.exists():
-                    shutil.copy2(source, target / name)
+            _copy_outputs(self.directory, Path(out), self.report["files"])
             return list(self.report["files"])
         files: List[str] = self._native.save(os.fspath(out))
         self.report["files"] = files
@@ -610,11 +600,30 @@ def load(directory: PathLike) -> Map:
     return Map(directory=directory)
 
 
+#: The list of the files basinmap wrote in an output directory (io/mod.rs), kept beside them.
+_OUTPUTS_LIST = ".basinmap-outputs"
+
+
+def _copy_outputs(directory: Path, target: Path, files: Sequence[str]) -> None:
+    """Copies a command's outputs in ``directory`` (its files, folders ending in '/', and the list
+    of outputs) to ``target``, whose earlier outputs are removed first as the command line does;
+    nothing to do where ``target`` is ``directory``."""
+    if target.resolve() == directory.resolve():
+        return
+    _native.prepare_output(os.fspath(target))
+    for name in [_OUTPUTS_LIST, *files]:
+        source = directory / name.rstrip("/")
+        if source.is_dir():
+            shutil.copytree(source, target / name.rstrip("/"))
+        elif source.exists():
+            shutil.copy2(source, target / name)
+
+
 def _read_outputs(directory: Path, files: Sequence[str]) -> Dict[str, bytes]:
     """The bytes of a run's outputs in ``directory`` (its files; every file in its folders, which
     end in '/'; the list of outputs), by path relative to it."""
     contents: Dict[str, bytes] = {}
-    for name in [*files, ".basinmap-outputs"]:
+    for name in [*files, _OUTPUTS_LIST]:
         path = directory / name.rstrip("/")
         if path.is_dir():
             contents.update({p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()})

@@ -469,10 +469,7 @@ fn systems_text(py: Python<'_>) -> PyResult<String> {
 /// returns the exit code.
 #[pyfunction]
 fn cli(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
-    match py.detach(|| std::panic::catch_unwind(|| basinmap::cli::main(argv))) {
-        Ok(code) => Ok(code),
-        Err(panic) => Err(panic_error(py, panic)),
-    }
+    unlocked(py, || Ok(basinmap::cli::main(argv)))
 }
 
 #[pymodule]

@@ -3,18 +3,15 @@ measure, bench, shards and their merge (also on a Dask cluster), and load."""
 
 from __future__ import annotations
 
-import _thread
 import importlib.util
 import json
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import basinmap
-from test_maps import EXAMPLES, LONG, REPO, idle_threads, run_cli, work_stops_within
+from test_maps import EXAMPLES, LONG, REPO, idle_threads, interrupt_main_after, run_cli, work_stops_within
 
 SWEEP = EXAMPLES / "sweep" / "landau-first-order.toml"
 NOISE = EXAMPLES / "noise" / "double-well.toml"
@@ -140,12 +137,8 @@ def test_bench_times_a_workload() -> None:
 
 
 def test_an_interrupted_sweep_leaves_nothing(tmp_path: Path) -> None:
-    def interrupt() -> None:
-        time.sleep(0.3)
-        _thread.interrupt_main()
-
     idle = idle_threads()
-    threading.Thread(target=interrupt).start()
+    interrupt_main_after(0.3)
     with pytest.raises(KeyboardInterrupt):
         # About 12 s of work whole.
         basinmap.sweep(SWEEP, x="r=-0.5:0.5:2001", y="m=-1.5:1.5:1024", steps=20000, tol=0.0, out=tmp_path / "out")
@@ -156,12 +149,8 @@ def test_an_interrupted_sweep_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_shard_leaves_nothing_and_stops(tmp_path: Path) -> None:
-    def interrupt() -> None:
-        time.sleep(0.5)
-        _thread.interrupt_main()
-
     idle = idle_threads()
-    threading.Thread(target=interrupt).start()
+    interrupt_main_after(0.5)
     with pytest.raises(KeyboardInterrupt):
         # The engine's part of LONG is a few seconds; with ten times the steps, half a minute.
         basinmap.run_shard(None, 1, 2, tmp_path / "shard", **{**LONG, "steps": 200000})  # type: ignore[arg-type]

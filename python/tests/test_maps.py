@@ -195,13 +195,19 @@ def work_stops_within(seconds: float, baseline: int) -> bool:
 LONG = dict(x="r=-0.25:0.5:2048", y="m=-1.5:1.5:2048", tol=0.0, steps=20000, engine="cpu")
 
 
-def test_ctrl_c_raises_keyboard_interrupt_at_once_and_the_map_stops() -> None:
+def interrupt_main_after(seconds: float) -> None:
+    """Ctrl-C, as another thread delivers it to the main one, after `seconds`."""
+
     def interrupt() -> None:
-        time.sleep(0.5)
+        time.sleep(seconds)
         _thread.interrupt_main()
 
-    idle = idle_threads()
     threading.Thread(target=interrupt).start()
+
+
+def test_ctrl_c_raises_keyboard_interrupt_at_once_and_the_map_stops() -> None:
+    idle = idle_threads()
+    interrupt_main_after(0.5)
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         basinmap.run(**LONG)  # type: ignore[arg-type]
