@@ -131,6 +131,7 @@ pub fn label_map(scenario: &Scenario, plan: &Plan, mut outcomes: Outcomes, info:
         escape,
         warnings,
         files: Vec::new(),
+        refine: None,
     };
     Ok(LabelledMap { plan: plan.clone(), outcomes, classification, escape_times, report })
 }

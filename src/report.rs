@@ -142,6 +142,9 @@ pub struct Report {
     pub escape: Option<crate::analysis::escape::EscapeStats>,
     pub warnings: Vec<String>,
     pub files: Vec<String>,
+    /// What a run by refinement (`--refine`) integrated; absent from other runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refine: Option<crate::engine::refine::RefineStats>,
 }
 
 /// Hooks for the command line (progress bars); the library default does nothing.
@@ -182,10 +185,14 @@ pub struct RunOptions {
     /// Stream the map to disk tile by tile (see [`crate::stream`]); maps too large to hold in
     /// memory are streamed without being asked.
     pub stream: bool,
+    /// Integrate by boundary-adaptive refinement ([`crate::engine::refine`]), in memory.
+    pub refine: bool,
+    /// The refinement's coarse spacing in pixels (a power of two); `None`: chosen by the map's size.
+    pub refine_spacing: Option<usize>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { resume: false, part_size: crate::plan::PART_TRAJECTORIES, all_devices: false, stream: false }
+        RunOptions { resume: false, part_size: crate::plan::PART_TRAJECTORIES, all_devices: false, stream: false, refine: false, refine_spacing: None }
     }
 }

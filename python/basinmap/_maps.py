@@ -213,6 +213,7 @@ def run(
     *,
     out: Optional[PathLike] = None,
     progress: Union[bool, Callable[[int, int], None]] = False,
+    refine: Union[bool, int] = False,
     system: Optional[str] = None,
     loss: Optional[str] = None,
     field: Optional[str] = None,
@@ -280,6 +281,10 @@ def run(
     ``out``: also write every file ``basinmap run -o OUT`` writes (:meth:`Map.save`).
     ``progress``: ``True`` for a tqdm bar (where tqdm is installed), or a function called with
     ``(done, total)`` trajectories.
+    ``refine``: ``True`` integrates the map at full resolution only near its boundaries and
+    fills the rest (``basinmap run --refine``: the same labels; steps and observables of filled
+    starts are their cell's); a power of two sets the coarse spacing (``--refine=SPACING``).
+    ``m.report["refine"]`` says what was integrated.
 
     The interpreter lock is released while the engines run, so several maps can be computed in
     threads at once; Ctrl-C raises :class:`KeyboardInterrupt` within a fraction of a second.
@@ -306,8 +311,14 @@ def run(
         callback = progress
     else:
         callback = None
+    if isinstance(refine, (bool, np.bool_)):
+        refine_spacing = None
+    elif isinstance(refine, (int, np.integer)) and refine > 0:
+        refine, refine_spacing = True, int(refine)
+    else:
+        raise TypeError(f"refine={refine!r}: expected True, False or a coarse spacing in pixels (a power of two)")
     try:
-        native = _native.run_map(base, source, flags, callback)
+        native = _native.run_map(base, source, flags, callback, bool(refine), refine_spacing)
     finally:
         close()
     result = Map(native)

@@ -180,12 +180,14 @@ fn in_background<T: Send + 'static>(py: Python<'_>, progress: Option<Py<PyAny>>,
     }
 }
 
-/// Computes a map in memory (`basinmap run` without writing).
+/// Computes a map in memory (`basinmap run` without writing); `refine`: by refinement
+/// (`--refine`), with the coarse spacing `refine_spacing` (`None`: the automatic one).
 #[pyfunction]
-#[pyo3(signature = (base, source, flags, progress=None))]
-fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, progress: Option<Py<PyAny>>) -> PyResult<NativeMap> {
+#[pyo3(signature = (base, source, flags, progress=None, refine=false, refine_spacing=None))]
+fn run_map(py: Python<'_>, base: &str, source: Option<&str>, flags: Vec<String>, progress: Option<Py<PyAny>>, refine: bool, refine_spacing: Option<usize>) -> PyResult<NativeMap> {
     let scenario = unlocked(py, || scenario_of(base, source, &flags))?;
-    in_background(py, progress, None, move |watch| run::compute(&scenario, watch)).map(|map| NativeMap { map })
+    let options = run::RunOptions { refine, refine_spacing, ..Default::default() };
+    in_background(py, progress, None, move |watch| run::compute_with(&scenario, watch, &options)).map(|map| NativeMap { map })
 }
 
 fn json<T: serde::Serialize>(value: &T) -> PyResult<String> {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import concurrent.futures
+import inspect
 import json
 import pickle
 import re
@@ -109,12 +110,32 @@ def test_sampled_starts_are_one_dimensional(tmp_path: Path) -> None:
     assert ds["labels"].dims == ("start",) and set(m.coords) <= set(ds.coords)
 
 
+def test_refine_is_the_command_lines_refine_and_labels_as_a_full_run(tmp_path: Path) -> None:
+    axes = dict(x="r=-0.25:0.5:512", y="m=-1.5:1.5:512", engine="cpu")
+    m = basinmap.run(**axes, refine=True)
+    r = m.report["refine"]
+    assert 0 < r["computed"] < r["trajectories"] // 3 and r["checked"] > 0 and not r["fell_back"]
+    assert m.labels.tobytes() == basinmap.run(**axes).labels.tobytes()
+    run_cli("run", "--x", axes["x"], "--y", axes["y"], "--engine", "cpu", "--refine", "-q", "-o", str(tmp_path / "cli"))
+    m.save(tmp_path / "py")
+    assert_same_as_cli(m, tmp_path / "cli", tmp_path / "py")
+    assert json.loads((tmp_path / "cli" / "run.json").read_text())["refine"] == r
+    assert basinmap.run(**axes, refine=8).report["refine"]["spacing"] == [1, 8]
+    with pytest.raises(basinmap.ScenarioError, match="power of two"):
+        basinmap.run(**axes, refine=12)
+    with pytest.raises(TypeError, match="refine"):
+        basinmap.run(**axes, refine="yes")  # type: ignore[arg-type]
+
+
 def test_every_flag_of_run_is_a_keyword() -> None:
     text = run_cli("run", "--help").stdout
     flags = set(re.findall(r"^\s+(?:-\w, )?--([a-z0-9-]+)", text, re.M))
     run_only = {"emit-wgsl", "output", "shard", "resume", "stream", "devices", "quiet", "help", "param", "format"}
     keywords = {k.replace("_", "-") for k in basinmap.SETTINGS} - {"params", "formats"}
-    assert flags - run_only == keywords, (flags - run_only) ^ keywords
+    # How to run, not what: run()'s own keywords beside the settings.
+    how = {"refine"}
+    assert how <= set(inspect.signature(basinmap.run).parameters)
+    assert flags - run_only - how == keywords, (flags - run_only - how) ^ keywords
 
 
 def test_a_dict_is_the_toml_file_it_holds() -> None:

@@ -50,7 +50,8 @@ pub fn layout(plan: &Plan) -> Layout {
 }
 
 /// The observables that locate a fixed point: the system's invariant features, or the state.
-fn features(plan: &Plan) -> Vec<usize> {
+/// The observables the labeller clusters end states by: the system's features, else the state.
+pub(crate) fn features(plan: &Plan) -> Vec<usize> {
     match &plan.system.spec().features {
         Some(f) => f.to_vec(),
         None => (0..plan.n_state()).collect(),

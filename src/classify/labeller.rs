@@ -233,7 +233,8 @@ pub struct Entry {
     pub max: Vec<f64>,
     /// Largest spread of a cluster (a continuum of fixed points spreads).
     pub spread: f64,
-    /// The first feature of the branch's first cluster (ties of basin size are ordered by it).
+    /// The first feature of the branch's first cluster (ties of basin size are ordered by it, to
+    /// the clustering tolerance).
     pub first_feature: f64,
     /// 1 for fixed points, p for p-cycles (a flow's: loops), 0 for the other kinds.
     #[serde(default)]
@@ -615,7 +616,11 @@ impl Labeller {
         }
         let is_root = |i: usize| roots[i] as usize == i && merged[i].count > 0;
         let mut branches: Vec<usize> = (0..n).filter(|&i| is_root(i) && merged[i].kind.is_located()).collect();
-        branches.sort_by(|&a, &b| merged[b].count.cmp(&merged[a].count).then(merged[a].first_feature.total_cmp(&merged[b].first_feature)).then(a.cmp(&b)));
+        // Ties of basin size go by the first feature, to the clustering tolerance (a mean's last
+        // bits, which depend on which members were computed, decide nothing), then by order.
+        let grain = (self.options.cluster_tol * (1.0 + self.scale)).max(f64::MIN_POSITIVE);
+        let place = |e: &Entry| (e.first_feature / grain).round();
+        branches.sort_by(|&a, &b| merged[b].count.cmp(&merged[a].count).then(place(&merged[a]).total_cmp(&place(&merged[b]))).then(a.cmp(&b)));
         let cap = self.options.max_attractors.max(2);
         let pooled = branches.len() > cap;
         let kept = if pooled { cap - 1 } else { branches.len() };

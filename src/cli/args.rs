@@ -17,7 +17,7 @@ pub enum Command {
     /// Integrate a grid of trajectories, label their fixed points, write the maps.
     ///
     /// With no arguments: the first-order Landau transition over r × m0.
-    Run(RunArgs),
+    Run(RunCommandArgs),
     /// Record a few trajectories step by step (observables and gradient norm) to trace.csv, with
     /// trace.png, .svg and .pdf. Takes the same scenario and flags as `run`; every grid point and
     /// sample is one trajectory (at most 64).
@@ -197,6 +197,35 @@ pub struct SystemsArgs {
     /// format, ready to edit).
     #[arg(long, requires = "show")]
     pub emit_wgsl: bool,
+}
+
+/// `basinmap run`: the flags every map command takes, and refinement (a flag of `run` alone:
+/// `sweep`'s `--refine` is its bisections).
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct RunCommandArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Integrate the map at full resolution only near its boundaries: a coarse lattice first,
+    /// its cells that disagree split down to single pixels, the rest filled from their cells
+    /// (labels as a full run's; steps and observables of filled pixels are their cell's).
+    /// SPACING: the coarse lattice's, a power of two (default: from the map's size).
+    #[arg(long, value_name = "SPACING", num_args = 0..=1, require_equals = true, default_missing_value = "auto", conflicts_with_all = ["shard", "stream", "resume"])]
+    pub refine: Option<String>,
+}
+
+impl RunCommandArgs {
+    /// `--refine[=SPACING]`: whether to refine, and the spacing asked for.
+    pub fn refine_spacing(&self) -> Result<(bool, Option<usize>)> {
+        match self.refine.as_deref() {
+            None => Ok((false, None)),
+            Some("auto") => Ok((true, None)),
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) => Ok((true, Some(n))),
+                Err(_) => Err(Error::input(format!("--refine={s}: expected a coarse spacing in pixels, a power of two (or --refine alone)"))),
+            },
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use crate::scenario::{CustomDef, ParamValue, Scenario};
 use crate::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use args::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, OrbitArgs, RunArgs, SweepArgs, SystemsArgs, TraceArgs};
+use args::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, OrbitArgs, RunArgs, RunCommandArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Runs the command line `args` (the program's name first, as `std::env::args_os` gives it);
@@ -149,7 +149,9 @@ impl Observer for Bar {
     }
 }
 
-fn run(args: &RunArgs) -> crate::Result<()> {
+fn run(command: &RunCommandArgs) -> crate::Result<()> {
+    let args = &command.run;
+    let (refine, refine_spacing) = command.refine_spacing()?;
     let scenario = args.scenario()?;
     if args.emit_wgsl {
         print!("{}", system_wgsl(&Plan::new(&scenario)?.system));
@@ -174,7 +176,7 @@ fn run(args: &RunArgs) -> crate::Result<()> {
         return Ok(());
     }
     stop_on_ctrl_c();
-    let resume = crate::run::RunOptions { resume: args.resume, all_devices: args.all_devices(), stream: args.stream, ..Default::default() };
+    let resume = crate::run::RunOptions { resume: args.resume, all_devices: args.all_devices(), stream: args.stream, refine, refine_spacing, ..Default::default() };
     let report = crate::run::execute_resumable(&scenario, &args.output, &observer, &resume)?;
     observer.0.finish_and_clear();
     if args.quiet {
@@ -212,6 +214,9 @@ fn print_report(report: &crate::run::Report, output: &std::path::Path) {
         report.steps_per_second,
         ends.join(", ")
     );
+    if let Some(r) = report.refine.as_ref().filter(|r| !r.fell_back) {
+        println!("{}", r.summary());
+    }
     let names = &report.observables;
     const SHOWN: usize = 16;
     let width = report.attractors.iter().take(SHOWN).map(|a| crate::render::legend::kind_label(a).chars().count()).fold(9, usize::max);

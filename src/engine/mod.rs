@@ -9,6 +9,7 @@ pub mod gpu;
 pub mod multi;
 pub mod shader;
 pub mod optimizer;
+pub mod refine;
 pub mod returns;
 pub mod sharpness;
 pub mod simd;

@@ -376,6 +376,7 @@ pub fn execute(scenario: &Scenario, plan: &Plan, engine: &dyn Engine, dir: &Outp
         escape: None,
         warnings,
         files,
+        refine: None,
     };
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Io(std::io::Error::other(e)))?;
     dir.write_bytes(RUN_JSON, json.as_bytes())?;
