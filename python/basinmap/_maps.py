@@ -297,6 +297,14 @@ def run(
     ['fixed', 'fixed', 'fixed']
     """
     settings = {k: v for k, v in locals().items() if k in SETTINGS or k in _EXTRA}
+    # Checked before anything is made: a spacing the library refuses (0, 12) is its error.
+    refine_spacing: Optional[int] = None
+    if isinstance(refine, (int, np.integer)) and not isinstance(refine, (bool, np.bool_)):
+        if refine < 0:
+            raise ScenarioError(f"--refine={refine}: the coarse spacing is a power of two from 2 to 1024")
+        refine, refine_spacing = True, int(refine)
+    elif not isinstance(refine, (bool, np.bool_)):
+        raise TypeError(f"refine={refine!r}: expected True, False or a coarse spacing in pixels (a power of two)")
     base, source = _base(scenario)
     flags = _flags(settings)
     if out is not None:
@@ -311,12 +319,6 @@ def run(
         callback = progress
     else:
         callback = None
-    if isinstance(refine, (bool, np.bool_)):
-        refine_spacing = None
-    elif isinstance(refine, (int, np.integer)) and refine > 0:
-        refine, refine_spacing = True, int(refine)
-    else:
-        raise TypeError(f"refine={refine!r}: expected True, False or a coarse spacing in pixels (a power of two)")
     try:
         native = _native.run_map(base, source, flags, callback, bool(refine), refine_spacing)
     finally:

@@ -17,6 +17,7 @@ import threading
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,7 +112,7 @@ def test_sampled_starts_are_one_dimensional(tmp_path: Path) -> None:
 
 
 def test_refine_is_the_command_lines_refine_and_labels_as_a_full_run(tmp_path: Path) -> None:
-    axes = dict(x="r=-0.25:0.5:512", y="m=-1.5:1.5:512", engine="cpu")
+    axes: dict[str, Any] = dict(x="r=-0.25:0.5:512", y="m=-1.5:1.5:512", engine="cpu")
     m = basinmap.run(**axes, refine=True)
     r = m.report["refine"]
     assert 0 < r["computed"] < r["trajectories"] // 3 and r["checked"] > 0 and not r["fell_back"]
@@ -121,10 +122,12 @@ def test_refine_is_the_command_lines_refine_and_labels_as_a_full_run(tmp_path: P
     assert_same_as_cli(m, tmp_path / "cli", tmp_path / "py")
     assert json.loads((tmp_path / "cli" / "run.json").read_text())["refine"] == r
     assert basinmap.run(**axes, refine=8).report["refine"]["spacing"] == [1, 8]
-    with pytest.raises(basinmap.ScenarioError, match="power of two"):
-        basinmap.run(**axes, refine=12)
+    for spacing in (12, 0, -4):
+        with pytest.raises(basinmap.ScenarioError, match="power of two"):
+            basinmap.run(**axes, refine=spacing)
     with pytest.raises(TypeError, match="refine"):
-        basinmap.run(**axes, refine="yes")  # type: ignore[arg-type]
+        basinmap.run(**axes, refine="yes", out=tmp_path / "never")  # type: ignore[arg-type]
+    assert not (tmp_path / "never").exists()
 
 
 def test_every_flag_of_run_is_a_keyword() -> None:
