@@ -44,9 +44,23 @@ trap 'rm -f "$log"' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
 "$venv/bin/pip" install --quiet "./python[test]"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests 2>&1 | tee -a "$log"
+
+# The explorer's end-to-end test (basinmap serve's page): Debian's Chromium, driven by
+# playwright-core from npm (tests/browser/package-lock.json pins it).
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "scripts/test.sh: installing Debian's chromium for the explorer's browser test" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+BASINMAP_BIN="$PWD/target/release/basinmap" CHROMIUM="$(command -v chromium)" SCREENSHOT="$PWD/target/explorer.png" \
+  node --test tests/browser/ 2>&1 | tee -a "$log"
 # One line with the totals over every test binary and the Python tests, and whether the GPU
 # tests had to run.
 if [ -n "${BASINMAP_ALLOW_NO_GPU:-}" ]; then gpu="GPU tests skipped where no adapter (BASINMAP_ALLOW_NO_GPU set)"; else gpu="GPU tests required an adapter"; fi
 awk -v gpu="$gpu" '/^test result:/ { p += $4; f += $6; i += $8 }
      /^(=+ )?[0-9]+ (passed|failed|skipped|errors?)[ ,]/ { for (k = 1; k <= NF; k++) if ($(k) ~ /^passed/) pp += $(k - 1); else if ($(k) ~ /^(failed|skipped|error)/) pf += $(k - 1) }
-     END { printf "scripts/test.sh: %d tests passed, %d failed, %d ignored; Python: %d passed, %d failed or skipped; %s\n", p, f, i, pp, pf, gpu }' "$log"
+     /^# (pass|fail) [0-9]+$/ { if ($2 == "pass") bp += $3; else bf += $3 }
+     END { printf "scripts/test.sh: %d tests passed, %d failed, %d ignored; Python: %d passed, %d failed or skipped; browser: %d passed, %d failed; %s\n", p, f, i, pp, pf, bp, bf, gpu }' "$log"

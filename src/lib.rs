@@ -40,6 +40,7 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod shard;
 pub mod starts;
 pub mod stream;

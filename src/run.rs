@@ -42,7 +42,7 @@ pub fn compute_with(scenario: &Scenario, observer: &dyn Observer, options: &RunO
         )));
     }
     plan.check_memory(n)?;
-    let spacing = options.refine.then(|| refine::check(&plan).and_then(|_| refine::spacing(&plan, options.refine_spacing))).transpose()?;
+    let spacing = options.refine.then(|| refine::spacing(&plan, options.refine_spacing)).transpose()?;
     let engine = engine::for_plan(&plan, false)?;
     let info = engine.info();
     observer.engine(&info);
@@ -88,7 +88,6 @@ pub fn execute_resumable(scenario: &Scenario, out: &Path, observer: &dyn Observe
         if resume.stream || resume.resume || resume.all_devices {
             return Err(crate::Error::input("--refine computes the map in memory, on one device: not with --stream, --resume or --devices all"));
         }
-        refine::check(&plan)?;
         let spacing = refine::spacing(&plan, resume.refine_spacing)?;
         plan.check_memory(n).map_err(|e| crate::Error::input(format!("--refine holds the whole map in memory: {e}")))?;
         let dir = OutputDir::prepare(out)?;

@@ -619,7 +619,15 @@ impl Labeller {
         // Ties of basin size go by the first feature, to the clustering tolerance (a mean's last
         // bits, which depend on which members were computed, decide nothing), then by order.
         let grain = (self.options.cluster_tol * (1.0 + self.scale)).max(f64::MIN_POSITIVE);
-        let place = |e: &Entry| (e.first_feature / grain).round();
+        // With cluster_tol = 0 the quotient overflows: the feature itself orders them then.
+        let place = |e: &Entry| {
+            let q = (e.first_feature / grain).round();
+            if q.is_finite() {
+                q
+            } else {
+                e.first_feature
+            }
+        };
         branches.sort_by(|&a, &b| merged[b].count.cmp(&merged[a].count).then(place(&merged[a]).total_cmp(&place(&merged[b]))).then(a.cmp(&b)));
         let cap = self.options.max_attractors.max(2);
         let pooled = branches.len() > cap;

@@ -63,6 +63,43 @@ pub enum Command {
     Systems(SystemsArgs),
     /// List the adapters wgpu sees and which engine `--engine auto` would pick.
     Info,
+    /// Explore the map live in the browser: a local web server (127.0.0.1 by default) whose page
+    /// shows the scenario's map as tiles computed on demand, zooming without a fixed bottom
+    /// (f64 past what f32 resolves), with a legend, a pointer readout, each start's trajectory
+    /// on a click, and a panel to change any setting. Its HTTP API (/api/map, /api/view, ...)
+    /// answers scripts too. Takes the same scenario and flags as `run`; runs until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct ServeArgs {
+    /// A TOML scenario file; the flags below override what it says.
+    pub scenario: Option<PathBuf>,
+    /// The scenario's settings (as `run` takes them).
+    #[command(flatten)]
+    pub set: Overrides,
+    /// The port to listen on (0: any free one; the address is printed).
+    #[arg(long, default_value_t = 8700)]
+    pub port: u16,
+    /// The address to listen on: 127.0.0.1 serves this machine only; 0.0.0.0 every network
+    /// this machine is on (the server has no authentication).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Computations at once (tiles, maps, trajectories; default: the cores, at most 4).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+impl ServeArgs {
+    /// The served scenario: the file (or the default map), then the flags.
+    pub fn scenario(&self) -> Result<Scenario> {
+        let base = match &self.scenario {
+            Some(path) => Base::File(path),
+            None => Base::Defaults,
+        };
+        self.set.apply(base)
+    }
 }
 
 #[derive(Args, Debug)]

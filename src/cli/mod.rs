@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use crate::scenario::{CustomDef, ParamValue, Scenario};
 use crate::system::{ParamDefault, System, SystemSpec};
 use clap::Parser;
-use args::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, OrbitArgs, RunArgs, RunCommandArgs, SweepArgs, SystemsArgs, TraceArgs};
+use args::{BenchArgs, Cli, Command, KramersArgs, MeasureArgs, MergeArgs, OrbitArgs, RunArgs, RunCommandArgs, ServeArgs, SweepArgs, SystemsArgs, TraceArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Runs the command line `args` (the program's name first, as `std::env::args_os` gives it);
@@ -45,6 +45,7 @@ where
         Command::Bench(args) => bench(&args),
         Command::Merge(args) => merge(&args),
         Command::Systems(args) => systems(&args),
+        Command::Serve(args) => serve(&args),
         Command::Info => {
             info();
             Ok(())
@@ -423,6 +424,23 @@ fn print_boundary(m: &crate::analysis::boundary::BoundaryMeasures) {
         Some(d) => println!("box-counting dimension of the boundary {:.4} ± {:.4} (boxes of {} to {} pixels)", d.dimension, d.stderr, d.fit_range[0], d.fit_range[1]),
         None => println!("box-counting dimension: none (no boundary, or too few box sizes)"),
     }
+}
+
+fn serve(args: &ServeArgs) -> crate::Result<()> {
+    let scenario = args.scenario()?;
+    let mut options = crate::serve::ServeOptions { addr: std::net::SocketAddr::new(args.host, args.port), ..Default::default() };
+    if let Some(n) = args.workers {
+        if n == 0 {
+            return Err(crate::Error::input("--workers: at least 1"));
+        }
+        options.workers = n;
+    }
+    crate::serve::serve(scenario, options, |addr| {
+        // A line a script can read the address from (with --port 0).
+        println!("serving http://{addr}/ (Ctrl-C stops)");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    })
 }
 
 fn trace(args: &TraceArgs) -> crate::Result<()> {

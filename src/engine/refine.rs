@@ -29,8 +29,8 @@
 //!
 //! A structure finer than the spacing (stripes that alternate faster than the lattice samples
 //! them) would be filled over unseen, so refinement checks itself: a sample of the filled pixels
-//! (1 in [`CHECK_ONE_IN`], at least [`CHECK_AT_LEAST`]; chosen by a hash of the index, the same
-//! every run) is integrated and compared with what it was filled with. One that ended elsewhere
+//! (1 in [`CHECK_ONE_IN`], at least [`CHECK_AT_LEAST`] and at most every other one; chosen by a
+//! hash of the index, the same every run) is integrated and compared with what it was filled with. One that ended elsewhere
 //! means the fill cannot be trusted, and every start left is integrated too. A map filled wrong
 //! in a fraction f of its pixels passes the check with probability (1 − f)^checked.
 
@@ -50,7 +50,8 @@ pub const AUTO_SPACING_CELLS: usize = 32;
 /// Once the integrated starts would pass this fraction of the map, every start is integrated.
 pub const FALL_BACK_ABOVE: f64 = 0.5;
 
-/// The check integrates one filled pixel in this many, and at least [`CHECK_AT_LEAST`].
+/// The check integrates one filled pixel in this many, at least [`CHECK_AT_LEAST`] (but at most
+/// every other one).
 pub const CHECK_ONE_IN: u64 = 256;
 pub const CHECK_AT_LEAST: u64 = 512;
 
@@ -129,8 +130,10 @@ pub fn check(plan: &Plan) -> Result<()> {
 }
 
 /// The spacing of the coarse lattice along x and y: `asked` (a power of two) along each refined
-/// axis, or the automatic one; 1 along an axis integrated at every value.
+/// axis, or the automatic one; 1 along an axis integrated at every value. Refuses a plan that
+/// cannot be refined ([`check`]).
 pub fn spacing(plan: &Plan, asked: Option<usize>) -> Result<[usize; 2]> {
+    check(plan)?;
     if let Some(s) = asked {
         if !s.is_power_of_two() || !(2..=1024).contains(&s) {
             return Err(Error::input(format!("--refine={s}: the coarse spacing is a power of two from 2 to 1024")));
@@ -361,10 +364,12 @@ pub fn run(engine: &dyn Engine, plan: &Plan, spacing: [usize; 2], tile: usize, p
             break;
         }
         integrate(points, &mut outcomes, &mut computed, &mut n_computed)?;
-        if s == 1 && !stats.fell_back {
-            // The check: a sample of the filled pixels integrated and compared with their fill.
+        if s == 1 {
+            // Cells of two pixels a side: every pixel of an open cell is a corner. Then the
+            // check: a sample of the filled pixels integrated and compared with their fill (at
+            // most every other one, so that a small map is not integrated whole in the check).
             let filled = (total - n_computed) as u64;
-            let one_in = (filled / CHECK_AT_LEAST).clamp(1, CHECK_ONE_IN);
+            let one_in = (filled / CHECK_AT_LEAST).clamp(2, CHECK_ONE_IN);
             let sample: Vec<u32> = (0..total as u32).filter(|&p| !computed[p as usize] && splitmix(p as u64) % one_in == 0).collect();
             let fills: Vec<usize> = sample.iter().map(|&p| p as usize).collect();
             let mut filled_as = Outcomes::zeroed(fills.len(), outcomes.n_obs);
@@ -379,10 +384,6 @@ pub fn run(engine: &dyn Engine, plan: &Plan, spacing: [usize; 2], tile: usize, p
                 let rest: Vec<u32> = (0..total as u32).filter(|&p| !computed[p as usize]).collect();
                 integrate(rest, &mut outcomes, &mut computed, &mut n_computed)?;
             }
-            break;
-        }
-        if s == 1 {
-            // Cells of two pixels a side: every pixel of an open cell is a corner.
             break;
         }
         // Cells whose points disagree, and their neighbours, are split at the next level.

@@ -3,17 +3,28 @@
 use super::OutputDir;
 use crate::Result;
 use npyz::WriterBuilder;
+use std::io::Write;
 
 /// Writes `data` (C order) as an array of `shape` to `name`.
 pub fn write_npy<T: npyz::AutoSerialize + Copy>(dir: &OutputDir, name: &str, shape: &[usize], data: &[T]) -> Result<()> {
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
-    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
-    dir.write_with(name, |w| {
-        let mut writer = npyz::WriteOptions::<T>::new().default_dtype().shape(&shape).writer(w).begin_nd()?;
-        writer.extend(data.iter().copied())?;
-        writer.finish()
-    })?;
+    dir.write_with(name, |w| npy_to(w, shape, data))?;
     Ok(())
+}
+
+/// An array as the bytes of the .npy file [`write_npy`] writes (what `basinmap serve`'s API
+/// answers with).
+pub fn npy_bytes<T: npyz::AutoSerialize + Copy>(shape: &[usize], data: &[T]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(128 + std::mem::size_of_val(data));
+    npy_to(&mut bytes, shape, data).expect("writing to memory cannot fail");
+    bytes
+}
+
+fn npy_to<T: npyz::AutoSerialize + Copy>(w: &mut dyn Write, shape: &[usize], data: &[T]) -> std::io::Result<()> {
+    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
+    let mut writer = npyz::WriteOptions::<T>::new().default_dtype().shape(&shape).writer(w).begin_nd()?;
+    writer.extend(data.iter().copied())?;
+    writer.finish()
 }
 
 /// Writes named 1-D float64 arrays into `name` as an .npz archive (`numpy.load` gives a dict

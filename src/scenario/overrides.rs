@@ -20,6 +20,8 @@ pub enum Base<'a> {
     File(&'a Path),
     /// A TOML scenario given as text (relative paths in it are relative to the working directory).
     Toml(&'a str),
+    /// A scenario already read (the one `basinmap serve` serves; its paths as it resolved them).
+    Scenario(&'a Scenario),
 }
 
 /// Every setting of a scenario that a flag (or a Python keyword) can change; `None`, `false` or
@@ -237,6 +239,7 @@ impl Overrides {
         let mut s = match (base, &self.system) {
             (Base::File(path), _) => Scenario::from_file(path)?,
             (Base::Toml(text), _) => Scenario::from_toml(text)?,
+            (Base::Scenario(s), _) => s.clone(),
             (Base::Defaults, Some(system)) => Scenario::for_system(system)?,
             (Base::Defaults, None) if custom => Scenario::for_custom(self.custom_def(CustomDef::default())?)?,
             (Base::Defaults, None) => Scenario::default_map(),
