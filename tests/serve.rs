@@ -129,10 +129,13 @@ fn the_page_tiles_and_api_answer() {
             let (status, body) = get(&app, &format!("/tile/0/0/0?show={v}")).await;
             assert_eq!(status, StatusCode::OK, "{key}: {}", text(&body));
         }
+        // A view's axes take their COUNT from the tile: a huge one is not allocated.
+        let (status, body) = get(&app, "/api/view?x=r=-0.25:0.5:100000000000000").await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&body));
         // A setting makes another view; the same settings in another order, the same one.
         assert_eq!(get(&app, "/tile/0/0/0?param=h=0.1&lr=0.05").await.0, StatusCode::OK);
         assert_eq!(get(&app, "/tile/0/0/0?lr=0.05&param=h=0.1").await.0, StatusCode::OK);
-        assert_eq!(server.status().views, 2);
+        assert_eq!(server.status().views, 3);
     });
 }
 
@@ -192,6 +195,8 @@ fn bad_requests_get_a_4xx_with_a_message() {
             ("/api/pixel?u=0.5&v=0.5", StatusCode::BAD_REQUEST),
             ("/api/trajectory?u=NaN&v=0&z=0", StatusCode::BAD_REQUEST),
             ("/api/export?z=0&tx0=0&tx1=3&ty0=0&ty1=0", StatusCode::BAD_REQUEST),
+            ("/api/export?z=37&tx0=0&tx1=137438953471&ty0=0&ty1=137438953471", StatusCode::BAD_REQUEST),
+            ("/api/view?samples=100000", StatusCode::BAD_REQUEST),
             ("/nope", StatusCode::NOT_FOUND),
         ] {
             let (status, body) = get(&app, uri).await;

@@ -31,7 +31,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Semaphore;
 use view::{TileKey, View, TILE};
 
@@ -90,7 +90,7 @@ impl Server {
     /// The view of the settings in `query` (made, or the one already in use).
     fn view(&self, settings: &Settings) -> Result<Arc<View>, ApiError> {
         let key = settings.key();
-        let mut views = self.views.lock().expect("views lock");
+        let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(i) = views.iter().position(|(k, _)| *k == key) {
             let entry = views.remove(i);
             let view = entry.1.clone();
@@ -143,14 +143,20 @@ impl Server {
         let stop = Arc::new(AtomicBool::new(false));
         let mut guard = StopOnDrop { stop: stop.clone(), server: self.clone(), armed: true };
         let server = self.clone();
+        // Counted while it runs, also if it panics.
+        struct Computing<'a>(&'a AtomicUsize);
+        impl Drop for Computing<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             server.computing.fetch_add(1, Ordering::SeqCst);
+            let _computing = Computing(&server.computing);
             // The request's flag or the server's: a closing server stops every computation.
             let should_stop = || stop.load(Ordering::Relaxed) || server.closing.load(Ordering::Relaxed);
-            let out = work(&should_stop);
-            server.computing.fetch_sub(1, Ordering::SeqCst);
-            out
+            work(&should_stop)
         });
         let out = task.await.map_err(|e| ApiError::internal(format!("computation failed: {e}")));
         guard.armed = false;
@@ -164,7 +170,7 @@ impl Server {
             waiting: self.waiting.load(Ordering::SeqCst),
             stopped: self.stopped.load(Ordering::Relaxed),
             tiles_computed: self.tiles_computed.load(Ordering::Relaxed),
-            views: self.views.lock().expect("views lock").len(),
+            views: self.views.lock().unwrap_or_else(PoisonError::into_inner).len(),
             workers: self.options.workers,
         }
     }
@@ -193,7 +199,8 @@ const SETTINGS: &[&str] = &[
     "x", "y", "param", "system", "loss", "field", "map", "state", "periodic", "forcing_period", "dynamics", "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "dt", "steps", "tol", "bound",
     "precision", "temperature", "escape", "samples", "seed", "shared_init", "lyapunov", "continue_untrained", "activation", "gain", "parameterisation", "engine", "observe",
 ];
-/// Switches among [`SETTINGS`]: `lyapunov`, `lyapunov=true` or `lyapunov=false`.
+/// Switches among [`SETTINGS`]: `lyapunov` or `lyapunov=true` turns one on; `lyapunov=false`
+/// leaves the served scenario's own.
 const SWITCHES: &[&str] = &["shared_init", "lyapunov", "continue_untrained"];
 
 /// A request's settings (in the order given) and its other query fields.
@@ -514,7 +521,8 @@ async fn export(State(server): S, Query(query): Q) -> Result<Response, ApiError>
     let (z, tx0, tx1, ty0, ty1): (u32, u64, u64, u64, u64) = (settings.field("z")?, settings.field("tx0")?, settings.field("tx1")?, settings.field("ty0")?, settings.field("ty1")?);
     view.check((z, tx0, ty0))?;
     view.check((z, tx1, ty1))?;
-    if tx1 < tx0 || ty1 < ty0 || (tx1 - tx0 + 1) * (ty1 - ty0 + 1) > 4096 {
+    let tiles = (tx1.checked_sub(tx0), ty1.checked_sub(ty0));
+    if !matches!(tiles, (Some(w), Some(h)) if (w + 1).checked_mul(h + 1).is_some_and(|n| n <= 4096)) {
         return Err(ApiError::bad("export: expected tx0 <= tx1 and ty0 <= ty1, at most 4096 tiles"));
     }
     let scenario = view.window_scenario(z, tx0..=tx1, ty0..=ty1);

@@ -72,10 +72,13 @@ impl Registry {
     /// trajectory's steps. Attractors not seen before are added.
     pub fn register(&mut self, local: &[Attractor], ends: &dyn Fn(usize) -> Vec<EndPoint>, slowest: &[u32]) -> Vec<u32> {
         let mut ids = Vec::with_capacity(local.len());
+        // A tile's attractors are told apart by its labeller: they match only attractors known
+        // before it, never each other.
+        let known = self.attractors.len();
         for (k, a) in local.iter().enumerate() {
             let located = a.kind.is_located() && !a.pooled;
             let points = if located { ends(k) } else { Vec::new() };
-            let found = if located { self.nearest(a, &points) } else { self.attractors.iter().position(|b| b.kind == a.kind && b.pooled == a.pooled) };
+            let found = if located { self.nearest(a, &points, known) } else { self.attractors.iter().position(|b| b.kind == a.kind && b.pooled == a.pooled) };
             let id = match found {
                 Some(id) => id,
                 None => {
@@ -102,8 +105,9 @@ impl Registry {
         ids
     }
 
-    /// The known attractor that `points` (end points of a tile's attractor like `a`) belong to.
-    fn nearest(&self, a: &Attractor, points: &[EndPoint]) -> Option<usize> {
+    /// The attractor among the first `known` that `points` (end points of a tile's attractor
+    /// like `a`) belong to.
+    fn nearest(&self, a: &Attractor, points: &[EndPoint], known: usize) -> Option<usize> {
         let same = |b: &Attractor| b.kind == a.kind && b.period == a.period && !b.pooled;
         let mut votes = vec![0usize; self.attractors.len()];
         let stride = points.len().div_ceil(QUERIES).max(1);
@@ -116,6 +120,7 @@ impl Registry {
                 .iter()
                 .zip(&self.samples)
                 .enumerate()
+                .take(known)
                 .filter(|(_, (b, s))| same(b) && !s.is_empty())
                 .map(|(id, (_, s))| {
                     let near = s.iter().map(|s| param_distance(s.at, p.at)).fold(f64::INFINITY, f64::min);
@@ -187,5 +192,9 @@ mod tests {
         assert_eq!(&r.colours()[..3], &colours[..], "colours once given stay");
         assert_eq!(r.attractors().len(), 4);
         assert_eq!(r.slowest(0), 5);
+        // Two new attractors of one tile, nearer each other than the match tolerance, stay two.
+        let local = [attractor(Kind::Fixed, 1), attractor(Kind::Fixed, 1)];
+        let ends = |k: usize| fine.iter().map(|&x| at(x, 5.0 + 0.1 * k as f64)).collect();
+        assert_eq!(r.register(&local, &ends, &[1, 1]), vec![4, 5]);
     }
 }

@@ -18,7 +18,7 @@ use crate::scenario::{Axis, EngineChoice, Scenario};
 use crate::{Error, Result};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Pixels along a tile's side.
 pub const TILE: usize = 256;
@@ -29,6 +29,8 @@ pub const MAX_LEVELS: u32 = 40;
 /// that, down to 2^-46 (64 f64 ulps).
 const F32_RESOLVES: f64 = 1.0 / (1u64 << 17) as f64;
 const F64_RESOLVES: f64 = 1.0 / (1u64 << 46) as f64;
+/// Samples per pixel a view's tiles take (a tile is then 2^22 trajectories).
+const MAX_SAMPLES: u32 = 64;
 /// Trajectories integrated between looks at the stop flag (a request whose client went away).
 const STOP_EVERY: usize = 1 << 13;
 
@@ -139,8 +141,18 @@ struct Cache {
 
 impl View {
     /// The view of `scenario` (a 2-D grid, checked here) keeping at most `cache_bytes` of tiles.
-    pub fn new(scenario: Scenario, cache_bytes: usize) -> Result<View> {
+    pub fn new(mut scenario: Scenario, cache_bytes: usize) -> Result<View> {
+        // A view's axes are its square's edges; their COUNT is the tile's (whatever was asked:
+        // a huge one must not be allocated).
+        scenario.x.count = TILE;
+        if let Some(y) = &mut scenario.y {
+            y.count = TILE;
+        }
+        if scenario.samples > MAX_SAMPLES {
+            return Err(Error::input(format!("samples={}: a view's tiles take at most {MAX_SAMPLES} samples per pixel", scenario.samples)));
+        }
         let plan = Plan::resolve(&scenario)?;
+        plan.check_memory(TILE * TILE * plan.samples)?;
         if plan.sampled.is_some() {
             return Err(Error::input("serve shows a grid: sampled starts (--uniform, --starts) have no tiles"));
         }
@@ -228,7 +240,7 @@ impl View {
         if let Some(t) = self.cached(key) {
             return Ok(t);
         }
-        let _seeding = (key == (0, 0, 0)).then(|| self.seeding.lock().expect("seeding lock"));
+        let _seeding = (key == (0, 0, 0)).then(|| self.seeding.lock().unwrap_or_else(PoisonError::into_inner));
         if let Some(t) = self.cached(key) {
             return Ok(t);
         }
@@ -236,7 +248,7 @@ impl View {
         if key == (0, 0, 0) {
             let _ = self.ranges.set(ranges(&tile));
         }
-        let mut cache = self.cache.lock().expect("cache lock");
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if !cache.tiles.contains_key(&key) {
             cache.bytes += tile.bytes();
             cache.tiles.insert(key, tile.clone());
@@ -261,7 +273,7 @@ impl View {
 
     /// Tile `key` if it is in the cache.
     pub fn cached(&self, key: TileKey) -> Option<Arc<Tile>> {
-        self.cache.lock().expect("cache lock").tiles.get(&key).cloned()
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).tiles.get(&key).cloned()
     }
 
     /// The engine for this view's tiles in f32 or f64, opened once.
@@ -313,7 +325,7 @@ impl View {
             }
             points
         };
-        let ids = self.registry.lock().expect("registry lock").register(local, &ends, &slowest);
+        let ids = self.registry.lock().unwrap_or_else(PoisonError::into_inner).register(local, &ends, &slowest);
         Ok(Tile {
             labels: labels.iter().map(|&l| ids[l as usize]).collect(),
             steps: outcomes.steps.clone(),
@@ -328,7 +340,7 @@ impl View {
 
     /// The view's attractors found so far and their colours (as hex).
     pub fn legend(&self) -> Vec<LegendEntry> {
-        let r = self.registry.lock().expect("registry lock");
+        let r = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         r.attractors()
             .iter()
             .zip(r.colours())
@@ -349,7 +361,7 @@ impl View {
         let budget = self.scenario.dynamics.steps.max(1) as f32;
         let img = match show {
             Show::Basins => {
-                let r = self.registry.lock().expect("registry lock");
+                let r = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
                 let colours = r.colours();
                 sample_mean_image(TILE, TILE, tile.samples, |i| {
                     let l = tile.labels[i];
@@ -431,7 +443,7 @@ impl View {
         }
         let (x, y) = self.centre(key, col, row);
         let i = ((TILE - 1 - row) * TILE + col) * tile.samples;
-        let r = self.registry.lock().expect("registry lock");
+        let r = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         let label = tile.labels[i];
         let attractor = r.attractors().get(label as usize)?;
         Some(Pixel {
