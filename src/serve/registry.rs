@@ -28,8 +28,9 @@ const SAMPLES_PER_TILE: usize = 256;
 /// End points of a tile's attractor compared with the known ones (spread over the tile).
 const QUERIES: usize = 16;
 /// Attractors sampled this much farther (in parameter, as a fraction of the view) than the
-/// nearest one still compete: different attractors are sampled at different parameter points.
-const PARAM_SLACK: f64 = 0.02;
+/// nearest one still compete: attractors are sampled at different parameter points, and one
+/// already seen on a deeper tile there is sampled more densely than its neighbours.
+const PARAM_SLACK: f64 = 0.05;
 
 /// Where one trajectory of a tile ended: its parameter point scaled to the view and its features.
 #[derive(Clone, Debug)]
