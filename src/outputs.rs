@@ -4,7 +4,7 @@
 
 use crate::classify::{fractions, label, Classification};
 use crate::engine::{Engine, EngineInfo, Outcomes};
-use crate::io::{attractors_csv, write_npy, OutputDir, RUN_JSON};
+use crate::io::{attractors_csv, OutputDir, RUN_JSON};
 use crate::plan::Plan;
 use crate::render::legend::gathered;
 use crate::render::scan::scan_figure;
@@ -35,6 +35,25 @@ pub struct MapArray {
     pub name: String,
     pub shape: Vec<usize>,
     pub values: Values,
+}
+
+impl MapArray {
+    /// Writes the array as its .npy file's bytes to `w` (the file `basinmap run` writes).
+    pub fn npy_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use crate::io::npy::npy_to;
+        match &self.values {
+            Values::I32(v) => npy_to(w, &self.shape, v),
+            Values::U32(v) => npy_to(w, &self.shape, v),
+            Values::F32(v) => npy_to(w, &self.shape, v),
+        }
+    }
+
+    /// The array's .npy file as bytes.
+    pub fn npy_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        self.npy_to(&mut bytes).expect("writing to memory cannot fail");
+        bytes
+    }
 }
 
 /// A whole map labelled in memory: everything its files say, before any is written. The
@@ -333,11 +352,7 @@ fn write_outputs(map: &LabelledMap, dir: &OutputDir) -> Result<Vec<String>> {
     let mut axes_written = false;
     map.for_each_array(|array| {
         let file = format!("{}.npy", array.name);
-        match &array.values {
-            Values::I32(v) => write_npy(dir, &file, &array.shape, v)?,
-            Values::U32(v) => write_npy(dir, &file, &array.shape, v)?,
-            Values::F32(v) => write_npy(dir, &file, &array.shape, v)?,
-        }
+        dir.write_with(&file, |w| array.npy_to(w))?;
         files.push(file);
         // The axes' coordinates follow labels and steps.
         if array.name == "steps" && !axes_written {

@@ -46,20 +46,21 @@ pub struct Axis {
 impl Axis {
     /// The grid values, START and STOP included; geometric for log axes.
     pub fn values(&self) -> Vec<f64> {
+        (0..self.count).map(|i| self.value(i)).collect()
+    }
+
+    /// Grid value `i` (0 ≤ i < COUNT), as [`Axis::values`] has it.
+    pub fn value(&self, i: usize) -> f64 {
         let n = self.count;
-        if n == 1 {
-            return vec![self.start];
+        if n <= 1 {
+            return self.start;
         }
-        (0..n)
-            .map(|i| {
-                let t = i as f64 / (n - 1) as f64;
-                if self.log {
-                    (self.start.ln() + t * (self.stop.ln() - self.start.ln())).exp()
-                } else {
-                    self.start + t * (self.stop - self.start)
-                }
-            })
-            .collect()
+        let t = i as f64 / (n - 1) as f64;
+        if self.log {
+            (self.start.ln() + t * (self.stop.ln() - self.start.ln())).exp()
+        } else {
+            self.start + t * (self.stop - self.start)
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! the field's norm against the step. The paper's Fig. 3 is such a trace: the loss of a D ≥ 2 network rising, then falling,
 //! as it escapes the origin.
 //!
-//! Traces run on the CPU engine's stepper in f32 — the same steps `basinmap run` takes there —
-//! one trajectory per grid point and sample of the scenario.
+//! Traces run on the CPU engine's stepper in the scenario's precision — the same steps
+//! `basinmap run` takes there — one trajectory per grid point and sample of the scenario.
 
 use crate::engine::cpu::{Scratch, Stepper};
 use crate::engine::Status;
@@ -72,7 +72,10 @@ pub fn record(plan: &Plan, every: Option<u32>) -> Result<Trace> {
         type Output = Vec<Traced>;
         fn visit<M: Model>(self, m: &M) -> Vec<Traced> {
             let Record(plan, every) = self;
-            (0..plan.n_trajectories()).map(|i| trace_one(plan, m, i, every)).collect()
+            match plan.dynamics.precision {
+                crate::dynamics::Precision::F32 => (0..plan.n_trajectories()).map(|i| trace_one::<M, f32>(plan, m, i, every)).collect(),
+                crate::dynamics::Precision::F64 => (0..plan.n_trajectories()).map(|i| trace_one::<M, f64>(plan, m, i, every)).collect(),
+            }
         }
     }
     let trajectories = plan.system.visit(Record(plan, every))?;
@@ -107,23 +110,24 @@ pub(crate) fn fmt_value(v: f64) -> String {
     }
 }
 
-/// Steps trajectory `i` as the CPU engine does, recording as it goes.
-fn trace_one<M: Model>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
-    let inputs: Vec<f32> = plan.inputs_at(i).iter().map(|&v| v as f32).collect();
+/// Steps trajectory `i` as the CPU engine does in precision `T`, recording as it goes.
+fn trace_one<M: Model, T: crate::real::Real>(plan: &Plan, m: &M, i: usize, every: u32) -> Traced {
+    let inputs: Vec<T> = plan.inputs_at(i).iter().map(|&v| T::from(v).expect("a float")).collect();
     let p = &inputs[..plan.n_params];
-    let mut x = plan.start_f32(i);
-    let stepper = Stepper::<f32>::at(plan, i);
+    let mut x = inputs[plan.n_params..].to_vec();
+    plan.add_init_noise(&inputs, i, &mut x);
+    let stepper = Stepper::<T>::at(plan, i);
     let mut s = Scratch::new(x.len());
     stepper.begin(x.len(), &mut s);
     if s.draw.on {
         s.draw.index[0] = i as u32;
     }
-    let mut obs = vec![0.0f32; plan.n_obs()];
+    let mut obs = vec![T::zero(); plan.n_obs()];
     let mut t = Traced { index: i, label: label_of(plan, i), status: Status::Undecided, steps: Vec::new(), values: Vec::new() };
-    let mut keep = |t: &mut Traced, n: u32, x: &[f32], v: &[f32]| {
+    let mut keep = |t: &mut Traced, n: u32, x: &[T], v: &[T]| {
         m.observables(p, x, &mut obs);
-        let mut row = obs[..plan.system.spec().model_observables().len()].to_vec();
-        row.push(crate::dynamics::norm(v));
+        let mut row: Vec<f32> = obs[..plan.system.spec().model_observables().len()].iter().map(|v| v.f64() as f32).collect();
+        row.push(crate::dynamics::norm(v).f64() as f32);
         t.steps.push(n);
         t.values.push(row);
     };

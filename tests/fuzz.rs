@@ -192,3 +192,72 @@ proptest! {
         let _ = basinmap::shard::merge(&[part], &dir.path().join("merged"));
     }
 }
+
+/// `basinmap serve`'s routes, in-process, and a runtime to call them on (one for all cases).
+fn serve_app() -> &'static (tokio::runtime::Runtime, axum::Router) {
+    static APP: std::sync::OnceLock<(tokio::runtime::Runtime, axum::Router)> = std::sync::OnceLock::new();
+    APP.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let server = basinmap::serve::Server::new(Scenario::default_map(), basinmap::serve::ServeOptions::default());
+        (rt, basinmap::serve::router(server))
+    })
+}
+
+/// A value's bytes percent-encoded for a URL's query.
+fn percent(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Query fields of serve's settings and its own, with values that parse and values that do not.
+fn serve_fields() -> impl Strategy<Value = Vec<(String, String)>> {
+    let key = prop::sample::select(vec![
+        "x", "y", "param", "system", "loss", "field", "map", "state", "periodic", "forcing_period", "dynamics", "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "dt", "steps", "tol", "bound",
+        "precision", "temperature", "escape", "samples", "seed", "shared_init", "lyapunov", "continue_untrained", "activation", "gain", "parameterisation", "engine", "observe", "show", "u", "v", "z",
+        "tx0", "tx1", "nosuch", "",
+    ]);
+    let value = prop_oneof![
+        Just("r=-1:1:8".to_string()),
+        Just("m=0:1:1e12".to_string()),
+        Just("lr=1e-9:1e9:64:log".to_string()),
+        Just("u=-1".to_string()),
+        Just("h=1,2".to_string()),
+        Just("mlp".to_string()),
+        Just("adam".to_string()),
+        Just("true".to_string()),
+        Just("NaN".to_string()),
+        Just("1e308".to_string()),
+        Just("-0".to_string()),
+        Just("18446744073709551616".to_string()),
+        any::<f64>().prop_map(|v| v.to_string()),
+        any::<u32>().prop_map(|v| v.to_string()),
+        "[ -~]{0,12}",
+    ];
+    prop::collection::vec((key.prop_map(String::from), value), 0..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("BASINMAP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500) / 3,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The server's query parsing: random settings on the routes that make a view but compute
+    /// nothing (export; a pixel of tiles not computed): an answer, never a panic or a 5xx.
+    #[test]
+    fn serve_queries_are_answered_without_panics(fields in serve_fields(), route in 0usize..2, z in 0u32..50, raw in "[ -~]{0,16}") {
+        use tower::ServiceExt;
+        let mut query: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect();
+        // Raw text keeps its separators and escapes (a bad escape among them).
+        query.push(raw.bytes().map(|b| if b.is_ascii_alphanumeric() || b"=&%-._~+".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect());
+        let place = match route {
+            0 => format!("/api/export?z={z}&tx0=0&tx1=0&ty0=0&ty1=0"),
+            _ => format!("/api/pixel?u=0.5&v=0.5&z={z}"),
+        };
+        let uri = format!("{place}&{}", query.join("&"));
+        let (rt, app) = serve_app();
+        let Ok(request) = axum::http::Request::get(&uri).body(axum::body::Body::empty()) else { return Ok(()) };
+        let status = rt.block_on(app.clone().oneshot(request)).unwrap().status();
+        prop_assert!(status.as_u16() < 500, "{uri}: {status}");
+    }
+}

@@ -125,6 +125,23 @@ fn the_page_tiles_and_api_answer() {
         let last = t["values"].as_array().unwrap().last().unwrap()[0].as_f64().unwrap();
         let end = pixel["observables"][0].as_f64().unwrap();
         assert!((last - end).abs() <= 1e-4 * (1.0 + end.abs()), "trace ends at m = {last}, the tile's pixel at {end}");
+        // The same past f32's depth: the tile in f64, and the trace too.
+        let z = info["f64_from"].as_u64().unwrap();
+        let n = 1u64 << z;
+        let (tx, ty) = ((0.9 * n as f64) as u64, (0.1 * n as f64) as u64);
+        let r = app.clone().oneshot(Request::get(format!("/tile/{z}/{tx}/{ty}")).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["x-basinmap-precision"], "f64");
+        let (status, body) = get(&app, &format!("/api/pixel?u=0.9&v=0.1&z={z}")).await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&body));
+        let deep = json(&body);
+        assert_eq!(deep["f64"], true);
+        let (status, body) = get(&app, &format!("/api/trajectory?u=0.9&v=0.1&z={z}")).await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&body));
+        let t = json(&body);
+        assert_eq!(t["status"], deep["status"]);
+        let steps = t["steps"].as_array().unwrap().last().unwrap().as_u64().unwrap();
+        assert_eq!(steps, deep["steps"].as_u64().unwrap(), "the f64 trace takes the f64 tile's steps");
         for (key, v) in [("steps", "steps"), ("show m", "m")] {
             let (status, body) = get(&app, &format!("/tile/0/0/0?show={v}")).await;
             assert_eq!(status, StatusCode::OK, "{key}: {}", text(&body));
@@ -256,4 +273,121 @@ fn a_computation_stops_when_its_client_goes_away() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(server.status().stopped, 1);
+}
+
+#[test]
+fn warming_computes_the_first_view_and_a_tile_asked_for_twice_at_once_is_computed_once() {
+    let rt = runtime();
+    let (app, server) = app(ServeOptions::default());
+    rt.block_on(async {
+        // Zooms 0 and 1 warmed: their five tiles cached; asking for them then computes nothing.
+        // (The count may miss the zoom-0 tile: computed first inside a zoom-1 tile's request
+        // running beside its own, it is counted by neither.)
+        server.clone().warm(1).await;
+        let warmed = server.status().tiles_computed;
+        assert!((4..=5).contains(&warmed), "{warmed} tiles computed");
+        for (x, y) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            assert_eq!(get(&app, &format!("/tile/1/{x}/{y}")).await.0, StatusCode::OK);
+        }
+        assert_eq!(get(&app, "/api/view").await.0, StatusCode::OK);
+        assert_eq!(server.status().tiles_computed, warmed);
+        // Two requests for one tile at once: one computation, the same picture.
+        let (a, b) = tokio::join!(get(&app, "/tile/4/5/7"), get(&app, "/tile/4/5/7"));
+        assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
+        assert!(a.1 == b.1, "the two answers differ");
+        assert_eq!(server.status().tiles_computed, warmed + 1);
+    });
+}
+
+/// A PNG answer's pixels.
+fn rgb(png: &[u8]) -> image::RgbImage {
+    image::load_from_memory(png).unwrap_or_else(|e| panic!("not a PNG ({e}): {}", text(png))).to_rgb8()
+}
+
+/// The names a view offers to show.
+fn shows(view: &serde_json::Value) -> Vec<String> {
+    view["shows"].as_array().expect("shows").iter().map(|s| s[0].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_lyapunov_layer_paints_the_sign_of_the_exponent_run_computes() {
+    let rt = runtime();
+    // The served map asks for λ₁; lyapunov=false takes it away.
+    let mut base = Scenario::default_map();
+    base.classify.lyapunov = true;
+    let server = Server::new(base.clone(), ServeOptions::default());
+    let app = router(server);
+    let (png, view, off) = rt.block_on(async {
+        let (status, view) = get(&app, "/api/view").await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&view));
+        let (status, png) = get(&app, "/tile/0/0/0?show=lyapunov").await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&png));
+        let (status, off) = get(&app, "/api/view?lyapunov=false").await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&off));
+        assert_eq!(get(&app, "/tile/0/0/0?lyapunov=false&show=lyapunov").await.0, StatusCode::BAD_REQUEST);
+        (png, json(&view), json(&off))
+    });
+    assert!(shows(&view).contains(&"lyapunov".to_string()), "{view}");
+    assert!(!shows(&off).contains(&"lyapunov".to_string()), "{off}");
+    assert!(!shows(&view).contains(&"trainability".to_string()), "the default map is not a training map");
+    // The zoom-0 tile's map run by basinmap: λ₁ < 0 blue (b > r), > 0 red, near 0 white, none
+    // grey.
+    let scenario = View::new(base, 1 << 30).unwrap().tile_scenario((0, 0, 0));
+    let map = basinmap::run::compute(&scenario, &basinmap::run::Silent).unwrap();
+    let (img, lyapunov) = (rgb(&png), &map.outcomes.lyapunov);
+    assert_eq!(lyapunov.len(), TILE * TILE);
+    // The scale's reach, as lyapunov_annotated.png's: the largest λ₁, or the most negative
+    // finite one up to 1.
+    let (lo, hi) = lyapunov.iter().filter(|l| l.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &l| (a.min(l), b.max(l)));
+    let reach = hi.max(lo.abs().min(1.0)).max(1e-3);
+    let (mut agree, mut negative, mut blue) = (0, 0, 0);
+    for row in 0..TILE {
+        for col in 0..TILE {
+            let l = lyapunov[(TILE - 1 - row) * TILE + col];
+            let [r, _, b] = img.get_pixel(col as u32, row as u32).0;
+            negative += (l < 0.0) as usize;
+            // Near 0 on the scale the colour is the white between blue and red (r = b).
+            agree += match l {
+                l if l.is_nan() => r == 128 && b == 128,
+                l if l.abs() < 0.02 * reach => r.min(b) > 200,
+                l if l < 0.0 => b >= r,
+                _ => r >= b,
+            } as usize;
+            blue += (l < -0.1 * reach && b > r + 40) as usize;
+        }
+    }
+    assert!(negative > TILE * TILE / 2, "the default map's fixed points attract: λ₁ < 0 at {negative} pixels");
+    assert!(agree as f64 >= 0.999 * (TILE * TILE) as f64, "{agree} of {} pixels painted by λ₁'s sign", TILE * TILE);
+    assert!(blue > TILE * TILE / 4, "λ₁ well below 0 is blue: {blue} pixels");
+}
+
+#[test]
+fn the_trainability_layer_is_the_runs_trainability_image() {
+    let rt = runtime();
+    let base = Scenario::from_file(std::path::Path::new("examples/trainability/unit.toml")).unwrap();
+    let server = Server::new(base.clone(), ServeOptions::default());
+    let app = router(server);
+    let (png, view) = rt.block_on(async {
+        let (status, view) = get(&app, "/api/view").await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&view));
+        let (status, png) = get(&app, "/tile/0/0/0?show=trainability").await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&png));
+        (png, json(&view))
+    });
+    assert!(shows(&view).contains(&"trainability".to_string()), "{view}");
+    // The zoom-0 tile against trainability.png of the same grid run by basinmap: the same class
+    // (blue trained, red not, gold and purple) at every pixel, the same shade but for ties.
+    let scenario = View::new(base, 1 << 30).unwrap().tile_scenario((0, 0, 0));
+    let map = basinmap::run::compute(&scenario, &basinmap::run::Silent).unwrap();
+    let (tile, run) = (rgb(&png), map.trainability_image().expect("a training map"));
+    assert_eq!(tile.dimensions(), run.dimensions());
+    let class = |p: [u8; 3]| (p[2] > p[0], p[0] > 200 && p[1] > 150 && p[2] < 50, p[0] < 140 && p[2] > 120 && p[1] < 60);
+    let (mut same_class, mut same_shade) = (0, 0);
+    for (a, b) in tile.pixels().zip(run.pixels()) {
+        same_class += (class(a.0) == class(b.0)) as usize;
+        same_shade += a.0.iter().zip(b.0).all(|(x, y)| x.abs_diff(y) <= 6) as usize;
+    }
+    let n = (TILE * TILE) as f64;
+    assert!(same_class as f64 >= 0.999 * n, "{same_class} of {n} pixels in trainability.png's class");
+    assert!(same_shade as f64 >= 0.95 * n, "{same_shade} of {n} pixels in trainability.png's shade");
 }

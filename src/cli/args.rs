@@ -89,6 +89,25 @@ pub struct ServeArgs {
     /// Computations at once (tiles, maps, trajectories; default: the cores, at most 4).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// The served map's tiles of zooms 0 to Z (4^Z tiles at zoom Z; at most 5) are computed as
+    /// the server starts, so that the page's first view is ready when it is opened; `none`:
+    /// nothing before it is asked for.
+    #[arg(long, value_name = "Z", default_value = "2", value_parser = parse_warm)]
+    pub warm: Warm,
+}
+
+/// `--warm`: the deepest zoom computed at start, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Warm(pub Option<u32>);
+
+fn parse_warm(text: &str) -> Result<Warm, String> {
+    match text {
+        "none" => Ok(Warm(None)),
+        _ => match text.parse::<u32>() {
+            Ok(z) if z <= 5 => Ok(Warm(Some(z))),
+            _ => Err(format!("'{text}': expected a zoom from 0 to 5, or none")),
+        },
+    }
 }
 
 impl ServeArgs {

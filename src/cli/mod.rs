@@ -428,7 +428,7 @@ fn print_boundary(m: &crate::analysis::boundary::BoundaryMeasures) {
 
 fn serve(args: &ServeArgs) -> crate::Result<()> {
     let scenario = args.scenario()?;
-    let mut options = crate::serve::ServeOptions { addr: std::net::SocketAddr::new(args.host, args.port), ..Default::default() };
+    let mut options = crate::serve::ServeOptions { addr: std::net::SocketAddr::new(args.host, args.port), warm: args.warm.0, ..Default::default() };
     if let Some(n) = args.workers {
         if n == 0 {
             return Err(crate::Error::input("--workers: at least 1"));

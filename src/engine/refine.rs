@@ -30,9 +30,10 @@
 //! A structure finer than the spacing (stripes that alternate faster than the lattice samples
 //! them) would be filled over unseen, so refinement checks itself: a sample of the filled pixels
 //! (1 in [`CHECK_ONE_IN`], at least [`CHECK_AT_LEAST`] and at most every other one; chosen by a
-//! hash of the index, the same every run) is integrated and compared with what it was filled with. One that ended elsewhere
-//! means the fill cannot be trusted, and every start left is integrated too. A map filled wrong
-//! in a fraction f of its pixels passes the check with probability (1 − f)^checked.
+//! hash of the index, the same every run) is integrated and compared with what it was filled
+//! with. One that ended elsewhere means the fill cannot be trusted, and every start left is
+//! integrated too. A map filled wrong in a fraction f of its pixels passes the check with
+//! probability (1 − f)^checked.
 
 use super::{Engine, Outcomes, Status};
 use crate::dynamics::Setting;

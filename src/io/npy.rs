@@ -12,15 +12,9 @@ pub fn write_npy<T: npyz::AutoSerialize + Copy>(dir: &OutputDir, name: &str, sha
     Ok(())
 }
 
-/// An array as the bytes of the .npy file [`write_npy`] writes (what `basinmap serve`'s API
-/// answers with).
-pub fn npy_bytes<T: npyz::AutoSerialize + Copy>(shape: &[usize], data: &[T]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(128 + std::mem::size_of_val(data));
-    npy_to(&mut bytes, shape, data).expect("writing to memory cannot fail");
-    bytes
-}
-
-fn npy_to<T: npyz::AutoSerialize + Copy>(w: &mut dyn Write, shape: &[usize], data: &[T]) -> std::io::Result<()> {
+/// Writes `data` (C order) as the .npy file of an array of `shape` to `w`: what [`write_npy`]
+/// writes to a file and `basinmap serve`'s API answers with.
+pub fn npy_to<T: npyz::AutoSerialize + Copy>(w: &mut dyn Write, shape: &[usize], data: &[T]) -> std::io::Result<()> {
     let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
     let mut writer = npyz::WriteOptions::<T>::new().default_dtype().shape(&shape).writer(w).begin_nd()?;
     writer.extend(data.iter().copied())?;

@@ -40,17 +40,24 @@ pub fn trainability_image(nx: usize, ny: usize, samples: usize, converged: &[f32
             shade[i] = rank as f32 / span;
         }
     }
+    super::sample_mean_image(nx, ny, samples, |i| run_colour(trained[i], shade[i], status.get(i).map(|&s| Status::from_code(s))))
+}
+
+/// The colour of one run: trained or not, its measure's rank within its class in [0, 1] (0:
+/// the smallest measure, the darkest), and its status (cycles and chaos of runs that did not
+/// train have flat colours). `basinmap serve` paints its trainability tiles with it.
+pub fn run_colour(trained: bool, rank: f32, status: Option<Status>) -> [f32; 3] {
     let flat = |c: [u8; 3]| c.map(|v| v as f32);
-    super::sample_mean_image(nx, ny, samples, |i| match status.get(i).map(|&s| Status::from_code(s)) {
-        Some(Status::Cycle) if !trained[i] => flat(OSCILLATING),
-        Some(Status::Chaotic) if !trained[i] => flat(CHAOTIC),
+    match status {
+        Some(Status::Cycle) if !trained => flat(OSCILLATING),
+        Some(Status::Chaotic) if !trained => flat(CHAOTIC),
         _ => {
             // Small measures dark: the loss fell fast, or blew up fast.
-            let (light, dark) = if trained[i] { (TRAINED_LIGHT, TRAINED_DARK) } else { (FAILED_LIGHT, FAILED_DARK) };
-            let t = 1.0 - shade[i];
+            let (light, dark) = if trained { (TRAINED_LIGHT, TRAINED_DARK) } else { (FAILED_LIGHT, FAILED_DARK) };
+            let t = 1.0 - rank;
             std::array::from_fn(|k| light[k] + (dark[k] - light[k]) * t)
         }
-    })
+    }
 }
 
 /// The legend of a trainability image: (swatch, text) for trained and did not train, and for

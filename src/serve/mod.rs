@@ -19,7 +19,6 @@
 pub mod registry;
 pub mod view;
 
-use crate::outputs::Values;
 use crate::scenario::{Base, Overrides, Scenario};
 use crate::Error;
 use axum::extract::{Path, Query, State};
@@ -49,12 +48,15 @@ pub struct ServeOptions {
     pub max_map_pixels: usize,
     /// Views kept (the least recently used goes first).
     pub max_views: usize,
+    /// The served scenario's tiles of zooms 0 to this one are computed as the server starts
+    /// (`None`: none), so that the page's first view is ready when it is opened.
+    pub warm: Option<u32>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        ServeOptions { addr: SocketAddr::from(([127, 0, 0, 1], 8700)), workers: cores.clamp(1, 4), queue: 64, cache_bytes: 512 << 20, max_map_pixels: 1 << 22, max_views: 8 }
+        ServeOptions { addr: SocketAddr::from(([127, 0, 0, 1], 8700)), workers: cores.clamp(1, 4), queue: 64, cache_bytes: 512 << 20, max_map_pixels: 1 << 22, max_views: 8, warm: Some(2) }
     }
 }
 
@@ -179,6 +181,42 @@ impl Server {
     pub fn close(&self) {
         self.closing.store(true, Ordering::SeqCst);
     }
+
+    /// Computes the served scenario's tiles of zooms 0 to `deepest` (the first view the page
+    /// shows), coarse first, at most `workers` at a time: requests arriving meanwhile wait
+    /// behind no more than that, and one for a tile being warmed waits for it.
+    pub async fn warm(self: Arc<Self>, deepest: u32) {
+        let Ok(view) = self.view(&Settings::default()) else { return };
+        let mut running = tokio::task::JoinSet::new();
+        for z in 0..=deepest.min(view.levels) {
+            for ty in 0..1u64 << z {
+                for tx in 0..1u64 << z {
+                    while running.len() >= self.options.workers.max(1) {
+                        running.join_next().await;
+                    }
+                    let (server, view) = (self.clone(), view.clone());
+                    running.spawn(async move { server.compute_tile(&view, (z, tx, ty)).await });
+                }
+            }
+        }
+        while running.join_next().await.is_some() {}
+    }
+
+    /// Tile `key` of `view`, from its cache or computed on a worker.
+    async fn compute_tile(self: &Arc<Self>, view: &Arc<View>, key: TileKey) -> Result<Arc<view::Tile>, ApiError> {
+        if let Some(t) = view.cached(key) {
+            return Ok(t);
+        }
+        let (v, s) = (view.clone(), self.clone());
+        self.compute(move |stop| {
+            let (tile, computed) = v.fetch(key, stop)?;
+            if computed {
+                s.tiles_computed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(tile)
+        })
+        .await
+    }
 }
 
 /// `/api/status`.
@@ -199,8 +237,8 @@ const SETTINGS: &[&str] = &[
     "x", "y", "param", "system", "loss", "field", "map", "state", "periodic", "forcing_period", "dynamics", "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "dt", "steps", "tol", "bound",
     "precision", "temperature", "escape", "samples", "seed", "shared_init", "lyapunov", "continue_untrained", "activation", "gain", "parameterisation", "engine", "observe",
 ];
-/// Switches among [`SETTINGS`]: `lyapunov` or `lyapunov=true` turns one on; `lyapunov=false`
-/// leaves the served scenario's own.
+/// Switches among [`SETTINGS`]: `lyapunov` or `lyapunov=true` turns one on, `lyapunov=false`
+/// off.
 const SWITCHES: &[&str] = &["shared_init", "lyapunov", "continue_untrained"];
 
 /// A request's settings (in the order given) and its other query fields.
@@ -239,12 +277,13 @@ impl Settings {
     /// The served scenario with these settings.
     fn scenario(&self, base: &Scenario) -> Result<Scenario, ApiError> {
         let mut flags = Vec::new();
+        let mut off = Vec::new();
         for (k, v) in &self.flags {
             let flag = format!("--{}", k.replace('_', "-"));
             if SWITCHES.contains(&k.as_str()) {
                 match v.as_str() {
                     "" | "true" | "1" => flags.push(flag),
-                    "false" | "0" => {}
+                    "false" | "0" => off.push(k.as_str()),
                     _ => return Err(ApiError::bad(format!("{k}={v}: expected true or false"))),
                 }
             } else {
@@ -252,7 +291,17 @@ impl Settings {
             }
         }
         let overrides = Overrides::from_flags(flags)?;
-        Ok(overrides.apply(Base::Scenario(base))?)
+        let mut scenario = overrides.apply(Base::Scenario(base))?;
+        // The flags only turn switches on; a switch asked off is turned off here.
+        for k in off {
+            match k {
+                "shared_init" => scenario.shared_init = false,
+                "lyapunov" => scenario.classify.lyapunov = false,
+                "continue_untrained" => scenario.classify.continue_untrained = false,
+                _ => unreachable!("every switch is matched"),
+            }
+        }
+        Ok(scenario)
     }
 
     fn field<T: std::str::FromStr>(&self, name: &str) -> Result<T, ApiError> {
@@ -334,7 +383,11 @@ pub fn serve(scenario: Scenario, options: ServeOptions, ready: impl FnOnce(Socke
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|e| Error::input(format!("cannot listen on {}: {e}", options.addr)))?;
         ready(listener.local_addr()?);
+        let warm = options.warm;
         let server = Server::new(scenario, options);
+        if let Some(deepest) = warm {
+            tokio::spawn(server.clone().warm(deepest));
+        }
         let closing = server.clone();
         axum::serve(listener, router(server))
             .with_graceful_shutdown(async move {
@@ -365,19 +418,7 @@ async fn tile(State(server): S, Path((z, x, y)): Path<(String, String, String)>,
     let view = server.view(&settings)?;
     view.check(key)?;
     let show = view.show(&settings.field_or("show", "basins"))?;
-    let tile = match view.cached(key) {
-        Some(t) => t,
-        None => {
-            let (v, s) = (view.clone(), server.clone());
-            server
-                .compute(move |stop| {
-                    let t = v.tile(key, stop)?;
-                    s.tiles_computed.fetch_add(1, Ordering::Relaxed);
-                    Ok(t)
-                })
-                .await?
-        }
-    };
+    let tile = server.compute_tile(&view, key).await?;
     let png = view.png(&tile, &show)?;
     let precision = if tile.f64 { "f64" } else { "f32" };
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], [("x-basinmap-precision", precision)], png).into_response())
@@ -393,6 +434,8 @@ struct ViewInfo {
     levels: u32,
     f64_from: Option<u32>,
     observables: Vec<String>,
+    /// What the tiles can show (`show=`), each with what its colours mean.
+    shows: Vec<(String, String)>,
     /// The system's parameters not on an axis, with their values.
     params: Vec<(String, String)>,
     /// The step rule's settings: name and value.
@@ -404,10 +447,7 @@ async fn view_info(State(server): S, Query(query): Q) -> Result<Json<ViewInfo>, 
     let settings = Settings::parse(query, &[])?;
     let view = server.view(&settings)?;
     // The legend starts with the zoom-0 tile's attractors.
-    if view.cached((0, 0, 0)).is_none() {
-        let v = view.clone();
-        server.compute(move |stop| v.tile((0, 0, 0), stop).map(|_| ())).await?;
-    }
+    server.compute_tile(&view, (0, 0, 0)).await?;
     let s = &view.scenario;
     let d = &s.dynamics;
     let mut dynamics = vec![("dynamics".to_string(), d.method.as_str().to_string()), ("steps".into(), d.steps.to_string()), ("tol".into(), d.tol.to_string())];
@@ -422,6 +462,7 @@ async fn view_info(State(server): S, Query(query): Q) -> Result<Json<ViewInfo>, 
         levels: view.levels,
         f64_from: view.f64_from,
         observables: view.observables.clone(),
+        shows: view.show_keys(),
         params: view.params.clone(),
         dynamics,
         legend: view.legend(),
@@ -444,7 +485,7 @@ async fn pixel(State(server): S, Query(query): Q) -> Result<Response, ApiError> 
 }
 
 /// `/api/trajectory`: the start of the pixel of zoom `z` at fractions `u`, `v` (as
-/// `/api/pixel` finds it), recorded step by step on the CPU engine's stepper in f32.
+/// `/api/pixel` finds it), recorded step by step on the CPU engine's stepper in the tile's precision.
 #[derive(Serialize)]
 struct TrajectoryInfo {
     x: f64,
@@ -488,16 +529,16 @@ async fn map(State(server): S, Query(query): Q) -> Result<Response, ApiError> {
         .compute(move |stop| {
             let observer = StopObserver(stop);
             let map = crate::run::compute(&scenario, &observer)?;
-            let found = map.arrays().into_iter().find(|a| a.name == array);
-            let Some(a) = found else {
-                let names: Vec<String> = map.arrays().into_iter().map(|a| a.name).collect();
-                return Err(Error::input(format!("array={array}: this map's arrays are {}", names.join(", "))));
-            };
-            Ok(match &a.values {
-                Values::I32(v) => crate::io::npy::npy_bytes(&a.shape, v),
-                Values::U32(v) => crate::io::npy::npy_bytes(&a.shape, v),
-                Values::F32(v) => crate::io::npy::npy_bytes(&a.shape, v),
-            })
+            // The arrays are made one at a time; only the one asked for is encoded.
+            let (mut found, mut names) = (None, Vec::new());
+            map.for_each_array(|a| {
+                if found.is_none() && a.name == array {
+                    found = Some(a.npy_bytes());
+                }
+                names.push(a.name);
+                Ok(())
+            })?;
+            found.ok_or_else(|| Error::input(format!("array={array}: this map's arrays are {}", names.join(", "))))
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())

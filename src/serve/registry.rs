@@ -124,9 +124,10 @@ impl Registry {
                 .take(known)
                 .filter(|(_, (b, s))| same(b) && !s.is_empty())
                 .map(|(id, (_, s))| {
-                    let near = s.iter().map(|s| param_distance(s.at, p.at)).fold(f64::INFINITY, f64::min);
+                    let distance: Vec<f64> = s.iter().map(|s| param_distance(s.at, p.at)).collect();
+                    let near = distance.iter().copied().fold(f64::INFINITY, f64::min);
                     let within = near * (1.0 + 1e-9) + 1e-12;
-                    let df = s.iter().filter(|s| param_distance(s.at, p.at) <= within).map(|s| feature_distance(&s.features, &p.features)).fold(f64::INFINITY, f64::min);
+                    let df = s.iter().zip(&distance).filter(|&(_, &d)| d <= within).map(|(s, _)| feature_distance(&s.features, &p.features)).fold(f64::INFINITY, f64::min);
                     (id, near, df)
                 })
                 .collect();

@@ -44,8 +44,14 @@ pub enum Show {
     Basins,
     /// The steps to settle, on a log scale over the step budget.
     Steps,
-    /// One observable at the end state, over the range it spans on the whole view.
+    /// One observable at the end state, over the range it spans on the zoom-0 tile.
     Observable(usize),
+    /// The largest Lyapunov exponent (a view with `lyapunov`): blue below 0, red above, white
+    /// at 0, on a scale symmetric about 0 (as lyapunov_annotated.png's).
+    Lyapunov,
+    /// A training map's trainability (as trainability.png): trained blue, not red, each
+    /// shaded by the rank of its loss measure among the zoom-0 tile's runs of its class.
+    Trainability,
 }
 
 /// A computed tile, its trajectories in the plan's order (row 0 at the bottom).
@@ -56,6 +62,8 @@ pub struct Tile {
     pub status: Vec<u32>,
     pub observables: Vec<f32>,
     pub n_obs: usize,
+    /// Each trajectory's largest Lyapunov exponent (empty unless the view asks for it).
+    pub lyapunov: Vec<f32>,
     pub samples: usize,
     pub f64: bool,
     /// Trajectories integrated (fewer than the tile's where refinement filled some).
@@ -64,7 +72,7 @@ pub struct Tile {
 
 impl Tile {
     fn bytes(&self) -> usize {
-        4 * (self.labels.len() + self.steps.len() + self.status.len() + self.observables.len())
+        4 * (self.labels.len() + self.steps.len() + self.status.len() + self.observables.len() + self.lyapunov.len())
     }
 }
 
@@ -119,16 +127,23 @@ pub struct View {
     pub f64_from: Option<u32>,
     /// The observables' names, for [`Show::Observable`].
     pub observables: Vec<String>,
+    /// What the view's tiles can show: basins, steps, then lyapunov and trainability where the
+    /// view has them, then the observables.
+    pub shows: Vec<String>,
+    /// The observables holding a training map's converged flag, Σ loss/loss0 and Σ loss0/loss
+    /// (for [`Show::Trainability`]).
+    training: Option<[usize; 3]>,
     /// The system's parameters not on an axis, with their values (the scenario's or the
     /// default): what the page offers to change.
     pub params: Vec<(String, String)>,
     registry: Mutex<Registry>,
     cache: Mutex<Cache>,
-    /// Held while the zoom-0 tile is computed, so that it is computed (and registered) once.
-    seeding: Mutex<()>,
+    /// A lock per tile being computed: a request for it meanwhile waits and takes the result
+    /// (a tile is computed, and registered, once).
+    pending: Mutex<HashMap<TileKey, Arc<Mutex<()>>>>,
     engines: [OnceLock<std::result::Result<Arc<dyn Engine>, String>>; 2],
-    /// Each observable's range over the zoom-0 tile (the scale of [`Show::Observable`]).
-    ranges: OnceLock<Vec<(f32, f32)>>,
+    /// The scales of the continuous layers, from the zoom-0 tile.
+    scales: OnceLock<Scales>,
     cache_bytes: usize,
 }
 
@@ -177,7 +192,20 @@ impl View {
             }
             (Precision::F32, false) => (f32_deepest, None),
         };
-        let observables = plan.observable_names().iter().map(|s| s.to_string()).collect();
+        let observables: Vec<String> = plan.observable_names().iter().map(|s| s.to_string()).collect();
+        let column = |name: &str| observables.iter().position(|o| o == name);
+        let training = match (plan.system.spec().loss_record, column("converged"), column("loss_sum"), column("loss_inv_sum")) {
+            (true, Some(a), Some(b), Some(c)) => Some([a, b, c]),
+            _ => None,
+        };
+        let mut shows = vec!["basins".to_string(), "steps".to_string()];
+        if plan.classify.lyapunov {
+            shows.push("lyapunov".into());
+        }
+        if training.is_some() {
+            shows.push("trainability".into());
+        }
+        shows.extend(observables.iter().cloned());
         let list = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(",");
         let params = plan
             .system
@@ -194,7 +222,7 @@ impl View {
                 (p.name.to_string(), value)
             })
             .collect();
-        Ok(View { scenario, x, y, levels, f64_from, observables, params, registry: Mutex::default(), cache: Mutex::default(), seeding: Mutex::new(()), engines: Default::default(), ranges: OnceLock::new(), cache_bytes })
+        Ok(View { scenario, x, y, levels, f64_from, observables, shows, training, params, registry: Mutex::default(), cache: Mutex::default(), pending: Mutex::default(), engines: Default::default(), scales: OnceLock::new(), cache_bytes })
     }
 
     /// Checks a tile's address.
@@ -218,36 +246,62 @@ impl View {
     /// The scenario of the tiles `txs` × `tys` of zoom `z` as one map: what `basinmap run`
     /// computes for them (export).
     pub fn window_scenario(&self, z: u32, txs: std::ops::RangeInclusive<u64>, tys: std::ops::RangeInclusive<u64>) -> Scenario {
-        let side = (1u64 << z) as f64;
-        let (nx, ny) = ((txs.end() - txs.start() + 1) as usize, (tys.end() - tys.start() + 1) as usize);
         let mut s = self.scenario.clone();
-        s.x = self.x.pixels(*txs.start() as f64 / side, (*txs.end() + 1) as f64 / side, nx * TILE);
-        // Rows count from the top (STOP) down.
-        s.y = Some(self.y.pixels(1.0 - (*tys.end() + 1) as f64 / side, 1.0 - *tys.start() as f64 / side, ny * TILE));
+        let (x, y) = self.window_axes(z, txs, tys);
+        (s.x, s.y) = (x, Some(y));
         if self.f64_from.is_some_and(|f| z >= f) {
             s.dynamics.precision = Precision::F64;
         }
         s
     }
 
+    /// The x and y grid axes of the tiles `txs` × `tys` of zoom `z` as one map.
+    fn window_axes(&self, z: u32, txs: std::ops::RangeInclusive<u64>, tys: std::ops::RangeInclusive<u64>) -> (Axis, Axis) {
+        let side = (1u64 << z) as f64;
+        let (nx, ny) = ((txs.end() - txs.start() + 1) as usize, (tys.end() - tys.start() + 1) as usize);
+        let x = self.x.pixels(*txs.start() as f64 / side, (*txs.end() + 1) as f64 / side, nx * TILE);
+        // Rows count from the top (STOP) down.
+        let y = self.y.pixels(1.0 - (*tys.end() + 1) as f64 / side, 1.0 - *tys.start() as f64 / side, ny * TILE);
+        (x, y)
+    }
+
     /// Tile `key`, from the cache or computed (the zoom-0 tile first: it numbers the view's
     /// attractors). `should_stop` is polled while integrating.
     pub fn tile(&self, key: TileKey, should_stop: &dyn Fn() -> bool) -> Result<Arc<Tile>> {
+        self.fetch(key, should_stop).map(|(tile, _)| tile)
+    }
+
+    /// As [`View::tile`], and whether this call computed it (rather than a cache or another
+    /// request computing it at the same time).
+    pub fn fetch(&self, key: TileKey, should_stop: &dyn Fn() -> bool) -> Result<(Arc<Tile>, bool)> {
         self.check(key)?;
         if key != (0, 0, 0) {
-            self.tile((0, 0, 0), should_stop)?;
+            self.fetch((0, 0, 0), should_stop)?;
         }
         if let Some(t) = self.cached(key) {
-            return Ok(t);
+            return Ok((t, false));
         }
-        let _seeding = (key == (0, 0, 0)).then(|| self.seeding.lock().unwrap_or_else(PoisonError::into_inner));
+        // One computation per tile: a second request waits on the first's lock, then finds the
+        // tile cached (or, where the first was stopped, computes it itself).
+        let lock = self.pending.lock().unwrap_or_else(PoisonError::into_inner).entry(key).or_default().clone();
+        let _computing = lock.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(t) = self.cached(key) {
-            return Ok(t);
+            return Ok((t, false));
         }
-        let tile = Arc::new(self.compute(key, should_stop)?);
-        if key == (0, 0, 0) {
-            let _ = self.ranges.set(ranges(&tile));
+        let computed = self.compute(key, should_stop);
+        let tile = computed.map(Arc::new);
+        if let Ok(tile) = &tile {
+            if key == (0, 0, 0) {
+                let _ = self.scales.set(Scales::of(tile, self.training));
+            }
+            self.insert(key, tile.clone());
         }
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        Ok((tile?, true))
+    }
+
+    /// Caches `tile` as `key`, the oldest tiles leaving (never the zoom-0 tile) past the budget.
+    fn insert(&self, key: TileKey, tile: Arc<Tile>) {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if !cache.tiles.contains_key(&key) {
             cache.bytes += tile.bytes();
@@ -268,7 +322,6 @@ impl View {
                 }
             }
         }
-        Ok(tile)
     }
 
     /// Tile `key` if it is in the cache.
@@ -332,6 +385,7 @@ impl View {
             status: outcomes.status.clone(),
             observables: outcomes.observables.clone(),
             n_obs: outcomes.n_obs,
+            lyapunov: outcomes.lyapunov.clone(),
             samples,
             f64,
             computed,
@@ -371,7 +425,7 @@ impl View {
             }
             Show::Steps => sample_mean_image(TILE, TILE, tile.samples, |i| viridis((1.0 + tile.steps[i] as f32).ln() / (1.0 + budget).ln())),
             Show::Observable(k) => {
-                let (lo, hi) = self.ranges.get().and_then(|r| r.get(*k).copied()).unwrap_or((0.0, 1.0));
+                let (lo, hi) = self.scales.get().and_then(|s| s.observables.get(*k).copied()).unwrap_or((0.0, 1.0));
                 sample_mean_image(TILE, TILE, tile.samples, |i| {
                     let v = tile.observables[i * tile.n_obs + k];
                     if v.is_finite() {
@@ -381,20 +435,64 @@ impl View {
                     }
                 })
             }
+            Show::Lyapunov => {
+                let reach = self.scales.get().map_or(1.0, |s| s.lyapunov_reach);
+                sample_mean_image(TILE, TILE, tile.samples, |i| match tile.lyapunov.get(i) {
+                    // A superstable point's −∞ takes the scale's end.
+                    Some(&l) if !l.is_nan() => crate::render::palette::continuous(crate::scenario::ColourMap::Diverging, 0.5 + 0.5 * (l as f64 / reach).clamp(-1.0, 1.0)).map(f32::from),
+                    _ => [128.0; 3],
+                })
+            }
+            Show::Trainability => {
+                let (Some(scales), Some([converged, loss_sum, loss_inv_sum])) = (self.scales.get(), self.training) else {
+                    return Err(Error::input("show=trainability: this view is not a training map"));
+                };
+                sample_mean_image(TILE, TILE, tile.samples, |i| {
+                    let obs = &tile.observables[i * tile.n_obs..(i + 1) * tile.n_obs];
+                    let trained = obs[converged] > 0.5;
+                    let rank = scales.rank(trained, if trained { obs[loss_sum] } else { obs[loss_inv_sum] });
+                    crate::render::trainability::run_colour(trained, rank, Some(crate::engine::Status::from_code(tile.status[i])))
+                })
+            }
         };
         crate::render::pyramid::png_bytes(&img).map_err(|e| Error::Io(std::io::Error::other(e)))
     }
 
-    /// What `show` (basins, steps or an observable's name) asks for.
+    /// What `show` (one of [`View::shows`]) asks for.
     pub fn show(&self, name: &str) -> Result<Show> {
-        match name {
-            "basins" | "" => Ok(Show::Basins),
-            "steps" => Ok(Show::Steps),
-            _ => match self.observables.iter().position(|o| o == name) {
-                Some(k) => Ok(Show::Observable(k)),
-                None => Err(Error::input(format!("show={name}: expected basins, steps or an observable ({})", self.observables.join(", ")))),
-            },
+        let name = if name.is_empty() { "basins" } else { name };
+        if !self.shows.iter().any(|s| s == name) {
+            return Err(Error::input(format!("show={name}: this view shows {}", self.shows.join(", "))));
         }
+        Ok(match name {
+            "basins" => Show::Basins,
+            "steps" => Show::Steps,
+            "lyapunov" => Show::Lyapunov,
+            "trainability" if self.training.is_some() => Show::Trainability,
+            _ => Show::Observable(self.observables.iter().position(|o| o == name).expect("a listed observable")),
+        })
+    }
+
+    /// What each of [`View::shows`] paints, in a line (after the zoom-0 tile: its scales).
+    pub fn show_keys(&self) -> Vec<(String, String)> {
+        let scales = self.scales.get();
+        self.shows
+            .iter()
+            .map(|name| {
+                let key = match self.show(name) {
+                    Ok(Show::Basins) => "each attractor in its colour (the legend), darker the more steps it took".to_string(),
+                    Ok(Show::Steps) => format!("steps to settle, on a log scale from 1 (dark) to the budget of {} (yellow)", self.scenario.dynamics.steps),
+                    Ok(Show::Observable(k)) => {
+                        let (lo, hi) = scales.and_then(|s| s.observables.get(k).copied()).unwrap_or((0.0, 1.0));
+                        format!("{name} at the end state, from {lo} (dark) to {hi} (yellow), the zoom-0 tile's range; grey: none")
+                    }
+                    Ok(Show::Lyapunov) => format!("largest Lyapunov exponent λ₁: blue below 0 (order), white at 0, red above (chaos), saturating at ±{}; grey: none", scales.map_or(1.0, |s| s.lyapunov_reach)),
+                    Ok(Show::Trainability) => "blue: trained, red: did not; darker: the loss fell (or blew up) faster, ranked among the zoom-0 tile's runs; gold: oscillating, purple: chaotic".to_string(),
+                    Err(_) => String::new(),
+                };
+                (name.clone(), key)
+            })
+            .collect()
     }
 
     /// The pixel of zoom `z` at fractions `u` (of the x axis, from the left) and `v` (of the y
@@ -418,9 +516,8 @@ impl View {
 
     /// The start of pixel (`col`, `row`) of tile `key`: its x and y values, as the tile's plan has them.
     pub fn centre(&self, key: TileKey, col: usize, row: usize) -> (f64, f64) {
-        let s = self.tile_scenario(key);
-        let y = s.y.as_ref().expect("a view has a y axis").values();
-        (s.x.values()[col.min(TILE - 1)], y[TILE - 1 - row.min(TILE - 1)])
+        let (x, y) = self.window_axes(key.0, key.1..=key.1, key.2..=key.2);
+        (x.value(col.min(TILE - 1)), y.value(TILE - 1 - row.min(TILE - 1)))
     }
 
     /// What the deepest computed tile of zoom `z` or coarser says of the pixel at fractions
@@ -493,12 +590,49 @@ fn viridis(t: f32) -> [f32; 3] {
     [c.r as f32, c.g as f32, c.b as f32]
 }
 
-/// Each observable's finite range over a tile.
-fn ranges(tile: &Tile) -> Vec<(f32, f32)> {
-    (0..tile.n_obs)
-        .map(|k| {
-            tile.observables.iter().skip(k).step_by(tile.n_obs.max(1)).filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
-        })
-        .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (0.0, 1.0) })
-        .collect()
+/// The scales of a view's continuous layers, taken from its zoom-0 tile so that every tile
+/// is painted alike (no seams).
+struct Scales {
+    /// Each observable's finite range.
+    observables: Vec<(f32, f32)>,
+    /// λ₁'s scale ±reach: the largest λ₁, or the most negative finite one up to 1 (as
+    /// lyapunov_annotated.png's bar), at least 1e-3.
+    lyapunov_reach: f64,
+    /// A training map's loss measures of the runs that trained (Σ loss/loss0) and of those
+    /// that did not (Σ loss0/loss), sorted.
+    trained: Vec<f32>,
+    failed: Vec<f32>,
+}
+
+impl Scales {
+    fn of(tile: &Tile, training: Option<[usize; 3]>) -> Scales {
+        let column = |k: usize| tile.observables.iter().skip(k).step_by(tile.n_obs.max(1)).copied();
+        let observables = (0..tile.n_obs)
+            .map(|k| column(k).filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v))))
+            .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (0.0, 1.0) })
+            .collect();
+        let (lo, hi) = tile.lyapunov.iter().filter(|l| l.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &l| (lo.min(l as f64), hi.max(l as f64)));
+        let lyapunov_reach = if lo <= hi { hi.max(lo.abs().min(1.0)).max(1e-3) } else { 1.0 };
+        let (mut trained, mut failed) = (Vec::new(), Vec::new());
+        if let Some([converged, loss_sum, loss_inv_sum]) = training {
+            for i in 0..tile.labels.len() {
+                let obs = &tile.observables[i * tile.n_obs..(i + 1) * tile.n_obs];
+                if obs[converged] > 0.5 {
+                    trained.push(obs[loss_sum]);
+                } else {
+                    failed.push(obs[loss_inv_sum]);
+                }
+            }
+            trained.sort_by(f32::total_cmp);
+            failed.sort_by(f32::total_cmp);
+        }
+        Scales { observables, lyapunov_reach, trained, failed }
+    }
+
+    /// The rank in [0, 1] of a run's loss measure among the zoom-0 tile's runs of its class.
+    fn rank(&self, trained: bool, measure: f32) -> f32 {
+        let class = if trained { &self.trained } else { &self.failed };
+        let below = class.partition_point(|v| v.total_cmp(&measure).is_lt());
+        below.min(class.len().saturating_sub(1)) as f32 / class.len().saturating_sub(1).max(1) as f32
+    }
 }

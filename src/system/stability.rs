@@ -65,6 +65,18 @@ pub fn jacobian<M: Model>(model: &M, p: &[f64], x: &[f64]) -> DMatrix<f64> {
     jac
 }
 
+/// [`jacobian`] of a field of one state variable, as a number.
+fn jacobian_1<M: Model>(model: &M, p: &[f64], x: f64) -> f64 {
+    if let Some(j) = model.jacobian(p, &[x]) {
+        return j[0];
+    }
+    let h = 1e-5 * (1.0 + x.abs());
+    let (mut vp, mut vm) = ([0.0], [0.0]);
+    model.field(p, &[x + h], &mut vp);
+    model.field(p, &[x - h], &mut vm);
+    (vp[0] - vm[0]) / (2.0 * h)
+}
+
 /// The symmetrised Hessian −(J + Jᵀ)/2 at `x`, J the Jacobian of the field.
 pub fn hessian<M: Model>(model: &M, p: &[f64], x: &[f64]) -> DMatrix<f64> {
     let jac = jacobian(model, p, x);
@@ -172,6 +184,18 @@ pub fn classify_real_parts(real_parts: &[f64]) -> Stability {
 
 /// The stability of the fixed point at `x`.
 pub fn stability<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Stability {
+    // One state variable (every pixel of a Landau map is tested): the 1×1 matrices' eigenvalues
+    // are their entries, the bits the general path below gives, without its allocations.
+    if let [x0] = x {
+        let j = jacobian_1(model, p, *x0);
+        return if model.is_gradient() {
+            classify_eigenvalues(&[-(j + j) * 0.5])
+        } else if j.is_finite() {
+            classify_real_parts(&[j])
+        } else {
+            Stability::Flat
+        };
+    }
     if model.is_gradient() {
         return classify_eigenvalues(&hessian_eigenvalues(model, p, x));
     }
@@ -191,6 +215,22 @@ pub fn stability<M: Model>(model: &M, p: &[f64], x: &[f64]) -> Stability {
 mod tests {
     use super::*;
     use crate::system::Landau;
+
+    #[test]
+    fn one_state_variable_takes_the_general_paths_answer() {
+        // The 1×1 shortcut against the matrix path, over r, m and the sixth-order terms
+        // (flat points at r = 0 and m = 0 among them).
+        for r in [-1.0, -0.3, 0.0, 1e-9, 0.2, 1.0] {
+            for u in [-1.0, 1.0] {
+                for k in -40..=40 {
+                    let m = k as f64 * 0.05;
+                    let p = [r, 0.0, u, 1.0, 0.0];
+                    let general = classify_eigenvalues(&hessian_eigenvalues(&Landau, &p, &[m]));
+                    assert_eq!(stability(&Landau, &p, &[m]), general, "r={r}, u={u}, m={m}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn landau_second_order_minima_and_maximum() {

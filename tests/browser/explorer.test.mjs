@@ -1,7 +1,7 @@
 // The explorer end to end: `basinmap serve` started on a free port, its page opened in Debian's
 // Chromium (driven by playwright-core), zoomed with the wheel, a pixel clicked, a setting
-// changed; a screenshot is saved and the map checked to show several attractors' colours from
-// its legend. Run by scripts/test.sh (node --test tests/browser/).
+// changed, a layer shown, tiles that left the view cancelled; a screenshot is saved and the map
+// checked to show several attractors' colours from its legend. Run by scripts/test.sh (node --test tests/browser/).
 //
 // BASINMAP_BIN: the binary (default target/release/basinmap); CHROMIUM: the browser (default
 // /usr/bin/chromium); SCREENSHOT: where the screenshot goes (default target/explorer.png).
@@ -111,6 +111,27 @@ test("the explorer shows the map, zooms, traces a clicked start and applies a se
   await page.fill('#settings input[data-key="param:h"]', "0.2");
   await page.click("#apply");
   await page.waitForFunction(() => location.hash.includes("param=h%3D0.2"), null, { timeout: 30000 });
+  await drawn(page);
+
+  // The Show menu: each layer with what its colours mean.
+  const shows = await page.evaluate(() => [...document.querySelectorAll("#show option")].map((o) => o.value));
+  assert.ok(shows.includes("basins") && shows.includes("steps") && shows.includes("loss"), `layers offered: ${shows}`);
+  assert.match(await page.evaluate(() => document.getElementById("showkey").textContent), /attractor/);
+  await page.selectOption("#show", "loss");
+  await page.waitForFunction(() => /loss at the end state/.test(document.getElementById("showkey").textContent) && location.hash.includes("show=loss"), null, { timeout: 10000 });
+  await drawn(page);
+
+  // Tiles that leave the view before they arrive are cancelled: deep by the critical point,
+  // where tiles are slow, then far away at once. The page aborts their requests and the server
+  // stops computing them.
+  await page.evaluate(() => {
+    viewer.viewport.zoomTo(64, new OpenSeadragon.Point(0.333, 0.5), true);
+    viewer.viewport.panTo(new OpenSeadragon.Point(0.333, 0.5), true);
+  });
+  await page.waitForFunction(() => inflight.size >= 4, null, { timeout: 10000 });
+  await page.evaluate(() => viewer.viewport.panTo(new OpenSeadragon.Point(0.95, 0.05), true));
+  await page.waitForFunction(() => tilesAborted >= 1, null, { timeout: 10000 });
+  await page.waitForFunction(async () => (await (await fetch("/api/status")).json()).stopped >= 1, null, { timeout: 20000, polling: 200 });
   await drawn(page);
   assert.deepEqual(errors, [], "no script errors on the page");
 });
