@@ -245,11 +245,14 @@ proptest! {
     /// The server's query parsing: random settings on the routes that make a view but compute
     /// nothing (export; a pixel of tiles not computed): an answer, never a panic or a 5xx.
     #[test]
-    fn serve_queries_are_answered_without_panics(fields in serve_fields(), route in 0usize..2, z in 0u32..50, raw in "[ -~]{0,16}") {
+    fn serve_queries_are_answered_without_panics(fields in serve_fields(), route in 0usize..2, z in 0u32..50, raw in prop::option::of("[ -~]{0,16}")) {
         use tower::ServiceExt;
         let mut query: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect();
-        // Raw text keeps its separators and escapes (a bad escape among them).
-        query.push(raw.bytes().map(|b| if b.is_ascii_alphanumeric() || b"=&%-._~+".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect());
+        // Raw text, in half of the cases (a field it names is most often unknown, and refused
+        // before a view is made), keeps its separators and escapes (a bad escape among them).
+        if let Some(raw) = raw {
+            query.push(raw.bytes().map(|b| if b.is_ascii_alphanumeric() || b"=&%-._~+".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect());
+        }
         let place = match route {
             0 => format!("/api/export?z={z}&tx0=0&tx1=0&ty0=0&ty1=0"),
             _ => format!("/api/pixel?u=0.5&v=0.5&z={z}"),
