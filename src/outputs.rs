@@ -243,6 +243,12 @@ impl LabelledMap {
         Some(trainability_image(plan.nx(), plan.ny(), plan.samples, &column("converged"), &column("loss_sum"), &column("loss_inv_sum"), &outcomes.status))
     }
 
+    /// A 2-D map's largest Lyapunov exponents as lyapunov_annotated.png paints them (one pixel
+    /// per grid point), and the scale's reach ±R; `None` without exponents.
+    pub fn lyapunov_image(&self) -> Option<(image::RgbImage, f64)> {
+        lyapunov_image(&self.plan, &self.outcomes)
+    }
+
     /// The raw basin image (one pixel per grid point, as basins.png), or `None` for sampled starts.
     pub fn basin_image(&self) -> Option<image::RgbImage> {
         let (plan, c) = (&self.plan, &self.classification);
@@ -274,54 +280,54 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         }
         files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map, &plan.figure)?);
     }
-    // Continuous maps: steps to settle (log), the escape time of a noise run (log), and the
-    // largest Lyapunov exponent (linear).
+    // Continuous maps: steps to settle (log), the escape time of a noise run (log), then the
+    // largest Lyapunov exponent (signed, linear: crate::render::lyapunov).
     let (nx, ny, k) = (plan.nx(), plan.ny(), plan.samples);
     // The log bars span the quantity itself, floored at its smallest non-zero value: a run that
     // took no step counts as one step, an escape at the start as one step's time.
-    let mut continuous: Vec<(&str, &str, Vec<f64>, Option<f64>)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), Some(1.0))];
+    let mut continuous: Vec<(&str, &str, Vec<f64>, f64)> = vec![("steps", "steps taken", outcomes.steps.iter().map(|&s| s as f64).collect(), 1.0)];
     if let Some(times) = escape_times {
-        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), Some(plan.dynamics.step_size())));
-    }
-    if !outcomes.lyapunov.is_empty() {
-        // A superstable point's −∞ takes the bar's lowest colour; a diverged run has none.
-        let values: Vec<f64> = outcomes.lyapunov.iter().map(|&l| l as f64).collect();
-        let lowest = values.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
-        let label = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
-            (true, _) => "largest Lyapunov exponent λ₁ per unit time",
-            (false, true) => "largest Lyapunov exponent λ₁ per step of training",
-            (false, false) => "largest Lyapunov exponent λ₁ per step",
-        };
-        continuous.push(("lyapunov", label, values.iter().map(|&v| if v == f64::NEG_INFINITY { lowest } else { v }).collect(), None));
+        continuous.push(("escape_time", "escape time", times.iter().map(|&t| t as f64).collect(), plan.dynamics.step_size()));
     }
     for (stem, label, values, floor) in continuous {
-        let coord = |v: f64| match floor {
-            Some(floor) => v.max(floor).log10(),
-            None => v,
-        };
-        let Some(mut bar) = ColourBar::spanning(label, values.iter().filter(|v| v.is_finite()).map(|&v| floor.map_or(v, |f| v.max(f))), floor.is_some(), plan.figure.colour_map) else { continue };
-        if stem == "lyapunov" {
-            // Signed: order (λ₁ < 0) blue, chaos (λ₁ > 0) red, white at 0, on a bar symmetric
-            // about it. Superstable points reach far below 0 (−∞ at a multiplier 0): the bar goes
-            // down to −1 at least, to the largest λ₁ if that is more, and colours anything
-            // below its end as its end.
-            let reach = bar.hi.max(bar.lo.abs().min(1.0)).max(1e-3);
-            let end = crate::render::numbers::value(reach);
-            let unit = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
-                (true, _) => "λ₁ per unit time",
-                (false, true) => "λ₁ per training step",
-                (false, false) => "λ₁ per step",
-            };
-            bar.label = if bar.lo < -reach { format!("{unit} (below −{end} as −{end})") } else { unit.to_string() };
-            (bar.lo, bar.hi, bar.map) = (-reach, reach, crate::scenario::ColourMap::Diverging);
-        }
+        let coord = |v: f64| v.max(floor).log10();
+        let Some(mut bar) = ColourBar::spanning(label, values.iter().filter(|v| v.is_finite()).map(|&v| v.max(floor)), true, plan.figure.colour_map) else { continue };
         bar.missing = values.iter().any(|v| !v.is_finite());
         let img = crate::render::mean_value_image(nx, ny, k, |i| values[i].is_finite().then(|| coord(values[i])), |v| bar.colour(v), MISSING);
         let mut map = AnnotatedMap::new(title(plan, label), &img, x.clone(), y.clone());
         map.colour_bar = Some(bar);
         files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map, &plan.figure)?);
     }
+    if let Some((img, reach)) = lyapunov_image(plan, outcomes) {
+        let unit = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
+            (true, _) => "λ₁ per unit time",
+            (false, true) => "λ₁ per training step",
+            (false, false) => "λ₁ per step",
+        };
+        let lowest = outcomes.lyapunov.iter().map(|&l| l as f64).filter(|l| l.is_finite() || *l == f64::NEG_INFINITY).fold(f64::INFINITY, f64::min);
+        let end = crate::render::numbers::value(reach);
+        let label = if lowest < -reach { format!("{unit} (below −{end} as −{end})") } else { unit.to_string() };
+        let bar = ColourBar { label, lo: -reach, hi: reach, log: false, map: crate::scenario::ColourMap::Diverging, missing: outcomes.lyapunov.iter().any(|l| crate::render::lyapunov::shown(*l as f64, reach).is_none()) };
+        let title_label = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
+            (true, _) => "largest Lyapunov exponent λ₁ per unit time",
+            (false, true) => "largest Lyapunov exponent λ₁ per step of training",
+            (false, false) => "largest Lyapunov exponent λ₁ per step",
+        };
+        let mut map = AnnotatedMap::new(title(plan, title_label), &img, x.clone(), y.clone());
+        map.colour_bar = Some(bar);
+        files.extend(annotated::write(dir, "lyapunov_annotated", &map, &plan.figure)?);
+    }
     Ok(files)
+}
+
+/// A 2-D map's largest Lyapunov exponents as lyapunov_annotated.png paints them, and the
+/// scale's reach ([`crate::render::lyapunov`]); `None` without exponents or a finite one.
+fn lyapunov_image(plan: &Plan, outcomes: &Outcomes) -> Option<(image::RgbImage, f64)> {
+    if outcomes.lyapunov.is_empty() || plan.y.is_none() || plan.sampled.is_some() {
+        return None;
+    }
+    let reach = crate::render::lyapunov::reach(outcomes.lyapunov.iter().map(|&l| l as f64))?;
+    Some((crate::render::lyapunov::image(plan.nx(), plan.ny(), plan.samples, &outcomes.lyapunov, reach), reach))
 }
 
 /// Writes everything but run.json; returns the file names.

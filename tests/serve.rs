@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use basinmap::scenario::Scenario;
+use basinmap::render::side::MISSING;
 use basinmap::serve::view::{View, TILE};
 use basinmap::serve::{router, ServeOptions, Server};
 use std::sync::Arc;
@@ -278,14 +279,14 @@ fn a_computation_stops_when_its_client_goes_away() {
 #[test]
 fn warming_computes_the_first_view_and_a_tile_asked_for_twice_at_once_is_computed_once() {
     let rt = runtime();
-    let (app, server) = app(ServeOptions::default());
+    let (served, server) = app(ServeOptions::default());
+    let app = served;
     rt.block_on(async {
-        // Zooms 0 and 1 warmed: their five tiles cached; asking for them then computes nothing.
-        // (The count may miss the zoom-0 tile: computed first inside a zoom-1 tile's request
-        // running beside its own, it is counted by neither.)
+        // Zooms 0 and 1 warmed: their five tiles computed once each and cached; asking for
+        // them then computes nothing.
         server.clone().warm(1).await;
         let warmed = server.status().tiles_computed;
-        assert!((4..=5).contains(&warmed), "{warmed} tiles computed");
+        assert_eq!(warmed, 5, "tiles computed");
         for (x, y) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
             assert_eq!(get(&app, &format!("/tile/1/{x}/{y}")).await.0, StatusCode::OK);
         }
@@ -296,6 +297,15 @@ fn warming_computes_the_first_view_and_a_tile_asked_for_twice_at_once_is_compute
         assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
         assert!(a.1 == b.1, "the two answers differ");
         assert_eq!(server.status().tiles_computed, warmed + 1);
+    });
+    // A request waiting for another's computation of its tile holds no worker: with one worker
+    // and no queue, a second worker-seeking request would be turned away (503).
+    let (one, server) = self::app(ServeOptions { workers: 1, queue: 0, ..ServeOptions::default() });
+    rt.block_on(async {
+        let (a, b) = tokio::join!(get(&one, "/tile/2/1/3"), get(&one, "/tile/2/1/3"));
+        assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{} / {}", text(&a.1), text(&b.1));
+        assert!(a.1 == b.1, "the two answers differ");
+        assert_eq!(server.status().tiles_computed, 2, "the zoom-0 tile and the asked one, once each");
     });
 }
 
@@ -325,17 +335,27 @@ fn the_lyapunov_layer_paints_the_sign_of_the_exponent_run_computes() {
         let (status, off) = get(&app, "/api/view?lyapunov=false").await;
         assert_eq!(status, StatusCode::OK, "{}", text(&off));
         assert_eq!(get(&app, "/tile/0/0/0?lyapunov=false&show=lyapunov").await.0, StatusCode::BAD_REQUEST);
+        // A switch mentioned twice is as its last mention sets it.
+        for (query, on) in [("lyapunov=false&lyapunov=true", true), ("lyapunov=true&lyapunov=0", false)] {
+            let (status, v) = get(&app, &format!("/api/view?{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{}", text(&v));
+            assert_eq!(shows(&json(&v)).contains(&"lyapunov".to_string()), on, "{query}");
+        }
         (png, json(&view), json(&off))
     });
     assert!(shows(&view).contains(&"lyapunov".to_string()), "{view}");
     assert!(!shows(&off).contains(&"lyapunov".to_string()), "{off}");
     assert!(!shows(&view).contains(&"trainability".to_string()), "the default map is not a training map");
-    // The zoom-0 tile's map run by basinmap: λ₁ < 0 blue (b > r), > 0 red, near 0 white, none
-    // grey.
+    // The zoom-0 tile's map run by basinmap, refined as tiles are: λ₁ < 0 blue (b > r), > 0
+    // red, near 0 white, none grey.
     let scenario = View::new(base, 1 << 30).unwrap().tile_scenario((0, 0, 0));
-    let map = basinmap::run::compute(&scenario, &basinmap::run::Silent).unwrap();
+    let options = basinmap::run::RunOptions { refine: true, ..Default::default() };
+    let map = basinmap::run::compute_with(&scenario, &basinmap::run::Silent, &options).unwrap();
     let (img, lyapunov) = (rgb(&png), &map.outcomes.lyapunov);
     assert_eq!(lyapunov.len(), TILE * TILE);
+    // Painted as lyapunov_annotated.png paints the same grid.
+    let (painted, _) = map.lyapunov_image().expect("a map with exponents");
+    assert!(img == painted, "the tile differs from the run's Lyapunov image");
     // The scale's reach, as lyapunov_annotated.png's: the largest λ₁, or the most negative
     // finite one up to 1.
     let (lo, hi) = lyapunov.iter().filter(|l| l.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &l| (a.min(l), b.max(l)));
@@ -348,7 +368,7 @@ fn the_lyapunov_layer_paints_the_sign_of_the_exponent_run_computes() {
             negative += (l < 0.0) as usize;
             // Near 0 on the scale the colour is the white between blue and red (r = b).
             agree += match l {
-                l if l.is_nan() => r == 128 && b == 128,
+                l if l.is_nan() => [r, b] == [MISSING[0], MISSING[2]],
                 l if l.abs() < 0.02 * reach => r.min(b) > 200,
                 l if l < 0.0 => b >= r,
                 _ => r >= b,

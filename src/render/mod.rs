@@ -10,6 +10,7 @@ pub mod curves;
 pub mod export;
 pub mod fonts;
 pub mod legend;
+pub mod lyapunov;
 pub mod names;
 pub mod numbers;
 pub mod orbit;

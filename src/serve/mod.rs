@@ -202,17 +202,29 @@ impl Server {
         while running.join_next().await.is_some() {}
     }
 
-    /// Tile `key` of `view`, from its cache or computed on a worker.
+    /// Tile `key` of `view`, from its cache or computed on a worker (the zoom-0 tile first: it
+    /// numbers the view's attractors). A request for a tile another one is computing waits for
+    /// that computation without holding a worker, and stops waiting when it is dropped.
     async fn compute_tile(self: &Arc<Self>, view: &Arc<View>, key: TileKey) -> Result<Arc<view::Tile>, ApiError> {
+        view.check(key)?;
+        if key != (0, 0, 0) {
+            Box::pin(self.compute_tile(view, (0, 0, 0))).await?;
+        }
+        if let Some(t) = view.cached(key) {
+            return Ok(t);
+        }
+        let claim = view.claim(key);
+        let computing = claim.lock.clone().lock_owned().await;
         if let Some(t) = view.cached(key) {
             return Ok(t);
         }
         let (v, s) = (view.clone(), self.clone());
+        // The claim and its lock go with the computation: a request that drops this one (its
+        // client went away) waits until the computation has stopped or finished.
         self.compute(move |stop| {
-            let (tile, computed) = v.fetch(key, stop)?;
-            if computed {
-                s.tiles_computed.fetch_add(1, Ordering::Relaxed);
-            }
+            let _held = (computing, claim);
+            let tile = v.compute_and_cache(key, stop)?;
+            s.tiles_computed.fetch_add(1, Ordering::Relaxed);
             Ok(tile)
         })
         .await
@@ -277,19 +289,24 @@ impl Settings {
     /// The served scenario with these settings.
     fn scenario(&self, base: &Scenario) -> Result<Scenario, ApiError> {
         let mut flags = Vec::new();
-        let mut off = Vec::new();
+        // Each switch as its last mention sets it.
+        let mut switches: Vec<(&str, bool)> = Vec::new();
         for (k, v) in &self.flags {
             let flag = format!("--{}", k.replace('_', "-"));
             if SWITCHES.contains(&k.as_str()) {
-                match v.as_str() {
-                    "" | "true" | "1" => flags.push(flag),
-                    "false" | "0" => off.push(k.as_str()),
+                let on = match v.as_str() {
+                    "" | "true" | "1" => true,
+                    "false" | "0" => false,
                     _ => return Err(ApiError::bad(format!("{k}={v}: expected true or false"))),
-                }
+                };
+                switches.retain(|(name, _)| name != k);
+                switches.push((k.as_str(), on));
             } else {
                 flags.push(format!("{flag}={v}"));
             }
         }
+        flags.extend(switches.iter().filter(|(_, on)| *on).map(|(k, _)| format!("--{}", k.replace('_', "-"))));
+        let off = switches.iter().filter(|(_, on)| !on).map(|&(k, _)| k);
         let overrides = Overrides::from_flags(flags)?;
         let mut scenario = overrides.apply(Base::Scenario(base))?;
         // The flags only turn switches on; a switch asked off is turned off here.

@@ -138,13 +138,39 @@ pub struct View {
     pub params: Vec<(String, String)>,
     registry: Mutex<Registry>,
     cache: Mutex<Cache>,
-    /// A lock per tile being computed: a request for it meanwhile waits and takes the result
-    /// (a tile is computed, and registered, once).
-    pending: Mutex<HashMap<TileKey, Arc<Mutex<()>>>>,
+    /// A lock per tile asked for and not cached yet, with how many requests hold a [`Claim`]
+    /// on it: the one holding the lock computes, the others wait (a tile is computed, and
+    /// registered, once).
+    pending: Arc<Mutex<Pending>>,
     engines: [OnceLock<std::result::Result<Arc<dyn Engine>, String>>; 2],
     /// The scales of the continuous layers, from the zoom-0 tile.
     scales: OnceLock<Scales>,
     cache_bytes: usize,
+}
+
+/// The tiles being asked for: each one's lock and how many claims it has.
+type Pending = HashMap<TileKey, (Arc<tokio::sync::Mutex<()>>, usize)>;
+
+/// A request's claim on a tile's computation ([`View::claim`]); the last claim on a tile
+/// to go removes its lock, on every path (computed, stopped, failed). It owns what it needs,
+/// so that it can go with the computation to a worker thread and outlive the request.
+pub struct Claim {
+    pending: Arc<Mutex<Pending>>,
+    key: TileKey,
+    /// Held while the tile is computed.
+    pub lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = pending.get_mut(&self.key) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                pending.remove(&self.key);
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -222,7 +248,7 @@ impl View {
                 (p.name.to_string(), value)
             })
             .collect();
-        Ok(View { scenario, x, y, levels, f64_from, observables, shows, training, params, registry: Mutex::default(), cache: Mutex::default(), pending: Mutex::default(), engines: Default::default(), scales: OnceLock::new(), cache_bytes })
+        Ok(View { scenario, x, y, levels, f64_from, observables, shows, training, params, registry: Mutex::default(), cache: Mutex::default(), pending: Arc::default(), engines: Default::default(), scales: OnceLock::new(), cache_bytes })
     }
 
     /// Checks a tile's address.
@@ -272,7 +298,8 @@ impl View {
     }
 
     /// As [`View::tile`], and whether this call computed it (rather than a cache or another
-    /// request computing it at the same time).
+    /// request computing it at the same time). Blocks while another request computes it: call
+    /// it off the async runtime (the server waits with [`Claim::lock`] instead).
     pub fn fetch(&self, key: TileKey, should_stop: &dyn Fn() -> bool) -> Result<(Arc<Tile>, bool)> {
         self.check(key)?;
         if key != (0, 0, 0) {
@@ -281,23 +308,33 @@ impl View {
         if let Some(t) = self.cached(key) {
             return Ok((t, false));
         }
-        // One computation per tile: a second request waits on the first's lock, then finds the
-        // tile cached (or, where the first was stopped, computes it itself).
-        let lock = self.pending.lock().unwrap_or_else(PoisonError::into_inner).entry(key).or_default().clone();
-        let _computing = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let claim = self.claim(key);
+        let _computing = claim.lock.blocking_lock();
         if let Some(t) = self.cached(key) {
             return Ok((t, false));
         }
-        let computed = self.compute(key, should_stop);
-        let tile = computed.map(Arc::new);
-        if let Ok(tile) = &tile {
-            if key == (0, 0, 0) {
-                let _ = self.scales.set(Scales::of(tile, self.training));
-            }
-            self.insert(key, tile.clone());
+        Ok((self.compute_and_cache(key, should_stop)?, true))
+    }
+
+    /// A claim on tile `key`'s computation: whoever holds its [`Claim::lock`] computes the tile
+    /// (after checking the cache again); a request that finds it held waits, and then finds the
+    /// tile cached or, where the computation was stopped, computes it itself.
+    pub fn claim(&self, key: TileKey) -> Claim {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = pending.entry(key).or_default();
+        entry.1 += 1;
+        Claim { pending: self.pending.clone(), key, lock: entry.0.clone() }
+    }
+
+    /// Computes tile `key` (the zoom-0 tile must be cached or be `key`), caches it and, for
+    /// the zoom-0 tile, takes the view's scales from it. Hold its [`Claim::lock`].
+    pub fn compute_and_cache(&self, key: TileKey, should_stop: &dyn Fn() -> bool) -> Result<Arc<Tile>> {
+        let tile = Arc::new(self.compute(key, should_stop)?);
+        if key == (0, 0, 0) {
+            let _ = self.scales.set(Scales::of(&tile, self.training));
         }
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-        Ok((tile?, true))
+        self.insert(key, tile.clone());
+        Ok(tile)
     }
 
     /// Caches `tile` as `key`, the oldest tiles leaving (never the zoom-0 tile) past the budget.
@@ -425,23 +462,15 @@ impl View {
             }
             Show::Steps => sample_mean_image(TILE, TILE, tile.samples, |i| viridis((1.0 + tile.steps[i] as f32).ln() / (1.0 + budget).ln())),
             Show::Observable(k) => {
+                // The mean of a pixel's samples' values (those that have one), not of colours.
                 let (lo, hi) = self.scales.get().and_then(|s| s.observables.get(*k).copied()).unwrap_or((0.0, 1.0));
-                sample_mean_image(TILE, TILE, tile.samples, |i| {
-                    let v = tile.observables[i * tile.n_obs + k];
-                    if v.is_finite() {
-                        viridis(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 })
-                    } else {
-                        [128.0; 3]
-                    }
-                })
+                let value = |i: usize| Some(tile.observables[i * tile.n_obs + k] as f64).filter(|v| v.is_finite());
+                let colour = |v: f64| viridis(if hi > lo { (v as f32 - lo) / (hi - lo) } else { 0.5 }).map(|c| c.round() as u8);
+                crate::render::mean_value_image(TILE, TILE, tile.samples, value, colour, crate::render::side::MISSING)
             }
             Show::Lyapunov => {
                 let reach = self.scales.get().map_or(1.0, |s| s.lyapunov_reach);
-                sample_mean_image(TILE, TILE, tile.samples, |i| match tile.lyapunov.get(i) {
-                    // A superstable point's −∞ takes the scale's end.
-                    Some(&l) if !l.is_nan() => crate::render::palette::continuous(crate::scenario::ColourMap::Diverging, 0.5 + 0.5 * (l as f64 / reach).clamp(-1.0, 1.0)).map(f32::from),
-                    _ => [128.0; 3],
-                })
+                crate::render::lyapunov::image(TILE, TILE, tile.samples, &tile.lyapunov, reach)
             }
             Show::Trainability => {
                 let (Some(scales), Some([converged, loss_sum, loss_inv_sum])) = (self.scales.get(), self.training) else {
@@ -611,8 +640,7 @@ impl Scales {
             .map(|k| column(k).filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v))))
             .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (0.0, 1.0) })
             .collect();
-        let (lo, hi) = tile.lyapunov.iter().filter(|l| l.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &l| (lo.min(l as f64), hi.max(l as f64)));
-        let lyapunov_reach = if lo <= hi { hi.max(lo.abs().min(1.0)).max(1e-3) } else { 1.0 };
+        let lyapunov_reach = crate::render::lyapunov::reach(tile.lyapunov.iter().map(|&l| l as f64)).unwrap_or(1.0);
         let (mut trained, mut failed) = (Vec::new(), Vec::new());
         if let Some([converged, loss_sum, loss_inv_sum]) = training {
             for i in 0..tile.labels.len() {
@@ -629,10 +657,43 @@ impl Scales {
         Scales { observables, lyapunov_reach, trained, failed }
     }
 
-    /// The rank in [0, 1] of a run's loss measure among the zoom-0 tile's runs of its class.
+    /// The rank in [0, 1] of a run's loss measure among the zoom-0 tile's runs of its class:
+    /// the middle of the runs it ties with, the end beyond them; 0.5 for a class the zoom-0
+    /// tile has no run of.
     fn rank(&self, trained: bool, measure: f32) -> f32 {
         let class = if trained { &self.trained } else { &self.failed };
+        match class.len() {
+            0 => return 0.5,
+            // As trainability.png ranks a class of one.
+            1 => return 0.0,
+            _ => {}
+        }
         let below = class.partition_point(|v| v.total_cmp(&measure).is_lt());
-        below.min(class.len().saturating_sub(1)) as f32 / class.len().saturating_sub(1).max(1) as f32
+        let through = class.partition_point(|v| v.total_cmp(&measure).is_le());
+        let middle = if through > below { (below + through - 1) as f32 / 2.0 } else { below as f32 - 0.5 };
+        (middle / (class.len() - 1) as f32).clamp(0.0, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scales(trained: Vec<f32>) -> Scales {
+        Scales { observables: Vec::new(), lyapunov_reach: 1.0, trained, failed: Vec::new() }
+    }
+
+    #[test]
+    fn a_measure_ranks_in_the_middle_of_its_ties_and_between_its_neighbours() {
+        let s = scales(vec![1.0, 2.0, 2.0, 2.0, 3.0]);
+        assert_eq!(s.rank(true, 1.0), 0.0);
+        assert_eq!(s.rank(true, 2.0), 0.5);
+        assert_eq!(s.rank(true, 3.0), 1.0);
+        assert_eq!(s.rank(true, 1.5), 0.125);
+        assert_eq!(s.rank(true, 0.0), 0.0);
+        assert_eq!(s.rank(true, 9.0), 1.0);
+        // A class the zoom-0 tile has no run of: the middle shade.
+        assert_eq!(s.rank(false, 7.0), 0.5);
+        assert_eq!(scales(vec![4.0]).rank(true, 4.0), 0.0);
     }
 }
