@@ -30,6 +30,13 @@ function startServer() {
   return { child, url };
 }
 
+// Until the viewport has reached where it was animating to (a frame after, so that the
+// handlers of the animation's end have run).
+async function settled(page) {
+  await page.waitForFunction(() => viewer.viewport.getZoom(true) === viewer.viewport.getZoom(false) && viewer.viewport.getCenter(true).equals(viewer.viewport.getCenter(false)), null, { timeout: 30000, polling: "raf" });
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+}
+
 // Until the view's tiles at the current zoom are all drawn.
 async function drawn(page) {
   await page.waitForFunction(() => typeof viewer !== "undefined" && viewer && viewer.world.getItemCount() === 1 && viewer.world.getItemAt(0).getFullyLoaded(), null, { timeout: 90000 });
@@ -85,6 +92,9 @@ test("the explorer shows the map, zooms, traces a clicked start and applies a se
   await page.mouse.move(cx, cy);
   for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -400);
   await page.waitForFunction(() => /zoom [1-9]/.test(document.getElementById("state").textContent), null, { timeout: 30000 });
+  // The last wheel's animation ended (the status line and the URL are written then), and its
+  // tiles drawn.
+  await settled(page);
   await drawn(page);
   const zoomed = await page.evaluate(() => document.getElementById("state").textContent);
   assert.match(await page.evaluate(() => location.hash), /v=/);
