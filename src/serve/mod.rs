@@ -219,15 +219,22 @@ impl Server {
             return Ok(t);
         }
         let (v, s) = (view.clone(), self.clone());
-        // The claim and its lock go with the computation: a request that drops this one (its
-        // client went away) waits until the computation has stopped or finished.
-        self.compute(move |stop| {
-            let _held = (computing, claim);
-            let tile = v.compute_and_cache(key, stop)?;
-            s.tiles_computed.fetch_add(1, Ordering::Relaxed);
-            Ok(tile)
-        })
-        .await
+        // The claim and its lock go with the computation and come back with its result, so
+        // they are let go after its worker: a request waiting for this tile wakes once the
+        // computation has finished (or stopped, where this request was dropped) and its worker
+        // is free again.
+        let (tile, held) = self
+            .compute(move |stop| {
+                let held = (computing, claim);
+                let tile = v.compute_and_cache(key, stop);
+                if tile.is_ok() {
+                    s.tiles_computed.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok((tile, held))
+            })
+            .await?;
+        drop(held);
+        Ok(tile?)
     }
 }
 
