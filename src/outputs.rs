@@ -299,20 +299,15 @@ fn write_annotated(plan: &Plan, outcomes: &Outcomes, c: &Classification, colours
         files.extend(annotated::write(dir, &format!("{stem}_annotated"), &map, &plan.figure)?);
     }
     if let Some((img, reach)) = lyapunov_image(plan, outcomes) {
-        let unit = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
-            (true, _) => "λ₁ per unit time",
-            (false, true) => "λ₁ per training step",
-            (false, false) => "λ₁ per step",
+        let (unit, title_label) = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
+            (true, _) => ("λ₁ per unit time", "largest Lyapunov exponent λ₁ per unit time"),
+            (false, true) => ("λ₁ per training step", "largest Lyapunov exponent λ₁ per step of training"),
+            (false, false) => ("λ₁ per step", "largest Lyapunov exponent λ₁ per step"),
         };
         let lowest = outcomes.lyapunov.iter().map(|&l| l as f64).filter(|l| l.is_finite() || *l == f64::NEG_INFINITY).fold(f64::INFINITY, f64::min);
         let end = crate::render::numbers::value(reach);
         let label = if lowest < -reach { format!("{unit} (below −{end} as −{end})") } else { unit.to_string() };
         let bar = ColourBar { label, lo: -reach, hi: reach, log: false, map: crate::scenario::ColourMap::Diverging, missing: outcomes.lyapunov.iter().any(|l| crate::render::lyapunov::shown(*l as f64, reach).is_none()) };
-        let title_label = match (crate::classify::chaos::is_flow(plan), crate::classify::replay::follows_training(plan)) {
-            (true, _) => "largest Lyapunov exponent λ₁ per unit time",
-            (false, true) => "largest Lyapunov exponent λ₁ per step of training",
-            (false, false) => "largest Lyapunov exponent λ₁ per step",
-        };
         let mut map = AnnotatedMap::new(title(plan, title_label), &img, x.clone(), y.clone());
         map.colour_bar = Some(bar);
         files.extend(annotated::write(dir, "lyapunov_annotated", &map, &plan.figure)?);
