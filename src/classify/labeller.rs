@@ -28,6 +28,7 @@ use super::{Attractor, Kind, ObservableSummary};
 use crate::engine::{Outcomes, Status};
 use crate::scenario::ClassifyOptions;
 use crate::system::Stability;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -354,6 +355,10 @@ impl Labeller {
         let mut f = vec![0.0; nf];
         // The optimizer memory returned with each end state (none: 0).
         let n_mem = outcomes.memory.len() / n.max(1);
+        // The open parameter points, found by a hash while reading: a lookup per trajectory,
+        // which in the ordered map was half of labelling a large map. Kept ordered between
+        // chunks (saved states, closing in order).
+        let mut open: FxHashMap<usize, OpenGroup> = std::mem::take(&mut self.open).into_iter().collect();
         for k in 0..n {
             let i = start + k;
             let status = outcomes.status[k];
@@ -386,7 +391,7 @@ impl Labeller {
                 _ => 1,
             };
             let chaotic = period == 0 && !cycle;
-            let group = self.open.entry(self.layout.group_of(i)).or_default();
+            let group = open.entry(self.layout.group_of(i)).or_default();
             let hit = (0..group.clusters.len()).rev().take(LOOK_BACK).find(|&c| {
                 let cl = &group.clusters[c];
                 // A fixed point's or cycle's components each within cluster_tol of their own
@@ -410,6 +415,7 @@ impl Labeller {
             group.clusters[c].add(&f, obs, outcomes.steps[k], outcomes.cycle_time.get(k).copied().unwrap_or(0.0));
             codes[k] = OPEN | c as u32;
         }
+        self.open = open.into_iter().collect();
         self.next = start + n;
 
         // Close the parameter points read to their end, in order.

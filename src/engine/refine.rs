@@ -346,25 +346,25 @@ pub fn run(engine: &dyn Engine, plan: &Plan, spacing: [usize; 2], tile: usize, p
         Ok(())
     };
 
+    // The open cells of the level, as sorted indices: near a boundary only, so that a level's
+    // bookkeeping is over the cells refined, not over every cell of the map (at 8192² the
+    // finest level has 67M cells, some tens of thousands of them open).
     let mut s = top;
-    let mut open = vec![true; ax.cells(s) * ay.cells(s)];
+    let mut open: Vec<u32> = (0..(ax.cells(s) * ay.cells(s)) as u32).collect();
     loop {
         stats.levels += 1;
         let (cx, cy) = (ax.cells(s), ay.cells(s));
+        let cell = |c: u32| (c as usize % cx, c as usize / cx);
         // The corners and centres of the open cells not integrated yet, each with the steps
         // its cell's parent's points took (they have an outcome, integrated or filled).
         let mut points: Vec<(u32, u32)> = Vec::new();
-        for j in 0..cy {
-            for i in 0..cx {
-                if !open[j * cx + i] {
-                    continue;
-                }
-                let parent = (s < top).then(|| probes(ax.span(2 * s, ax.parent(i)), ay.span(2 * s, ay.parent(j))).map(|(x, y)| outcomes.steps[y * nx + x]).into_iter().max().unwrap_or(0));
-                for (x, y) in probes(ax.span(s, i), ay.span(s, j)) {
-                    let p = y * nx + x;
-                    if !computed[p] {
-                        points.push((p as u32, parent.unwrap_or(0)));
-                    }
+        for &c in &open {
+            let (i, j) = cell(c);
+            let parent = (s < top).then(|| probes(ax.span(2 * s, ax.parent(i)), ay.span(2 * s, ay.parent(j))).map(|(x, y)| outcomes.steps[y * nx + x]).into_iter().max().unwrap_or(0));
+            for (x, y) in probes(ax.span(s, i), ay.span(s, j)) {
+                let p = y * nx + x;
+                if !computed[p] {
+                    points.push((p as u32, parent.unwrap_or(0)));
                 }
             }
         }
@@ -400,36 +400,52 @@ pub fn run(engine: &dyn Engine, plan: &Plan, spacing: [usize; 2], tile: usize, p
             }
             break;
         }
-        // Cells whose points disagree, and their neighbours, are split at the next level.
-        let disagree: Vec<bool> = (0..cx * cy)
-            .map(|c| {
-                open[c] && {
-                    let pts = probes(ax.span(s, c % cx), ay.span(s, c / cx)).map(|(x, y)| y * nx + x);
-                    !pts[1..].iter().all(|&p| agree((&outcomes, pts[0]), (&outcomes, p), &features, tol) && similar_steps(&outcomes, pts[0], p))
-                }
+        // Open cells whose points disagree (sorted, as `open` is).
+        let disagree: Vec<u32> = open
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let (i, j) = cell(c);
+                let pts = probes(ax.span(s, i), ay.span(s, j)).map(|(x, y)| y * nx + x);
+                !pts[1..].iter().all(|&p| agree((&outcomes, pts[0]), (&outcomes, p), &features, tol) && similar_steps(&outcomes, pts[0], p))
             })
             .collect();
-        let h = s / 2;
-        let (hx, hy) = (ax.cells(h), ay.cells(h));
-        let mut next = vec![false; hx * hy];
-        for c in (0..cx * cy).filter(|&c| disagree[c]) {
-            let (i, j) = (c % cx, c / cx);
+        // They and their neighbours are split at the next level: the next level's open cells.
+        // The split cells are listed once before their children are (children of distinct
+        // cells are distinct), so that where the boundary is everywhere the lists stay within
+        // a few bytes a cell.
+        let mut split_cells: Vec<u32> = Vec::with_capacity(5 * disagree.len());
+        for &c in &disagree {
+            let (i, j) = cell(c);
             let neighbours = [(i, j), (i.wrapping_sub(1), j), (i + 1, j), (i, j.wrapping_sub(1)), (i, j + 1)];
-            for (a, b) in neighbours.into_iter().filter(|&(a, b)| a < cx && b < cy) {
-                for cj in ay.children(s, b) {
-                    for ci in ax.children(s, a) {
-                        next[cj * hx + ci] = true;
-                    }
+            split_cells.extend(neighbours.into_iter().filter(|&(a, b)| a < cx && b < cy).map(|(a, b)| (b * cx + a) as u32));
+        }
+        split_cells.sort_unstable();
+        split_cells.dedup();
+        let h = s / 2;
+        let hx = ax.cells(h);
+        let mut next: Vec<u32> = Vec::with_capacity(4 * split_cells.len());
+        for &c in &split_cells {
+            let (a, b) = cell(c);
+            for cj in ay.children(s, b) {
+                for ci in ax.children(s, a) {
+                    next.push((cj * hx + ci) as u32);
                 }
             }
         }
-        // Open cells that agree are filled where they are not split.
-        for c in (0..cx * cy).filter(|&c| open[c] && !disagree[c]) {
-            let (i, j) = (c % cx, c / cx);
+        next.sort_unstable();
+        // Open cells that agree are filled where they are not split (in the order of their
+        // index, as a pixel on the edge of two cells takes the last one's fill).
+        let mut split = disagree.iter().peekable();
+        for &c in &open {
+            if split.next_if_eq(&&c).is_some() {
+                continue;
+            }
+            let (i, j) = cell(c);
             let donors = probes(ax.span(s, i), ay.span(s, j));
             for cj in ay.children(s, j) {
                 for ci in ax.children(s, i) {
-                    if next[cj * hx + ci] {
+                    if next.binary_search(&((cj * hx + ci) as u32)).is_ok() {
                         continue;
                     }
                     let ((x0, x1), (y0, y1)) = (ax.span(h, ci), ay.span(h, cj));

@@ -56,7 +56,23 @@ impl OutputDir {
         let list = self.path.join(OUTPUTS_LIST);
         let fail = |source| Error::Write { path: list.clone(), source };
         let mut f = fs::OpenOptions::new().create(true).append(true).open(&list).map_err(fail)?;
-        writeln!(f, "{name}").map_err(fail)
+        // One write of the whole line: files are written from several threads at once.
+        f.write_all(format!("{name}\n").as_bytes()).map_err(fail)
+    }
+
+    /// Puts `names` (files written at once, on several threads, so recorded in any order) last
+    /// in the list, in their order: the list is then the same byte for byte every run.
+    /// Replaced whole, so that an interruption leaves the old list or the new one.
+    pub fn order_record(&self, names: &[String]) -> Result<()> {
+        let list = self.path.join(OUTPUTS_LIST);
+        let fail = |source| Error::Write { path: list.clone(), source };
+        let text = fs::read_to_string(&list).map_err(fail)?;
+        let recorded: Vec<&str> = text.lines().collect();
+        let mut ordered: Vec<&str> = recorded.iter().copied().filter(|l| !names.iter().any(|n| n == l)).collect();
+        ordered.extend(names.iter().map(String::as_str).filter(|n| recorded.contains(n)));
+        let partial = self.path.join(format!("{OUTPUTS_LIST}.partial"));
+        fs::write(&partial, ordered.iter().map(|l| format!("{l}\n")).collect::<String>()).map_err(fail)?;
+        fs::rename(&partial, &list).map_err(fail)
     }
 
     pub fn path(&self) -> &Path {

@@ -16,9 +16,13 @@ pub fn write_npy<T: npyz::AutoSerialize + Copy>(dir: &OutputDir, name: &str, sha
 /// writes to a file and `basinmap serve`'s API answers with.
 pub fn npy_to<T: npyz::AutoSerialize + Copy>(w: &mut dyn Write, shape: &[usize], data: &[T]) -> std::io::Result<()> {
     let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
-    let mut writer = npyz::WriteOptions::<T>::new().default_dtype().shape(&shape).writer(w).begin_nd()?;
+    // npyz writes element by element: into a buffer of a known type each is a copy of a few
+    // bytes, where through `dyn Write` each was a call (a quarter of writing a large map).
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, w);
+    let mut writer = npyz::WriteOptions::<T>::new().default_dtype().shape(&shape).writer(&mut buffered).begin_nd()?;
     writer.extend(data.iter().copied())?;
-    writer.finish()
+    writer.finish()?;
+    buffered.flush()
 }
 
 /// Writes named 1-D float64 arrays into `name` as an .npz archive (`numpy.load` gives a dict

@@ -54,15 +54,24 @@ pub fn pdf(svg: &str) -> Result<Vec<u8>> {
 }
 
 /// Writes `<stem>.<ext>` in each of `options.formats`; returns the file names.
+/// The formats are made at once (each decodes the figure's embedded map again: at 8192², seconds).
 pub fn write(dir: &OutputDir, stem: &str, svg: &str, options: &FigureOptions) -> Result<Vec<String>> {
+    use rayon::prelude::*;
+    let made: Vec<(Format, Vec<u8>)> = options
+        .formats
+        .par_iter()
+        .map(|&format| {
+            let bytes = match format {
+                Format::Svg => svg.as_bytes().to_vec(),
+                Format::Png => png(svg, options.dpi)?,
+                Format::Pdf => pdf(svg)?,
+            };
+            Ok((format, bytes))
+        })
+        .collect::<Result<_>>()?;
     let mut files = Vec::new();
-    for &format in &options.formats {
+    for (format, bytes) in made {
         let name = format!("{stem}.{}", format.extension());
-        let bytes = match format {
-            Format::Svg => svg.as_bytes().to_vec(),
-            Format::Png => png(svg, options.dpi)?,
-            Format::Pdf => pdf(svg)?,
-        };
         dir.write_bytes(&name, &bytes)?;
         files.push(name);
     }
